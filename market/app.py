@@ -1,0 +1,87 @@
+"""The HTTP application: every package's routes, one error format, the database pool, the API docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Response, get
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
+
+from market import db, migrate
+from market.dependencies import APP_DEPENDENCIES
+from market.errors import EXCEPTION_HANDLERS
+from market.health import healthz, readyz
+from market.operator import OperatorController
+from market.settings import Settings, ensure_operator_token
+from sellers.routes import CatalogController, SellerController
+
+VERSION = "0.1.0"
+DOCS_ASSETS = "/docs/assets"
+
+
+def create_app(settings: Settings, database_url: str, *, migrate_on_start: bool = True) -> Litestar:
+    """The Agora service, connected to `database_url` (see `market.db.database_url`)."""
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        pool = await db.create_pool(database_url, settings)
+        try:
+            if migrate_on_start:
+                async with pool.acquire() as conn:
+                    await migrate.upgrade(conn)
+            app.state.pool = pool
+            yield
+        finally:
+            await pool.close()
+
+    return Litestar(
+        route_handlers=[
+            index,
+            healthz,
+            readyz,
+            SellerController,
+            CatalogController,
+            OperatorController,
+            create_static_files_router(DOCS_ASSETS, [swagger_ui_path], include_in_schema=False),
+        ],
+        lifespan=[database],
+        state=State({"settings": settings, "operator_token": ensure_operator_token(settings)}),
+        dependencies=APP_DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=_openapi(),
+    )
+
+
+@get("/", include_in_schema=False)
+async def index() -> Response[None]:
+    return Response(None, status_code=307, headers={"Location": "/docs"})
+
+
+def _openapi() -> OpenAPIConfig:
+    # The docs page loads Swagger UI from the installed package, not a CDN: it works offline.
+    swagger = SwaggerRenderPlugin(
+        path="/",
+        js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+    )
+    return OpenAPIConfig(
+        title="Agora",
+        version=VERSION,
+        description="An agentic-commerce marketplace. Sellers publish catalogs here; shoppers' assistants buy.",
+        path="/docs",
+        render_plugins=[swagger],
+        components=Components(
+            security_schemes={
+                "SellerKey": SecurityScheme(type="http", scheme="bearer", description="A seller's API key"),
+                "OperatorToken": SecurityScheme(type="http", scheme="bearer", description="The operator token"),
+            }
+        ),
+    )

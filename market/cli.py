@@ -1,0 +1,192 @@
+"""The `agora` command: serve the marketplace, manage its database, load a demo, import catalogs."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from market.settings import Settings, SettingsError, ensure_operator_token, load_settings
+
+T = TypeVar("T")
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Agora, the agentic-commerce marketplace. Settings come from AGORA_* variables and .env."""
+    # SIGTERM ends the process through normal exit, so the embedded PostgreSQL is stopped cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        ctx.obj = load_settings()
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _host_and_port(command: Callable[..., None]) -> Callable[..., None]:
+    command = click.option("--port", type=int, default=None, help="Port to listen on [AGORA_PORT, 8000].")(command)
+    return click.option("--host", default=None, help="Address to listen on [AGORA_HOST, 127.0.0.1].")(command)
+
+
+@main.command()
+@_host_and_port
+@click.pass_obj
+def serve(settings: Settings, host: str | None, port: int | None) -> None:
+    """Run the HTTP service (migrating the database first)."""
+    _serve(settings, host, port)
+
+
+@main.command()
+@_host_and_port
+@click.option("--seed-only", is_flag=True, help="Load the demo data and exit instead of serving.")
+@click.pass_obj
+def demo(settings: Settings, host: str | None, port: int | None, seed_only: bool) -> None:
+    """Create demo sellers with a multi-category catalog, then serve."""
+    from market.demo import describe_accounts, seed_demo
+
+    url = _database_url(settings)
+    accounts = _run(_with_pool(settings, url, lambda pool: seed_demo(pool, settings.data_dir, progress=True), migrate=True))
+    click.echo(describe_accounts(accounts, settings.data_dir))
+    if not seed_only:
+        _serve(settings, host, port, url)
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(settings: Settings) -> None:
+    """Apply pending migrations (safe to run twice, or from two processes at once)."""
+    from market import migrate
+
+    async def upgrade(pool) -> list[migrate.Migration]:
+        async with pool.acquire() as conn:
+            return await migrate.upgrade(conn)
+
+    applied = _run(_with_pool(settings, _database_url(settings), upgrade))
+    for migration in applied:
+        click.echo(f"applied {migration.version:04d}_{migration.name}")
+    click.echo(f"{len(applied)} migration(s) applied; the schema is current.")
+
+
+@main.group()
+def catalog() -> None:
+    """Seller catalogs."""
+
+
+@catalog.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--seller-key", required=True, envvar="AGORA_SELLER_KEY", help="The seller's API key [AGORA_SELLER_KEY].")
+@click.option(
+    "--format", "file_format", type=click.Choice(["csv", "ndjson"]), default=None,
+    help="File format; by default taken from the file's extension.",
+)
+@click.option("--show-rejected", default=20, show_default=True, help="How many rejected rows to print.")
+@click.pass_obj
+def catalog_import(settings: Settings, file: Path, seller_key: str, file_format: str | None, show_rejected: int) -> None:
+    """Import a CSV or NDJSON catalog FILE for the seller holding --seller-key, streaming it in batches.
+
+    Exits with status 1 when some rows were rejected (each is printed with its line), 0 otherwise.
+    """
+    file_format = file_format or _format_from_extension(file)
+    summary = _run(_with_pool(settings, _database_url(settings), lambda pool: _import_file(pool, seller_key, file, file_format, settings)))
+    click.echo(
+        f"{summary.rows} rows: {summary.created} created, {summary.updated} updated, "
+        f"{summary.unchanged} unchanged, {summary.rejected_count} rejected"
+    )
+    for rejected in summary.rejected[:show_rejected]:
+        where = f" ({rejected.field})" if rejected.field else ""
+        click.echo(f"  line {rejected.line}{where}: {rejected.message}", err=True)
+    if summary.rejected_count > show_rejected:
+        click.echo(f"  ... and {summary.rejected_count - show_rejected} more", err=True)
+    if summary.rejected_count:
+        sys.exit(1)
+
+
+def _serve(settings: Settings, host: str | None, port: int | None, url: str | None = None) -> None:
+    import uvicorn
+
+    from market.app import create_app
+
+    app = create_app(settings, url or _database_url(settings))
+    host = host or settings.host
+    port = settings.port if port is None else port
+    ensure_operator_token(settings)
+    click.echo(f"Agora on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    if not settings.operator_token:
+        click.echo(f"Operator token: in {settings.operator_token_file}")
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level)
+
+
+def _database_url(settings: Settings) -> str:
+    from market.db import database_url
+
+    return database_url(settings)
+
+
+async def _with_pool(settings: Settings, url: str, work: Callable[..., Awaitable[T]], *, migrate: bool = False) -> T:
+    from market import db, migrate as migrations
+
+    pool = await db.create_pool(url, settings)
+    try:
+        if migrate:
+            async with pool.acquire() as conn:
+                await migrations.upgrade(conn)
+        return await work(pool)
+    finally:
+        await pool.close()
+
+
+def _run(coroutine: Awaitable[T]) -> T:
+    from market.errors import ApiError
+    from sellers.importer import MalformedBody
+
+    try:
+        return asyncio.run(coroutine)  # type: ignore[arg-type]
+    except ApiError as exc:
+        raise click.ClickException(exc.body.message) from None
+    except MalformedBody as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _format_from_extension(file: Path) -> str:
+    suffix = file.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".ndjson", ".jsonl"):
+        return "ndjson"
+    raise click.UsageError(f"cannot tell the format of {file.name}; pass --format csv or --format ndjson")
+
+
+async def _import_file(pool, seller_key: str, file: Path, file_format: str, settings: Settings):
+    from tqdm import tqdm
+
+    from sellers import service
+    from sellers.importer import CsvReader, NdjsonReader
+
+    principal = await service.authenticate(pool, seller_key)
+    reader = CsvReader() if file_format == "csv" else NdjsonReader()
+    with tqdm(total=file.stat().st_size, unit="B", unit_scale=True, desc=file.name, file=sys.stderr) as bar:
+
+        def progress(bytes_read: int, rows: int) -> None:
+            bar.update(bytes_read - bar.n)
+            bar.set_postfix(rows=rows, refresh=False)
+
+        return await service.import_stream(
+            pool, principal.seller, _read_chunks(file), reader,
+            batch_size=settings.max_batch_items, from_text=file_format == "csv", on_progress=progress,
+        )
+
+
+async def _read_chunks(file: Path, chunk_size: int = 1 << 18) -> AsyncIterator[bytes]:
+    with file.open("rb") as handle:
+        while chunk := handle.read(chunk_size):
+            yield chunk

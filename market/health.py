@@ -1,0 +1,33 @@
+"""Liveness and readiness, for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+import asyncpg
+import msgspec
+from litestar import Response, get
+
+from market import migrate
+from market.dependencies import Pool
+
+
+class Health(msgspec.Struct, omit_defaults=True):
+    status: str
+    database: str | None = None
+    pending_migrations: list[str] | None = None
+
+
+@get("/healthz", tags=["health"], summary="The process is up")
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@get("/readyz", tags=["health"], summary="The database answers and its schema is current")
+async def readyz(pool: Pool) -> Response[Health]:
+    try:
+        async with pool.acquire(timeout=2) as conn:
+            pending = [f"{m.version:04d}_{m.name}" for m in await migrate.pending(conn)]
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        return Response(Health(status="unavailable", database=f"unreachable: {exc}"), status_code=503)
+    if pending:
+        return Response(Health(status="unavailable", database="reachable", pending_migrations=pending), status_code=503)
+    return Response(Health(status="ok", database="reachable", pending_migrations=[]), status_code=200)

@@ -1,0 +1,111 @@
+"""Settings, read once from the environment (and an optional `.env` file) and passed in everywhere else.
+
+Every setting is an environment variable named `AGORA_<FIELD>` in upper case; `DATABASE_URL` is honoured
+as is. Values in the real environment win over the `.env` file. The README's configuration table lists
+each one with its default: keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import platformdirs
+from dotenv import dotenv_values
+
+ENV_PREFIX = "AGORA_"
+
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    # Where Agora keeps its state: the embedded database, indexes and models.
+    data_dir: Path = platformdirs.user_data_path("agora")
+    # A PostgreSQL URL; when absent an embedded PostgreSQL is started under `data_dir`.
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: Port = 8000
+    log_level: str = "info"
+    # Bearer token for operator routes; when absent one is generated and kept in `data_dir`.
+    operator_token: str | None = None
+    db_pool_min_size: Positive = 1
+    db_pool_max_size: Positive = 10
+    # Limits on what one request may carry.
+    max_batch_items: Positive = 1000
+    max_body_bytes: Positive = 16 * 1024 * 1024
+    max_import_bytes: Positive = 4 * 1024 * 1024 * 1024
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        return self.data_dir / "postgres"
+
+    @property
+    def operator_token_file(self) -> Path:
+        return self.data_dir / "operator-token"
+
+
+class SettingsError(Exception):
+    """A setting has a value of the wrong type or out of range."""
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+    """Read settings from `environ` (default: the process environment) over the `.env` file, if any."""
+    environ = os.environ if environ is None else environ
+    layered: dict[str, str | None] = {}
+    if env_file is not None and Path(env_file).is_file():
+        layered.update(dotenv_values(env_file))
+    layered.update(environ)
+
+    raw: dict[str, str] = {}
+    for name, value in layered.items():
+        if name.startswith(ENV_PREFIX) and value not in (None, ""):
+            raw[name[len(ENV_PREFIX) :].lower()] = value
+    if layered.get("DATABASE_URL") and "database_url" not in raw:
+        raw["database_url"] = layered["DATABASE_URL"]
+
+    known = set(Settings.__struct_fields__)
+    unknown = sorted(f"{ENV_PREFIX}{name.upper()}" for name in raw if name not in known)
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+    try:
+        # strict=False lets "8000" become 8000: environment values are always strings.
+        return msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_path)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_name_the_variable(str(exc))) from None
+
+
+def ensure_operator_token(settings: Settings) -> str:
+    """The operator token: the configured one, or one generated once and kept (mode 0600) in the data dir."""
+    if settings.operator_token:
+        return settings.operator_token
+    path = settings.operator_token_file
+    if path.is_file():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = "agora_op_" + secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    return token
+
+
+def _decode_path(kind: type, value: object) -> object:
+    if kind is Path and isinstance(value, str):
+        return Path(value).expanduser()
+    raise NotImplementedError(f"cannot read a {kind.__name__} from the environment")
+
+
+def _name_the_variable(message: str) -> str:
+    # msgspec says "... - at `$.port`"; a user needs to know it is AGORA_PORT.
+    if " - at `$." in message:
+        what, _, where = message.rpartition(" - at `$.")
+        return f"{ENV_PREFIX}{where.rstrip('`').upper()}: {what}"
+    return message

@@ -1,0 +1,1 @@
+"""Sellers: accounts, API keys, catalog ingestion and the catalog change feed."""

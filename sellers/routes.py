@@ -1,0 +1,198 @@
+"""The seller API over HTTP: registration, keys, and the catalog. Rules live in service.py."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from market.errors import ApiError
+from market.dependencies import AppSettings, Pool
+from sellers import service
+from sellers.importer import CsvReader, MalformedBody, NdjsonReader, read_json_array
+from sellers.schemas import (
+    ApiKeyInfo,
+    Availability,
+    BatchResult,
+    ImportSummary,
+    IssuedKey,
+    Product,
+    ProductPage,
+    ProductPatch,
+    ProductStatus,
+    Seller,
+    SellerCreated,
+    SellerRegistration,
+)
+from sellers.service import Principal
+
+SellerPrincipal = NamedDependency[Principal]
+
+NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"}
+CSV_TYPES = {"text/csv", "application/csv"}
+BEARER = [{"SellerKey": []}]
+
+
+async def provide_principal(request: Request, pool: Pool) -> Principal:
+    """The seller whose key is in `Authorization: Bearer <key>`."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(
+            401, "missing_api_key", "Send your API key as 'Authorization: Bearer <key>'.",
+            where="header.Authorization", headers={"WWW-Authenticate": "Bearer"},
+        )
+    return await service.authenticate(pool, token.strip())
+
+
+class SellerController(Controller):
+    path = "/v1/sellers"
+    tags = ["sellers"]
+    dependencies = {"principal": Provide(provide_principal)}
+
+    @post("/", status_code=201, summary="Register a seller; the answer holds its API key, shown only this once")
+    async def register(self, data: JSONBody[SellerRegistration], pool: Pool) -> SellerCreated:
+        return await service.register_seller(pool, data)
+
+    @get("/me", security=BEARER, summary="The seller holding this key")
+    async def me(self, principal: SellerPrincipal) -> Seller:
+        return principal.seller
+
+    @get("/me/keys", security=BEARER, summary="All keys of this seller (hashes are never shown)")
+    async def keys(self, principal: SellerPrincipal, pool: Pool) -> list[ApiKeyInfo]:
+        return await service.list_keys(pool, principal.seller.seller_id)
+
+    @post("/me/keys", status_code=201, security=BEARER, summary="Issue an additional key")
+    async def add_key(self, principal: SellerPrincipal, pool: Pool) -> IssuedKey:
+        return await service.issue_key(pool, principal.seller.seller_id)
+
+    @post("/me/keys/rotate", status_code=201, security=BEARER, summary="Replace the key used: it stops working now")
+    async def rotate_key(self, principal: SellerPrincipal, pool: Pool) -> IssuedKey:
+        return await service.rotate_key(pool, principal)
+
+    @delete("/me/keys/{key_id:uuid}", status_code=200, security=BEARER, summary="Revoke one key")
+    async def revoke_key(self, key_id: FromPath[UUID], principal: SellerPrincipal, pool: Pool) -> ApiKeyInfo:
+        return await service.revoke_key(pool, principal.seller.seller_id, key_id)
+
+
+class CatalogController(Controller):
+    path = "/v1/catalog"
+    tags = ["catalog"]
+    security = BEARER
+    dependencies = {"principal": Provide(provide_principal)}
+
+    @post(
+        "/products",
+        status_code=200,
+        summary="Create or update up to 1,000 products (a JSON array, or NDJSON)",
+        description=(
+            "Idempotent by the product's own `id`: re-sending an identical product changes nothing. "
+            "Valid items are stored in one transaction; each rejected item is reported with its `index`, "
+            "`field` and `message`, and does not stop the others."
+        ),
+    )
+    async def upsert_products(
+        self, request: Request, principal: SellerPrincipal, pool: Pool, settings: AppSettings
+    ) -> BatchResult:
+        body = await request.body()
+        media_type = _media_type(request)
+        if media_type in NDJSON_TYPES:
+            reader = NdjsonReader()
+            items = reader.feed(body) + reader.finish()
+        elif media_type in ("application/json", ""):
+            try:
+                items = read_json_array(body)
+            except MalformedBody as exc:
+                raise ApiError(400, "malformed_json", str(exc), where="body") from None
+        else:
+            raise _unsupported(media_type, "application/json or application/x-ndjson")
+        if len(items) > settings.max_batch_items:
+            raise ApiError(
+                413, "batch_too_large",
+                f"{len(items)} products in one request; the limit is {settings.max_batch_items}. "
+                "Split the batch, or use POST /v1/catalog/imports for whole files.",
+                where="body",
+            )
+        return await service.upsert_batch(pool, principal.seller, items)
+
+    @post(
+        "/imports",
+        status_code=200,
+        request_max_body_size=None,  # enforced while streaming, against AGORA_MAX_IMPORT_BYTES
+        summary="Import a whole catalog file (CSV or NDJSON), streamed",
+        description=(
+            "Send the file as the body with Content-Type text/csv or application/x-ndjson. Products are "
+            "committed every 1,000 rows; the answer counts them and lists the first 1,000 rejected rows "
+            "with their line numbers."
+        ),
+    )
+    async def import_file(
+        self, request: Request, principal: SellerPrincipal, pool: Pool, settings: AppSettings
+    ) -> ImportSummary:
+        media_type = _media_type(request)
+        if media_type in NDJSON_TYPES:
+            reader: service.ItemReader = NdjsonReader()
+        elif media_type in CSV_TYPES:
+            reader = CsvReader()
+        else:
+            raise _unsupported(media_type, "text/csv or application/x-ndjson")
+        try:
+            return await service.import_stream(
+                pool, principal.seller, _limited(request.stream(), settings.max_import_bytes), reader,
+                batch_size=settings.max_batch_items, from_text=isinstance(reader, CsvReader),
+            )
+        except MalformedBody as exc:
+            raise ApiError(400, "malformed_file", str(exc), where="body") from None
+
+    @get("/products", summary="List this seller's products, a page at a time")
+    async def list_products(
+        self,
+        principal: SellerPrincipal,
+        pool: Pool,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: FromQuery[str | None] = None,
+        category: Annotated[str | None, QueryParameter(description="a category path or a prefix of one")] = None,
+        brand: FromQuery[str | None] = None,
+        availability: FromQuery[Availability | None] = None,
+        status: FromQuery[ProductStatus | None] = None,
+        updated_since: FromQuery[datetime | None] = None,
+    ) -> ProductPage:
+        return await service.list_products(
+            pool, principal.seller, cursor=cursor, limit=limit, category=category, brand=brand,
+            availability=availability, status=status, updated_since=updated_since,
+        )
+
+    @get("/products/{id:str}", summary="One product, by the seller's own id")
+    async def get_product(self, id: FromPath[str], principal: SellerPrincipal, pool: Pool) -> Product:  # noqa: A002
+        return await service.get_product(pool, principal.seller, id)
+
+    @patch("/products/{id:str}", summary="Change price, stock or status")
+    async def patch_product(  # noqa: A002
+        self, id: FromPath[str], data: JSONBody[ProductPatch], principal: SellerPrincipal, pool: Pool
+    ) -> Product:
+        return await service.patch_product(pool, principal.seller, id, data)
+
+    @delete("/products/{id:str}", summary="Delete a product (past orders keep it)")
+    async def delete_product(self, id: FromPath[str], principal: SellerPrincipal, pool: Pool) -> None:  # noqa: A002
+        await service.delete_product(pool, principal.seller, id)
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _unsupported(media_type: str, expected: str) -> ApiError:
+    return ApiError(415, "unsupported_media_type", f"Content-Type {media_type!r}: send {expected}.", where="header.Content-Type")
+
+
+async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    total = 0
+    async for chunk in chunks:
+        total += len(chunk)
+        if total > limit:
+            raise ApiError(413, "payload_too_large", f"The file is larger than the limit of {limit} bytes.", where="body")
+        yield chunk

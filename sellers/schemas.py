@@ -1,0 +1,196 @@
+"""The seller API's payloads. Product fields follow the naming of the OpenAI / Agentic Commerce product feed.
+
+Money is always integer minor units with a currency (`{"amount": 1299, "currency": "USD"}` is $12.99).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+CurrencyCode = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")]
+CountryCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code, e.g. US")]
+MinorUnits = Annotated[int, Meta(ge=0, le=10**12, description="integer minor units, e.g. cents")]
+# A seller's own product id appears in URL paths, so it keeps to characters that need no escaping.
+ProductId = Annotated[
+    str,
+    Meta(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._~:@+-]{0,127}$",
+        description="the seller's own id: 1-128 letters, digits or . _ ~ : @ + -",
+    ),
+]
+HttpUrl = Annotated[str, Meta(max_length=2048, pattern=r"^https?://\S+$")]
+AttributeKey = Annotated[str, Meta(min_length=1, max_length=64)]
+AttributeValue = str | int | float | bool | list[str]
+Availability = Literal["in_stock", "out_of_stock", "preorder"]
+ProductStatus = Literal["active", "paused"]
+
+
+class Money(Struct, forbid_unknown_fields=True):
+    amount: MinorUnits
+    currency: CurrencyCode
+
+
+class MoneyIn(Struct, forbid_unknown_fields=True):
+    """Money as a seller sends it; without `currency` the seller's default currency applies."""
+
+    amount: MinorUnits
+    currency: CurrencyCode | None = None
+
+
+class ProductIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    """One product of a catalog upsert or import."""
+
+    id: ProductId
+    title: Annotated[str, Meta(min_length=1, max_length=150)]
+    category: Annotated[str, Meta(min_length=1, max_length=750, description="a path such as `Shoes > Running`")]
+    price: MoneyIn
+    inventory_quantity: Annotated[int, Meta(ge=0, le=2_147_483_647)]
+    description: Annotated[str, Meta(max_length=5000)] = ""
+    brand: Annotated[str, Meta(max_length=70)] = ""
+    list_price: MoneyIn | None = None
+    availability: Availability = "in_stock"
+    attributes: Annotated[dict[AttributeKey, AttributeValue], Meta(max_length=50)] = {}
+    images: Annotated[list[HttpUrl], Meta(max_length=20)] = []
+    url: HttpUrl | None = None
+    gtin: Annotated[str, Meta(pattern=r"^(\d{8}|\d{12,14})$")] | None = None
+    enable_search: bool = True
+    enable_checkout: bool = True
+
+
+class ProductPatch(Struct, forbid_unknown_fields=True, kw_only=True):
+    """A partial update: only the fields present change."""
+
+    price: MoneyIn | UnsetType = UNSET
+    list_price: MoneyIn | None | UnsetType = UNSET
+    inventory_quantity: Annotated[int, Meta(ge=0, le=2_147_483_647)] | UnsetType = UNSET
+    availability: Availability | UnsetType = UNSET
+    status: ProductStatus | UnsetType = UNSET
+    enable_search: bool | UnsetType = UNSET
+    enable_checkout: bool | UnsetType = UNSET
+
+
+class Product(Struct, kw_only=True):
+    id: str
+    product_id: int
+    seller_id: UUID
+    title: str
+    description: str
+    brand: str
+    category: str
+    price: Money
+    list_price: Money | None
+    availability: Availability
+    inventory_quantity: int
+    attributes: dict[str, AttributeValue]
+    images: list[str]
+    url: str | None
+    gtin: str | None
+    enable_search: bool
+    enable_checkout: bool
+    status: ProductStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductPage(Struct):
+    products: list[Product]
+    next_cursor: str | None
+
+
+class AcceptedItem(Struct):
+    index: int
+    id: str
+    product_id: int
+    result: Literal["created", "updated", "unchanged"]
+
+
+class RejectedItem(Struct, omit_defaults=True):
+    """Why one item of a batch was refused. `index` counts items from 0; `line` is the file line, from 1."""
+
+    index: int
+    field: str | None
+    message: str
+    id: str | None = None
+    line: int | None = None
+
+
+class BatchResult(Struct):
+    received: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected_count: int
+    accepted: list[AcceptedItem]
+    rejected: list[RejectedItem]
+
+
+class ImportSummary(Struct):
+    """The outcome of a file import. `rejected` lists the first `rejected_shown` of `rejected_count`."""
+
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected_count: int
+    rejected: list[RejectedItem]
+
+
+Email = Annotated[str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class SellerRegistration(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=120)]
+    email: Email
+    country: CountryCode
+    currency: CurrencyCode
+
+
+class Seller(Struct, kw_only=True):
+    seller_id: UUID
+    name: str
+    email: str
+    country: str
+    currency: str
+    status: Literal["active", "suspended"]
+    created_at: datetime
+
+
+class IssuedKey(Struct, kw_only=True):
+    """A new API key. The key itself is shown here once and never again: only its hash is stored."""
+
+    key_id: UUID
+    api_key: str
+    prefix: str
+    created_at: datetime
+
+
+class SellerCreated(Struct, kw_only=True):
+    seller_id: UUID
+    api_key: str
+    key_id: UUID
+    seller: Seller
+
+
+class ApiKeyInfo(Struct, kw_only=True):
+    key_id: UUID
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class CatalogChange(Struct):
+    seq: int
+    product_id: int
+    seller_id: UUID
+    op: Literal["upsert", "delete"]
+    changed_at: datetime
+
+
+class CatalogChangePage(Struct):
+    changes: list[CatalogChange]
+    last_seq: int
+

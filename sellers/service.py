@@ -1,0 +1,408 @@
+"""The rules of seller accounts and catalogs. HTTP stays in routes.py; SQL stays in store.py."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import secrets
+from collections.abc import AsyncIterable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+import asyncpg
+from babel import Locale
+from msgspec import UNSET
+
+from market.errors import ApiError
+from sellers import store
+from sellers.importer import RawItem, csv_column_for
+from sellers.schemas import (
+    AcceptedItem,
+    ApiKeyInfo,
+    BatchResult,
+    CatalogChange,
+    CatalogChangePage,
+    ImportSummary,
+    IssuedKey,
+    Money,
+    Product,
+    ProductPage,
+    ProductPatch,
+    RejectedItem,
+    Seller,
+    SellerCreated,
+    SellerRegistration,
+)
+from sellers.validation import Problem, ProductRecord, check_currency, check_product, decode_product, product_id_of
+
+API_KEY_PREFIX = "agora_sk_"
+# Alpha-2 codes that name no country (EU, UN, unknown region, ...).
+_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"}
+KNOWN_COUNTRIES = frozenset(
+    code for code in Locale("en").territories if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The seller behind a request, and which of its keys was used."""
+
+    seller: Seller
+    key_id: UUID
+
+
+class ItemReader(Protocol):
+    def feed(self, chunk: bytes) -> list[RawItem]: ...
+    def finish(self) -> list[RawItem]: ...
+
+
+# -- accounts and keys ---------------------------------------------------------------------------------
+
+
+async def register_seller(pool: asyncpg.Pool, registration: SellerRegistration) -> SellerCreated:
+    if registration.country not in KNOWN_COUNTRIES:
+        raise _invalid("body.country", f"{registration.country!r} is not an ISO 3166-1 country")
+    try:
+        check_currency(registration.currency, "body.currency")
+    except Problem as problem:
+        raise _invalid(problem.field, problem.message) from None
+    name = " ".join(registration.name.split())
+    if not name:
+        raise _invalid("body.name", "must not be blank")
+    email_taken = ApiError(409, "email_taken", "A seller with this email is already registered.", where="body.email")
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            if await store.find_seller_by_email(conn, registration.email):
+                raise email_taken
+            row = await store.insert_seller(conn, name, registration.email, registration.country, registration.currency)
+            seller = Seller(**row)
+            key = await _issue_key(conn, seller.seller_id)
+    except asyncpg.UniqueViolationError:  # the same email registered at the same moment
+        raise email_taken from None
+    return SellerCreated(seller_id=seller.seller_id, api_key=key.api_key, key_id=key.key_id, seller=seller)
+
+
+async def authenticate(pool: asyncpg.Pool, api_key: str) -> Principal:
+    """The seller holding `api_key`; 401 for an unknown or revoked key, 403 for a suspended seller."""
+    async with pool.acquire() as conn:
+        row = await store.find_key(conn, hash_api_key(api_key))
+    if row is None:
+        raise ApiError(
+            401, "invalid_api_key", "The API key is unknown or revoked.", where="header.Authorization",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    values = dict(row)
+    key_id = values.pop("key_id")
+    seller = Seller(**values)
+    if seller.status != "active":
+        raise ApiError(403, "seller_suspended", "This seller account is suspended.")
+    return Principal(seller=seller, key_id=key_id)
+
+
+async def issue_key(pool: asyncpg.Pool, seller_id: UUID) -> IssuedKey:
+    async with pool.acquire() as conn:
+        return await _issue_key(conn, seller_id)
+
+
+async def rotate_key(pool: asyncpg.Pool, principal: Principal) -> IssuedKey:
+    """A new key replaces the one used to ask: the old key stops working at once."""
+    async with pool.acquire() as conn, conn.transaction():
+        key = await _issue_key(conn, principal.seller.seller_id)
+        await store.revoke_api_key(conn, principal.seller.seller_id, principal.key_id)
+    return key
+
+
+async def list_keys(pool: asyncpg.Pool, seller_id: UUID) -> list[ApiKeyInfo]:
+    async with pool.acquire() as conn:
+        return [ApiKeyInfo(**row) for row in await store.list_api_keys(conn, seller_id)]
+
+
+async def revoke_key(pool: asyncpg.Pool, seller_id: UUID, key_id: UUID) -> ApiKeyInfo:
+    async with pool.acquire() as conn:
+        row = await store.revoke_api_key(conn, seller_id, key_id)
+    if row is None:
+        raise ApiError(404, "key_not_found", f"No key {key_id} among your keys.", where="path.key_id")
+    return ApiKeyInfo(**row)
+
+
+def hash_api_key(api_key: str) -> bytes:
+    # Keys carry 256 random bits, so a fast hash is safe here: there is nothing to brute-force.
+    return hashlib.sha256(api_key.encode()).digest()
+
+
+async def _issue_key(conn: asyncpg.Connection, seller_id: UUID) -> IssuedKey:
+    api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    row = await store.insert_api_key(conn, seller_id, hash_api_key(api_key), api_key[: len(API_KEY_PREFIX) + 4])
+    return IssuedKey(key_id=row["key_id"], api_key=api_key, prefix=row["prefix"], created_at=row["created_at"])
+
+
+async def find_seller_by_email(pool: asyncpg.Pool, email: str) -> Seller | None:
+    async with pool.acquire() as conn:
+        row = await store.find_seller_by_email(conn, email)
+    return Seller(**row) if row else None
+
+
+async def list_sellers(pool: asyncpg.Pool, after: UUID | None, limit: int) -> list[Seller]:
+    async with pool.acquire() as conn:
+        return [Seller(**row) for row in await store.list_sellers(conn, after, limit)]
+
+
+async def set_seller_status(pool: asyncpg.Pool, seller_id: UUID, status: str) -> Seller:
+    async with pool.acquire() as conn:
+        row = await store.set_seller_status(conn, seller_id, status)
+    if row is None:
+        raise ApiError(404, "seller_not_found", f"No seller {seller_id}.", where="path.seller_id")
+    return Seller(**row)
+
+
+# -- catalog -------------------------------------------------------------------------------------------
+
+
+def validate_items(
+    items: Iterable[RawItem], default_currency: str, *, from_text: bool = False
+) -> tuple[list[tuple[int, ProductRecord]], list[RejectedItem]]:
+    """Split a batch into valid records (with their index) and rejections; a later duplicate id is rejected."""
+    valid: list[tuple[int, ProductRecord]] = []
+    rejected: list[RejectedItem] = []
+    first_index: dict[str, int] = {}
+    for item in items:
+        try:
+            if item.problem is not None:
+                raise item.problem
+            assert item.data is not None
+            record = check_product(decode_product(item.data, from_text=from_text), default_currency)
+            if record.external_id in first_index:
+                raise Problem("id", f"appears again: item {first_index[record.external_id]} has the same id")
+            first_index[record.external_id] = item.index
+            valid.append((item.index, record))
+        except Problem as problem:
+            field = csv_column_for(problem.field) if from_text else problem.field
+            product_id = product_id_of(item.data) if item.data is not None else None
+            rejected.append(RejectedItem(index=item.index, field=field, message=problem.message, id=product_id, line=item.line))
+    return valid, rejected
+
+
+async def upsert_batch(
+    pool: asyncpg.Pool, seller: Seller, items: list[RawItem], *, from_text: bool = False
+) -> BatchResult:
+    """Store the valid items of a batch in one transaction and report on every item."""
+    valid, rejected = validate_items(items, seller.currency, from_text=from_text)
+    accepted: list[AcceptedItem] = []
+    if valid:
+        async with pool.acquire() as conn, conn.transaction():
+            accepted = await _write_records(conn, seller.seller_id, valid)
+    counts = {result: 0 for result in ("created", "updated", "unchanged")}
+    for item in accepted:
+        counts[item.result] += 1
+    return BatchResult(
+        received=len(items), rejected_count=len(rejected), accepted=accepted, rejected=rejected, **counts
+    )
+
+
+async def _write_records(
+    conn: asyncpg.Connection, seller_id: UUID, valid: list[tuple[int, ProductRecord]]
+) -> list[AcceptedItem]:
+    records = [record for _, record in valid]
+    written = {row["external_id"]: row for row in await store.upsert_products(conn, seller_id, records)}
+    untouched = [record.external_id for record in records if record.external_id not in written]
+    ids = await store.product_ids(conn, seller_id, untouched) if untouched else {}
+    await store.append_changes(conn, seller_id, [row["id"] for row in written.values()], "upsert")
+    accepted = []
+    for index, record in valid:
+        row = written.get(record.external_id)
+        if row is None:
+            accepted.append(AcceptedItem(index, record.external_id, ids[record.external_id], "unchanged"))
+        else:
+            accepted.append(AcceptedItem(index, record.external_id, row["id"], "created" if row["created"] else "updated"))
+    return accepted
+
+
+async def import_stream(
+    pool: asyncpg.Pool,
+    seller: Seller,
+    chunks: AsyncIterable[bytes],
+    reader: ItemReader,
+    *,
+    batch_size: int,
+    from_text: bool,
+    rejections_kept: int = 1000,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ImportSummary:
+    """Import a catalog file as it streams in, committing every `batch_size` products.
+
+    Each batch commits on its own, so a failure part-way keeps the batches before it; `on_progress` is
+    told (bytes read, rows read) after each chunk.
+    """
+    summary = ImportSummary(rows=0, created=0, updated=0, unchanged=0, rejected_count=0, rejected=[])
+    pending: list[RawItem] = []
+    bytes_read = 0
+
+    async def flush() -> None:
+        result = await upsert_batch(pool, seller, pending, from_text=from_text)
+        summary.rows += result.received
+        summary.created += result.created
+        summary.updated += result.updated
+        summary.unchanged += result.unchanged
+        summary.rejected_count += result.rejected_count
+        room = rejections_kept - len(summary.rejected)
+        summary.rejected.extend(result.rejected[:room])
+        pending.clear()
+
+    async for chunk in chunks:
+        bytes_read += len(chunk)
+        pending.extend(reader.feed(chunk))
+        while len(pending) >= batch_size:
+            overflow = pending[batch_size:]
+            del pending[batch_size:]
+            await flush()
+            pending.extend(overflow)
+        if on_progress:
+            on_progress(bytes_read, summary.rows + len(pending))
+    pending.extend(reader.finish())
+    if pending:
+        await flush()
+    return summary
+
+
+async def get_product(pool: asyncpg.Pool, seller: Seller, external_id: str) -> Product:
+    async with pool.acquire() as conn:
+        row = await store.get_product(conn, seller.seller_id, external_id)
+    if row is None:
+        raise _product_not_found(external_id)
+    return product_from_row(row)
+
+
+async def list_products(
+    pool: asyncpg.Pool,
+    seller: Seller,
+    *,
+    cursor: str | None,
+    limit: int,
+    category: str | None = None,
+    brand: str | None = None,
+    availability: str | None = None,
+    status: str | None = None,
+    updated_since: datetime | None = None,
+) -> ProductPage:
+    after_id = decode_cursor(cursor) if cursor else 0
+    async with pool.acquire() as conn:
+        rows = await store.list_products(
+            conn, seller.seller_id, after_id=after_id, limit=limit + 1, category=category, brand=brand,
+            availability=availability, status=status, updated_since=updated_since,
+        )
+    products = [product_from_row(row) for row in rows[:limit]]
+    next_cursor = encode_cursor(products[-1].product_id) if len(rows) > limit else None
+    return ProductPage(products=products, next_cursor=next_cursor)
+
+
+async def patch_product(pool: asyncpg.Pool, seller: Seller, external_id: str, patch: ProductPatch) -> Product:
+    async with pool.acquire() as conn, conn.transaction():
+        row = await store.get_product(conn, seller.seller_id, external_id, for_update=True)
+        if row is None:
+            raise _product_not_found(external_id)
+        changes = _patch_changes(row, patch)
+        if not changes:
+            return product_from_row(row)
+        updated = await store.update_product(conn, row["product_id"], changes)
+        await store.append_changes(conn, seller.seller_id, [row["product_id"]], "upsert")
+    return product_from_row(updated)
+
+
+async def delete_product(pool: asyncpg.Pool, seller: Seller, external_id: str) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        product_id = await store.soft_delete_product(conn, seller.seller_id, external_id)
+        if product_id is None:
+            raise _product_not_found(external_id)
+        await store.append_changes(conn, seller.seller_id, [product_id], "delete")
+
+
+async def read_changes(pool: asyncpg.Pool, after_seq: int, limit: int) -> CatalogChangePage:
+    async with pool.acquire() as conn:
+        rows = await store.read_changes(conn, after_seq, limit)
+    changes = [CatalogChange(**row) for row in rows]
+    return CatalogChangePage(changes=changes, last_seq=changes[-1].seq if changes else after_seq)
+
+
+def _patch_changes(row: asyncpg.Record, patch: ProductPatch) -> dict[str, object]:
+    """The columns a patch really changes, after checking that it leaves the product consistent."""
+    currency, price, list_price = row["currency"], row["price_amount"], row["list_price_amount"]
+    if patch.price is not UNSET:
+        currency = patch.price.currency or currency
+        price = patch.price.amount
+    if patch.list_price is None:
+        list_price = None
+    elif patch.list_price is not UNSET:
+        if (patch.list_price.currency or currency) != currency:
+            raise _invalid("body.list_price.currency", f"must be the price's currency ({currency})")
+        list_price = patch.list_price.amount
+    elif currency != row["currency"] and list_price is not None:
+        raise _invalid("body.list_price", "a new currency needs the list_price in it too (or null)")
+    try:
+        check_currency(currency, "body.price.currency")
+    except Problem as problem:
+        raise _invalid(problem.field, problem.message) from None
+    if list_price is not None and list_price < price:
+        raise _invalid("body.list_price.amount", "must not be lower than price.amount")
+
+    wanted = {
+        "currency": currency,
+        "price_amount": price,
+        "list_price_amount": list_price,
+        "inventory_quantity": patch.inventory_quantity,
+        "availability": patch.availability,
+        "status": patch.status,
+        "enable_search": patch.enable_search,
+        "enable_checkout": patch.enable_checkout,
+    }
+    return {column: value for column, value in wanted.items() if value is not UNSET and value != row[column]}
+
+
+def _invalid(where: str | None, message: str) -> ApiError:
+    return ApiError(400, "invalid_value", message, where=where)
+
+
+def product_from_row(row: asyncpg.Record) -> Product:
+    list_price = row["list_price_amount"]
+    return Product(
+        id=row["external_id"],
+        product_id=row["product_id"],
+        seller_id=row["seller_id"],
+        title=row["title"],
+        description=row["description"],
+        brand=row["brand"],
+        category=row["category"],
+        price=Money(row["price_amount"], row["currency"]),
+        list_price=Money(list_price, row["currency"]) if list_price is not None else None,
+        availability=row["availability"],
+        inventory_quantity=row["inventory_quantity"],
+        attributes=row["attributes"],
+        images=row["images"],
+        url=row["url"],
+        gtin=row["gtin"],
+        enable_search=row["enable_search"],
+        enable_checkout=row["enable_checkout"],
+        status=row["status"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"p{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if text.startswith("p") and text[1:].isdigit():
+            return int(text[1:])
+    except (binascii.Error, UnicodeDecodeError):
+        pass
+    raise ApiError(400, "invalid_cursor", "The cursor is not one this API gave out.", where="query.cursor")
+
+
+def _product_not_found(external_id: str) -> ApiError:
+    return ApiError(404, "product_not_found", f"No product {external_id!r} in your catalog.", where="path.id")

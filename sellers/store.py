@@ -1,0 +1,245 @@
+"""SQL for the tables sellers own: sellers, seller_api_keys, products and the catalog_changes outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from sellers.validation import ProductRecord
+
+# Taken by every transaction that appends to the change feed, so sequence numbers commit in order.
+CHANGE_FEED_LOCK_KEY = 0x4A60_0002
+
+_SELLER_COLUMNS = "id AS seller_id, name, email, country, currency, status, created_at"
+_PRODUCT_COLUMNS = """
+    id AS product_id, seller_id, external_id, title, description, brand, category, currency, price_amount,
+    list_price_amount, availability, inventory_quantity, attributes, images, url, gtin, enable_search,
+    enable_checkout, status, created_at, updated_at
+"""
+# The columns a catalog upsert writes, in the order jsonb_to_recordset reads them.
+_UPSERT_COLUMNS = list(ProductRecord.__struct_fields__)
+_UPSERT_TYPES = {
+    "price_amount": "bigint",
+    "list_price_amount": "bigint",
+    "inventory_quantity": "integer",
+    "attributes": "jsonb",
+    "images": "jsonb",
+    "enable_search": "boolean",
+    "enable_checkout": "boolean",
+}
+_RECORD_DEFINITION = ", ".join(f"{name} {_UPSERT_TYPES.get(name, 'text')}" for name in _UPSERT_COLUMNS)
+_CONTENT_COLUMNS = [name for name in _UPSERT_COLUMNS if name != "external_id"]
+
+# Insert new products and update changed ones; an identical product is left alone (not even its
+# updated_at), which is what makes re-sending a batch a no-op. Re-sending a deleted product restores it.
+_UPSERT_SQL = f"""
+INSERT INTO products AS p (seller_id, {", ".join(_UPSERT_COLUMNS)})
+SELECT $1, {", ".join(_UPSERT_COLUMNS)}
+FROM jsonb_to_recordset($2::jsonb) AS incoming({_RECORD_DEFINITION})
+ON CONFLICT (seller_id, external_id) DO UPDATE SET
+    {", ".join(f"{name} = excluded.{name}" for name in _CONTENT_COLUMNS)},
+    deleted_at = NULL,
+    updated_at = now()
+WHERE p.deleted_at IS NOT NULL
+   OR ({", ".join(f"p.{name}" for name in _CONTENT_COLUMNS)})
+      IS DISTINCT FROM ({", ".join(f"excluded.{name}" for name in _CONTENT_COLUMNS)})
+RETURNING p.id, p.external_id, (xmax = 0) AS created
+"""
+
+
+async def insert_seller(conn: asyncpg.Connection, name: str, email: str, country: str, currency: str) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"INSERT INTO sellers (name, email, country, currency) VALUES ($1, $2, $3, $4) RETURNING {_SELLER_COLUMNS}",
+        name,
+        email,
+        country,
+        currency,
+    )
+
+
+async def find_seller_by_email(conn: asyncpg.Connection, email: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {_SELLER_COLUMNS} FROM sellers WHERE lower(email) = lower($1)", email)
+
+
+async def get_seller(conn: asyncpg.Connection, seller_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {_SELLER_COLUMNS} FROM sellers WHERE id = $1", seller_id)
+
+
+async def list_sellers(conn: asyncpg.Connection, after: UUID | None, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {_SELLER_COLUMNS} FROM sellers WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2",
+        after,
+        limit,
+    )
+
+
+async def set_seller_status(conn: asyncpg.Connection, seller_id: UUID, status: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"UPDATE sellers SET status = $2 WHERE id = $1 RETURNING {_SELLER_COLUMNS}", seller_id, status
+    )
+
+
+async def insert_api_key(conn: asyncpg.Connection, seller_id: UUID, key_hash: bytes, prefix: str) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """
+        INSERT INTO seller_api_keys (seller_id, key_hash, prefix) VALUES ($1, $2, $3)
+        RETURNING id AS key_id, prefix, created_at, revoked_at
+        """,
+        seller_id,
+        key_hash,
+        prefix,
+    )
+
+
+async def find_key(conn: asyncpg.Connection, key_hash: bytes) -> asyncpg.Record | None:
+    """The live key with this hash, with its seller; None for unknown or revoked keys."""
+    return await conn.fetchrow(
+        """
+        SELECT k.id AS key_id, s.id AS seller_id, s.name, s.email, s.country, s.currency, s.status, s.created_at
+        FROM seller_api_keys k JOIN sellers s ON s.id = k.seller_id
+        WHERE k.key_hash = $1 AND k.revoked_at IS NULL
+        """,
+        key_hash,
+    )
+
+
+async def list_api_keys(conn: asyncpg.Connection, seller_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT id AS key_id, prefix, created_at, revoked_at FROM seller_api_keys
+        WHERE seller_id = $1 ORDER BY created_at, id
+        """,
+        seller_id,
+    )
+
+
+async def revoke_api_key(conn: asyncpg.Connection, seller_id: UUID, key_id: UUID) -> asyncpg.Record | None:
+    """Revoke one of the seller's keys; revoking twice keeps the first revocation time."""
+    return await conn.fetchrow(
+        """
+        UPDATE seller_api_keys SET revoked_at = coalesce(revoked_at, now())
+        WHERE id = $1 AND seller_id = $2
+        RETURNING id AS key_id, prefix, created_at, revoked_at
+        """,
+        key_id,
+        seller_id,
+    )
+
+
+async def upsert_products(
+    conn: asyncpg.Connection, seller_id: UUID, records: Sequence[ProductRecord]
+) -> list[asyncpg.Record]:
+    """Write `records`; returns (id, external_id, created) for each product that was created or changed."""
+    return await conn.fetch(_UPSERT_SQL, seller_id, records)  # the jsonb codec encodes them
+
+
+async def product_ids(conn: asyncpg.Connection, seller_id: UUID, external_ids: Sequence[str]) -> dict[str, int]:
+    rows = await conn.fetch(
+        "SELECT external_id, id FROM products WHERE seller_id = $1 AND external_id = ANY($2::text[])",
+        seller_id,
+        list(external_ids),
+    )
+    return {row["external_id"]: row["id"] for row in rows}
+
+
+async def get_product(
+    conn: asyncpg.Connection, seller_id: UUID, external_id: str, *, for_update: bool = False
+) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(
+        f"""
+        SELECT {_PRODUCT_COLUMNS} FROM products
+        WHERE seller_id = $1 AND external_id = $2 AND deleted_at IS NULL{lock}
+        """,
+        seller_id,
+        external_id,
+    )
+
+
+async def list_products(
+    conn: asyncpg.Connection,
+    seller_id: UUID,
+    *,
+    after_id: int,
+    limit: int,
+    category: str | None,
+    brand: str | None,
+    availability: str | None,
+    status: str | None,
+    updated_since: datetime | None,
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""
+        SELECT {_PRODUCT_COLUMNS} FROM products
+        WHERE seller_id = $1 AND deleted_at IS NULL AND id > $2
+          AND ($4::text IS NULL OR category = $4 OR starts_with(category, $4 || ' > '))
+          AND ($5::text IS NULL OR lower(brand) = lower($5))
+          AND ($6::text IS NULL OR availability = $6)
+          AND ($7::text IS NULL OR status = $7)
+          AND ($8::timestamptz IS NULL OR updated_at >= $8)
+        ORDER BY id
+        LIMIT $3
+        """,
+        seller_id,
+        after_id,
+        limit,
+        category,
+        brand,
+        availability,
+        status,
+        updated_since,
+    )
+
+
+async def update_product(conn: asyncpg.Connection, product_id: int, changes: dict[str, Any]) -> asyncpg.Record:
+    """Set the given columns (names come from code, never from the client) and return the product."""
+    assignments = ", ".join(f"{column} = ${position}" for position, column in enumerate(changes, start=2))
+    return await conn.fetchrow(
+        f"UPDATE products SET {assignments}, updated_at = now() WHERE id = $1 RETURNING {_PRODUCT_COLUMNS}",
+        product_id,
+        *changes.values(),
+    )
+
+
+async def soft_delete_product(conn: asyncpg.Connection, seller_id: UUID, external_id: str) -> int | None:
+    return await conn.fetchval(
+        """
+        UPDATE products SET deleted_at = now(), updated_at = now()
+        WHERE seller_id = $1 AND external_id = $2 AND deleted_at IS NULL
+        RETURNING id
+        """,
+        seller_id,
+        external_id,
+    )
+
+
+async def append_changes(conn: asyncpg.Connection, seller_id: UUID, product_ids: Sequence[int], op: str) -> None:
+    """Record catalog changes in the outbox; call inside the transaction that made them."""
+    if not product_ids:
+        return
+    # Held until commit: a transaction that numbers its changes later also commits them later.
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", CHANGE_FEED_LOCK_KEY)
+    await conn.execute(
+        """
+        INSERT INTO catalog_changes (product_id, seller_id, op)
+        SELECT product_id, $2, $3 FROM unnest($1::bigint[]) WITH ORDINALITY AS t(product_id, n) ORDER BY n
+        """,
+        list(product_ids),
+        seller_id,
+        op,
+    )
+
+
+async def read_changes(conn: asyncpg.Connection, after_seq: int, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT seq, product_id, seller_id, op, changed_at FROM catalog_changes
+        WHERE seq > $1 ORDER BY seq LIMIT $2
+        """,
+        after_seq,
+        limit,
+    )
