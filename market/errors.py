@@ -117,11 +117,9 @@ _CODES = {
 def _detail_from_litestar(item: dict[str, Any]) -> ErrorDetail:
     source = item.get("source") or "body"
     message, path = split_msgspec_message(str(item.get("message", "invalid value")))
-    if source == "body":
-        where = f"body.{path}" if path else "body"
-    else:
-        key = item.get("key")
-        where = f"{source}.{key}" if key else str(source)
+    # Litestar gives the field as `key`, or leaves it in msgspec's message as `- at $.field`.
+    field = path or item.get("key")
+    where = f"{source}.{field}" if field else str(source)
     return ErrorDetail(code="invalid_value", message=message, where=where)
 
 

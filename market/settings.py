@@ -18,6 +18,8 @@ import platformdirs
 from dotenv import dotenv_values
 
 ENV_PREFIX = "AGORA_"
+# Read by a command line option directly, not a setting of the service.
+COMMAND_LINE_VARIABLES = {"AGORA_SELLER_KEY"}
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
@@ -63,7 +65,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
 
     raw: dict[str, str] = {}
     for name, value in layered.items():
-        if name.startswith(ENV_PREFIX) and value not in (None, ""):
+        if name.startswith(ENV_PREFIX) and name not in COMMAND_LINE_VARIABLES and value not in (None, ""):
             raw[name[len(ENV_PREFIX) :].lower()] = value
     if layered.get("DATABASE_URL") and "database_url" not in raw:
         raw["database_url"] = layered["DATABASE_URL"]

@@ -1,0 +1,1 @@
+"""The flywheel: event log, training sets, retraining and the shopper simulator."""

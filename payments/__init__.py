@@ -1,0 +1,1 @@
+"""Money: Stripe calls, webhooks and the marketplace ledger."""

@@ -1,0 +1,1 @@
+"""Matching: embeddings, the vector and lexical indexes, features and the reranker."""
