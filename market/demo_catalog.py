@@ -24,7 +24,7 @@ import hashlib
 import random
 from collections.abc import Iterator, Mapping, Sequence
 
-from market.demo_vocabulary import ROOTS, RootCategory, Subcategory
+from market.demo_vocabulary import DETAIL_FORMATS, ROOTS, RootCategory, Subcategory
 
 CATEGORY_ROOTS: tuple[str, ...] = tuple(root.name for root in ROOTS)
 
@@ -48,49 +48,6 @@ _GENDER_ADJECTIVES = {"men": "men's", "women": "women's"}
 _MODEL_EDITIONS = ("", "", "", " 2", " 3", " 4", " 5", " Pro", " Lite", " Plus", " II")
 _SMALL_WORDS = frozenset({"and", "or", "of", "to", "for", "with", "de"})
 _PROPER_WORDS = frozenset({"Chelsea"})  # stay capitalized inside a sentence
-
-# How an attribute reads in the "Details:" sentence of a description; anything else is "<key> <value>".
-_DETAIL_FORMATS = {
-    "color": "{}",
-    "material": "made of {}",
-    "size": "size {}",
-    "bed_size": "{} size",
-    "capacity": "{} capacity",
-    "volume": "{}",
-    "pieces": "{} pieces",
-    "age_range": "ages {}",
-    "skin_type": "for {} skin",
-    "hair_type": "for {} hair",
-    "players": "{}",
-    "play_time": "about {} per game",
-    "temperature_rating": "rated to {}",
-    "brightness": "{}",
-    "wattage": "{} output",
-    "weight": "{}",
-    "length": "{} long",
-    "height": "{} tall",
-    "width": "{} wide",
-    "diameter": "{} diameter",
-    "max_weight": "holds up to {}",
-    "page_count": "{}",
-    "paper_size": "{} format",
-    "ruling": "{} pages",
-    "tip_size": "{} tip",
-    "handle": "{} handle",
-    "fill": "{} fill",
-    "season": "{} design",
-    "finish": "{} finish",
-    "skill_level": "suited to {} players",
-    "key_ingredient": "with {}",
-    "scent": "{} scent",
-    "connectivity": "{} connection",
-    "connector": "{} connector",
-    "power": "{}",
-    "layout": "{} layout",
-    "noise_control": "{}",
-    "voice_assistant": "{}",
-}
-
 
 @dataclasses.dataclass(frozen=True)
 class DemoSeller:
@@ -194,13 +151,14 @@ def _generate(
     # products share a GTIN in catalogs of up to 100,000 products.
     gtin_start = rng.randrange(100_000)
     for index in range(count):
-        product_id = f"{id_prefix}-{index:06d}"
-        yield _product(rng, product_id, index, gtin_start, rng.choice(roots), currency, id_prefix)
+        gtin_item_reference = (gtin_start + index * 7919) % 100_000
+        yield _product(rng, f"{id_prefix}-{index:06d}", rng.choice(roots), currency, id_prefix,
+                       gtin_item_reference)
 
 
 def _product(
-    rng: random.Random, product_id: str, index: int, gtin_start: int, root: RootCategory, currency: str,
-    id_prefix: str,
+    rng: random.Random, product_id: str, root: RootCategory, currency: str, id_prefix: str,
+    gtin_item_reference: int,
 ) -> dict:
     subcategory = rng.choice(root.subcategories)
     brand = rng.choice(root.brands)
@@ -241,7 +199,7 @@ def _product(
     ]
     product["url"] = f"https://shop.agora.example/{id_prefix}/{product_id}"
     if rng.random() < 0.6:
-        product["gtin"] = _gtin(f"{id_prefix}/{brand}", (gtin_start + index * 7919) % 100_000)
+        product["gtin"] = _gtin(f"{id_prefix}/{brand}", gtin_item_reference)
     product["enable_search"] = True
     product["enable_checkout"] = rng.random() >= 0.03
     return product
@@ -313,11 +271,12 @@ def _description(
     if rng.random() < 0.5:
         features = f"Features include {first} and {second}."
     else:
-        features = f"{'They' if plural else 'It'} also {'offer' if plural else 'offers'} {first} and {second}."
+        subject, verb = ("They", "offer") if plural else ("It", "offers")
+        features = f"{subject} also {verb} {first} and {second}."
 
     sentences = [opening, features]
     details = [
-        _DETAIL_FORMATS.get(key, key.replace("_", " ") + " {}").format(value)
+        DETAIL_FORMATS.get(key, key.replace("_", " ") + " {}").format(value)
         for key, value in attributes.items()
         if key not in ("gender", sub.lead)
     ]
@@ -355,8 +314,8 @@ def _charm_price(rng: random.Random, dollars: float, currency: str) -> int:
 def _gtin(supplier: str, item_reference: int) -> str:
     """A GTIN-13: a company prefix, an item reference and a valid GS1 check digit.
 
-    The company prefix is derived from the seller and the brand together, which keeps the GTINs of
-    different demo sellers apart, so a store that insists on unique GTINs can load all of them.
+    The company prefix is derived from the seller and the brand together, which makes clashes between
+    sellers unlikely (the demo sellers have none), so a store that insists on unique GTINs can load them.
     """
     digits = f"0{_stable_offset(supplier) % 1_000_000:06d}{item_reference:05d}"
     return digits + _gs1_check_digit(digits)

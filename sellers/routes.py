@@ -142,7 +142,7 @@ class CatalogController(Controller):
             raise _unsupported(media_type, "text/csv or application/x-ndjson")
         try:
             return await service.import_stream(
-                pool, principal.seller, _limited(request.stream(), settings.max_import_bytes), reader,
+                pool, principal.seller, _limited(request, settings.max_import_bytes), reader,
                 batch_size=settings.max_batch_items, from_text=isinstance(reader, CsvReader),
             )
         except MalformedBody as exc:
@@ -189,10 +189,15 @@ def _unsupported(media_type: str, expected: str) -> ApiError:
     return ApiError(415, "unsupported_media_type", f"Content-Type {media_type!r}: send {expected}.", where="header.Content-Type")
 
 
-async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """The request body as it arrives, refused (before reading, when the length is announced) past `limit`."""
+    too_large = ApiError(413, "payload_too_large", f"The file is larger than the limit of {limit} bytes.", where="body")
+    announced = request.headers.get("content-length")
+    if announced and announced.isdigit() and int(announced) > limit:
+        raise too_large
     total = 0
-    async for chunk in chunks:
+    async for chunk in request.stream():
         total += len(chunk)
         if total > limit:
-            raise ApiError(413, "payload_too_large", f"The file is larger than the limit of {limit} bytes.", where="body")
+            raise too_large
         yield chunk
