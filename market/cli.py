@@ -147,13 +147,14 @@ async def _with_pool(settings: Settings, url: str, work: Callable[..., Awaitable
 
 def _run(coroutine: Awaitable[T]) -> T:
     from market.errors import ApiError
+    from market.migrate import MigrationError
     from sellers.importer import MalformedBody
 
     try:
         return asyncio.run(coroutine)  # type: ignore[arg-type]
     except ApiError as exc:
         raise click.ClickException(exc.body.message) from None
-    except MalformedBody as exc:
+    except (MalformedBody, MigrationError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -86,16 +86,25 @@ def ensure_operator_token(settings: Settings) -> str:
     if settings.operator_token:
         return settings.operator_token
     path = settings.operator_token_file
-    if path.is_file():
-        return path.read_text().strip()
+    if path.is_file() and (existing := path.read_text().strip()):
+        return existing
     path.parent.mkdir(parents=True, exist_ok=True)
     token = "agora_op_" + secrets.token_urlsafe(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return path.read_text().strip()
+    # Written whole to a private temporary file, then linked into place: another process sees either no
+    # file or the complete token, never an empty one; the first to link wins.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(token + "\n")
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        if not path.read_text().strip():  # left empty by an older crash: replace it
+            os.replace(temporary, path)
+            return token
+        return path.read_text().strip()
+    finally:
+        temporary.unlink(missing_ok=True)
     return token
 
 

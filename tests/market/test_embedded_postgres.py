@@ -26,14 +26,15 @@ AGORA = [sys.executable, "-c", "from market.cli import main; main()"]
 def data_dir(tmp_path: Path) -> Iterator[Path]:
     directory = (tmp_path / "agora-data").resolve()
     yield directory
-    # Whatever a test asserted, leave no server of ours running.
+    # Whatever a test asserted, leave no server of ours running (SIGINT: PostgreSQL's fast shutdown).
     for process in postgres_servers(directory):
-        process.kill()
+        process.send_signal(signal.SIGINT)
+        psutil.wait_procs([process], timeout=10)
 
 
 @pytest.fixture
 def env(data_dir: Path) -> dict[str, str]:
-    inherited = {name: value for name, value in os.environ.items() if not name.startswith("AGORA_") and name != "DATABASE_URL"}
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_") and k != "DATABASE_URL"}
     return inherited | {"AGORA_DATA_DIR": str(data_dir)}
 
 
@@ -60,7 +61,8 @@ def wait_until_up(process: subprocess.Popen, url: str, timeout: float = 60) -> N
     """Poll `url` until it answers, failing early if the server process dies."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert process.poll() is None, f"agora serve exited with {process.returncode}: {process.stderr.read()}"
+        if process.poll() is not None:
+            pytest.fail(f"agora serve exited with {process.returncode}: {process.stderr.read()}")
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return

@@ -64,7 +64,7 @@ def test_an_unknown_agora_variable_is_refused_naming_it():
 
 
 def test_variables_that_are_not_agoras_are_ignored():
-    settings = settings_from(PATH="/usr/bin", PORT="1", HOST="example.org", AGORA="x", AGORA_SELLER_KEY="agora_sk_x")
+    settings = settings_from(PATH="/usr/bin", PORT="1", HOST="example.org", AGORA="x", AGORA_SELLER_KEY="k")
 
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
 
@@ -89,13 +89,13 @@ def test_the_data_dir_is_a_path_with_home_expanded(tmp_path):
 
 def test_values_come_from_the_env_file_and_the_real_environment_wins(tmp_path):
     env_file = write_env_file(
-        tmp_path, "AGORA_HOST=0.0.0.0", "AGORA_PORT=9100", "DATABASE_URL=postgresql://from-file/agora", "# a comment"
+        tmp_path, "# a comment", "AGORA_HOST=0.0.0.0", "AGORA_PORT=9100", "DATABASE_URL=postgresql://file/db"
     )
 
     settings = load_settings({"AGORA_PORT": "9200"}, env_file=env_file)
 
     assert (settings.host, settings.port) == ("0.0.0.0", 9200)
-    assert settings.database_url == "postgresql://from-file/agora"
+    assert settings.database_url == "postgresql://file/db"
     assert load_settings({"DATABASE_URL": "postgresql://real/agora"}, env_file=env_file).database_url == (
         "postgresql://real/agora"
     )
@@ -112,7 +112,7 @@ def test_a_missing_env_file_is_no_error(tmp_path):
     assert load_settings({}, env_file=tmp_path / "absent.env").port == 8000
 
 
-def test_by_default_the_process_environment_and_dot_env_in_the_working_directory_are_read(tmp_path, monkeypatch):
+def test_by_default_the_process_environment_and_dot_env_in_the_working_dir_are_read(tmp_path, monkeypatch):
     for name in [name for name in os.environ if name.startswith("AGORA_") or name == "DATABASE_URL"]:
         monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
@@ -148,7 +148,7 @@ def test_each_data_dir_gets_its_own_token(tmp_path):
 
 
 def test_a_configured_operator_token_is_used_and_nothing_is_written(tmp_path):
-    settings = settings_from(AGORA_DATA_DIR=str(tmp_path / "data"), AGORA_OPERATOR_TOKEN="agora_op_configured")
+    settings = settings_from(AGORA_DATA_DIR=str(tmp_path), AGORA_OPERATOR_TOKEN="agora_op_configured")
 
     assert ensure_operator_token(settings) == "agora_op_configured"
     assert not settings.operator_token_file.exists()

@@ -1,0 +1,71 @@
+"""What the matching engine knows of a product: the searchable fields of one catalog row.
+
+The engine keeps one `IndexedProduct` per searchable product, fed from the catalog change feed (or, for
+offline evaluation, from a relevance set's product file). Prices are integer minor units; a product from
+a relevance set may have no price at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+# How much of the description goes into the embedded text: the start says what the product is.
+DESCRIPTION_CHARS = 300
+# Attributes worth putting in the embedded text, in this order; others follow alphabetically.
+KEY_ATTRIBUTES = ("color", "colour", "size", "material", "gender", "capacity", "connectivity", "style", "type")
+
+
+@dataclass(slots=True)
+class IndexedProduct:
+    product_id: int
+    title: str
+    category: str = ""
+    brand: str = ""
+    description: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    seller_id: UUID | None = None
+    external_id: str = ""
+    gtin: str | None = None
+    currency: str | None = None
+    price_amount: int | None = None
+    list_price_amount: int | None = None
+    availability: str = "in_stock"
+    inventory_quantity: int = 0
+    updated_at: datetime | None = None
+
+    @property
+    def in_stock(self) -> bool:
+        return self.availability == "in_stock" and self.inventory_quantity > 0
+
+    @property
+    def category_parts(self) -> list[str]:
+        return [part.strip() for part in self.category.split(">") if part.strip()]
+
+
+def attribute_text(attributes: dict[str, Any]) -> str:
+    """`color: blue; size: 10` with the telling attributes first."""
+    ordered = [key for key in KEY_ATTRIBUTES if key in attributes]
+    ordered += sorted(key for key in attributes if key not in KEY_ATTRIBUTES)
+    parts = []
+    for key in ordered:
+        value = attributes[key]
+        text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        parts.append(f"{key.replace('_', ' ')}: {text}")
+    return "; ".join(parts)
+
+
+def embedding_text(product: IndexedProduct) -> str:
+    """The text embedded for a product: title, brand, category path, key attributes, start of description."""
+    pieces = [product.title]
+    if product.brand:
+        pieces.append(f"Brand: {product.brand}")
+    if product.category:
+        pieces.append(f"Category: {product.category}")
+    if product.attributes:
+        pieces.append(attribute_text(product.attributes))
+    if product.description:
+        pieces.append(product.description[:DESCRIPTION_CHARS])
+    return ". ".join(pieces)
