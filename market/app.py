@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -17,15 +20,21 @@ from market import db, migrate
 from market.dependencies import APP_DEPENDENCIES
 from market.errors import EXCEPTION_HANDLERS
 from market.health import healthz, readyz
+from market.indexing import SearchIndexer
+from market.search import SearchController
 from market.operator import OperatorController
 from market.settings import Settings, ensure_operator_token
+from ranking.embedder import Embedder
+from ranking.search import MatchingEngine
 from sellers.routes import CatalogController, SellerController
 
 VERSION = "0.1.0"
 DOCS_ASSETS = "/docs/assets"
 
 
-def create_app(settings: Settings, database_url: str, *, migrate_on_start: bool = True) -> Litestar:
+def create_app(
+    settings: Settings, database_url: str, *, migrate_on_start: bool = True, show_progress: bool = False
+) -> Litestar:
     """The Agora service, connected to `database_url` (see `market.db.database_url`)."""
 
     @asynccontextmanager
@@ -40,6 +49,24 @@ def create_app(settings: Settings, database_url: str, *, migrate_on_start: bool 
         finally:
             await pool.close()
 
+    @asynccontextmanager
+    async def search(app: Litestar) -> AsyncIterator[None]:
+        embedder = await asyncio.to_thread(Embedder, settings.embedding_model)
+        engine = MatchingEngine(embedder, exact_below=settings.exact_index_below)
+        indexer = SearchIndexer(engine, app.state.pool, settings)
+        app.state.engine = engine
+        try:
+            await indexer.start(progress=show_progress)
+        except (OSError, asyncpg.PostgresError) as exc:  # e.g. an unmigrated database: keep trying in the background
+            app.logger.warning("search starts once the database allows it: %s", exc)
+        following = asyncio.create_task(indexer.run(), name="search-indexer")
+        try:
+            yield
+        finally:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+
     return Litestar(
         route_handlers=[
             index,
@@ -48,9 +75,10 @@ def create_app(settings: Settings, database_url: str, *, migrate_on_start: bool 
             SellerController,
             CatalogController,
             OperatorController,
+            SearchController,
             create_static_files_router(DOCS_ASSETS, [swagger_ui_path], include_in_schema=False),
         ],
-        lifespan=[database],
+        lifespan=[database, search],
         state=State({"settings": settings, "operator_token": ensure_operator_token(settings)}),
         dependencies=APP_DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,

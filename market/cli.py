@@ -116,7 +116,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, url: str | No
 
     from market.app import create_app
 
-    app = create_app(settings, url or _database_url(settings))
+    app = create_app(settings, url or _database_url(settings), show_progress=True)
     host = host or settings.host
     port = settings.port if port is None else port
     ensure_operator_token(settings)

@@ -1,4 +1,4 @@
-"""What route handlers may ask for by name: the database pool and the settings.
+"""What route handlers may ask for by name: the database pool, the settings and the matching engine.
 
 Handlers declare `pool: Pool` or `settings: AppSettings`; the app provides them from its state.
 """
@@ -10,9 +10,11 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
 from market.settings import Settings
+from ranking.search import MatchingEngine
 
 Pool = NamedDependency[asyncpg.Pool]
 AppSettings = NamedDependency[Settings]
+Engine = NamedDependency[MatchingEngine]
 
 
 def _pool(state: State) -> asyncpg.Pool:
@@ -23,7 +25,12 @@ def _settings(state: State) -> Settings:
     return state.settings
 
 
+def _engine(state: State) -> MatchingEngine:
+    return state.engine
+
+
 APP_DEPENDENCIES = {
     "pool": Provide(_pool, sync_to_thread=False),
     "settings": Provide(_settings, sync_to_thread=False),
+    "engine": Provide(_engine, sync_to_thread=False),
 }

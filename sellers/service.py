@@ -6,7 +6,7 @@ import base64
 import binascii
 import hashlib
 import secrets
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -324,6 +324,34 @@ async def read_changes(pool: asyncpg.Pool, after_seq: int, limit: int) -> Catalo
         rows = await store.read_changes(conn, after_seq, limit)
     changes = [CatalogChange(**row) for row in rows]
     return CatalogChangePage(changes=changes, last_seq=changes[-1].seq if changes else after_seq)
+
+
+async def searchable_products(pool: asyncpg.Pool, product_ids: Sequence[int]) -> list[Product]:
+    """The current state of those products that shoppers may find; the others are gone from search."""
+    async with pool.acquire() as conn:
+        return [product_from_row(row) for row in await store.searchable_products(conn, product_ids)]
+
+
+async def all_searchable_products(pool: asyncpg.Pool, *, page_size: int = 5000) -> AsyncIterator[list[Product]]:
+    """Every product shoppers may find, a page at a time, in id order."""
+    after_id = 0
+    while True:
+        async with pool.acquire() as conn:
+            rows = await store.searchable_products_page(conn, after_id, page_size)
+        if not rows:
+            return
+        yield [product_from_row(row) for row in rows]
+        after_id = rows[-1]["product_id"]
+
+
+async def last_change_seq(pool: asyncpg.Pool) -> int:
+    async with pool.acquire() as conn:
+        return await store.last_change_seq(conn)
+
+
+async def seller_catalog_quality(pool: asyncpg.Pool) -> dict[UUID, float]:
+    async with pool.acquire() as conn:
+        return {row["seller_id"]: row["quality"] for row in await store.seller_catalog_quality(conn)}
 
 
 def _patch_changes(row: asyncpg.Record, patch: ProductPatch) -> dict[str, object]:

@@ -195,6 +195,40 @@ async def list_products(
     )
 
 
+_SEARCHABLE = "deleted_at IS NULL AND status = 'active' AND enable_search"
+
+
+async def searchable_products(conn: asyncpg.Connection, product_ids: Sequence[int]) -> list[asyncpg.Record]:
+    """Those of `product_ids` that shoppers may find now (not deleted, not paused, search enabled)."""
+    return await conn.fetch(
+        f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE id = ANY($1::bigint[]) AND {_SEARCHABLE}", list(product_ids)
+    )
+
+
+async def searchable_products_page(conn: asyncpg.Connection, after_id: int, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE id > $1 AND {_SEARCHABLE} ORDER BY id LIMIT $2",
+        after_id,
+        limit,
+    )
+
+
+async def last_change_seq(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT coalesce(max(seq), 0) FROM catalog_changes")
+
+
+async def seller_catalog_quality(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Per seller, the share of its live products that are complete (description, image) and in stock."""
+    return await conn.fetch(
+        """
+        SELECT seller_id,
+               avg(((description <> '')::int + (jsonb_array_length(images) > 0)::int
+                    + (availability = 'in_stock' AND inventory_quantity > 0)::int) / 3.0)::float8 AS quality
+        FROM products WHERE deleted_at IS NULL GROUP BY seller_id
+        """
+    )
+
+
 async def update_product(conn: asyncpg.Connection, product_id: int, changes: dict[str, Any]) -> asyncpg.Record:
     """Set the given columns (names come from code, never from the client) and return the product."""
     assignments = ", ".join(f"{column} = ${position}" for position, column in enumerate(changes, start=2))

@@ -1,0 +1,159 @@
+"""Keeps the matching engine in step with the catalog and the model registry, in the background.
+
+At start the engine is filled from the catalog, reusing the vector index saved in the data dir when it was
+made by the same embedding model on the same database (only products changed since are embedded again).
+Then a loop follows the sellers' change feed: changed products are re-embedded and re-indexed within a
+poll interval, deleted or hidden ones drop out. The same loop notices a newly promoted reranker in the
+registry and swaps it in, refreshes the behavioural signals, and saves the vector index now and then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import asyncpg
+
+from feedback import events
+from market.settings import Settings
+from ranking.documents import IndexedProduct
+from ranking.features import Signals
+from ranking.index import VectorIndex
+from ranking.registry import ModelRegistry
+from ranking.reranker import RerankerModel
+from ranking.search import MatchingEngine
+from sellers import service as sellers
+from sellers.schemas import Product
+
+log = logging.getLogger(__name__)
+CHANGES_PER_BATCH = 1000
+
+
+def indexed(product: Product) -> IndexedProduct:
+    return IndexedProduct(
+        product_id=product.product_id,
+        title=product.title,
+        category=product.category,
+        brand=product.brand,
+        description=product.description,
+        attributes=product.attributes,
+        seller_id=product.seller_id,
+        external_id=product.id,
+        gtin=product.gtin,
+        currency=product.price.currency,
+        price_amount=product.price.amount,
+        list_price_amount=product.list_price.amount if product.list_price else None,
+        availability=product.availability,
+        inventory_quantity=product.inventory_quantity,
+        updated_at=product.updated_at,
+    )
+
+
+class SearchIndexer:
+    def __init__(self, engine: MatchingEngine, pool: asyncpg.Pool, settings: Settings) -> None:
+        self.engine = engine
+        self.pool = pool
+        self.settings = settings
+        self.registry = ModelRegistry(pool, settings.data_dir)
+        self.index_dir = settings.data_dir / "index" / "vectors"
+        self._unsaved_changes = 0
+        self._last_save = time.monotonic()
+
+    async def start(self, *, progress: bool = False) -> None:
+        """Fill the engine from the catalog and serve the registry's reranker."""
+        await self.refresh_reranker()
+        database = await self._database_identity()
+        seq = await sellers.last_change_seq(self.pool)  # read first: changes during the load are replayed
+        products = [indexed(product) async for page in sellers.all_searchable_products(self.pool) for product in page]
+        saved, saved_seq = self._saved_index(database)
+        await asyncio.to_thread(
+            self.engine.load, products, index=saved, seq=saved_seq if saved else seq, progress=progress
+        )
+        await self.catch_up()
+        self.save(database)
+        await self.refresh_signals()
+
+    async def run(self) -> None:
+        """Follow the change feed until cancelled (first finishing `start` if it could not run yet)."""
+        while not self.engine.ready:
+            try:
+                await self.start()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("search index not started yet (%s); retrying", exc)
+                await asyncio.sleep(max(self.settings.index_poll_seconds, 1.0))
+        database = await self._database_identity()
+        last_models = last_signals = time.monotonic()
+        while True:
+            try:
+                applied = await self.catch_up()
+                now = time.monotonic()
+                if now - last_models >= self.settings.model_poll_seconds:
+                    await self.refresh_reranker()
+                    last_models = now
+                if now - last_signals >= self.settings.signals_refresh_seconds:
+                    await self.refresh_signals()
+                    last_signals = now
+                if self._unsaved_changes and (now - self._last_save >= self.settings.index_save_seconds):
+                    await asyncio.to_thread(self.save, database)
+                if not applied:
+                    await asyncio.sleep(self.settings.index_poll_seconds)
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError) as exc:  # the database went away for a moment: retry
+                log.warning("search indexer: %s; retrying", exc)
+                await asyncio.sleep(max(self.settings.index_poll_seconds, 1.0))
+
+    async def catch_up(self) -> int:
+        """Apply every catalog change after the engine's sequence number; returns how many were applied."""
+        applied = 0
+        while True:
+            page = await sellers.read_changes(self.pool, self.engine.seq, CHANGES_PER_BATCH)
+            if not page.changes:
+                return applied
+            changed = list(dict.fromkeys(change.product_id for change in page.changes))
+            current = [indexed(product) for product in await sellers.searchable_products(self.pool, changed)]
+            present = {product.product_id for product in current}
+            removed = [product_id for product_id in changed if product_id not in present]
+            await asyncio.to_thread(self.engine.apply_changes, current, removed, page.last_seq)
+            applied += len(page.changes)
+            self._unsaved_changes += len(page.changes)
+
+    async def refresh_reranker(self) -> None:
+        serving = await self.registry.ensure_seed_reranker()
+        current = self.engine.reranker
+        if current is None or current.version != serving.version:
+            model = await asyncio.to_thread(RerankerModel.load, self.registry.directory(serving), serving.version)
+            self.engine.swap_reranker(model)
+            log.info("serving reranker %s", serving.version)
+
+    async def refresh_signals(self) -> None:
+        self.engine.signals = Signals(
+            product_stats=await events.product_stats(self.pool),
+            seller_quality=await sellers.seller_catalog_quality(self.pool),
+        )
+
+    def save(self, database: str) -> None:
+        meta = {"seq": self.engine.seq, "embedding_model": self.engine.embedder.model_id, "database": database}
+        self.engine.save_vectors(self.index_dir, meta)
+        self._unsaved_changes = 0
+        self._last_save = time.monotonic()
+
+    def _saved_index(self, database: str) -> tuple[VectorIndex | None, int]:
+        try:
+            index, meta = VectorIndex.load(self.index_dir)
+        except (FileNotFoundError, ValueError) as exc:
+            if not isinstance(exc, FileNotFoundError):
+                log.warning("ignoring the saved vector index: %s", exc)
+            return None, 0
+        if meta.get("embedding_model") != self.engine.embedder.model_id or meta.get("database") != database:
+            return None, 0
+        return index, int(meta.get("seq", 0))
+
+    async def _database_identity(self) -> str:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT system_identifier::text AS system, current_database() AS name FROM pg_control_system()"
+            )
+        return f"{row['system']}/{row['name']}"
+

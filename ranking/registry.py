@@ -1,0 +1,106 @@
+"""The model registry: every reranker and embedding model version, its files, metadata and status.
+
+Files live under `<data dir>/models/<kind>/<version>/`; the `model_versions` table says which version of
+each kind serves. Promotion is one transaction, so exactly one version serves at any moment. Before any
+model has been trained, the reranker shipped with Agora (trained on the seed relevance set, see
+`ranking.train_seed`) is registered as the first serving one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import asyncpg
+
+from ranking import store
+
+Kind = Literal["reranker", "embedding"]
+SEED_RERANKER_PACKAGE = "ranking.seed_model"
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    version: str
+    kind: str
+    path: str
+    status: str
+    metadata: dict[str, Any]
+    created_at: datetime
+    promoted_at: datetime | None
+
+
+class UnknownVersion(LookupError):
+    pass
+
+
+class ModelRegistry:
+    def __init__(self, pool: asyncpg.Pool, data_dir: Path) -> None:
+        self.pool = pool
+        self.models_dir = data_dir / "models"
+
+    def directory(self, model: ModelVersion) -> Path:
+        return self.models_dir / model.path
+
+    async def serving(self, kind: Kind) -> ModelVersion | None:
+        async with self.pool.acquire() as conn:
+            row = await store.serving_version(conn, kind)
+        return ModelVersion(**row) if row else None
+
+    async def get(self, version: str) -> ModelVersion:
+        async with self.pool.acquire() as conn:
+            row = await store.get_version(conn, version)
+        if row is None:
+            raise UnknownVersion(version)
+        return ModelVersion(**row)
+
+    async def list(self, kind: Kind | None = None) -> list[ModelVersion]:
+        async with self.pool.acquire() as conn:
+            return [ModelVersion(**row) for row in await store.list_versions(conn, kind)]
+
+    async def register(
+        self, kind: Kind, version: str, source: Path, metadata: dict[str, Any], *, status: str = "candidate"
+    ) -> ModelVersion:
+        """Copy the model files in `source` into the registry and record the version."""
+        relative = f"{kind}/{version}"
+        target = self.models_dir / relative
+        if source.resolve() != target.resolve():
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(source, target)
+        async with self.pool.acquire() as conn, conn.transaction():
+            if status == "serving":
+                await conn.execute(
+                    "UPDATE model_versions SET status = 'retired' WHERE kind = $1 AND status = 'serving'", kind
+                )
+            row = await store.insert_version(conn, version, kind, relative, status, metadata)
+        return ModelVersion(**row)
+
+    async def promote(self, version: str) -> ModelVersion:
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await store.get_version(conn, version)
+            if row is None:
+                raise UnknownVersion(version)
+            await store.make_serving(conn, version, row["kind"])
+        return await self.get(version)
+
+    async def ensure_seed_reranker(self) -> ModelVersion:
+        """The serving reranker, registering the shipped seed model first if none has ever served."""
+        if (current := await self.serving("reranker")) is not None:
+            return current
+        source = Path(str(resources.files(SEED_RERANKER_PACKAGE)))
+        digest = hashlib.sha256((source / "model.txt").read_bytes()).hexdigest()[:8]
+        version = f"reranker-seed-{digest}"
+        try:
+            return await self.promote(version)  # known from an earlier run but retired: serve it again
+        except UnknownVersion:
+            pass
+        try:
+            return await self.register("reranker", version, source, {"origin": "seed relevance set"}, status="serving")
+        except asyncpg.UniqueViolationError:  # another process registered it at the same moment
+            return await self.serving("reranker")  # type: ignore[return-value]

@@ -1,0 +1,281 @@
+"""The matching engine: a shopper's query in, ranked offers out.
+
+    query -> embed -> dense candidates (FAISS) --+
+                   -> lexical candidates (BM25) -+-> reciprocal rank fusion -> features -> LightGBM -> page
+
+Filters are exact: the allowed products are computed first and handed to both retrievers, and each result
+is checked again before it is shown. The engine keeps its own copy of the searchable catalog, changed
+only through `apply_changes`, so a search never waits for the database. The serving reranker can be
+replaced at any time: each search takes the model reference once, so searches in flight finish with the
+model they started with.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import numpy as np
+
+from ranking.catalog import CatalogView, SearchFilters
+from ranking.documents import IndexedProduct
+from ranking.embedder import Embedder
+from ranking.features import Candidate, Signals, feature_matrix
+from ranking.index import VectorIndex
+from ranking.lexical import LexicalIndex
+from ranking.reranker import RerankerModel
+
+CANDIDATES = 100  # from each retriever
+RRF_K = 60  # the usual constant of reciprocal rank fusion
+RESULT_CACHE_SIZE = 5000  # searches kept for their next pages
+
+
+class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    filters: SearchFilters = msgspec.field(default_factory=SearchFilters)
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+    cursor: str | None = None
+    session_id: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class Price(msgspec.Struct):
+    amount: int
+    currency: str
+
+
+class SearchHit(msgspec.Struct, kw_only=True):
+    product_id: int
+    seller_id: str | None
+    title: str
+    brand: str
+    category: str
+    price: Price | None
+    list_price: Price | None
+    availability: str
+    in_stock: bool
+    score: float
+    position: int
+
+
+class SearchResponse(msgspec.Struct, kw_only=True):
+    search_id: uuid.UUID
+    query: str
+    results: list[SearchHit]
+    next_cursor: str | None
+    model_versions: dict[str, str]
+    timings_ms: dict[str, float]
+
+
+class SearchError(ValueError):
+    """A search request the engine cannot answer as asked (e.g. an expired cursor)."""
+
+    def __init__(self, message: str, where: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
+@dataclass
+class _Ranked:
+    query: str
+    filters: SearchFilters
+    hits: list[tuple[int, float]]
+    model_versions: dict[str, str]
+
+
+class MatchingEngine:
+    def __init__(self, embedder: Embedder, *, exact_below: int = 20_000) -> None:
+        self.embedder = embedder
+        self.catalog = CatalogView()
+        self.vectors = VectorIndex(embedder.dim)
+        self.lexical = LexicalIndex()
+        self.reranker: RerankerModel | None = None
+        self.signals = Signals()
+        self.seq = 0  # the last catalog change this engine reflects
+        self.ready = False  # True once loaded from the catalog
+        self.exact_below = exact_below
+        self._write_lock = threading.Lock()
+        self._ranked: OrderedDict[str, _Ranked] = OrderedDict()
+        self._ranked_lock = threading.Lock()
+
+    # -- keeping in step with the catalog -------------------------------------------------------------
+
+    def load(
+        self,
+        products: Sequence[IndexedProduct],
+        *,
+        index: VectorIndex | None = None,
+        seq: int = 0,
+        progress: bool = False,
+    ) -> None:
+        """Replace everything with `products`, embedding them unless a ready vector `index` is given.
+
+        With a given index (one saved earlier), products it lacks are embedded and added and ids it has
+        beyond `products` are dropped, so the result matches `products` whatever the index held.
+        """
+        if index is None:
+            vectors = self.embedder.embed_products(products, progress=progress)
+            ids = np.fromiter((p.product_id for p in products), dtype=np.int64, count=len(products))
+            index = VectorIndex.build(ids, vectors, exact_below=self.exact_below) if len(products) else VectorIndex(self.embedder.dim)
+        else:
+            wanted = {p.product_id for p in products}
+            stored, _ = index.vectors()
+            index.remove(np.array([i for i in stored.tolist() if i not in wanted], dtype=np.int64))
+            missing = [p for p in products if p.product_id not in index]
+            if missing:
+                index.upsert(
+                    np.fromiter((p.product_id for p in missing), dtype=np.int64, count=len(missing)),
+                    self.embedder.embed_products(missing, progress=progress),
+                )
+        lexical = LexicalIndex()
+        lexical.upsert(products)
+        lexical.commit()
+        catalog = CatalogView()
+        catalog.upsert(products)
+        with self._write_lock:
+            self.vectors, self.lexical, self.catalog, self.seq = index, lexical, catalog, seq
+            self.ready = True
+
+    def apply_changes(self, upserted: Sequence[IndexedProduct], removed: Iterable[int], seq: int) -> None:
+        """Make upserted products findable (re-embedding them) and removed ones unfindable."""
+        vectors = self.embedder.embed_products(upserted) if upserted else None
+        removed = list(removed)
+        with self._write_lock:
+            if removed:
+                self.catalog.remove(removed)
+                self.vectors.remove(np.array(removed, dtype=np.int64))
+                self.lexical.remove(removed)
+            if upserted:
+                ids = np.fromiter((p.product_id for p in upserted), dtype=np.int64, count=len(upserted))
+                self.vectors.upsert(ids, vectors)
+                self.lexical.upsert(upserted)
+                self.catalog.upsert(upserted)
+            self.lexical.commit()
+            self.seq = max(self.seq, seq)
+
+    def save_vectors(self, directory: Path, meta: dict) -> None:
+        with self._write_lock:  # no change lands between the vectors and the sequence number they cover
+            self.vectors.save(directory, meta | {"seq": self.seq})
+
+    def swap_reranker(self, model: RerankerModel | None) -> None:
+        self.reranker = model  # one reference assignment: searches in flight keep the model they took
+
+    @property
+    def model_versions(self) -> dict[str, str]:
+        versions = {"embedding": self.embedder.model_id}
+        if (model := self.reranker) is not None:
+            versions["reranker"] = model.version
+        return versions
+
+    # -- searching ------------------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        if request.cursor:
+            return self._next_page(request)
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+        reranker = self.reranker
+        versions = {"embedding": self.embedder.model_id} | ({"reranker": reranker.version} if reranker else {})
+
+        allowed = self.catalog.allowed_ids(request.filters)
+        candidates = self.retrieve(request, allowed, timings) if allowed is None or len(allowed) else []
+        clock = _lap(timings, "retrieval_total", clock)
+
+        if candidates and reranker is not None:
+            matrix = feature_matrix(request.query, candidates, self.signals, budget=request.filters.max_price)
+            clock = _lap(timings, "features", clock)
+            scores = reranker.score(matrix)
+            clock = _lap(timings, "rerank", clock)
+        else:
+            scores = np.array([candidate.fused_score for candidate in candidates])
+        order = np.argsort(-scores, kind="stable")
+        hits = [(candidates[i].product.product_id, float(scores[i])) for i in order]
+        ranked = _Ranked(request.query, request.filters, hits, versions)
+        return self._page(uuid.uuid4(), ranked, 0, request.limit, timings)
+
+    def retrieve(
+        self, request: SearchRequest, allowed: np.ndarray | None = None, timings: dict[str, float] | None = None
+    ) -> list[Candidate]:
+        """Candidates from both retrievers, fused, before reranking; `allowed` from `catalog.allowed_ids`."""
+        timings = {} if timings is None else timings
+        if allowed is None:
+            allowed = self.catalog.allowed_ids(request.filters)
+        clock = time.perf_counter()
+        query_vector = self.embedder.embed_query(request.query)
+        clock = _lap(timings, "embed", clock)
+        dense_ids, dense_scores = self.vectors.search(query_vector, CANDIDATES, allowed=allowed)
+        clock = _lap(timings, "dense", clock)
+        # Lexical retrieval cannot take the filter inside, so it looks further and is filtered after.
+        lexical = self.lexical.search(request.query, CANDIDATES if allowed is None else CANDIDATES * 5)
+        clock = _lap(timings, "lexical", clock)
+
+        candidates: dict[int, Candidate] = {}
+        for rank, (product_id, score) in enumerate(zip(dense_ids.tolist(), dense_scores.tolist()), start=1):
+            if product_id >= 0 and (product := self.catalog.get(product_id)):
+                candidates[product_id] = Candidate(product, dense_score=score, dense_rank=rank, fused_score=1 / (RRF_K + rank))
+        rank = 0
+        for product_id, score in lexical:
+            product = self.catalog.get(product_id)
+            if product is None or (allowed is not None and not self.catalog.matches(product, request.filters)):
+                continue
+            rank += 1
+            if rank > CANDIDATES:
+                break
+            candidate = candidates.setdefault(product_id, Candidate(product))
+            candidate.lexical_score, candidate.lexical_rank = score, rank
+            candidate.fused_score += 1 / (RRF_K + rank)
+        _lap(timings, "fusion", clock)
+        return [c for c in candidates.values() if self.catalog.matches(c.product, request.filters)]
+
+    def _page(self, search_id: uuid.UUID, ranked: _Ranked, offset: int, limit: int, timings: dict[str, float]) -> SearchResponse:
+        results = []
+        for position, (product_id, score) in enumerate(ranked.hits[offset : offset + limit], start=offset + 1):
+            product = self.catalog.get(product_id)
+            # A product deleted or changed since the first page is left out rather than shown stale.
+            if product is None or not self.catalog.matches(product, ranked.filters):
+                continue
+            results.append(_hit(product, score, position))
+        next_cursor = None
+        if offset + limit < len(ranked.hits):
+            next_cursor = f"{search_id}:{offset + limit}"
+            with self._ranked_lock:
+                self._ranked[str(search_id)] = ranked
+                self._ranked.move_to_end(str(search_id))
+                while len(self._ranked) > RESULT_CACHE_SIZE:
+                    self._ranked.popitem(last=False)
+        return SearchResponse(
+            search_id=search_id, query=ranked.query, results=results, next_cursor=next_cursor,
+            model_versions=ranked.model_versions, timings_ms={k: round(v * 1000, 3) for k, v in timings.items()},
+        )
+
+    def _next_page(self, request: SearchRequest) -> SearchResponse:
+        search_id, _, offset = (request.cursor or "").partition(":")
+        with self._ranked_lock:
+            ranked = self._ranked.get(search_id)
+        if ranked is None or not offset.isdigit():
+            raise SearchError("This cursor is unknown or has expired; search again.", "cursor")
+        return self._page(uuid.UUID(search_id), ranked, int(offset), request.limit, {})
+
+
+def _hit(product: IndexedProduct, score: float, position: int) -> SearchHit:
+    price = Price(product.price_amount, product.currency) if product.price_amount is not None and product.currency else None
+    list_price = (
+        Price(product.list_price_amount, product.currency) if product.list_price_amount is not None and product.currency else None
+    )
+    return SearchHit(
+        product_id=product.product_id, seller_id=str(product.seller_id) if product.seller_id else None,
+        title=product.title, brand=product.brand, category=product.category, price=price, list_price=list_price,
+        availability=product.availability, in_stock=product.in_stock, score=round(score, 6), position=position,
+    )
+
+
+def _lap(timings: dict[str, float], name: str, since: float) -> float:
+    now = time.perf_counter()
+    timings[name] = timings.get(name, 0.0) + now - since
+    return now
