@@ -170,8 +170,8 @@ def main() -> None:
             server.wait(timeout=30)
 
     print()
-    print(f"| path | catalog | rows | seconds | products/s |")
-    print(f"|---|---|---:|---:|---:|")
+    print("| path | catalog | rows | seconds | products/s |")
+    print("|---|---|---:|---:|---:|")
     for label, state, elapsed, rate in results:
         print(f"| {label} | {state} | {args.rows:,} | {elapsed:.1f} | {rate:,.0f} |")
 

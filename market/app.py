@@ -54,7 +54,7 @@ def create_app(
         embedder = await asyncio.to_thread(Embedder, settings.embedding_model)
         engine = MatchingEngine(embedder, exact_below=settings.exact_index_below)
         indexer = SearchIndexer(engine, app.state.pool, settings)
-        app.state.engine = engine
+        app.state.engine, app.state.indexer = engine, indexer
         try:
             await indexer.start(progress=show_progress)
         except (OSError, asyncpg.PostgresError) as exc:  # e.g. an unmigrated database: keep trying in the background

@@ -111,6 +111,109 @@ def catalog_import(settings: Settings, file: Path, seller_key: str, file_format:
         sys.exit(1)
 
 
+@main.group()
+def index() -> None:
+    """The search index."""
+
+
+@index.command("rebuild")
+@click.pass_obj
+def index_rebuild(settings: Settings) -> None:
+    """Re-embed the whole catalog into a new vector index, saved in the data dir.
+
+    A running service keeps the index it has; ask it to rebuild in place with
+    POST /v1/operator/index/rebuild instead, or restart it after this command.
+    """
+    from market.indexing import SearchIndexer
+    from ranking.embedder import Embedder
+    from ranking.search import MatchingEngine
+
+    async def rebuild(pool) -> int:
+        engine = MatchingEngine(Embedder(settings.embedding_model), exact_below=settings.exact_index_below)
+        return await SearchIndexer(engine, pool, settings).rebuild(progress=True)
+
+    count = _run(_with_pool(settings, _database_url(settings), rebuild, migrate=True))
+    click.echo(f"indexed {count} products into {settings.data_dir / 'index'}")
+
+
+@main.group("eval")
+def evaluation() -> None:
+    """Offline evaluation."""
+
+
+@evaluation.command("relevance")
+@click.option(
+    "--dataset", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+    help="A directory with product.csv, query.csv and label.csv (the WANDS layout).",
+)
+@click.option(
+    "--model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+    help="A reranker directory (model.txt + meta.json); default: the one Agora ships.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object keyed by stage instead of a table.")
+@click.pass_obj
+def eval_relevance(settings: Settings, dataset: Path, model: Path | None, as_json: bool) -> None:
+    """NDCG@10, Recall@100 and MRR of each stage (lexical, dense, hybrid, hybrid+rerank) on a relevance set."""
+    import json
+    from importlib import resources
+
+    from ranking.embedder import Embedder
+    from ranking.evaluate import format_table, load_relevance_set
+    from ranking.offline import evaluate_engine
+    from ranking.registry import SEED_RERANKER_PACKAGE
+    from ranking.reranker import RerankerModel
+    from ranking.search import MatchingEngine
+
+    try:
+        relevance = load_relevance_set(dataset, progress=not as_json)
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
+    engine = MatchingEngine(Embedder(settings.embedding_model), exact_below=settings.exact_index_below)
+    engine.load(relevance.products, progress=not as_json)
+    engine.swap_reranker(RerankerModel.load(model or Path(str(resources.files(SEED_RERANKER_PACKAGE)))))
+    results = evaluate_engine(engine, relevance, progress=not as_json)
+    click.echo(json.dumps(results, indent=2) if as_json else format_table(results))
+
+
+@main.group()
+def models() -> None:
+    """The model registry."""
+
+
+@models.command("list")
+@click.pass_obj
+def models_list(settings: Settings) -> None:
+    """Every model version, newest first."""
+    from ranking.registry import ModelRegistry
+
+    async def listing(pool):
+        registry = ModelRegistry(pool, settings.data_dir)
+        await registry.ensure_seed_reranker()
+        return await registry.list()
+
+    for model in _run(_with_pool(settings, _database_url(settings), listing, migrate=True)):
+        metrics = model.metadata.get("offline_metrics", {}).get("hybrid+rerank", {})
+        ndcg = f"ndcg@10={metrics['ndcg@10']:.4f}" if "ndcg@10" in metrics else ""
+        click.echo(f"{model.version:<32} {model.kind:<10} {model.status:<10} {model.created_at:%Y-%m-%d %H:%M}  {ndcg}")
+
+
+@models.command("promote")
+@click.argument("version")
+@click.pass_obj
+def models_promote(settings: Settings, version: str) -> None:
+    """Serve VERSION; a running service swaps it in within AGORA_MODEL_POLL_SECONDS."""
+    from ranking.registry import ModelRegistry, UnknownVersion
+
+    async def promote(pool):
+        return await ModelRegistry(pool, settings.data_dir).promote(version)
+
+    try:
+        promoted = _run(_with_pool(settings, _database_url(settings), promote, migrate=True))
+    except UnknownVersion:
+        raise click.ClickException(f"no model version {version!r}; see 'agora models list'") from None
+    click.echo(f"{promoted.version} now serves ({promoted.kind})")
+
+
 def _serve(settings: Settings, host: str | None, port: int | None, url: str | None = None) -> None:
     import uvicorn
 
@@ -170,10 +273,10 @@ def _format_from_extension(file: Path) -> str:
 async def _import_file(pool, seller_key: str, file: Path, file_format: str, settings: Settings):
     from tqdm import tqdm
 
-    from sellers import service
+    from sellers import accounts, catalog
     from sellers.importer import CsvReader, NdjsonReader
 
-    principal = await service.authenticate(pool, seller_key)
+    principal = await accounts.authenticate(pool, seller_key)
     reader = CsvReader() if file_format == "csv" else NdjsonReader()
     with tqdm(total=file.stat().st_size, unit="B", unit_scale=True, desc=file.name, file=sys.stderr) as bar:
 
@@ -181,7 +284,7 @@ async def _import_file(pool, seller_key: str, file: Path, file_format: str, sett
             bar.update(bytes_read - bar.n)
             bar.set_postfix(rows=rows, refresh=False)
 
-        return await service.import_stream(
+        return await catalog.import_stream(
             pool, principal.seller, _read_chunks(file), reader,
             batch_size=settings.max_batch_items, from_text=file_format == "csv", on_progress=progress,
         )

@@ -1,4 +1,4 @@
-"""`agora demo`: demo sellers with a realistic multi-category catalog, loaded through the seller service.
+"""`agora demo`: demo sellers with a realistic multi-category catalog, loaded through the seller services.
 
 Running it again changes nothing: sellers are found by email, their keys are kept in the data dir, and
 re-sending an identical catalog is a no-op.
@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from market.demo_catalog import DEMO_SELLERS, DemoSeller, demo_seller_products
 from market.errors import ApiError
-from sellers import service
+from sellers import accounts, catalog
 from sellers.importer import RawItem
 from sellers.schemas import SellerRegistration
 
@@ -45,7 +45,7 @@ async def seed_demo(pool: asyncpg.Pool, data_dir: Path, *, progress: bool = Fals
             products = demo_seller_products(demo_seller)
             while batch := list(itertools.islice(products, BATCH)):
                 items = [RawItem(index=i, line=None, data=product) for i, product in enumerate(batch)]
-                result = await service.upsert_batch(pool, principal.seller, items)
+                result = await catalog.upsert_batch(pool, principal.seller, items)
                 if result.rejected:
                     raise RuntimeError(f"demo catalog item rejected: {result.rejected[0]}")
                 bar.update(len(batch))
@@ -56,22 +56,22 @@ async def seed_demo(pool: asyncpg.Pool, data_dir: Path, *, progress: bool = Fals
     return accounts
 
 
-async def _demo_principal(pool: asyncpg.Pool, demo_seller: DemoSeller, known: dict[str, str]) -> service.Principal:
+async def _demo_principal(pool: asyncpg.Pool, demo_seller: DemoSeller, known: dict[str, str]) -> accounts.Principal:
     """The demo seller's identity: its kept key if still valid, else a new registration or a new key."""
     if demo_seller.email in known:
         try:
-            return await service.authenticate(pool, known[demo_seller.email])
+            return await accounts.authenticate(pool, known[demo_seller.email])
         except ApiError:
             pass  # revoked or from another database: issue a fresh one below
-    existing = await service.find_seller_by_email(pool, demo_seller.email)
+    existing = await accounts.find_seller_by_email(pool, demo_seller.email)
     if existing is None:
         registration = SellerRegistration(
             name=demo_seller.name, email=demo_seller.email, country=demo_seller.country, currency=demo_seller.currency
         )
-        known[demo_seller.email] = (await service.register_seller(pool, registration)).api_key
+        known[demo_seller.email] = (await accounts.register_seller(pool, registration)).api_key
     else:
-        known[demo_seller.email] = (await service.issue_key(pool, existing.seller_id)).api_key
-    return await service.authenticate(pool, known[demo_seller.email])
+        known[demo_seller.email] = (await accounts.issue_key(pool, existing.seller_id)).api_key
+    return await accounts.authenticate(pool, known[demo_seller.email])
 
 
 def describe_accounts(accounts: list[DemoAccount], data_dir: Path) -> str:

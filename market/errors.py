@@ -52,6 +52,11 @@ class ApiError(Exception):
         self.body = ErrorBody(status=status, code=code, message=message, where=where, details=details)
         self.headers = headers
 
+    @classmethod
+    def invalid(cls, where: str | None, message: str) -> ApiError:
+        """400: the value at `where` breaks a rule that its type alone cannot express."""
+        return cls(400, "invalid_value", message, where=where)
+
 
 def _respond(body: ErrorBody, headers: dict[str, str] | None = None) -> Response[ErrorResponse]:
     return Response(ErrorResponse(body), status_code=body.status, headers=headers, media_type=MediaType.JSON)

@@ -23,7 +23,7 @@ from ranking.index import VectorIndex
 from ranking.registry import ModelRegistry
 from ranking.reranker import RerankerModel
 from ranking.search import MatchingEngine
-from sellers import service as sellers
+from sellers import catalog as sellers
 from sellers.schemas import Product
 
 log = logging.getLogger(__name__)
@@ -59,20 +59,34 @@ class SearchIndexer:
         self.index_dir = settings.data_dir / "index" / "vectors"
         self._unsaved_changes = 0
         self._last_save = time.monotonic()
+        self._rebuild_requested = False
+
+    def rebuild_soon(self) -> None:
+        """Ask the loop to re-embed the whole catalog into a fresh index (searches go on meanwhile)."""
+        self._rebuild_requested = True
+
+    async def rebuild(self, *, progress: bool = False) -> int:
+        """Re-embed every searchable product into a new index that replaces the old one at once."""
+        return await self._load(None, 0, progress)
 
     async def start(self, *, progress: bool = False) -> None:
-        """Fill the engine from the catalog and serve the registry's reranker."""
+        """Fill the engine from the catalog, reusing the saved vector index when it fits, and serve the
+        registry's reranker."""
         await self.refresh_reranker()
+        saved, saved_seq = self._saved_index(await self._database_identity())
+        await self._load(saved, saved_seq, progress)
+        await self.refresh_signals()
+
+    async def _load(self, saved: VectorIndex | None, saved_seq: int, progress: bool) -> int:
         database = await self._database_identity()
         seq = await sellers.last_change_seq(self.pool)  # read first: changes during the load are replayed
         products = [indexed(product) async for page in sellers.all_searchable_products(self.pool) for product in page]
-        saved, saved_seq = self._saved_index(database)
         await asyncio.to_thread(
             self.engine.load, products, index=saved, seq=saved_seq if saved else seq, progress=progress
         )
         await self.catch_up()
-        self.save(database)
-        await self.refresh_signals()
+        await asyncio.to_thread(self.save, database)
+        return len(products)
 
     async def run(self) -> None:
         """Follow the change feed until cancelled (first finishing `start` if it could not run yet)."""
@@ -86,6 +100,9 @@ class SearchIndexer:
         last_models = last_signals = time.monotonic()
         while True:
             try:
+                if self._rebuild_requested:
+                    self._rebuild_requested = False
+                    await self.rebuild()
                 applied = await self.catch_up()
                 now = time.monotonic()
                 if now - last_models >= self.settings.model_poll_seconds:

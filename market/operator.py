@@ -1,4 +1,4 @@
-"""Operator routes: the marketplace's own view of sellers and of the catalog change feed."""
+"""Operator routes: the marketplace's own view of sellers, the catalog change feed and the model registry."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ import secrets
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from market.dependencies import Pool
+from market.dependencies import AppSettings, Pool
 from market.errors import ApiError
-from sellers import service as sellers
+from ranking.registry import Kind, ModelRegistry, ModelVersion, UnknownVersion
+from sellers import accounts, catalog
 from sellers.schemas import CatalogChangePage, Seller
 
 
@@ -38,15 +39,34 @@ class OperatorController(Controller):
     async def list_sellers(
         self, pool: Pool, after: FromQuery[UUID | None] = None, limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100
     ) -> list[Seller]:
-        return await sellers.list_sellers(pool, after, limit)
+        return await accounts.list_sellers(pool, after, limit)
 
     @post("/sellers/{seller_id:uuid}/suspend", status_code=200, summary="Suspend a seller: its keys stop working")
     async def suspend(self, seller_id: FromPath[UUID], pool: Pool) -> Seller:
-        return await sellers.set_seller_status(pool, seller_id, "suspended")
+        return await accounts.set_seller_status(pool, seller_id, "suspended")
 
     @post("/sellers/{seller_id:uuid}/reinstate", status_code=200, summary="Reinstate a suspended seller")
     async def reinstate(self, seller_id: FromPath[UUID], pool: Pool) -> Seller:
-        return await sellers.set_seller_status(pool, seller_id, "active")
+        return await accounts.set_seller_status(pool, seller_id, "active")
+
+    @get("/models", summary="Every model version, newest first, with its status and metrics")
+    async def models(self, pool: Pool, settings: AppSettings, kind: FromQuery[Kind | None] = None) -> list[ModelVersion]:
+        return await ModelRegistry(pool, settings.data_dir).list(kind)
+
+    @post("/models/{version:str}/promote", status_code=200, summary="Serve this version; the service swaps it in within seconds")
+    async def promote_model(self, version: FromPath[str], request: Request, pool: Pool, settings: AppSettings) -> ModelVersion:
+        try:
+            promoted = await ModelRegistry(pool, settings.data_dir).promote(version)
+        except UnknownVersion:
+            raise ApiError(404, "model_not_found", f"No model version {version!r}.", where="path.version") from None
+        # This process swaps at once; other processes notice on their next registry poll.
+        await request.app.state.indexer.refresh_reranker()
+        return promoted
+
+    @post("/index/rebuild", status_code=202, summary="Re-embed the whole catalog into a new index; search answers throughout")
+    async def rebuild_index(self, request: Request) -> dict[str, str]:
+        request.app.state.indexer.rebuild_soon()
+        return {"status": "rebuilding"}
 
     @get("/catalog/changes", summary="The catalog change feed, in sequence order, after a given sequence number")
     async def catalog_changes(
@@ -55,4 +75,4 @@ class OperatorController(Controller):
         after: Annotated[int, QueryParameter(ge=0)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
     ) -> CatalogChangePage:
-        return await sellers.read_changes(pool, after, limit)
+        return await catalog.read_changes(pool, after, limit)

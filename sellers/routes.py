@@ -1,4 +1,4 @@
-"""The seller API over HTTP: registration, keys, and the catalog. Rules live in service.py."""
+"""The seller API over HTTP: registration, keys, and the catalog. Rules live in accounts.py and catalog.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from market.errors import ApiError
 from market.dependencies import AppSettings, Pool
-from sellers import service
+from sellers import accounts, catalog
 from sellers.importer import CsvReader, MalformedBody, NdjsonReader, read_json_array
 from sellers.schemas import (
     ApiKeyInfo,
@@ -29,7 +29,7 @@ from sellers.schemas import (
     SellerCreated,
     SellerRegistration,
 )
-from sellers.service import Principal
+from sellers.accounts import Principal
 
 SellerPrincipal = NamedDependency[Principal]
 
@@ -46,7 +46,7 @@ async def provide_principal(request: Request, pool: Pool) -> Principal:
             401, "missing_api_key", "Send your API key as 'Authorization: Bearer <key>'.",
             where="header.Authorization", headers={"WWW-Authenticate": "Bearer"},
         )
-    return await service.authenticate(pool, token.strip())
+    return await accounts.authenticate(pool, token.strip())
 
 
 class SellerController(Controller):
@@ -56,7 +56,7 @@ class SellerController(Controller):
 
     @post("/", status_code=201, summary="Register a seller; the answer holds its API key, shown only this once")
     async def register(self, data: JSONBody[SellerRegistration], pool: Pool) -> SellerCreated:
-        return await service.register_seller(pool, data)
+        return await accounts.register_seller(pool, data)
 
     @get("/me", security=BEARER, summary="The seller holding this key")
     async def me(self, principal: SellerPrincipal) -> Seller:
@@ -64,19 +64,19 @@ class SellerController(Controller):
 
     @get("/me/keys", security=BEARER, summary="All keys of this seller (hashes are never shown)")
     async def keys(self, principal: SellerPrincipal, pool: Pool) -> list[ApiKeyInfo]:
-        return await service.list_keys(pool, principal.seller.seller_id)
+        return await accounts.list_keys(pool, principal.seller.seller_id)
 
     @post("/me/keys", status_code=201, security=BEARER, summary="Issue an additional key")
     async def add_key(self, principal: SellerPrincipal, pool: Pool) -> IssuedKey:
-        return await service.issue_key(pool, principal.seller.seller_id)
+        return await accounts.issue_key(pool, principal.seller.seller_id)
 
     @post("/me/keys/rotate", status_code=201, security=BEARER, summary="Replace the key used: it stops working now")
     async def rotate_key(self, principal: SellerPrincipal, pool: Pool) -> IssuedKey:
-        return await service.rotate_key(pool, principal)
+        return await accounts.rotate_key(pool, principal)
 
     @delete("/me/keys/{key_id:uuid}", status_code=200, security=BEARER, summary="Revoke one key")
     async def revoke_key(self, key_id: FromPath[UUID], principal: SellerPrincipal, pool: Pool) -> ApiKeyInfo:
-        return await service.revoke_key(pool, principal.seller.seller_id, key_id)
+        return await accounts.revoke_key(pool, principal.seller.seller_id, key_id)
 
 
 class CatalogController(Controller):
@@ -117,7 +117,7 @@ class CatalogController(Controller):
                 "Split the batch, or use POST /v1/catalog/imports for whole files.",
                 where="body",
             )
-        return await service.upsert_batch(pool, principal.seller, items)
+        return await catalog.upsert_batch(pool, principal.seller, items)
 
     @post(
         "/imports",
@@ -135,13 +135,13 @@ class CatalogController(Controller):
     ) -> ImportSummary:
         media_type = _media_type(request)
         if media_type in NDJSON_TYPES:
-            reader: service.ItemReader = NdjsonReader()
+            reader: catalog.ItemReader = NdjsonReader()
         elif media_type in CSV_TYPES:
             reader = CsvReader()
         else:
             raise _unsupported(media_type, "text/csv or application/x-ndjson")
         try:
-            return await service.import_stream(
+            return await catalog.import_stream(
                 pool, principal.seller, _limited(request, settings.max_import_bytes), reader,
                 batch_size=settings.max_batch_items, from_text=isinstance(reader, CsvReader),
             )
@@ -161,24 +161,24 @@ class CatalogController(Controller):
         status: FromQuery[ProductStatus | None] = None,
         updated_since: FromQuery[datetime | None] = None,
     ) -> ProductPage:
-        return await service.list_products(
+        return await catalog.list_products(
             pool, principal.seller, cursor=cursor, limit=limit, category=category, brand=brand,
             availability=availability, status=status, updated_since=updated_since,
         )
 
     @get("/products/{id:str}", summary="One product, by the seller's own id")
     async def get_product(self, id: FromPath[str], principal: SellerPrincipal, pool: Pool) -> Product:  # noqa: A002
-        return await service.get_product(pool, principal.seller, id)
+        return await catalog.get_product(pool, principal.seller, id)
 
     @patch("/products/{id:str}", summary="Change price, stock or status")
     async def patch_product(  # noqa: A002
         self, id: FromPath[str], data: JSONBody[ProductPatch], principal: SellerPrincipal, pool: Pool
     ) -> Product:
-        return await service.patch_product(pool, principal.seller, id, data)
+        return await catalog.patch_product(pool, principal.seller, id, data)
 
     @delete("/products/{id:str}", summary="Delete a product (past orders keep it)")
     async def delete_product(self, id: FromPath[str], principal: SellerPrincipal, pool: Pool) -> None:  # noqa: A002
-        await service.delete_product(pool, principal.seller, id)
+        await catalog.delete_product(pool, principal.seller, id)
 
 
 def _media_type(request: Request) -> str:

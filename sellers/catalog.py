@@ -1,19 +1,18 @@
-"""The rules of seller accounts and catalogs. HTTP stays in routes.py; SQL stays in store.py."""
+"""Seller catalogs: batch upserts and streamed imports, reads, patches, soft deletes, and the change feed.
+
+HTTP stays in routes.py; SQL stays in store.py.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 import asyncpg
-from babel import Locale
 from msgspec import UNSET
 
 from market.errors import ApiError
@@ -21,144 +20,24 @@ from sellers import store
 from sellers.importer import RawItem, csv_column_for
 from sellers.schemas import (
     AcceptedItem,
-    ApiKeyInfo,
     BatchResult,
     CatalogChange,
     CatalogChangePage,
     ImportSummary,
-    IssuedKey,
     Money,
     Product,
     ProductPage,
     ProductPatch,
     RejectedItem,
     Seller,
-    SellerCreated,
-    SellerRegistration,
 )
 from sellers.validation import Problem, ProductRecord, check_currency, check_product, decode_product, product_id_of
-
-API_KEY_PREFIX = "agora_sk_"
-# Alpha-2 codes that name no country (EU, UN, unknown region, ...).
-_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"}
-KNOWN_COUNTRIES = frozenset(
-    code for code in Locale("en").territories if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
-)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The seller behind a request, and which of its keys was used."""
-
-    seller: Seller
-    key_id: UUID
 
 
 class ItemReader(Protocol):
     def feed(self, chunk: bytes) -> list[RawItem]: ...
     def finish(self) -> list[RawItem]: ...
 
-
-# -- accounts and keys ---------------------------------------------------------------------------------
-
-
-async def register_seller(pool: asyncpg.Pool, registration: SellerRegistration) -> SellerCreated:
-    if registration.country not in KNOWN_COUNTRIES:
-        raise _invalid("body.country", f"{registration.country!r} is not an ISO 3166-1 country")
-    try:
-        check_currency(registration.currency, "body.currency")
-    except Problem as problem:
-        raise _invalid(problem.field, problem.message) from None
-    name = " ".join(registration.name.split())
-    if not name:
-        raise _invalid("body.name", "must not be blank")
-    email_taken = ApiError(409, "email_taken", "A seller with this email is already registered.", where="body.email")
-    try:
-        async with pool.acquire() as conn, conn.transaction():
-            if await store.find_seller_by_email(conn, registration.email):
-                raise email_taken
-            row = await store.insert_seller(conn, name, registration.email, registration.country, registration.currency)
-            seller = Seller(**row)
-            key = await _issue_key(conn, seller.seller_id)
-    except asyncpg.UniqueViolationError:  # the same email registered at the same moment
-        raise email_taken from None
-    return SellerCreated(seller_id=seller.seller_id, api_key=key.api_key, key_id=key.key_id, seller=seller)
-
-
-async def authenticate(pool: asyncpg.Pool, api_key: str) -> Principal:
-    """The seller holding `api_key`; 401 for an unknown or revoked key, 403 for a suspended seller."""
-    async with pool.acquire() as conn:
-        row = await store.find_key(conn, hash_api_key(api_key))
-    if row is None:
-        raise ApiError(
-            401, "invalid_api_key", "The API key is unknown or revoked.", where="header.Authorization",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    values = dict(row)
-    key_id = values.pop("key_id")
-    seller = Seller(**values)
-    if seller.status != "active":
-        raise ApiError(403, "seller_suspended", "This seller account is suspended.")
-    return Principal(seller=seller, key_id=key_id)
-
-
-async def issue_key(pool: asyncpg.Pool, seller_id: UUID) -> IssuedKey:
-    async with pool.acquire() as conn:
-        return await _issue_key(conn, seller_id)
-
-
-async def rotate_key(pool: asyncpg.Pool, principal: Principal) -> IssuedKey:
-    """A new key replaces the one used to ask: the old key stops working at once."""
-    async with pool.acquire() as conn, conn.transaction():
-        key = await _issue_key(conn, principal.seller.seller_id)
-        await store.revoke_api_key(conn, principal.seller.seller_id, principal.key_id)
-    return key
-
-
-async def list_keys(pool: asyncpg.Pool, seller_id: UUID) -> list[ApiKeyInfo]:
-    async with pool.acquire() as conn:
-        return [ApiKeyInfo(**row) for row in await store.list_api_keys(conn, seller_id)]
-
-
-async def revoke_key(pool: asyncpg.Pool, seller_id: UUID, key_id: UUID) -> ApiKeyInfo:
-    async with pool.acquire() as conn:
-        row = await store.revoke_api_key(conn, seller_id, key_id)
-    if row is None:
-        raise ApiError(404, "key_not_found", f"No key {key_id} among your keys.", where="path.key_id")
-    return ApiKeyInfo(**row)
-
-
-def hash_api_key(api_key: str) -> bytes:
-    # Keys carry 256 random bits, so a fast hash is safe here: there is nothing to brute-force.
-    return hashlib.sha256(api_key.encode()).digest()
-
-
-async def _issue_key(conn: asyncpg.Connection, seller_id: UUID) -> IssuedKey:
-    api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    row = await store.insert_api_key(conn, seller_id, hash_api_key(api_key), api_key[: len(API_KEY_PREFIX) + 4])
-    return IssuedKey(key_id=row["key_id"], api_key=api_key, prefix=row["prefix"], created_at=row["created_at"])
-
-
-async def find_seller_by_email(pool: asyncpg.Pool, email: str) -> Seller | None:
-    async with pool.acquire() as conn:
-        row = await store.find_seller_by_email(conn, email)
-    return Seller(**row) if row else None
-
-
-async def list_sellers(pool: asyncpg.Pool, after: UUID | None, limit: int) -> list[Seller]:
-    async with pool.acquire() as conn:
-        return [Seller(**row) for row in await store.list_sellers(conn, after, limit)]
-
-
-async def set_seller_status(pool: asyncpg.Pool, seller_id: UUID, status: str) -> Seller:
-    async with pool.acquire() as conn:
-        row = await store.set_seller_status(conn, seller_id, status)
-    if row is None:
-        raise ApiError(404, "seller_not_found", f"No seller {seller_id}.", where="path.seller_id")
-    return Seller(**row)
-
-
-# -- catalog -------------------------------------------------------------------------------------------
 
 
 def validate_items(
@@ -364,16 +243,16 @@ def _patch_changes(row: asyncpg.Record, patch: ProductPatch) -> dict[str, object
         list_price = None
     elif patch.list_price is not UNSET:
         if (patch.list_price.currency or currency) != currency:
-            raise _invalid("body.list_price.currency", f"must be the price's currency ({currency})")
+            raise ApiError.invalid("body.list_price.currency", f"must be the price's currency ({currency})")
         list_price = patch.list_price.amount
     elif currency != row["currency"] and list_price is not None:
-        raise _invalid("body.list_price", "a new currency needs the list_price in it too (or null)")
+        raise ApiError.invalid("body.list_price", "a new currency needs the list_price in it too (or null)")
     try:
         check_currency(currency, "body.price.currency")
     except Problem as problem:
-        raise _invalid(problem.field, problem.message) from None
+        raise ApiError.invalid(problem.field, problem.message) from None
     if list_price is not None and list_price < price:
-        raise _invalid("body.list_price.amount", "must not be lower than price.amount")
+        raise ApiError.invalid("body.list_price.amount", "must not be lower than price.amount")
 
     wanted = {
         "currency": currency,
@@ -387,9 +266,6 @@ def _patch_changes(row: asyncpg.Record, patch: ProductPatch) -> dict[str, object
     }
     return {column: value for column, value in wanted.items() if value is not UNSET and value != row[column]}
 
-
-def _invalid(where: str | None, message: str) -> ApiError:
-    return ApiError(400, "invalid_value", message, where=where)
 
 
 def product_from_row(row: asyncpg.Record) -> Product:
