@@ -148,7 +148,11 @@ def main() -> None:
 
         server_url = os.environ.get("DATABASE_URL") or start_embedded_postgres(scratch_dir / "postgres")
         database = asyncio.run(fresh_database(server_url))
-        env = os.environ | {"DATABASE_URL": database, "AGORA_DATA_DIR": str(scratch_dir / "data"), "AGORA_LOG_LEVEL": "warning"}
+        # Ingestion alone: a node without the matching engine, so embedding does not compete for the CPU.
+        env = os.environ | {
+            "DATABASE_URL": database, "AGORA_DATA_DIR": str(scratch_dir / "data"), "AGORA_LOG_LEVEL": "warning",
+            "AGORA_SEARCH_ENABLED": "false",
+        }
         port = free_port()
         server = start_server(env, port)
         results = []

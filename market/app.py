@@ -78,7 +78,7 @@ def create_app(
             SearchController,
             create_static_files_router(DOCS_ASSETS, [swagger_ui_path], include_in_schema=False),
         ],
-        lifespan=[database, search],
+        lifespan=[database, search] if settings.search_enabled else [database],
         state=State({"settings": settings, "operator_token": ensure_operator_token(settings)}),
         dependencies=APP_DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,

@@ -9,6 +9,7 @@ import asyncpg
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
+from market.errors import ApiError
 from market.settings import Settings
 from ranking.search import MatchingEngine
 
@@ -26,7 +27,10 @@ def _settings(state: State) -> Settings:
 
 
 def _engine(state: State) -> MatchingEngine:
-    return state.engine
+    engine = getattr(state, "engine", None)
+    if engine is None:
+        raise ApiError(503, "search_disabled", "Search does not run on this node (AGORA_SEARCH_ENABLED=false).")
+    return engine
 
 
 APP_DEPENDENCIES = {

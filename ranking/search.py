@@ -159,6 +159,16 @@ class MatchingEngine:
             self.lexical.commit()
             self.seq = max(self.seq, seq)
 
+    def reshape_vectors(self) -> bool:
+        """Rebuild the vector index from the vectors it holds when its kind no longer suits the catalog's
+        size (exact grown large, or IVF grown or shrunk far from its training size); no re-embedding."""
+        with self._write_lock:  # catalog changes wait; searches go on against the old index
+            if not self.vectors.needs_rebuild():
+                return False
+            ids, vectors = self.vectors.vectors()
+            self.vectors = VectorIndex.build(ids, vectors, exact_below=self.exact_below)
+            return True
+
     def save_vectors(self, directory: Path, meta: dict) -> None:
         with self._write_lock:  # no change lands between the vectors and the sequence number they cover
             self.vectors.save(directory, meta | {"seq": self.seq})

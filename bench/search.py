@@ -1,0 +1,360 @@
+"""Search serving: index build time, memory, latency per stage, throughput and vector recall, per catalog size.
+
+    .venv/bin/python bench/search.py [--sizes 10000,100000] [--queries 300] [--concurrency 8] [--requests N]
+
+Starts its own embedded PostgreSQL (or uses DATABASE_URL), a fresh database and data dir per size, and its
+own `agora serve` processes on free ports of 127.0.0.1 (nothing else is contacted). Per size:
+
+1. Catalog: `generate_products` (fixed seeds) spread over 3 sellers (USD, USD, EUR), each streamed as
+   NDJSON to POST /v1/catalog/imports of an *import server* started with AGORA_INDEX_POLL_SECONDS=3600,
+   so it does not embed the products as they arrive. Its start-up (empty catalog) is the baseline.
+2. Build: the import server is stopped, the saved vector index deleted, and a *search server* started; its
+   start-up until GET /readyz is 200 reads, embeds and indexes the whole catalog. "index build" is that
+   start-up minus the baseline (Python imports, model load, migrations); products/s = size / index build.
+   Memory is the server's resident set (psutil RSS; peak = VmHWM) after the build and after the queries.
+3. Workload: deterministic shopper queries made from the catalog's own vocabulary (nouns, attribute values,
+   brands, uses, features of sampled products: "blue yoga strap", "auralis soundbar", "headlamp for night
+   hikes"), about half with filters (max_price + currency, category, in_stock). The server caches query
+   embeddings, so warm-up, sequential and concurrent phases use disjoint queries; "repeated" re-sends
+   sequential queries to show the cached path.
+4. Latency: POST /v1/search one at a time after a warm-up: p50/p99 end to end (client clock, loopback
+   HTTP) and of each engine stage from the response's timings_ms (embed, dense, lexical, fusion,
+   retrieval_total, features, rerank); "outside engine" = end to end minus the engine's stages (HTTP,
+   JSON, the impression log written to PostgreSQL).
+5. Throughput: --requests searches (default --queries) from --concurrency asyncio workers; queries/s and
+   p50/p99 under that load. The client shares the machine's cores with the server.
+6. Recall: when the saved index is IVF, it is loaded in-process (VectorIndex.load) and recall@10 and
+   recall@100 (100 = the dense candidates per search) against exact search are computed for up to 200
+   query embeddings (ranking.embedder.Embedder). Flat indexes are exact (recall 1 by construction). The
+   index is IVF from AGORA_EXACT_INDEX_BELOW (default 20,000) products; set it in the environment (it is
+   passed on to the server) to try IVF on a small catalog.
+
+Threads: the product sets no torch/OpenMP thread counts (only LightGBM predicts with 1 thread), and
+searches run 4 at a time (market.search._search_slots), so with torch's default of one thread per core
+concurrent searches would oversubscribe a small machine. The servers therefore get OMP_NUM_THREADS =
+MKL_NUM_THREADS = OPENBLAS_NUM_THREADS = --server-threads (default 1: torch intra-op and faiss OpenMP)
+and TOKENIZERS_PARALLELISM=false. The build runs with the same setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import msgspec
+import numpy as np
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from catalog_ingest import batched, file_chunks, free_port, fresh_database, register  # noqa: E402
+from market.db import start_embedded_postgres  # noqa: E402
+from market.demo_catalog import generate_products  # noqa: E402
+from market.demo_vocabulary import ROOTS  # noqa: E402
+
+SELLERS = (("Bench Outfitters", "USD"), ("Bench Home", "USD"), ("Bench Europa", "EUR"))
+STAGES = ("embed", "dense", "lexical", "fusion", "retrieval_total", "features", "rerank")
+ENGINE_STAGES = ("retrieval_total", "features", "rerank")  # they add up to the engine's time
+SUBCATEGORIES = {f"{root.name} > {sub.path}": sub for root in ROOTS for sub in root.subcategories}
+WARMUP = 20
+RECALL_QUERIES = 200
+
+
+# -- catalog and servers ------------------------------------------------------------------------------
+
+def write_catalogs(directory: Path, size: int) -> tuple[list[Path], list[dict]]:
+    """One NDJSON file per seller; returns the files and every 10th product (the query vocabulary)."""
+    files, sample = [], []
+    for number, (_, currency) in enumerate(SELLERS):
+        count = size // len(SELLERS) + (number < size % len(SELLERS))
+        path = directory / f"seller{number}.ndjson"
+        with path.open("wb") as handle:
+            products = generate_products(count, seed=100 + number, currency=currency, id_prefix=f"bench{number}")
+            for batch in batched(products, 5000):
+                handle.write(b"\n".join(msgspec.json.encode(product) for product in batch) + b"\n")
+                sample.extend(batch[::10])
+        files.append(path)
+    return files, sample
+
+
+def start_server(env: dict[str, str], port: int, log: Path, timeout: float) -> tuple[subprocess.Popen, float]:
+    """`agora serve` on 127.0.0.1:port; returns it and the seconds until /readyz answered 200."""
+    started = time.perf_counter()
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from market.cli import main; main()", "serve", "--host", "127.0.0.1",
+             "--port", str(port)], env=env, stdout=sink, stderr=sink,
+        )
+    while time.perf_counter() - started < timeout and process.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return process, time.perf_counter() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    stop(process)
+    tail = log.read_text(errors="replace")[-3000:]
+    raise SystemExit(f"agora serve was not ready within {timeout:.0f} s (exit {process.returncode}):\n{tail}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def memory_mb(pid: int) -> tuple[float, float | None]:
+    """Resident set and its peak (VmHWM, Linux only) in MB."""
+    rss = psutil.Process(pid).memory_info().rss / 1e6
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        peak = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024 / 1e6  # type: ignore[union-attr]
+    except (OSError, AttributeError):
+        peak = None
+    return rss, peak
+
+
+# -- the query workload -------------------------------------------------------------------------------
+
+def make_query(rng: random.Random, product: dict) -> dict:
+    title, brand = product["title"], product["brand"]
+    sub = SUBCATEGORIES.get(product["category"])
+    nouns = [n.lower() for n in (sub.nouns if sub else ()) if n.lower() in title.lower()]
+    noun = nouns[0] if nouns else product["category"].split(">")[-1].strip().lower()
+    values = [v for v in product["attributes"].values() if isinstance(v, str) and len(v) < 25]
+    value = rng.choice(values) if values else ""
+    kind = rng.randrange(6)
+    if kind == 1 and value:
+        text = f"{value} {noun}"
+    elif kind == 2:
+        text = f"{brand} {noun}"
+    elif kind == 3 and sub and sub.uses:
+        text = f"{noun} {rng.choice(sub.uses)}"
+    elif kind == 4 and value:
+        text = f"{brand} {value} {noun}"
+    elif kind == 5 and sub and sub.features:
+        text = f"{noun} with {re.sub(r'^(a|an) ', '', rng.choice(sub.features))}"
+    else:
+        text = noun + ("s" if not noun.endswith("s") and rng.random() < 0.5 else "")
+    filters: dict = {}
+    if rng.random() < 0.3:
+        price = product["price"]
+        budget = max(100, round(price["amount"] * rng.uniform(1.0, 1.6), -2))
+        filters |= {"max_price": budget, "currency": price["currency"]}
+        text += f" under {budget // 100}"
+    if rng.random() < 0.15:
+        filters["category"] = product["category"].split(" > ")[0]
+    if rng.random() < 0.2:
+        filters["in_stock"] = True
+    return {"query": text.lower() if rng.random() < 0.8 else text, "filters": filters, "limit": 20}
+
+
+def workload(sample: list[dict], count: int, seed: int = 11) -> list[dict]:
+    """`count` searches with distinct (normalised) query texts, the same for the same catalog."""
+    rng, seen, searches = random.Random(f"agora-bench-search:{seed}"), set(), []
+    for _ in range(count * 50):
+        if len(searches) == count:
+            break
+        search = make_query(rng, rng.choice(sample))
+        if (key := " ".join(search["query"].lower().split())) not in seen:
+            seen.add(key)
+            searches.append(search)
+    return searches
+
+
+# -- measuring ----------------------------------------------------------------------------------------
+
+def search_once(client: httpx.Client, body: dict, errors: list[str]) -> tuple[float, dict] | None:
+    started = time.perf_counter()
+    answer = client.post("/v1/search", json=body, timeout=60)
+    elapsed = time.perf_counter() - started
+    if answer.status_code != 200:
+        errors.append(f"{answer.status_code} {answer.text[:300]}")
+        return None
+    return elapsed * 1000, answer.json()["timings_ms"]
+
+
+def sequential(client: httpx.Client, searches: list[dict], errors: list[str]) -> list[tuple[float, dict]]:
+    return [r for body in searches if (r := search_once(client, body, errors)) is not None]
+
+
+async def concurrent(base_url: str, searches: list[dict], workers: int, errors: list[str]) -> tuple[float, list[float]]:
+    queue: asyncio.Queue = asyncio.Queue()
+    for body in searches:
+        queue.put_nowait(body)
+    latencies: list[float] = []
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            body = queue.get_nowait()
+            started = time.perf_counter()
+            answer = await client.post("/v1/search", json=body, timeout=60)
+            if answer.status_code == 200:
+                latencies.append((time.perf_counter() - started) * 1000)
+            else:
+                errors.append(f"{answer.status_code} {answer.text[:300]}")
+
+    limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(workers)))
+        return time.perf_counter() - started, latencies
+
+
+def percentiles(values: list[float]) -> tuple[str, str]:
+    if not values:
+        return "–", "–"
+    p50, p99 = np.percentile(values, [50, 99])
+    return f"{p50:.1f}", f"{p99:.1f}"
+
+
+def recall(index_dir: Path, searches: list[dict]) -> str:
+    from ranking.index import VectorIndex
+
+    index, _ = VectorIndex.load(index_dir)
+    described = f"{index.kind}, {len(index):,} vectors" + (f", nlist {index.nlist}, nprobe {index.nprobe}" if index.kind == "ivf" else "")
+    if index.kind == "flat":
+        return f"{described}: exact, recall 1 by construction"
+    from ranking.embedder import Embedder
+
+    queries = Embedder().embed_texts([s["query"] for s in searches[:RECALL_QUERIES]])
+    at10, at100 = index.recall_against_exact(queries, 10), index.recall_against_exact(queries, 100)
+    return f"{described}: recall@10 {at10:.3f}, recall@100 {at100:.3f} ({len(queries)} queries)"
+
+
+# -- one catalog size ---------------------------------------------------------------------------------
+
+def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path) -> list[tuple[str, str, str, str]]:
+    work = scratch / f"size-{size}"
+    work.mkdir()
+    files, sample = write_catalogs(work, size)
+    searches = workload(sample, WARMUP + args.queries + args.requests)
+    warmup, timed = searches[:WARMUP], searches[WARMUP : WARMUP + args.queries]
+    loaded = searches[WARMUP + args.queries :]
+    threads = str(args.server_threads)
+    env = os.environ | {
+        "DATABASE_URL": asyncio.run(fresh_database(server_url)), "AGORA_DATA_DIR": str(work / "data"),
+        "AGORA_LOG_LEVEL": "warning", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads, "TOKENIZERS_PARALLELISM": "false",
+    }
+    rows: list[tuple[str, str, str, str]] = []
+    log = work / "server.log"
+
+    port = free_port()
+    importer, baseline = start_server(env | {"AGORA_INDEX_POLL_SECONDS": "3600"}, port, log, 180)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            started = time.perf_counter()
+            for (name, currency), path in zip(SELLERS, files):
+                key = register(client, name) if currency == "USD" else register_eur(client, name)
+                answer = client.post("/v1/catalog/imports", content=file_chunks(path), timeout=3600,
+                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"})
+                answer.raise_for_status()
+                if answer.json()["rejected_count"]:
+                    raise SystemExit(f"import rejected rows: {answer.json()['rejected'][:3]}")
+            imported = time.perf_counter() - started
+    finally:
+        stop(importer)
+    rows.append(("catalog import (HTTP NDJSON, 3 sellers)", f"{imported:.1f} s, {size / imported:,.0f} products/s", "", ""))
+    shutil.rmtree(work / "data" / "index" / "vectors", ignore_errors=True)
+
+    port = free_port()
+    print(f"[{size:,}] imported in {imported:.0f} s; building the index...", file=sys.stderr)
+    server, startup = start_server(env, port, log, 180 + size / 10)
+    try:
+        build = max(startup - baseline, 1e-9)
+        after_build, _ = memory_mb(server.pid)
+        rows += [
+            ("server start-up, empty catalog (baseline)", f"{baseline:.1f} s", "", ""),
+            ("server start-up with the catalog", f"{startup:.1f} s", "", ""),
+            ("index build (start-up − baseline)", f"{build:.1f} s, {size / build:,.0f} products/s embedded", "", ""),
+        ]
+        errors: list[str] = []
+        base_url = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base_url) as client:
+            sequential(client, warmup, errors)
+            print(f"[{size:,}] built in {build:.0f} s; {len(timed)} sequential searches...", file=sys.stderr)
+            results = sequential(client, timed, errors)
+            repeated = sequential(client, timed[:50], errors)
+        e2e = [ms for ms, _ in results]
+        rows.append((f"search, sequential: end to end ({len(results)} queries)", "", *percentiles(e2e)))
+        for stage in STAGES:
+            rows.append((f"  · {stage}", "", *percentiles([t[stage] for _, t in results if stage in t])))
+        outside = [ms - sum(t.get(s, 0.0) for s in ENGINE_STAGES) for ms, t in results]
+        rows.append(("  · outside engine (HTTP, JSON, impression log)", "", *percentiles(outside)))
+        rows.append((f"search, repeated queries (cached embedding, {len(repeated)})", "", *percentiles([ms for ms, _ in repeated])))
+
+        print(f"[{size:,}] {len(loaded)} searches at concurrency {args.concurrency}...", file=sys.stderr)
+        elapsed, latencies = asyncio.run(concurrent(base_url, loaded, args.concurrency, errors))
+        rows.append((f"search, concurrency {args.concurrency}: end to end ({len(latencies)} requests)",
+                     f"{len(latencies) / elapsed:.1f} queries/s", *percentiles(latencies)))
+        rss, peak = memory_mb(server.pid)
+        peak_text = f", peak {peak:,.0f} MB" if peak else ""
+        rows.append(("server RSS after build / after queries", f"{after_build:,.0f} MB / {rss:,.0f} MB{peak_text}", "", ""))
+        rows.append(("failed searches", f"{len(errors)}" + (f" (first: {errors[0]})" if errors else ""), "", ""))
+    finally:
+        stop(server)
+    print(f"[{size:,}] recall...", file=sys.stderr)
+    rows.append(("vector index, recall vs exact", recall(work / "data" / "index" / "vectors", timed + loaded), "", ""))
+    return rows
+
+
+def register_eur(client: httpx.Client, name: str) -> str:
+    email = f"{name.split()[-1].lower()}-{time.monotonic_ns()}@bench.example"
+    answer = client.post("/v1/sellers", json={"name": name, "email": email, "country": "DE", "currency": "EUR"})
+    answer.raise_for_status()
+    return answer.json()["api_key"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="catalog sizes, comma-separated")
+    parser.add_argument("--queries", type=int, default=300, help="sequential searches per size")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=None, help="searches in the concurrent phase [--queries]")
+    parser.add_argument("--server-threads", type=int, default=1, help="OMP/MKL threads of the server [1]")
+    args = parser.parse_args()
+    args.requests = args.requests or args.queries
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    if not sizes or min(sizes) < 30 or args.queries < 1 or not 1 <= args.concurrency <= 64:
+        raise SystemExit("sizes must be >= 30, queries >= 1, concurrency 1..64")
+
+    started = time.perf_counter()
+    tables = []
+    with tempfile.TemporaryDirectory(prefix="agora-bench-search-") as scratch:
+        server_url = os.environ.get("DATABASE_URL") or start_embedded_postgres(Path(scratch) / "postgres")
+        for size in sizes:
+            tables.append((size, run_size(size, args, server_url, Path(scratch))))
+
+    import torch
+
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nmachine: {os.cpu_count()} cores ({psutil.cpu_count(logical=False)} physical), load average {load}; "
+          f"server: OMP/MKL threads = {args.server_threads} (torch intra-op and faiss), 4 search slots; "
+          f"bench process torch threads {torch.get_num_threads()}; total {time.perf_counter() - started:.0f} s")
+    for size, rows in tables:
+        print(f"\n### {size:,} products, 3 sellers\n")
+        print("| measure | value | p50 ms | p99 ms |")
+        print("|---|---|---:|---:|")
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
