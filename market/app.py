@@ -24,7 +24,7 @@ from market.indexing import SearchIndexer
 from market.search import SearchController
 from market.operator import OperatorController
 from market.settings import Settings, ensure_operator_token
-from ranking.embedder import Embedder
+from ranking.embedder import Embedder, limit_search_threads
 from ranking.search import MatchingEngine
 from sellers.routes import CatalogController, SellerController
 
@@ -56,9 +56,10 @@ def create_app(
         indexer = SearchIndexer(engine, app.state.pool, settings)
         app.state.engine, app.state.indexer = engine, indexer
         try:
-            await indexer.start(progress=show_progress)
+            await indexer.start(progress=show_progress)  # the first embedding of the catalog uses every core
         except (OSError, asyncpg.PostgresError) as exc:  # e.g. an unmigrated database: keep trying in the background
             app.logger.warning("search starts once the database allows it: %s", exc)
+        limit_search_threads(settings.search_threads)
         following = asyncio.create_task(indexer.run(), name="search-indexer")
         try:
             yield

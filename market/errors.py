@@ -122,8 +122,11 @@ _CODES = {
 def _detail_from_litestar(item: dict[str, Any]) -> ErrorDetail:
     source = item.get("source") or "body"
     message, path = split_msgspec_message(str(item.get("message", "invalid value")))
-    # Litestar gives the field as `key`, or leaves it in msgspec's message as `- at $.field`.
-    field = path or item.get("key")
+    # Litestar names the object at fault as `key` ("data" for the body itself); a missing or unknown
+    # field is named in the message, below that object.
+    key = item.get("key")
+    base = None if key in (None, "data") else str(key)
+    field = f"{base}.{path}" if base and path and not path.startswith(base) else path or base
     where = f"{source}.{field}" if field else str(source)
     return ErrorDetail(code="invalid_value", message=message, where=where)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import anyio
@@ -15,8 +16,9 @@ from market.errors import ApiError
 from ranking.catalog import SearchFilters
 from ranking.search import MatchingEngine, SearchError, SearchRequest, SearchResponse
 
-# Searches are CPU work (embedding, scoring); a few at a time keep latency flat on a small machine.
-_search_slots = anyio.CapacityLimiter(4)
+# Searches are CPU work (embedding, scoring), each on AGORA_SEARCH_THREADS threads: about one search per
+# core at a time keeps latency flat; more would only queue inside the CPU.
+_search_slots = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
 
 
 class SearchController(Controller):

@@ -45,6 +45,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # catalog size from which the vector index is approximate (IVF) rather than exact, and how often the
     # background indexer looks for catalog changes, new models and fresh behavioural signals.
     search_enabled: bool = True
+    # CPU threads each search may use (torch, faiss). One is right for small queries on a small machine:
+    # concurrency comes from serving several searches at once, one per core.
+    search_threads: Positive = 1
     embedding_model: Path | None = None
     exact_index_below: Positive = 20_000
     index_poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 0.5

@@ -28,8 +28,9 @@ class SearchFilters(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     min_price: MinorUnits | None = None
     max_price: MinorUnits | None = None
     currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] | None = None
-    category: Annotated[str, msgspec.Meta(min_length=1, max_length=750)] | None = None
-    brand: Annotated[str, msgspec.Meta(min_length=1, max_length=70)] | None = None
+    # Not blank: a category needs a named level, a brand a letter or digit.
+    category: Annotated[str, msgspec.Meta(min_length=1, max_length=750, pattern=r"[^\s>]")] | None = None
+    brand: Annotated[str, msgspec.Meta(min_length=1, max_length=70, pattern=r"\S")] | None = None
     in_stock: bool | None = None
     attributes: dict[str, str | list[str]] | None = None
 
@@ -136,9 +137,12 @@ class CatalogView:
                 return False
             if filters.max_price is not None and product.price_amount > filters.max_price:
                 return False
-        if filters.category and category_prefixes(filters.category)[-1] not in category_prefixes(product.category):
-            return False
-        if filters.brand and _norm(filters.brand) != _norm(product.brand):
+        if filters.category:
+            wanted = category_prefixes(filters.category)
+            if not wanted or wanted[-1] not in category_prefixes(product.category):
+                return False
+        # A blank brand names no brand: nothing matches it (as in allowed_ids), not the unbranded products.
+        if filters.brand and (not _norm(filters.brand) or _norm(filters.brand) != _norm(product.brand)):
             return False
         if filters.in_stock and not product.in_stock:
             return False

