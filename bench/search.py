@@ -28,11 +28,10 @@ own `agora serve` processes on free ports of 127.0.0.1; nothing else is contacte
    and recall@100 (100 = dense candidates per search) against exact search are computed on up to 200 query
    embeddings. A flat index is exact.
 
-Threads: the product sets no torch/OpenMP thread counts (only LightGBM, 1 thread per predict) and runs 4
-searches at once (market.search._search_slots); torch's default of one thread per core would
-oversubscribe a small machine. The servers therefore get OMP_NUM_THREADS = MKL_NUM_THREADS =
-OPENBLAS_NUM_THREADS = --server-threads (default 1; torch intra-op and faiss follow OMP_NUM_THREADS) and
-TOKENIZERS_PARALLELISM=false, for the build as well as for serving.
+Threads: the server embeds the catalog at start-up on every core, then serves each search on
+AGORA_SEARCH_THREADS threads (torch and faiss; --search-threads, default 1) with about one search per core
+at a time (market.search); LightGBM scores on 1 thread. TOKENIZERS_PARALLELISM=false keeps the tokenizer
+from starting threads of its own.
 """
 
 from __future__ import annotations
@@ -248,11 +247,10 @@ def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path
     searches = workload(sample, WARMUP + args.queries + args.requests)
     warmup, timed = searches[:WARMUP], searches[WARMUP : WARMUP + args.queries]
     loaded = searches[WARMUP + args.queries :]
-    threads = str(args.server_threads)
     env = os.environ | {
         "DATABASE_URL": asyncio.run(fresh_database(server_url)), "AGORA_DATA_DIR": str(work / "data"),
-        "AGORA_LOG_LEVEL": "warning", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-        "OPENBLAS_NUM_THREADS": threads, "TOKENIZERS_PARALLELISM": "false",
+        "AGORA_LOG_LEVEL": "warning", "AGORA_SEARCH_THREADS": str(args.search_threads),
+        "TOKENIZERS_PARALLELISM": "false",
     }
     rows: list[tuple[str, ...]] = []
     log = work / "server.log"
@@ -327,7 +325,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300, help="sequential searches per size")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--requests", type=int, default=None, help="concurrent-phase searches [--queries]")
-    parser.add_argument("--server-threads", type=int, default=1, help="OMP/MKL threads of the server [1]")
+    parser.add_argument("--search-threads", type=int, default=1, help="AGORA_SEARCH_THREADS of the server [1]")
     args = parser.parse_args()
     args.requests = args.requests or args.queries
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -336,8 +334,8 @@ def main() -> None:
 
     started = time.perf_counter()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {os.cpu_count()} cores, load average {load} at start; server: OMP/MKL threads "
-          f"{args.server_threads} (= torch intra-op and faiss OpenMP threads), 4 concurrent search slots")
+    print(f"machine: {os.cpu_count()} cores, load average {load} at start; server: build on every core, "
+          f"{args.search_threads} thread(s) per search, about one search per core at a time")
     with tempfile.TemporaryDirectory(prefix="agora-bench-search-") as scratch:
         pgdata = Path(scratch) / "postgres"
         server_url = os.environ.get("DATABASE_URL") or start_embedded_postgres(pgdata)
