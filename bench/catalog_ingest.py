@@ -71,7 +71,9 @@ async def fresh_database(server_url: str) -> str:
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-c", "from market.cli import main; main()", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -86,7 +88,9 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
 
 def register(client: httpx.Client, name: str) -> str:
     email = f"{uuid.uuid4().hex[:8]}@bench.example"
-    answer = client.post("/v1/sellers", json={"name": name, "email": email, "country": "US", "currency": "USD"})
+    answer = client.post(
+        "/v1/sellers", json={"name": name, "email": email, "country": "US", "currency": "USD"}
+    )
     answer.raise_for_status()
     return answer.json()["api_key"]
 
@@ -100,8 +104,10 @@ def file_chunks(path: Path, size: int = 1 << 18):
 def http_import(client: httpx.Client, key: str, path: Path) -> tuple[float, dict]:
     started = time.perf_counter()
     answer = client.post(
-        "/v1/catalog/imports", content=file_chunks(path),
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}, timeout=3600,
+        "/v1/catalog/imports",
+        content=file_chunks(path),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"},
+        timeout=3600,
     )
     answer.raise_for_status()
     return time.perf_counter() - started, answer.json()
@@ -113,8 +119,10 @@ def http_upserts(client: httpx.Client, key: str, path: Path) -> tuple[float, dic
     with path.open("rb") as handle:
         for lines in batched(handle, 1000):
             answer = client.post(
-                "/v1/catalog/products", content=b"".join(lines),
-                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}, timeout=600,
+                "/v1/catalog/products",
+                content=b"".join(lines),
+                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"},
+                timeout=600,
             )
             answer.raise_for_status()
             for name in totals:
@@ -125,8 +133,19 @@ def http_upserts(client: httpx.Client, key: str, path: Path) -> tuple[float, dic
 def cli_import(env: dict[str, str], key: str, path: Path) -> tuple[float, dict]:
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", "from market.cli import main; main()", "catalog", "import", str(path), "--seller-key", key],
-        env=env, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "from market.cli import main; main()",
+            "catalog",
+            "import",
+            str(path),
+            "--seller-key",
+            key,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
@@ -144,13 +163,17 @@ def main() -> None:
         catalog = scratch_dir / "catalog.ndjson"
         started = time.perf_counter()
         write_ndjson(catalog, args.rows)
-        print(f"generated {args.rows} products ({catalog.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s")
+        print(
+            f"generated {args.rows} products ({catalog.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s"
+        )
 
         server_url = os.environ.get("DATABASE_URL") or start_embedded_postgres(scratch_dir / "postgres")
         database = asyncio.run(fresh_database(server_url))
         # Ingestion alone: a node without the matching engine, so embedding does not compete for the CPU.
         env = os.environ | {
-            "DATABASE_URL": database, "AGORA_DATA_DIR": str(scratch_dir / "data"), "AGORA_LOG_LEVEL": "warning",
+            "DATABASE_URL": database,
+            "AGORA_DATA_DIR": str(scratch_dir / "data"),
+            "AGORA_LOG_LEVEL": "warning",
             "AGORA_SEARCH_ENABLED": "false",
         }
         port = free_port()

@@ -73,6 +73,7 @@ RECALL_QUERIES = 200
 
 # -- catalog and servers ------------------------------------------------------------------------------
 
+
 def write_catalogs(directory: Path, size: int) -> tuple[list[Path], list[dict]]:
     """One NDJSON file per seller; returns the files and every 10th product (the query vocabulary)."""
     files, sample = [], []
@@ -93,8 +94,19 @@ def start_server(env: dict[str, str], port: int, log: Path, timeout: float) -> t
     started = time.perf_counter()
     with log.open("ab") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-c", "from market.cli import main; main()", "serve", "--host", "127.0.0.1",
-             "--port", str(port)], env=env, stdout=sink, stderr=sink,
+            [
+                sys.executable,
+                "-c",
+                "from market.cli import main; main()",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=sink,
+            stderr=sink,
         )
     while time.perf_counter() - started < timeout and process.poll() is None:
         try:
@@ -125,6 +137,7 @@ def memory_mb(pid: int) -> tuple[float, float | None]:
 
 
 # -- the query workload -------------------------------------------------------------------------------
+
 
 def make_query(rng: random.Random, product: dict) -> dict:
     title, brand = product["title"], product["brand"]
@@ -173,6 +186,7 @@ def workload(sample: list[dict], count: int, seed: int = 11) -> list[dict]:
 
 
 # -- measuring ----------------------------------------------------------------------------------------
+
 
 def search_once(client: httpx.Client, body: dict, errors: list[str]) -> tuple[float, dict] | None:
     started = time.perf_counter()
@@ -240,6 +254,7 @@ def recall(index_dir: Path, searches: list[dict]) -> str:
 
 # -- one catalog size ---------------------------------------------------------------------------------
 
+
 def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path) -> list[tuple[str, ...]]:
     work = scratch / f"size-{size}"
     work.mkdir()
@@ -248,8 +263,10 @@ def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path
     warmup, timed = searches[:WARMUP], searches[WARMUP : WARMUP + args.queries]
     loaded = searches[WARMUP + args.queries :]
     env = os.environ | {
-        "DATABASE_URL": asyncio.run(fresh_database(server_url)), "AGORA_DATA_DIR": str(work / "data"),
-        "AGORA_LOG_LEVEL": "warning", "AGORA_SEARCH_THREADS": str(args.search_threads),
+        "DATABASE_URL": asyncio.run(fresh_database(server_url)),
+        "AGORA_DATA_DIR": str(work / "data"),
+        "AGORA_LOG_LEVEL": "warning",
+        "AGORA_SEARCH_THREADS": str(args.search_threads),
         "TOKENIZERS_PARALLELISM": "false",
     }
     rows: list[tuple[str, ...]] = []
@@ -265,8 +282,9 @@ def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path
                 seller = {"name": name, "email": email, "country": country, "currency": currency}
                 key = client.post("/v1/sellers", json=seller).raise_for_status().json()["api_key"]
                 headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
-                answer = client.post("/v1/catalog/imports", content=file_chunks(path), headers=headers,
-                                     timeout=3600)
+                answer = client.post(
+                    "/v1/catalog/imports", content=file_chunks(path), headers=headers, timeout=3600
+                )
                 answer.raise_for_status()
                 if answer.json()["rejected_count"]:
                     raise SystemExit(f"import rejected rows: {answer.json()['rejected'][:3]}")
@@ -305,11 +323,20 @@ def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path
 
         print(f"[{size:,}] {len(loaded)} searches at concurrency {args.concurrency}...", file=sys.stderr)
         elapsed, latencies = asyncio.run(concurrent(base_url, loaded, args.concurrency, errors))
-        rows.append((f"search, concurrency {args.concurrency}: end to end ({len(latencies)} requests)",
-                     f"{len(latencies) / elapsed:.1f} queries/s", *percentiles(latencies)))
+        rows.append(
+            (
+                f"search, concurrency {args.concurrency}: end to end ({len(latencies)} requests)",
+                f"{len(latencies) / elapsed:.1f} queries/s",
+                *percentiles(latencies),
+            )
+        )
         rss, peak = memory_mb(server.pid)
-        rows.append(("server RSS after build / after queries", f"{after_build:,.0f} / {rss:,.0f} MB"
-                     + (f", peak {peak:,.0f} MB" if peak else "")))
+        rows.append(
+            (
+                "server RSS after build / after queries",
+                f"{after_build:,.0f} / {rss:,.0f} MB" + (f", peak {peak:,.0f} MB" if peak else ""),
+            )
+        )
         first = errors[0].replace("|", "/").replace("\n", " ") if errors else ""
         rows.append(("failed searches", f"{len(errors)}" + (f" (first: {first})" if errors else "")))
     finally:
@@ -325,7 +352,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300, help="sequential searches per size")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--requests", type=int, default=None, help="concurrent-phase searches [--queries]")
-    parser.add_argument("--search-threads", type=int, default=1, help="AGORA_SEARCH_THREADS of the server [1]")
+    parser.add_argument(
+        "--search-threads", type=int, default=1, help="AGORA_SEARCH_THREADS of the server [1]"
+    )
     args = parser.parse_args()
     args.requests = args.requests or args.queries
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -334,8 +363,10 @@ def main() -> None:
 
     started = time.perf_counter()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {os.cpu_count()} cores, load average {load} at start; server: build on every core, "
-          f"{args.search_threads} thread(s) per search, about one search per core at a time")
+    print(
+        f"machine: {os.cpu_count()} cores, load average {load} at start; server: build on every core, "
+        f"{args.search_threads} thread(s) per search, about one search per core at a time"
+    )
     with tempfile.TemporaryDirectory(prefix="agora-bench-search-") as scratch:
         pgdata = Path(scratch) / "postgres"
         server_url = os.environ.get("DATABASE_URL") or start_embedded_postgres(pgdata)

@@ -31,13 +31,20 @@ async def record_impression(
     payload = {
         "query": query,
         "filters": filters,
-        "results": [{"product_id": pid, "position": position, "score": score} for pid, position, score in results],
+        "results": [
+            {"product_id": pid, "position": position, "score": score} for pid, position, score in results
+        ],
         "model_versions": model_versions,
         "cursor": page_cursor,
     }
     async with pool.acquire() as conn:
         await store.insert_event(
-            conn, event_id=uuid.uuid4(), type="impression", session_id=session_id, search_id=search_id, payload=payload
+            conn,
+            event_id=uuid.uuid4(),
+            type="impression",
+            session_id=session_id,
+            search_id=search_id,
+            payload=payload,
         )
 
 
@@ -45,6 +52,8 @@ async def product_stats(pool: asyncpg.Pool) -> dict[int, ProductStats]:
     async with pool.acquire() as conn:
         rows = await store.interaction_counts(conn)
     return {
-        row["product_id"]: ProductStats(row["impressions"], row["clicks"], row["add_to_carts"], row["purchases"])
+        row["product_id"]: ProductStats(
+            row["impressions"], row["clicks"], row["add_to_carts"], row["purchases"]
+        )
         for row in rows
     }

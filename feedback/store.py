@@ -28,7 +28,14 @@ async def insert_event(
         VALUES ($1, $2, coalesce($3, now()), $4, $5, $6, $7, $8)
         ON CONFLICT (event_id) DO NOTHING
         """,
-        event_id, type, occurred_at, session_id, search_id, product_id, position, payload or {},
+        event_id,
+        type,
+        occurred_at,
+        session_id,
+        search_id,
+        product_id,
+        position,
+        payload or {},
     )
     return status.endswith(" 1")
 

@@ -52,7 +52,9 @@ def create_app(
     @asynccontextmanager
     async def search(app: Litestar) -> AsyncIterator[None]:
         embedder = await asyncio.to_thread(
-            Embedder, settings.embedding_model, backend=settings.embedding_backend,
+            Embedder,
+            settings.embedding_model,
+            backend=settings.embedding_backend,
             cache_dir=settings.onnx_cache_dir,
         )
         engine = MatchingEngine(embedder, exact_below=settings.exact_index_below)
@@ -60,7 +62,10 @@ def create_app(
         app.state.engine, app.state.indexer = engine, indexer
         try:
             await indexer.start(progress=show_progress)  # the first embedding of the catalog uses every core
-        except (OSError, asyncpg.PostgresError) as exc:  # e.g. an unmigrated database: keep trying in the background
+        except (
+            OSError,
+            asyncpg.PostgresError,
+        ) as exc:  # e.g. an unmigrated database: keep trying in the background
             app.logger.warning("search starts once the database allows it: %s", exc)
         embedder.set_threads(settings.search_threads)
         following = asyncio.create_task(indexer.run(), name="search-indexer")
@@ -113,7 +118,9 @@ def _openapi() -> OpenAPIConfig:
         components=Components(
             security_schemes={
                 "SellerKey": SecurityScheme(type="http", scheme="bearer", description="A seller's API key"),
-                "OperatorToken": SecurityScheme(type="http", scheme="bearer", description="The operator token"),
+                "OperatorToken": SecurityScheme(
+                    type="http", scheme="bearer", description="The operator token"
+                ),
             }
         ),
     )

@@ -29,7 +29,9 @@ def main(ctx: click.Context) -> None:
 
 
 def _host_and_port(command: Callable[..., None]) -> Callable[..., None]:
-    command = click.option("--port", type=int, default=None, help="Port to listen on [AGORA_PORT, 8000].")(command)
+    command = click.option("--port", type=int, default=None, help="Port to listen on [AGORA_PORT, 8000].")(
+        command
+    )
     return click.option("--host", default=None, help="Address to listen on [AGORA_HOST, 127.0.0.1].")(command)
 
 
@@ -50,7 +52,11 @@ def demo(settings: Settings, host: str | None, port: int | None, seed_only: bool
     from market.demo import describe_accounts, seed_demo
 
     url = _database_url(settings)
-    accounts = _run(_with_pool(settings, url, lambda pool: seed_demo(pool, settings.data_dir, progress=True), migrate=True))
+    accounts = _run(
+        _with_pool(
+            settings, url, lambda pool: seed_demo(pool, settings.data_dir, progress=True), migrate=True
+        )
+    )
     click.echo(describe_accounts(accounts, settings.data_dir))
     if not seed_only:
         _serve(settings, host, port, url)
@@ -84,20 +90,33 @@ def catalog() -> None:
 
 @catalog.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--seller-key", required=True, envvar="AGORA_SELLER_KEY", help="The seller's API key [AGORA_SELLER_KEY].")
 @click.option(
-    "--format", "file_format", type=click.Choice(["csv", "ndjson"]), default=None,
+    "--seller-key", required=True, envvar="AGORA_SELLER_KEY", help="The seller's API key [AGORA_SELLER_KEY]."
+)
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["csv", "ndjson"]),
+    default=None,
     help="File format; by default taken from the file's extension.",
 )
 @click.option("--show-rejected", default=20, show_default=True, help="How many rejected rows to print.")
 @click.pass_obj
-def catalog_import(settings: Settings, file: Path, seller_key: str, file_format: str | None, show_rejected: int) -> None:
+def catalog_import(
+    settings: Settings, file: Path, seller_key: str, file_format: str | None, show_rejected: int
+) -> None:
     """Import a CSV or NDJSON catalog FILE for the seller holding --seller-key, streaming it in batches.
 
     Exits with status 1 when some rows were rejected (each is printed with its line), 0 otherwise.
     """
     file_format = file_format or _format_from_extension(file)
-    summary = _run(_with_pool(settings, _database_url(settings), lambda pool: _import_file(pool, seller_key, file, file_format, settings)))
+    summary = _run(
+        _with_pool(
+            settings,
+            _database_url(settings),
+            lambda pool: _import_file(pool, seller_key, file, file_format, settings),
+        )
+    )
     click.echo(
         f"{summary.rows} rows: {summary.created} created, {summary.updated} updated, "
         f"{summary.unchanged} unchanged, {summary.rejected_count} rejected"
@@ -140,14 +159,20 @@ def evaluation() -> None:
 
 @evaluation.command("relevance")
 @click.option(
-    "--dataset", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+    "--dataset",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
     help="A directory with product.csv, query.csv and label.csv (the WANDS layout).",
 )
 @click.option(
-    "--model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+    "--model",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
     help="A reranker directory (model.txt + meta.json); default: the one Agora ships.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object keyed by stage instead of a table.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object keyed by stage instead of a table."
+)
 @click.pass_obj
 def eval_relevance(settings: Settings, dataset: Path, model: Path | None, as_json: bool) -> None:
     """NDCG@10, Recall@100 and MRR of each stage (lexical, dense, hybrid, hybrid+rerank) on a relevance set."""
@@ -189,7 +214,9 @@ def models_list(settings: Settings) -> None:
     for model in _run(_with_pool(settings, _database_url(settings), listing, migrate=True)):
         metrics = model.metadata.get("offline_metrics", {}).get("hybrid+rerank", {})
         ndcg = f"ndcg@10={metrics['ndcg@10']:.4f}" if "ndcg@10" in metrics else ""
-        click.echo(f"{model.version:<32} {model.kind:<10} {model.status:<10} {model.created_at:%Y-%m-%d %H:%M}  {ndcg}")
+        click.echo(
+            f"{model.version:<32} {model.kind:<10} {model.status:<10} {model.created_at:%Y-%m-%d %H:%M}  {ndcg}"
+        )
 
 
 @models.command("promote")
@@ -227,7 +254,9 @@ def _engine(settings: Settings):
     from ranking.embedder import Embedder
     from ranking.search import MatchingEngine
 
-    embedder = Embedder(settings.embedding_model, backend=settings.embedding_backend, cache_dir=settings.onnx_cache_dir)
+    embedder = Embedder(
+        settings.embedding_model, backend=settings.embedding_backend, cache_dir=settings.onnx_cache_dir
+    )
     return MatchingEngine(embedder, exact_below=settings.exact_index_below)
 
 
@@ -237,7 +266,9 @@ def _database_url(settings: Settings) -> str:
     return database_url(settings)
 
 
-async def _with_pool(settings: Settings, url: str, work: Callable[..., Awaitable[T]], *, migrate: bool = False) -> T:
+async def _with_pool(
+    settings: Settings, url: str, work: Callable[..., Awaitable[T]], *, migrate: bool = False
+) -> T:
     from market import db, migrate as migrations
 
     pool = await db.create_pool(url, settings)
@@ -287,8 +318,13 @@ async def _import_file(pool, seller_key: str, file: Path, file_format: str, sett
             bar.set_postfix(rows=rows, refresh=False)
 
         return await catalog.import_stream(
-            pool, principal.seller, _read_chunks(file), reader,
-            batch_size=settings.max_batch_items, from_text=file_format == "csv", on_progress=progress,
+            pool,
+            principal.seller,
+            _read_chunks(file),
+            reader,
+            batch_size=settings.max_batch_items,
+            from_text=file_format == "csv",
+            on_progress=progress,
         )
 
 

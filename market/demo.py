@@ -50,13 +50,20 @@ async def seed_demo(pool: asyncpg.Pool, data_dir: Path, *, progress: bool = Fals
                     raise RuntimeError(f"demo catalog item rejected: {result.rejected[0]}")
                 bar.update(len(batch))
             accounts.append(
-                DemoAccount(demo_seller.name, principal.seller.seller_id, known[demo_seller.email], demo_seller.product_count)
+                DemoAccount(
+                    demo_seller.name,
+                    principal.seller.seller_id,
+                    known[demo_seller.email],
+                    demo_seller.product_count,
+                )
             )
     _write_private(keys_path, json.dumps(known, indent=2))
     return accounts
 
 
-async def _demo_principal(pool: asyncpg.Pool, demo_seller: DemoSeller, known: dict[str, str]) -> accounts.Principal:
+async def _demo_principal(
+    pool: asyncpg.Pool, demo_seller: DemoSeller, known: dict[str, str]
+) -> accounts.Principal:
     """The demo seller's identity: its kept key if still valid, else a new registration or a new key."""
     if demo_seller.email in known:
         try:
@@ -66,7 +73,10 @@ async def _demo_principal(pool: asyncpg.Pool, demo_seller: DemoSeller, known: di
     existing = await accounts.find_seller_by_email(pool, demo_seller.email)
     if existing is None:
         registration = SellerRegistration(
-            name=demo_seller.name, email=demo_seller.email, country=demo_seller.country, currency=demo_seller.currency
+            name=demo_seller.name,
+            email=demo_seller.email,
+            country=demo_seller.country,
+            currency=demo_seller.currency,
         )
         known[demo_seller.email] = (await accounts.register_seller(pool, registration)).api_key
     else:

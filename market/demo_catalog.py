@@ -49,6 +49,7 @@ _MODEL_EDITIONS = ("", "", "", " 2", " 3", " 4", " 5", " Pro", " Lite", " Plus",
 _SMALL_WORDS = frozenset({"and", "or", "of", "to", "for", "with", "de"})
 _PROPER_WORDS = frozenset({"Chelsea"})  # stay capitalized inside a sentence
 
+
 @dataclasses.dataclass(frozen=True)
 class DemoSeller:
     """A fictional shop whose catalog is generated rather than imported."""
@@ -62,17 +63,47 @@ class DemoSeller:
 
 
 DEMO_SELLERS: tuple[DemoSeller, ...] = (
-    DemoSeller("Trailhead Outfitters", "catalog@trailhead.demo", "US", "USD",
-               ("Shoes", "Outdoor", "Apparel", "Sports & Fitness"), 650),
-    DemoSeller("Hearth & Home Co.", "catalog@hearth-home.demo", "US", "USD",
-               ("Home & Kitchen", "Garden", "Office"), 500),
+    DemoSeller(
+        "Trailhead Outfitters",
+        "catalog@trailhead.demo",
+        "US",
+        "USD",
+        ("Shoes", "Outdoor", "Apparel", "Sports & Fitness"),
+        650,
+    ),
+    DemoSeller(
+        "Hearth & Home Co.",
+        "catalog@hearth-home.demo",
+        "US",
+        "USD",
+        ("Home & Kitchen", "Garden", "Office"),
+        500,
+    ),
     DemoSeller("Voltage Lane", "catalog@voltage-lane.demo", "US", "USD", ("Electronics", "Office"), 450),
-    DemoSeller("Kinderhaus Spielwaren", "katalog@kinderhaus.demo", "DE", "EUR",
-               ("Toys & Games", "Baby", "Pet Supplies"), 400),
-    DemoSeller("Maison Lumière", "catalogue@maison-lumiere.demo", "FR", "EUR",
-               ("Beauty", "Apparel", "Shoes", "Home & Kitchen"), 350),
-    DemoSeller("Brightside Pets & Garden", "catalogue@brightside.demo", "GB", "GBP",
-               ("Pet Supplies", "Garden", "Outdoor"), 300),
+    DemoSeller(
+        "Kinderhaus Spielwaren",
+        "katalog@kinderhaus.demo",
+        "DE",
+        "EUR",
+        ("Toys & Games", "Baby", "Pet Supplies"),
+        400,
+    ),
+    DemoSeller(
+        "Maison Lumière",
+        "catalogue@maison-lumiere.demo",
+        "FR",
+        "EUR",
+        ("Beauty", "Apparel", "Shoes", "Home & Kitchen"),
+        350,
+    ),
+    DemoSeller(
+        "Brightside Pets & Garden",
+        "catalogue@brightside.demo",
+        "GB",
+        "GBP",
+        ("Pet Supplies", "Garden", "Outdoor"),
+        300,
+    ),
 )
 
 
@@ -152,12 +183,17 @@ def _generate(
     gtin_start = rng.randrange(100_000)
     for index in range(count):
         gtin_item_reference = (gtin_start + index * 7919) % 100_000
-        yield _product(rng, f"{id_prefix}-{index:06d}", rng.choice(roots), currency, id_prefix,
-                       gtin_item_reference)
+        yield _product(
+            rng, f"{id_prefix}-{index:06d}", rng.choice(roots), currency, id_prefix, gtin_item_reference
+        )
 
 
 def _product(
-    rng: random.Random, product_id: str, root: RootCategory, currency: str, id_prefix: str,
+    rng: random.Random,
+    product_id: str,
+    root: RootCategory,
+    currency: str,
+    id_prefix: str,
     gtin_item_reference: int,
 ) -> dict:
     subcategory = rng.choice(root.subcategories)

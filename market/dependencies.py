@@ -29,7 +29,9 @@ def _settings(state: State) -> Settings:
 def _engine(state: State) -> MatchingEngine:
     engine = getattr(state, "engine", None)
     if engine is None:
-        raise ApiError(503, "search_disabled", "Search does not run on this node (AGORA_SEARCH_ENABLED=false).")
+        raise ApiError(
+            503, "search_disabled", "Search does not run on this node (AGORA_SEARCH_ENABLED=false)."
+        )
     return engine
 
 

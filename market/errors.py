@@ -94,7 +94,9 @@ def handle_http_error(request: Request, exc: HTTPException) -> Response[ErrorRes
 def handle_unexpected_error(request: Request, exc: Exception) -> Response[ErrorResponse]:
     request.logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _respond(
-        ErrorBody(status=HTTP_500_INTERNAL_SERVER_ERROR, code="internal_error", message="Something went wrong.")
+        ErrorBody(
+            status=HTTP_500_INTERNAL_SERVER_ERROR, code="internal_error", message="Something went wrong."
+        )
     )
 
 

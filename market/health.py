@@ -23,7 +23,11 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@get("/readyz", tags=["health"], summary="The database answers, its schema is current, the search index is loaded")
+@get(
+    "/readyz",
+    tags=["health"],
+    summary="The database answers, its schema is current, the search index is loaded",
+)
 async def readyz(pool: Pool, state: State) -> Response[Health]:
     try:
         async with pool.acquire(timeout=2) as conn:
@@ -35,4 +39,6 @@ async def readyz(pool: Pool, state: State) -> Response[Health]:
     if pending or search == "loading":
         health = Health(status="unavailable", database="reachable", pending_migrations=pending, search=search)
         return Response(health, status_code=503)
-    return Response(Health(status="ok", database="reachable", pending_migrations=[], search=search), status_code=200)
+    return Response(
+        Health(status="ok", database="reachable", pending_migrations=[], search=search), status_code=200
+    )

@@ -80,7 +80,9 @@ class SearchIndexer:
     async def _load(self, saved: VectorIndex | None, saved_seq: int, progress: bool) -> int:
         database = await self._database_identity()
         seq = await sellers.last_change_seq(self.pool)  # read first: changes during the load are replayed
-        products = [indexed(product) async for page in sellers.all_searchable_products(self.pool) for product in page]
+        products = [
+            indexed(product) async for page in sellers.all_searchable_products(self.pool) for product in page
+        ]
         await asyncio.to_thread(
             self.engine.load, products, index=saved, seq=saved_seq if saved else seq, progress=progress
         )
@@ -105,7 +107,11 @@ class SearchIndexer:
                     await self.rebuild()
                 applied = await self.catch_up()
                 if applied and await asyncio.to_thread(self.engine.reshape_vectors):
-                    log.info("vector index rebuilt as %s for %d products", self.engine.vectors.kind, len(self.engine.vectors))
+                    log.info(
+                        "vector index rebuilt as %s for %d products",
+                        self.engine.vectors.kind,
+                        len(self.engine.vectors),
+                    )
                 now = time.monotonic()
                 if now - last_models >= self.settings.model_poll_seconds:
                     await self.refresh_reranker()
@@ -142,7 +148,9 @@ class SearchIndexer:
         serving = await self.registry.ensure_seed_reranker()
         current = self.engine.reranker
         if current is None or current.version != serving.version:
-            model = await asyncio.to_thread(RerankerModel.load, self.registry.directory(serving), serving.version)
+            model = await asyncio.to_thread(
+                RerankerModel.load, self.registry.directory(serving), serving.version
+            )
             self.engine.swap_reranker(model)
             log.info("serving reranker %s", serving.version)
 
@@ -153,7 +161,11 @@ class SearchIndexer:
         )
 
     def save(self, database: str) -> None:
-        meta = {"seq": self.engine.seq, "embedding_model": self.engine.embedder.model_id, "database": database}
+        meta = {
+            "seq": self.engine.seq,
+            "embedding_model": self.engine.embedder.model_id,
+            "database": database,
+        }
         self.engine.save_vectors(self.index_dir, meta)
         self._unsaved_changes = 0
         self._last_save = time.monotonic()
@@ -175,4 +187,3 @@ class SearchIndexer:
                 "SELECT system_identifier::text AS system, current_database() AS name FROM pg_control_system()"
             )
         return f"{row['system']}/{row['name']}"
-

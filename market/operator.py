@@ -24,8 +24,11 @@ def operator_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     expected: str = connection.app.state.operator_token
     if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), expected.encode()):
         raise ApiError(
-            401, "invalid_operator_token", "Operator routes need 'Authorization: Bearer <operator token>'.",
-            where="header.Authorization", headers={"WWW-Authenticate": "Bearer"},
+            401,
+            "invalid_operator_token",
+            "Operator routes need 'Authorization: Bearer <operator token>'.",
+            where="header.Authorization",
+            headers={"WWW-Authenticate": "Bearer"},
         )
 
 
@@ -37,11 +40,18 @@ class OperatorController(Controller):
 
     @get("/sellers", summary="All sellers, a page at a time")
     async def list_sellers(
-        self, pool: Pool, after: FromQuery[UUID | None] = None, limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100
+        self,
+        pool: Pool,
+        after: FromQuery[UUID | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[Seller]:
         return await accounts.list_sellers(pool, after, limit)
 
-    @post("/sellers/{seller_id:uuid}/suspend", status_code=200, summary="Suspend a seller: its keys stop working")
+    @post(
+        "/sellers/{seller_id:uuid}/suspend",
+        status_code=200,
+        summary="Suspend a seller: its keys stop working",
+    )
     async def suspend(self, seller_id: FromPath[UUID], pool: Pool) -> Seller:
         return await accounts.set_seller_status(pool, seller_id, "suspended")
 
@@ -50,25 +60,42 @@ class OperatorController(Controller):
         return await accounts.set_seller_status(pool, seller_id, "active")
 
     @get("/models", summary="Every model version, newest first, with its status and metrics")
-    async def models(self, pool: Pool, settings: AppSettings, kind: FromQuery[Kind | None] = None) -> list[ModelVersion]:
+    async def models(
+        self, pool: Pool, settings: AppSettings, kind: FromQuery[Kind | None] = None
+    ) -> list[ModelVersion]:
         return await ModelRegistry(pool, settings.data_dir).list(kind)
 
-    @post("/models/{version:str}/promote", status_code=200, summary="Serve this version; the service swaps it in within seconds")
-    async def promote_model(self, version: FromPath[str], request: Request, pool: Pool, settings: AppSettings) -> ModelVersion:
+    @post(
+        "/models/{version:str}/promote",
+        status_code=200,
+        summary="Serve this version; the service swaps it in within seconds",
+    )
+    async def promote_model(
+        self, version: FromPath[str], request: Request, pool: Pool, settings: AppSettings
+    ) -> ModelVersion:
         try:
             promoted = await ModelRegistry(pool, settings.data_dir).promote(version)
         except UnknownVersion:
-            raise ApiError(404, "model_not_found", f"No model version {version!r}.", where="path.version") from None
+            raise ApiError(
+                404, "model_not_found", f"No model version {version!r}.", where="path.version"
+            ) from None
         # This process swaps at once; other processes notice on their next registry poll.
         await request.app.state.indexer.refresh_reranker()
         return promoted
 
-    @post("/index/rebuild", status_code=202, summary="Re-embed the whole catalog into a new index; search answers throughout")
+    @post(
+        "/index/rebuild",
+        status_code=202,
+        summary="Re-embed the whole catalog into a new index; search answers throughout",
+    )
     async def rebuild_index(self, request: Request) -> dict[str, str]:
         request.app.state.indexer.rebuild_soon()
         return {"status": "rebuilding"}
 
-    @get("/catalog/changes", summary="The catalog change feed, in sequence order, after a given sequence number")
+    @get(
+        "/catalog/changes",
+        summary="The catalog change feed, in sequence order, after a given sequence number",
+    )
     async def catalog_changes(
         self,
         pool: Pool,

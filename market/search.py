@@ -25,11 +25,18 @@ class SearchController(Controller):
     path = "/v1/search"
     tags = ["search"]
 
-    @post("/", status_code=200, summary="Search the catalog: a query, optional exact filters, a page of ranked offers")
+    @post(
+        "/",
+        status_code=200,
+        summary="Search the catalog: a query, optional exact filters, a page of ranked offers",
+    )
     async def search(self, data: JSONBody[SearchRequest], engine: Engine, pool: Pool) -> SearchResponse:
         return await run_search(data, engine, pool)
 
-    @get("/", summary="The same search for a browser: /v1/search?q=blue+running+shoes&max_price=10000&currency=USD")
+    @get(
+        "/",
+        summary="The same search for a browser: /v1/search?q=blue+running+shoes&max_price=10000&currency=USD",
+    )
     async def search_get(
         self,
         engine: Engine,
@@ -47,10 +54,18 @@ class SearchController(Controller):
         session_id: FromQuery[str | None] = None,
     ) -> SearchResponse:
         raw = {
-            "query": q, "limit": limit, "cursor": cursor, "session_id": session_id,
+            "query": q,
+            "limit": limit,
+            "cursor": cursor,
+            "session_id": session_id,
             "filters": {
-                "min_price": min_price, "max_price": max_price, "currency": currency, "category": category,
-                "brand": brand, "in_stock": in_stock, "attributes": _attributes(attribute),
+                "min_price": min_price,
+                "max_price": max_price,
+                "currency": currency,
+                "category": category,
+                "brand": brand,
+                "in_stock": in_stock,
+                "attributes": _attributes(attribute),
             },
         }
         try:
@@ -81,8 +96,14 @@ async def run_search(request: SearchRequest, engine: MatchingEngine, pool) -> Se
 
 def _check_filters(filters: SearchFilters) -> None:
     if (filters.min_price is not None or filters.max_price is not None) and not filters.currency:
-        raise ApiError(400, "invalid_value", "a price range needs a currency (e.g. USD)", where="filters.currency")
-    if filters.min_price is not None and filters.max_price is not None and filters.min_price > filters.max_price:
+        raise ApiError(
+            400, "invalid_value", "a price range needs a currency (e.g. USD)", where="filters.currency"
+        )
+    if (
+        filters.min_price is not None
+        and filters.max_price is not None
+        and filters.min_price > filters.max_price
+    ):
         raise ApiError(400, "invalid_value", "min_price is above max_price", where="filters.min_price")
 
 
@@ -93,6 +114,8 @@ def _attributes(pairs: list[str] | None) -> dict[str, list[str]] | None:
     for pair in pairs:
         key, separator, value = pair.partition(":")
         if not separator or not key.strip() or not value.strip():
-            raise ApiError(400, "invalid_value", f"attribute {pair!r} is not key:value", where="query.attribute")
+            raise ApiError(
+                400, "invalid_value", f"attribute {pair!r} is not key:value", where="query.attribute"
+            )
         wanted.setdefault(key.strip(), []).append(value.strip())
     return wanted

@@ -15,7 +15,17 @@ from uuid import UUID
 # How much of the description goes into the embedded text: the start says what the product is.
 DESCRIPTION_CHARS = 300
 # Attributes worth putting in the embedded text, in this order; others follow alphabetically.
-KEY_ATTRIBUTES = ("color", "colour", "size", "material", "gender", "capacity", "connectivity", "style", "type")
+KEY_ATTRIBUTES = (
+    "color",
+    "colour",
+    "size",
+    "material",
+    "gender",
+    "capacity",
+    "connectivity",
+    "style",
+    "type",
+)
 
 
 @dataclass(slots=True)

@@ -50,7 +50,9 @@ def model_id(path: Path) -> str:
         file = path / name
         if file.is_file():
             digest.update(name.encode())
-            digest.update(file.read_bytes() if file.stat().st_size < 1 << 20 else str(file.stat().st_size).encode())
+            digest.update(
+                file.read_bytes() if file.stat().st_size < 1 << 20 else str(file.stat().st_size).encode()
+            )
     return f"{path.name}-{digest.hexdigest()[:10]}"
 
 
@@ -120,7 +122,9 @@ class Embedder:
     def embed_products(self, products: Sequence[IndexedProduct], *, progress: bool = False) -> np.ndarray:
         return self.embed_texts([embedding_text(product) for product in products], progress=progress)
 
-    def embed_texts(self, texts: Sequence[str], *, progress: bool = False, batch_size: int = 16) -> np.ndarray:
+    def embed_texts(
+        self, texts: Sequence[str], *, progress: bool = False, batch_size: int = 16
+    ) -> np.ndarray:
         # Small batches embed faster on a CPU than large ones (less padding, better cache use): measured
         # ~85 products/s at 8-16 against ~68 at 64.
         if not texts:
@@ -129,7 +133,10 @@ class Embedder:
             vectors = self._onnx.encode(list(texts), batch_size=batch_size, progress=progress)
         else:
             vectors = self._model.encode(
-                list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                list(texts),
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
                 show_progress_bar=progress,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -42,8 +42,14 @@ from ranking.documents import IndexedProduct
 
 GRADES = {"exact": 2.0, "partial": 1.0, "irrelevant": 0.0}
 
-PRODUCT_COLUMNS = ("product_id", "product_name", "product_class", "category hierarchy",
-                   "product_description", "product_features")
+PRODUCT_COLUMNS = (
+    "product_id",
+    "product_name",
+    "product_class",
+    "category hierarchy",
+    "product_description",
+    "product_features",
+)
 OPTIONAL_PRODUCT_COLUMNS = ("brand", "price_amount", "currency", "availability", "inventory_quantity")
 QUERY_COLUMNS = ("query_id", "query")
 LABEL_COLUMNS = ("query_id", "product_id", "label")  # WANDS's running `id` column carries no information
@@ -140,19 +146,24 @@ def _read_table(path: Path, required: Sequence[str], progress: bool) -> Iterator
         header = [_unquote(name).strip() for name in next(reader, [])]
         missing = [name for name in required if name not in header]
         if missing:
-            raise ValueError(f"{path}:1: header lacks column(s) {', '.join(map(repr, missing))} "
-                             f"(found {', '.join(map(repr, header)) or 'nothing'})")
+            raise ValueError(
+                f"{path}:1: header lacks column(s) {', '.join(map(repr, missing))} "
+                f"(found {', '.join(map(repr, header)) or 'nothing'})"
+            )
         # Only the columns we use, at their first position: WANDS's extra columns cost nothing.
         wanted = {name: header.index(name) for name in (*required, *optional) if name in header}
         for row in tqdm(reader, desc=path.name, unit=" rows", disable=not progress):
             if not row or row == [""]:
                 continue
             if len(row) > len(header):
-                raise ValueError(f"{path}:{reader.line_num}: {len(row)} tab-separated fields but the header "
-                                 f"names {len(header)} columns")
-            yield reader.line_num, {
-                name: _unquote(row[index]) if index < len(row) else "" for name, index in wanted.items()
-            }
+                raise ValueError(
+                    f"{path}:{reader.line_num}: {len(row)} tab-separated fields but the header "
+                    f"names {len(header)} columns"
+                )
+            yield (
+                reader.line_num,
+                {name: _unquote(row[index]) if index < len(row) else "" for name, index in wanted.items()},
+            )
 
 
 def _unquote(field: str) -> str:
@@ -179,8 +190,10 @@ def _parse_grade(text: str, path: Path, line: int) -> float:
     except ValueError:
         grade = math.nan
     if not math.isfinite(grade) or grade < 0:
-        raise ValueError(f"{path}:{line}: column 'label': unknown label {text!r} "
-                         "(expected Exact, Partial, Irrelevant or a non-negative number)")
+        raise ValueError(
+            f"{path}:{line}: column 'label': unknown label {text!r} "
+            "(expected Exact, Partial, Irrelevant or a non-negative number)"
+        )
     return grade
 
 
@@ -239,7 +252,7 @@ def ndcg_at_k(ranked: Sequence[int], grades: Mapping[int, float], k: int = 10) -
     """Normalized DCG of the top `k`; 0.0 when the query has no product with grade > 0."""
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     gains = np.array([2.0 ** grades.get(product_id, 0.0) - 1.0 for product_id in _distinct(ranked, k)])
-    ideal = np.sort(np.array([2.0 ** grade - 1.0 for grade in grades.values()]))[::-1][:k]
+    ideal = np.sort(np.array([2.0**grade - 1.0 for grade in grades.values()]))[::-1][:k]
     ideal_dcg = float(ideal @ discounts[: len(ideal)])
     if ideal_dcg <= 0.0:
         return 0.0
@@ -278,8 +291,11 @@ def evaluate(
     for text, grades in tqdm(judged, desc="evaluating", unit=" queries", disable=not progress):
         for name, ranker in stages.items():
             ranked = [int(product_id) for product_id in ranker(text)]
-            totals[name] += (ndcg_at_k(ranked, grades, 10), recall_at_k(ranked, grades, 100),
-                             reciprocal_rank(ranked, grades))
+            totals[name] += (
+                ndcg_at_k(ranked, grades, 10),
+                recall_at_k(ranked, grades, 100),
+                reciprocal_rank(ranked, grades),
+            )
     means = {name: total / len(judged) for name, total in totals.items()}
     return {name: dict(zip(METRICS, map(float, mean), strict=True)) for name, mean in means.items()}
 
@@ -292,8 +308,10 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
 
     def line(cells: list[str]) -> str:
         # Stage names read left to right; numbers line up on the decimal point.
-        padded = [cell.ljust(width) if i == 0 else cell.rjust(width)
-                  for i, (cell, width) in enumerate(zip(cells, widths, strict=True))]
+        padded = [
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
         return "  ".join(padded)
 
     rule = "  ".join("-" * width for width in widths)

@@ -52,7 +52,9 @@ def tokens(text: str) -> set[str]:
     """Lower-case word tokens with a crude plural fold, so 'shoes' meets 'shoe'."""
     found = set()
     for token in _TOKEN.findall(text.lower()):
-        found.add(token[:-1] if len(token) > 3 and token.endswith("s") and not token.endswith("ss") else token)
+        found.add(
+            token[:-1] if len(token) > 3 and token.endswith("s") and not token.endswith("ss") else token
+        )
     return found
 
 
@@ -138,7 +140,9 @@ def _attribute_tokens(product: IndexedProduct) -> set[str]:
 
 def _names_identifier(lowered_query: str, product: IndexedProduct) -> bool:
     identifiers = [product.external_id.lower(), product.gtin or ""]
-    return any(identifier and len(identifier) >= 4 and identifier in lowered_query for identifier in identifiers)
+    return any(
+        identifier and len(identifier) >= 4 and identifier in lowered_query for identifier in identifiers
+    )
 
 
 def _discount(product: IndexedProduct) -> float:

@@ -253,9 +253,16 @@ class VectorIndex:
                 if self._index is None:
                     raise ValueError("cannot save an IVF index that has never been trained")
                 faiss.write_index(self._index, str(tmp / INDEX_FILE))
-                own = {"format": FORMAT, "kind": self.kind, "dim": self.dim, "count": len(self._ids),
-                       "nlist": self.nlist, "nprobe": self.nprobe, "exact_below": self.exact_below,
-                       "trained_on": self.trained_on}
+                own = {
+                    "format": FORMAT,
+                    "kind": self.kind,
+                    "dim": self.dim,
+                    "count": len(self._ids),
+                    "nlist": self.nlist,
+                    "nprobe": self.nprobe,
+                    "exact_below": self.exact_below,
+                    "trained_on": self.trained_on,
+                }
             own["index_sha256"] = _sha256(tmp / INDEX_FILE)
             (tmp / META_FILE).write_text(json.dumps({**own, "meta": caller_meta}, indent=1))
             for path in (tmp / INDEX_FILE, tmp / META_FILE, tmp):
@@ -291,9 +298,13 @@ class VectorIndex:
             index = cls(own["dim"], kind=own["kind"], nlist=own["nlist"], nprobe=own["nprobe"])
             raw = faiss.read_index(str(path))
             expected = faiss.IndexIDMap2 if index.kind == "flat" else faiss.IndexIVFFlat
-            if (not isinstance(raw, expected) or raw.d != index.dim or raw.ntotal != own["count"]
-                    or raw.metric_type != faiss.METRIC_INNER_PRODUCT
-                    or (index.kind == "ivf" and raw.nlist != own["nlist"])):
+            if (
+                not isinstance(raw, expected)
+                or raw.d != index.dim
+                or raw.ntotal != own["count"]
+                or raw.metric_type != faiss.METRIC_INNER_PRODUCT
+                or (index.kind == "ivf" and raw.nlist != own["nlist"])
+            ):
                 raise ValueError("index file does not match its meta")
             index._index, index.exact_below, index.trained_on = raw, own["exact_below"], own["trained_on"]
             index._ids = set(index.vectors()[0].tolist())
@@ -313,6 +324,8 @@ class VectorIndex:
         q = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         _, positions = exact.search(q, min(k, len(ids)))
         found, _ = self.search(q, k)
-        recalls = [len(set(ids[p[p >= 0]]) & set(f.tolist())) / max(1, int((p >= 0).sum()))
-                   for p, f in zip(positions, found)]
+        recalls = [
+            len(set(ids[p[p >= 0]]) & set(f.tolist())) / max(1, int((p >= 0).sum()))
+            for p, f in zip(positions, found)
+        ]
         return float(np.mean(recalls)) if recalls else 1.0

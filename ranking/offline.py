@@ -43,7 +43,9 @@ def stage_rankers(engine: MatchingEngine) -> dict[str, StageRanker]:
     return stages
 
 
-def evaluate_engine(engine: MatchingEngine, relevance: RelevanceSet, *, progress: bool = False) -> dict[str, dict[str, float]]:
+def evaluate_engine(
+    engine: MatchingEngine, relevance: RelevanceSet, *, progress: bool = False
+) -> dict[str, dict[str, float]]:
     return evaluate(stage_rankers(engine), relevance, progress=progress)
 
 

@@ -70,7 +70,9 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
     model_dir, target = Path(model_dir), Path(target)
     _check_mean_pooling(model_dir)
     names = [n for n in _TEXT_INPUTS if n in _load_tokenizer(model_dir).model_input_names]
-    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager", local_files_only=True).eval()
+    model = AutoModel.from_pretrained(
+        str(model_dir), attn_implementation="eager", local_files_only=True
+    ).eval()
 
     class TokenEmbeddings(torch.nn.Module):
         def __init__(self) -> None:
@@ -82,8 +84,11 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
 
     # A padded batch, so the attention mask is traced as data rather than found all-ones and dropped.
     mask = torch.tensor([[1] * 8, [1] * 5 + [0] * 3])
-    dummy = {"input_ids": torch.full((2, 8), 1000) * mask, "attention_mask": mask,
-             "token_type_ids": torch.zeros((2, 8), dtype=torch.long)}
+    dummy = {
+        "input_ids": torch.full((2, 8), 1000) * mask,
+        "attention_mask": mask,
+        "token_type_ids": torch.zeros((2, 8), dtype=torch.long),
+    }
     axes = {name: {0: "batch", 1: "sequence"} for name in [*names, "last_hidden_state"]}
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -91,8 +96,15 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice and tracer chatter
             torch.onnx.export(
-                TokenEmbeddings(), tuple(dummy[n] for n in names), str(temp), dynamo=False, opset_version=OPSET,
-                input_names=names, output_names=["last_hidden_state"], dynamic_axes=axes, do_constant_folding=True,
+                TokenEmbeddings(),
+                tuple(dummy[n] for n in names),
+                str(temp),
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=names,
+                output_names=["last_hidden_state"],
+                dynamic_axes=axes,
+                do_constant_folding=True,
             )
         os.replace(temp, target)
     finally:
@@ -121,7 +133,9 @@ class OnnxEncoder:
         # (all-MiniLM-L6-v2's pads everything to 128), sentence-transformers pads to the batch's longest.
         self._tokenizer = Tokenizer.from_str(hf_tokenizer.backend_tokenizer.to_str())
         self._tokenizer.enable_truncation(self.max_seq_length)
-        self._tokenizer.enable_padding(pad_id=hf_tokenizer.pad_token_id or 0, pad_token=hf_tokenizer.pad_token)
+        self._tokenizer.enable_padding(
+            pad_id=hf_tokenizer.pad_token_id or 0, pad_token=hf_tokenizer.pad_token
+        )
         self.threads = threads
         self._session = self._build_session(threads)
         self._inputs = [i.name for i in self._session.get_inputs()]
@@ -166,6 +180,6 @@ class OnnxEncoder:
 
             starts = tqdm(starts, desc="Embedding (ONNX)", unit="batch")
         for start in starts:
-            batch = order[start:start + batch_size]
+            batch = order[start : start + batch_size]
             out[batch] = self._encode_batch([texts[i] for i in batch])
         return out

@@ -76,7 +76,8 @@ class ModelRegistry:
         async with self.pool.acquire() as conn, conn.transaction():
             if status == "serving":
                 await conn.execute(
-                    "UPDATE model_versions SET status = 'retired' WHERE kind = $1 AND status = 'serving'", kind
+                    "UPDATE model_versions SET status = 'retired' WHERE kind = $1 AND status = 'serving'",
+                    kind,
                 )
             row = await store.insert_version(conn, version, kind, relative, status, metadata)
         return ModelVersion(**row)
@@ -101,6 +102,8 @@ class ModelRegistry:
         except UnknownVersion:
             pass
         try:
-            return await self.register("reranker", version, source, {"origin": "seed relevance set"}, status="serving")
+            return await self.register(
+                "reranker", version, source, {"origin": "seed relevance set"}, status="serving"
+            )
         except asyncpg.UniqueViolationError:  # another process registered it at the same moment
             return await self.serving("reranker")  # type: ignore[return-value]

@@ -82,10 +82,14 @@ def train_lambdarank(
 ) -> lgb.Booster:
     """LambdaMART over query groups (rows of one query are consecutive; `group_sizes` counts them)."""
     settings = DEFAULT_PARAMS | (params or {})
-    train_set = lgb.Dataset(matrix, label=labels, group=list(group_sizes), weight=weights, feature_name=list(FEATURES))
+    train_set = lgb.Dataset(
+        matrix, label=labels, group=list(group_sizes), weight=weights, feature_name=list(FEATURES)
+    )
     valid_sets, callbacks = [], []
     if valid is not None:
         valid_set = lgb.Dataset(valid[0], label=valid[1], group=list(valid[2]), reference=train_set)
         valid_sets.append(valid_set)
         callbacks.append(lgb.early_stopping(30, verbose=False))
-    return lgb.train(settings, train_set, num_boost_round=num_rounds, valid_sets=valid_sets, callbacks=callbacks)
+    return lgb.train(
+        settings, train_set, num_boost_round=num_rounds, valid_sets=valid_sets, callbacks=callbacks
+    )

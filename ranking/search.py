@@ -122,7 +122,11 @@ class MatchingEngine:
         if index is None:
             vectors = self.embedder.embed_products(products, progress=progress)
             ids = np.fromiter((p.product_id for p in products), dtype=np.int64, count=len(products))
-            index = VectorIndex.build(ids, vectors, exact_below=self.exact_below) if len(products) else VectorIndex(self.embedder.dim)
+            index = (
+                VectorIndex.build(ids, vectors, exact_below=self.exact_below)
+                if len(products)
+                else VectorIndex(self.embedder.dim)
+            )
         else:
             wanted = {p.product_id for p in products}
             stored, _ = index.vectors()
@@ -191,7 +195,9 @@ class MatchingEngine:
         timings: dict[str, float] = {}
         clock = time.perf_counter()
         reranker = self.reranker
-        versions = {"embedding": self.embedder.model_id} | ({"reranker": reranker.version} if reranker else {})
+        versions = {"embedding": self.embedder.model_id} | (
+            {"reranker": reranker.version} if reranker else {}
+        )
 
         allowed = self.catalog.allowed_ids(request.filters)
         candidates = self.retrieve(request, allowed, timings) if allowed is None or len(allowed) else []
@@ -210,7 +216,10 @@ class MatchingEngine:
         return self._page(uuid.uuid4(), ranked, 0, request.limit, timings)
 
     def retrieve(
-        self, request: SearchRequest, allowed: np.ndarray | None = None, timings: dict[str, float] | None = None
+        self,
+        request: SearchRequest,
+        allowed: np.ndarray | None = None,
+        timings: dict[str, float] | None = None,
     ) -> list[Candidate]:
         """Candidates from both retrievers, fused, before reranking; `allowed` from `catalog.allowed_ids`."""
         timings = {} if timings is None else timings
@@ -228,11 +237,15 @@ class MatchingEngine:
         candidates: dict[int, Candidate] = {}
         for rank, (product_id, score) in enumerate(zip(dense_ids.tolist(), dense_scores.tolist()), start=1):
             if product_id >= 0 and (product := self.catalog.get(product_id)):
-                candidates[product_id] = Candidate(product, dense_score=score, dense_rank=rank, fused_score=1 / (RRF_K + rank))
+                candidates[product_id] = Candidate(
+                    product, dense_score=score, dense_rank=rank, fused_score=1 / (RRF_K + rank)
+                )
         rank = 0
         for product_id, score in lexical:
             product = self.catalog.get(product_id)
-            if product is None or (allowed is not None and not self.catalog.matches(product, request.filters)):
+            if product is None or (
+                allowed is not None and not self.catalog.matches(product, request.filters)
+            ):
                 continue
             rank += 1
             if rank > CANDIDATES:
@@ -243,9 +256,13 @@ class MatchingEngine:
         _lap(timings, "fusion", clock)
         return [c for c in candidates.values() if self.catalog.matches(c.product, request.filters)]
 
-    def _page(self, search_id: uuid.UUID, ranked: _Ranked, offset: int, limit: int, timings: dict[str, float]) -> SearchResponse:
+    def _page(
+        self, search_id: uuid.UUID, ranked: _Ranked, offset: int, limit: int, timings: dict[str, float]
+    ) -> SearchResponse:
         results = []
-        for position, (product_id, score) in enumerate(ranked.hits[offset : offset + limit], start=offset + 1):
+        for position, (product_id, score) in enumerate(
+            ranked.hits[offset : offset + limit], start=offset + 1
+        ):
             product = self.catalog.get(product_id)
             # A product deleted or changed since the first page is left out rather than shown stale.
             if product is None or not self.catalog.matches(product, ranked.filters):
@@ -260,8 +277,12 @@ class MatchingEngine:
                 while len(self._ranked) > RESULT_CACHE_SIZE:
                     self._ranked.popitem(last=False)
         return SearchResponse(
-            search_id=search_id, query=ranked.query, results=results, next_cursor=next_cursor,
-            model_versions=ranked.model_versions, timings_ms={k: round(v * 1000, 3) for k, v in timings.items()},
+            search_id=search_id,
+            query=ranked.query,
+            results=results,
+            next_cursor=next_cursor,
+            model_versions=ranked.model_versions,
+            timings_ms={k: round(v * 1000, 3) for k, v in timings.items()},
         )
 
     def _next_page(self, request: SearchRequest) -> SearchResponse:
@@ -274,14 +295,28 @@ class MatchingEngine:
 
 
 def _hit(product: IndexedProduct, score: float, position: int) -> SearchHit:
-    price = Price(product.price_amount, product.currency) if product.price_amount is not None and product.currency else None
+    price = (
+        Price(product.price_amount, product.currency)
+        if product.price_amount is not None and product.currency
+        else None
+    )
     list_price = (
-        Price(product.list_price_amount, product.currency) if product.list_price_amount is not None and product.currency else None
+        Price(product.list_price_amount, product.currency)
+        if product.list_price_amount is not None and product.currency
+        else None
     )
     return SearchHit(
-        product_id=product.product_id, seller_id=str(product.seller_id) if product.seller_id else None,
-        title=product.title, brand=product.brand, category=product.category, price=price, list_price=list_price,
-        availability=product.availability, in_stock=product.in_stock, score=round(score, 6), position=position,
+        product_id=product.product_id,
+        seller_id=str(product.seller_id) if product.seller_id else None,
+        title=product.title,
+        brand=product.brand,
+        category=product.category,
+        price=price,
+        list_price=list_price,
+        availability=product.availability,
+        in_stock=product.in_stock,
+        score=round(score, 6),
+        position=position,
     )
 
 

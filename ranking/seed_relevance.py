@@ -55,65 +55,189 @@ RELEVANT_LABELS = 60  # Exact + Partial per query; every Exact product is labell
 IRRELEVANT_LABELS = 20
 DEFAULT_OUTPUT = Path(__file__).parent / "relevance" / "demo"
 
-PRODUCT_HEADER = ("product_id", "product_name", "product_class", "category hierarchy", "product_description",
-                  "product_features", "brand", "price_amount", "currency", "availability",
-                  "inventory_quantity")
+PRODUCT_HEADER = (
+    "product_id",
+    "product_name",
+    "product_class",
+    "category hierarchy",
+    "product_description",
+    "product_features",
+    "brand",
+    "price_amount",
+    "currency",
+    "availability",
+    "inventory_quantity",
+)
 LABEL_NAMES = {2.0: "Exact", 1.0: "Partial", 0.0: "Irrelevant"}
 
 # How shoppers name a subcategory without picking a product noun.
 GENERIC_NAMES = {  # keyed by the path below the root, which is unique across the vocabulary
-    "Running": "running shoes", "Hiking": "hiking footwear", "Casual > Sneakers": "sneakers",
-    "Boots": "boots", "Sandals": "sandals", "Tops": "tops", "Outerwear": "jackets", "Bottoms": "pants",
-    "Activewear": "workout clothes", "Audio > Headphones": "headphones", "Audio > Speakers": "speakers",
-    "Accessories > Chargers": "chargers", "Computer Accessories > Keyboards & Mice": "keyboards and mice",
-    "Smart Home": "smart home devices", "Cookware > Pans": "pans", "Cookware > Pots": "cooking pots",
-    "Cutlery": "kitchen knives", "Small Appliances": "kitchen appliances", "Bedding": "bedding",
-    "Camping > Tents": "tents", "Camping > Sleeping Bags": "sleeping bags", "Backpacks": "backpacks",
-    "Hydration": "insulated drinkware", "Lighting": "camping lights", "Yoga": "yoga gear",
-    "Strength Training": "free weights", "Cycling > Helmets": "bike helmets", "Racket Sports": "rackets",
-    "Skincare": "skincare", "Hair Care": "hair care", "Fragrance": "perfume", "Makeup": "makeup",
-    "Building Sets": "building toys", "Board Games": "board games", "Puzzles": "puzzles",
-    "Plush": "soft toys", "Dogs > Beds": "dog beds", "Dogs > Toys": "dog toys",
+    "Running": "running shoes",
+    "Hiking": "hiking footwear",
+    "Casual > Sneakers": "sneakers",
+    "Boots": "boots",
+    "Sandals": "sandals",
+    "Tops": "tops",
+    "Outerwear": "jackets",
+    "Bottoms": "pants",
+    "Activewear": "workout clothes",
+    "Audio > Headphones": "headphones",
+    "Audio > Speakers": "speakers",
+    "Accessories > Chargers": "chargers",
+    "Computer Accessories > Keyboards & Mice": "keyboards and mice",
+    "Smart Home": "smart home devices",
+    "Cookware > Pans": "pans",
+    "Cookware > Pots": "cooking pots",
+    "Cutlery": "kitchen knives",
+    "Small Appliances": "kitchen appliances",
+    "Bedding": "bedding",
+    "Camping > Tents": "tents",
+    "Camping > Sleeping Bags": "sleeping bags",
+    "Backpacks": "backpacks",
+    "Hydration": "insulated drinkware",
+    "Lighting": "camping lights",
+    "Yoga": "yoga gear",
+    "Strength Training": "free weights",
+    "Cycling > Helmets": "bike helmets",
+    "Racket Sports": "rackets",
+    "Skincare": "skincare",
+    "Hair Care": "hair care",
+    "Fragrance": "perfume",
+    "Makeup": "makeup",
+    "Building Sets": "building toys",
+    "Board Games": "board games",
+    "Puzzles": "puzzles",
+    "Plush": "soft toys",
+    "Dogs > Beds": "dog beds",
+    "Dogs > Toys": "dog toys",
     "Dogs > Collars & Leashes": "dog collars and leashes",
-    "Cats > Scratchers & Trees": "cat furniture", "Hand Tools": "garden hand tools", "Planters": "planters",
-    "Watering > Hoses": "garden hoses", "Outdoor Lighting": "outdoor lights", "Writing Instruments": "pens",
-    "Notebooks & Paper": "notebooks", "Desk Accessories": "desk accessories",
-    "Office Furniture > Chairs": "office chairs", "Feeding": "baby feeding", "Nursery": "nursery bedding",
-    "Gear > Strollers": "strollers", "Clothing": "baby clothes",
+    "Cats > Scratchers & Trees": "cat furniture",
+    "Hand Tools": "garden hand tools",
+    "Planters": "planters",
+    "Watering > Hoses": "garden hoses",
+    "Outdoor Lighting": "outdoor lights",
+    "Writing Instruments": "pens",
+    "Notebooks & Paper": "notebooks",
+    "Desk Accessories": "desk accessories",
+    "Office Furniture > Chairs": "office chairs",
+    "Feeding": "baby feeding",
+    "Nursery": "nursery bedding",
+    "Gear > Strollers": "strollers",
+    "Clothing": "baby clothes",
 }
 # Other words for a product noun; the query then names that noun (the title must contain it).
 SYNONYMS = {
-    "Sneaker": "trainers", "Flip-Flop": "flip flops", "Hoodie": "hooded sweatshirt", "T-Shirt": "tee shirt",
-    "Jogger": "sweatpants", "Leggings": "yoga pants", "Parka": "winter coat", "Puffer Jacket": "puffy jacket",
-    "Earbuds": "earphones", "Power Bank": "portable charger", "Soundbar": "tv speaker",
-    "Video Doorbell": "doorbell camera", "Smart Plug": "wifi outlet", "Frying Pan": "fry pan",
-    "Stock Pot": "soup pot", "Chef's Knife": "cooks knife", "Sheet Set": "bed sheets",
-    "Duvet Cover": "comforter cover", "Daypack": "day backpack", "Headlamp": "head torch",
-    "Flashlight": "torch", "Vacuum Tumbler": "insulated travel mug", "Yoga Mat": "exercise mat",
-    "Kettlebell": "kettle bell", "Moisturizer": "face cream", "Gel Cleanser": "face wash",
-    "Eau de Toilette": "cologne", "Jigsaw Puzzle": "jigsaw", "Stuffed Animal": "teddy",
-    "Scratching Post": "cat scratcher", "Leash": "dog lead", "Rope Toy": "tug toy",
-    "Pruning Shears": "secateurs", "Loppers": "branch cutters", "Garden Hose": "water hose",
-    "String Lights": "fairy lights", "Monitor Stand": "monitor riser", "Desk Mat": "desk pad",
-    "Sleep Sack": "wearable blanket", "Footed Sleeper": "footie pajamas", "Sippy Cup": "toddler cup",
+    "Sneaker": "trainers",
+    "Flip-Flop": "flip flops",
+    "Hoodie": "hooded sweatshirt",
+    "T-Shirt": "tee shirt",
+    "Jogger": "sweatpants",
+    "Leggings": "yoga pants",
+    "Parka": "winter coat",
+    "Puffer Jacket": "puffy jacket",
+    "Earbuds": "earphones",
+    "Power Bank": "portable charger",
+    "Soundbar": "tv speaker",
+    "Video Doorbell": "doorbell camera",
+    "Smart Plug": "wifi outlet",
+    "Frying Pan": "fry pan",
+    "Stock Pot": "soup pot",
+    "Chef's Knife": "cooks knife",
+    "Sheet Set": "bed sheets",
+    "Duvet Cover": "comforter cover",
+    "Daypack": "day backpack",
+    "Headlamp": "head torch",
+    "Flashlight": "torch",
+    "Vacuum Tumbler": "insulated travel mug",
+    "Yoga Mat": "exercise mat",
+    "Kettlebell": "kettle bell",
+    "Moisturizer": "face cream",
+    "Gel Cleanser": "face wash",
+    "Eau de Toilette": "cologne",
+    "Jigsaw Puzzle": "jigsaw",
+    "Stuffed Animal": "teddy",
+    "Scratching Post": "cat scratcher",
+    "Leash": "dog lead",
+    "Rope Toy": "tug toy",
+    "Pruning Shears": "secateurs",
+    "Loppers": "branch cutters",
+    "Garden Hose": "water hose",
+    "String Lights": "fairy lights",
+    "Monitor Stand": "monitor riser",
+    "Desk Mat": "desk pad",
+    "Sleep Sack": "wearable blanket",
+    "Footed Sleeper": "footie pajamas",
+    "Sippy Cup": "toddler cup",
     "Ergonomic Office Chair": "ergonomic desk chair",
 }
 # Attributes read before the noun ("4-person tent"); the rest follow it, worded as below.
-PRE_NOUN = frozenset({
-    "color", "material", "gender", "capacity", "season", "bed_size", "connectivity", "connector", "fill",
-    "power", "finish", "scent", "ruling", "layout", "wattage", "diameter", "width", "height", "length",
-    "volume", "weight", "key_ingredient", "noise_control", "paper_size", "temperature_rating", "skill_level",
-    "tip_size",
-})
-POST_NOUN = {"age_range": "for ages {}", "players": "for {}", "skin_type": "for {} skin",
-             "hair_type": "for {} hair", "max_weight": "up to {}", "handle": "with {} handle",
-             "page_count": "{}", "pieces": "{} pieces"}
+PRE_NOUN = frozenset(
+    {
+        "color",
+        "material",
+        "gender",
+        "capacity",
+        "season",
+        "bed_size",
+        "connectivity",
+        "connector",
+        "fill",
+        "power",
+        "finish",
+        "scent",
+        "ruling",
+        "layout",
+        "wattage",
+        "diameter",
+        "width",
+        "height",
+        "length",
+        "volume",
+        "weight",
+        "key_ingredient",
+        "noise_control",
+        "paper_size",
+        "temperature_rating",
+        "skill_level",
+        "tip_size",
+    }
+)
+POST_NOUN = {
+    "age_range": "for ages {}",
+    "players": "for {}",
+    "skin_type": "for {} skin",
+    "hair_type": "for {} hair",
+    "max_weight": "up to {}",
+    "handle": "with {} handle",
+    "page_count": "{}",
+    "pieces": "{} pieces",
+}
 UNNAMED = frozenset({"play_time", "voice_assistant"})  # nobody types "app control only"
 GENDER_WORDS = {"men": "men's", "women": "women's", "unisex": "unisex"}
-DEPARTMENT_WORDS = {"Home & Kitchen": "home", "Sports & Fitness": "fitness", "Toys & Games": "toys",
-                    "Pet Supplies": "pet", "Outdoor": "outdoor gear", "Office": "office"}
-BRAND_FILLER = frozenset({"Footwear", "Gear", "Home", "Living", "Toys", "Pet", "Garden", "Athletic",
-                          "Athletics", "Sport", "Supply", "Labs"})
+DEPARTMENT_WORDS = {
+    "Home & Kitchen": "home",
+    "Sports & Fitness": "fitness",
+    "Toys & Games": "toys",
+    "Pet Supplies": "pet",
+    "Outdoor": "outdoor gear",
+    "Office": "office",
+}
+BRAND_FILLER = frozenset(
+    {
+        "Footwear",
+        "Gear",
+        "Home",
+        "Living",
+        "Toys",
+        "Pet",
+        "Garden",
+        "Athletic",
+        "Athletics",
+        "Sport",
+        "Supply",
+        "Labs",
+    }
+)
 UNCOUNTED_ROOTS = frozenset({"Beauty"})  # "shampoos", "lipsticks": shoppers keep these singular
 
 
@@ -174,10 +298,16 @@ def catalog() -> list[tuple[IndexedProduct, RootCategory, Subcategory]]:
     for seller in DEMO_SELLERS:
         for item in demo_seller_products(seller):
             product = IndexedProduct(
-                product_id=len(rows) + 1, title=item["title"], category=item["category"], brand=item["brand"],
-                description=item["description"], attributes=dict(item["attributes"]),
-                currency=item["price"]["currency"], price_amount=item["price"]["amount"],
-                availability=item["availability"], inventory_quantity=item["inventory_quantity"],
+                product_id=len(rows) + 1,
+                title=item["title"],
+                category=item["category"],
+                brand=item["brand"],
+                description=item["description"],
+                attributes=dict(item["attributes"]),
+                currency=item["price"]["currency"],
+                price_amount=item["price"]["amount"],
+                availability=item["availability"],
+                inventory_quantity=item["inventory_quantity"],
             )
             rows.append((product, *places[item["category"]]))
     return rows
@@ -223,8 +353,14 @@ def _attribute_phrase(rng: random.Random, key: str, value: str) -> tuple[bool, s
     return False, POST_NOUN.get(key, DETAIL_FORMATS.get(key, "{}")).format(value)
 
 
-def _type_words(rng: random.Random, product: IndexedProduct, root: RootCategory, sub: Subcategory,
-                *, generic_ok: bool = True) -> tuple[str, str | None]:
+def _type_words(
+    rng: random.Random,
+    product: IndexedProduct,
+    root: RootCategory,
+    sub: Subcategory,
+    *,
+    generic_ok: bool = True,
+) -> tuple[str, str | None]:
     """The words naming the product type, and the noun they commit to (None for a generic name)."""
     if generic_ok and sub.path in GENERIC_NAMES and rng.random() < 0.35:
         return GENERIC_NAMES[sub.path], None
@@ -245,8 +381,10 @@ def _make_query(
     rng: random.Random, product: IndexedProduct, root: RootCategory, sub: Subcategory
 ) -> SeedQuery | None:
     """One query about `product`, in a randomly chosen template; None when the template does not fit."""
-    kind = rng.choices(("noun", "attributes", "brand_type", "brand", "model", "use", "feature", "synonym"),
-                       weights=(16, 30, 12, 5, 9, 8, 8, 12))[0]
+    kind = rng.choices(
+        ("noun", "attributes", "brand_type", "brand", "model", "use", "feature", "synonym"),
+        weights=(16, 30, 12, 5, 9, 8, 8, 12),
+    )[0]
     scope = {"root": root.name, "category": product.category}
     if kind == "synonym":
         noun = next((n for n in SYNONYMS if n in sub.nouns and _contains_phrase(product.title, n)), None)
@@ -260,8 +398,9 @@ def _make_query(
         if sub.models and rng.random() < 0.5:  # a themed line is searched with its type: "pirate ship puzzle"
             words, noun = _type_words(rng, product, root, sub)
             return SeedQuery(f"{model} {words}", model=model, noun=noun, **scope)
-        return SeedQuery(f"{_brand_words(rng, product.brand)} {model}", root=root.name, brand=product.brand,
-                         model=model)
+        return SeedQuery(
+            f"{_brand_words(rng, product.brand)} {model}", root=root.name, brand=product.brand, model=model
+        )
     words, noun = _type_words(rng, product, root, sub)
     if kind == "noun":
         return SeedQuery(words, noun=noun, **scope)
@@ -302,14 +441,15 @@ def _typo(rng: random.Random, text: str) -> str:
     i = rng.randrange(start + 1, end - 1)  # keep the first and last letters: typos rarely hit them
     slip = rng.choice(("swap", "drop", "double"))
     if slip == "swap":
-        return text[:i] + text[i + 1] + text[i] + text[i + 2:]
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
     if slip == "drop":
-        return text[:i] + text[i + 1:]
+        return text[:i] + text[i + 1 :]
     return text[:i] + text[i] + text[i:]
 
 
-def make_queries(rng: random.Random, rows: Sequence[tuple[IndexedProduct, RootCategory, Subcategory]],
-                 count: int) -> list[SeedQuery]:
+def make_queries(
+    rng: random.Random, rows: Sequence[tuple[IndexedProduct, RootCategory, Subcategory]], count: int
+) -> list[SeedQuery]:
     queries: list[SeedQuery] = []
     seen: set[str] = set()
     for _ in range(count * 50):
@@ -363,9 +503,19 @@ def write_seed_set(directory: Path, *, query_count: int = QUERY_COUNT, seed: int
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     products = [
-        (p.product_id, p.title, p.category_parts[-1], " / ".join(p.category_parts), p.description,
-         "|".join(f"{key}:{value}" for key, value in p.attributes.items()), p.brand, p.price_amount,
-         p.currency, p.availability, p.inventory_quantity)
+        (
+            p.product_id,
+            p.title,
+            p.category_parts[-1],
+            " / ".join(p.category_parts),
+            p.description,
+            "|".join(f"{key}:{value}" for key, value in p.attributes.items()),
+            p.brand,
+            p.price_amount,
+            p.currency,
+            p.availability,
+            p.inventory_quantity,
+        )
         for p in seed_set.products
     ]
     queries = [(n, q.text, q.query_class) for n, q in enumerate(seed_set.queries, start=1)]
@@ -373,32 +523,44 @@ def write_seed_set(directory: Path, *, query_count: int = QUERY_COUNT, seed: int
     label_rows = [(qid, pid, LABEL_NAMES[g]) for qid, grades in labels for pid, g in grades.items()]
     _write(directory / "product.csv", PRODUCT_HEADER, products)
     _write(directory / "query.csv", ("query_id", "query", "query_class"), queries)
-    _write(directory / "label.csv", ("id", "query_id", "product_id", "label"),
-           [(n, *row) for n, row in enumerate(label_rows, start=1)])
+    _write(
+        directory / "label.csv",
+        ("id", "query_id", "product_id", "label"),
+        [(n, *row) for n, row in enumerate(label_rows, start=1)],
+    )
     return seed_set
 
 
 def _write(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     # Plain TSV, as WANDS: QUOTE_NONE makes the writer refuse a tab or newline rather than quote it.
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t", quoting=csv.QUOTE_NONE, quotechar=None,
-                            lineterminator="\n")
+        writer = csv.writer(
+            handle, delimiter="\t", quoting=csv.QUOTE_NONE, quotechar=None, lineterminator="\n"
+        )
         writer.writerow(header)
         writer.writerows(rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ranking.seed_relevance",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("output_dir", type=Path, nargs="?", default=DEFAULT_OUTPUT,
-                        help=f"where to write the three files (default: {DEFAULT_OUTPUT})")
+    parser = argparse.ArgumentParser(
+        prog="python -m ranking.seed_relevance", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "output_dir",
+        type=Path,
+        nargs="?",
+        default=DEFAULT_OUTPUT,
+        help=f"where to write the three files (default: {DEFAULT_OUTPUT})",
+    )
     parser.add_argument("--queries", type=int, default=QUERY_COUNT, help="how many queries to make")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     seed_set = write_seed_set(args.output_dir, query_count=args.queries, seed=args.seed)
     label_count = sum(len(grades) for grades in seed_set.labels)
-    print(f"wrote {len(seed_set.products)} products, {len(seed_set.queries)} queries and "
-          f"{label_count} labels to {args.output_dir}")
+    print(
+        f"wrote {len(seed_set.products)} products, {len(seed_set.queries)} queries and "
+        f"{label_count} labels to {args.output_dir}"
+    )
     return 0
 
 

@@ -18,12 +18,18 @@ async def insert_version(
         VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'serving' THEN now() END)
         RETURNING {_COLUMNS}
         """,
-        version, kind, path, status, metadata,
+        version,
+        kind,
+        path,
+        status,
+        metadata,
     )
 
 
 async def serving_version(conn: asyncpg.Connection, kind: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(f"SELECT {_COLUMNS} FROM model_versions WHERE kind = $1 AND status = 'serving'", kind)
+    return await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM model_versions WHERE kind = $1 AND status = 'serving'", kind
+    )
 
 
 async def get_version(conn: asyncpg.Connection, version: str) -> asyncpg.Record | None:
@@ -39,7 +45,9 @@ async def list_versions(conn: asyncpg.Connection, kind: str | None) -> list[asyn
 
 async def make_serving(conn: asyncpg.Connection, version: str, kind: str) -> None:
     """Retire whatever serves now and serve `version`; call inside a transaction."""
-    await conn.execute("UPDATE model_versions SET status = 'retired' WHERE kind = $1 AND status = 'serving'", kind)
+    await conn.execute(
+        "UPDATE model_versions SET status = 'retired' WHERE kind = $1 AND status = 'serving'", kind
+    )
     await conn.execute(
         "UPDATE model_versions SET status = 'serving', promoted_at = now() WHERE version = $1", version
     )

@@ -34,7 +34,11 @@ def train_seed(dataset: Path, *, holdout: float = 0.2, progress: bool = True) ->
     relevance = load_relevance_set(dataset)
     engine = MatchingEngine(Embedder())
     engine.load(relevance.products, progress=progress)
-    judged = [qid for qid, grades in relevance.labels.items() if any(g > 0 for g in grades.values()) and qid in relevance.queries]
+    judged = [
+        qid
+        for qid, grades in relevance.labels.items()
+        if any(g > 0 for g in grades.values()) and qid in relevance.queries
+    ]
     train_ids, held_out = split_queries(judged, holdout)
     train = training_rows(engine, relevance, train_ids, progress=progress)
     valid = training_rows(engine, relevance, held_out, progress=progress)

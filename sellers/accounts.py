@@ -22,7 +22,9 @@ API_KEY_PREFIX = "agora_sk_"
 # Alpha-2 codes that name no country (EU, UN, unknown region, ...).
 _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"}
 KNOWN_COUNTRIES = frozenset(
-    code for code in Locale("en").territories if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+    code
+    for code in Locale("en").territories
+    if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
 )
 
 
@@ -32,7 +34,6 @@ class Principal:
 
     seller: Seller
     key_id: UUID
-
 
 
 async def register_seller(pool: asyncpg.Pool, registration: SellerRegistration) -> SellerCreated:
@@ -45,12 +46,16 @@ async def register_seller(pool: asyncpg.Pool, registration: SellerRegistration) 
     name = " ".join(registration.name.split())
     if not name:
         raise ApiError.invalid("body.name", "must not be blank")
-    email_taken = ApiError(409, "email_taken", "A seller with this email is already registered.", where="body.email")
+    email_taken = ApiError(
+        409, "email_taken", "A seller with this email is already registered.", where="body.email"
+    )
     try:
         async with pool.acquire() as conn, conn.transaction():
             if await store.find_seller_by_email(conn, registration.email):
                 raise email_taken
-            row = await store.insert_seller(conn, name, registration.email, registration.country, registration.currency)
+            row = await store.insert_seller(
+                conn, name, registration.email, registration.country, registration.currency
+            )
             seller = Seller(**row)
             key = await _issue_key(conn, seller.seller_id)
     except asyncpg.UniqueViolationError:  # the same email registered at the same moment
@@ -64,7 +69,10 @@ async def authenticate(pool: asyncpg.Pool, api_key: str) -> Principal:
         row = await store.find_key(conn, hash_api_key(api_key))
     if row is None:
         raise ApiError(
-            401, "invalid_api_key", "The API key is unknown or revoked.", where="header.Authorization",
+            401,
+            "invalid_api_key",
+            "The API key is unknown or revoked.",
+            where="header.Authorization",
             headers={"WWW-Authenticate": "Bearer"},
         )
     values = dict(row)
@@ -108,8 +116,12 @@ def hash_api_key(api_key: str) -> bytes:
 
 async def _issue_key(conn: asyncpg.Connection, seller_id: UUID) -> IssuedKey:
     api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    row = await store.insert_api_key(conn, seller_id, hash_api_key(api_key), api_key[: len(API_KEY_PREFIX) + 4])
-    return IssuedKey(key_id=row["key_id"], api_key=api_key, prefix=row["prefix"], created_at=row["created_at"])
+    row = await store.insert_api_key(
+        conn, seller_id, hash_api_key(api_key), api_key[: len(API_KEY_PREFIX) + 4]
+    )
+    return IssuedKey(
+        key_id=row["key_id"], api_key=api_key, prefix=row["prefix"], created_at=row["created_at"]
+    )
 
 
 async def find_seller_by_email(pool: asyncpg.Pool, email: str) -> Seller | None:
@@ -129,4 +141,3 @@ async def set_seller_status(pool: asyncpg.Pool, seller_id: UUID, status: str) ->
     if row is None:
         raise ApiError(404, "seller_not_found", f"No seller {seller_id}.", where="path.seller_id")
     return Seller(**row)
-

@@ -31,13 +31,19 @@ from sellers.schemas import (
     RejectedItem,
     Seller,
 )
-from sellers.validation import Problem, ProductRecord, check_currency, check_product, decode_product, product_id_of
+from sellers.validation import (
+    Problem,
+    ProductRecord,
+    check_currency,
+    check_product,
+    decode_product,
+    product_id_of,
+)
 
 
 class ItemReader(Protocol):
     def feed(self, chunk: bytes) -> list[RawItem]: ...
     def finish(self) -> list[RawItem]: ...
-
 
 
 def validate_items(
@@ -60,7 +66,11 @@ def validate_items(
         except Problem as problem:
             field = csv_column_for(problem.field) if from_text else problem.field
             product_id = product_id_of(item.data) if item.data is not None else None
-            rejected.append(RejectedItem(index=item.index, field=field, message=problem.message, id=product_id, line=item.line))
+            rejected.append(
+                RejectedItem(
+                    index=item.index, field=field, message=problem.message, id=product_id, line=item.line
+                )
+            )
     return valid, rejected
 
 
@@ -95,7 +105,9 @@ async def _write_records(
         if row is None:
             accepted.append(AcceptedItem(index, record.external_id, ids[record.external_id], "unchanged"))
         else:
-            accepted.append(AcceptedItem(index, record.external_id, row["id"], "created" if row["created"] else "updated"))
+            accepted.append(
+                AcceptedItem(index, record.external_id, row["id"], "created" if row["created"] else "updated")
+            )
     return accepted
 
 
@@ -169,8 +181,15 @@ async def list_products(
     after_id = decode_cursor(cursor) if cursor else 0
     async with pool.acquire() as conn:
         rows = await store.list_products(
-            conn, seller.seller_id, after_id=after_id, limit=limit + 1, category=category, brand=brand,
-            availability=availability, status=status, updated_since=updated_since,
+            conn,
+            seller.seller_id,
+            after_id=after_id,
+            limit=limit + 1,
+            category=category,
+            brand=brand,
+            availability=availability,
+            status=status,
+            updated_since=updated_since,
         )
     products = [product_from_row(row) for row in rows[:limit]]
     next_cursor = encode_cursor(products[-1].product_id) if len(rows) > limit else None
@@ -211,7 +230,9 @@ async def searchable_products(pool: asyncpg.Pool, product_ids: Sequence[int]) ->
         return [product_from_row(row) for row in await store.searchable_products(conn, product_ids)]
 
 
-async def all_searchable_products(pool: asyncpg.Pool, *, page_size: int = 5000) -> AsyncIterator[list[Product]]:
+async def all_searchable_products(
+    pool: asyncpg.Pool, *, page_size: int = 5000
+) -> AsyncIterator[list[Product]]:
     """Every product shoppers may find, a page at a time, in id order."""
     after_id = 0
     while True:
@@ -265,7 +286,6 @@ def _patch_changes(row: asyncpg.Record, patch: ProductPatch) -> dict[str, object
         "enable_checkout": patch.enable_checkout,
     }
     return {column: value for column, value in wanted.items() if value is not UNSET and value != row[column]}
-
 
 
 def product_from_row(row: asyncpg.Record) -> Product:

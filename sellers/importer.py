@@ -115,7 +115,9 @@ _CSV_MONEY_COLUMNS = {
     "list_price_amount": ("list_price", "amount"),
     "list_price_currency": ("list_price", "currency"),
 }
-CSV_COLUMNS = frozenset(_CSV_TEXT_COLUMNS | _CSV_VALUE_COLUMNS | set(_CSV_MONEY_COLUMNS) | {"images", "attributes"})
+CSV_COLUMNS = frozenset(
+    _CSV_TEXT_COLUMNS | _CSV_VALUE_COLUMNS | set(_CSV_MONEY_COLUMNS) | {"images", "attributes"}
+)
 _FIELD_TO_COLUMN = {f"{outer}.{inner}": column for column, (outer, inner) in _CSV_MONEY_COLUMNS.items()}
 _TRUE, _FALSE = {"true", "1", "yes", "y"}, {"false", "0", "no", "n"}
 
@@ -141,7 +143,9 @@ class CsvReader:
     def finish(self) -> list[RawItem]:
         items = [item for number, line in self._lines.finish() if (item := self._take_line(number, line))]
         if self._record:  # an opening quote was never closed
-            items.append(self._new_item(self._record_line, None, Problem(None, "a quoted cell is never closed")))
+            items.append(
+                self._new_item(self._record_line, None, Problem(None, "a quoted cell is never closed"))
+            )
             self._record = []
         return items
 
@@ -163,7 +167,9 @@ class CsvReader:
         try:
             decoded = text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return self._new_item(line, None, Problem(None, f"not UTF-8 text: {exc.reason} at byte {exc.start}"))
+            return self._new_item(
+                line, None, Problem(None, f"not UTF-8 text: {exc.reason} at byte {exc.start}")
+            )
         if not decoded.strip():
             return None
         cells = next(csv.reader([decoded]))
@@ -244,5 +250,5 @@ def _json_object(cell: str) -> dict[str, Any]:
     except msgspec.DecodeError as exc:
         raise Problem("attributes", f"not a JSON object: {exc}") from None
     if not isinstance(value, dict):
-        raise Problem("attributes", "must be a JSON object such as {\"size\": \"M\"}")
+        raise Problem("attributes", 'must be a JSON object such as {"size": "M"}')
     return value

@@ -43,8 +43,11 @@ async def provide_principal(request: Request, pool: Pool) -> Principal:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(
-            401, "missing_api_key", "Send your API key as 'Authorization: Bearer <key>'.",
-            where="header.Authorization", headers={"WWW-Authenticate": "Bearer"},
+            401,
+            "missing_api_key",
+            "Send your API key as 'Authorization: Bearer <key>'.",
+            where="header.Authorization",
+            headers={"WWW-Authenticate": "Bearer"},
         )
     return await accounts.authenticate(pool, token.strip())
 
@@ -54,7 +57,9 @@ class SellerController(Controller):
     tags = ["sellers"]
     dependencies = {"principal": Provide(provide_principal)}
 
-    @post("/", status_code=201, summary="Register a seller; the answer holds its API key, shown only this once")
+    @post(
+        "/", status_code=201, summary="Register a seller; the answer holds its API key, shown only this once"
+    )
     async def register(self, data: JSONBody[SellerRegistration], pool: Pool) -> SellerCreated:
         return await accounts.register_seller(pool, data)
 
@@ -70,7 +75,12 @@ class SellerController(Controller):
     async def add_key(self, principal: SellerPrincipal, pool: Pool) -> IssuedKey:
         return await accounts.issue_key(pool, principal.seller.seller_id)
 
-    @post("/me/keys/rotate", status_code=201, security=BEARER, summary="Replace the key used: it stops working now")
+    @post(
+        "/me/keys/rotate",
+        status_code=201,
+        security=BEARER,
+        summary="Replace the key used: it stops working now",
+    )
     async def rotate_key(self, principal: SellerPrincipal, pool: Pool) -> IssuedKey:
         return await accounts.rotate_key(pool, principal)
 
@@ -112,7 +122,8 @@ class CatalogController(Controller):
             raise _unsupported(media_type, "application/json or application/x-ndjson")
         if len(items) > settings.max_batch_items:
             raise ApiError(
-                413, "batch_too_large",
+                413,
+                "batch_too_large",
                 f"{len(items)} products in one request; the limit is {settings.max_batch_items}. "
                 "Split the batch, or use POST /v1/catalog/imports for whole files.",
                 where="body",
@@ -142,8 +153,12 @@ class CatalogController(Controller):
             raise _unsupported(media_type, "text/csv or application/x-ndjson")
         try:
             return await catalog.import_stream(
-                pool, principal.seller, _limited(request, settings.max_import_bytes), reader,
-                batch_size=settings.max_batch_items, from_text=isinstance(reader, CsvReader),
+                pool,
+                principal.seller,
+                _limited(request, settings.max_import_bytes),
+                reader,
+                batch_size=settings.max_batch_items,
+                from_text=isinstance(reader, CsvReader),
             )
         except MalformedBody as exc:
             raise ApiError(400, "malformed_file", str(exc), where="body") from None
@@ -155,15 +170,24 @@ class CatalogController(Controller):
         pool: Pool,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: FromQuery[str | None] = None,
-        category: Annotated[str | None, QueryParameter(description="a category path or a prefix of one")] = None,
+        category: Annotated[
+            str | None, QueryParameter(description="a category path or a prefix of one")
+        ] = None,
         brand: FromQuery[str | None] = None,
         availability: FromQuery[Availability | None] = None,
         status: FromQuery[ProductStatus | None] = None,
         updated_since: FromQuery[datetime | None] = None,
     ) -> ProductPage:
         return await catalog.list_products(
-            pool, principal.seller, cursor=cursor, limit=limit, category=category, brand=brand,
-            availability=availability, status=status, updated_since=updated_since,
+            pool,
+            principal.seller,
+            cursor=cursor,
+            limit=limit,
+            category=category,
+            brand=brand,
+            availability=availability,
+            status=status,
+            updated_since=updated_since,
         )
 
     @get("/products/{id:str}", summary="One product, by the seller's own id")
@@ -186,12 +210,19 @@ def _media_type(request: Request) -> str:
 
 
 def _unsupported(media_type: str, expected: str) -> ApiError:
-    return ApiError(415, "unsupported_media_type", f"Content-Type {media_type!r}: send {expected}.", where="header.Content-Type")
+    return ApiError(
+        415,
+        "unsupported_media_type",
+        f"Content-Type {media_type!r}: send {expected}.",
+        where="header.Content-Type",
+    )
 
 
 async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
     """The request body as it arrives, refused (before reading, when the length is announced) past `limit`."""
-    too_large = ApiError(413, "payload_too_large", f"The file is larger than the limit of {limit} bytes.", where="body")
+    too_large = ApiError(
+        413, "payload_too_large", f"The file is larger than the limit of {limit} bytes.", where="body"
+    )
     announced = request.headers.get("content-length")
     if announced and announced.isdigit() and int(announced) > limit:
         raise too_large

@@ -46,7 +46,9 @@ class ProductIn(Struct, forbid_unknown_fields=True, kw_only=True):
 
     id: ProductId
     title: Annotated[str, Meta(min_length=1, max_length=150)]
-    category: Annotated[str, Meta(min_length=1, max_length=750, description="a path such as `Shoes > Running`")]
+    category: Annotated[
+        str, Meta(min_length=1, max_length=750, description="a path such as `Shoes > Running`")
+    ]
     price: MoneyIn
     inventory_quantity: Annotated[int, Meta(ge=0, le=2_147_483_647)]
     description: Annotated[str, Meta(max_length=5000)] = ""
@@ -193,4 +195,3 @@ class CatalogChange(Struct):
 class CatalogChangePage(Struct):
     changes: list[CatalogChange]
     last_seq: int
-

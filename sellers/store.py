@@ -51,7 +51,9 @@ RETURNING p.id, p.external_id, (xmax = 0) AS created
 """
 
 
-async def insert_seller(conn: asyncpg.Connection, name: str, email: str, country: str, currency: str) -> asyncpg.Record:
+async def insert_seller(
+    conn: asyncpg.Connection, name: str, email: str, country: str, currency: str
+) -> asyncpg.Record:
     return await conn.fetchrow(
         f"INSERT INTO sellers (name, email, country, currency) VALUES ($1, $2, $3, $4) RETURNING {_SELLER_COLUMNS}",
         name,
@@ -83,7 +85,9 @@ async def set_seller_status(conn: asyncpg.Connection, seller_id: UUID, status: s
     )
 
 
-async def insert_api_key(conn: asyncpg.Connection, seller_id: UUID, key_hash: bytes, prefix: str) -> asyncpg.Record:
+async def insert_api_key(
+    conn: asyncpg.Connection, seller_id: UUID, key_hash: bytes, prefix: str
+) -> asyncpg.Record:
     return await conn.fetchrow(
         """
         INSERT INTO seller_api_keys (seller_id, key_hash, prefix) VALUES ($1, $2, $3)
@@ -137,7 +141,9 @@ async def upsert_products(
     return await conn.fetch(_UPSERT_SQL, seller_id, records)  # the jsonb codec encodes them
 
 
-async def product_ids(conn: asyncpg.Connection, seller_id: UUID, external_ids: Sequence[str]) -> dict[str, int]:
+async def product_ids(
+    conn: asyncpg.Connection, seller_id: UUID, external_ids: Sequence[str]
+) -> dict[str, int]:
     rows = await conn.fetch(
         "SELECT external_id, id FROM products WHERE seller_id = $1 AND external_id = ANY($2::text[])",
         seller_id,
@@ -201,11 +207,14 @@ _SEARCHABLE = "deleted_at IS NULL AND status = 'active' AND enable_search"
 async def searchable_products(conn: asyncpg.Connection, product_ids: Sequence[int]) -> list[asyncpg.Record]:
     """Those of `product_ids` that shoppers may find now (not deleted, not paused, search enabled)."""
     return await conn.fetch(
-        f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE id = ANY($1::bigint[]) AND {_SEARCHABLE}", list(product_ids)
+        f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE id = ANY($1::bigint[]) AND {_SEARCHABLE}",
+        list(product_ids),
     )
 
 
-async def searchable_products_page(conn: asyncpg.Connection, after_id: int, limit: int) -> list[asyncpg.Record]:
+async def searchable_products_page(
+    conn: asyncpg.Connection, after_id: int, limit: int
+) -> list[asyncpg.Record]:
     return await conn.fetch(
         f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE id > $1 AND {_SEARCHABLE} ORDER BY id LIMIT $2",
         after_id,
@@ -229,7 +238,9 @@ async def seller_catalog_quality(conn: asyncpg.Connection) -> list[asyncpg.Recor
     )
 
 
-async def update_product(conn: asyncpg.Connection, product_id: int, changes: dict[str, Any]) -> asyncpg.Record:
+async def update_product(
+    conn: asyncpg.Connection, product_id: int, changes: dict[str, Any]
+) -> asyncpg.Record:
     """Set the given columns (names come from code, never from the client) and return the product."""
     assignments = ", ".join(f"{column} = ${position}" for position, column in enumerate(changes, start=2))
     return await conn.fetchrow(
@@ -251,7 +262,9 @@ async def soft_delete_product(conn: asyncpg.Connection, seller_id: UUID, externa
     )
 
 
-async def append_changes(conn: asyncpg.Connection, seller_id: UUID, product_ids: Sequence[int], op: str) -> None:
+async def append_changes(
+    conn: asyncpg.Connection, seller_id: UUID, product_ids: Sequence[int], op: str
+) -> None:
     """Record catalog changes in the outbox; call inside the transaction that made them."""
     if not product_ids:
         return

@@ -71,7 +71,9 @@ def check_product(item: ProductIn, default_currency: str) -> ProductRecord:
     if item.list_price is not None:
         list_currency = item.list_price.currency or currency
         if list_currency != currency:
-            raise Problem("list_price.currency", f"must be the price's currency ({currency}), not {list_currency}")
+            raise Problem(
+                "list_price.currency", f"must be the price's currency ({currency}), not {list_currency}"
+            )
         if item.list_price.amount < item.price.amount:
             raise Problem("list_price.amount", "must not be lower than price.amount")
         list_price_amount = item.list_price.amount

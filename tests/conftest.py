@@ -88,7 +88,9 @@ def database_url(server_url: str, template_database: str) -> Iterator[str]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings({"AGORA_DATA_DIR": str(tmp_path / "data"), "AGORA_OPERATOR_TOKEN": OPERATOR_TOKEN}, env_file=None)
+    return load_settings(
+        {"AGORA_DATA_DIR": str(tmp_path / "data"), "AGORA_OPERATOR_TOKEN": OPERATOR_TOKEN}, env_file=None
+    )
 
 
 @pytest.fixture
@@ -105,9 +107,16 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     await conn.close()
 
 
-async def register(client: AsyncTestClient, name: str = "Trailhead Outfitters", **fields: str) -> tuple[str, dict[str, str]]:
+async def register(
+    client: AsyncTestClient, name: str = "Trailhead Outfitters", **fields: str
+) -> tuple[str, dict[str, str]]:
     """Register a seller; returns its id and the headers that authenticate as it."""
-    body = {"name": name, "email": f"{uuid.uuid4().hex[:8]}@shop.example", "country": "US", "currency": "USD"} | fields
+    body = {
+        "name": name,
+        "email": f"{uuid.uuid4().hex[:8]}@shop.example",
+        "country": "US",
+        "currency": "USD",
+    } | fields
     response = await client.post("/v1/sellers", json=body)
     assert response.status_code == 201, response.text
     answer = response.json()

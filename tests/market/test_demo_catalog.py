@@ -20,8 +20,19 @@ from market.demo_catalog import (
 
 ALLOWED_AVAILABILITY = {"in_stock", "out_of_stock", "preorder"}
 REQUIRED_FIELDS = {
-    "id", "title", "description", "brand", "category", "price", "availability", "inventory_quantity",
-    "attributes", "images", "url", "enable_search", "enable_checkout",
+    "id",
+    "title",
+    "description",
+    "brand",
+    "category",
+    "price",
+    "availability",
+    "inventory_quantity",
+    "attributes",
+    "images",
+    "url",
+    "enable_search",
+    "enable_checkout",
 }
 OPTIONAL_FIELDS = {"list_price", "gtin"}
 
@@ -133,7 +144,9 @@ def test_ids_are_unique_within_a_seller_and_follow_the_prefix_pattern():
         assert len(set(ids)) == len(ids)
         assert all(re.fullmatch(r"[a-z0-9-]+-\d{6}", product_id) for product_id in ids)
     assert [p["id"] for p in generate_products(3, id_prefix="bench")] == [
-        "bench-000000", "bench-000001", "bench-000002",
+        "bench-000000",
+        "bench-000001",
+        "bench-000002",
     ]
 
 

@@ -192,7 +192,9 @@ async def test_readyz_names_pending_migrations_until_the_database_is_migrated(se
         await migrate.upgrade(conn)
         # The search index starts in the background once the schema exists: wait for it, bounded.
         deadline = asyncio.get_running_loop().time() + 30
-        while (after := await client.get("/readyz")).status_code != 200 and asyncio.get_running_loop().time() < deadline:
+        while (
+            after := await client.get("/readyz")
+        ).status_code != 200 and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.2)
 
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
@@ -200,7 +202,12 @@ async def test_readyz_names_pending_migrations_until_the_database_is_migrated(se
     assert before.json()["pending_migrations"] == names(migrate.available_migrations())
     assert before.json()["search"] == "loading"
     assert after.status_code == 200
-    assert after.json() == {"status": "ok", "database": "reachable", "pending_migrations": [], "search": "ready"}
+    assert after.json() == {
+        "status": "ok",
+        "database": "reachable",
+        "pending_migrations": [],
+        "search": "ready",
+    }
 
 
 async def test_the_app_migrates_on_start_by_default(settings, empty_database, conn):

@@ -10,7 +10,9 @@ from tests.conftest import product, register
 
 
 async def test_a_node_without_search_serves_the_catalog_and_refuses_search_clearly(tmp_path, database_url):
-    settings = load_settings({"AGORA_DATA_DIR": str(tmp_path), "AGORA_SEARCH_ENABLED": "false"}, env_file=None)
+    settings = load_settings(
+        {"AGORA_DATA_DIR": str(tmp_path), "AGORA_SEARCH_ENABLED": "false"}, env_file=None
+    )
     async with AsyncTestClient(create_app(settings, database_url)) as client:
         _, headers = await register(client)
         upserted = await client.post("/v1/catalog/products", json=[product("p-1")], headers=headers)

@@ -204,7 +204,8 @@ async def test_the_indexes_equal_the_searchable_catalog_after_a_burst_of_changes
     assert set(engine.vectors.vectors()[0].tolist()) == searchable and len(engine.vectors) == len(searchable)
     assert len(engine.lexical) == len(searchable)
     assert {(p.product_id, p.title, p.price_amount) for p in map(engine.catalog.get, searchable)} == {
-        (row["id"], row["title"], row["price_amount"]) for row in rows}
+        (row["id"], row["title"], row["price_amount"]) for row in rows
+    }
     # Each stored vector is the embedding of the product as it is now, not as it was.
     ids, vectors = engine.vectors.vectors()
     current = engine.embedder.embed_products([engine.catalog.get(i) for i in ids.tolist()])
@@ -216,9 +217,15 @@ async def test_the_indexes_equal_the_searchable_catalog_after_a_burst_of_changes
 
 def indexed(sent: dict, product_id: int) -> IndexedProduct:
     return IndexedProduct(
-        product_id=product_id, title=sent["title"], category=sent["category"], brand=sent["brand"],
-        attributes=sent["attributes"], external_id=sent["id"], currency=sent["price"]["currency"],
-        price_amount=sent["price"]["amount"], availability=sent["availability"],
+        product_id=product_id,
+        title=sent["title"],
+        category=sent["category"],
+        brand=sent["brand"],
+        attributes=sent["attributes"],
+        external_id=sent["id"],
+        currency=sent["price"]["currency"],
+        price_amount=sent["price"]["amount"],
+        availability=sent["availability"],
         inventory_quantity=sent["inventory_quantity"],
     )
 
@@ -249,18 +256,29 @@ def random_filters(rng: random.Random, products: list[IndexedProduct]) -> Search
 
 
 def test_allowed_ids_and_matches_agree_on_random_filters():
-    sent = [*generate_products(150, seed=24),
-            *generate_products(100, seed=25, currency="EUR", id_prefix="eu"),
-            *generate_products(50, seed=26, currency="GBP", id_prefix="gb")]
+    sent = [
+        *generate_products(150, seed=24),
+        *generate_products(100, seed=25, currency="EUR", id_prefix="eu"),
+        *generate_products(50, seed=26, currency="GBP", id_prefix="gb"),
+    ]
     products = [indexed(item, product_id) for product_id, item in enumerate(sent, start=1)]
-    products[::30] = [dataclasses.replace(p, price_amount=None, currency=None) for p in products[::30]]  # unpriced
+    products[::30] = [
+        dataclasses.replace(p, price_amount=None, currency=None) for p in products[::30]
+    ]  # unpriced
     view = CatalogView()
     view.upsert(products)
     rng = random.Random(7)
     # Change some products in place and remove others, as the change feed does.
-    changed = [dataclasses.replace(p, price_amount=rng.randrange(40_000), availability="out_of_stock",
-                                   category="Garden > Sheds", attributes={"material": "cedar"})
-               for p in rng.sample(products, 40)]
+    changed = [
+        dataclasses.replace(
+            p,
+            price_amount=rng.randrange(40_000),
+            availability="out_of_stock",
+            category="Garden > Sheds",
+            attributes={"material": "cedar"},
+        )
+        for p in rng.sample(products, 40)
+    ]
     view.upsert(changed)
     removed = rng.sample(products, 25)
     view.remove(p.product_id for p in removed)
@@ -277,11 +295,16 @@ def test_allowed_ids_and_matches_agree_on_random_filters():
     assert nonempty > 100  # the filters really select
 
 
-@pytest.mark.parametrize("filters", [SearchFilters(category=" > "), SearchFilters(brand="  ")],
-                         ids=["blank category", "blank brand"])
+@pytest.mark.parametrize(
+    "filters",
+    [SearchFilters(category=" > "), SearchFilters(brand="  ")],
+    ids=["blank category", "blank brand"],
+)
 def test_a_blank_filter_means_the_same_for_a_set_and_for_one_product(filters):
-    products = [IndexedProduct(1, "Unbranded Garden Shed", category="Garden > Sheds", brand=""),
-                IndexedProduct(2, "Cedar Shed", category="Garden > Sheds", brand="Fernhill")]
+    products = [
+        IndexedProduct(1, "Unbranded Garden Shed", category="Garden > Sheds", brand=""),
+        IndexedProduct(2, "Cedar Shed", category="Garden > Sheds", brand="Fernhill"),
+    ]
     view = CatalogView()
     view.upsert(products)
     allowed = view.allowed_ids(filters)

@@ -120,10 +120,12 @@ def test_evaluate_with_progress_and_without_any_judged_query() -> None:
 
 
 def test_format_table_aligns_four_decimals() -> None:
-    table = format_table({
-        "lexical": {"ndcg@10": 0.41234, "recall@100": 0.8, "mrr": 0.5},
-        "hybrid+rerank": {"ndcg@10": 0.6, "recall@100": 0.91, "mrr": 2 / 3},
-    })
+    table = format_table(
+        {
+            "lexical": {"ndcg@10": 0.41234, "recall@100": 0.8, "mrr": 0.5},
+            "hybrid+rerank": {"ndcg@10": 0.6, "recall@100": 0.91, "mrr": 2 / 3},
+        }
+    )
     lines = table.splitlines()
     assert lines[0].split() == ["Stage", "NDCG@10", "Recall@100", "MRR"]
     assert lines[2].split() == ["lexical", "0.4123", "0.8000", "0.5000"]
@@ -152,8 +154,9 @@ LABEL_HEADER = "id\tquery_id\tproduct_id\tlabel\n"
 WANDS_LABELS = LABEL_HEADER + "1\t0\t0\tExact\n2\t0\t1\tIrrelevant\n3\t208\t1\tpartial\n4\t5\t0\t1.5\n"
 
 
-def write_set(directory: Path, products: str = WANDS_PRODUCTS, queries: str = WANDS_QUERIES,
-              labels: str = WANDS_LABELS) -> Path:
+def write_set(
+    directory: Path, products: str = WANDS_PRODUCTS, queries: str = WANDS_QUERIES, labels: str = WANDS_LABELS
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in (("product.csv", products), ("query.csv", queries), ("label.csv", labels)):
         (directory / name).write_text(text, encoding="utf-8")
@@ -167,8 +170,11 @@ def test_load_a_wands_style_set(tmp_path: Path) -> None:
     assert bed.title == "solid wood platform bed"
     assert bed.category == "Furniture > Bedroom Furniture > Beds & Headboards"
     assert bed.description == 'the 12" model, with a "rustic look'  # lone quotes read verbatim
-    assert bed.attributes == {"overallwidth-sidetoside": "64.7", "producttype": "platform bed",
-                              "color": ["white", "grey"]}
+    assert bed.attributes == {
+        "overallwidth-sidetoside": "64.7",
+        "producttype": "platform bed",
+        "color": ["white", "grey"],
+    }
     assert (bed.brand, bed.price_amount, bed.currency) == ("", None, None)
     assert cooker.category == "Slow Cookers"  # no hierarchy: the product class stands in
     assert cooker.attributes == {"capacityquarts": "7"}
@@ -186,7 +192,12 @@ def test_load_our_optional_product_columns(tmp_path: Path) -> None:
     relevance = load_relevance_set(write_set(tmp_path, products=products, labels=LABEL_HEADER))
     (shoe,) = relevance.products
     assert (shoe.brand, shoe.price_amount, shoe.currency, shoe.availability, shoe.inventory_quantity) == (
-        "Stridewell", 8999, "USD", "in_stock", 4)
+        "Stridewell",
+        8999,
+        "USD",
+        "in_stock",
+        4,
+    )
     assert shoe.in_stock and shoe.category_parts == ["Shoes", "Running"]
     assert relevance.labels == {}
 

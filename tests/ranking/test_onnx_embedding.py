@@ -17,8 +17,18 @@ from ranking.documents import IndexedProduct, embedding_text
 from ranking.embedder import Embedder, default_model_path, model_id
 from ranking.onnx_embedding import OnnxEncoder, export_onnx, onnx_file_for
 
-QUERIES = ["red running shoes", "wireless noise cancelling headphones", "dog bed", "cast iron skillet 12 inch",
-           "lego", "waterproof hiking jacket for women", "usb-c charger 65w", "yoga mat", "Baby Stroller!", "é"]
+QUERIES = [
+    "red running shoes",
+    "wireless noise cancelling headphones",
+    "dog bed",
+    "cast iron skillet 12 inch",
+    "lego",
+    "waterproof hiking jacket for women",
+    "usb-c charger 65w",
+    "yoga mat",
+    "Baby Stroller!",
+    "é",
+]
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +54,16 @@ def reference(model_dir: Path) -> Embedder:
 @pytest.fixture(scope="module")
 def product_texts() -> list[str]:
     return [
-        embedding_text(IndexedProduct(product_id=i, title=p["title"], category=p["category"], brand=p["brand"],
-                                      description=p["description"], attributes=p["attributes"]))
+        embedding_text(
+            IndexedProduct(
+                product_id=i,
+                title=p["title"],
+                category=p["category"],
+                brand=p["brand"],
+                description=p["description"],
+                attributes=p["attributes"],
+            )
+        )
         for i, p in enumerate(generate_products(48, seed=11))
     ]
 

@@ -30,11 +30,28 @@ OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 DEADLINE_SECONDS = 20.0
 
 
-def item(sku: str, title: str, brand: str, category: str, price: int, color: str | list[str], *,
-         currency: str = "USD", stock: int = 10, availability: str = "in_stock", about: str = "") -> dict:
+def item(
+    sku: str,
+    title: str,
+    brand: str,
+    category: str,
+    price: int,
+    color: str | list[str],
+    *,
+    currency: str = "USD",
+    stock: int = 10,
+    availability: str = "in_stock",
+    about: str = "",
+) -> dict:
     return product(
-        sku, title=title, brand=brand, category=category, price={"amount": price, "currency": currency},
-        inventory_quantity=stock, availability=availability, description=about or f"{title} by {brand}.",
+        sku,
+        title=title,
+        brand=brand,
+        category=category,
+        price={"amount": price, "currency": currency},
+        inventory_quantity=stock,
+        availability=availability,
+        description=about or f"{title} by {brand}.",
         attributes={"color": color},
     )
 
@@ -46,21 +63,44 @@ YOGA = "Sports & Fitness > Yoga"
 US_CATALOG = [
     item("run-velocity", "Velocity 3 Road Running Shoe", "Stridewell", ROAD, 12999, "blue"),
     item("TR-1200X", "Trail Runner TR-1200X", "Stridewell", TRAIL, 14999, "green"),
-    item("run-pace", "Women's Lightweight Running Shoe", "Pacefield", ROAD, 8999, "pink",
-         stock=0, availability="out_of_stock"),
+    item(
+        "run-pace",
+        "Women's Lightweight Running Shoe",
+        "Pacefield",
+        ROAD,
+        8999,
+        "pink",
+        stock=0,
+        availability="out_of_stock",
+    ),
     item("boot-summit", "Summit Waterproof Hiking Boot", "Cairnline", HIKING, 18999, "brown"),
     item("boot-ridge", "Leather Hiking Boots", "Ridgeway", HIKING, 15999, "black"),
-    item("hp-quiet", "QuietWave Noise Cancelling Headphones", "Sonora", PHONES, 24999, "black",
-         about="Over-ear wireless headphones with active noise cancellation for flights and offices."),
+    item(
+        "hp-quiet",
+        "QuietWave Noise Cancelling Headphones",
+        "Sonora",
+        PHONES,
+        24999,
+        "black",
+        about="Over-ear wireless headphones with active noise cancellation for flights and offices.",
+    ),
     item("hp-studio", "Wired Studio Headphones", "Beatline", PHONES, 7999, "blue"),
     item("buds", "Bluetooth Sport Earbuds", "Sonora", f"{AUDIO} > Earbuds", 5999, "white"),
     item("speaker", "Portable Bluetooth Speaker", "Beatline", f"{AUDIO} > Speakers", 4999, "blue"),
     item("pan-iron", "Cast Iron Frying Pan, 12 inch", "Ironvale", PANS, 3999, "black"),
-    item("pan-nonstick", "Nonstick Frying Pan, 10 inch", "Copperleaf", PANS, 2999, "red",
-         stock=0),  # "in_stock" with nothing left is not in stock
+    item(
+        "pan-nonstick", "Nonstick Frying Pan, 10 inch", "Copperleaf", PANS, 2999, "red", stock=0
+    ),  # "in_stock" with nothing left is not in stock
     item("stock-pot", "Stainless Steel Stock Pot", "Copperleaf", f"{COOKWARE} > Pots", 5999, "silver"),
-    item("kettle", "Electric Kettle", "Ironvale", "Kitchen > Appliances", 3499, "silver",
-         availability="preorder"),
+    item(
+        "kettle",
+        "Electric Kettle",
+        "Ironvale",
+        "Kitchen > Appliances",
+        3499,
+        "silver",
+        availability="preorder",
+    ),
     item("tent-ultra", "Ultralight 2-Person Backpacking Tent", "Cairnline", TENTS, 32999, "green"),
     item("tent-cabin", "Family Cabin Tent, 6-Person", "Basecamp", TENTS, 27999, ["blue", "grey"]),
     item("sleeping-bag", "Down Sleeping Bag", "Cairnline", f"{CAMPING} > Sleeping Bags", 19999, "red"),
@@ -72,8 +112,17 @@ US_CATALOG = [
 EU_CATALOG = [
     item("eu-velocity", "Velocity 3 Road Running Shoe", "Stridewell", ROAD, 11999, "blue", currency="EUR"),
     item("eu-alpine", "Alpine Hiking Boot", "Bergfest", HIKING, 17999, "brown", currency="EUR"),
-    item("eu-monitor", "Studio Monitor Headphones", "Klangwerk", PHONES, 22999, "black",
-         currency="EUR", stock=0, availability="out_of_stock"),
+    item(
+        "eu-monitor",
+        "Studio Monitor Headphones",
+        "Klangwerk",
+        PHONES,
+        22999,
+        "black",
+        currency="EUR",
+        stock=0,
+        availability="out_of_stock",
+    ),
     item("eu-mat", "Travel Yoga Mat", "Lotusflow", YOGA, 2999, "blue", currency="EUR"),
     item("eu-dome", "Dome Tent, 3-Person", "Bergfest", TENTS, 21999, "green", currency="EUR"),
 ]
@@ -127,15 +176,19 @@ def satisfies(sent: dict, filters: dict) -> bool:
     wanted_path = [part.strip().lower() for part in filters.get("category", "").split(">") if part.strip()]
     path = [part.strip().lower() for part in sent["category"].split(">")]
     in_stock = sent["availability"] == "in_stock" and sent["inventory_quantity"] > 0
-    return all([
-        filters.get("currency", price["currency"]) == price["currency"],
-        filters.get("min_price", 0) <= price["amount"] <= filters.get("max_price", float("inf")),
-        path[: len(wanted_path)] == wanted_path,
-        filters.get("brand", sent["brand"]).lower() == sent["brand"].lower(),
-        in_stock or not filters.get("in_stock"),
-        *(lowered(wanted) & lowered(sent["attributes"].get(key, []))
-          for key, wanted in filters.get("attributes", {}).items()),
-    ])
+    return all(
+        [
+            filters.get("currency", price["currency"]) == price["currency"],
+            filters.get("min_price", 0) <= price["amount"] <= filters.get("max_price", float("inf")),
+            path[: len(wanted_path)] == wanted_path,
+            filters.get("brand", sent["brand"]).lower() == sent["brand"].lower(),
+            in_stock or not filters.get("in_stock"),
+            *(
+                lowered(wanted) & lowered(sent["attributes"].get(key, []))
+                for key, wanted in filters.get("attributes", {}).items()
+            ),
+        ]
+    )
 
 
 # -- relevance ----------------------------------------------------------------------------------------
@@ -183,16 +236,21 @@ async def test_filters_are_exact_and_complete(shop, client):
         assert set(ids_of(answer)) == expected, (filters, [shop[i]["id"] for i in ids_of(answer)])
 
 
-@pytest.mark.parametrize(("body", "where"), [
-    pytest.param({"filters": {"max_price": 5000}}, "filters.currency", id="price without currency"),
-    pytest.param({"filters": {"min_price": 100}}, "filters.currency", id="min price without currency"),
-    pytest.param({"filters": {"min_price": 900, "max_price": 100, "currency": "USD"}}, "min_price", id="min > max"),
-    pytest.param({"filters": {"colour": "blue"}}, "filters.colour", id="unknown filter"),
-    pytest.param({"filters": {"currency": "usd"}}, "filters.currency", id="lower-case currency"),
-    pytest.param({"limit": 0}, "limit", id="limit 0"),
-    pytest.param({"limit": 101}, "limit", id="limit 101"),
-    pytest.param({"query": ""}, "query", id="empty query"),
-])
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        pytest.param({"filters": {"max_price": 5000}}, "filters.currency", id="price without currency"),
+        pytest.param({"filters": {"min_price": 100}}, "filters.currency", id="min price without currency"),
+        pytest.param(
+            {"filters": {"min_price": 900, "max_price": 100, "currency": "USD"}}, "min_price", id="min > max"
+        ),
+        pytest.param({"filters": {"colour": "blue"}}, "filters.colour", id="unknown filter"),
+        pytest.param({"filters": {"currency": "usd"}}, "filters.currency", id="lower-case currency"),
+        pytest.param({"limit": 0}, "limit", id="limit 0"),
+        pytest.param({"limit": 101}, "limit", id="limit 101"),
+        pytest.param({"query": ""}, "query", id="empty query"),
+    ],
+)
 async def test_invalid_searches_are_refused_and_say_where(client, body, where):
     response = await client.post(SEARCH, json={"query": "tent"} | body)
     assert response.status_code == 400, response.text
@@ -203,18 +261,32 @@ async def test_get_search_works_like_post(shop, client):
     wanted = {"max_price": 13000, "currency": "USD", "attribute": "color:blue"}
     got = await client.get(SEARCH, params={"q": "running shoes", "limit": 100} | wanted)
     assert got.status_code == 200, got.text
-    posted = await search(client, "running shoes", limit=100,
-                          filters={"max_price": 13000, "currency": "USD", "attributes": {"color": "blue"}})
+    posted = await search(
+        client,
+        "running shoes",
+        limit=100,
+        filters={"max_price": 13000, "currency": "USD", "attributes": {"color": "blue"}},
+    )
     assert set(ids_of(got.json())) == set(ids_of(posted)) != set()
 
     repeated = [("q", "gear"), ("attribute", "color:green"), ("attribute", "color:black"), ("limit", "100")]
     either = {"attributes": {"color": ["green", "black"]}}
     assert set(ids_of((await client.get(SEARCH, params=repeated)).json())) == {
-        pid for pid, sent in shop.items() if satisfies(sent, either)}
+        pid for pid, sent in shop.items() if satisfies(sent, either)
+    }
 
 
-@pytest.mark.parametrize("params", [{"attribute": "blue"}, {"attribute": ":blue"}, {"attribute": "color:"},
-                                    {"max_price": "100"}, {"limit": "0"}, {"q": ""}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"attribute": "blue"},
+        {"attribute": ":blue"},
+        {"attribute": "color:"},
+        {"max_price": "100"},
+        {"limit": "0"},
+        {"q": ""},
+    ],
+)
 async def test_get_search_refuses_malformed_parameters(client, params):
     response = await client.get(SEARCH, params={"q": "tent"} | params)
     assert response.status_code == 400, response.text
@@ -301,7 +373,8 @@ async def test_every_page_served_is_recorded_as_an_impression(shop, client, db):
         assert impression["model_versions"] == page["model_versions"]
         assert set(page["model_versions"]) == {"embedding", "reranker"}
         assert [(shown["product_id"], shown["position"]) for shown in impression["results"]] == [
-            (hit["product_id"], hit["position"]) for hit in page["results"]]
+            (hit["product_id"], hit["position"]) for hit in page["results"]
+        ]
     assert logged[0]["filters"] == {"in_stock": True} and logged[1]["cursor"] == first["next_cursor"]
     assert [shown["position"] for shown in logged[1]["results"]] == list(range(6, 6 + len(second["results"])))
 
@@ -313,8 +386,9 @@ def tiny_reranker(version: str, directory):
     """A small LambdaMART model on random features: enough to serve, not to rank well."""
     rng = np.random.default_rng(3)
     matrix = rng.random((200, len(FEATURES))).astype(np.float32)
-    booster = train_lambdarank(matrix, rng.integers(0, 4, 200), [20] * 10, num_rounds=5,
-                               params={"min_data_in_leaf": 5})
+    booster = train_lambdarank(
+        matrix, rng.integers(0, 4, 200), [20] * 10, num_rounds=5, params={"min_data_in_leaf": 5}
+    )
     RerankerModel(version=version, booster=booster, features=FEATURES).save(directory)
     return directory
 

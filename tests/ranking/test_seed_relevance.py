@@ -89,8 +89,11 @@ def test_grades_follow_from_the_catalog_data() -> None:
             else:
                 assert not in_scope(query, product), (query, product.title)
         # Every Exact product in the catalog is labelled, so unjudged ones really are not Exact.
-        exact = {pid for pid, product in products.items()
-                 if in_scope(query, product) and facets_match(query, product)}
+        exact = {
+            pid
+            for pid, product in products.items()
+            if in_scope(query, product) and facets_match(query, product)
+        }
         assert exact == {pid for pid, grade in grades.items() if grade == 2.0}, query
 
 

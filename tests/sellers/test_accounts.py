@@ -12,7 +12,12 @@ OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 
 def registration(**fields: str) -> dict[str, str]:
-    return {"name": "Harbor Home Goods", "email": "team@harbor.example", "country": "GB", "currency": "GBP"} | fields
+    return {
+        "name": "Harbor Home Goods",
+        "email": "team@harbor.example",
+        "country": "GB",
+        "currency": "GBP",
+    } | fields
 
 
 async def test_registering_returns_the_seller_and_an_api_key_that_works(client):
@@ -21,7 +26,11 @@ async def test_registering_returns_the_seller_and_an_api_key_that_works(client):
     assert response.status_code == 201
     answer = response.json()
     assert answer["api_key"].startswith("agora_sk_")
-    assert answer["seller"] == answer["seller"] | {"name": "Harbor Home Goods", "country": "GB", "currency": "GBP"}
+    assert answer["seller"] == answer["seller"] | {
+        "name": "Harbor Home Goods",
+        "country": "GB",
+        "currency": "GBP",
+    }
     me = await client.get("/v1/sellers/me", headers={"Authorization": f"Bearer {answer['api_key']}"})
     assert me.status_code == 200
     assert me.json()["seller_id"] == answer["seller_id"]
@@ -97,7 +106,9 @@ async def test_a_revoked_key_stops_working_and_the_others_keep_working(client):
 
     assert revoked.status_code == 200
     assert revoked.json()["revoked_at"] is not None
-    assert (await client.get("/v1/sellers/me", headers={"Authorization": f"Bearer {second['api_key']}"})).status_code == 401
+    assert (
+        await client.get("/v1/sellers/me", headers={"Authorization": f"Bearer {second['api_key']}"})
+    ).status_code == 401
     assert (await client.get("/v1/sellers/me", headers=first)).status_code == 200
 
 
@@ -114,7 +125,12 @@ async def test_a_seller_cannot_revoke_another_sellers_key(client):
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer "}, {"Authorization": "Basic dXNlcjpwYXNz"}, {"Authorization": "Bearer agora_sk_nope"}],
+    [
+        {},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer agora_sk_nope"},
+    ],
 )
 async def test_a_missing_or_bad_key_gets_401(client, headers):
     response = await client.get("/v1/catalog/products", headers=headers)
@@ -127,10 +143,14 @@ async def test_a_missing_or_bad_key_gets_401(client, headers):
 async def test_a_suspended_seller_is_locked_out_until_reinstated(client):
     seller_id, headers = await register(client)
 
-    assert (await client.post(f"/v1/operator/sellers/{seller_id}/suspend", headers=OPERATOR)).status_code == 200
+    assert (
+        await client.post(f"/v1/operator/sellers/{seller_id}/suspend", headers=OPERATOR)
+    ).status_code == 200
     assert (await client.get("/v1/catalog/products", headers=headers)).status_code == 403
 
-    assert (await client.post(f"/v1/operator/sellers/{seller_id}/reinstate", headers=OPERATOR)).status_code == 200
+    assert (
+        await client.post(f"/v1/operator/sellers/{seller_id}/reinstate", headers=OPERATOR)
+    ).status_code == 200
     assert (await client.get("/v1/catalog/products", headers=headers)).status_code == 200
 
 

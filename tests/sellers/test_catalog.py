@@ -24,7 +24,12 @@ async def test_an_upsert_creates_products_and_reports_each_one(client, db):
 
     result = await upsert(client, headers, [product("shoe-1"), product("shoe-2")])
 
-    assert (result["created"], result["updated"], result["unchanged"], result["rejected_count"]) == (2, 0, 0, 0)
+    assert (result["created"], result["updated"], result["unchanged"], result["rejected_count"]) == (
+        2,
+        0,
+        0,
+        0,
+    )
     assert [(item["index"], item["id"], item["result"]) for item in result["accepted"]] == [
         (0, "shoe-1", "created"),
         (1, "shoe-2", "created"),
@@ -106,7 +111,10 @@ async def test_missing_currency_falls_back_to_the_sellers_default(client):
 
     await upsert(client, headers, [product("eu-1", price={"amount": 4990})])
 
-    assert (await client.get(f"{PRODUCTS}/eu-1", headers=headers)).json()["price"] == {"amount": 4990, "currency": "EUR"}
+    assert (await client.get(f"{PRODUCTS}/eu-1", headers=headers)).json()["price"] == {
+        "amount": 4990,
+        "currency": "EUR",
+    }
 
 
 async def test_ndjson_batches_report_rejected_lines(client, db):
@@ -126,7 +134,9 @@ async def test_ndjson_batches_report_rejected_lines(client, db):
 async def test_malformed_json_is_refused_whole_and_stores_nothing(client, db):
     _, headers = await register(client)
 
-    response = await client.post(PRODUCTS, content=b'[{"id": "a", ', headers=headers | {"Content-Type": "application/json"})
+    response = await client.post(
+        PRODUCTS, content=b'[{"id": "a", ', headers=headers | {"Content-Type": "application/json"}
+    )
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "malformed_json"
@@ -165,7 +175,9 @@ async def test_a_body_over_the_size_limit_gets_413_naming_the_limit(client):
 async def test_other_content_types_get_415(client):
     _, headers = await register(client)
 
-    response = await client.post(PRODUCTS, content=b"id,title", headers=headers | {"Content-Type": "text/csv"})
+    response = await client.post(
+        PRODUCTS, content=b"id,title", headers=headers | {"Content-Type": "text/csv"}
+    )
 
     assert response.status_code == 415
 
@@ -176,14 +188,24 @@ async def test_patch_changes_price_stock_and_status(client, db):
     changes_before = await change_count(db)
 
     response = await client.patch(
-        f"{PRODUCTS}/p", json={"price": {"amount": 9999}, "inventory_quantity": 0, "availability": "out_of_stock", "status": "paused"},
+        f"{PRODUCTS}/p",
+        json={
+            "price": {"amount": 9999},
+            "inventory_quantity": 0,
+            "availability": "out_of_stock",
+            "status": "paused",
+        },
         headers=headers,
     )
 
     assert response.status_code == 200
     patched = response.json()
     assert patched["price"] == {"amount": 9999, "currency": "USD"}
-    assert (patched["inventory_quantity"], patched["availability"], patched["status"]) == (0, "out_of_stock", "paused")
+    assert (patched["inventory_quantity"], patched["availability"], patched["status"]) == (
+        0,
+        "out_of_stock",
+        "paused",
+    )
     assert patched["list_price"] == {"amount": 15999, "currency": "USD"}
     assert await change_count(db) == changes_before + 1
 
@@ -244,13 +266,16 @@ async def test_a_forged_cursor_or_limit_is_refused(client):
 
     assert (await client.get(PRODUCTS, params={"cursor": "bm9wZQ"}, headers=headers)).status_code == 400
     assert (await client.get(PRODUCTS, params={"limit": 0}, headers=headers)).status_code == 400
-    assert (await client.get(PRODUCTS, params={"availability": "sometimes"}, headers=headers)).status_code == 400
+    assert (
+        await client.get(PRODUCTS, params={"availability": "sometimes"}, headers=headers)
+    ).status_code == 400
 
 
 async def test_list_filters_by_category_prefix_brand_and_availability(client):
     _, headers = await register(client)
     await upsert(
-        client, headers,
+        client,
+        headers,
         [
             product("run", category="Shoes > Running"),
             product("hike", category="Shoes > Hiking", brand="Peakline"),
@@ -276,7 +301,9 @@ async def test_sellers_see_and_change_only_their_own_products(client, db):
     await upsert(client, bob, [product("bobs-only")])
 
     assert (await client.get(f"{PRODUCTS}/shared-id", headers=bob)).status_code == 404
-    assert (await client.patch(f"{PRODUCTS}/shared-id", json={"inventory_quantity": 0}, headers=bob)).status_code == 404
+    assert (
+        await client.patch(f"{PRODUCTS}/shared-id", json={"inventory_quantity": 0}, headers=bob)
+    ).status_code == 404
     assert (await client.delete(f"{PRODUCTS}/shared-id", headers=bob)).status_code == 404
     assert [p["id"] for p in (await client.get(PRODUCTS, headers=bob)).json()["products"]] == ["bobs-only"]
 
@@ -295,7 +322,11 @@ async def test_the_change_feed_numbers_every_change_in_order(client):
     operator = {"Authorization": f"Bearer {client.app.state.operator_token}"}
 
     feed = (await client.get("/v1/operator/catalog/changes", headers=operator)).json()
-    later = (await client.get("/v1/operator/catalog/changes", params={"after": feed["changes"][1]["seq"]}, headers=operator)).json()
+    later = (
+        await client.get(
+            "/v1/operator/catalog/changes", params={"after": feed["changes"][1]["seq"]}, headers=operator
+        )
+    ).json()
 
     seqs = [change["seq"] for change in feed["changes"]]
     assert seqs == sorted(seqs) and len(set(seqs)) == 4

@@ -25,8 +25,18 @@ CSV = "text/csv"
 NDJSON = "application/x-ndjson"
 AGORA = [sys.executable, "-c", "from market.cli import main; main()"]
 CSV_HEADER = [
-    "id", "title", "description", "brand", "category", "price_amount", "price_currency",
-    "inventory_quantity", "availability", "images", "attr.color", "attr.size",
+    "id",
+    "title",
+    "description",
+    "brand",
+    "category",
+    "price_amount",
+    "price_currency",
+    "inventory_quantity",
+    "availability",
+    "images",
+    "attr.color",
+    "attr.size",
 ]
 
 
@@ -56,8 +66,13 @@ def csv_row(item: dict[str, object]) -> list[str]:
     price, attributes = item["price"], item["attributes"]
     return [
         *(item[name] for name in ("id", "title", "description", "brand", "category")),
-        str(price["amount"]), price["currency"], str(item["inventory_quantity"]), item["availability"],
-        "|".join(item.get("images", [])), attributes["color"], attributes["size"],
+        str(price["amount"]),
+        price["currency"],
+        str(item["inventory_quantity"]),
+        item["availability"],
+        "|".join(item.get("images", [])),
+        attributes["color"],
+        attributes["size"],
     ]
 
 
@@ -137,7 +152,12 @@ async def test_a_10000_row_file_is_imported_in_full(client, db, tmp_path, conten
     assert response.status_code == 200, response.text
     summary = response.json()
     assert summary == {
-        "rows": 10_000, "created": 10_000, "updated": 0, "unchanged": 0, "rejected_count": 0, "rejected": [],
+        "rows": 10_000,
+        "created": 10_000,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected_count": 0,
+        "rejected": [],
     }
     assert await stored_ids(db, seller_id) == [item["id"] for item in items]
     last = await db.fetchrow("SELECT * FROM products WHERE external_id = 'sku-09999'")
@@ -203,15 +223,17 @@ async def test_the_cli_takes_the_seller_key_from_agora_seller_key(client, db, tm
 async def test_bad_ndjson_lines_are_reported_by_line_and_the_good_ones_are_stored(client, db):
     seller_id, auth = await register(client)
     no_title = {key: value for key, value in product("no-title").items() if key != "title"}
-    body = ndjson([
-        product("good-1"),
-        product("bad-price", price={"amount": "12.99", "currency": "USD"}),
-        product("bad-currency", price={"amount": 1299, "currency": "XYZ"}),
-        no_title,
-        '{"id": "broken", "title": ',
-        "",
-        product("good-2"),
-    ])
+    body = ndjson(
+        [
+            product("good-1"),
+            product("bad-price", price={"amount": "12.99", "currency": "USD"}),
+            product("bad-currency", price={"amount": 1299, "currency": "XYZ"}),
+            no_title,
+            '{"id": "broken", "title": ',
+            "",
+            product("good-2"),
+        ]
+    )
 
     response = await post_import(client, auth, body, NDJSON)
 
@@ -298,7 +320,12 @@ async def test_reimporting_the_same_file_changes_nothing(client, db, content_typ
     again = (await post_import(client, auth, body, content_type)).json()
 
     assert again == {
-        "rows": 1500, "created": 0, "updated": 0, "unchanged": 1500, "rejected_count": 0, "rejected": [],
+        "rows": 1500,
+        "created": 0,
+        "updated": 0,
+        "unchanged": 1500,
+        "rejected_count": 0,
+        "rejected": [],
     }
     assert await db.fetchval("SELECT count(*) FROM catalog_changes") == changes_before == 1500
 
