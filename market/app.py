@@ -75,6 +75,7 @@ def create_app(
             following.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await following
+            await asyncio.to_thread(indexer.save)  # the next start then embeds nothing it already had
 
     return Litestar(
         route_handlers=[

@@ -60,6 +60,7 @@ class SearchIndexer:
         self._unsaved_changes = 0
         self._last_save = time.monotonic()
         self._rebuild_requested = False
+        self._database = ""  # which database the index reflects, recorded with it when saved
 
     def rebuild_soon(self) -> None:
         """Ask the loop to re-embed the whole catalog into a fresh index (searches go on meanwhile)."""
@@ -73,12 +74,12 @@ class SearchIndexer:
         """Fill the engine from the catalog, reusing the saved vector index when it fits, and serve the
         registry's reranker."""
         await self.refresh_reranker()
-        saved, saved_seq = self._saved_index(await self._database_identity())
+        self._database = await self._database_identity()
+        saved, saved_seq = self._saved_index()
         await self._load(saved, saved_seq, progress)
         await self.refresh_signals()
 
     async def _load(self, saved: VectorIndex | None, saved_seq: int, progress: bool) -> int:
-        database = await self._database_identity()
         seq = await sellers.last_change_seq(self.pool)  # read first: changes during the load are replayed
         products = [
             indexed(product) async for page in sellers.all_searchable_products(self.pool) for product in page
@@ -87,7 +88,7 @@ class SearchIndexer:
             self.engine.load, products, index=saved, seq=saved_seq if saved else seq, progress=progress
         )
         await self.catch_up()
-        await asyncio.to_thread(self.save, database)
+        await asyncio.to_thread(self.save)
         return len(products)
 
     async def run(self) -> None:
@@ -98,7 +99,6 @@ class SearchIndexer:
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("search index not started yet (%s); retrying", exc)
                 await asyncio.sleep(max(self.settings.index_poll_seconds, 1.0))
-        database = await self._database_identity()
         last_models = last_signals = time.monotonic()
         while True:
             try:
@@ -120,7 +120,7 @@ class SearchIndexer:
                     await self.refresh_signals()
                     last_signals = now
                 if self._unsaved_changes and (now - self._last_save >= self.settings.index_save_seconds):
-                    await asyncio.to_thread(self.save, database)
+                    await asyncio.to_thread(self.save)
                 if not applied:
                     await asyncio.sleep(self.settings.index_poll_seconds)
             except asyncio.CancelledError:
@@ -160,24 +160,23 @@ class SearchIndexer:
             seller_quality=await sellers.seller_catalog_quality(self.pool),
         )
 
-    def save(self, database: str) -> None:
-        meta = {
-            "seq": self.engine.seq,
-            "embedding_model": self.engine.embedder.model_id,
-            "database": database,
-        }
+    def save(self) -> None:
+        """Save the vector index with what it covers; a no-op before the engine has been loaded."""
+        if not self.engine.ready:
+            return
+        meta = {"embedding_model": self.engine.embedder.model_id, "database": self._database}
         self.engine.save_vectors(self.index_dir, meta)
         self._unsaved_changes = 0
         self._last_save = time.monotonic()
 
-    def _saved_index(self, database: str) -> tuple[VectorIndex | None, int]:
+    def _saved_index(self) -> tuple[VectorIndex | None, int]:
         try:
             index, meta = VectorIndex.load(self.index_dir)
         except (FileNotFoundError, ValueError) as exc:
             if not isinstance(exc, FileNotFoundError):
                 log.warning("ignoring the saved vector index: %s", exc)
             return None, 0
-        if meta.get("embedding_model") != self.engine.embedder.model_id or meta.get("database") != database:
+        if meta.get("embedding_model") != self.engine.embedder.model_id or meta.get("database") != self._database:
             return None, 0
         return index, int(meta.get("seq", 0))
 

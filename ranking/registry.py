@@ -74,12 +74,12 @@ class ModelRegistry:
                 shutil.rmtree(target)
             shutil.copytree(source, target)
         async with self.pool.acquire() as conn, conn.transaction():
+            await store.insert_version(conn, version, kind, relative, "candidate", metadata)
             if status == "serving":
-                await conn.execute(
-                    "UPDATE model_versions SET status = 'retired' WHERE kind = $1 AND status = 'serving'",
-                    kind,
-                )
-            row = await store.insert_version(conn, version, kind, relative, status, metadata)
+                await store.make_serving(conn, version, kind)
+            elif status != "candidate":
+                await store.set_status(conn, version, status)
+            row = await store.get_version(conn, version)
         return ModelVersion(**row)
 
     async def promote(self, version: str) -> ModelVersion:

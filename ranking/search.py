@@ -180,13 +180,6 @@ class MatchingEngine:
     def swap_reranker(self, model: RerankerModel | None) -> None:
         self.reranker = model  # one reference assignment: searches in flight keep the model they took
 
-    @property
-    def model_versions(self) -> dict[str, str]:
-        versions = {"embedding": self.embedder.model_id}
-        if (model := self.reranker) is not None:
-            versions["reranker"] = model.version
-        return versions
-
     # -- searching ------------------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResponse:

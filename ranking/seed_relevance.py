@@ -49,25 +49,14 @@ from pathlib import Path
 from market.demo_catalog import DEMO_SELLERS, demo_seller_products
 from market.demo_vocabulary import DETAIL_FORMATS, ROOTS, RootCategory, Subcategory
 from ranking.documents import IndexedProduct
+from ranking.evaluate import OPTIONAL_PRODUCT_COLUMNS, PRODUCT_COLUMNS
 
 QUERY_COUNT = 360
 RELEVANT_LABELS = 60  # Exact + Partial per query; every Exact product is labelled even beyond this
 IRRELEVANT_LABELS = 20
 DEFAULT_OUTPUT = Path(__file__).parent / "relevance" / "demo"
 
-PRODUCT_HEADER = (
-    "product_id",
-    "product_name",
-    "product_class",
-    "category hierarchy",
-    "product_description",
-    "product_features",
-    "brand",
-    "price_amount",
-    "currency",
-    "availability",
-    "inventory_quantity",
-)
+PRODUCT_HEADER = PRODUCT_COLUMNS + OPTIONAL_PRODUCT_COLUMNS  # the WANDS layout plus our optional columns
 LABEL_NAMES = {2.0: "Exact", 1.0: "Partial", 0.0: "Irrelevant"}
 
 # How shoppers name a subcategory without picking a product noun.

@@ -14,8 +14,8 @@ async def insert_version(
 ) -> asyncpg.Record:
     return await conn.fetchrow(
         f"""
-        INSERT INTO model_versions (version, kind, path, status, metadata, promoted_at)
-        VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'serving' THEN now() END)
+        INSERT INTO model_versions (version, kind, path, status, metadata)
+        VALUES ($1, $2, $3, $4, $5)
         RETURNING {_COLUMNS}
         """,
         version,
@@ -51,3 +51,7 @@ async def make_serving(conn: asyncpg.Connection, version: str, kind: str) -> Non
     await conn.execute(
         "UPDATE model_versions SET status = 'serving', promoted_at = now() WHERE version = $1", version
     )
+
+
+async def set_status(conn: asyncpg.Connection, version: str, status: str) -> None:
+    await conn.execute("UPDATE model_versions SET status = $2 WHERE version = $1", version, status)
