@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -38,6 +39,23 @@ async def insert_event(
         payload or {},
     )
     return status.endswith(" 1")
+
+
+async def insert_events(conn: asyncpg.Connection, rows: Sequence[tuple], *, durable: bool = True) -> None:
+    """Append many events in one statement: rows of (event_id, type, occurred_at, session_id, search_id,
+    payload). `durable=False` lets the commit return before its WAL reaches the disk, for events whose
+    last few milliseconds may be lost in a crash (impressions)."""
+    async with conn.transaction():
+        if not durable:
+            await conn.execute("SET LOCAL synchronous_commit TO OFF")
+        await conn.execute(
+            """
+            INSERT INTO events (event_id, type, occurred_at, session_id, search_id, payload)
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::uuid[], $6::jsonb[])
+            ON CONFLICT (event_id) DO NOTHING
+            """,
+            *(list(column) for column in zip(*rows)),
+        )
 
 
 async def interaction_counts(conn: asyncpg.Connection) -> list[asyncpg.Record]:

@@ -16,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
+from feedback.events import ImpressionLog
 from market import db, migrate
 from market.dependencies import APP_DEPENDENCIES
 from market.errors import EXCEPTION_HANDLERS
@@ -59,7 +60,9 @@ def create_app(
         )
         engine = MatchingEngine(embedder, exact_below=settings.exact_index_below)
         indexer = SearchIndexer(engine, app.state.pool, settings)
-        app.state.engine, app.state.indexer = engine, indexer
+        impressions = ImpressionLog(app.state.pool)
+        app.state.engine, app.state.indexer, app.state.impressions = engine, indexer, impressions
+        writing = asyncio.create_task(impressions.run(), name="impression-log")
         try:
             await indexer.start(progress=show_progress)  # the first embedding of the catalog uses every core
         except (
@@ -72,9 +75,10 @@ def create_app(
         try:
             yield
         finally:
-            following.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await following
+            for task in (following, writing):  # the impression log writes what it holds as it stops
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await asyncio.to_thread(indexer.save)  # the next start then embeds nothing it already had
 
     return Litestar(

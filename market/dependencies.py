@@ -1,4 +1,5 @@
-"""What route handlers may ask for by name: the database pool, the settings and the matching engine.
+"""What route handlers may ask for by name: the database pool, the settings, the matching engine and the
+impression log.
 
 Handlers declare `pool: Pool` or `settings: AppSettings`; the app provides them from its state.
 """
@@ -9,6 +10,7 @@ import asyncpg
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
+from feedback.events import ImpressionLog
 from market.errors import ApiError
 from market.settings import Settings
 from ranking.search import MatchingEngine
@@ -16,6 +18,7 @@ from ranking.search import MatchingEngine
 Pool = NamedDependency[asyncpg.Pool]
 AppSettings = NamedDependency[Settings]
 Engine = NamedDependency[MatchingEngine]
+Impressions = NamedDependency[ImpressionLog]
 
 
 def _pool(state: State) -> asyncpg.Pool:
@@ -26,16 +29,25 @@ def _settings(state: State) -> Settings:
     return state.settings
 
 
-def _engine(state: State) -> MatchingEngine:
-    engine = getattr(state, "engine", None)
-    if engine is None:
+def _search_part(state: State, name: str):
+    part = getattr(state, name, None)
+    if part is None:
         raise ApiError(
             503, "search_disabled", "Search does not run on this node (AGORA_SEARCH_ENABLED=false)."
         )
-    return engine
+    return part
+
+
+def _engine(state: State) -> MatchingEngine:
+    return _search_part(state, "engine")
+
+
+def _impressions(state: State) -> ImpressionLog:
+    return _search_part(state, "impressions")
 
 
 APP_DEPENDENCIES = {
+    "impressions": Provide(_impressions, sync_to_thread=False),
     "pool": Provide(_pool, sync_to_thread=False),
     "settings": Provide(_settings, sync_to_thread=False),
     "engine": Provide(_engine, sync_to_thread=False),

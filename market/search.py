@@ -11,7 +11,7 @@ from litestar import Controller, get, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from feedback import events
-from market.dependencies import Engine, Pool
+from market.dependencies import Engine, Impressions
 from market.errors import ApiError
 from ranking.catalog import SearchFilters
 from ranking.search import MatchingEngine, SearchError, SearchRequest, SearchResponse
@@ -30,8 +30,10 @@ class SearchController(Controller):
         status_code=200,
         summary="Search the catalog: a query, optional exact filters, a page of ranked offers",
     )
-    async def search(self, data: JSONBody[SearchRequest], engine: Engine, pool: Pool) -> SearchResponse:
-        return await run_search(data, engine, pool)
+    async def search(
+        self, data: JSONBody[SearchRequest], engine: Engine, impressions: Impressions
+    ) -> SearchResponse:
+        return await run_search(data, engine, impressions)
 
     @get(
         "/",
@@ -40,7 +42,7 @@ class SearchController(Controller):
     async def search_get(
         self,
         engine: Engine,
-        pool: Pool,
+        impressions: Impressions,
         q: Annotated[str, QueryParameter(min_length=1, max_length=500)],
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         cursor: FromQuery[str | None] = None,
@@ -72,24 +74,27 @@ class SearchController(Controller):
             request = msgspec.convert(raw, SearchRequest)
         except msgspec.ValidationError as exc:
             raise ApiError(400, "invalid_value", str(exc), where="query") from None
-        return await run_search(request, engine, pool)
+        return await run_search(request, engine, impressions)
 
 
-async def run_search(request: SearchRequest, engine: MatchingEngine, pool) -> SearchResponse:
+async def run_search(
+    request: SearchRequest, engine: MatchingEngine, impressions: events.ImpressionLog
+) -> SearchResponse:
     _check_filters(request.filters)
     try:
         response = await anyio.to_thread.run_sync(engine.search, request, limiter=_search_slots)
     except SearchError as exc:
         raise ApiError(400, "invalid_cursor", str(exc), where=f"body.{exc.where}") from None
-    await events.record_impression(
-        pool,
+    impressions.record(
         search_id=response.search_id,
-        query=response.query,
-        filters=msgspec.to_builtins(request.filters),
-        results=[(hit.product_id, hit.position, hit.score) for hit in response.results],
-        model_versions=response.model_versions,
         session_id=request.session_id,
-        page_cursor=request.cursor,
+        payload=events.impression_payload(
+            query=response.query,
+            filters=msgspec.to_builtins(request.filters),
+            results=[(hit.product_id, hit.position, hit.score) for hit in response.results],
+            model_versions=response.model_versions,
+            page_cursor=request.cursor,
+        ),
     )
     return response
 

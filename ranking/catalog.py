@@ -9,8 +9,9 @@ filter still fills the page, and every result is checked again against the filte
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 import msgspec
@@ -19,6 +20,7 @@ import numpy as np
 from ranking.documents import IndexedProduct
 
 NO_PRICE = -1
+ALLOWED_CACHE_SIZE = 256  # distinct non-price filters whose allowed ids are kept between catalog changes
 MinorUnits = Annotated[int, msgspec.Meta(ge=0)]
 
 
@@ -54,9 +56,54 @@ def _attribute_pairs(product: IndexedProduct) -> Iterator[tuple[str, str]]:
             yield _norm(key), _norm(item)
 
 
+@dataclass(frozen=True, slots=True)
+class _FilterKeys:
+    """A product's (or a filter's) values as the filters compare them: normalised once."""
+
+    currency: str | None
+    category_prefixes: frozenset[str]
+    brand: str
+    attribute_pairs: frozenset[tuple[str, str]]
+
+
+def _product_keys(product: IndexedProduct) -> _FilterKeys:
+    return _FilterKeys(
+        currency=product.currency,
+        category_prefixes=frozenset(category_prefixes(product.category)),
+        brand=_norm(product.brand),
+        attribute_pairs=frozenset(_attribute_pairs(product)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledFilters:
+    filters: SearchFilters
+    category: str | None  # the deepest normalised prefix the product's path must contain
+    brand: str | None
+    attributes: tuple[frozenset[tuple[str, str]], ...]  # one alternative set per attribute key
+
+
+def _compile(filters: SearchFilters) -> _CompiledFilters:
+    attributes = []
+    for key, wanted in (filters.attributes or {}).items():
+        values = wanted if isinstance(wanted, list) else [wanted]
+        attributes.append(frozenset((_norm(key), _norm(value)) for value in values))
+    prefixes = category_prefixes(filters.category) if filters.category else []
+    return _CompiledFilters(
+        filters=filters,
+        category=prefixes[-1] if prefixes else ("" if filters.category else None),
+        brand=_norm(filters.brand) if filters.brand else None,
+        attributes=tuple(attributes),
+    )
+
+
 class CatalogView:
     def __init__(self) -> None:
         self._products: dict[int, IndexedProduct] = {}
+        self._keys: dict[int, _FilterKeys] = {}
+        self._version = 0  # bumped by every change; cached allowed ids are valid for one version
+        self._allowed_cache: OrderedDict[bytes, tuple[int, np.ndarray]] = OrderedDict()
+        self._compiled_cache: OrderedDict[bytes, _CompiledFilters] = OrderedDict()
         self._lock = threading.RLock()
         self._prices = np.full(1024, NO_PRICE, dtype=np.int64)
         self._currencies: dict[str, set[int]] = defaultdict(set)
@@ -80,12 +127,14 @@ class CatalogView:
 
     def upsert(self, products: Iterable[IndexedProduct]) -> None:
         with self._lock:
+            self._version += 1
             for product in products:
                 self._forget(product.product_id)
                 self._remember(product)
 
     def remove(self, product_ids: Iterable[int]) -> None:
         with self._lock:
+            self._version += 1
             for product_id in product_ids:
                 self._forget(product_id)
 
@@ -94,27 +143,7 @@ class CatalogView:
         if filters.is_empty():
             return None
         with self._lock:
-            sets: list[set[int]] = []
-            if filters.currency:
-                sets.append(self._currencies.get(filters.currency, set()))
-            if filters.category:
-                sets.append(self._categories.get(" > ".join(category_prefixes(filters.category)[-1:]), set()))
-            if filters.brand:
-                sets.append(self._brands.get(_norm(filters.brand), set()))
-            if filters.in_stock:
-                sets.append(self._in_stock)
-            for key, wanted in (filters.attributes or {}).items():
-                values = wanted if isinstance(wanted, list) else [wanted]
-                union: set[int] = set()
-                for value in values:
-                    union |= self._attributes.get((_norm(key), _norm(value)), set())
-                sets.append(union)
-            if sets:
-                sets.sort(key=len)
-                chosen = set(sets[0]).intersection(*sets[1:])
-                ids = np.fromiter(chosen, dtype=np.int64, count=len(chosen))
-            else:
-                ids = np.fromiter(self._products, dtype=np.int64, count=len(self._products))
+            ids = self._allowed_without_price(filters)
             if filters.min_price is not None or filters.max_price is not None:
                 prices = self._prices[ids]
                 keep = prices != NO_PRICE
@@ -123,12 +152,60 @@ class CatalogView:
                 if filters.max_price is not None:
                     keep &= prices <= filters.max_price
                 ids = ids[keep]
-        ids.sort()
         return ids
+
+    def _allowed_without_price(self, filters: SearchFilters) -> np.ndarray:
+        """Sorted ids passing every filter but the price range; shared by callers, so never modify it."""
+        key = msgspec.json.encode(msgspec.structs.replace(filters, min_price=None, max_price=None))
+        cached = self._allowed_cache.get(key)
+        if cached is not None and cached[0] == self._version:
+            self._allowed_cache.move_to_end(key)
+            return cached[1]
+        compiled = self._compiled(filters)
+        sets: list[set[int]] = []
+        if filters.currency:
+            sets.append(self._currencies.get(filters.currency, set()))
+        if compiled.category is not None:
+            sets.append(self._categories.get(compiled.category, set()))
+        if compiled.brand is not None:
+            sets.append(self._brands.get(compiled.brand, set()))
+        if filters.in_stock:
+            sets.append(self._in_stock)
+        for alternatives in compiled.attributes:
+            union: set[int] = set()
+            for pair in alternatives:
+                union |= self._attributes.get(pair, set())
+            sets.append(union)
+        if sets:
+            sets.sort(key=len)
+            chosen = sets[0].intersection(*sets[1:])
+            ids = np.fromiter(chosen, dtype=np.int64, count=len(chosen))
+        else:
+            ids = np.fromiter(self._products, dtype=np.int64, count=len(self._products))
+        ids.sort()
+        ids.flags.writeable = False
+        self._allowed_cache[key] = (self._version, ids)
+        while len(self._allowed_cache) > ALLOWED_CACHE_SIZE:
+            self._allowed_cache.popitem(last=False)
+        return ids
+
+    def _compiled(self, filters: SearchFilters) -> _CompiledFilters:
+        key = msgspec.json.encode(filters)
+        with self._lock:
+            compiled = self._compiled_cache.get(key)
+            if compiled is None:
+                compiled = self._compiled_cache[key] = _compile(filters)
+                while len(self._compiled_cache) > ALLOWED_CACHE_SIZE:
+                    self._compiled_cache.popitem(last=False)
+            return compiled
 
     def matches(self, product: IndexedProduct, filters: SearchFilters) -> bool:
         """The same rules as `allowed_ids`, for one product: the last check before a result is shown."""
-        if filters.currency and product.currency != filters.currency:
+        compiled = self._compiled(filters)
+        keys = self._keys.get(product.product_id)
+        if keys is None or self._products.get(product.product_id) is not product:
+            keys = _product_keys(product)  # a product this view does not hold (or an older version)
+        if filters.currency and keys.currency != filters.currency:
             return False
         if filters.min_price is not None or filters.max_price is not None:
             if product.price_amount is None:
@@ -137,25 +214,19 @@ class CatalogView:
                 return False
             if filters.max_price is not None and product.price_amount > filters.max_price:
                 return False
-        if filters.category:
-            wanted = category_prefixes(filters.category)
-            if not wanted or wanted[-1] not in category_prefixes(product.category):
-                return False
-        # A blank brand names no brand: nothing matches it (as in allowed_ids), not the unbranded products.
-        if filters.brand and (not _norm(filters.brand) or _norm(filters.brand) != _norm(product.brand)):
+        # A blank category or brand names nothing: nothing matches it (as in allowed_ids).
+        if compiled.category is not None and compiled.category not in keys.category_prefixes:
+            return False
+        if compiled.brand is not None and (not compiled.brand or compiled.brand != keys.brand):
             return False
         if filters.in_stock and not product.in_stock:
             return False
-        pairs = set(_attribute_pairs(product))
-        for key, wanted in (filters.attributes or {}).items():
-            values = wanted if isinstance(wanted, list) else [wanted]
-            if not any((_norm(key), _norm(value)) in pairs for value in values):
-                return False
-        return True
+        return all(not alternatives.isdisjoint(keys.attribute_pairs) for alternatives in compiled.attributes)
 
     def _remember(self, product: IndexedProduct) -> None:
         product_id = product.product_id
         self._products[product_id] = product
+        keys = self._keys[product_id] = _product_keys(product)
         if product_id >= len(self._prices):
             grown = np.full(max(product_id + 1, 2 * len(self._prices)), NO_PRICE, dtype=np.int64)
             grown[: len(self._prices)] = self._prices
@@ -165,24 +236,25 @@ class CatalogView:
             self._currencies[product.currency].add(product_id)
         if product.in_stock:
             self._in_stock.add(product_id)
-        for prefix in category_prefixes(product.category):
+        for prefix in keys.category_prefixes:
             self._categories[prefix].add(product_id)
         if product.brand:
-            self._brands[_norm(product.brand)].add(product_id)
-        for pair in _attribute_pairs(product):
+            self._brands[keys.brand].add(product_id)
+        for pair in keys.attribute_pairs:
             self._attributes[pair].add(product_id)
 
     def _forget(self, product_id: int) -> None:
         product = self._products.pop(product_id, None)
         if product is None:
             return
+        keys = self._keys.pop(product_id)
         self._prices[product_id] = NO_PRICE
         if product.currency:
             self._currencies[product.currency].discard(product_id)
         self._in_stock.discard(product_id)
-        for prefix in category_prefixes(product.category):
+        for prefix in keys.category_prefixes:
             self._categories[prefix].discard(product_id)
         if product.brand:
-            self._brands[_norm(product.brand)].discard(product_id)
-        for pair in _attribute_pairs(product):
+            self._brands[keys.brand].discard(product_id)
+        for pair in keys.attribute_pairs:
             self._attributes[pair].discard(product_id)

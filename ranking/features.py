@@ -59,6 +59,37 @@ def tokens(text: str) -> set[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class ProductTokens:
+    """A product's word tokens per field, for the field-match features."""
+
+    title: frozenset[str]
+    brand: frozenset[str]
+    category: frozenset[str]
+    attributes: frozenset[str]
+    identifiers: tuple[str, ...]  # lower-cased SKU and GTIN long enough to be named on purpose
+
+
+def product_tokens(product: IndexedProduct) -> ProductTokens:
+    """The product's tokens, computed on first use and kept on the product (a new version is a new object)."""
+    if product.tokens is None:
+        attribute_tokens: set[str] = set()
+        for value in product.attributes.values():
+            attribute_tokens |= tokens(" ".join(map(str, value)) if isinstance(value, list) else str(value))
+        product.tokens = ProductTokens(
+            title=frozenset(tokens(product.title)),
+            brand=frozenset(tokens(product.brand)),
+            category=frozenset(tokens(product.category)),
+            attributes=frozenset(attribute_tokens),
+            identifiers=tuple(
+                identifier
+                for identifier in (product.external_id.lower(), (product.gtin or "").lower())
+                if len(identifier) >= 4
+            ),
+        )
+    return product.tokens
+
+
+@dataclass(frozen=True, slots=True)
 class ProductStats:
     """What shoppers did with one product, from the event log."""
 
@@ -99,50 +130,41 @@ def feature_matrix(
     query_tokens = tokens(query)
     n_query = max(len(query_tokens), 1)
     lowered_query = query.lower()
-    rows = np.empty((len(candidates), len(FEATURES)), dtype=np.float32)
-    for row, candidate in enumerate(candidates):
+    rows = []
+    no_stats = ProductStats()
+    for candidate in candidates:
         product = candidate.product
-        stats = signals.product_stats.get(product.product_id, ProductStats())
+        fields = product_tokens(product)
+        stats = signals.product_stats.get(product.product_id, no_stats)
         price = product.price_amount
-        rows[row] = (
-            candidate.dense_score,
-            candidate.dense_rank,
-            candidate.lexical_score,
-            candidate.lexical_rank,
-            candidate.fused_score,
-            len(query_tokens & tokens(product.title)) / n_query,
-            float(bool(product.brand) and tokens(product.brand) <= query_tokens),
-            len(query_tokens & tokens(product.category)) / n_query,
-            len(query_tokens & _attribute_tokens(product)) / n_query,
-            float(_names_identifier(lowered_query, product)),
-            float(len(query_tokens)),
-            math.log1p(price / 100) if price is not None else math.nan,
-            price / budget if price is not None and budget else math.nan,
-            _discount(product),
-            float(product.in_stock),
-            math.log1p(product.inventory_quantity),
-            math.log1p(stats.impressions),
-            (stats.clicks + PRIOR_CLICK_RATE * PRIOR_IMPRESSIONS) / (stats.impressions + PRIOR_IMPRESSIONS),
-            (stats.add_to_carts + 1.0) / (stats.clicks + 10.0),
-            (stats.purchases + 1.0) / (stats.clicks + 20.0),
-            signals.seller_quality.get(product.seller_id, math.nan) if product.seller_id else math.nan,
-            (now - product.updated_at).total_seconds() / 86400 if product.updated_at else math.nan,
+        rows.append(
+            (
+                candidate.dense_score,
+                candidate.dense_rank,
+                candidate.lexical_score,
+                candidate.lexical_rank,
+                candidate.fused_score,
+                len(query_tokens & fields.title) / n_query,
+                float(bool(product.brand) and fields.brand <= query_tokens),
+                len(query_tokens & fields.category) / n_query,
+                len(query_tokens & fields.attributes) / n_query,
+                float(any(identifier in lowered_query for identifier in fields.identifiers)),
+                float(len(query_tokens)),
+                math.log1p(price / 100) if price is not None else math.nan,
+                price / budget if price is not None and budget else math.nan,
+                _discount(product),
+                float(product.in_stock),
+                math.log1p(product.inventory_quantity),
+                math.log1p(stats.impressions),
+                (stats.clicks + PRIOR_CLICK_RATE * PRIOR_IMPRESSIONS)
+                / (stats.impressions + PRIOR_IMPRESSIONS),
+                (stats.add_to_carts + 1.0) / (stats.clicks + 10.0),
+                (stats.purchases + 1.0) / (stats.clicks + 20.0),
+                signals.seller_quality.get(product.seller_id, math.nan) if product.seller_id else math.nan,
+                (now - product.updated_at).total_seconds() / 86400 if product.updated_at else math.nan,
+            )
         )
-    return rows
-
-
-def _attribute_tokens(product: IndexedProduct) -> set[str]:
-    found: set[str] = set()
-    for value in product.attributes.values():
-        found |= tokens(" ".join(map(str, value)) if isinstance(value, list) else str(value))
-    return found
-
-
-def _names_identifier(lowered_query: str, product: IndexedProduct) -> bool:
-    identifiers = [product.external_id.lower(), product.gtin or ""]
-    return any(
-        identifier and len(identifier) >= 4 and identifier in lowered_query for identifier in identifiers
-    )
+    return np.array(rows, dtype=np.float32).reshape(len(candidates), len(FEATURES))
 
 
 def _discount(product: IndexedProduct) -> float:

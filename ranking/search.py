@@ -27,7 +27,7 @@ import numpy as np
 from ranking.catalog import CatalogView, SearchFilters
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
-from ranking.features import Candidate, Signals, feature_matrix
+from ranking.features import Candidate, Signals, feature_matrix, product_tokens
 from ranking.index import VectorIndex
 from ranking.lexical import LexicalIndex
 from ranking.reranker import RerankerModel
@@ -137,6 +137,8 @@ class MatchingEngine:
                     np.fromiter((p.product_id for p in missing), dtype=np.int64, count=len(missing)),
                     self.embedder.embed_products(missing, progress=progress),
                 )
+        for product in products:
+            product_tokens(product)  # now, rather than on the first search that meets the product
         lexical = LexicalIndex()
         lexical.upsert(products)
         lexical.commit()
@@ -149,6 +151,8 @@ class MatchingEngine:
     def apply_changes(self, upserted: Sequence[IndexedProduct], removed: Iterable[int], seq: int) -> None:
         """Make upserted products findable (re-embedding them) and removed ones unfindable."""
         vectors = self.embedder.embed_products(upserted) if upserted else None
+        for product in upserted:
+            product_tokens(product)
         removed = list(removed)
         with self._write_lock:
             if removed:
@@ -233,16 +237,12 @@ class MatchingEngine:
                 candidates[product_id] = Candidate(
                     product, dense_score=score, dense_rank=rank, fused_score=1 / (RRF_K + rank)
                 )
-        rank = 0
-        for product_id, score in lexical:
+        if allowed is not None and lexical:
+            lexical = _only_allowed(lexical, allowed)
+        for rank, (product_id, score) in enumerate(lexical[:CANDIDATES], start=1):
             product = self.catalog.get(product_id)
-            if product is None or (
-                allowed is not None and not self.catalog.matches(product, request.filters)
-            ):
+            if product is None:
                 continue
-            rank += 1
-            if rank > CANDIDATES:
-                break
             candidate = candidates.setdefault(product_id, Candidate(product))
             candidate.lexical_score, candidate.lexical_rank = score, rank
             candidate.fused_score += 1 / (RRF_K + rank)
@@ -285,6 +285,16 @@ class MatchingEngine:
         if ranked is None or not offset.isdigit():
             raise SearchError("This cursor is unknown or has expired; search again.", "cursor")
         return self._page(uuid.UUID(search_id), ranked, int(offset), request.limit, {})
+
+
+def _only_allowed(hits: list[tuple[int, float]], allowed: np.ndarray) -> list[tuple[int, float]]:
+    """The hits whose ids are in `allowed` (sorted), in their order."""
+    ids = np.fromiter((product_id for product_id, _ in hits), dtype=np.int64, count=len(hits))
+    if not len(allowed):
+        return []
+    at = np.minimum(np.searchsorted(allowed, ids), len(allowed) - 1)
+    keep = np.flatnonzero(allowed[at] == ids)
+    return [hits[i] for i in keep.tolist()]
 
 
 def _hit(product: IndexedProduct, score: float, position: int) -> SearchHit:

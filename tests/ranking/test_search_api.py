@@ -354,7 +354,9 @@ async def test_catalog_changes_reach_search_within_the_poll(client, db):
 # -- impressions --------------------------------------------------------------------------------------
 
 
-async def impressions(db, search_id: str) -> list[dict]:
+async def impressions(client, db, search_id: str) -> list[dict]:
+    # Written in the background on the app's own event loop: make it happen now, on that loop.
+    client.blocking_portal.call(client.app.state.impressions.flush)
     rows = await db.fetch(
         "SELECT payload FROM events WHERE type = 'impression' AND search_id = $1 ORDER BY occurred_at",
         uuid.UUID(search_id),
@@ -366,7 +368,7 @@ async def test_every_page_served_is_recorded_as_an_impression(shop, client, db):
     first = await search(client, "yoga mat", limit=5, filters={"in_stock": True})
     second = await search(client, "yoga mat", limit=5, cursor=first["next_cursor"])
 
-    logged = await impressions(db, first["search_id"])
+    logged = await impressions(client, db, first["search_id"])
     assert len(logged) == 2
     for page, impression in zip([first, second], logged):
         assert impression["query"] == "yoga mat"
