@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +14,7 @@ async def insert_event(
     conn: asyncpg.Connection,
     *,
     event_id: UUID,
-    type: str,  # noqa: A002
+    type: str,
     occurred_at: datetime | None = None,
     session_id: str | None = None,
     search_id: UUID | None = None,

@@ -22,8 +22,8 @@ from market.dependencies import APP_DEPENDENCIES
 from market.errors import EXCEPTION_HANDLERS
 from market.health import healthz, readyz
 from market.indexing import SearchIndexer
-from market.search import SearchController
 from market.operator import OperatorController
+from market.search import SearchController
 from market.settings import Settings, ensure_operator_token
 from ranking.embedder import Embedder
 from ranking.search import MatchingEngine

@@ -23,7 +23,7 @@ _search_slots = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
 
 class SearchController(Controller):
     path = "/v1/search"
-    tags = ["search"]
+    tags = ("search",)
 
     @post(
         "/",

@@ -57,7 +57,7 @@ def train_seed(dataset: Path, *, holdout: float = 0.2, progress: bool = True) ->
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "training_window": "seed relevance set (no logged events yet)",
         "train_queries": len(train.query_ids),
-        "train_rows": int(len(train.labels)),
+        "train_rows": len(train.labels),
         "held_out_queries": len(valid.query_ids),
         "best_iteration": booster.best_iteration,
         "offline_metrics": metrics,

@@ -69,7 +69,7 @@ def test_upsert_replaces_and_does_not_grow(catalogue, kind):
 
 
 def test_duplicate_ids_in_one_upsert_last_wins(catalogue):
-    ids, vectors, _ = catalogue
+    _, vectors, _ = catalogue
     index = fresh(catalogue, "flat", n=100)
     index.upsert(np.array([999_999, 999_999, 999_999]), vectors[200:203])
     assert len(index) == 101
@@ -293,7 +293,7 @@ def test_needs_rebuild_when_flat_outgrows_its_threshold(catalogue):
 
 
 def test_needs_rebuild_when_ivf_shrinks(catalogue):
-    ids, vectors, _ = catalogue
+    ids, _, _ = catalogue
     index = fresh(catalogue, "ivf", n=1_000)
     assert not index.needs_rebuild()
     index.remove(ids[:740])
