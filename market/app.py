@@ -64,14 +64,12 @@ def create_app(
         app.state.engine, app.state.indexer, app.state.impressions = engine, indexer, impressions
         writing = asyncio.create_task(impressions.run(), name="impression-log")
         try:
-            await indexer.start(progress=show_progress)  # the first embedding of the catalog uses every core
-        except (
-            OSError,
-            asyncpg.PostgresError,
-        ) as exc:  # e.g. an unmigrated database: keep trying in the background
+            # Lexical search is served at once; `run` embeds the catalog (minutes for a large one, on every
+            # core) unless a saved vector index covers it.
+            await indexer.start(progress=show_progress, wait_for_vectors=False)
+        except (OSError, asyncpg.PostgresError) as exc:  # e.g. an unmigrated database: keep trying
             app.logger.warning("search starts once the database allows it: %s", exc)
-        embedder.set_threads(settings.search_threads)
-        following = asyncio.create_task(indexer.run(), name="search-indexer")
+        following = asyncio.create_task(indexer.run(progress=show_progress), name="search-indexer")
         try:
             yield
         finally:

@@ -26,7 +26,7 @@ async def healthz() -> Health:
 @get(
     "/readyz",
     tags=["health"],
-    summary="The database answers, its schema is current, the search index is loaded",
+    summary="The database answers, its schema is current, the search index is loaded (vectors and all)",
 )
 async def readyz(pool: Pool, state: State) -> Response[Health]:
     try:
@@ -35,8 +35,13 @@ async def readyz(pool: Pool, state: State) -> Response[Health]:
     except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
         return Response(Health(status="unavailable", database=f"unreachable: {exc}"), status_code=503)
     engine = getattr(state, "engine", None)
-    search = "disabled" if engine is None else "ready" if engine.ready else "loading"
-    if pending or search == "loading":
+    if engine is None:
+        search = "disabled"
+    elif engine.ready:
+        search = "ready"
+    else:  # not ready for full traffic: words-only answers while the first vectors are made
+        search = "warming: lexical only" if engine.lexical_only else "loading"
+    if pending or not (engine is None or engine.ready):
         health = Health(status="unavailable", database="reachable", pending_migrations=pending, search=search)
         return Response(health, status_code=503)
     return Response(

@@ -70,20 +70,25 @@ class SearchIndexer:
         """Re-embed every searchable product into a new index that replaces the old one at once."""
         return await self._load(None, 0, progress)
 
-    async def start(self, *, progress: bool = False) -> None:
+    async def start(self, *, progress: bool = False, wait_for_vectors: bool = True) -> None:
         """Fill the engine from the catalog, reusing the saved vector index when it fits, and serve the
-        registry's reranker."""
+        registry's reranker. Without a saved index and with `wait_for_vectors=False`, only the lexical
+        index is filled here (seconds) and `run` embeds the catalog (minutes), searches going on meanwhile."""
         await self.refresh_reranker()
         self._database = await self._database_identity()
         saved, saved_seq = self._saved_index()
+        if saved is None and not wait_for_vectors:
+            seq = await sellers.last_change_seq(self.pool)
+            products = await self._searchable_products()
+            await asyncio.to_thread(self.engine.load_lexical, products, seq=seq)
+            log.info("serving %d products by words while their vectors are made", len(products))
+            return
         await self._load(saved, saved_seq, progress)
         await self.refresh_signals()
 
     async def _load(self, saved: VectorIndex | None, saved_seq: int, progress: bool) -> int:
         seq = await sellers.last_change_seq(self.pool)  # read first: changes during the load are replayed
-        products = [
-            indexed(product) async for page in sellers.all_searchable_products(self.pool) for product in page
-        ]
+        products = await self._searchable_products()
         await asyncio.to_thread(
             self.engine.load, products, index=saved, seq=saved_seq if saved else seq, progress=progress
         )
@@ -91,14 +96,16 @@ class SearchIndexer:
         await asyncio.to_thread(self.save)
         return len(products)
 
-    async def run(self) -> None:
-        """Follow the change feed until cancelled (first finishing `start` if it could not run yet)."""
+    async def run(self, *, progress: bool = False) -> None:
+        """Follow the change feed until cancelled, first finishing `start` if it could not run or left the
+        vectors to be made. The first load embeds on every core; searches then get `search_threads`."""
         while not self.engine.ready:
             try:
-                await self.start()
+                await self.start(progress=progress)
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("search index not started yet (%s); retrying", exc)
                 await asyncio.sleep(max(self.settings.index_poll_seconds, 1.0))
+        self.engine.embedder.set_threads(self.settings.search_threads)
         last_models = last_signals = time.monotonic()
         while True:
             try:
@@ -128,6 +135,11 @@ class SearchIndexer:
             except (OSError, asyncpg.PostgresError) as exc:  # the database went away for a moment: retry
                 log.warning("search indexer: %s; retrying", exc)
                 await asyncio.sleep(max(self.settings.index_poll_seconds, 1.0))
+
+    async def _searchable_products(self) -> list[IndexedProduct]:
+        return [
+            indexed(product) async for page in sellers.all_searchable_products(self.pool) for product in page
+        ]
 
     async def catch_up(self) -> int:
         """Apply every catalog change after the engine's sequence number; returns how many were applied."""
@@ -176,7 +188,10 @@ class SearchIndexer:
             if not isinstance(exc, FileNotFoundError):
                 log.warning("ignoring the saved vector index: %s", exc)
             return None, 0
-        if meta.get("embedding_model") != self.engine.embedder.model_id or meta.get("database") != self._database:
+        if (
+            meta.get("embedding_model") != self.engine.embedder.model_id
+            or meta.get("database") != self._database
+        ):
             return None, 0
         return index, int(meta.get("seq", 0))
 

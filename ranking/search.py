@@ -70,6 +70,8 @@ class SearchResponse(msgspec.Struct, kw_only=True):
     results: list[SearchHit]
     next_cursor: str | None
     model_versions: dict[str, str]
+    # The retrievers that produced the candidates: ["dense", "lexical"], or ["lexical"] during a cold start.
+    retrieval: list[str]
     timings_ms: dict[str, float]
 
 
@@ -87,6 +89,7 @@ class _Ranked:
     filters: SearchFilters
     hits: list[tuple[int, float]]
     model_versions: dict[str, str]
+    retrieval: list[str]
 
 
 class MatchingEngine:
@@ -98,7 +101,9 @@ class MatchingEngine:
         self.reranker: RerankerModel | None = None
         self.signals = Signals()
         self.seq = 0  # the last catalog change this engine reflects
-        self.ready = False  # True once loaded from the catalog
+        self.ready = False  # True once loaded from the catalog, vectors and all
+        # Serving words and filters only, while the first vectors of a cold start are being made.
+        self.lexical_only = False
         self.exact_below = exact_below
         self._write_lock = threading.Lock()
         self._ranked: OrderedDict[str, _Ranked] = OrderedDict()
@@ -137,16 +142,27 @@ class MatchingEngine:
                     np.fromiter((p.product_id for p in missing), dtype=np.int64, count=len(missing)),
                     self.embedder.embed_products(missing, progress=progress),
                 )
-        for product in products:
-            product_tokens(product)  # now, rather than on the first search that meets the product
-        lexical = LexicalIndex()
-        lexical.upsert(products)
-        lexical.commit()
-        catalog = CatalogView()
-        catalog.upsert(products)
+        lexical, catalog = _text_indexes(products)
         with self._write_lock:
             self.vectors, self.lexical, self.catalog, self.seq = index, lexical, catalog, seq
-            self.ready = True
+            self.ready, self.lexical_only = True, False
+
+    def load_lexical(self, products: Sequence[IndexedProduct], *, seq: int = 0) -> None:
+        """Serve `products` by words and filters at once, before any is embedded.
+
+        Embedding runs at ~60 products/s on two cores, so the first start over a large catalog takes
+        minutes; meanwhile searches are answered from the lexical index alone (their `retrieval` says so),
+        until `load` replaces everything. Not for an engine that already serves vectors.
+        """
+        lexical, catalog = _text_indexes(products)
+        with self._write_lock:
+            self.vectors, self.lexical, self.catalog, self.seq = (
+                VectorIndex(self.embedder.dim),
+                lexical,
+                catalog,
+                seq,
+            )
+            self.lexical_only = True
 
     def apply_changes(self, upserted: Sequence[IndexedProduct], removed: Iterable[int], seq: int) -> None:
         """Make upserted products findable (re-embedding them) and removed ones unfindable."""
@@ -191,8 +207,8 @@ class MatchingEngine:
             return self._next_page(request)
         timings: dict[str, float] = {}
         clock = time.perf_counter()
-        reranker = self.reranker
-        versions = {"embedding": self.embedder.model_id} | (
+        reranker, lexical_only = self.reranker, self.lexical_only
+        versions = ({} if lexical_only else {"embedding": self.embedder.model_id}) | (
             {"reranker": reranker.version} if reranker else {}
         )
 
@@ -209,7 +225,8 @@ class MatchingEngine:
             scores = np.array([candidate.fused_score for candidate in candidates])
         order = np.argsort(-scores, kind="stable")
         hits = [(candidates[i].product.product_id, float(scores[i])) for i in order]
-        ranked = _Ranked(request.query, request.filters, hits, versions)
+        retrieval = ["lexical"] if lexical_only else ["dense", "lexical"]
+        ranked = _Ranked(request.query, request.filters, hits, versions, retrieval)
         return self._page(uuid.uuid4(), ranked, 0, request.limit, timings)
 
     def retrieve(
@@ -223,10 +240,13 @@ class MatchingEngine:
         if allowed is None:
             allowed = self.catalog.allowed_ids(request.filters)
         clock = time.perf_counter()
-        query_vector = self.embedder.embed_query(request.query)
-        clock = _lap(timings, "embed", clock)
-        dense_ids, dense_scores = self.vectors.search(query_vector, CANDIDATES, allowed=allowed)
-        clock = _lap(timings, "dense", clock)
+        if self.lexical_only:  # no vectors yet: embedding the query would buy nothing
+            dense_ids, dense_scores = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        else:
+            query_vector = self.embedder.embed_query(request.query)
+            clock = _lap(timings, "embed", clock)
+            dense_ids, dense_scores = self.vectors.search(query_vector, CANDIDATES, allowed=allowed)
+            clock = _lap(timings, "dense", clock)
         # Lexical retrieval cannot take the filter inside, so it looks further and is filtered after.
         lexical = self.lexical.search(request.query, CANDIDATES if allowed is None else CANDIDATES * 5)
         clock = _lap(timings, "lexical", clock)
@@ -275,6 +295,7 @@ class MatchingEngine:
             results=results,
             next_cursor=next_cursor,
             model_versions=ranked.model_versions,
+            retrieval=ranked.retrieval,
             timings_ms={k: round(v * 1000, 3) for k, v in timings.items()},
         )
 
@@ -285,6 +306,17 @@ class MatchingEngine:
         if ranked is None or not offset.isdigit():
             raise SearchError("This cursor is unknown or has expired; search again.", "cursor")
         return self._page(uuid.UUID(search_id), ranked, int(offset), request.limit, {})
+
+
+def _text_indexes(products: Sequence[IndexedProduct]) -> tuple[LexicalIndex, CatalogView]:
+    for product in products:
+        product_tokens(product)  # now, rather than on the first search that meets the product
+    lexical = LexicalIndex()
+    lexical.upsert(products)
+    lexical.commit()
+    catalog = CatalogView()
+    catalog.upsert(products)
+    return lexical, catalog
 
 
 def _only_allowed(hits: list[tuple[int, float]], allowed: np.ndarray) -> list[tuple[int, float]]:

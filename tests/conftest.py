@@ -1,19 +1,27 @@
-"""Test fixtures: a real PostgreSQL (embedded, or TEST_DATABASE_URL), a fresh database per test, the app.
+"""Test fixtures: a real PostgreSQL (embedded, or TEST_DATABASE_URL), a fresh database per test, the app,
+and a local Stripe (devtools.stripe_local) for the tests that pay.
 
-One server serves the whole run. Each test gets its own database, cloned from a migrated template, so
-tests never see each other's data and no test pays for migrations.
+One server of each serves the whole run. Each test gets its own database, cloned from a migrated template,
+so tests never see each other's data and no test pays for migrations.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
+import select
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -22,6 +30,7 @@ from market.app import create_app
 from market.settings import Settings, load_settings
 
 OPERATOR_TOKEN = "agora_op_test-token"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def with_database(url: str, name: str) -> str:
@@ -93,9 +102,92 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
+@dataclass(frozen=True)
+class LocalStripe:
+    """The local Stripe server of this test run, and the credentials the app uses with it."""
+
+    url: str
+    api_key: str = "sk_test_agora_tests"
+    webhook_secret: str = "whsec_agora_tests"
+
+    def register_webhook(self, url: str, name: str = "agora") -> None:
+        """Have the server deliver every event, signed, to `url` (a real HTTP endpoint)."""
+        answer = httpx.post(
+            f"{self.url}/_config/webhooks/{name}", data={"url": url, "secret": self.webhook_secret}
+        )
+        answer.raise_for_status()
+
+    def reset(self) -> None:
+        httpx.post(f"{self.url}/_test/reset").raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def stripe_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
+    """devtools.stripe_local on a free port, for the whole run (webhooks delivered after 50 ms)."""
+    log = tmp_path_factory.mktemp("stripe_local") / "server.log"
+    command = [
+        sys.executable,
+        "-m",
+        "devtools.stripe_local",
+        "--port",
+        "0",
+        "--webhook-delay",
+        "0.05",
+        "--quiet",
+    ]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=sink)
+    try:
+        deadline, url = time.monotonic() + 30, None
+        while url is None and time.monotonic() < deadline and process.poll() is None:
+            if not select.select([process.stdout], [], [], 0.1)[0]:
+                continue
+            if match := re.match(
+                r"stripe_local listening on (http://\S+)", process.stdout.readline().decode()
+            ):
+                url = match.group(1)
+        if url is None:
+            pytest.fail(f"the local Stripe server did not start:\n{log.read_text()}")
+        yield LocalStripe(url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+
+
+@pytest.fixture
+def payment_settings(tmp_path: Path, stripe_server: LocalStripe) -> Settings:
+    """Settings with payments on, against the local Stripe server."""
+    return load_settings(
+        {
+            "AGORA_DATA_DIR": str(tmp_path / "data"),
+            "AGORA_OPERATOR_TOKEN": OPERATOR_TOKEN,
+            "AGORA_STRIPE_SECRET_KEY": stripe_server.api_key,
+            "AGORA_STRIPE_WEBHOOK_SECRET": stripe_server.webhook_secret,
+            "AGORA_STRIPE_API_BASE": stripe_server.url,
+        },
+        env_file=None,
+    )
+
+
+async def wait_until_ready(client: AsyncTestClient, timeout: float = 120.0) -> None:
+    """Until search serves vectors too (it starts lexical-only while the catalog is embedded)."""
+    engine = getattr(client.app.state, "engine", None)
+    deadline = time.monotonic() + timeout
+    while engine is not None and not engine.ready:
+        if time.monotonic() > deadline:
+            pytest.fail("the search engine did not finish loading")
+        await asyncio.sleep(0.02)
+
+
 @pytest.fixture
 async def client(settings: Settings, database_url: str) -> AsyncIterator[AsyncTestClient]:
     async with AsyncTestClient(create_app(settings, database_url)) as test_client:
+        await wait_until_ready(test_client)
         yield test_client
 
 

@@ -1,7 +1,8 @@
 """The matching engine and its persistence: a restart re-embeds only what changed while it was down, a
 saved index from another model or database is never reused, the engine's three indexes stay equal to the
 searchable catalog through a burst of changes, exact filters mean the same whether computed for a set or
-for one product, and a rebuild swaps in a fresh index while search goes on.
+for one product, a rebuild swaps in a fresh index while search goes on, and a cold start answers by words
+before its vectors exist.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from market.settings import Settings, load_settings
 from ranking.catalog import CatalogView, SearchFilters
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
-from tests.conftest import OPERATOR_TOKEN, register
+from ranking.search import MatchingEngine, SearchRequest
+from tests.conftest import OPERATOR_TOKEN, register, wait_until_ready
 
 PRODUCTS = "/v1/catalog/products"
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -45,7 +47,8 @@ async def eventually(condition: Callable[[], bool], what: str) -> None:
 
 async def caught_up(client, db) -> None:
     latest = await db.fetchval("SELECT coalesce(max(seq), 0) FROM catalog_changes")
-    await eventually(lambda: client.app.state.engine.seq >= latest, f"the engine reflects change {latest}")
+    engine = client.app.state.engine
+    await eventually(lambda: engine.ready and engine.seq >= latest, f"the engine reflects change {latest}")
 
 
 def serve(settings: Settings, database_url: str) -> AsyncTestClient:
@@ -167,6 +170,7 @@ async def test_a_saved_index_from_another_model_or_database_is_not_reused(
     meta_file.write_text(json.dumps(saved))
 
     async with serve(quick_saves, database_url) as restarted:
+        await wait_until_ready(restarted)
         assert embedded.by(restarted) == sorted(ids.values())  # everything, once
         assert len(restarted.app.state.engine.vectors) == len(catalog)
     assert saved_meta(quick_saves)[field] != "something-else"  # the fresh index replaced the foreign one
@@ -336,3 +340,32 @@ async def test_a_rebuild_answers_202_and_search_goes_on_with_the_same_products(c
     for query, earlier in before.items():
         now = await search(client, query)
         assert set(ids_of(now)) == set(ids_of(earlier)) and ids_of(now)[0] == ids_of(earlier)[0], query
+
+
+# -- cold start ---------------------------------------------------------------------------------------
+
+
+def test_a_cold_start_answers_by_words_and_exact_filters_before_the_vectors_exist():
+    sent = list(generate_products(40, seed=27))
+    products = [indexed(item, product_id) for product_id, item in enumerate(sent, start=1)]
+    engine = MatchingEngine(Embedder())
+    wanted = products[11]
+
+    engine.load_lexical(products, seq=9)
+    assert engine.lexical_only and not engine.ready and engine.seq == 9
+    by_sku = engine.search(SearchRequest(query=wanted.external_id))
+    assert by_sku.retrieval == ["lexical"] and "embedding" not in by_sku.model_versions
+    assert by_sku.results[0].product_id == wanted.product_id
+    cheap = engine.search(
+        SearchRequest(
+            query=wanted.title, filters=SearchFilters(currency="USD", max_price=wanted.price_amount - 1)
+        )
+    )
+    assert all(hit.price.amount < wanted.price_amount for hit in cheap.results)
+    assert wanted.product_id not in [hit.product_id for hit in cheap.results]
+
+    engine.load(products, seq=9)
+    assert engine.ready and not engine.lexical_only and len(engine.vectors) == len(products)
+    hybrid = engine.search(SearchRequest(query=wanted.title))
+    assert hybrid.retrieval == ["dense", "lexical"] and "embedding" in hybrid.model_versions
+    assert hybrid.results[0].product_id == wanted.product_id
