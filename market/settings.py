@@ -55,6 +55,34 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     index_save_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     model_poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0
     signals_refresh_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    # Payments (Stripe, test mode). `stripe_api_base` points the official SDK at another server (the local
+    # Stripe of `agora demo` and the tests); absent, the SDK talks to api.stripe.com. A live key
+    # (sk_live_...) is refused unless `stripe_allow_live_keys` is set.
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    stripe_allow_live_keys: bool = False
+    # The address shoppers' browsers reach Agora at: Stripe's hosted page returns them there.
+    public_url: str | None = None
+    # The platform's cut of each order line, in basis points (1000 = 10%), unless a category or seller
+    # rate says otherwise; how long checkout holds stock for an unpaid order; how often lapsed holds are
+    # swept up (stock comes back at the moment a hold lapses, the sweep cancels the order and its payment).
+    take_rate_bps: Annotated[int, msgspec.Meta(ge=0, le=10000)] = 1000
+    reservation_minutes: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    reservation_sweep_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+
+    def __post_init__(self) -> None:
+        live = bool(self.stripe_secret_key and self.stripe_secret_key.startswith(("sk_live_", "rk_live_")))
+        if live and not self.stripe_allow_live_keys:
+            raise SettingsError(
+                "AGORA_STRIPE_SECRET_KEY is a live key: Agora runs Stripe in test mode unless "
+                "AGORA_STRIPE_ALLOW_LIVE_KEYS=true"
+            )
+
+    @property
+    def base_url(self) -> str:
+        """Where Agora's own pages are reached (success and cancel pages of checkout)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def embedded_pgdata(self) -> Path:
