@@ -1,0 +1,87 @@
+"""What can go wrong when Agora asks Stripe for something, in Agora's own terms.
+
+Two kinds of failure matter to the code that calls Stripe: the shopper's card said no (PaymentError: tell
+the shopper, cancel the order), or Stripe could not do it (GatewayError: unreachable, failing, or refusing
+the request; try later or tell an operator). `stripe_errors()` turns every exception of the SDK into one of
+the two, so no stripe class ever leaves the payments package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import stripe
+
+
+class LiveKeyRefused(ValueError):
+    """A live Stripe key was given where only test keys are allowed."""
+
+
+class PaymentError(Exception):
+    """The shopper's payment was refused (a card decline): something the shopper can act on."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        decline_code: str | None = None,
+        *,
+        payment_intent_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.decline_code = decline_code
+        self.payment_intent_id = payment_intent_id
+
+
+class GatewayError(Exception):
+    """Stripe could not do what was asked: unreachable, failing, or refusing the request itself.
+
+    `retryable` says whether the same call may succeed later (network errors, 5xx, rate limits) or is
+    wrong as asked (an invalid request, a bad key). `code` is Stripe's error code when it gave one.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+
+
+@contextlib.contextmanager
+def stripe_errors(operation: str, api_base: str) -> Iterator[None]:
+    """Translate the SDK's exceptions into PaymentError (the card said no) or GatewayError (all else)."""
+    try:
+        yield
+    except stripe.CardError as declined:
+        raise _payment_error(declined) from declined
+    except stripe.APIConnectionError as unreachable:
+        raise GatewayError(
+            f"{operation}: could not reach Stripe at {api_base}", retryable=True
+        ) from unreachable
+    except stripe.AuthenticationError as refused:
+        raise GatewayError(f"{operation}: Stripe refused the API key: {refused.user_message}") from refused
+    except stripe.RateLimitError as limited:
+        raise GatewayError(f"{operation}: Stripe is rate limiting requests", retryable=True) from limited
+    except (stripe.InvalidRequestError, stripe.IdempotencyError, stripe.PermissionError) as invalid:
+        raise GatewayError(
+            f"{operation}: Stripe refused the request: {invalid.user_message}", code=invalid.code
+        ) from invalid
+    except stripe.StripeError as failed:
+        raise GatewayError(
+            f"{operation}: Stripe failed (HTTP {failed.http_status}): {failed.user_message}",
+            code=failed.code,
+            retryable=failed.http_status is None or failed.http_status >= 500,
+        ) from failed
+
+
+def _payment_error(declined: stripe.CardError) -> PaymentError:
+    error = (declined.json_body or {}).get("error") or {}
+    intent = error.get("payment_intent") or {}  # the whole intent, as it stands after the decline
+    return PaymentError(
+        declined.code or "card_declined",
+        declined.user_message or "The card was declined.",
+        error.get("decline_code"),
+        payment_intent_id=intent.get("id"),
+    )
