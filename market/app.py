@@ -23,8 +23,12 @@ from market.errors import EXCEPTION_HANDLERS
 from market.health import healthz, readyz
 from market.indexing import SearchIndexer
 from market.operator import OperatorController
+from market.orders import sweeper
+from market.orders.pages import PAGES
+from market.orders.routes import ROUTES as ORDER_ROUTES
 from market.search import SearchController
 from market.settings import Settings, ensure_operator_token
+from payments.gateway import StripeGateway
 from ranking.embedder import Embedder
 from ranking.search import MatchingEngine
 from sellers.routes import CatalogController, SellerController
@@ -79,6 +83,24 @@ def create_app(
                     await task
             await asyncio.to_thread(indexer.save)  # the next start then embeds nothing it already had
 
+    @asynccontextmanager
+    async def payments(app: Litestar) -> AsyncIterator[None]:
+        gateway = StripeGateway.from_settings(settings)  # None: payments are off, their routes say so
+        app.state.gateway = gateway
+        if gateway is None:
+            yield
+            return
+        sweeping = asyncio.create_task(
+            sweeper.run(app.state.pool, gateway, settings.reservation_sweep_seconds), name="order-sweeper"
+        )
+        try:
+            yield
+        finally:
+            sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
+            await gateway.close()
+
     return Litestar(
         route_handlers=[
             index,
@@ -88,9 +110,11 @@ def create_app(
             CatalogController,
             OperatorController,
             SearchController,
+            *ORDER_ROUTES,
+            *PAGES,
             create_static_files_router(DOCS_ASSETS, [swagger_ui_path], include_in_schema=False),
         ],
-        lifespan=[database, search] if settings.search_enabled else [database],
+        lifespan=[database, payments, search] if settings.search_enabled else [database, payments],
         state=State({"settings": settings, "operator_token": ensure_operator_token(settings)}),
         dependencies=APP_DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,

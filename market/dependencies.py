@@ -1,5 +1,5 @@
-"""What route handlers may ask for by name: the database pool, the settings, the matching engine and the
-impression log.
+"""What route handlers may ask for by name: the database pool, the settings, the matching engine, the
+impression log and the payments gateway.
 
 Handlers declare `pool: Pool` or `settings: AppSettings`; the app provides them from its state.
 """
@@ -13,12 +13,14 @@ from litestar.di import NamedDependency, Provide
 from feedback.events import ImpressionLog
 from market.errors import ApiError
 from market.settings import Settings
+from payments.gateway import StripeGateway
 from ranking.search import MatchingEngine
 
 Pool = NamedDependency[asyncpg.Pool]
 AppSettings = NamedDependency[Settings]
 Engine = NamedDependency[MatchingEngine]
 Impressions = NamedDependency[ImpressionLog]
+Gateway = NamedDependency[StripeGateway]
 
 
 def _pool(state: State) -> asyncpg.Pool:
@@ -46,7 +48,17 @@ def _impressions(state: State) -> ImpressionLog:
     return _search_part(state, "impressions")
 
 
+def _gateway(state: State) -> StripeGateway:
+    gateway = getattr(state, "gateway", None)
+    if gateway is None:
+        raise ApiError(
+            503, "payments_disabled", "Payments are not configured on this node (AGORA_STRIPE_SECRET_KEY)."
+        )
+    return gateway
+
+
 APP_DEPENDENCIES = {
+    "gateway": Provide(_gateway, sync_to_thread=False),
     "impressions": Provide(_impressions, sync_to_thread=False),
     "pool": Provide(_pool, sync_to_thread=False),
     "settings": Provide(_settings, sync_to_thread=False),

@@ -85,6 +85,29 @@ async def set_seller_status(conn: asyncpg.Connection, seller_id: UUID, status: s
     )
 
 
+async def payout_account(conn: asyncpg.Connection, seller_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, email, country, stripe_account_id FROM sellers WHERE id = $1", seller_id
+    )
+
+
+async def set_payout_account(conn: asyncpg.Connection, seller_id: UUID, account_id: str) -> str:
+    """Store the seller's payout account unless one is there already; returns the one that stays."""
+    stored = await conn.fetchval(
+        """
+        UPDATE sellers SET stripe_account_id = $2 WHERE id = $1 AND stripe_account_id IS NULL
+        RETURNING stripe_account_id
+        """,
+        seller_id,
+        account_id,
+    )
+    return stored or await conn.fetchval("SELECT stripe_account_id FROM sellers WHERE id = $1", seller_id)
+
+
+async def clear_payout_accounts(conn: asyncpg.Connection, seller_ids: Sequence[UUID]) -> None:
+    await conn.execute("UPDATE sellers SET stripe_account_id = NULL WHERE id = ANY($1::uuid[])", seller_ids)
+
+
 async def insert_api_key(
     conn: asyncpg.Connection, seller_id: UUID, key_hash: bytes, prefix: str
 ) -> asyncpg.Record:

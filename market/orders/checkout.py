@@ -1,0 +1,344 @@
+"""Checkout: a cart becomes an order, priced from the catalog, split per seller, with its stock held; then
+Stripe is asked for the money, on its hosted page (checkout_session) or with a payment method the caller
+already holds (payment_intent, an agent's card).
+
+The order, its lines and its holds are written in one transaction that either holds every unit or none;
+Stripe is called only after it commits, so no database lock waits on the network.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from feedback.store import insert_event
+from market.errors import ApiError, ErrorDetail
+from market.orders import cart_store, lifecycle, settlement, store, views
+from market.orders.carts import line_problem
+from market.orders.lifecycle import AfterCommit
+from market.orders.schemas import CheckoutIn, OrderView, PaymentView
+from market.settings import Settings
+from payments import take_rates
+from payments.fees import platform_fee, take_rate_for
+from payments.gateway import CheckoutLine, GatewayError, PaymentError, StripeGateway
+from sellers import inventory
+
+
+async def checkout(
+    pool: asyncpg.Pool, gateway: StripeGateway, settings: Settings, cart_id: UUID, data: CheckoutIn
+) -> OrderView:
+    """Turn the cart into a pending order and start its payment; see the module's docstring."""
+    _check_request(data)
+    order_id = await place_order(pool, settings, cart_id, data.flow)
+    metadata = {"order_id": str(order_id), "cart_id": str(cart_id)}
+    if data.email:
+        metadata["email"] = data.email
+    if data.flow == "checkout_session":
+        return await _hosted_checkout(pool, gateway, settings, order_id, metadata)
+    assert data.payment_method is not None
+    return await _pay_now(pool, gateway, settings, order_id, data.payment_method, metadata)
+
+
+async def place_order(pool: asyncpg.Pool, settings: Settings, cart_id: UUID, flow: str) -> UUID:
+    """Write the order for everything in the cart and hold its stock, in one transaction.
+
+    Prices come from the products table as it is at this moment (the rows are locked), never from the
+    client. Raises ApiError: 404 for an unknown cart or a product gone from the catalog, 400 for an empty
+    cart or several currencies, 409 for a seller that cannot be paid or any product short of stock
+    (naming every one; nothing is held then).
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        cart = await cart_store.get_cart(conn, cart_id, for_update=True)  # one checkout of a cart at a time
+        if cart is None:
+            raise ApiError(404, "cart_not_found", f"No cart {cart_id}.", where="path.cart_id")
+        rows = await cart_store.cart_lines(conn, cart_id, lock_products=True)
+        currency = _check_cart(rows)
+        lines = await _priced_lines(conn, rows, settings.take_rate_bps)
+        total = sum(line["line_amount"] for line in lines)
+        if total <= 0:
+            raise ApiError(
+                400, "nothing_to_pay", "The cart's total is zero: there is nothing to pay.", where="items"
+            )
+        reserved_until = await store.clock_plus(conn, timedelta(minutes=settings.reservation_minutes))
+        order_id = await store.insert_order(
+            conn,
+            cart_id=cart_id,
+            session_id=cart["session_id"],
+            payment_flow=flow,
+            currency=currency,
+            total_amount=total,
+            platform_fee_amount=sum(line["platform_fee_amount"] for line in lines),
+            reserved_until=reserved_until,
+        )
+        await _insert_parts(conn, order_id, lines)
+        shortages = await inventory.reserve(
+            conn,
+            order_id=order_id,
+            items=[(line["product_id"], line["quantity"]) for line in lines],
+            expires_at=reserved_until,
+        )
+        if shortages:
+            by_id = {row["product_id"]: row for row in rows}
+            raise ApiError(
+                409,
+                "out_of_stock",
+                "Some products cannot be bought in the quantity asked for; nothing was reserved.",
+                where="items",
+                details=[
+                    ErrorDetail(
+                        code="out_of_stock",
+                        message=f"product {s.product_id}: {s.requested} wanted, {s.available} available"
+                        f" ({line_problem(by_id[s.product_id], s.available) or 'out of stock'})",
+                        where=f"items.{s.product_id}",
+                    )
+                    for s in shortages
+                ],
+            )
+        for line in lines:
+            await insert_event(
+                conn,
+                event_id=uuid.uuid4(),
+                type="checkout_started",
+                session_id=cart["session_id"],
+                search_id=line["search_id"],
+                product_id=line["product_id"],
+                payload={
+                    "order_id": str(order_id),
+                    "cart_id": str(cart_id),
+                    "quantity": line["quantity"],
+                    "amount": line["line_amount"],
+                    "currency": currency,
+                },
+            )
+    return order_id
+
+
+def _check_request(data: CheckoutIn) -> None:
+    if data.flow == "payment_intent" and not data.payment_method:
+        raise ApiError.invalid(
+            "body.payment_method", "is required when flow is payment_intent (e.g. pm_card_visa)"
+        )
+    if data.flow == "checkout_session" and data.payment_method:
+        raise ApiError.invalid(
+            "body.payment_method",
+            "only goes with flow payment_intent: the hosted page asks the shopper for a card",
+        )
+
+
+def _check_cart(rows: list[asyncpg.Record]) -> str:
+    """The cart's one currency, after refusing what no payment can fix."""
+    if not rows:
+        raise ApiError(400, "cart_empty", "The cart is empty.", where="items")
+    for row in rows:
+        if row["deleted"]:
+            raise ApiError(
+                404,
+                "product_not_found",
+                f"Product {row['product_id']} is no longer in the catalog; remove it from the cart.",
+                where=f"items.{row['product_id']}",
+            )
+    currencies = sorted({row["currency"] for row in rows})
+    if len(currencies) > 1:
+        raise ApiError(
+            400,
+            "mixed_currencies",
+            f"One order is paid in one currency; this cart has {', '.join(currencies)}."
+            " Check out each separately.",
+            where="items",
+            details=[
+                ErrorDetail(
+                    code="currency",
+                    message=f"product {row['product_id']} is priced in {row['currency']}",
+                    where=f"items.{row['product_id']}",
+                )
+                for row in rows
+            ],
+        )
+    unpayable = {row["seller_id"]: row["seller_name"] for row in rows if not row["stripe_account_id"]}
+    if unpayable:
+        raise ApiError(
+            409,
+            "seller_not_payable",
+            "Some sellers in the cart cannot receive payments yet; remove their products or try later.",
+            where="items",
+            details=[
+                ErrorDetail(
+                    code="seller_not_payable",
+                    message=f"{name} has no payout account",
+                    where=f"sellers.{seller_id}",
+                )
+                for seller_id, name in unpayable.items()
+            ],
+        )
+    return currencies[0]
+
+
+async def _priced_lines(
+    conn: asyncpg.Connection, rows: list[asyncpg.Record], default_bps: int
+) -> list[dict[str, Any]]:
+    seller_rates, category_rates = await take_rates.rates(conn)
+    lines = []
+    for row in rows:
+        bps = take_rate_for(
+            seller_id=row["seller_id"],
+            category=row["category"],
+            default_bps=default_bps,
+            seller_rates=seller_rates,
+            category_rates=category_rates,
+        )
+        line_amount = row["price_amount"] * row["quantity"]
+        lines.append(
+            {
+                "seller_id": row["seller_id"],
+                "product_id": row["product_id"],
+                "title": row["title"],
+                "quantity": row["quantity"],
+                "unit_amount": row["price_amount"],
+                "line_amount": line_amount,
+                "take_rate_bps": bps,
+                "platform_fee_amount": platform_fee(line_amount, bps),
+                "search_id": row["search_id"],
+            }
+        )
+    return lines
+
+
+async def _insert_parts(conn: asyncpg.Connection, order_id: UUID, lines: list[dict[str, Any]]) -> None:
+    """One seller order per seller, then the lines under them."""
+    per_seller: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
+    for line in lines:
+        per_seller[line["seller_id"]].append(line)
+    for seller_id, own in per_seller.items():
+        part_id = await store.insert_seller_order(
+            conn,
+            order_id,
+            seller_id,
+            sum(line["line_amount"] for line in own),
+            sum(line["platform_fee_amount"] for line in own),
+        )
+        for line in own:
+            line["seller_order_id"] = part_id
+    await store.insert_order_lines(conn, order_id, lines)
+
+
+async def _hosted_checkout(
+    pool: asyncpg.Pool, gateway: StripeGateway, settings: Settings, order_id: UUID, metadata: dict[str, str]
+) -> OrderView:
+    async with pool.acquire() as conn:
+        order = await store.get_order(conn, order_id)
+        lines = await store.order_lines(conn, [order_id])
+    base = settings.base_url
+    try:
+        session = await gateway.create_checkout_session(
+            order_id=str(order_id),
+            currency=order["currency"],
+            lines=[CheckoutLine(line["title"], line["unit_amount"], line["quantity"]) for line in lines],
+            success_url=f"{base}/checkout/success?order_id={order_id}&session_id={{CHECKOUT_SESSION_ID}}",
+            cancel_url=f"{base}/checkout/cancel?order_id={order_id}",
+            expires_at=order["reserved_until"],
+            transfer_group=order["transfer_group"],
+            metadata=metadata,
+        )
+    except (GatewayError, PaymentError) as exc:
+        await _abandon(pool, order_id, "payment_provider_unavailable")
+        raise _unavailable(order_id, exc) from None
+    async with pool.acquire() as conn:
+        await store.set_payment_ids(conn, order_id, checkout_session_id=session.id)
+        view = await views.order_view(conn, order_id)
+    view.checkout_url = session.url
+    return view
+
+
+async def _pay_now(
+    pool: asyncpg.Pool,
+    gateway: StripeGateway,
+    settings: Settings,
+    order_id: UUID,
+    payment_method: str,
+    metadata: dict[str, str],
+) -> OrderView:
+    async with pool.acquire() as conn:
+        order = await store.get_order(conn, order_id)
+    try:
+        outcome = await gateway.pay_with_payment_method(
+            amount=order["total_amount"],
+            currency=order["currency"],
+            payment_method=payment_method,
+            transfer_group=order["transfer_group"],
+            metadata=metadata,
+            idempotency_key=f"payment:{order_id}",
+            return_url=f"{settings.base_url}/checkout/success?order_id={order_id}",
+        )
+    except PaymentError as declined:
+        await _abandon(pool, order_id, "payment_declined", declined.payment_intent_id)
+        raise ApiError(
+            402,
+            "payment_declined",
+            f"The payment was declined: {declined.message} The order is canceled and its stock released.",
+            where="body.payment_method",
+            details=[
+                ErrorDetail(
+                    code=declined.decline_code or declined.code,
+                    message=declined.message,
+                    where="decline_code",
+                ),
+                ErrorDetail(code="order_canceled", message=str(order_id), where="order_id"),
+            ],
+        ) from None
+    except GatewayError as exc:
+        refused = bool(exc.code) and not exc.retryable  # Stripe refused the request as asked: the method
+        await _abandon(
+            pool, order_id, "payment_method_refused" if refused else "payment_provider_unavailable"
+        )
+        if refused:
+            raise ApiError(
+                400,
+                "payment_method_refused",
+                f"Stripe refused the payment method: {exc}",
+                where="body.payment_method",
+                details=[ErrorDetail(code="order_canceled", message=str(order_id), where="order_id")],
+            ) from None
+        raise _unavailable(order_id, exc) from None
+    after = AfterCommit()
+    async with pool.acquire() as conn, conn.transaction():
+        await store.set_payment_ids(conn, order_id, payment_intent_id=outcome.payment_intent_id)
+        if outcome.status == "succeeded":
+            after = await lifecycle.mark_paid(
+                conn, order_id, payment_intent_id=outcome.payment_intent_id, charge_id=outcome.charge_id
+            )
+    await settlement.carry_out(pool, gateway, after)
+    async with pool.acquire() as conn:
+        view = await views.order_view(conn, order_id)
+    if outcome.status != "succeeded":  # the order's own status cannot say what the payment waits for
+        view.payment = PaymentView(
+            status=outcome.status,
+            payment_intent_id=outcome.payment_intent_id,
+            client_secret=outcome.client_secret,
+            next_action=outcome.next_action,
+        )
+    return view
+
+
+async def _abandon(
+    pool: asyncpg.Pool, order_id: UUID, reason: str, payment_intent_id: str | None = None
+) -> None:
+    """The payment could not start or was refused: the order is canceled and its stock given back."""
+    async with pool.acquire() as conn, conn.transaction():
+        if payment_intent_id:
+            await store.set_payment_ids(conn, order_id, payment_intent_id=payment_intent_id)
+        await lifecycle.cancel(conn, order_id, reason)
+
+
+def _unavailable(order_id: UUID, exc: Exception) -> ApiError:
+    return ApiError(
+        502,
+        "payment_provider_unavailable",
+        f"The payment provider could not be reached or failed ({exc}); "
+        "the order is canceled and its stock released.",
+        details=[ErrorDetail(code="order_canceled", message=str(order_id), where="order_id")],
+    )
