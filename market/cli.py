@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import click
+import msgspec
 
 from market.settings import Settings, SettingsError, load_settings
 
@@ -48,9 +49,18 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
 @click.option("--seed-only", is_flag=True, help="Load the demo data and exit instead of serving.")
 @click.pass_obj
 def demo(settings: Settings, host: str | None, port: int | None, seed_only: bool) -> None:
-    """Create demo sellers with a multi-category catalog, then serve."""
-    from market.demo import describe_accounts, seed_demo
+    """Create demo sellers with a multi-category catalog, then serve, taking payments in Stripe test mode.
 
+    Without AGORA_STRIPE_SECRET_KEY, payments go to a local Stripe started for the demo (the project's
+    devtools/stripe_local, with its own test payment page); its webhooks come back to this server.
+    """
+    from market.demo import describe_accounts, open_payout_accounts, seed_demo
+    from market.local_stripe import LocalStripeUnavailable, start_local_stripe
+    from payments.gateway import StripeGateway
+
+    settings = msgspec.structs.replace(
+        settings, host=host or settings.host, port=settings.port if port is None else port
+    )
     url = _database_url(settings)
     accounts = _run(
         _with_pool(
@@ -58,8 +68,41 @@ def demo(settings: Settings, host: str | None, port: int | None, seed_only: bool
         )
     )
     click.echo(describe_accounts(accounts, settings.data_dir))
-    if not seed_only:
-        _serve(settings, host, port, url)
+    if seed_only:
+        return
+    local = None
+    if not settings.stripe_secret_key:
+        try:
+            local = start_local_stripe()
+        except LocalStripeUnavailable as exc:
+            click.echo(f"Payments are off: {exc}")
+        else:
+            settings = local.settings_for(settings)
+            local.deliver_webhooks_to(f"{_reachable_base(settings)}/v1/stripe/webhook")
+            click.echo(f"Stripe (test mode): a local server at {local.url}, with its own test payment page")
+    try:
+        gateway = StripeGateway.from_settings(settings)
+        if gateway is not None:
+            opened = _run(
+                _with_pool(
+                    settings,
+                    url,
+                    lambda pool: open_payout_accounts(
+                        pool, gateway, accounts, fresh_stripe=local is not None
+                    ),
+                )
+            )
+            click.echo(f"Payout accounts (Stripe Connect) for the demo sellers: {', '.join(opened)}")
+        _serve(settings, None, None, url)
+    finally:
+        if local is not None:
+            local.stop()
+
+
+def _reachable_base(settings: Settings) -> str:
+    """Where a process on this machine reaches the server (a wildcard bind is reached on loopback)."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{settings.port}"
 
 
 @main.group()
@@ -269,7 +312,8 @@ def _database_url(settings: Settings) -> str:
 async def _with_pool(
     settings: Settings, url: str, work: Callable[..., Awaitable[T]], *, migrate: bool = False
 ) -> T:
-    from market import db, migrate as migrations
+    from market import db
+    from market import migrate as migrations
 
     pool = await db.create_pool(url, settings)
     try:

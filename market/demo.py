@@ -18,7 +18,10 @@ from tqdm import tqdm
 
 from market.demo_catalog import DEMO_SELLERS, DemoSeller, demo_seller_products
 from market.errors import ApiError
+from market.orders.accounting import payout_account
+from payments.gateway import StripeGateway
 from sellers import accounts, catalog
+from sellers import store as seller_store
 from sellers.importer import RawItem
 from sellers.schemas import SellerRegistration
 
@@ -82,6 +85,18 @@ async def _demo_principal(
     else:
         known[demo_seller.email] = (await accounts.issue_key(pool, existing.seller_id)).api_key
     return await accounts.authenticate(pool, known[demo_seller.email])
+
+
+async def open_payout_accounts(
+    pool: asyncpg.Pool, gateway: StripeGateway, accounts: list[DemoAccount], *, fresh_stripe: bool
+) -> list[str]:
+    """A Stripe Connect account for each demo seller, so that their sales can be paid out. A local Stripe
+    starts empty every time, so with `fresh_stripe` the accounts of an earlier run are replaced."""
+    seller_ids = [account.seller_id for account in accounts]
+    if fresh_stripe:
+        async with pool.acquire() as conn:
+            await seller_store.clear_payout_accounts(conn, seller_ids)
+    return [(await payout_account(pool, gateway, seller_id)).account_id for seller_id in seller_ids]
 
 
 def describe_accounts(accounts: list[DemoAccount], data_dir: Path) -> str:

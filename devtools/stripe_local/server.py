@@ -52,6 +52,40 @@ async def test_reset(_request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 
 
+async def test_resend_event(request: web.Request) -> web.Response:
+    """POST /_test/events/{id}/resend: deliver an event again to every webhook endpoint that takes its
+    type, signed afresh with the current time (as `stripe events resend` does), to see that a receiver
+    handles a replay. Answers with each endpoint's HTTP status."""
+    import hashlib
+    import hmac
+    import json
+    import time
+
+    import aiohttp
+    import localstripe.webhooks as ls_webhooks
+    from localstripe.resources import Event
+
+    event = Event._api_retrieve(request.match_info["id"])
+    payload = json.dumps(event._export(), indent=2, sort_keys=True).encode()
+    timestamp = int(time.time())
+    statuses = {}
+    async with aiohttp.ClientSession() as session:
+        for name, hook in list(ls_webhooks._webhooks.items()):
+            if hook.events is not None and event.type not in hook.events:
+                continue
+            signature = hmac.new(hook.secret.encode(), b"%d.%s" % (timestamp, payload), hashlib.sha256)
+            headers = {
+                "Content-Type": "application/json; charset=utf-8",
+                "Stripe-Signature": f"t={timestamp},v1={signature.hexdigest()}",
+            }
+            try:
+                async with session.post(hook.url, data=payload, headers=headers) as answer:
+                    statuses[name] = answer.status
+            except aiohttp.ClientError as exc:
+                statuses[name] = f"failed: {exc}"
+    return json_response({"id": event.id, "type": event.type, "deliveries": statuses})
+
+
 def _handler(func):
     """Like localstripe's api_extra, but passing every URL parameter, so nested ids work too."""
 
@@ -72,6 +106,7 @@ def _add_routes(app: web.Application, ls) -> None:
     add("GET", "/_health", health)
     add("POST", "/_test/payment_intents/{id}/authenticate", test_authenticate)
     add("POST", "/_test/reset", test_reset)
+    add("POST", "/_test/events/{id}/resend", test_resend_event)
     paypage.add_routes(app)
 
     sessions = "/v1/checkout/sessions"

@@ -27,9 +27,6 @@ API_KEY = "sk_test_stripe_local"
 WEBHOOK_SECRET = "whsec_stripe_local_tests"
 DEADLINE = 15.0
 
-# The SDK's httpx client passes the form body as bytes, which httpx 0.28 flags; not ours to fix.
-pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
-
 
 def _wait_for_banner(proc: subprocess.Popen, log: Path) -> str:
     deadline = time.monotonic() + DEADLINE

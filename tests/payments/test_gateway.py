@@ -20,9 +20,6 @@ from payments.gateway import (
 from tests.conftest import LocalStripe
 from tests.payments.conftest import stripe_get, unique
 
-# stripe 16.1.0's HTTPXClient hands the encoded form to httpx as `data=`, which httpx deprecates.
-pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
-
 
 async def pay(gateway: StripeGateway, *, amount: int = 1000, card: str = "pm_card_visa", group: str = ""):
     return await gateway.pay_with_payment_method(

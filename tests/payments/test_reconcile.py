@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import asyncpg
-import pytest
 
 from payments import ledger
 from payments.gateway import StripeGateway
 from payments.reconcile import Difference, OrderMoney, reconcile_order
 from tests.payments.conftest import add_order, add_refund, add_seller, unique
-
-# stripe 16.1.0's HTTPXClient hands the encoded form to httpx as `data=`, which httpx deprecates.
-pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
 
 
 async def paid_refunded_order(db: asyncpg.Connection, gateway: StripeGateway, *, booked_transfer: int = 900):
