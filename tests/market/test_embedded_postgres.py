@@ -104,6 +104,7 @@ def test_serve_answers_with_docs_and_stops_its_server_on_sigterm(data_dir, env, 
         wait_until_up(server, f"{base}/healthz")
         assert postgres_servers(data_dir), "the embedded server runs under the data dir"
 
+        wait_until_up(server, f"{base}/readyz")  # search finishes loading in the background
         ready = httpx.get(f"{base}/readyz")
         assert (ready.status_code, ready.json()["status"]) == (200, "ok")
         docs = httpx.get(f"{base}/docs")

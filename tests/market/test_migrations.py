@@ -17,6 +17,7 @@ from litestar.testing import AsyncTestClient
 from market import migrate
 from market.app import create_app
 from market.migrate import Migration, MigrationError
+from tests.conftest import wait_until_ready
 
 MIGRATIONS_DIR = Path(migrate.__file__).parent / "migrations"
 
@@ -212,6 +213,7 @@ async def test_readyz_names_pending_migrations_until_the_database_is_migrated(se
 
 async def test_the_app_migrates_on_start_by_default(settings, empty_database, conn):
     async with AsyncTestClient(create_app(settings, empty_database)) as client:
+        await wait_until_ready(client)  # search embeds the (empty) catalog in the background
         ready = await client.get("/readyz")
 
     assert ready.status_code == 200
