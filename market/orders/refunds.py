@@ -142,7 +142,9 @@ def _split(
             raise ApiError(
                 404,
                 "line_not_found",
-                f"Line {asked.line_id} is not part of this order.",
+                f"Line {asked.line_id} is not part of this order."
+                if seller_order_id is None
+                else f"Line {asked.line_id} is not one of this seller's lines in this order.",
                 where=f"{where}.line_id",
             )
         if asked.line_id in seen:
