@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,6 +24,9 @@ def main(ctx: click.Context) -> None:
     """Agora, the agentic-commerce marketplace. Settings come from AGORA_* variables and .env."""
     # SIGTERM ends the process through normal exit, so the embedded PostgreSQL is stopped cleanly.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # OpenMP threads (LightGBM's) that spin while idle starve llama.cpp's threads on a small machine: the
+    # assistant's first reply took 9-11 s instead of ~3.5 s. It must be set before LightGBM is loaded.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         ctx.obj = load_settings()
     except SettingsError as exc:

