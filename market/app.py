@@ -18,6 +18,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from feedback.events import ImpressionLog
 from market import db, migrate
+from market.assistant.routes import ConversationController
 from market.dependencies import APP_DEPENDENCIES
 from market.errors import EXCEPTION_HANDLERS
 from market.health import healthz, readyz
@@ -110,6 +111,7 @@ def create_app(
             CatalogController,
             OperatorController,
             SearchController,
+            ConversationController,
             *ORDER_ROUTES,
             *PAGES,
             create_static_files_router(DOCS_ASSETS, [swagger_ui_path], include_in_schema=False),

@@ -1,0 +1,314 @@
+"""Conversations as a service: start one, answer a message, read one back.
+
+Answering a message loads what the earlier turns left (products shown, the latest search, the cart, the
+tool results a reply may quote), runs the agent's turn and stores it with its `intent` event. Turns of one
+conversation are answered one at a time in this process, so each sees the one before it.
+
+`Assistant` holds what every conversation of the app shares, made on first use: the chat backend, the
+action classifier (sharing the engine's embedder) and the vocabulary of the catalog as it is now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+import weakref
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from msgspec import Meta, Struct
+
+from market.assistant import store
+from market.assistant.agent import Agent, Emit, History, TurnOutcome
+from market.assistant.messages import ChatBackend, ChatMessage, ToolCall
+from market.assistant.proposals import Classifier, Layer
+from market.assistant.references import ShownProduct
+from market.assistant.toolbox import Session, Toolbox
+from market.assistant.tools import CheckoutStarted, ProductCard
+from market.assistant.vocabulary import Vocabulary
+from market.errors import ApiError
+from market.orders import carts
+from market.orders.schemas import CartView, SessionId
+from market.settings import Settings
+from payments.gateway import StripeGateway
+from ranking.search import MatchingEngine
+
+VOCABULARY_REFRESH_SECONDS = 60.0  # a live catalog's words are re-read at most this often
+FACT_TURNS = 10  # earlier turns whose tool results a reply may still quote
+
+
+class ConversationIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    session_id: SessionId | None = None  # the shopper's own session, if the client has one
+
+
+class ConversationCreated(Struct, kw_only=True):
+    conversation_id: UUID
+
+
+class MessageIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    text: Annotated[str, Meta(min_length=1, max_length=2000)]
+
+
+class MessageAnswer(Struct, kw_only=True, omit_defaults=True):
+    reply: str
+    products: list[ProductCard]
+    turn: int
+    cart: CartView | None = None
+    checkout: CheckoutStarted | None = None
+
+
+class TurnView(Struct, kw_only=True):
+    turn: int
+    user_text: str
+    reply: str
+    intent: dict[str, Any]
+    tool_calls: list[dict[str, Any]]
+    products_shown: list[dict[str, Any]]
+    model: str
+    latency_ms: float
+    created_at: datetime
+
+
+class ConversationView(Struct, kw_only=True):
+    conversation_id: UUID
+    session_id: str | None
+    cart_id: UUID | None
+    created_at: datetime
+    turns: list[TurnView]
+
+
+class Assistant:
+    """The parts every conversation shares, each made once, on first use (none at import or app start)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        backend: Callable[[], ChatBackend],
+        classifier: Callable[[MatchingEngine | None], Classifier],
+    ) -> None:
+        self.settings = settings
+        self._make_backend = backend
+        self._make_classifier = classifier
+        self._backend: ChatBackend | None = None
+        self._classifier: Classifier | None = None
+        self._vocabulary: tuple[float, int, Vocabulary] | None = None
+        self._making = asyncio.Lock()
+        self._turn_locks: weakref.WeakValueDictionary[UUID, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def backend(self) -> ChatBackend:
+        if self._backend is None:
+            self._backend = self._make_backend()
+        return self._backend
+
+    async def agent(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        engine: MatchingEngine | None,
+        impressions: Any,
+        gateway: StripeGateway | None,
+    ) -> Agent:
+        async with self._making:
+            if self._classifier is None:
+                self._classifier = await asyncio.to_thread(self._make_classifier, engine)
+            vocabulary = await self._words(engine)
+        toolbox = Toolbox(
+            pool=pool,
+            settings=self.settings,
+            engine=engine,
+            impressions=impressions,
+            gateway=gateway,
+            colors=vocabulary.colors,
+            categories=tuple(sorted(set(vocabulary.category_terms.values()))),
+        )
+        return Agent(
+            self.backend(),
+            toolbox,
+            Layer(vocabulary=vocabulary, classifier=self._classifier),
+            max_steps=self.settings.assistant_max_steps,
+            currency=self.settings.assistant_currency,
+            own_url=self.settings.base_url,
+        )
+
+    def turn_lock(self, conversation_id: UUID) -> asyncio.Lock:
+        lock = self._turn_locks.get(conversation_id)
+        if lock is None:
+            lock = self._turn_locks[conversation_id] = asyncio.Lock()
+        return lock
+
+    async def _words(self, engine: MatchingEngine | None) -> Vocabulary:
+        """The live catalog's words (re-read when it changed, at most once a minute); else the demo's."""
+        if engine is None or not len(engine.catalog):
+            return Vocabulary.demo()
+        now, cached = time.monotonic(), self._vocabulary
+        if cached and (cached[1] == engine.seq or now - cached[0] < VOCABULARY_REFRESH_SECONDS):
+            return cached[2]
+        catalog = engine.catalog
+        vocabulary = await asyncio.to_thread(
+            lambda: Vocabulary.from_products(
+                p for pid in catalog.ids() if (p := catalog.get(pid)) is not None
+            )
+        )
+        self._vocabulary = (now, engine.seq, vocabulary)
+        return vocabulary
+
+
+async def start(pool: asyncpg.Pool, data: ConversationIn) -> ConversationCreated:
+    conversation_id = uuid.uuid4()
+    async with pool.acquire() as conn:
+        await store.insert_conversation(conn, conversation_id, data.session_id)
+    return ConversationCreated(conversation_id=conversation_id)
+
+
+async def transcript(pool: asyncpg.Pool, conversation_id: UUID) -> ConversationView:
+    async with pool.acquire() as conn:
+        conversation = await _conversation_or_404(conn, conversation_id)
+        rows = await store.all_turns(conn, conversation_id)
+    return ConversationView(
+        conversation_id=conversation["id"],
+        session_id=conversation["session_id"],
+        cart_id=conversation["cart_id"],
+        created_at=conversation["created_at"],
+        turns=[
+            TurnView(
+                turn=row["turn"],
+                user_text=row["user_text"],
+                reply=row["reply_text"],
+                intent=row["intent"],
+                tool_calls=row["tool_calls"],
+                products_shown=row["products_shown"],
+                model=row["model"],
+                latency_ms=row["latency_ms"],
+                created_at=row["created_at"],
+            )
+            for row in rows
+        ],
+    )
+
+
+async def check_exists(pool: asyncpg.Pool, conversation_id: UUID) -> None:
+    async with pool.acquire() as conn:
+        await _conversation_or_404(conn, conversation_id)
+
+
+async def answer(
+    pool: asyncpg.Pool,
+    assistant: Assistant,
+    agent: Agent,
+    conversation_id: UUID,
+    text: str,
+    emit: Emit | None = None,
+) -> tuple[TurnOutcome, int]:
+    """Run one turn of the conversation and store it; returns the outcome and the turn's number."""
+    model_turns = assistant.settings.assistant_history_turns
+    async with assistant.turn_lock(conversation_id):
+        async with pool.acquire() as conn:
+            conversation = await _conversation_or_404(conn, conversation_id)
+            rows = await store.recent_turns(conn, conversation_id, max(FACT_TURNS, model_turns))
+        cart = await carts.get_cart(pool, conversation["cart_id"]) if conversation["cart_id"] else None
+        history = history_from(rows, cart=cart, model_turns=model_turns)
+        session = Session(conversation_id, conversation["cart_id"], _search_ids(rows))
+        outcome = await agent.respond(text, history, session, emit)
+        async with pool.acquire() as conn:
+            turn = await store.insert_turn(
+                conn,
+                conversation_id=conversation_id,
+                user_text=text,
+                reply_text=outcome.reply,
+                intent=outcome.intent | {"asked_checkout": outcome.asked_checkout},
+                tool_calls=[msgspec.to_builtins(call) for call in outcome.calls],
+                products_shown=outcome.products_shown,
+                model=outcome.model,
+                latency_ms=outcome.latency_ms,
+            )
+    return outcome, turn
+
+
+def history_from(rows: list[asyncpg.Record], *, cart: CartView | None, model_turns: int) -> History:
+    """What the earlier turns (oldest first) left for this one."""
+    history = History(
+        cart_ids={line.product_id for group in (cart.sellers if cart else []) for line in group.lines}
+    )
+    for row in rows:
+        for call in row["tool_calls"]:
+            result = call.get("result") or {}
+            if not call.get("ok") or not result:
+                continue
+            history.results.append(result)
+            name = call["name"]
+            if name in ("search_products", "compare_products"):
+                history.shown = [
+                    _shown(entry, index) for index, entry in enumerate(result.get("products", []), 1)
+                ]
+                history.focus = None
+            if name == "search_products":
+                history.last_search = call["arguments"]
+            elif name in ("product_details", "add_to_cart"):
+                history.focus = call["arguments"].get("product_id")
+    if rows:
+        history.asked_checkout = bool(rows[-1]["intent"].get("asked_checkout"))
+    for row in rows[-model_turns:] if model_turns else []:
+        history.messages.extend(_replayed(row))
+    return history
+
+
+def _shown(entry: dict[str, Any], index: int) -> ShownProduct:
+    price = entry.get("price") or {}
+    color = entry.get("color") or (entry.get("attributes") or {}).get("color")
+    return ShownProduct(
+        product_id=entry["product_id"],
+        position=entry.get("position", index),
+        title=entry.get("title", ""),
+        brand=entry.get("brand", ""),
+        color=(color[0] if isinstance(color, list) and color else color) or None,
+        price_amount=price.get("amount"),
+        currency=price.get("currency"),
+    )
+
+
+def _replayed(row: asyncpg.Record) -> list[ChatMessage]:
+    """An earlier turn as the model saw it: the shopper, the tool calls and their results, the reply."""
+    messages = [ChatMessage(role="user", content=row["user_text"])]
+    calls = [
+        (ToolCall(call["name"], call.get("arguments", {}), id=f"t{row['turn']}_{index}"), call)
+        for index, call in enumerate(row["tool_calls"])
+    ]
+    if calls:
+        messages.append(ChatMessage(role="assistant", tool_calls=tuple(call for call, _ in calls)))
+        for call, record in calls:
+            content = record.get("result") or {"error": record.get("refused") or "not run"}
+            messages.append(
+                ChatMessage(
+                    role="tool",
+                    content=msgspec.json.encode(content).decode(),
+                    tool_call_id=call.id,
+                    name=call.name,
+                )
+            )
+    messages.append(ChatMessage(role="assistant", content=row["reply_text"]))
+    return messages
+
+
+def _search_ids(rows: list[asyncpg.Record]) -> dict[int, UUID]:
+    """The search each product was last shown by, so that adding it to the cart credits that search."""
+    found: dict[int, UUID] = {}
+    for row in rows:
+        for shown in row["products_shown"]:
+            if shown.get("search_id"):
+                found[shown["product_id"]] = UUID(shown["search_id"])
+    return found
+
+
+async def _conversation_or_404(conn: asyncpg.Connection, conversation_id: UUID) -> asyncpg.Record:
+    conversation = await store.get_conversation(conn, conversation_id)
+    if conversation is None:
+        raise ApiError(
+            404, "conversation_not_found", f"No conversation {conversation_id}.", where="path.conversation_id"
+        )
+    return conversation

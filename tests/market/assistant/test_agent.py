@@ -1,0 +1,333 @@
+"""The agent's turn, through the API with the real engine, carts, checkout (local Stripe), grounding and
+stores; only the model (a script) and, where a test needs one action for sure, the classifier stand in.
+
+With a local backend the layer leads (it picks the tool, fills the arguments; the model fills gaps); with
+an openai backend the model leads and the layer checks. Bad model output is retried once, then the layer's
+own proposal is used; no turn has more than `assistant_max_steps` tool calls; checkout needs a confirmation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import msgspec
+import pytest
+
+from market.assistant import replies
+from market.assistant.messages import BackendError
+from market.settings import Settings
+from tests.market.assistant.scripted import (
+    CATALOG,
+    FixedClassifier,
+    app_client,
+    call,
+    converse,
+    json_reply,
+    local,
+    model,
+    open_shop,
+    say,
+    use,
+)
+
+
+@pytest.fixture
+async def shop(payment_settings: Settings, database_url: str, db) -> AsyncIterator:
+    """The app (search and payments on) with the test catalog from a payable seller."""
+    async for client in app_client(payment_settings, database_url):
+        client.ids = await open_shop(client, db, CATALOG)
+        yield client
+
+
+async def turns(client, conversation_id: str) -> list[dict]:
+    answer = await client.get(f"/v1/conversations/{conversation_id}")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["turns"]
+
+
+async def orders(db) -> int:
+    return await db.fetchval("SELECT count(*) FROM orders")
+
+
+# -- the layer leads (local backend) -----------------------------------------------------------------
+
+
+async def test_a_local_search_is_the_layers_own_and_its_reply_is_templated(shop) -> None:
+    backend = local()  # an empty script: the model must not be asked
+    use(shop, backend, FixedClassifier(["search"]))
+    conversation = await converse(shop)
+
+    answer = await say(shop, conversation, "running shoes under $130")
+
+    ids = shop.ids
+    assert [card["product_id"] for card in answer["products"]] == [ids["velocity"], ids["pace"]] or [
+        card["product_id"] for card in answer["products"]
+    ] == [ids["pace"], ids["velocity"]]
+    card = answer["products"][0]
+    assert card["seller_name"] == "Trailhead Outfitters" and card["position"] == 1
+    assert card["price"]["currency"] == "USD" and card["price"]["amount"] <= 13000
+    assert "$129.99, was $149.99 (13% off)" in answer["reply"] and "$89.99" in answer["reply"]
+    (turn,) = await turns(shop, conversation)
+    (search,) = turn["tool_calls"]
+    assert search["source"] == "layer" and search["arguments"]["max_price"] == 13000
+    assert search["arguments"]["currency"] == "USD" and "running" in search["arguments"]["query"]
+    assert turn["model"] == "layer" and turn["intent"]["action"] == "search"
+    assert turn["intent"]["slots"]["budget_max"] == 13000
+    assert backend.requests == []
+
+
+async def test_the_local_model_only_fills_the_search_words_the_layer_lacks(shop) -> None:
+    backend = local(json_reply(query="yoga mat"))
+    use(shop, backend, FixedClassifier(["search"]))
+    conversation = await converse(shop)
+
+    answer = await say(shop, conversation, "something under $50")
+
+    assert answer["products"][0]["product_id"] == shop.ids["mat"]
+    (request,) = backend.requests
+    assert request.json_schema is not None and request.tools == []
+    (turn,) = await turns(shop, conversation)
+    assert turn["tool_calls"][0]["arguments"] == {"query": "yoga mat", "max_price": 5000, "currency": "USD"}
+    assert turn["model"] == "local:scripted"
+
+
+async def test_local_small_talk_is_the_models_sentence_grounded_or_the_greeting(shop) -> None:
+    backend = local(
+        json_reply(reply="Hello! The Zephyr Max Pro is only $5 today."),
+        json_reply(reply="🍌🍌🍌🍌"),
+        json_reply(reply="The trends are the trends, the trends are the trends, the trends are the trends."),
+        BackendError("local model crashed"),
+    )
+    use(shop, backend, FixedClassifier(["chit_chat"] * 4))
+    conversation = await converse(shop)
+
+    answer = await say(shop, conversation, "hi there")
+    assert answer["reply"] == "Hello!" and answer["products"] == []
+    for text in ("hey", "how are you", "hello?"):  # symbols, a loop, a failure: the templated greeting
+        assert (await say(shop, conversation, text))["reply"] == replies.GREETING
+
+
+async def test_cheaper_ones_are_below_the_middle_price_of_those_shown(shop) -> None:
+    use(shop, local(), FixedClassifier(["search", "refine"]))
+    conversation = await converse(shop)
+    shown = (await say(shop, conversation, "running shoes"))["products"]
+    prices = sorted(card["price"]["amount"] for card in shown)
+
+    cheaper = await say(shop, conversation, "show me cheaper ones")
+
+    assert [card["product_id"] for card in cheaper["products"]] == [shop.ids["pace"]]
+    search = (await turns(shop, conversation))[1]["tool_calls"][0]["arguments"]
+    assert search["max_price"] == prices[1] - 1 and "running" in search["query"]
+
+
+async def test_details_compare_add_view_and_remove_by_reference(shop, db) -> None:
+    ids = shop.ids
+    use(
+        shop,
+        local(),
+        FixedClassifier(["search", "ask_product", "compare", "add_to_cart", "view_cart", "remove_from_cart"]),
+    )
+    conversation = await converse(shop)
+    shown = [card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]]
+    assert len(shown) == 3
+
+    details = await say(shop, conversation, "tell me more about the second one")
+    assert [card["product_id"] for card in details["products"]] == [shown[1]]
+    assert "Sold by Trailhead Outfitters." in details["reply"] and "10 available" in details["reply"]
+
+    compared = await say(shop, conversation, "compare the first two")
+    assert [card["product_id"] for card in compared["products"]] == shown[:2]
+    assert compared["reply"].startswith("Side by side:")
+
+    added = await say(shop, conversation, "add two of the first one")
+    (group,) = added["cart"]["sellers"]
+    assert [(line["product_id"], line["quantity"]) for line in group["lines"]] == [(shown[0], 2)]
+
+    viewed = await say(shop, conversation, "what's in my cart?")
+    assert viewed["cart"]["item_count"] == 2 and "Total:" in viewed["reply"]
+
+    removed = await say(shop, conversation, "remove it")
+    assert removed["cart"]["item_count"] == 0 and removed["reply"].startswith("Removed ")
+
+    search_id = (await turns(shop, conversation))[0]["products_shown"][0]["search_id"]
+    event = await db.fetchrow("SELECT session_id, search_id FROM events WHERE type = 'add_to_cart'")
+    assert (event["session_id"], str(event["search_id"])) == (conversation, search_id)
+    assert ids["velocity"] in shown
+
+
+async def test_checkout_starts_only_after_an_explicit_confirmation(shop, db) -> None:
+    use(shop, local(), FixedClassifier(["search", "add_to_cart", "checkout", "chit_chat", "checkout"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "yoga mat")
+    await say(shop, conversation, "add the first one")
+
+    asked = await say(shop, conversation, "let's check out")
+    assert "checkout" not in asked and "Shall I start checkout?" in asked["reply"]
+    assert await orders(db) == 0
+
+    confirmed = await say(shop, conversation, "yes")  # the answer to the question just asked
+    assert confirmed["checkout"]["checkout_url"] in confirmed["reply"]
+    order = await db.fetchrow("SELECT id, total_amount FROM orders")
+    assert (str(order["id"]), order["total_amount"]) == (confirmed["checkout"]["order_id"], 3999)
+
+    again = await say(shop, conversation, "yes")  # nothing was asked this time: not a confirmation
+    assert "checkout" not in again and await orders(db) == 1
+
+
+# -- the model leads (openai backend), the layer checks ----------------------------------------------
+
+
+async def test_the_layer_corrects_the_models_budget_and_grounding_cuts_an_invented_price(shop) -> None:
+    backend = model(
+        call("search_products", query="running shoes", max_price=130, currency="USD"),
+        "The Velocity 3 Road Running Shoe costs $129.99. A second pair is only $10.00 today!",
+    )
+    use(shop, backend, FixedClassifier(["search"]))
+    conversation = await converse(shop)
+
+    answer = await say(shop, conversation, "running shoes under $130")
+
+    assert answer["reply"] == "The Velocity 3 Road Running Shoe costs $129.99."
+    assert shop.ids["velocity"] in [card["product_id"] for card in answer["products"]]
+    first, second = backend.requests
+    assert {spec.name for spec in first.tools} >= {"search_products", "add_to_cart", "start_checkout"}
+    assert first.messages[0].role == "system" and "max_price 13000" in first.messages[0].content
+    tool_message = second.messages[-1]
+    assert tool_message.role == "tool" and "Velocity 3 Road Running Shoe" in tool_message.content
+    (turn,) = await turns(shop, conversation)
+    assert turn["tool_calls"][0]["arguments"]["max_price"] == 13000 and turn["model"] == "openai:scripted"
+
+
+async def test_invalid_arguments_are_sent_back_once_and_the_retry_runs(shop) -> None:
+    backend = model(
+        call("product_details", product_id="the blue one"),
+        call("search_products", query="yoga mat"),
+        "Here is a yoga mat for you.",
+    )
+    use(shop, backend, FixedClassifier(["search"]))
+    conversation = await converse(shop)
+
+    answer = await say(shop, conversation, "yoga mat please")
+
+    assert answer["reply"] == "Here is a yoga mat for you."
+    error = backend.requests[1].messages[-1]
+    assert error.role == "tool" and "invalid arguments for product_details" in error.content
+    (turn,) = await turns(shop, conversation)
+    assert [(c["name"], c["source"]) for c in turn["tool_calls"]] == [("search_products", "model")]
+
+
+async def test_invalid_output_twice_falls_back_to_the_layers_proposal(shop) -> None:
+    backend = model(call("search_products", query=""), call("find_cheap_stuff", what="mats"))
+    use(shop, backend, FixedClassifier(["search"]))
+    conversation = await converse(shop)
+
+    answer = await say(shop, conversation, "yoga mat")
+
+    assert len(backend.requests) == 2
+    assert answer["products"][0]["product_id"] == shop.ids["mat"]
+    assert answer["reply"].startswith("Here is what I found for “yoga mat”")
+    (turn,) = await turns(shop, conversation)
+    assert [(c["name"], c["source"]) for c in turn["tool_calls"]] == [("search_products", "layer")]
+
+
+async def test_no_turn_runs_more_tool_calls_than_the_bound(shop) -> None:
+    words = ["boots", "mats", "pans", "headphones", "kettles"]
+    backend = model(
+        call("search_products", query="shoes"),
+        [call("search_products", query=word) for word in words],  # five more at once
+        "Done.",
+    )
+    use(shop, backend, FixedClassifier(["search"]))
+    conversation = await converse(shop)
+
+    answer = await say(shop, conversation, "show me everything")
+
+    (turn,) = await turns(shop, conversation)
+    assert len(turn["tool_calls"]) == 4 == shop.app.state.settings.assistant_max_steps
+    refused = [m for m in backend.requests[2].messages if m.role == "tool" and "step limit" in m.content]
+    assert len(refused) == 2
+    assert backend.requests[2].tools == []  # the last request may only answer
+    assert answer["reply"] == "Done."
+
+
+async def test_a_failing_backend_gets_a_templated_reply_and_is_logged(shop, caplog) -> None:
+    backend = model(BackendError("openai:scripted at http://nowhere: HTTP 500"))
+    use(shop, backend, FixedClassifier(["search"]))
+    conversation = await converse(shop)
+
+    with caplog.at_level(logging.WARNING, logger="market.assistant.agent"):
+        answer = await say(shop, conversation, "yoga mat")
+
+    assert (
+        answer["products"][0]["product_id"] == shop.ids["mat"] and "Here is what I found" in answer["reply"]
+    )
+    assert "HTTP 500" in caplog.text
+
+
+async def test_the_model_cannot_touch_products_never_shown_nor_the_cart_unasked(shop) -> None:
+    backend = model(
+        call("product_details", product_id=shop.ids["quiet"]),
+        call("add_to_cart", product_id=shop.ids["quiet"], quantity=3),
+        "Sorry, which product?",
+    )
+    use(shop, backend, FixedClassifier(["ask_product"]))
+    conversation = await converse(shop)
+
+    answer = await say(shop, conversation, "what do you think about the noise cancelling ones?")
+
+    assert answer["reply"] == "Sorry, which product?" and "cart" not in answer
+    (turn,) = await turns(shop, conversation)
+    refusals = [(c["name"], c["refused"]) for c in turn["tool_calls"]]
+    assert refusals[0][0] == "product_details" and "not been shown" in refusals[0][1]
+    assert refusals[1][0] == "add_to_cart"
+    assert msgspec.json.decode(backend.requests[1].messages[-1].content)["error"] == refusals[0][1]
+
+
+async def test_the_models_checkout_waits_for_the_shoppers_confirmation(shop, db) -> None:
+    ids = shop.ids
+    backend = model(
+        call("search_products", query="yoga mat"),
+        "Found one.",
+        call("add_to_cart", product_id=ids["mat"]),
+        "Added.",
+        call("start_checkout"),  # the shopper only asked about delivery
+        call("start_checkout"),
+    )
+    use(shop, backend, FixedClassifier(["search", "add_to_cart", "chit_chat", "checkout"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "a yoga mat")
+    await say(shop, conversation, "add it to my cart")
+
+    asked = await say(shop, conversation, "how long does delivery take?")
+    assert "Shall I start checkout?" in asked["reply"] and await orders(db) == 0
+
+    paid = await say(shop, conversation, "yes, check out")
+    assert await orders(db) == 1 and backend.script == []
+    assert paid["reply"].endswith(f"Pay on Stripe's secure page: {paid['checkout']['checkout_url']}")
+
+
+async def test_the_production_wiring_with_the_local_model(shop) -> None:
+    """Nothing injected: the settings' backend (SmolLM2 run by llama.cpp) and the shipped classifier."""
+    conversation = await converse(shop)
+
+    hello = await say(shop, conversation, "hello there!")
+    found = await say(shop, conversation, "anything under $50")
+
+    assert hello["reply"] and hello["products"] == []
+    assert all(card["price"]["amount"] <= 5000 for card in found["products"])
+    first, second = await turns(shop, conversation)
+    assert first["intent"]["action"] == "chit_chat" and first["model"].startswith("local:")
+    (search,) = second["tool_calls"]
+    assert search["name"] == "search_products" and search["arguments"]["max_price"] == 5000
+    assert second["model"].startswith("local:")  # the model wrote the search words the layer lacked
+
+
+async def test_the_models_clarifying_question_is_the_reply(shop) -> None:
+    backend = model(call("ask_clarifying_question", question="For running or for hiking?"))
+    use(shop, backend, FixedClassifier(["search"]))
+    conversation = await converse(shop)
+
+    answer = await say(shop, conversation, "I need shoes")
+
+    assert answer["reply"] == "For running or for hiking?" and answer["products"] == []
