@@ -20,26 +20,15 @@ import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 
 from market.assistant.understanding import Vocabulary, understand
-from market.assistant.utterances import ACTIONS, LabelledUtterance, generate_utterances
+from market.assistant.utterances import ACTIONS, Action, LabelledUtterance, generate_utterances
 from ranking.embedder import Embedder
 
-Action = Literal[
-    "search",
-    "refine",
-    "ask_product",
-    "compare",
-    "add_to_cart",
-    "remove_from_cart",
-    "view_cart",
-    "checkout",
-    "chit_chat",
-]
 MODEL_DIR = Path(__file__).parent / "action_model"
 CUES = ("has_reference", "has_money", "is_question", "mentions_cart", "mentions_checkout", "has_shown")
 PARAMS: dict[str, Any] = {

@@ -12,12 +12,14 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable
+from typing import Literal, get_args
 
 import msgspec
 
 from market.assistant.vocabulary import Vocabulary, plural
 
-ACTIONS: tuple[str, ...] = (
+# What a shopper's message asks for; the classifier in market.assistant.actions predicts one of these.
+Action = Literal[
     "search",
     "refine",
     "ask_product",
@@ -27,7 +29,8 @@ ACTIONS: tuple[str, ...] = (
     "view_cart",
     "checkout",
     "chit_chat",
-)
+]
+ACTIONS: tuple[str, ...] = get_args(Action)
 
 
 class LabelledUtterance(msgspec.Struct, frozen=True):
