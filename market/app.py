@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
-from litestar import Litestar, Response, get
+from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -18,6 +18,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from feedback.events import ImpressionLog
 from market import db, migrate
+from market.assistant.page import chat_page
 from market.assistant.routes import ConversationController
 from market.dependencies import APP_DEPENDENCIES
 from market.errors import EXCEPTION_HANDLERS
@@ -104,7 +105,7 @@ def create_app(
 
     return Litestar(
         route_handlers=[
-            index,
+            chat_page,
             healthz,
             readyz,
             SellerController,
@@ -123,11 +124,6 @@ def create_app(
         request_max_body_size=settings.max_body_bytes,
         openapi_config=_openapi(),
     )
-
-
-@get("/", include_in_schema=False)
-async def index() -> Response[None]:
-    return Response(None, status_code=307, headers={"Location": "/docs"})
 
 
 def _openapi() -> OpenAPIConfig:
