@@ -9,35 +9,21 @@ own proposal is used; no turn has more than `assistant_max_steps` tool calls; ch
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 import msgspec
-import pytest
 
 from market.assistant import replies
 from market.assistant.messages import BackendError
-from market.settings import Settings
 from tests.market.assistant.scripted import (
-    CATALOG,
     FixedClassifier,
-    app_client,
     call,
     converse,
     json_reply,
     local,
     model,
-    open_shop,
     say,
     use,
 )
-
-
-@pytest.fixture
-async def shop(payment_settings: Settings, database_url: str, db) -> AsyncIterator:
-    """The app (search and payments on) with the test catalog from a payable seller."""
-    async for client in app_client(payment_settings, database_url):
-        client.ids = await open_shop(client, db, CATALOG)
-        yield client
 
 
 async def turns(client, conversation_id: str) -> list[dict]:

@@ -11,31 +11,17 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 
-import pytest
-
-from market.settings import Settings
 from tests.market.assistant.scripted import (
-    CATALOG,
     FixedClassifier,
-    app_client,
     call,
     converse,
     eventually,
     local,
     model,
-    open_shop,
     say,
     use,
 )
-
-
-@pytest.fixture
-async def shop(payment_settings: Settings, database_url: str, db) -> AsyncIterator:
-    async for client in app_client(payment_settings, database_url):
-        client.ids = await open_shop(client, db, CATALOG)
-        yield client
 
 
 def events_of(body: str) -> list[tuple[str, dict]]:
