@@ -163,7 +163,7 @@ def _select_roots(category_roots: Sequence[str] | None) -> tuple[RootCategory, .
     if category_roots is None:
         return ROOTS
     if isinstance(category_roots, str):
-        raise ValueError("category_roots must be a sequence of names, not a single string")
+        raise TypeError("category_roots must be a sequence of names, not a single string")
     unknown = sorted(set(category_roots) - set(_ROOTS_BY_NAME))
     if unknown:
         raise ValueError(f"unknown category roots {unknown}; known: {list(CATEGORY_ROOTS)}")

@@ -34,9 +34,9 @@ def operator_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 
 class OperatorController(Controller):
     path = "/v1/operator"
-    tags = ["operator"]
-    guards = [operator_guard]
-    security = [{"OperatorToken": []}]
+    tags = ("operator",)
+    guards = (operator_guard,)
+    security = ({"OperatorToken": []},)
 
     @get("/sellers", summary="All sellers, a page at a time")
     async def list_sellers(

@@ -11,9 +11,10 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from market.errors import ApiError
 from market.dependencies import AppSettings, Pool
+from market.errors import ApiError
 from sellers import accounts, catalog
+from sellers.accounts import Principal
 from sellers.importer import CsvReader, MalformedBody, NdjsonReader, read_json_array
 from sellers.schemas import (
     ApiKeyInfo,
@@ -29,7 +30,6 @@ from sellers.schemas import (
     SellerCreated,
     SellerRegistration,
 )
-from sellers.accounts import Principal
 
 SellerPrincipal = NamedDependency[Principal]
 
@@ -54,8 +54,8 @@ async def provide_principal(request: Request, pool: Pool) -> Principal:
 
 class SellerController(Controller):
     path = "/v1/sellers"
-    tags = ["sellers"]
-    dependencies = {"principal": Provide(provide_principal)}
+    tags = ("sellers",)
+    dependencies = {"principal": Provide(provide_principal)}  # noqa: RUF012 (Litestar reads, never mutates it)
 
     @post(
         "/", status_code=201, summary="Register a seller; the answer holds its API key, shown only this once"
@@ -91,9 +91,9 @@ class SellerController(Controller):
 
 class CatalogController(Controller):
     path = "/v1/catalog"
-    tags = ["catalog"]
+    tags = ("catalog",)
     security = BEARER
-    dependencies = {"principal": Provide(provide_principal)}
+    dependencies = {"principal": Provide(provide_principal)}  # noqa: RUF012 (Litestar reads, never mutates it)
 
     @post(
         "/products",
@@ -191,17 +191,17 @@ class CatalogController(Controller):
         )
 
     @get("/products/{id:str}", summary="One product, by the seller's own id")
-    async def get_product(self, id: FromPath[str], principal: SellerPrincipal, pool: Pool) -> Product:  # noqa: A002
+    async def get_product(self, id: FromPath[str], principal: SellerPrincipal, pool: Pool) -> Product:
         return await catalog.get_product(pool, principal.seller, id)
 
     @patch("/products/{id:str}", summary="Change price, stock or status")
-    async def patch_product(  # noqa: A002
+    async def patch_product(
         self, id: FromPath[str], data: JSONBody[ProductPatch], principal: SellerPrincipal, pool: Pool
     ) -> Product:
         return await catalog.patch_product(pool, principal.seller, id, data)
 
     @delete("/products/{id:str}", summary="Delete a product (past orders keep it)")
-    async def delete_product(self, id: FromPath[str], principal: SellerPrincipal, pool: Pool) -> None:  # noqa: A002
+    async def delete_product(self, id: FromPath[str], principal: SellerPrincipal, pool: Pool) -> None:
         await catalog.delete_product(pool, principal.seller, id)
 
 

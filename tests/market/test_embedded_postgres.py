@@ -48,7 +48,9 @@ def postgres_servers(data_dir: Path) -> list[psutil.Process]:
 
 
 def agora(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*AGORA, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [*AGORA, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def free_port() -> int:

@@ -50,7 +50,7 @@ def db_upgrade(empty_database: str, tmp_path: Path) -> Callable[[], Awaitable[su
     command = [sys.executable, "-c", "from market.cli import main; main()", "db", "upgrade"]
 
     async def run() -> subprocess.CompletedProcess:
-        options = dict(env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        options = {"env": env, "cwd": tmp_path, "capture_output": True, "text": True, "timeout": 120}
         return await asyncio.to_thread(subprocess.run, command, **options)
 
     return run

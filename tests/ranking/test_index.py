@@ -206,7 +206,6 @@ def test_interrupted_save_keeps_the_previous_index(catalogue, tmp_path, monkeypa
 
 
 def test_save_that_died_between_its_renames_is_recovered(catalogue, tmp_path):
-    _, vectors, _ = catalogue
     index = fresh(catalogue, "flat", n=200)
     index.save(tmp_path / "vectors", {"feed_sequence": 7})
     # save() moves the old index aside before renaming the new one in; a crash in between leaves only that.

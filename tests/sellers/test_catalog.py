@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from tests.conftest import register, product
+from tests.conftest import product, register
 
 PRODUCTS = "/v1/catalog/products"
 

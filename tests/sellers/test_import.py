@@ -131,7 +131,13 @@ def cli_import(database_url: str, tmp_path: Path) -> Callable[..., Awaitable[sub
 
     async def run(file: Path, key: str | None, **extra_env: str) -> subprocess.CompletedProcess:
         command = [*AGORA, "catalog", "import", str(file), *(["--seller-key", key] if key else [])]
-        options = dict(env=env | extra_env, cwd=tmp_path, capture_output=True, text=True, timeout=180)
+        options = {
+            "env": env | extra_env,
+            "cwd": tmp_path,
+            "capture_output": True,
+            "text": True,
+            "timeout": 180,
+        }
         return await asyncio.to_thread(subprocess.run, command, **options)
 
     return run
