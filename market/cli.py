@@ -242,6 +242,44 @@ def eval_relevance(settings: Settings, dataset: Path, model: Path | None, as_jso
     click.echo(json.dumps(results, indent=2) if as_json else format_table(results))
 
 
+@evaluation.command("assistant")
+@click.option(
+    "--dialogues",
+    "path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A dialogue set (JSON); default: the shipped one made from the demo catalog.",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Run only the first N dialogues.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.pass_obj
+def eval_assistant(settings: Settings, path: Path | None, limit: int | None, as_json: bool) -> None:
+    """Scripted shopper dialogues through the assistant: action and slot accuracy, task success,
+    hallucinated products or prices, turn latency (p50/p95), with the configured backend.
+
+    It runs the app in this process against its own throwaway embedded PostgreSQL and data dir (in a
+    temporary directory, seeded with the demo catalog and deleted afterwards), so neither AGORA_DATABASE_URL
+    nor the data dir's database is read or written; only the embedding model's cache is shared.
+    """
+    import json
+
+    from market.assistant import dialogues
+    from market.assistant.evaluate import evaluate_in_process, format_table
+
+    try:
+        script = dialogues.load(path or dialogues.DEMO_PATH)
+    except (ValueError, KeyError, OSError) as exc:
+        raise click.ClickException(f"cannot read the dialogues: {exc}") from None
+    script = script[:limit] if limit else script
+    result = _run(evaluate_in_process(settings, script, progress=not as_json))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(format_table(result))
+    for failure in result["hallucination_details"]:
+        click.echo(f"  hallucination: {failure}")
+
+
 @main.group()
 def models() -> None:
     """The model registry."""
