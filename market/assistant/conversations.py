@@ -153,7 +153,7 @@ class Assistant:
         vocabulary = await asyncio.to_thread(
             lambda: Vocabulary.from_products(
                 p for pid in catalog.ids() if (p := catalog.get(pid)) is not None
-            )
+            ).with_terms_of(Vocabulary.demo())
         )
         self._vocabulary = (now, engine.seq, vocabulary)
         return vocabulary

@@ -172,6 +172,14 @@ class Vocabulary:
             nouns=tuple(sorted({path.rsplit(">", 1)[-1].strip().lower() for path in paths})),
         )
 
+    def with_terms_of(self, other: Vocabulary) -> Vocabulary:
+        """These words plus `other`'s category terms for the categories this vocabulary has. A live
+        catalog's own terms are only its category path words ("Blenders"); a richer vocabulary (the demo's
+        product nouns: "smoothie blender") fills in, but never points at a category this catalog lacks."""
+        have = set(self.category_terms.values())
+        borrowed = {term: path for term, path in other.category_terms.items() if path in have}
+        return self.merge(Vocabulary(brands=(), colors=(), sizes=(), category_terms=borrowed))
+
     def merge(self, other: Vocabulary) -> Vocabulary:
         """Both vocabularies' words; where a category term differs, the one they share a prefix of."""
         terms: dict[str, set[str]] = {}

@@ -224,3 +224,21 @@ def test_long_hostile_text_is_read_quickly(text: str, words: Vocabulary) -> None
     started = time.perf_counter()
     understand(text[:2000], words, currency_default="USD")
     assert time.perf_counter() - started < 1.0
+
+
+def test_a_live_catalog_borrows_richer_category_words_only_for_categories_it_has() -> None:
+    live = Vocabulary.from_products(
+        [
+            {"brand": "Kitchara", "category": "Home & Kitchen > Small Appliances", "attributes": {}},
+            {"brand": "Cairnline", "category": "Outdoor > Camping > Tents", "attributes": {}},
+        ]
+    )
+    words = live.with_terms_of(Vocabulary.demo())
+
+    assert understand("blenders under $50", live, currency_default="USD").category is None
+    assert understand("blenders under $50", words, currency_default="USD").category == (
+        "Home & Kitchen > Small Appliances"
+    )
+    # The demo knows notebooks, this catalog sells none: no filter that could only find nothing.
+    assert understand("spiral notebooks", Vocabulary.demo(), currency_default="USD").category
+    assert understand("spiral notebooks", words, currency_default="USD").category is None
