@@ -76,20 +76,20 @@ def _product_keys(product: IndexedProduct) -> _FilterKeys:
 
 
 @dataclass(frozen=True, slots=True)
-class _CompiledFilters:
+class CompiledFilters:
     filters: SearchFilters
     category: str | None  # the deepest normalised prefix the product's path must contain
     brand: str | None
     attributes: tuple[frozenset[tuple[str, str]], ...]  # one alternative set per attribute key
 
 
-def _compile(filters: SearchFilters) -> _CompiledFilters:
+def _compile(filters: SearchFilters) -> CompiledFilters:
     attributes = []
     for key, wanted in (filters.attributes or {}).items():
         values = wanted if isinstance(wanted, list) else [wanted]
         attributes.append(frozenset((_norm(key), _norm(value)) for value in values))
     prefixes = category_prefixes(filters.category) if filters.category else []
-    return _CompiledFilters(
+    return CompiledFilters(
         filters=filters,
         category=prefixes[-1] if prefixes else ("" if filters.category else None),
         brand=_norm(filters.brand) if filters.brand else None,
@@ -103,7 +103,7 @@ class CatalogView:
         self._keys: dict[int, _FilterKeys] = {}
         self._version = 0  # bumped by every change; cached allowed ids are valid for one version
         self._allowed_cache: OrderedDict[bytes, tuple[int, np.ndarray]] = OrderedDict()
-        self._compiled_cache: OrderedDict[bytes, _CompiledFilters] = OrderedDict()
+        self._compiled_cache: OrderedDict[bytes, CompiledFilters] = OrderedDict()
         self._lock = threading.RLock()
         self._prices = np.full(1024, NO_PRICE, dtype=np.int64)
         self._currencies: dict[str, set[int]] = defaultdict(set)
@@ -189,7 +189,11 @@ class CatalogView:
             self._allowed_cache.popitem(last=False)
         return ids
 
-    def _compiled(self, filters: SearchFilters) -> _CompiledFilters:
+    def compile(self, filters: SearchFilters) -> CompiledFilters:
+        """`filters` normalised once, for checking many products with `matches`."""
+        return self._compiled(filters)
+
+    def _compiled(self, filters: SearchFilters) -> CompiledFilters:
         key = msgspec.json.encode(filters)
         with self._lock:
             compiled = self._compiled_cache.get(key)
@@ -199,9 +203,11 @@ class CatalogView:
                     self._compiled_cache.popitem(last=False)
             return compiled
 
-    def matches(self, product: IndexedProduct, filters: SearchFilters) -> bool:
-        """The same rules as `allowed_ids`, for one product: the last check before a result is shown."""
-        compiled = self._compiled(filters)
+    def matches(self, product: IndexedProduct, filters: SearchFilters | CompiledFilters) -> bool:
+        """The same rules as `allowed_ids`, for one product: the last check before a result is shown.
+        A search checks a hundred candidates: it passes `compile(filters)` rather than the filters."""
+        compiled = filters if isinstance(filters, CompiledFilters) else self._compiled(filters)
+        filters = compiled.filters
         keys = self._keys.get(product.product_id)
         if keys is None or self._products.get(product.product_id) is not product:
             keys = _product_keys(product)  # a product this view does not hold (or an older version)

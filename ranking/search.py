@@ -267,18 +267,20 @@ class MatchingEngine:
             candidate.lexical_score, candidate.lexical_rank = score, rank
             candidate.fused_score += 1 / (RRF_K + rank)
         _lap(timings, "fusion", clock)
-        return [c for c in candidates.values() if self.catalog.matches(c.product, request.filters)]
+        wanted = self.catalog.compile(request.filters)
+        return [c for c in candidates.values() if self.catalog.matches(c.product, wanted)]
 
     def _page(
         self, search_id: uuid.UUID, ranked: _Ranked, offset: int, limit: int, timings: dict[str, float]
     ) -> SearchResponse:
         results = []
+        wanted = self.catalog.compile(ranked.filters)
         for position, (product_id, score) in enumerate(
             ranked.hits[offset : offset + limit], start=offset + 1
         ):
             product = self.catalog.get(product_id)
             # A product deleted or changed since the first page is left out rather than shown stale.
-            if product is None or not self.catalog.matches(product, ranked.filters):
+            if product is None or not self.catalog.matches(product, wanted):
                 continue
             results.append(_hit(product, score, position))
         next_cursor = None

@@ -120,11 +120,8 @@ async def _pay_late(shop, stripe, stripe_server, order: dict, since: int) -> Non
     assert answer.status_code == 200, answer.text
 
 
-async def test_a_payment_after_the_hold_lapsed_is_honoured_while_the_stock_is_there(
-    brief_shop, stripe, stripe_server, db
-):
-    since = int(time.time())
-    shop = brief_shop
+async def _order_whose_hold_lapsed(shop, db) -> tuple[dict, int]:
+    """A pending order for 3 of a product's 4 units, once its hold has lapsed (all 4 available again)."""
     seller = await payable_seller(shop, "Trailhead", [product("shoe", inventory_quantity=4)])
     product_id = seller.products["shoe"]
     order = (
@@ -137,6 +134,15 @@ async def test_a_payment_after_the_hold_lapsed_is_honoured_while_the_stock_is_th
         return (await inventory.available(db, [product_id]))[product_id] == 4
 
     await eventually(lapsed, what="the hold to lapse")
+    return order, product_id
+
+
+async def test_a_payment_after_the_hold_lapsed_is_honoured_while_the_stock_is_there(
+    brief_shop, stripe, stripe_server, db
+):
+    since = int(time.time())
+    shop = brief_shop
+    order, product_id = await _order_whose_hold_lapsed(shop, db)
     await _pay_late(shop, stripe, stripe_server, order, since)
 
     view = (await shop.get(f"/v1/orders/{order['order_id']}")).json()
@@ -149,18 +155,7 @@ async def test_a_payment_after_the_stock_went_to_someone_else_is_refunded_in_ful
 ):
     since = int(time.time())
     shop = brief_shop
-    seller = await payable_seller(shop, "Trailhead", [product("shoe", inventory_quantity=4)])
-    product_id = seller.products["shoe"]
-    late = (
-        await shop.post(
-            f"/v1/carts/{await cart_with(shop, {product_id: 3})}/checkout", json={"flow": "checkout_session"}
-        )
-    ).json()
-
-    async def lapsed():
-        return (await inventory.available(db, [product_id]))[product_id] == 4
-
-    await eventually(lapsed, what="the hold to lapse")
+    late, product_id = await _order_whose_hold_lapsed(shop, db)
     # Someone else buys the stock in the meantime.
     other = await shop.post(
         f"/v1/carts/{await cart_with(shop, {product_id: 2})}/checkout",
