@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
 from feedback.events import ImpressionLog
+from feedback.routes import EventController
 from market import db, migrate
 from market.assistant.page import chat_page
 from market.assistant.routes import ConversationController
@@ -112,6 +113,7 @@ def create_app(
             CatalogController,
             OperatorController,
             SearchController,
+            EventController,
             ConversationController,
             *ORDER_ROUTES,
             *PAGES,

@@ -123,6 +123,7 @@ _CODES = {
 
 def _detail_from_litestar(item: dict[str, Any]) -> ErrorDetail:
     source = item.get("source") or "body"
+    source = getattr(source, "value", source)  # an enum (ParamType) on some Python versions
     message, path = split_msgspec_message(str(item.get("message", "invalid value")))
     # Litestar names the object at fault as `key` ("data" for the body itself); a missing or unknown
     # field is named in the message, below that object.

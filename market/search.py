@@ -1,29 +1,62 @@
-"""The search API: shoppers' (and the assistant's) queries in, ranked offers out, each list logged as shown."""
+"""The search API: shoppers' (and the assistant's) queries in, ranked offers out, each list logged as shown.
+
+Exploration: with AGORA_EXPLORATION_SHARE above 0, that share of first pages is shown with one random pair
+of adjacent results swapped, and the impression says which (`"swapped": k`). The same product shown at k
+and at k+1 to comparable shoppers tells how much attention each position gets (its propensity), which the
+retraining needs to learn from clicks that are biased towards the top of the list.
+"""
 
 from __future__ import annotations
 
 import os
+import random
 from typing import Annotated
 
 import anyio
 import msgspec
 from litestar import Controller, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from feedback import events
-from market.dependencies import Engine, Impressions
+from market.dependencies import AppSettings, Engine, Impressions
 from market.errors import ApiError
 from ranking.catalog import SearchFilters
-from ranking.search import MatchingEngine, SearchError, SearchRequest, SearchResponse
+from ranking.search import MatchingEngine, SearchError, SearchHit, SearchRequest, SearchResponse
 
 # Searches are CPU work (embedding, scoring), each on AGORA_SEARCH_THREADS threads: about one search per
 # core at a time keeps latency flat; more would only queue inside the CPU.
 _search_slots = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
 
 
+class Exploration:
+    """Which first pages get a pair of adjacent results swapped, and which pair: a `share` of them, the
+    pair chosen uniformly. `rng` is injectable so that a test knows the draws in advance."""
+
+    def __init__(self, share: float, rng: random.Random | None = None) -> None:
+        self.share = share
+        self.rng = rng or random.Random()
+
+    def pick(self, shown: int) -> int | None:
+        """The index (from 0) of the upper result of the pair to swap on a page of `shown` results; None
+        for a page shown as ranked."""
+        if self.share <= 0 or shown < 2 or self.rng.random() >= self.share:
+            return None
+        return self.rng.randrange(shown - 1)
+
+
+def _exploration(state: State, settings: AppSettings) -> Exploration:
+    # Made on first use from the settings; a test may put its own (seeded) one in the state first.
+    if getattr(state, "exploration", None) is None:
+        state.exploration = Exploration(settings.exploration_share)
+    return state.exploration
+
+
 class SearchController(Controller):
     path = "/v1/search"
     tags = ("search",)
+    dependencies = {"exploration": Provide(_exploration, sync_to_thread=False)}  # noqa: RUF012 (read-only)
 
     @post(
         "/",
@@ -31,9 +64,13 @@ class SearchController(Controller):
         summary="Search the catalog: a query, optional exact filters, a page of ranked offers",
     )
     async def search(
-        self, data: JSONBody[SearchRequest], engine: Engine, impressions: Impressions
+        self,
+        data: JSONBody[SearchRequest],
+        engine: Engine,
+        impressions: Impressions,
+        exploration: NamedDependency[Exploration],
     ) -> SearchResponse:
-        return await run_search(data, engine, impressions)
+        return await run_search(data, engine, impressions, exploration)
 
     @get(
         "/",
@@ -43,6 +80,7 @@ class SearchController(Controller):
         self,
         engine: Engine,
         impressions: Impressions,
+        exploration: NamedDependency[Exploration],
         q: Annotated[str, QueryParameter(min_length=1, max_length=500)],
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         cursor: FromQuery[str | None] = None,
@@ -74,29 +112,47 @@ class SearchController(Controller):
             request = msgspec.convert(raw, SearchRequest)
         except msgspec.ValidationError as exc:
             raise ApiError(400, "invalid_value", str(exc), where="query") from None
-        return await run_search(request, engine, impressions)
+        return await run_search(request, engine, impressions, exploration)
 
 
 async def run_search(
-    request: SearchRequest, engine: MatchingEngine, impressions: events.ImpressionLog
+    request: SearchRequest,
+    engine: MatchingEngine,
+    impressions: events.ImpressionLog,
+    exploration: Exploration | None = None,
 ) -> SearchResponse:
     _check_filters(request.filters)
     try:
         response = await anyio.to_thread.run_sync(engine.search, request, limiter=_search_slots)
     except SearchError as exc:
         raise ApiError(400, "invalid_cursor", str(exc), where=f"body.{exc.where}") from None
-    impressions.record(
-        search_id=response.search_id,
-        session_id=request.session_id,
-        payload=events.impression_payload(
-            query=response.query,
-            filters=msgspec.to_builtins(request.filters),
-            results=[(hit.product_id, hit.position, hit.score) for hit in response.results],
-            model_versions=response.model_versions,
-            page_cursor=request.cursor,
-        ),
+    swapped = None
+    if exploration is not None and request.cursor is None:
+        upper = exploration.pick(len(response.results))
+        if upper is not None:
+            response.results = _swapped(response.results, upper)
+            swapped = response.results[upper].position
+    payload = events.impression_payload(
+        query=response.query,
+        filters=msgspec.to_builtins(request.filters),
+        results=[(hit.product_id, hit.position, hit.score) for hit in response.results],
+        model_versions=response.model_versions,
+        page_cursor=request.cursor,
     )
+    if swapped is not None:
+        payload["swapped"] = swapped
+    impressions.record(search_id=response.search_id, session_id=request.session_id, payload=payload)
     return response
+
+
+def _swapped(results: list[SearchHit], upper: int) -> list[SearchHit]:
+    """The page with results `upper` and `upper + 1` exchanged, each taking the other's position: the
+    positions stay those shown, and the one ranked at k is shown (and logged) at k+1."""
+    first, second = results[upper], results[upper + 1]
+    shown = list(results)
+    shown[upper] = msgspec.structs.replace(second, position=first.position)
+    shown[upper + 1] = msgspec.structs.replace(first, position=second.position)
+    return shown
 
 
 def _check_filters(filters: SearchFilters) -> None:

@@ -10,7 +10,6 @@ import asyncpg
 import pytest
 
 from feedback.events import ImpressionLog, impression_payload
-from market import db as database
 
 
 def payload(query: str) -> dict:
@@ -35,13 +34,6 @@ class FlakyPool:
             self.failures -= 1
             raise ConnectionRefusedError("database away")
         return self.pool.acquire()
-
-
-@pytest.fixture
-async def pool(database_url, settings):
-    pool = await database.create_pool(database_url, settings)
-    yield pool
-    await pool.close()
 
 
 async def test_flush_writes_every_queued_impression_with_its_search(pool, db):
