@@ -1,0 +1,139 @@
+"""Training the LambdaMART reranker on a training set from the log, here or on a Dask cluster, and judging it.
+
+Locally it is `ranking.reranker.train_lambdarank` with the IPS weights and early stopping on `valid`. On
+Dask (`dask_scheduler`, e.g. tcp://host:8786) it is `lightgbm.DaskLGBMRanker`: the rows are cut into one
+partition per worker at search boundaries (a query group must never straddle two workers: lambdarank
+compares rows within a group), each partition scattered to its worker with its labels, weights and group
+sizes. LightGBM's Dask interface has no early stopping, so all rounds are trained and, given `valid`, the
+model is cut back to the round count that ranks `valid` best (the same choice early stopping makes).
+
+Position bias is corrected by the training set's IPS weights (`feedback.propensity`), which lambdarank
+applies per row in both paths alike; LightGBM's position-aware lambdarank (`Dataset(position=)`) is not
+offered by its Dask interface. Given the same data, both paths grow the same trees.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from feedback.datasets import TrainingSet
+from ranking.evaluate import ndcg_at_k
+from ranking.features import FEATURES
+from ranking.reranker import DEFAULT_PARAMS, RerankerModel, train_lambdarank
+
+# Round counts tried when cutting a Dask-trained model back to its best on the validation searches.
+CUT_EVERY = 10
+# Parameters the Dask interface sets itself (threads per worker) or that need an evaluation set it has not.
+_NOT_FOR_DASK = ("num_threads", "metric", "eval_at")
+
+
+def train_reranker(
+    train: TrainingSet,
+    valid: TrainingSet | None = None,
+    *,
+    dask_scheduler: str | None = None,
+    params: dict[str, Any] | None = None,
+    num_rounds: int = 300,
+) -> lgb.Booster:
+    """A LambdaMART booster over FEATURES (columns in that order), trained with `train.weights`."""
+    if not len(train):
+        raise ValueError("no searches to train on")
+    valid = valid if valid is not None and len(valid) else None
+    if dask_scheduler is None:
+        return train_lambdarank(
+            train.matrix,
+            train.labels,
+            train.group_sizes,
+            valid=(valid.matrix, valid.labels, valid.group_sizes) if valid else None,
+            weights=train.weights,
+            num_rounds=num_rounds,
+            params=params,
+        )
+    booster = _train_on_dask(train, dask_scheduler, DEFAULT_PARAMS | (params or {}), num_rounds)
+    return _best_rounds(booster, valid) if valid else booster
+
+
+def ndcg_on(model: RerankerModel, data: TrainingSet, k: int = 10) -> float:
+    """Mean NDCG@k over the searches of `data`: each search's shown products reordered by `model`, judged
+    by the grades the shoppers gave them. Ties keep the order shown. The gate compares models by this."""
+    if not len(data):
+        raise ValueError("no searches to judge a model on")
+    return _mean_ndcg(model.score(data.matrix), data, k)
+
+
+def _mean_ndcg(scores: np.ndarray, data: TrainingSet, k: int) -> float:
+    offsets = data.offsets()
+    total = 0.0
+    for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
+        order = np.argsort(-scores[start:end], kind="stable")
+        ids = data.product_ids[start:end]
+        grades = dict(zip(ids.tolist(), data.labels[start:end].tolist(), strict=True))
+        total += ndcg_at_k(ids[order].tolist(), grades, k)
+    return total / len(data)
+
+
+def _partitions(group_sizes: list[int], parts: int) -> list[tuple[int, int]]:
+    """(first group, end group) of `parts` runs of whole groups, with about as many rows each."""
+    ends = np.cumsum(group_sizes)
+    parts = max(1, min(parts, len(group_sizes)))
+    cuts = [0]
+    for part in range(1, parts):
+        cut = int(np.searchsorted(ends, ends[-1] * part / parts)) + 1
+        cuts.append(min(max(cut, cuts[-1] + 1), len(group_sizes) - (parts - part)))
+    cuts.append(len(group_sizes))
+    return list(itertools.pairwise(cuts))
+
+
+def _train_on_dask(train: TrainingSet, address: str, params: dict[str, Any], num_rounds: int) -> lgb.Booster:
+    import dask.array as da  # imported here: training in this process never needs Dask
+    from distributed import Client
+
+    params = {key: value for key, value in params.items() if key not in _NOT_FOR_DASK}
+    # LightGBM waits on the client current in this thread; as_current makes it this one and no other.
+    with Client(address, set_as_default=False) as client, client.as_current():
+        workers = sorted(client.scheduler_info()["workers"])
+        if not workers:
+            raise RuntimeError(f"the Dask cluster at {address} has no workers")
+        offsets = train.offsets()
+        columns: dict[str, list] = {"X": [], "y": [], "w": [], "g": []}
+        for number, (first, end) in enumerate(_partitions(train.group_sizes, len(workers))):
+            rows = slice(int(offsets[first]), int(offsets[end]))
+            pieces = {
+                "X": train.matrix[rows],
+                "y": train.labels[rows],
+                "w": train.weights[rows],
+                "g": np.asarray(train.group_sizes[first:end], dtype=np.int64),
+            }
+            # Each partition goes to its own worker, so that every worker trains on its share. A list, not
+            # the dict: scattering a dict keys the data by its keys, the same for every partition.
+            futures = client.scatter(
+                list(pieces.values()), workers=[workers[number % len(workers)]], hash=False
+            )
+            for (name, piece), future in zip(pieces.items(), futures, strict=True):
+                columns[name].append(
+                    da.from_delayed(future, shape=piece.shape, dtype=piece.dtype, name=f"train-{future.key}")
+                )
+        ranker = lgb.DaskLGBMRanker(client=client, n_estimators=num_rounds, **params)
+        ranker.fit(
+            da.concatenate(columns["X"]),
+            da.concatenate(columns["y"]),
+            sample_weight=da.concatenate(columns["w"]),
+            group=da.concatenate(columns["g"]),
+            feature_name=list(FEATURES),
+        )
+        return ranker.booster_
+
+
+def _best_rounds(booster: lgb.Booster, valid: TrainingSet) -> lgb.Booster:
+    """The booster cut to the round count (in steps of CUT_EVERY) with the best NDCG@10 on `valid`."""
+    rounds = booster.current_iteration()
+    candidates = sorted({*range(CUT_EVERY, rounds, CUT_EVERY), rounds})
+    scored = [(_mean_ndcg(booster.predict(valid.matrix, num_iteration=n), valid, 10), -n) for n in candidates]
+    best = -max(scored)[1]  # the fewest rounds among the best
+    cut = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    cut.best_iteration = best
+    return cut

@@ -1,0 +1,128 @@
+"""Reranker training from a training set: the IPS weights decide what the model learns, here and on a Dask
+cluster alike, and the gate's NDCG@10 judges a model by the grades shoppers gave what they were shown."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from distributed import LocalCluster
+
+from feedback.datasets import TrainingSet
+from feedback.propensity import Propensity
+from feedback.reranker_training import _partitions, ndcg_on, train_reranker
+from ranking.features import FEATURES
+from ranking.reranker import RerankerModel
+
+TITLE, CLICK_RATE = FEATURES.index("title_overlap"), FEATURES.index("click_rate")
+FAST = {"min_data_in_leaf": 5}
+
+
+def row(title: float, click_rate: float) -> np.ndarray:
+    features = np.zeros(len(FEATURES), dtype=np.float32)
+    features[TITLE], features[CLICK_RATE] = title, click_rate
+    return features
+
+
+def training_set(groups: list[list[tuple[np.ndarray, int, int]]], propensity: Propensity) -> TrainingSet:
+    """Groups of (features, grade, position shown)."""
+    rows = [r for group in groups for r in group]
+    labels = np.array([grade for _, grade, _ in rows], dtype=np.float32)
+    positions = np.array([position for _, _, position in rows], dtype=np.int32)
+    start = datetime(2025, 3, 3, tzinfo=UTC)
+    return TrainingSet(
+        matrix=np.vstack([features for features, _, _ in rows]),
+        labels=labels,
+        group_sizes=[len(group) for group in groups],
+        weights=propensity.weights(positions, labels),
+        positions=positions,
+        product_ids=np.arange(len(rows), dtype=np.int64),
+        query_texts=[f"query {i}" for i in range(len(groups))],
+        search_ids=[uuid.uuid4() for _ in groups],
+        occurred_at=[start + timedelta(minutes=i) for i in range(len(groups))],
+    )
+
+
+def conflicting_clicks(propensity: Propensity) -> TrainingSet:
+    """Twice as many searches say title matters (their click at position 1) as say the click rate does
+    (their click at position 10, where few shoppers look): raw clicks favour the title, IPS the click rate."""
+    filler = [(row(0, 0), 0, 3), (row(0, 0), 0, 4)]
+    by_title = [(row(1, 0), 1, 1), (row(0, 1), 0, 2), *filler]
+    by_click_rate = [(row(1, 0), 0, 1), (row(0, 1), 1, 10), *filler]
+    return training_set([by_title] * 200 + [by_click_rate] * 100, propensity)
+
+
+def probe() -> TrainingSet:
+    """One search: a title match, and (graded 1) a product with a high click rate."""
+    return training_set([[(row(1, 0), 0, 1), (row(0, 1), 1, 2)]], Propensity.power_law())
+
+
+def model(booster) -> RerankerModel:
+    return RerankerModel(version="test", booster=booster, features=FEATURES)
+
+
+def test_ips_weights_turn_what_the_model_learns_from_the_biased_majority_to_the_examined_truth():
+    weighted = train_reranker(conflicting_clicks(Propensity.power_law(1.0)), None, num_rounds=40, params=FAST)
+    unweighted = train_reranker(
+        conflicting_clicks(Propensity.power_law(0.0)), None, num_rounds=40, params=FAST
+    )
+
+    assert ndcg_on(model(weighted), probe()) == pytest.approx(1.0)
+    assert ndcg_on(model(unweighted), probe()) == pytest.approx(1 / math.log2(3))
+
+
+def test_ndcg_on_judges_each_search_by_its_grades_and_keeps_the_shown_order_on_ties():
+    constant = train_reranker(conflicting_clicks(Propensity.power_law(0.0)), None, num_rounds=1, params=FAST)
+    flat = training_set(
+        [[(row(0, 0), 0, 1), (row(0, 0), 2, 2)], [(row(0, 0), 3, 1), (row(0, 0), 0, 2)]],
+        Propensity.power_law(),
+    )
+    # Equal scores keep the order shown: the second search is ideal, the first has its best at 2.
+    assert ndcg_on(model(constant), flat) == pytest.approx((1 / math.log2(3) + 1.0) / 2)
+    with pytest.raises(ValueError, match="no searches"):
+        ndcg_on(model(constant), TrainingSet.empty())
+    with pytest.raises(ValueError, match="no searches"):
+        train_reranker(TrainingSet.empty())
+
+
+def test_partitions_hold_whole_searches_with_about_equal_rows():
+    sizes = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]
+    parts = _partitions(sizes, 3)
+
+    assert parts[0][0] == 0 and parts[-1][1] == len(sizes)
+    assert all(end == next_start for (_, end), (next_start, _) in itertools.pairwise(parts))
+    rows = [sum(sizes[first:end]) for first, end in parts]
+    assert len(parts) == 3 and max(rows) - min(rows) <= max(sizes)
+    assert _partitions([4, 4], 5) == [(0, 1), (1, 2)]  # never an empty partition
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
+        yield local
+
+
+# The Dask interface sets threads per worker itself and says so for the sklearn default it drops.
+@pytest.mark.filterwarnings("ignore:Parameter n_jobs will be ignored")
+def test_training_on_a_dask_cluster_learns_the_same_ips_weighted_ranking(cluster):
+    data = conflicting_clicks(Propensity.power_law(1.0))
+    valid = training_set([[(row(1, 0), 0, 1), (row(0, 1), 1, 2)]] * 20, Propensity.power_law())
+
+    booster = train_reranker(
+        data, valid, dask_scheduler=cluster.scheduler_address, num_rounds=40, params=FAST
+    )
+    here = train_reranker(data, None, num_rounds=40, params=FAST)
+
+    assert ndcg_on(model(booster), probe()) == pytest.approx(1.0)
+    # Cut back to its best round count on `valid`, as early stopping would have done here.
+    assert 1 <= booster.best_iteration <= 40 and booster.current_iteration() == booster.best_iteration
+    assert booster.feature_name() == list(FEATURES)
+    # Data-parallel training over whole searches per worker grows the trees a single process grows.
+    rounds = booster.best_iteration
+    assert booster.predict(data.matrix) == pytest.approx(
+        here.predict(data.matrix, num_iteration=rounds), abs=1e-6
+    )
