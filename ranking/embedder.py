@@ -44,16 +44,32 @@ def default_model_path() -> Path:
 
 
 def model_id(path: Path) -> str:
-    """A short stable name for a model directory: its name plus a digest of its configuration and weights' size."""
+    """A short stable name for a model directory: its name plus a digest of its configuration and weights.
+
+    The weights are hashed in full: two fine-tuned models of the same size and configuration must never
+    share an id, or one would be served (and its vectors trusted) for the other.
+    """
+    path = Path(path)
     digest = hashlib.sha256()
-    for name in ("config.json", "modules.json", "model.safetensors"):
+    for name in ("config.json", "modules.json", "model.safetensors", "pytorch_model.bin"):
         file = path / name
         if file.is_file():
             digest.update(name.encode())
-            digest.update(
-                file.read_bytes() if file.stat().st_size < 1 << 20 else str(file.stat().st_size).encode()
-            )
+            digest.update(_file_digest(str(file.resolve()), *_signature(file)))
     return f"{path.name}-{digest.hexdigest()[:10]}"
+
+
+def _signature(file: Path) -> tuple[int, int]:
+    stat = file.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=64)
+def _file_digest(path: str, size: int, mtime_ns: int) -> bytes:
+    # Cached per (path, size, mtime): the indexer asks for the serving model's id on every registry poll,
+    # and hashing ~90 MB of weights costs ~0.2 s.
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").digest()
 
 
 @functools.cache

@@ -40,6 +40,10 @@ def _check_mean_pooling(model_dir: Path) -> None:
         raise ValueError(f"{model_dir}: modules {kinds} are not transformer + pooling (+ normalize)")
     pooling = next(m for m in json.loads(modules_file.read_text()) if m["type"].endswith("Pooling"))
     config = json.loads((model_dir / pooling["path"] / "config.json").read_text())
+    if "pooling_mode" in config:  # sentence-transformers 6 writes the mode by name
+        if config["pooling_mode"] != "mean":
+            raise ValueError(f"{model_dir}: pooling {config['pooling_mode']!r} is not plain mean pooling")
+        return
     modes = sorted(key for key, on in config.items() if key.startswith("pooling_mode") and on is True)
     if modes != ["pooling_mode_mean_tokens"]:
         raise ValueError(f"{model_dir}: pooling {modes} is not plain mean pooling")

@@ -7,7 +7,9 @@ Filters are exact: the allowed products are computed first and handed to both re
 is checked again before it is shown. The engine keeps its own copy of the searchable catalog, changed
 only through `apply_changes`, so a search never waits for the database. The serving reranker can be
 replaced at any time: each search takes the model reference once, so searches in flight finish with the
-model they started with.
+model they started with. So can the embedding model, together with the vector index it made
+(`swap_embedding`): the two are held as one pair and each search takes the pair once, so a query is never
+embedded by one model and looked up among vectors made by another.
 """
 
 from __future__ import annotations
@@ -92,11 +94,15 @@ class _Ranked:
     retrieval: list[str]
 
 
+class StaleIndex(ValueError):
+    """A vector index offered for a swap that does not reflect the catalog changes the engine has applied."""
+
+
 class MatchingEngine:
     def __init__(self, embedder: Embedder, *, exact_below: int = 20_000) -> None:
-        self.embedder = embedder
+        # The embedding model and the vectors it made, replaced together in one assignment.
+        self._dense: tuple[Embedder, VectorIndex] = (embedder, VectorIndex(embedder.dim))
         self.catalog = CatalogView()
-        self.vectors = VectorIndex(embedder.dim)
         self.lexical = LexicalIndex()
         self.reranker: RerankerModel | None = None
         self.signals = Signals()
@@ -108,6 +114,18 @@ class MatchingEngine:
         self._write_lock = threading.Lock()
         self._ranked: OrderedDict[str, _Ranked] = OrderedDict()
         self._ranked_lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._dense[0]
+
+    @property
+    def vectors(self) -> VectorIndex:
+        return self._dense[1]
+
+    @vectors.setter
+    def vectors(self, index: VectorIndex) -> None:
+        self._dense = (self._dense[0], index)
 
     # -- keeping in step with the catalog -------------------------------------------------------------
 
@@ -166,11 +184,14 @@ class MatchingEngine:
 
     def apply_changes(self, upserted: Sequence[IndexedProduct], removed: Iterable[int], seq: int) -> None:
         """Make upserted products findable (re-embedding them) and removed ones unfindable."""
-        vectors = self.embedder.embed_products(upserted) if upserted else None
+        embedder = self.embedder
+        vectors = embedder.embed_products(upserted) if upserted else None
         for product in upserted:
             product_tokens(product)
         removed = list(removed)
         with self._write_lock:
+            if upserted and self.embedder is not embedder:  # swapped meanwhile: those were the old model's
+                vectors = self.embedder.embed_products(upserted)
             if removed:
                 self.catalog.remove(removed)
                 self.vectors.remove(np.array(removed, dtype=np.int64))
@@ -200,6 +221,20 @@ class MatchingEngine:
     def swap_reranker(self, model: RerankerModel | None) -> None:
         self.reranker = model  # one reference assignment: searches in flight keep the model they took
 
+    def swap_embedding(self, embedder: Embedder, index: VectorIndex, seq: int) -> None:
+        """Serve `embedder` with `index`, its vectors of the catalog as of change `seq`, in one assignment:
+        searches in flight finish with the old pair. StaleIndex if the engine reflects another change than
+        `seq` or the index lacks a vector per product; before the engine serves vectors (a cold start) the
+        index may be empty, only the model being chosen then."""
+        if index.dim != embedder.dim:
+            raise ValueError(f"an index of {index.dim}-d vectors cannot serve a {embedder.dim}-d model")
+        with self._write_lock:  # no catalog change lands between the check and the swap
+            if seq != self.seq:
+                raise StaleIndex(f"the index reflects catalog change {seq}, the engine change {self.seq}")
+            if self.ready and len(index) != len(self.catalog):
+                raise StaleIndex(f"the index holds {len(index)} vectors for {len(self.catalog)} products")
+            self._dense = (embedder, index)
+
     # -- searching ------------------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResponse:
@@ -207,13 +242,15 @@ class MatchingEngine:
             return self._next_page(request)
         timings: dict[str, float] = {}
         clock = time.perf_counter()
-        reranker, lexical_only = self.reranker, self.lexical_only
-        versions = ({} if lexical_only else {"embedding": self.embedder.model_id}) | (
+        reranker, lexical_only, dense = self.reranker, self.lexical_only, self._dense
+        versions = ({} if lexical_only else {"embedding": dense[0].model_id}) | (
             {"reranker": reranker.version} if reranker else {}
         )
 
         allowed = self.catalog.allowed_ids(request.filters)
-        candidates = self.retrieve(request, allowed, timings) if allowed is None or len(allowed) else []
+        candidates = (
+            self.retrieve(request, allowed, timings, dense=dense) if allowed is None or len(allowed) else []
+        )
         clock = _lap(timings, "retrieval_total", clock)
 
         if candidates and reranker is not None:
@@ -234,18 +271,22 @@ class MatchingEngine:
         request: SearchRequest,
         allowed: np.ndarray | None = None,
         timings: dict[str, float] | None = None,
+        *,
+        dense: tuple[Embedder, VectorIndex] | None = None,
     ) -> list[Candidate]:
-        """Candidates from both retrievers, fused, before reranking; `allowed` from `catalog.allowed_ids`."""
+        """Candidates from both retrievers, fused, before reranking; `allowed` from `catalog.allowed_ids`,
+        `dense` the (embedder, vectors) pair to use, taken once by the caller (default: the serving pair)."""
         timings = {} if timings is None else timings
+        embedder, vectors = dense or self._dense
         if allowed is None:
             allowed = self.catalog.allowed_ids(request.filters)
         clock = time.perf_counter()
         if self.lexical_only:  # no vectors yet: embedding the query would buy nothing
             dense_ids, dense_scores = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         else:
-            query_vector = self.embedder.embed_query(request.query)
+            query_vector = embedder.embed_query(request.query)
             clock = _lap(timings, "embed", clock)
-            dense_ids, dense_scores = self.vectors.search(query_vector, CANDIDATES, allowed=allowed)
+            dense_ids, dense_scores = vectors.search(query_vector, CANDIDATES, allowed=allowed)
             clock = _lap(timings, "dense", clock)
         # Lexical retrieval cannot take the filter inside, so it looks further and is filtered after.
         lexical = self.lexical.search(request.query, CANDIDATES if allowed is None else CANDIDATES * 5)
