@@ -25,6 +25,7 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
+from market import db as market_db
 from market import migrate
 from market.app import create_app
 from market.settings import Settings, load_settings
@@ -189,6 +190,14 @@ async def client(settings: Settings, database_url: str) -> AsyncIterator[AsyncTe
     async with AsyncTestClient(create_app(settings, database_url)) as test_client:
         await wait_until_ready(test_client)
         yield test_client
+
+
+@pytest.fixture
+async def pool(database_url: str, settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """A connection pool to the test's database, set up as the service sets up its own."""
+    pool = await market_db.create_pool(database_url, settings)
+    yield pool
+    await pool.close()
 
 
 @pytest.fixture

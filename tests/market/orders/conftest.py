@@ -15,14 +15,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import asyncpg
 import httpx
 import msgspec
 import pytest
 import uvicorn
 from litestar.testing import AsyncTestClient
 
-from market import db as market_db
 from market.app import create_app
 from market.settings import Settings
 from tests.conftest import OPERATOR_TOKEN, LocalStripe, register
@@ -41,14 +39,6 @@ async def shop(shop_settings: Settings, database_url: str) -> AsyncIterator[Asyn
     """The app in-process, payments on. Stripe's webhooks cannot reach it (see `live_shop`)."""
     async with AsyncTestClient(create_app(shop_settings, database_url)) as client:
         yield client
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on the test's database, configured as the app's, for calling the services directly."""
-    pool = await asyncpg.create_pool(database_url, min_size=2, max_size=10, init=market_db.init_connection)
-    yield pool
-    await pool.close()
 
 
 class LiveShop:

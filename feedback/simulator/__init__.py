@@ -1,0 +1,52 @@
+"""The shopper simulator: shoppers with hidden needs drawn from the catalog, who search, click, fill carts
+and pay through the real HTTP API, and the ground truth to measure the engine's ranking against.
+
+    catalog = await load_catalog(pool)
+    shoppers = draw_shoppers(catalog, 200, seed=day)
+    async with connect(base_url) as client:
+        stats = await run_day(client, shoppers, seed=day)
+    quality = await ndcg_against_truth(engine_search_fn(engine), shoppers)
+
+The behaviour model is described in `behaviour.py`.
+"""
+
+from feedback.simulator.behaviour import Behaviour, Need, Shown, Visit, browse, buys, examination_probability
+from feedback.simulator.driver import DayStats, connect, format_stats, http_search_fn, run_day
+from feedback.simulator.phrasing import Query, canonical_request, canonical_text, phrase
+from feedback.simulator.shoppers import Shopper, draw_shoppers, load_catalog
+from feedback.simulator.truth import (
+    CatalogItem,
+    Preference,
+    engine_search_fn,
+    grade,
+    ndcg_against_truth,
+    truth_grades,
+)
+
+__all__ = [
+    "Behaviour",
+    "CatalogItem",
+    "DayStats",
+    "Need",
+    "Preference",
+    "Query",
+    "Shopper",
+    "Shown",
+    "Visit",
+    "browse",
+    "buys",
+    "canonical_request",
+    "canonical_text",
+    "connect",
+    "draw_shoppers",
+    "engine_search_fn",
+    "examination_probability",
+    "format_stats",
+    "grade",
+    "http_search_fn",
+    "load_catalog",
+    "ndcg_against_truth",
+    "phrase",
+    "run_day",
+    "truth_grades",
+]
