@@ -20,9 +20,11 @@ own `agora serve` processes on free ports of 127.0.0.1; nothing else is contacte
    warm-up, sequential and concurrent phases use disjoint queries; "repeated" re-sends 50 of them.
 4. Latency: POST /v1/search one at a time after a warm-up: p50/p99 end to end (client clock, loopback)
    and of each stage in the response's timings_ms; "outside engine" = end to end minus retrieval_total,
-   features and rerank (HTTP, JSON, the impression row written to PostgreSQL).
+   features and rerank (HTTP, JSON, the impression queued for the log).
 5. Throughput: --requests searches (default --queries) from --concurrency asyncio workers: queries/s and
-   p50/p99 under that load. The client shares the machine's cores with the server.
+   p50/p99 under that load. The client shares the machine's cores with the server, so it is a bare
+   keep-alive HTTP/1.1 connection per worker (`Connection`), not httpx, whose per-request CPU the server
+   would lose; the server runs uvicorn with httptools and uvloop (uvicorn[standard]).
 6. Recall: an IVF index (from AGORA_EXACT_INDEX_BELOW products, default 20,000; the variable is passed on
    to the server, so it can be lowered to try IVF on a small catalog) is loaded in-process and recall@10
    and recall@100 (100 = dense candidates per search) against exact search are computed on up to 200 query
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import re
@@ -188,20 +191,61 @@ def workload(sample: list[dict], count: int, seed: int = 11) -> list[dict]:
 # -- measuring ----------------------------------------------------------------------------------------
 
 
-def search_once(client: httpx.Client, body: dict, errors: list[str]) -> tuple[float, dict] | None:
+class Connection:
+    """A bare HTTP/1.1 keep-alive connection for POST /v1/search: the load generator shares the two cores
+    with the server, and httpx spends ~1 ms of CPU per request that the server would otherwise have."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
+        self.reader, self.writer, self.host = reader, writer, host
+
+    @classmethod
+    async def open(cls, base_url: str) -> Connection:
+        host, port = base_url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        return cls(reader, writer, f"{host}:{port}")
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return int(status_line.split()[1]), await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def search_once(connection: Connection, body: dict, errors: list[str]) -> tuple[float, dict] | None:
+    payload = json.dumps(body).encode()
     started = time.perf_counter()
     try:
-        answer = client.post("/v1/search", json=body, timeout=60)
-        if answer.status_code == 200:
-            return (time.perf_counter() - started) * 1000, answer.json()["timings_ms"]
-        errors.append(f"{answer.status_code} {answer.text[:300]}")
-    except httpx.HTTPError as exc:
+        status, answer = await asyncio.wait_for(connection.post("/v1/search", payload), 60)
+    except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
         errors.append(repr(exc))
+        return None
+    elapsed = (time.perf_counter() - started) * 1000
+    if status == 200:
+        return elapsed, json.loads(answer)["timings_ms"]
+    errors.append(f"{status} {answer[:300]!r}")
     return None
 
 
-def sequential(client: httpx.Client, searches: list[dict], errors: list[str]) -> list[tuple[float, dict]]:
-    return [r for body in searches if (r := search_once(client, body, errors)) is not None]
+def sequential(base_url: str, searches: list[dict], errors: list[str]) -> list[tuple[float, dict]]:
+    async def one_by_one() -> list[tuple[float, dict]]:
+        connection = await Connection.open(base_url)
+        try:
+            return [r for body in searches if (r := await search_once(connection, body, errors)) is not None]
+        finally:
+            connection.close()
+
+    return asyncio.run(one_by_one())
 
 
 async def concurrent(
@@ -209,24 +253,19 @@ async def concurrent(
 ) -> tuple[float, list[float]]:
     pending, latencies = iter(searches), []
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker(connection: Connection) -> None:
         for body in pending:  # shared: each search is taken by one worker
-            started = time.perf_counter()
-            try:
-                answer = await client.post("/v1/search", json=body, timeout=60)
-            except httpx.HTTPError as exc:
-                errors.append(repr(exc))
-                continue
-            if answer.status_code == 200:
-                latencies.append((time.perf_counter() - started) * 1000)
-            else:
-                errors.append(f"{answer.status_code} {answer.text[:300]}")
+            if (result := await search_once(connection, body, errors)) is not None:
+                latencies.append(result[0])
 
-    limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits) as client:
+    connections = [await Connection.open(base_url) for _ in range(workers)]
+    try:
         started = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(workers)))
+        await asyncio.gather(*(worker(connection) for connection in connections))
         return time.perf_counter() - started, latencies
+    finally:
+        for connection in connections:
+            connection.close()
 
 
 def percentiles(values: list[float]) -> tuple[str, str]:
@@ -307,11 +346,10 @@ def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path
         ]
         errors: list[str] = []
         base_url = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base_url) as client:
-            sequential(client, warmup, errors)
-            print(f"[{size:,}] built in {build:.0f} s; {len(timed)} sequential searches...", file=sys.stderr)
-            results = sequential(client, timed, errors)
-            repeated = sequential(client, timed[:50], errors)
+        sequential(base_url, warmup, errors)
+        print(f"[{size:,}] built in {build:.0f} s; {len(timed)} sequential searches...", file=sys.stderr)
+        results = sequential(base_url, timed, errors)
+        repeated = sequential(base_url, timed[:50], errors)
         e2e = [ms for ms, _ in results]
         rows.append((f"search, sequential: end to end ({len(results)} queries)", "", *percentiles(e2e)))
         for stage in STAGES:

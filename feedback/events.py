@@ -117,9 +117,10 @@ class ImpressionLog:
                 await asyncio.shield(self.flush())
 
 
-async def product_stats(pool: asyncpg.Pool) -> dict[int, ProductStats]:
+async def product_stats(pool: asyncpg.Pool, *, before: datetime | None = None) -> dict[int, ProductStats]:
+    """Per product, what shoppers did with it (everything logged, or only what happened before `before`)."""
     async with pool.acquire() as conn:
-        rows = await store.interaction_counts(conn)
+        rows = await store.interaction_counts(conn, before=before)
     return {
         row["product_id"]: ProductStats(
             row["impressions"], row["clicks"], row["add_to_carts"], row["purchases"]

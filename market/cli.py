@@ -280,47 +280,6 @@ def eval_assistant(settings: Settings, path: Path | None, limit: int | None, as_
         click.echo(f"  hallucination: {failure}")
 
 
-@main.group()
-def models() -> None:
-    """The model registry."""
-
-
-@models.command("list")
-@click.pass_obj
-def models_list(settings: Settings) -> None:
-    """Every model version, newest first."""
-    from ranking.registry import ModelRegistry
-
-    async def listing(pool):
-        registry = ModelRegistry(pool, settings.data_dir)
-        await registry.ensure_seed_reranker()
-        return await registry.list()
-
-    for model in _run(_with_pool(settings, _database_url(settings), listing, migrate=True)):
-        metrics = model.metadata.get("offline_metrics", {}).get("hybrid+rerank", {})
-        ndcg = f"ndcg@10={metrics['ndcg@10']:.4f}" if "ndcg@10" in metrics else ""
-        click.echo(
-            f"{model.version:<32} {model.kind:<10} {model.status:<10} {model.created_at:%Y-%m-%d %H:%M}  {ndcg}"
-        )
-
-
-@models.command("promote")
-@click.argument("version")
-@click.pass_obj
-def models_promote(settings: Settings, version: str) -> None:
-    """Serve VERSION; a running service swaps it in within AGORA_MODEL_POLL_SECONDS."""
-    from ranking.registry import ModelRegistry, UnknownVersion
-
-    async def promote(pool):
-        return await ModelRegistry(pool, settings.data_dir).promote(version)
-
-    try:
-        promoted = _run(_with_pool(settings, _database_url(settings), promote, migrate=True))
-    except UnknownVersion:
-        raise click.ClickException(f"no model version {version!r}; see 'agora models list'") from None
-    click.echo(f"{promoted.version} now serves ({promoted.kind})")
-
-
 def _serve(settings: Settings, host: str | None, port: int | None, url: str | None = None) -> None:
     import uvicorn
 
@@ -418,3 +377,7 @@ async def _read_chunks(file: Path, chunk_size: int = 1 << 18) -> AsyncIterator[b
     with file.open("rb") as handle:
         while chunk := handle.read(chunk_size):
             yield chunk
+
+
+# The flywheel's commands (models, events, simulate, retrain, worker) live beside, registered on import.
+from market import flywheel_cli  # noqa: F401

@@ -16,6 +16,8 @@ class Health(msgspec.Struct, omit_defaults=True):
     database: str | None = None
     pending_migrations: list[str] | None = None
     search: str | None = None
+    # What the engine serves now: the reranker's version and the embedding model's id.
+    models: dict[str, str] | None = None
 
 
 @get("/healthz", tags=["health"], summary="The process is up")
@@ -44,6 +46,12 @@ async def readyz(pool: Pool, state: State) -> Response[Health]:
     if pending or not (engine is None or engine.ready):
         health = Health(status="unavailable", database="reachable", pending_migrations=pending, search=search)
         return Response(health, status_code=503)
+    models = None
+    if engine is not None:
+        models = {"embedding": engine.embedder.model_id} | (
+            {"reranker": engine.reranker.version} if engine.reranker else {}
+        )
     return Response(
-        Health(status="ok", database="reachable", pending_migrations=[], search=search), status_code=200
+        Health(status="ok", database="reachable", pending_migrations=[], search=search, models=models),
+        status_code=200,
     )

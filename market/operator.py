@@ -1,8 +1,10 @@
-"""Operator routes: the marketplace's own view of sellers, the catalog change feed and the model registry."""
+"""Operator routes: the marketplace's own view of sellers, the catalog change feed, the model registry and
+the event log."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -10,7 +12,10 @@ from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import Stream
 
+from feedback import export
+from feedback.schemas import EventType
 from market.dependencies import AppSettings, Pool
 from market.errors import ApiError
 from ranking.registry import Kind, ModelRegistry, ModelVersion, UnknownVersion
@@ -79,8 +84,11 @@ class OperatorController(Controller):
             raise ApiError(
                 404, "model_not_found", f"No model version {version!r}.", where="path.version"
             ) from None
-        # This process swaps at once; other processes notice on their next registry poll.
-        await request.app.state.indexer.refresh_reranker()
+        # This process swaps at once (an embedding model once the catalog is re-embedded by it); other
+        # processes notice on their next registry poll.
+        indexer = request.app.state.indexer
+        await indexer.refresh_reranker()
+        await indexer.refresh_embedding()
         return promoted
 
     @post(
@@ -103,3 +111,28 @@ class OperatorController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
     ) -> CatalogChangePage:
         return await catalog.read_changes(pool, after, limit)
+
+    @get(
+        "/events",
+        media_type="application/x-ndjson",
+        summary="Export the event log as NDJSON, streamed: one event per line, every column",
+        description=(
+            "Events with since <= occurred_at < until (until defaults to now; a time without a timezone is "
+            "UTC), optionally of some types (`type` repeatable), ordered by (occurred_at, event_id). The same "
+            "as `agora events export`."
+        ),
+    )
+    async def export_events(
+        self,
+        pool: Pool,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        type: Annotated[
+            list[EventType] | None, QueryParameter(description="repeatable: type=click&type=purchase")
+        ] = None,
+    ) -> Stream:
+        try:
+            lines = export.ndjson_pages(pool, since=since, until=until, types=type or ())
+        except export.ExportRangeError as exc:
+            raise ApiError.invalid("query.since", str(exc)) from None
+        return Stream(lines, media_type="application/x-ndjson")

@@ -88,6 +88,27 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     assistant_results: Annotated[int, msgspec.Meta(ge=1, le=20)] = 5
     assistant_history_turns: Annotated[int, msgspec.Meta(ge=0, le=20)] = 3
     assistant_currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "USD"
+    # The flywheel. Interactions count for an impression when they come within `attribution_window_hours`
+    # of it; retraining learns from the last `retrain_window_days` of the log, the most recent
+    # `retrain_holdout_fraction` of it held out for the promotion gate, which refuses a candidate more than
+    # `promotion_margin` (NDCG@10, 0-1) worse than the serving model. `retrain_cron` is when `agora worker`
+    # retrains (five-field cron, server local time).
+    attribution_window_hours: Annotated[float, msgspec.Meta(gt=0)] = 24.0
+    retrain_window_days: Annotated[float, msgspec.Meta(gt=0)] = 28.0
+    retrain_holdout_fraction: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.2
+    promotion_margin: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.005
+    retrain_cron: str = "0 3 * * *"
+    # The embedding model's fine-tuning: at most this many seconds of training on at most this many
+    # (query, product) pairs (~7.5 pairs/s on two quiet cores: 10k pairs would take ~22 minutes).
+    embedding_train_seconds: Annotated[float, msgspec.Meta(ge=0)] = 600.0
+    embedding_max_pairs: Annotated[int, msgspec.Meta(ge=0)] = 5000
+    # A Dask scheduler (tcp://host:8786) to train the reranker on; unset: trained in this process.
+    dask_scheduler: str | None = None
+    # Position bias. The share of searches (0-1) whose first page gets one random pair of adjacent results
+    # swapped, so that the examination propensity of each position can be measured (off by default); and
+    # the exponent of the propensity curve (1/position)**eta assumed until such measurements exist.
+    exploration_share: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
+    position_bias_eta: Annotated[float, msgspec.Meta(ge=0, le=3)] = 1.0
 
     def __post_init__(self) -> None:
         live = bool(self.stripe_secret_key and self.stripe_secret_key.startswith(("sk_live_", "rk_live_")))

@@ -39,6 +39,10 @@ class UnknownVersion(LookupError):
     pass
 
 
+class RollbackRefused(ValueError):
+    """A version that cannot be rolled back to (never served, or of no use)."""
+
+
 class ModelRegistry:
     def __init__(self, pool: asyncpg.Pool, data_dir: Path) -> None:
         self.pool = pool
@@ -88,6 +92,34 @@ class ModelRegistry:
             if row is None:
                 raise UnknownVersion(version)
             await store.make_serving(conn, version, row["kind"])
+        return await self.get(version)
+
+    async def rollback(self, version: str) -> ModelVersion:
+        """Serve again a version that served before. A refused or never-promoted candidate is not a
+        rollback target: serving it would skip the gate that judged it (use `promote` to do so on purpose)."""
+        model = await self.get(version)
+        if model.status == "serving":
+            raise RollbackRefused(f"{version} already serves")
+        if model.promoted_at is None:
+            raise RollbackRefused(
+                f"{version} never served ({model.status}); only a version that served before can be rolled back to"
+            )
+        return await self.promote(version)
+
+    async def ensure_base_embedding(self, path: Path, model_id: str) -> ModelVersion:
+        """The serving embedding model, registering the one the service embeds with now (the shipped
+        all-MiniLM-L6-v2, or AGORA_EMBEDDING_MODEL) if no embedding version was ever registered, so that a
+        fine-tuned successor can be rolled back to it. It is recorded where it lies, not copied: its
+        identity, and so the vector index made with it, stays the same."""
+        if (current := await self.serving("embedding")) is not None:
+            return current
+        version = f"embedding-base-{model_id}"
+        async with self.pool.acquire() as conn, conn.transaction():
+            if await store.get_version(conn, version) is None:
+                await store.insert_version(
+                    conn, version, "embedding", str(path.resolve()), "candidate", {"origin": "base model"}
+                )
+            await store.make_serving(conn, version, "embedding")
         return await self.get(version)
 
     async def ensure_seed_reranker(self) -> ModelVersion:

@@ -61,12 +61,15 @@ def assistant_for(state: State) -> Assistant:
                 state.assistant_backend = backend_from_settings(settings)
             return state.assistant_backend
 
-        def classifier(engine):
+        def classifier(_engine):
             if getattr(state, "assistant_classifier", None) is None:
                 from market.assistant.actions import ActionClassifier  # loads LightGBM and the embedder
+                from ranking.embedder import Embedder
 
+                # The base model it was trained on, not the search engine's (which may be fine-tuned);
+                # the two share one ONNX session while they are the same model.
                 state.assistant_classifier = ActionClassifier.load(
-                    embedder=engine.embedder if engine else None
+                    embedder=Embedder(backend=settings.embedding_backend, cache_dir=settings.onnx_cache_dir)
                 )
             return state.assistant_classifier
 
