@@ -1,11 +1,11 @@
 """The promotion gate: a candidate model against the serving one, on the same data, by the same metric.
 
 Two judges, both NDCG@10 (0-1): the most recent searches of the log window, held out from training (the
-shown products reordered by the model, graded by what shoppers did with them), and the relevance set
-shipped with Agora (`ranking/relevance/demo`, judged by hand-made rules, see `ranking.seed_relevance`).
-A candidate serves only if it is not worse than the serving model by more than the margin on either. The
-logged grades carry position bias (shoppers click what is on top), which favours a candidate that copies
-the serving order; the relevance set, free of that bias, is the check on it.
+shown products reordered by the model, graded by what shoppers did with them, each graded product's gain
+scaled by its inverse propensity: logged clicks favour the model that made the log, since shoppers click
+what it put on top), and the relevance set shipped with Agora (`ranking/relevance/demo`, judged by rules,
+see `ranking.seed_relevance`), which no log biases. A candidate serves only if it is not worse than the
+serving model by more than the margin on either.
 """
 
 from __future__ import annotations

@@ -57,12 +57,17 @@ def train_reranker(
     return _best_rounds(booster, valid) if valid else booster
 
 
-def ndcg_on(model: RerankerModel, data: TrainingSet, k: int = 10) -> float:
+def ndcg_on(model: RerankerModel, data: TrainingSet, k: int = 10, *, debiased: bool = False) -> float:
     """Mean NDCG@k over the searches of `data`: each search's shown products reordered by `model`, judged
-    by the grades the shoppers gave them. Ties keep the order shown. The gate compares models by this."""
+    by the grades the shoppers gave them. Ties keep the order shown.
+
+    Logged grades favour the model that made the log: shoppers click what it put on top. `debiased` scales
+    each product's gain by its IPS weight (`data.weights`: 1/p(position shown) for a graded product), so a
+    click earned low on the page counts for what it says about relevance; the gate compares models so."""
     if not len(data):
         raise ValueError("no searches to judge a model on")
-    return _mean_ndcg(model.score(data.matrix), data, k)
+    scores = model.score(data.matrix)
+    return _mean_weighted_ndcg(scores, data, k) if debiased else _mean_ndcg(scores, data, k)
 
 
 def _mean_ndcg(scores: np.ndarray, data: TrainingSet, k: int) -> float:
@@ -73,6 +78,20 @@ def _mean_ndcg(scores: np.ndarray, data: TrainingSet, k: int) -> float:
         ids = data.product_ids[start:end]
         grades = dict(zip(ids.tolist(), data.labels[start:end].tolist(), strict=True))
         total += ndcg_at_k(ids[order].tolist(), grades, k)
+    return total / len(data)
+
+
+def _mean_weighted_ndcg(scores: np.ndarray, data: TrainingSet, k: int) -> float:
+    offsets = data.offsets()
+    gains = (np.exp2(data.labels) - 1.0) * data.weights
+    total = 0.0
+    for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
+        group = gains[start:end]
+        discounts = 1.0 / np.log2(np.arange(2, min(k, len(group)) + 2))
+        ideal = float(np.sort(group)[::-1][:k] @ discounts)
+        if ideal > 0:
+            ranked = group[np.argsort(-scores[start:end], kind="stable")][:k]
+            total += float(ranked @ discounts) / ideal
     return total / len(data)
 
 

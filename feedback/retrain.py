@@ -201,8 +201,8 @@ async def _retrain_reranker(
     serving = engine.reranker
     with clock.step("evaluation"):
         held_out = {
-            "candidate": ndcg_on(candidate, recent),
-            "serving": ndcg_on(serving, recent) if serving else 0.0,
+            "candidate": ndcg_on(candidate, recent, debiased=True),
+            "serving": ndcg_on(serving, recent, debiased=True) if serving else 0.0,
         }
         on_relevance = await asyncio.to_thread(
             gate.relevance_ndcg, settings, engine.embedder, relevance, candidate, serving

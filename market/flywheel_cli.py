@@ -33,11 +33,26 @@ def models_list(settings: Settings) -> None:
         return await registry.list()
 
     for model in _run(_with_pool(settings, _database_url(settings), listing, migrate=True)):
-        metrics = model.metadata.get("offline_metrics", {}).get("hybrid+rerank", {})
-        ndcg = f"ndcg@10={metrics['ndcg@10']:.4f}" if "ndcg@10" in metrics else ""
         click.echo(
-            f"{model.version:<32} {model.kind:<10} {model.status:<10} {model.created_at:%Y-%m-%d %H:%M}  {ndcg}"
+            f"{model.version:<44} {model.kind:<10} {model.status:<9} {model.created_at:%Y-%m-%d %H:%M}  "
+            f"{_figures(model.metadata)}"
         )
+
+
+def _figures(metadata: dict) -> str:
+    """A model's offline figures in a few words, and why the gate refused it if it did."""
+    metrics = metadata.get("offline_metrics", {})
+    parts = []
+    if "ndcg@10" in metrics.get("hybrid+rerank", {}):
+        parts.append(f"relevance-set ndcg@10={metrics['hybrid+rerank']['ndcg@10']:.4f}")
+    if "held_out_ndcg@10" in metrics:
+        parts.append(f"held-out ndcg@10={metrics['held_out_ndcg@10']['candidate']:.4f}")
+    if "candidate" in metrics and "held_out" in metrics["candidate"]:  # an embedding model
+        parts.append(f"held-out dense ndcg@10={metrics['candidate']['held_out']['ndcg@10']:.4f}")
+        parts.append(f"relevance-set dense ndcg@10={metrics['candidate']['relevance_set']['ndcg@10']:.4f}")
+    if refused := (metadata.get("gate") or {}).get("refused"):
+        parts.append(f"refused: {refused}")
+    return "  ".join(parts)
 
 
 @models.command("promote")

@@ -126,3 +126,18 @@ def test_training_on_a_dask_cluster_learns_the_same_ips_weighted_ranking(cluster
     assert booster.predict(data.matrix) == pytest.approx(
         here.predict(data.matrix, num_iteration=rounds), abs=1e-6
     )
+
+
+def test_debiased_ndcg_credits_a_click_earned_low_on_the_page_for_what_it_says():
+    constant = train_reranker(conflicting_clicks(Propensity.power_law(0.0)), None, num_rounds=1, params=FAST)
+    # One search, two products clicked: one at position 1 (weight 1), one at position 4 (weight 4).
+    shown_order = training_set([[(row(0, 0), 1, 1), (row(0, 0), 1, 4)]], Propensity.power_law(1.0))
+    lifted = training_set([[(row(0, 0), 1, 4), (row(0, 0), 1, 1)]], Propensity.power_law(1.0))
+
+    # Plain NDCG sees two equal clicks: either order is ideal.
+    assert ndcg_on(model(constant), shown_order) == pytest.approx(1.0)
+    assert ndcg_on(model(constant), lifted) == pytest.approx(1.0)
+    # Debiased, the click that came despite position 4 weighs four times as much: it belongs on top.
+    worse = (1 + 4 / math.log2(3)) / (4 + 1 / math.log2(3))
+    assert ndcg_on(model(constant), shown_order, debiased=True) == pytest.approx(worse)
+    assert ndcg_on(model(constant), lifted, debiased=True) == pytest.approx(1.0)
