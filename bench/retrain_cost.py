@@ -136,7 +136,13 @@ async def main(args: argparse.Namespace) -> None:
         pages = await asyncio.to_thread(answers, engine, shoppers, behaviour, rng)
         rows = generate(pages, args.events, behaviour, rng, datetime.now(UTC))
         async with pool.acquire() as conn:
-            await conn.copy_records_to_table("events", records=rows, columns=COLUMNS)
+            for first in range(0, len(rows), 20_000):
+                batch = rows[first : first + 20_000]
+                await conn.execute(
+                    f"INSERT INTO events ({', '.join(COLUMNS)}) SELECT * FROM unnest($1::uuid[], $2::text[], "
+                    "$3::timestamptz[], $4::text[], $5::uuid[], $6::bigint[], $7::int[], $8::jsonb[])",
+                    *(list(column) for column in zip(*batch)),
+                )
             counts = await conn.fetch("SELECT type, count(*) AS n FROM events GROUP BY type ORDER BY n DESC")
         described = ", ".join(f"{row['n']:,} {row['type']}" for row in counts)
         timings.append(
