@@ -1418,3 +1418,17 @@ DETAIL_FORMATS: dict[str, str] = {
     "noise_control": "{}",
     "voice_assistant": "{}",
 }
+
+
+def plural(noun: str) -> str:
+    """ "running shoe" -> "running shoes", "chef's knife" -> "chef's knives", "leggings" stays."""
+    head = noun.rsplit(" ", 1)[-1]
+    if head.endswith(("ss", "x", "ch", "sh")):
+        return noun + "es"
+    if head.endswith("s"):
+        return noun
+    if head.endswith("y") and head[-2:-1] not in ("a", "e", "o", "u"):
+        return noun[:-1] + "ies"
+    if head.endswith("fe"):
+        return noun[:-2] + "ves"
+    return noun + "s"

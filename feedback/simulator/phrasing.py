@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from babel.numbers import get_currency_precision
 
-from market.demo_vocabulary import ROOTS, Subcategory
+from market.demo_vocabulary import ROOTS, Subcategory, plural
 from ranking.catalog import SearchFilters
 from ranking.search import SearchRequest
 
@@ -39,20 +39,6 @@ class Query:
 
     text: str
     filters: dict[str, Any] = field(default_factory=dict)
-
-
-def plural(noun: str) -> str:
-    """ "running shoe" -> "running shoes", "leggings" stays, "chef's knife" -> "chef's knives"."""
-    head = noun.rsplit(" ", 1)[-1]
-    if head.endswith(("ss", "x", "ch", "sh")):
-        return noun + "es"
-    if head.endswith("s"):
-        return noun
-    if head.endswith("y") and head[-2:-1] not in ("a", "e", "o", "u"):
-        return noun[:-1] + "ies"
-    if head.endswith("fe"):
-        return noun[:-2] + "ves"
-    return noun + "s"
 
 
 def category_path(text: str) -> tuple[str, ...]:

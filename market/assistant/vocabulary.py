@@ -13,6 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+# Nouns are made plural by the same rule as the demo vocabulary (kept there, beside the nouns).
+from market.demo_vocabulary import plural
+
 _SIZE_WORDS = (
     "extra small",
     "x-small",
@@ -25,20 +28,6 @@ _SIZE_WORDS = (
     "2xl",
 )
 _LETTER_SIZES = ("XS", "S", "M", "L", "XL", "XXL")
-
-
-def plural(noun: str) -> str:
-    """ "running shoe" -> "running shoes", "chef's knife" -> "chef's knives", "leggings" stays."""
-    head = noun.rsplit(" ", 1)[-1]
-    if head.endswith(("ss", "x", "ch", "sh")):
-        return noun + "es"
-    if head.endswith("s"):
-        return noun
-    if head.endswith("y") and head[-2:-1] not in ("a", "e", "o", "u"):
-        return noun[:-1] + "ies"
-    if head.endswith("fe"):
-        return noun[:-2] + "ves"
-    return noun + "s"
 
 
 def singular(noun: str) -> str:
