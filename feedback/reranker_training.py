@@ -7,6 +7,11 @@ compares rows within a group), each partition scattered to its worker with its l
 sizes. LightGBM's Dask interface has no early stopping, so all rounds are trained and, given `valid`, the
 model is cut back to the round count that ranks `valid` best (the same choice early stopping makes).
 
+The serving model is the starting point (`init_model`): boosting continues from its trees, so the new trees
+learn only what the log says it still gets wrong. Trained from scratch on the few hundred searches a young
+market logs, a model forgets what the seed relevance set taught and stays below the seed; continued, it
+keeps that and adds the shoppers' signals (popularity, click and conversion rates) on top.
+
 Position bias is corrected by the training set's IPS weights (`feedback.propensity`), which lambdarank
 applies per row in both paths alike; LightGBM's position-aware lambdarank (`Dataset(position=)`) is not
 offered by its Dask interface. Given the same data, both paths grow the same trees.
@@ -38,8 +43,10 @@ def train_reranker(
     dask_scheduler: str | None = None,
     params: dict[str, Any] | None = None,
     num_rounds: int = 300,
+    init_model: lgb.Booster | None = None,
 ) -> lgb.Booster:
-    """A LambdaMART booster over FEATURES (columns in that order), trained with `train.weights`."""
+    """A LambdaMART booster over FEATURES (columns in that order), trained with `train.weights`; with
+    `init_model`, its trees followed by up to `num_rounds` new ones."""
     if not len(train):
         raise ValueError("no searches to train on")
     valid = valid if valid is not None and len(valid) else None
@@ -52,9 +59,11 @@ def train_reranker(
             weights=train.weights,
             num_rounds=num_rounds,
             params=params,
+            init_model=init_model,
         )
-    booster = _train_on_dask(train, dask_scheduler, DEFAULT_PARAMS | (params or {}), num_rounds)
-    return _best_rounds(booster, valid) if valid else booster
+    booster = _train_on_dask(train, dask_scheduler, DEFAULT_PARAMS | (params or {}), num_rounds, init_model)
+    first = init_model.current_iteration() if init_model is not None else 0
+    return _best_rounds(booster, valid, first) if valid else booster
 
 
 def ndcg_on(model: RerankerModel, data: TrainingSet, k: int = 10, *, debiased: bool = False) -> float:
@@ -107,7 +116,13 @@ def _partitions(group_sizes: list[int], parts: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(cuts))
 
 
-def _train_on_dask(train: TrainingSet, address: str, params: dict[str, Any], num_rounds: int) -> lgb.Booster:
+def _train_on_dask(
+    train: TrainingSet,
+    address: str,
+    params: dict[str, Any],
+    num_rounds: int,
+    init_model: lgb.Booster | None,
+) -> lgb.Booster:
     import dask.array as da  # imported here: training in this process never needs Dask
     from distributed import Client
 
@@ -143,14 +158,16 @@ def _train_on_dask(train: TrainingSet, address: str, params: dict[str, Any], num
             sample_weight=da.concatenate(columns["w"]),
             group=da.concatenate(columns["g"]),
             feature_name=list(FEATURES),
+            init_model=init_model,  # passed through to each worker's LGBMRanker.fit
         )
         return ranker.booster_
 
 
-def _best_rounds(booster: lgb.Booster, valid: TrainingSet) -> lgb.Booster:
-    """The booster cut to the round count (in steps of CUT_EVERY) with the best NDCG@10 on `valid`."""
+def _best_rounds(booster: lgb.Booster, valid: TrainingSet, first: int = 0) -> lgb.Booster:
+    """The booster cut to the round count (in steps of CUT_EVERY after the `first` rounds it was continued
+    from) with the best NDCG@10 on `valid`."""
     rounds = booster.current_iteration()
-    candidates = sorted({*range(CUT_EVERY, rounds, CUT_EVERY), rounds})
+    candidates = sorted({*range(first + CUT_EVERY, rounds, CUT_EVERY), rounds})
     scored = [(_mean_ndcg(booster.predict(valid.matrix, num_iteration=n), valid, 10), -n) for n in candidates]
     best = -max(scored)[1]  # the fewest rounds among the best
     cut = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))

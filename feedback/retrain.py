@@ -1,9 +1,9 @@
 """The nightly retraining: the event log in, better models out, but only if they are better.
 
     log window -> labelled impressions -> features (serving engine) -> split by time: older | recent
-        older  -> LightGBM LambdaMART (IPS-weighted)          -> candidate reranker  -+
-        older  -> (query, chosen product) pairs -> fine-tune  -> candidate embedding -+-> gate -> serve or refuse
-        recent + the shipped relevance set: candidate vs serving, same data, same metric
+        older -> LambdaMART (IPS-weighted), continued from the serving one -> candidate reranker  -+
+        older -> (query, chosen product) pairs, fine-tuning the serving one -> candidate embedding -+-> gate
+        recent + the shipped relevance set: candidate vs serving, same data, same metric     serve or refuse
 
 The gate compares each candidate with the model serving now, on the most recent part of the window (held
 out from training) and on the relevance set shipped with Agora, and promotes it only if it is not worse
@@ -188,6 +188,10 @@ async def _retrain_reranker(
             f"only {len(recent.group_sizes)} recent searches to judge a new model on "
             f"(at least {MIN_HELD_OUT_SEARCHES} are needed)",
         )
+    serving = engine.reranker
+    # Boosting continues from the serving model when it reads the features in today's order (a model from
+    # before a feature was added cannot be continued and is replaced by one trained from scratch).
+    start = serving if serving is not None and serving.features == FEATURES else None
     with clock.step("reranker"):
         train, early_stop = older.split_by_time(0.1)
         booster = await asyncio.to_thread(
@@ -195,10 +199,10 @@ async def _retrain_reranker(
             train,
             early_stop if len(early_stop.group_sizes) else None,
             dask_scheduler=settings.dask_scheduler,
+            init_model=start.booster if start else None,
         )
     version = _version_name("reranker", booster.model_to_string().encode())
     candidate = RerankerModel(version=version, booster=booster, features=FEATURES)
-    serving = engine.reranker
     with clock.step("evaluation"):
         held_out = {
             "candidate": ndcg_on(candidate, recent, debiased=True),
@@ -217,6 +221,8 @@ async def _retrain_reranker(
         "held_out_searches": len(recent.group_sizes),
         "position_bias": propensity.describe(),
         "dask": bool(settings.dask_scheduler),
+        "continued_from": start.version if start else None,
+        "trees_added": booster.current_iteration() - (start.booster.current_iteration() if start else 0),
         "best_iteration": booster.best_iteration,
         "offline_metrics": {
             "held_out_ndcg@10": held_out,

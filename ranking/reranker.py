@@ -79,8 +79,12 @@ def train_lambdarank(
     weights: np.ndarray | None = None,
     num_rounds: int = 300,
     params: dict[str, Any] | None = None,
+    init_model: lgb.Booster | None = None,
 ) -> lgb.Booster:
-    """LambdaMART over query groups (rows of one query are consecutive; `group_sizes` counts them)."""
+    """LambdaMART over query groups (rows of one query are consecutive; `group_sizes` counts them).
+
+    With `init_model`, boosting continues from that model: its trees are kept and up to `num_rounds` new
+    ones learn what it still gets wrong (its columns must be FEATURES, in that order)."""
     settings = DEFAULT_PARAMS | (params or {})
     train_set = lgb.Dataset(
         matrix, label=labels, group=list(group_sizes), weight=weights, feature_name=list(FEATURES)
@@ -91,5 +95,10 @@ def train_lambdarank(
         valid_sets.append(valid_set)
         callbacks.append(lgb.early_stopping(30, verbose=False))
     return lgb.train(
-        settings, train_set, num_boost_round=num_rounds, valid_sets=valid_sets, callbacks=callbacks
+        settings,
+        train_set,
+        num_boost_round=num_rounds,
+        valid_sets=valid_sets,
+        callbacks=callbacks,
+        init_model=init_model,
     )

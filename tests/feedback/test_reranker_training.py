@@ -141,3 +141,35 @@ def test_debiased_ndcg_credits_a_click_earned_low_on_the_page_for_what_it_says()
     worse = (1 + 4 / math.log2(3)) / (4 + 1 / math.log2(3))
     assert ndcg_on(model(constant), shown_order, debiased=True) == pytest.approx(worse)
     assert ndcg_on(model(constant), lifted, debiased=True) == pytest.approx(1.0)
+
+
+def title_then_click_rate() -> tuple[TrainingSet, TrainingSet]:
+    """What the serving model knows (a title match wins) and what the log adds (among title matches, the
+    product others click more wins)."""
+    no_bias = Propensity.power_law(0.0)
+    filler = [(row(0, 0), 0, 3), (row(0, 0), 0, 4)]
+    by_title = training_set([[(row(0, 0), 0, 1), (row(1, 0), 1, 2), *filler]] * 200, no_bias)
+    among_matches = training_set([[(row(1, 0), 0, 1), (row(1, 1), 1, 2), (row(1, 0), 0, 3)]] * 200, no_bias)
+    return by_title, among_matches
+
+
+def among_title_matches() -> TrainingSet:
+    return training_set([[(row(1, 0), 0, 1), (row(1, 1), 1, 2)]], Propensity.power_law())
+
+
+@pytest.mark.filterwarnings("ignore:Parameter n_jobs will be ignored")
+@pytest.mark.parametrize("on_dask", [False, True], ids=["here", "dask"])
+def test_training_continues_from_the_serving_model_keeping_its_trees(on_dask, request):
+    by_title, among_matches = title_then_click_rate()
+    serving = train_reranker(by_title, None, num_rounds=40, params=FAST)
+    scheduler = request.getfixturevalue("cluster").scheduler_address if on_dask else None
+
+    continued = train_reranker(
+        among_matches, None, dask_scheduler=scheduler, num_rounds=20, params=FAST, init_model=serving
+    )
+
+    # The serving model's trees come first, unchanged; the new ones learn what it did not know.
+    assert continued.current_iteration() == 40 + 20
+    assert continued.dump_model()["tree_info"][:40] == serving.dump_model()["tree_info"]
+    assert ndcg_on(model(serving), among_title_matches()) == pytest.approx(1 / math.log2(3))
+    assert ndcg_on(model(continued), among_title_matches()) == pytest.approx(1.0)

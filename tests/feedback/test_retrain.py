@@ -57,6 +57,8 @@ async def test_the_gate_refuses_corrupted_labels_and_judges_an_honest_model_on_t
     assert (decision.outcome == "promoted") == passes
     assert figures["held_out_ndcg@10"]["candidate"] > held_out["candidate"]  # better than the corrupted one
     assert model.metadata["position_bias"]["method"].startswith("inverse propensity")
+    # Boosting went on from the model that served, keeping its trees (see feedback/reranker_training.py).
+    assert model.metadata["continued_from"] == seed_model.version and model.metadata["trees_added"] >= 1
     if decision.outcome == "promoted":
         shop.blocking_portal.call(shop.app.state.indexer.refresh_reranker)  # what the indexer's poll does
         assert shop.app.state.engine.reranker.version == decision.version
