@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+
+# Told (type, source "client" or "server", how many) after events are written, so that the app can count
+# them (market/metrics/prometheus.py) without this package knowing how. A server event is counted when its
+# statement runs: the rare transaction rolled back after it is counted all the same.
+_observers: list[Callable[[str, str, int], None]] = []
+
+
+def observe_writes(observer: Callable[[str, str, int], None]) -> None:
+    if observer not in _observers:
+        _observers.append(observer)
+
+
+def _written(event_type: str, source: str, count: int) -> None:
+    for observer in _observers:
+        observer(event_type, source, count)
 
 
 async def insert_event(
@@ -38,6 +54,7 @@ async def insert_event(
         position,
         payload or {},
     )
+    _written(type, "server", int(status.endswith(" 1")))
     return status.endswith(" 1")
 
 
@@ -56,6 +73,8 @@ async def insert_events(conn: asyncpg.Connection, rows: Sequence[tuple], *, dura
             """,
             *(list(column) for column in zip(*rows)),
         )
+    for event_type, count in Counter(row[1] for row in rows).items():  # a retried row counts twice: rare
+        _written(event_type, "server", count)
 
 
 async def interaction_counts(
@@ -106,6 +125,7 @@ async def insert_interactions(conn: asyncpg.Connection, rows: Sequence[tuple]) -
         """,
         *(list(column) for column in zip(*rows)),
     )
+    _written(rows[0][1], "client", len(written))  # clients send one type only: click
     return {row["event_id"] for row in written}
 
 

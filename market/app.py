@@ -25,6 +25,10 @@ from market.dependencies import APP_DEPENDENCIES
 from market.errors import EXCEPTION_HANDLERS
 from market.health import healthz, readyz
 from market.indexing import SearchIndexer
+from market.metrics import prometheus
+from market.metrics.demand_routes import OperatorDemandController, SellerDemandController
+from market.metrics.pages import DASHBOARD_ROUTES
+from market.metrics.routes import OperatorMetricsController, SellerInsightsController
 from market.operator import OperatorController
 from market.orders import sweeper
 from market.orders.pages import PAGES
@@ -112,16 +116,23 @@ def create_app(
             SellerController,
             CatalogController,
             OperatorController,
+            OperatorMetricsController,
+            SellerInsightsController,
+            OperatorDemandController,
+            SellerDemandController,
             SearchController,
             EventController,
             ConversationController,
             *ORDER_ROUTES,
             *PAGES,
+            *DASHBOARD_ROUTES,
+            prometheus.MetricsController,
             create_static_files_router(DOCS_ASSETS, [swagger_ui_path], include_in_schema=False),
         ],
         lifespan=[database, payments, search] if settings.search_enabled else [database, payments],
         state=State({"settings": settings, "operator_token": ensure_operator_token(settings)}),
         dependencies=APP_DEPENDENCIES,
+        middleware=[prometheus.REQUESTS.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=_openapi(),

@@ -289,6 +289,9 @@ def _serve(settings: Settings, host: str | None, port: int | None, url: str | No
     host = host or settings.host
     port = settings.port if port is None else port
     click.echo(f"Agora on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    click.echo(
+        f"Dashboards: http://{host}:{port}/operator (operator token), http://{host}:{port}/seller (seller key)"
+    )
     if not settings.operator_token:
         click.echo(f"Operator token: in {settings.operator_token_file}")
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level)
@@ -381,3 +384,6 @@ async def _read_chunks(file: Path, chunk_size: int = 1 << 18) -> AsyncIterator[b
 
 # The flywheel's commands (models, events, simulate, retrain, worker) live beside, registered on import.
 from market import flywheel_cli  # noqa: F401
+
+# `agora report`, the market's headline figures, lives with the other metrics.
+from market.metrics import report_cli  # noqa: F401

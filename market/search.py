@@ -22,6 +22,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 from feedback import events
 from market.dependencies import AppSettings, Engine, Impressions
 from market.errors import ApiError
+from market.metrics import prometheus
 from ranking.catalog import SearchFilters
 from ranking.search import MatchingEngine, SearchError, SearchHit, SearchRequest, SearchResponse
 
@@ -126,6 +127,7 @@ async def run_search(
         response = await anyio.to_thread.run_sync(engine.search, request, limiter=_search_slots)
     except SearchError as exc:
         raise ApiError(400, "invalid_cursor", str(exc), where=f"body.{exc.where}") from None
+    prometheus.search_served(response)
     swapped = None
     if exploration is not None and request.cursor is None:
         upper = exploration.pick(len(response.results))

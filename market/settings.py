@@ -35,6 +35,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "info"
     # Bearer token for operator routes; when absent one is generated and kept in `data_dir`.
     operator_token: str | None = None
+    # Bearer token a scrape of /metrics must send; when absent /metrics is open, as Prometheus expects.
+    metrics_token: str | None = None
     db_pool_min_size: Positive = 1
     db_pool_max_size: Positive = 10
     # Limits on what one request may carry.

@@ -18,6 +18,7 @@ import asyncpg
 
 from feedback.store import insert_event
 from market.errors import ApiError, ErrorDetail
+from market.metrics import prometheus
 from market.orders import cart_store, lifecycle, settlement, store, views
 from market.orders.carts import line_problem
 from market.orders.lifecycle import AfterCommit
@@ -115,6 +116,7 @@ async def place_order(pool: asyncpg.Pool, settings: Settings, cart_id: UUID, flo
                     "currency": currency,
                 },
             )
+    prometheus.checkout_outcome("started")
     return order_id
 
 

@@ -18,6 +18,7 @@ import asyncpg
 
 from feedback.store import insert_event
 from market.errors import ApiError
+from market.metrics import prometheus
 from market.orders import cart_store, refund_store, store, views
 from payments import ledger
 from sellers import inventory
@@ -98,6 +99,7 @@ async def cancel(conn: asyncpg.Connection, order_id: UUID, reason: str) -> bool:
     """pending -> canceled, and its stock back; False (and nothing done) when it was not pending."""
     if not await store.set_canceled(conn, order_id, reason):
         return False
+    prometheus.checkout_canceled(reason)
     await inventory.release(conn, order_id)
     return True
 
@@ -128,6 +130,7 @@ async def _become_paid(
     order_id = order["id"]
     if not await store.set_paid(conn, order_id, from_status):
         return AfterCommit()
+    prometheus.checkout_outcome("paid")
     await inventory.consume(conn, order_id)
     if charge_id:
         await ledger.record_charge(
@@ -196,4 +199,5 @@ async def _refund_late_payment(
         ],
     )
     await store.set_order_refunded(conn, order_id, total, "canceled")
+    prometheus.checkout_outcome("refunded")
     return AfterCommit(refunds=[refund["id"]])

@@ -17,6 +17,7 @@ import asyncpg
 
 from feedback.store import insert_event
 from market.errors import ApiError
+from market.metrics import prometheus
 from market.orders import refund_store, settlement, store, views
 from market.orders.lifecycle import event_id
 from market.orders.schemas import RefundIn, RefundLineView, RefundView
@@ -108,6 +109,7 @@ async def _book(
     refunded_total = order["refunded_amount"] + amount
     status = "refunded" if refunded_total == order["total_amount"] else "partially_refunded"
     await store.set_order_refunded(conn, order_id, refunded_total, status)
+    prometheus.checkout_outcome("refunded")
     await store.set_seller_order_statuses(conn, order_id)
     for line in refund_lines:
         await insert_event(

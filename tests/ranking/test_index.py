@@ -94,6 +94,18 @@ def test_removed_ids_never_come_back(catalogue, kind):
 
 
 @pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_vectors_of_some_ids(catalogue, kind):
+    ids, vectors, _ = catalogue
+    index = fresh(catalogue, kind)
+    index.remove(ids[:1])
+    wanted = [int(ids[0]), int(ids[7]), int(ids[4000]), int(ids[7]), 10**12]  # removed, dup, unknown
+    found = index.vectors_of(wanted)
+    assert sorted(found) == sorted([int(ids[7]), int(ids[4000])])
+    assert np.allclose(found[int(ids[7])], vectors[7]) and np.allclose(found[int(ids[4000])], vectors[4000])
+    assert index.vectors_of([]) == {}
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
 def test_allowed_filter(catalogue, kind):
     ids, vectors, _ = catalogue
     index = fresh(catalogue, kind)

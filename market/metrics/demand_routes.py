@@ -1,0 +1,93 @@
+"""Unmet demand over HTTP: the operator sees every cluster, a seller only those in its own top-level
+categories. The clusters are found in unmet_demand.py; handlers read the period and the caller.
+
+A seller's view holds shoppers' queries (which any seller may learn from) but never another seller's
+products, prices or figures: clusters carry only queries, counts, category names and times.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.di import Provide
+from litestar.params import FromQuery, QueryParameter
+
+from market.dependencies import AppSettings, Engine, Pool
+from market.metrics.period import parse_period
+from market.metrics.schemas import UnmetDemand
+from market.metrics.unmet_demand import MAX_SEARCHES, seller_categories, unmet_demand
+from market.operator import operator_guard
+from sellers.routes import BEARER, SellerPrincipal, provide_principal
+
+Limit = Annotated[int, QueryParameter(ge=1, le=200, description="How many clusters, newest first")]
+
+DESCRIPTION = (
+    "First result pages of the period that showed nothing, showed nothing that means what was asked, or "
+    "were left without a click, cart or purchase once the attribution window passed; grouped by meaning, "
+    "newest cluster (by last_seen) first. `since` and `until` are ISO dates or datetimes (no timezone means "
+    "UTC); the period is [since, until), by default the 28 days up to now. At most the newest "
+    f"{MAX_SEARCHES:,} first pages of the period are examined. Needs search on this node (else 503)."
+)
+
+
+class OperatorDemandController(Controller):
+    path = "/v1/operator"
+    tags = ("operator metrics",)
+    guards = (operator_guard,)
+    security = ({"OperatorToken": []},)
+
+    @get(
+        "/unmet-demand",
+        summary="What shoppers asked for that the market served badly",
+        description=DESCRIPTION,
+    )
+    async def unmet_demand(
+        self,
+        pool: Pool,
+        engine: Engine,
+        settings: AppSettings,
+        since: FromQuery[str | None] = None,
+        until: FromQuery[str | None] = None,
+        limit: Limit = 50,
+    ) -> UnmetDemand:
+        return await unmet_demand(
+            pool,
+            engine,
+            parse_period(since, until),
+            attribution_window=timedelta(hours=settings.attribution_window_hours),
+            limit=limit,
+        )
+
+
+class SellerDemandController(Controller):
+    path = "/v1/seller/insights"
+    tags = ("seller insights",)
+    security = BEARER
+    dependencies = {"principal": Provide(provide_principal)}  # noqa: RUF012 (Litestar reads, never mutates it)
+
+    @get(
+        "/unmet-demand",
+        summary="Unmet demand in your own categories",
+        description=DESCRIPTION + " Only clusters pointing at a top-level category you sell in.",
+    )
+    async def unmet_demand(
+        self,
+        principal: SellerPrincipal,
+        pool: Pool,
+        engine: Engine,
+        settings: AppSettings,
+        since: FromQuery[str | None] = None,
+        until: FromQuery[str | None] = None,
+        limit: Limit = 50,
+    ) -> UnmetDemand:
+        period = parse_period(since, until)
+        return await unmet_demand(
+            pool,
+            engine,
+            period,
+            attribution_window=timedelta(hours=settings.attribution_window_hours),
+            limit=limit,
+            categories=await seller_categories(pool, principal.seller.seller_id),
+        )
