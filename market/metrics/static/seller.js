@@ -123,7 +123,8 @@
       { title: "Searches", numeric: true, value: function (q) { return D.count(q.searches); } },
       { title: "Clicks", numeric: true, value: function (q) { return D.count(q.clicks); } },
       { title: "Purchases", numeric: true, value: function (q) { return D.count(q.purchases); } },
-      { title: "Click-through", numeric: true, value: function (q) { return D.percent(q.searches ? q.clicks / q.searches : null); } },
+      // Not a click-through rate: a shopper may click several of the seller's products in one search.
+      { title: "Clicks per search", numeric: true, value: function (q) { return q.searches ? (q.clicks / q.searches).toFixed(1) : "–"; } },
     ], insights.top_queries, "Top queries");
     table.id = "queries-table";
     body.appendChild(table);
