@@ -3,7 +3,6 @@ the event log."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
@@ -16,6 +15,7 @@ from litestar.response import Stream
 
 from feedback import export
 from feedback.schemas import EventType
+from market.bearer import require_bearer
 from market.dependencies import AppSettings, Pool
 from market.errors import ApiError
 from ranking.registry import Kind, ModelRegistry, ModelVersion, UnknownVersion
@@ -25,16 +25,12 @@ from sellers.schemas import CatalogChangePage, Seller
 
 def operator_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Operator routes need `Authorization: Bearer <operator token>`."""
-    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-    expected: str = connection.app.state.operator_token
-    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), expected.encode()):
-        raise ApiError(
-            401,
-            "invalid_operator_token",
-            "Operator routes need 'Authorization: Bearer <operator token>'.",
-            where="header.Authorization",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    require_bearer(
+        connection,
+        connection.app.state.operator_token,
+        code="invalid_operator_token",
+        message="Operator routes need 'Authorization: Bearer <operator token>'.",
+    )
 
 
 class OperatorController(Controller):

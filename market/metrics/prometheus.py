@@ -13,7 +13,6 @@ apps in one process: every metric is made once, at import. Counters only grow; r
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from litestar import Request, get
@@ -24,7 +23,7 @@ from litestar.response import Response
 from prometheus_client import Counter, Gauge, Histogram
 
 from feedback import store as event_store
-from market.errors import ApiError
+from market.bearer import require_bearer
 from ranking.search import MatchingEngine, SearchResponse
 
 REQUESTS = PrometheusConfig(
@@ -115,16 +114,12 @@ def metrics_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """With `metrics_token` set, a scrape needs `Authorization: Bearer <it>`; unset, /metrics is open, as
     Prometheus expects (keep it off the public network then)."""
     expected = connection.app.state.settings.metrics_token
-    if expected is None:
-        return
-    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), expected.encode()):
-        raise ApiError(
-            401,
-            "invalid_metrics_token",
-            "/metrics needs 'Authorization: Bearer <metrics token>'.",
-            where="header.Authorization",
-            headers={"WWW-Authenticate": "Bearer"},
+    if expected is not None:
+        require_bearer(
+            connection,
+            expected,
+            code="invalid_metrics_token",
+            message="/metrics needs 'Authorization: Bearer <metrics token>'.",
         )
 
 
