@@ -11,6 +11,7 @@ import asyncio
 import os
 import re
 import select
+import shutil
 import subprocess
 import sys
 import time
@@ -31,6 +32,18 @@ from market.app import create_app
 from market.settings import Settings, load_settings
 
 OPERATOR_TOKEN = "agora_op_test-token"
+# The browser tests drive Debian's chromium (apt) through Playwright, which downloads no browser of its own.
+CHROMIUM = os.environ.get("AGORA_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ROOT = Path(__file__).resolve().parent.parent
 
 

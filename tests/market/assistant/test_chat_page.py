@@ -10,9 +10,7 @@ must show as text.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,22 +22,11 @@ import pytest
 from playwright import async_api as playwright_api
 
 from market.settings import Settings
-from tests.conftest import LocalStripe, product
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, LocalStripe, product
 from tests.market.orders.conftest import LiveShop, free_port, payable_seller
 
 expect = playwright_api.expect
 
-CHROMIUM = os.environ.get("AGORA_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 20_000
 SELLER = "Basecamp <b>Supply</b> & Co"
 NO_IMAGE = "http://127.0.0.1:9/tent.jpg"  # nothing listens there: the image fails at once

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import re
-import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,20 +26,12 @@ from market.app import create_app
 from market.metrics.pages import PLOTLY_JS, PLOTLY_URL
 from market.metrics.schemas import DemandCluster, UnmetDemand, UnmetExample
 from market.settings import Settings
-from tests.conftest import OPERATOR_TOKEN
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, OPERATOR_TOKEN
 from tests.market.metrics.conftest import PERIOD, KnownHistory
 from tests.market.orders.conftest import LiveShop, free_port
 
 expect = playwright_api.expect
 
-CHROMIUM = os.environ.get("AGORA_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 TIMEOUT_MS = 20_000
 SELLER_A = "Trailhead <b>Outfitters</b> & Co"
 KNOWN_PERIOD = "since=2024-05-06&until=2024-05-14"
