@@ -263,6 +263,22 @@ window.Dash = (function () {
     window.Plotly.react(node, traces, layout(extraLayout), CONFIG);
   }
 
+  // A function that puts the page back as it was loaded: the sections' first content, no charts, the
+  // currency picker hidden. Called on sign-out and before new figures, so nothing stale stays visible.
+  function resetter(sections, charts) {
+    var pristine = {};
+    sections.forEach(function (id) { pristine[id] = sectionBody(id).cloneNode(true); });
+    return function () {
+      charts.forEach(purge);
+      sections.forEach(function (id) {
+        var body = sectionBody(id);
+        body.parentNode.replaceChild(pristine[id].cloneNode(true), body);
+      });
+      var currency = clear(document.getElementById("currency"));
+      currency.parentNode.hidden = true;
+    };
+  }
+
   function purge(id) {
     var node = document.getElementById(id);
     if (window.Plotly && node) window.Plotly.purge(node);
@@ -426,6 +442,7 @@ window.Dash = (function () {
     plot: plot,
     purge: purge,
     render: render,
+    resetter: resetter,
     sectionBody: sectionBody,
     settle: settle,
     showError: showError,

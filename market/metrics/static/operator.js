@@ -15,19 +15,8 @@
   var SECTIONS = ["headline", "money-over-time", "take-rate", "funnel", "search-quality", "sellers", "categories",
     "models", "unmet-demand"];
   var CHARTS = ["chart-money", "chart-take-rate", "chart-funnel", "chart-search"];
-  var pristine = {};
-  SECTIONS.forEach(function (id) { pristine[id] = D.sectionBody(id).cloneNode(true); });
-
   // Back to an empty page (signed out, or before new figures): nothing of the last figures stays visible.
-  function reset() {
-    CHARTS.forEach(D.purge);
-    SECTIONS.forEach(function (id) {
-      var body = D.sectionBody(id);
-      body.parentNode.replaceChild(pristine[id].cloneNode(true), body);
-    });
-    var currency = D.clear(document.getElementById("currency"));
-    currency.parentNode.hidden = true;
-  }
+  var reset = D.resetter(SECTIONS, CHARTS);
 
   function moneyRow(rows, currency) {
     for (var i = 0; i < rows.length; i++) if (rows[i].currency === currency) return rows[i];

@@ -13,17 +13,10 @@
   ];
   var SECTIONS = ["headline", "revenue", "funnel", "queries", "unmet-demand"];
   var CHARTS = ["chart-revenue", "chart-funnel"];
-  var pristine = {};
-  SECTIONS.forEach(function (id) { pristine[id] = D.sectionBody(id).cloneNode(true); });
+  var resetSections = D.resetter(SECTIONS, CHARTS);
 
   function reset() {
-    CHARTS.forEach(D.purge);
-    SECTIONS.forEach(function (id) {
-      var body = D.sectionBody(id);
-      body.parentNode.replaceChild(pristine[id].cloneNode(true), body);
-    });
-    var currency = D.clear(document.getElementById("currency"));
-    currency.parentNode.hidden = true;
+    resetSections();
     document.getElementById("seller-name").textContent = "";
   }
 
