@@ -11,7 +11,8 @@ two busy cores, half of it in PostgreSQL.
 Features are recomputed with today's engine, so a model learns from the features it will be served with:
 the shown products are re-retrieved for the logged query and filters (dense and lexical scores and ranks);
 a shown product the retrievers no longer return gets its dense score from its stored vector (ranks
-absent); a product no longer in the catalog is dropped. Positives are IPS-weighted by the position they
+absent); a product no longer in the catalog is dropped. Behavioural features are those the search would
+have been served with: counted from what happened before it (`feedback.signal_history`). Positives are IPS-weighted by the position they
 were shown at (`feedback.propensity`).
 """
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -224,14 +225,17 @@ class TrainingSet:
 def build_training_set(
     engine: MatchingEngine,
     impressions: Sequence[LabelledImpression],
-    signals: Signals,
+    signals: Signals | Callable[[datetime], Signals],
     propensity: Propensity,
     *,
     budget_from_filters: bool = True,
 ) -> TrainingSet:
     """One group per search with at least one positive and two shown products still in the catalog, its
-    features recomputed by `engine` (see the module docstring). With `budget_from_filters`, a search's
-    max_price filter is the budget of the price_to_budget feature, as when it was served."""
+    features recomputed by `engine` (see the module docstring). `signals` are the behavioural signals, or
+    what they were at a given moment (`feedback.signal_history.SignalHistory.at`, asked in time order:
+    `impressions` must be in time order then). With `budget_from_filters`, a search's max_price filter is
+    the budget of the price_to_budget feature, as when it was served."""
+    signals_at = signals if callable(signals) else lambda _moment: signals
     now = datetime.now(UTC)
     retrieval = _Retrieval(engine)
     matrices, labels, positions, product_ids, sizes = [], [], [], [], []
@@ -257,7 +261,11 @@ def build_training_set(
         budget = filters.max_price if budget_from_filters else None
         matrices.append(
             feature_matrix(
-                impression.query, [candidates[s.product_id] for s in kept], signals, budget=budget, now=now
+                impression.query,
+                [candidates[s.product_id] for s in kept],
+                signals_at(impression.occurred_at),
+                budget=budget,
+                now=now,
             )
         )
         labels.extend(s.grade for s in kept)

@@ -11,9 +11,10 @@ than the serving one by more than `promotion_margin` (NDCG@10, 0-1) on either. A
 in the registry with its metrics and the reason. Too little data is not a reason to train at all: the step
 is skipped and the report says why.
 
-The reranker is trained on features computed by the serving engine (its embedding model included); a new
-embedding model promoted in the same run is picked up by the next run's features. The service swaps
-promoted models in by itself (see `market.indexing`).
+The reranker is trained on features computed by the serving engine (its embedding model included), the
+behavioural ones as they stood just before each search (`feedback.signal_history`); a new embedding model
+promoted in the same run is picked up by the next run's features. The service swaps promoted models in by
+itself (see `market.indexing`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from feedback import datasets, events, gate
 from feedback.embedding_training import fine_tune_embedding
 from feedback.propensity import Propensity
 from feedback.reranker_training import ndcg_on, train_reranker
+from feedback.signal_history import SignalHistory
 from market.settings import Settings
 from ranking.documents import embedding_text
 from ranking.embedder import Embedder
@@ -131,12 +133,13 @@ async def retrain(
         )
         report.impressions = len(impressions)
         engine.signals = await _signals_before(pool, since)
+        history = await SignalHistory.load(pool, engine.signals, impressions, since=since, until=until)
         propensity = Propensity.estimate_from_swaps(impressions, fallback_eta=settings.position_bias_eta)
         data = await asyncio.to_thread(
             datasets.build_training_set,
             engine,
             _sample(impressions, options.seed),
-            engine.signals,
+            history.at,
             propensity,
         )
         older, recent = data.split_by_time(settings.retrain_holdout_fraction)
@@ -357,8 +360,9 @@ def _held_out_judgements(recent: datasets.TrainingSet) -> tuple[dict[str, str], 
 
 
 async def _signals_before(pool: asyncpg.Pool, since: datetime) -> Signals:
-    """Behavioural signals as they stood when the window opened: counting the window's own clicks and
-    purchases into the features would let a model learn from the labels it is asked to predict."""
+    """Behavioural signals as they stood when the window opened (the training features replay the window
+    from there, `feedback.signal_history`): the relevance set is judged with these, never with counts
+    that include the window's own clicks and purchases."""
     return Signals(
         product_stats=await events.product_stats(pool, before=since),
         seller_quality=await sellers.seller_catalog_quality(pool),

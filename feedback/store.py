@@ -106,6 +106,23 @@ async def interaction_counts(
     )
 
 
+async def interactions_between(
+    conn: asyncpg.Connection, *, since: datetime, until: datetime, types: Sequence[str]
+) -> list[asyncpg.Record]:
+    """(occurred_at, product_id, type) of every interaction of `types` with a product in [since, until),
+    oldest first."""
+    return await conn.fetch(
+        """
+        SELECT occurred_at, product_id, type FROM events
+        WHERE type = ANY($3::text[]) AND product_id IS NOT NULL AND occurred_at >= $1 AND occurred_at < $2
+        ORDER BY occurred_at
+        """,
+        since,
+        until,
+        list(types),
+    )
+
+
 # -- interactions sent by clients, and the export of the log ----------------------------------------------
 
 
