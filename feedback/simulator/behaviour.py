@@ -27,9 +27,20 @@ sometimes as a price filter, sometimes not at all, and now and then what the pro
 Reading a page. The shopper reads the first page (`page_size` results) top-down. Position p is examined
 with probability (1/p)**eta, independently of the others (the position-based model that inverse
 propensity weighting assumes). An examined product is clicked with probability `click[grade]`. A clicked
-product is added to the cart with probability `add_to_cart[grade]`, unless it is out of stock, or it is
-above the budget (or in another currency) and the shopper's budget is strict. The first product added ends
-the reading (the shopper found what it came for: cascade-like), so products below it are not examined.
+product is added to the cart with probability `add_to_cart[grade]` (lower if its page disappoints: see
+below), unless it is out of stock, or it is above the budget (or in another currency) and the shopper's
+budget is strict. The first product added ends the reading (the shopper found what it came for:
+cascade-like), so products below it are not examined.
+
+Hidden appeal. Products differ in ways the catalog text does not say (photos, reviews, sizing, shipping).
+A share of the catalog's products (`disappointing_share`) has a page that disappoints: a shopper who
+clicks one adds it to the cart with probability `add_to_cart[grade]` times `disappointed_add_to_cart`.
+Clicks are not affected (before clicking the shopper sees only the listing). Which products disappoint is
+fixed per product for the whole simulated world (`disappoints`: the same in every run, day and process),
+not drawn per shopper. Nothing in the catalog reveals it, only logged behaviour does (clicked but not
+carted), so the reranker's behavioural features (click, cart and conversion rates) carry information the
+seed model lacks. The ground-truth grades (`truth.py`, and NDCG against the truth) do not include it: it
+shows in conversion, not in NDCG against the truth.
 
 Buying. With a product in the cart, the shopper checks out with probability `checkout[grade]` of that
 product (one unit, paid by card at once); otherwise the cart is left abandoned.
@@ -44,6 +55,7 @@ answers the same).
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -77,6 +89,8 @@ class Behaviour:
     eta: float = 1.0  # examination probability of position p: (1/p)**eta
     click: Grades = (0.03, 0.3, 0.7)
     add_to_cart: Grades = (0.02, 0.25, 0.55)  # of a clicked product
+    disappointing_share: float = 0.4  # products whose page disappoints (fixed per product)
+    disappointed_add_to_cart: float = 0.2  # factor on add_to_cart of a clicked disappointing product
     checkout: Grades = (0.2, 0.5, 0.85)  # by the grade of the product in the cart
     reformulate: float = 0.5  # a second search when nothing was added to the cart
 
@@ -92,6 +106,8 @@ class Behaviour:
             "say_use",
             "vague",
             "reformulate",
+            "disappointing_share",
+            "disappointed_add_to_cart",
         ):
             _check_probabilities(name, [getattr(self, name)])
         for name in ("click", "add_to_cart", "checkout"):
@@ -108,6 +124,17 @@ class Behaviour:
             raise ValueError(f"page_size must be 1..100 (a search page), not {self.page_size}")
         if self.eta < 0:
             raise ValueError(f"eta must be >= 0, not {self.eta}")
+
+
+def disappoints(product_id: int, behaviour: Behaviour) -> bool:
+    """Whether the product's page disappoints: a property of the simulated world, the same in every run."""
+    return _disappoints(product_id, behaviour.disappointing_share)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _disappoints(product_id: int, share: float) -> bool:
+    # A string seed (not hash()) keeps the draw the same across processes.
+    return random.Random(f"agora-appeal:{product_id}").random() < share
 
 
 def examination_probability(position: int, eta: float) -> float:
@@ -160,7 +187,10 @@ def browse(need: Need, page: Sequence[Shown], behaviour: Behaviour, rng: random.
         if rng.random() >= behaviour.click[grade]:
             continue
         visit.clicks.append(shown)
-        wants = rng.random() < behaviour.add_to_cart[grade]
+        cart_probability = behaviour.add_to_cart[grade]
+        if disappoints(shown.product_id, behaviour):
+            cart_probability *= behaviour.disappointed_add_to_cart
+        wants = rng.random() < cart_probability
         if not wants or not shown.in_stock or (need.strict_budget and not need.affordable(shown)):
             continue
         visit.carted = shown

@@ -26,6 +26,7 @@ from feedback.simulator import (
     phrase,
     truth_grades,
 )
+from feedback.simulator.behaviour import disappoints
 from feedback.simulator.phrasing import budget_words, category_nouns
 from market.demo_vocabulary import ROOTS
 
@@ -82,7 +83,9 @@ def test_exact_products_are_clicked_more_than_partial_ones_and_partial_more_than
 
 
 def test_the_first_product_put_in_the_cart_ends_the_reading():
-    behaviour = Behaviour(eta=0.0, click=(1.0, 1.0, 1.0), add_to_cart=(0.0, 0.0, 0.5))
+    behaviour = Behaviour(
+        eta=0.0, click=(1.0, 1.0, 1.0), add_to_cart=(0.0, 0.0, 0.5), disappointing_share=0.0
+    )
     need, shown = page({1: 1, 2: 2, 3: 2, 4: 2, 5: 1})
     rng = random.Random(5)
 
@@ -97,7 +100,9 @@ def test_the_first_product_put_in_the_cart_ends_the_reading():
 
 
 def test_a_strict_shopper_never_carts_or_buys_above_the_budget_and_a_lenient_one_may():
-    eager = Behaviour(click=(1.0, 1.0, 1.0), add_to_cart=(1.0, 1.0, 1.0), checkout=(1.0, 1.0, 1.0))
+    eager = Behaviour(
+        click=(1.0, 1.0, 1.0), add_to_cart=(1.0, 1.0, 1.0), checkout=(1.0, 1.0, 1.0), disappointing_share=0.0
+    )
     over = [Shown(product_id=1, position=1, amount=12_000, currency="USD", in_stock=True)]
     other_currency = [Shown(product_id=1, position=1, amount=5_000, currency="EUR", in_stock=True)]
     rng = random.Random(3)
@@ -147,12 +152,52 @@ def test_the_same_seed_gives_the_same_decisions():
     assert first == again
 
 
+# -- hidden appeal --------------------------------------------------------------------------------
+
+
+def test_whether_a_product_disappoints_is_fixed_per_product_and_holds_for_about_the_configured_share():
+    behaviour = Behaviour()
+    first = [disappoints(pid, behaviour) for pid in range(1, 5001)]
+    # Neither the order of asking nor the other settings have a say (and no shopper's random state is asked).
+    again = [disappoints(pid, Behaviour(eta=0.5)) for pid in reversed(range(1, 5001))][::-1]
+    # The same world in every run and process: pinned, so a change of the draw shows here.
+    pinned = [2, 3, 5, 6, 8, 9, 11, 12, 15, 16, 17]
+
+    assert first == again
+    assert [pid for pid in range(1, 21) if disappoints(pid, behaviour)] == pinned
+    assert abs(sum(first) / 5000 - behaviour.disappointing_share) <= 0.03
+    assert not any(disappoints(pid, Behaviour(disappointing_share=0.0)) for pid in range(1, 1001))
+    assert all(disappoints(pid, Behaviour(disappointing_share=1.0)) for pid in range(1, 1001))
+
+
+def test_a_clicked_product_whose_page_disappoints_is_rarely_carted_though_it_is_clicked_as_often():
+    behaviour = Behaviour(eta=0.0)
+    disappointing = next(pid for pid in range(1, 1000) if disappoints(pid, behaviour))
+    appealing = next(pid for pid in range(1, 1000) if not disappoints(pid, behaviour))
+    clicked, carted = {}, {}
+    for pid in (disappointing, appealing):
+        need, shown = page({pid: 2})
+        rng = random.Random(13)
+        visits = [browse(need, shown, behaviour, rng) for _ in range(VISITS)]
+        clicked[pid] = sum(bool(v.clicks) for v in visits)
+        carted[pid] = sum(v.carted is not None for v in visits)
+
+    for pid in (disappointing, appealing):
+        assert within(clicked[pid] / VISITS, behaviour.click[2])
+    cart_rate = {pid: carted[pid] / clicked[pid] for pid in carted}
+    low = behaviour.add_to_cart[2] * behaviour.disappointed_add_to_cart
+    assert within(cart_rate[disappointing], low, clicked[disappointing])
+    assert within(cart_rate[appealing], behaviour.add_to_cart[2], clicked[appealing])
+
+
 @pytest.mark.parametrize(
     "wrong",
     [
         {"click": (0.1, 1.2, 0.5)},
         {"add_to_cart": (0.1, 0.2)},
         {"budget_in_words": 0.7, "budget_as_filter": 0.5},
+        {"disappointing_share": 1.5},
+        {"disappointed_add_to_cart": -0.1},
     ],
 )
 def test_probabilities_that_are_not_probabilities_are_refused(wrong):
