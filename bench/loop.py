@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import subprocess
 import sys
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from catalog_ingest import free_port
 
 from feedback.loop import Day, format_days, run_loop
+from feedback.simulator import DayStats
 from market import db
 from market.indexing import serving_engine
 from market.settings import load_settings
@@ -62,11 +64,21 @@ def start_demo(env: dict[str, str], port: int, log: Path, timeout: float = 900) 
 
 def lift(history: list[Day]) -> str:
     first, last = history[0], history[-1]
+    low, high = conversion_difference_interval(first.traffic, last.traffic)
     return (
         f"day {first.number} -> day {last.number}: conversion {first.traffic.conversion:.1%} -> "
-        f"{last.traffic.conversion:.1%}, paid orders {first.traffic.paid_orders} -> {last.traffic.paid_orders}, "
-        f"NDCG@10 vs truth {first.truth_ndcg:.4f} -> {last.truth_ndcg:.4f}"
+        f"{last.traffic.conversion:.1%} ({last.traffic.conversion - first.traffic.conversion:+.1%}, 95% "
+        f"interval {low:+.1%} to {high:+.1%}), paid orders {first.traffic.paid_orders} -> "
+        f"{last.traffic.paid_orders}, NDCG@10 vs truth {first.truth_ndcg:.4f} -> {last.truth_ndcg:.4f}"
     )
+
+
+def conversion_difference_interval(before: DayStats, after: DayStats) -> tuple[float, float]:
+    """The 95% interval of the difference of two days' conversion rates (Wald, independent shoppers): a lift
+    whose interval excludes 0 is more than the day-to-day noise of that many shoppers."""
+    p1, n1, p2, n2 = before.conversion, before.shoppers, after.conversion, after.shoppers
+    spread = 1.96 * math.sqrt(p1 * (1 - p1) / max(n1, 1) + p2 * (1 - p2) / max(n2, 1))
+    return p2 - p1 - spread, p2 - p1 + spread
 
 
 async def measure(args: argparse.Namespace, env: dict[str, str], base_url: str) -> None:
