@@ -7,17 +7,30 @@ backend cannot be installed beside sentence-transformers 6, so we export the mod
 
 - `export_onnx` traces the model's transformer (the BERT-like body of a "transformer + mean pooling +
   normalize" sentence-transformers model) to an ONNX file whose output is the token embeddings;
+- `export_onnx` then fuses the graph with ONNX Runtime's transformer optimizer (opt_level 1: hardware-
+  independent rewrites, so the cached graph suits any CPU): each layer's attention becomes one Attention op,
+  the embeddings, residual layer norms and GELUs become EmbedLayerNormalization, SkipLayerNormalization and
+  BiasGelu (the session's own optimisations leave this export's attention unfused). The query embedding is
+  the largest stage of a search; fused, it measured ~20% faster on a quiet machine (one thread: a short query
+  10.0 -> 8.1 ms, 64 long texts 2.65 -> 2.20 s), ~7% per query on a busy one. Still fp32: vectors move by
+  ~2e-7. Only BERT-like configs are fused, and the result must have one Attention op per layer and the plain
+  graph's outputs on a test batch; otherwise, or if the optimizer fails, the plain export is kept with a
+  warning: the same vectors, only slower;
 - `OnnxEncoder` tokenizes with the model's own fast tokenizer, runs the graph, and does the mean pooling and
   L2 normalisation in numpy, batching by length as sentence-transformers does;
-- `onnx_file_for` keeps one export per model (named by `model_id`) in a cache directory.
+- `onnx_file_for` keeps one export per model (named by `model_id` and `GRAPH_FORMAT`) in a cache directory.
 
 Needs `onnxruntime` to encode and `onnx` (used by torch's exporter) to export.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +40,14 @@ import numpy as np
 from ranking.embedder import model_id
 
 OPSET = 17
+# Part of the cache file's name, so that a cached export is only served by code that makes the same graph:
+# bump it whenever `export_onnx` changes what it writes. 2: fused by ONNX Runtime's transformer optimizer.
+GRAPH_FORMAT = 2
 _TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# Config `model_type`s whose exports ONNX Runtime's optimizer fuses, to the optimizer's name for them.
+_FUSED_MODEL_TYPES = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "camembert": "bert"}
+
+log = logging.getLogger(__name__)
 
 
 def _check_mean_pooling(model_dir: Path) -> None:
@@ -110,16 +130,111 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
                 dynamic_axes=axes,
                 do_constant_folding=True,
             )
+        _fuse_transformer_ops(model_dir, temp)
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
     return target
 
 
+@contextlib.contextmanager
+def _quiet_optimizer():
+    """Silences the optimizer's prints and its modules' logging; we report what matters ourselves."""
+    import onnxruntime.transformers.optimizer  # imports its helper modules, so their loggers exist
+
+    folder = str(Path(onnxruntime.transformers.optimizer.__file__).parent)
+    loggers = [
+        logging.getLogger(name)
+        for name, module in list(sys.modules.items())
+        if (getattr(module, "__file__", None) or "").startswith(folder)
+    ]
+    levels = [logger.level for logger in loggers]
+    try:
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def _token_embeddings_agree(plain: Path, fused: Path, config: dict) -> bool:
+    """Whether the two graphs give the same token embeddings (fp32 rounding aside) for a padded batch."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    rng = np.random.default_rng(0)
+    mask = np.ones((3, 24), dtype=np.int64)
+    mask[1, 9:], mask[2, 3:] = 0, 0
+    ids = np.where(
+        mask == 1,
+        rng.integers(0, config.get("vocab_size", 1000), mask.shape),
+        config.get("pad_token_id") or 0,
+    )
+    arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(mask)}
+    outputs = []
+    for graph in (plain, fused):
+        session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        feeds = {i.name: arrays[i.name] for i in session.get_inputs()}
+        outputs.append(session.run(["last_hidden_state"], feeds)[0][mask == 1])  # padding is never pooled
+    return bool(np.allclose(*outputs, rtol=1e-4, atol=1e-4))
+
+
+def _keep_plain(model_dir: Path, why: str, *args: object) -> bool:
+    log.warning("%s: serving the plain ONNX export (the same vectors, slower): " + why, model_dir, *args)
+    return False
+
+
+def _fuse_transformer_ops(model_dir: Path, graph: Path) -> bool:
+    """Rewrites the exported `graph` with ONNX Runtime's fused transformer ops, in place; False if it stays plain.
+
+    It stays plain, with a warning, for a model type the optimizer does not fuse, when the optimizer fails,
+    fuses fewer attention blocks than the model has layers, or changes the outputs.
+    """
+    config = json.loads((model_dir / "config.json").read_text())
+    fused = graph.with_name(f"{graph.name}.fused.tmp")
+    try:
+        from onnxruntime.transformers.optimizer import MODEL_TYPES, optimize_model
+
+        kind = _FUSED_MODEL_TYPES.get(config.get("model_type"))
+        if kind not in MODEL_TYPES:
+            return _keep_plain(model_dir, "no graph fusion for model type %r", config.get("model_type"))
+        with _quiet_optimizer():
+            optimizer = optimize_model(
+                str(graph),
+                model_type=kind,
+                num_heads=int(config["num_attention_heads"]),
+                hidden_size=int(config["hidden_size"]),
+                opt_level=1,  # hardware-independent rewrites only: the cached graph may run on another CPU
+                use_gpu=False,
+            )
+            attention = optimizer.get_fused_operator_statistics().get("Attention", 0)
+            if attention != int(config["num_hidden_layers"]):
+                return _keep_plain(
+                    model_dir,
+                    "fusion found %d of %s attention blocks",
+                    attention,
+                    config["num_hidden_layers"],
+                )
+            # One file, the weights inside: no external-data file to leave behind or to rename with it.
+            optimizer.save_model_to_file(str(fused), use_external_data_format=False)
+        if not _token_embeddings_agree(graph, fused, config):
+            return _keep_plain(model_dir, "the fused graph's outputs differ from the plain one's")
+        os.replace(fused, graph)
+        return True
+    except Exception as error:  # noqa: BLE001 - any failure of an optional speed-up: keep the plain graph
+        return _keep_plain(model_dir, "graph fusion failed (%s: %s)", type(error).__name__, error)
+    finally:
+        fused.unlink(missing_ok=True)
+
+
 def onnx_file_for(model_dir: Path, cache_dir: Path) -> Path:
     """The ONNX export of `model_dir` in `cache_dir`, exported on first use."""
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
-    target = Path(cache_dir) / f"{model_id(Path(model_dir))}.onnx"
+    target = Path(cache_dir) / f"{model_id(Path(model_dir))}-g{GRAPH_FORMAT}.onnx"
     return target if target.is_file() else export_onnx(model_dir, target)
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import shutil
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +45,19 @@ def onnx_file(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 @pytest.fixture(scope="module")
+def plain_onnx_file(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The export made while ONNX Runtime's transformer optimizer fails."""
+    from onnxruntime.transformers import optimizer
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("optimizer broke")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimizer, "optimize_model", broken)
+        return export_onnx(model_dir, tmp_path_factory.mktemp("plain-onnx") / "model.onnx")
+
+
+@pytest.fixture(scope="module")
 def encoder(model_dir: Path, onnx_file: Path) -> OnnxEncoder:
     return OnnxEncoder(model_dir, onnx_file, threads=2)
 
@@ -72,13 +88,65 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(axis=1)
 
 
+def op_counts(onnx_file: Path) -> Counter[str]:
+    import onnx
+
+    return Counter(node.op_type for node in onnx.load(str(onnx_file)).graph.node)
+
+
+def layers(model_dir: Path) -> int:
+    return json.loads((model_dir / "config.json").read_text())["num_hidden_layers"]
+
+
 def test_export_takes_token_ids_and_gives_token_embeddings(onnx_file: Path) -> None:
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
     assert {i.name for i in session.get_inputs()} == {"input_ids", "attention_mask", "token_type_ids"}
     assert [o.name for o in session.get_outputs()] == ["last_hidden_state"]
-    assert not list(onnx_file.parent.glob(".*.tmp"))  # the temporary file was renamed, not left behind
+    # One file: the temporary ones were renamed or removed, and the weights are inside (no external data).
+    assert [path.name for path in onnx_file.parent.iterdir()] == [onnx_file.name]
+
+
+def test_the_export_is_fused_into_one_attention_op_per_layer(
+    model_dir, onnx_file, encoder, reference
+) -> None:
+    ops = op_counts(onnx_file)
+    assert ops["Attention"] == layers(model_dir) and ops["EmbedLayerNormalization"] == 1
+    assert ops["SkipLayerNormalization"] == 2 * layers(model_dir) and ops["BiasGelu"] == layers(model_dir)
+    assert ops["Softmax"] == ops["Erf"] == ops["LayerNormalization"] == 0  # nothing left unfused
+    # Still fp32 and the same vectors (the tests below compare more texts through this fused graph).
+    assert cosines(encoder.encode(QUERIES), reference.embed_texts(QUERIES)).min() >= 0.9999
+
+
+def test_a_failing_optimizer_leaves_the_plain_graph_with_the_same_vectors(
+    model_dir, plain_onnx_file, encoder, reference, product_texts
+) -> None:
+    ops = op_counts(plain_onnx_file)
+    assert ops["Attention"] == 0 and ops["Softmax"] == layers(model_dir)
+    assert [path.name for path in plain_onnx_file.parent.iterdir()] == [plain_onnx_file.name]
+    texts = QUERIES + product_texts[:8]
+    plain = OnnxEncoder(model_dir, plain_onnx_file, threads=2).encode(texts)
+    np.testing.assert_allclose(plain, encoder.encode(texts), atol=1e-5)
+    assert cosines(plain, reference.embed_texts(texts)).min() >= 0.9999
+
+
+@pytest.mark.parametrize(
+    "change", [{"model_type": "mpnet"}, {"num_hidden_layers": 7}], ids=["other-model-type", "fewer-fused"]
+)
+def test_a_graph_the_optimizer_cannot_fully_fuse_stays_plain(
+    change, model_dir, plain_onnx_file, tmp_path, caplog
+) -> None:
+    other = tmp_path / "model"
+    other.mkdir()
+    config = json.loads((model_dir / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps(config | change))
+    graph = shutil.copyfile(plain_onnx_file, tmp_path / "model.onnx")
+    with caplog.at_level(logging.WARNING, logger=onnx_embedding.__name__):
+        assert onnx_embedding._fuse_transformer_ops(other, graph) is False
+    assert "serving the plain ONNX export" in caplog.text
+    assert graph.read_bytes() == plain_onnx_file.read_bytes()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model", "model.onnx"]
 
 
 @pytest.mark.parametrize("kind", ["products", "queries"])
@@ -136,9 +204,28 @@ def test_onnx_file_for_exports_once(model_dir, onnx_file, tmp_path, monkeypatch)
     first = onnx_file_for(model_dir, tmp_path / "cache")
     mtime = first.stat().st_mtime_ns
     second = onnx_file_for(model_dir, tmp_path / "cache")
-    assert first == second == tmp_path / "cache" / f"{model_id(model_dir)}.onnx"
+    assert (
+        first == second == tmp_path / "cache" / f"{model_id(model_dir)}-g{onnx_embedding.GRAPH_FORMAT}.onnx"
+    )
     assert exported == [first] and second.stat().st_mtime_ns == mtime
     OnnxEncoder(model_dir, second).encode(["still a working model"])
+
+
+def test_an_export_cached_in_an_older_graph_format_is_not_reused(model_dir, tmp_path, monkeypatch) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    old = cache / f"{model_id(model_dir)}.onnx"  # where format 1, the plain graph, was cached
+    old.write_bytes(b"a plain export")
+    exported: list[Path] = []
+
+    def fake_export(source: Path, target: Path) -> Path:
+        exported.append(target)
+        target.write_bytes(b"a fused export")
+        return target
+
+    monkeypatch.setattr(onnx_embedding, "export_onnx", fake_export)
+    current = onnx_file_for(model_dir, cache)
+    assert exported == [current] and current != old and current.read_bytes() == b"a fused export"
 
 
 def test_refuses_models_without_mean_pooling(model_dir, onnx_file, tmp_path) -> None:
