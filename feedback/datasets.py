@@ -40,6 +40,19 @@ from ranking.search import MatchingEngine, SearchRequest
 log = logging.getLogger(__name__)
 
 GRADES: dict[str, int] = {"click": 1, "add_to_cart": 2, "checkout_started": 2, "purchase": 3}
+
+
+def grade_gains(click_gain: float = 1.0) -> tuple[float, ...]:
+    """What each grade is worth to a ranking, indexed by grade: the gains of NDCG and LightGBM's
+    `label_gain`, one table for training and judging alike. Skipped 0, cart 3, purchase 7 (2**grade - 1);
+    a click the shopper did not follow with a cart is worth `click_gain` (1 = 2**1 - 1 by default). It is a
+    setting because a click that was not kept says two things at once: the result looked right, and the
+    product behind it did not convince."""
+    if not 0.0 <= click_gain <= 3.0:
+        raise ValueError(f"click_gain must be between 0 and 3 (a cart's gain), not {click_gain}")
+    return (0.0, click_gain, 3.0, 7.0)
+
+
 RETRIEVALS_KEPT = 2000  # distinct (query, filters) retrievals reused within one build
 
 

@@ -20,13 +20,13 @@ offered by its Dask interface. Given the same data, both paths grow the same tre
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 
 from feedback.datasets import TrainingSet
-from ranking.evaluate import ndcg_at_k
 from ranking.features import FEATURES
 from ranking.reranker import DEFAULT_PARAMS, RerankerModel, train_lambdarank
 
@@ -63,36 +63,40 @@ def train_reranker(
         )
     booster = _train_on_dask(train, dask_scheduler, DEFAULT_PARAMS | (params or {}), num_rounds, init_model)
     first = init_model.current_iteration() if init_model is not None else 0
-    return _best_rounds(booster, valid, first) if valid else booster
+    gains = (params or {}).get("label_gain")
+    return _best_rounds(booster, valid, first, gains) if valid else booster
 
 
-def ndcg_on(model: RerankerModel, data: TrainingSet, k: int = 10, *, debiased: bool = False) -> float:
+def ndcg_on(
+    model: RerankerModel,
+    data: TrainingSet,
+    k: int = 10,
+    *,
+    debiased: bool = False,
+    gains: Sequence[float] | None = None,
+) -> float:
     """Mean NDCG@k over the searches of `data`: each search's shown products reordered by `model`, judged
-    by the grades the shoppers gave them. Ties keep the order shown.
+    by the grades the shoppers gave them, each grade worth `gains[grade]` (default 2**grade - 1; see
+    `feedback.datasets.grade_gains`). Ties keep the order shown.
 
     Logged grades favour the model that made the log: shoppers click what it put on top. `debiased` scales
     each product's gain by its IPS weight (`data.weights`: 1/p(position shown) for a graded product), so a
     click earned low on the page counts for what it says about relevance; the gate compares models so."""
     if not len(data):
         raise ValueError("no searches to judge a model on")
-    scores = model.score(data.matrix)
-    return _mean_weighted_ndcg(scores, data, k) if debiased else _mean_ndcg(scores, data, k)
+    values = _gains_of(data, gains)
+    return _mean_ndcg(model.score(data.matrix), data, values * data.weights if debiased else values, k)
 
 
-def _mean_ndcg(scores: np.ndarray, data: TrainingSet, k: int) -> float:
+def _gains_of(data: TrainingSet, gains: Sequence[float] | None) -> np.ndarray:
+    if gains is None:
+        return np.exp2(data.labels) - 1.0
+    return np.asarray(gains, dtype=np.float64)[data.labels.astype(np.int64)]
+
+
+def _mean_ndcg(scores: np.ndarray, data: TrainingSet, gains: np.ndarray, k: int) -> float:
+    """Mean NDCG@k of `scores` given each row's gain; a search with no gain counts 0."""
     offsets = data.offsets()
-    total = 0.0
-    for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
-        order = np.argsort(-scores[start:end], kind="stable")
-        ids = data.product_ids[start:end]
-        grades = dict(zip(ids.tolist(), data.labels[start:end].tolist(), strict=True))
-        total += ndcg_at_k(ids[order].tolist(), grades, k)
-    return total / len(data)
-
-
-def _mean_weighted_ndcg(scores: np.ndarray, data: TrainingSet, k: int) -> float:
-    offsets = data.offsets()
-    gains = (np.exp2(data.labels) - 1.0) * data.weights
     total = 0.0
     for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
         group = gains[start:end]
@@ -163,12 +167,18 @@ def _train_on_dask(
         return ranker.booster_
 
 
-def _best_rounds(booster: lgb.Booster, valid: TrainingSet, first: int = 0) -> lgb.Booster:
+def _best_rounds(
+    booster: lgb.Booster, valid: TrainingSet, first: int = 0, gains: Sequence[float] | None = None
+) -> lgb.Booster:
     """The booster cut to the round count (in steps of CUT_EVERY after the `first` rounds it was continued
-    from) with the best NDCG@10 on `valid`."""
+    from) with the best NDCG@10 on `valid`, each grade worth `gains[grade]` (as LightGBM's `label_gain`)."""
     rounds = booster.current_iteration()
     candidates = sorted({*range(first + CUT_EVERY, rounds, CUT_EVERY), rounds})
-    scored = [(_mean_ndcg(booster.predict(valid.matrix, num_iteration=n), valid, 10), -n) for n in candidates]
+    values = _gains_of(valid, gains)
+    scored = [
+        (_mean_ndcg(booster.predict(valid.matrix, num_iteration=n), valid, values, 10), -n)
+        for n in candidates
+    ]
     best = -max(scored)[1]  # the fewest rounds among the best
     cut = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     cut.best_iteration = best

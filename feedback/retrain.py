@@ -195,6 +195,7 @@ async def _retrain_reranker(
     # Boosting continues from the serving model when it reads the features in today's order (a model from
     # before a feature was added cannot be continued and is replaced by one trained from scratch).
     start = serving if serving is not None and serving.features == FEATURES else None
+    gains = datasets.grade_gains(settings.click_gain)
     with clock.step("reranker"):
         train, early_stop = older.split_by_time(0.1)
         booster = await asyncio.to_thread(
@@ -202,14 +203,15 @@ async def _retrain_reranker(
             train,
             early_stop if len(early_stop.group_sizes) else None,
             dask_scheduler=settings.dask_scheduler,
+            params={"label_gain": list(gains)},
             init_model=start.booster if start else None,
         )
     version = _version_name("reranker", booster.model_to_string().encode())
     candidate = RerankerModel(version=version, booster=booster, features=FEATURES)
     with clock.step("evaluation"):
         held_out = {
-            "candidate": ndcg_on(candidate, recent, debiased=True),
-            "serving": ndcg_on(serving, recent, debiased=True) if serving else 0.0,
+            "candidate": ndcg_on(candidate, recent, debiased=True, gains=gains),
+            "serving": ndcg_on(serving, recent, debiased=True, gains=gains) if serving else 0.0,
         }
         on_relevance = await asyncio.to_thread(
             gate.relevance_ndcg, settings, engine.embedder, relevance, candidate, serving
@@ -223,6 +225,7 @@ async def _retrain_reranker(
         "train_rows": len(train.labels),
         "held_out_searches": len(recent.group_sizes),
         "position_bias": propensity.describe(),
+        "grade_gains": list(gains),
         "dask": bool(settings.dask_scheduler),
         "continued_from": start.version if start else None,
         "trees_added": booster.current_iteration() - (start.booster.current_iteration() if start else 0),

@@ -99,6 +99,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retrain_window_days: Annotated[float, msgspec.Meta(gt=0)] = 28.0
     retrain_holdout_fraction: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.2
     promotion_margin: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.005
+    # What a click not followed by a cart is worth to the reranker, in training and at the gate (a cart is
+    # worth 3, a purchase 7, a skipped result 0): see `feedback.datasets.grade_gains`. 0 by default: clicks
+    # that were not kept are where disappointing products gather (docs/benchmarks.md, "The flywheel"), and
+    # NDCG weighs every search by its own best, so any positive value lets click-only searches vote fully.
+    click_gain: Annotated[float, msgspec.Meta(ge=0, le=3)] = 0.0
     retrain_cron: str = "0 3 * * *"
     # The embedding model's fine-tuning: at most this many seconds of training on at most this many
     # (query, product) pairs (~7.5 pairs/s on two quiet cores: 10k pairs would take ~22 minutes).

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from distributed import LocalCluster
 
-from feedback.datasets import TrainingSet
+from feedback.datasets import TrainingSet, grade_gains
 from feedback.propensity import Propensity
 from feedback.reranker_training import _partitions, ndcg_on, train_reranker
 from ranking.features import FEATURES
@@ -141,6 +141,44 @@ def test_debiased_ndcg_credits_a_click_earned_low_on_the_page_for_what_it_says()
     worse = (1 + 4 / math.log2(3)) / (4 + 1 / math.log2(3))
     assert ndcg_on(model(constant), shown_order, debiased=True) == pytest.approx(worse)
     assert ndcg_on(model(constant), lifted, debiased=True) == pytest.approx(1.0)
+
+
+def test_the_gain_of_a_click_not_kept_decides_whether_it_may_stay_above_a_cart():
+    constant = train_reranker(conflicting_clicks(Propensity.power_law(0.0)), None, num_rounds=1, params=FAST)
+    # One search: a click that was not kept shown first, a product put in the cart second.
+    shown = training_set([[(row(0, 0), 1, 1), (row(0, 0), 2, 2)]], Propensity.power_law(0.0))
+
+    at_default = (1 + 3 / math.log2(3)) / (3 + 1 / math.log2(3))  # gains 2**grade - 1: 1 and 3
+    assert ndcg_on(model(constant), shown) == pytest.approx(at_default)
+    assert ndcg_on(model(constant), shown, gains=grade_gains()) == pytest.approx(at_default)
+    # Worth nothing, the click no longer earns its place: only the cart's gain, one place too low.
+    assert ndcg_on(model(constant), shown, gains=grade_gains(0.0)) == pytest.approx(1 / math.log2(3))
+
+
+def test_a_click_gain_beyond_what_a_cart_is_worth_is_refused():
+    with pytest.raises(ValueError, match="click_gain"):
+        grade_gains(3.5)
+    with pytest.raises(ValueError, match="click_gain"):
+        grade_gains(-0.1)
+
+
+def test_training_follows_the_gain_table_a_click_not_kept_can_be_worth_nothing():
+    # The title match gets clicks that are never kept; the other product gets carts half as often.
+    groups = [[(row(1, 0), 1, 1), (row(0, 1), 0, 2)]] * 200 + [[(row(1, 0), 0, 1), (row(0, 1), 2, 2)]] * 100
+    data = training_set(groups, Propensity.power_law(0.0))
+    probe_set = training_set([[(row(1, 0), 1, 1), (row(0, 1), 2, 2)]], Propensity.power_law(0.0))
+
+    by_clicks = train_reranker(data, None, num_rounds=40, params=FAST)
+    by_carts = train_reranker(data, None, num_rounds=40, params=FAST | {"label_gain": list(grade_gains(0.0))})
+
+    click_first, cart_first = (
+        model(by_clicks).score(probe_set.matrix),
+        model(by_carts).score(probe_set.matrix),
+    )
+    # NDCG weighs each search by its own ideal: 200 searches with a click outvote 100 with a cart ...
+    assert click_first[0] > click_first[1]
+    # ... unless a click that was not kept is worth nothing: then only the carts speak.
+    assert cart_first[1] > cart_first[0]
 
 
 def title_then_click_rate() -> tuple[TrainingSet, TrainingSet]:
