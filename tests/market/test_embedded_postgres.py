@@ -59,8 +59,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until_up(process: subprocess.Popen, url: str, timeout: float = 60) -> None:
-    """Poll `url` until it answers, failing early if the server process dies."""
+def wait_until_up(process: subprocess.Popen, url: str, timeout: float = 300) -> None:
+    """Poll `url` until it answers, failing early if the server process dies. The timeout only guards
+    against a hang: start-up (imports, PostgreSQL, the model's first ONNX export) takes ~45 s on two quiet
+    cores and several times that on busy ones."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
