@@ -12,8 +12,8 @@ Features are recomputed with today's engine, so a model learns from the features
 the shown products are re-retrieved for the logged query and filters (dense and lexical scores and ranks);
 a shown product the retrievers no longer return gets its dense score from its stored vector (ranks
 absent); a product no longer in the catalog is dropped. Behavioural features are those the search would
-have been served with: counted from what happened before it (`feedback.signal_history`). Positives are IPS-weighted by the position they
-were shown at (`feedback.propensity`).
+have been served with: counted from what happened before it (`feedback.signal_history`). Positives are
+IPS-weighted by the position they were shown at (`feedback.propensity`).
 """
 
 from __future__ import annotations
