@@ -3,13 +3,16 @@
     .venv/bin/python bench/loop.py [--days 4] [--shoppers 300] [--corrupt-day 1] [--embedding-seconds 120]
 
 Starts `agora demo` (demo catalog, local Stripe) on a fresh data dir and a free port, then for each day:
-measures the serving ranking against the simulator's ground truth (NDCG@10 of a fixed panel of 200
-shoppers' canonical queries, in process, leaving no trace in the log), lets `--shoppers` simulated
-shoppers search, click, fill carts and pay through the HTTP API, and (except after the last day) runs
-`agora retrain`'s work on the log so far, waiting until the service serves whatever was promoted. The
-retraining after day `--corrupt-day` is given a deliberately corrupted training set (grades inverted:
-bought becomes worst, skipped best), which the gate must refuse. Prints one row per day, the lift from
-the first day to the last, and the model history. Nothing is contacted beyond 127.0.0.1.
+measures the serving ranking in process, leaving no trace in the log, against the simulator's ground
+truth (NDCG@10 of a fixed panel of 200 shoppers' canonical queries) and by the conversion of a fixed panel
+of `--panel` shoppers who shop against it with the same random draws every day (`feedback.simulator.panel`:
+two days' panels differ only by what they were shown, so a change is not the noise of new shoppers);
+lets `--shoppers` simulated shoppers search, click, fill carts and pay through the HTTP API; and (except
+after the last day) runs `agora retrain`'s work on the log so far, waiting until the service serves
+whatever was promoted. The retraining after day `--corrupt-day` is given a deliberately corrupted
+training set (grades inverted: bought becomes worst, skipped best), which the gate must refuse. Prints
+one row per day, the lift from the first day to the last (the days' own traffic, independent shoppers;
+and the panel, paired), and the model history. Nothing is contacted beyond 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from catalog_ingest import free_port
 
 from feedback.loop import Day, format_days, run_loop
 from feedback.simulator import DayStats
+from feedback.simulator.panel import paired_difference
 from market import db
 from market.indexing import serving_engine
 from market.settings import load_settings
@@ -65,11 +69,14 @@ def start_demo(env: dict[str, str], port: int, log: Path, timeout: float = 900) 
 def lift(history: list[Day]) -> str:
     first, last = history[0], history[-1]
     low, high = conversion_difference_interval(first.traffic, last.traffic)
+    change, panel_low, panel_high = paired_difference(first.panel_paid, last.panel_paid)
     return (
         f"day {first.number} -> day {last.number}: conversion {first.traffic.conversion:.1%} -> "
         f"{last.traffic.conversion:.1%} ({last.traffic.conversion - first.traffic.conversion:+.1%}, 95% "
         f"interval {low:+.1%} to {high:+.1%}), paid orders {first.traffic.paid_orders} -> "
-        f"{last.traffic.paid_orders}, NDCG@10 vs truth {first.truth_ndcg:.4f} -> {last.truth_ndcg:.4f}"
+        f"{last.traffic.paid_orders}, NDCG@10 vs truth {first.truth_ndcg:.4f} -> {last.truth_ndcg:.4f}\n"
+        f"the panel of {len(first.panel_paid)} shoppers, paired: conversion {first.panel_conversion:.1%} -> "
+        f"{last.panel_conversion:.1%} ({change:+.1%}, 95% interval {panel_low:+.1%} to {panel_high:+.1%})"
     )
 
 
@@ -94,6 +101,7 @@ async def measure(args: argparse.Namespace, env: dict[str, str], base_url: str) 
             shoppers_per_day=args.shoppers,
             seed=args.seed,
             concurrency=args.concurrency,
+            conversion_panel_size=args.panel,
             corrupt_day=args.corrupt_day,
             on_day=lambda day: print(
                 f"[day {day.number}] done: {day.traffic.paid_orders} paid", file=sys.stderr
@@ -118,10 +126,11 @@ def main() -> None:
     parser.add_argument("--corrupt-day", type=int, default=1, help="-1: corrupt none")
     parser.add_argument("--embedding-seconds", type=float, default=120.0, help="fine-tuning budget per night")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--panel", type=int, default=2000, help="shoppers of the conversion panel")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    if args.days < 2 or args.shoppers < 1:
-        raise SystemExit("--days must be at least 2 and --shoppers at least 1")
+    if args.days < 2 or args.shoppers < 1 or args.panel < 1:
+        raise SystemExit("--days must be at least 2, --shoppers and --panel at least 1")
     args.corrupt_day = None if args.corrupt_day < 0 else args.corrupt_day
 
     with tempfile.TemporaryDirectory(prefix="agora-loop-") as scratch:

@@ -3,9 +3,11 @@
 Each day, simulated shoppers (`feedback.simulator`) use the running service through its HTTP API; then,
 unless it is the last day, `feedback.retrain` learns from the log and the gate promotes or refuses; the
 next day starts once the service serves what was promoted. Before each day's traffic the ranking is
-measured against the simulator's ground truth (NDCG@10 of a fixed panel of shoppers' canonical queries),
-by an in-process engine with the same models and catalog as the service, so that measuring leaves no
-trace in the event log.
+measured by an in-process engine with the same models, catalog and signals as the service, so that
+measuring leaves no trace in the event log: against the simulator's ground truth (NDCG@10 of a fixed panel
+of shoppers' canonical queries), and by the conversion of a fixed panel of shoppers who shop against it
+with the same random draws every day (`feedback.simulator.panel`), so that two days' panels differ only by
+what they were shown.
 """
 
 from __future__ import annotations
@@ -31,13 +33,15 @@ from feedback.simulator import (
     ndcg_against_truth,
     run_day,
 )
+from feedback.simulator.panel import engine_page_fn, panel_conversions
 from feedback.simulator.phrasing import budget_words
 from market.settings import Settings
 from ranking.embedder import model_id
 from ranking.registry import ModelRegistry
 from ranking.search import MatchingEngine
 
-PANEL_SEED = 1_000_003  # the measuring panel never shops: its seed is far from the days' seeds
+PANEL_SEED = 1_000_003  # the measuring panels never shop for real: their seeds are far from the days'
+CONVERSION_PANEL_SEED = 2_000_003
 SERVING_TIMEOUT_SECONDS = 900.0  # a promoted embedding model means re-embedding the catalog first
 
 
@@ -47,8 +51,13 @@ class Day:
     serving: dict[str, str]
     truth_ndcg: float
     traffic: DayStats
+    panel_paid: list[bool] = field(default_factory=list)  # per shopper of the conversion panel
     decisions: list[Decision] = field(default_factory=list)
     retrain_seconds: float = 0.0
+
+    @property
+    def panel_conversion(self) -> float:
+        return sum(self.panel_paid) / len(self.panel_paid) if self.panel_paid else 0.0
 
 
 async def run_loop(
@@ -62,6 +71,7 @@ async def run_loop(
     seed: int = 0,
     concurrency: int = 4,
     panel_size: int = 200,
+    conversion_panel_size: int = 2000,
     corrupt_day: int | None = None,
     retrain_between: bool = True,
     on_day: Callable[[Day], None] | None = None,
@@ -72,6 +82,7 @@ async def run_loop(
     if not catalog:
         raise ValueError("the catalog is empty: nothing to shop for (try 'agora demo --seed-only')")
     panel = draw_shoppers(catalog, panel_size, seed=PANEL_SEED)
+    conversion_panel = draw_shoppers(catalog, conversion_panel_size, seed=CONVERSION_PANEL_SEED)
     registry = ModelRegistry(pool, settings.data_dir)
     history: list[Day] = []
     async with connect(base_url) as client:
@@ -79,9 +90,12 @@ async def run_loop(
             serving = await _serving_versions(registry)
             engine = await serving_engine()
             quality = await ndcg_against_truth(engine_search_fn(engine), panel)
+            panel_paid = await panel_conversions(
+                engine_page_fn(engine), conversion_panel, seed=CONVERSION_PANEL_SEED
+            )
             shoppers = draw_shoppers(catalog, shoppers_per_day, seed=seed * 1000 + number)
             traffic = await run_day(client, shoppers, seed=seed * 1000 + number, concurrency=concurrency)
-            day = Day(number, serving, quality, traffic)
+            day = Day(number, serving, quality, traffic, panel_paid)
             if retrain_between and number < days - 1:
                 started = time.perf_counter()
                 tamper = invert_grades if number == corrupt_day else None
@@ -134,8 +148,8 @@ def _serves(readiness: dict, wanted: dict[str, str]) -> bool:
 
 def format_days(history: list[Day]) -> str:
     header = (
-        f"{'day':>3}  {'NDCG@10':>7}  {'shoppers':>8}  {'searches':>8}  {'clicks':>6}  {'paid':>5}  "
-        f"{'conv.':>6}  {'GMV':>14}  retraining after the day"
+        f"{'day':>3}  {'NDCG@10':>7}  {'panel conv.':>11}  {'shoppers':>8}  {'searches':>8}  "
+        f"{'clicks':>6}  {'paid':>5}  {'conv.':>6}  {'GMV':>14}  retraining after the day"
     )
     lines = [header, "-" * len(header)]
     for day in history:
@@ -146,8 +160,9 @@ def format_days(history: list[Day]) -> str:
             f"{d.kind} {d.outcome}" + (f" {d.version}" if d.version else "") for d in day.decisions
         )
         lines.append(
-            f"{day.number:>3}  {day.truth_ndcg:>7.4f}  {day.traffic.shoppers:>8}  {day.traffic.searches:>8}  "
-            f"{day.traffic.clicks:>6}  {day.traffic.paid_orders:>5}  {day.traffic.conversion:>6.1%}  "
-            f"{gmv or '0':>14}  {outcome or '-'}"
+            f"{day.number:>3}  {day.truth_ndcg:>7.4f}  {day.panel_conversion:>11.1%}  "
+            f"{day.traffic.shoppers:>8}  {day.traffic.searches:>8}  {day.traffic.clicks:>6}  "
+            f"{day.traffic.paid_orders:>5}  {day.traffic.conversion:>6.1%}  {gmv or '0':>14}  "
+            f"{outcome or '-'}"
         )
     return "\n".join(lines)

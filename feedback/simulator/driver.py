@@ -23,7 +23,7 @@ import httpx
 import msgspec
 
 from feedback.simulator.behaviour import Behaviour, Shown, Visit, browse, buys
-from feedback.simulator.phrasing import budget_words, phrase
+from feedback.simulator.phrasing import Query, budget_words, phrase
 from feedback.simulator.shoppers import Shopper
 from ranking.search import SearchRequest
 
@@ -142,43 +142,60 @@ async def run_day(
     return stats
 
 
+async def shop(
+    shopper: Shopper,
+    behaviour: Behaviour,
+    rng: random.Random,
+    search: Callable[[Query], Awaitable[list[Shown] | None]],
+    clicked: Callable[[Visit], Awaitable[None]] | None = None,
+) -> tuple[Shown | None, bool]:
+    """One shopper's visit as the behaviour model decides it, whoever answers the searches: a search, the
+    page read (`clicked` hears what was clicked), and, when nothing went into the cart, perhaps one more
+    search in other words. Returns the product put in the cart (or None) and whether the shopper pays for
+    it. `search` answers None when the search failed: the shopper leaves."""
+    said: list[str] = []
+    for _attempt in range(2):
+        query = phrase(shopper.preference, behaviour, rng, avoid=said)
+        said.append(query.text)
+        page = await search(query)
+        if page is None:
+            return None, False
+        visit = browse(shopper.need, page, behaviour, rng)
+        if clicked is not None:
+            await clicked(visit)
+        if visit.carted is not None:
+            return visit.carted, buys(shopper.need, visit.carted, behaviour, rng)
+        if rng.random() >= behaviour.reformulate:
+            break
+    return None, False
+
+
 async def _visit(
     client: httpx.AsyncClient, shopper: Shopper, behaviour: Behaviour, rng: random.Random, stats: DayStats
 ) -> None:
     session_id = f"sim-{uuid.uuid4().hex}"
-    need = shopper.need
-    said: list[str] = []
-    for attempt in range(2):
-        query = phrase(shopper.preference, behaviour, rng, avoid=said)
-        said.append(query.text)
-        answer = await _post(
-            client,
-            "/v1/search",
-            {
-                "query": query.text,
-                "filters": query.filters,
-                "limit": behaviour.page_size,
-                "session_id": session_id,
-            },
-            stats,
-        )
+    searched: list[str] = []  # this visit's search ids, in order
+
+    async def search(query: Query) -> list[Shown] | None:
+        body = {"query": query.text, "filters": query.filters, "limit": behaviour.page_size}
+        answer = await _post(client, "/v1/search", body | {"session_id": session_id}, stats)
         if answer is None:
-            return
+            return None
         stats.searches += 1
-        stats.reformulations += attempt
-        search_id = answer["search_id"]
-        visit = browse(need, [_shown(hit) for hit in answer["results"]], behaviour, rng)
-        await _send_clicks(client, session_id, search_id, visit, stats)
-        if visit.carted is not None:
-            await _cart_and_pay(
-                client, session_id, search_id, visit.carted, buys(need, visit.carted, behaviour, rng), stats
-            )
-            return
-        if rng.random() >= behaviour.reformulate:
-            return
+        stats.reformulations += bool(searched)
+        searched.append(answer["search_id"])
+        return [shown_of(hit) for hit in answer["results"]]
+
+    async def clicked(visit: Visit) -> None:
+        await _send_clicks(client, session_id, searched[-1], visit, stats)
+
+    carted, pays = await shop(shopper, behaviour, rng, search, clicked)
+    if carted is not None:
+        await _cart_and_pay(client, session_id, searched[-1], carted, pays, stats)
 
 
-def _shown(hit: dict[str, Any]) -> Shown:
+def shown_of(hit: dict[str, Any]) -> Shown:
+    """A search result (as JSON) as the shopper sees it."""
     price = hit.get("price") or {}
     return Shown(
         product_id=hit["product_id"],
