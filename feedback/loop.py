@@ -71,7 +71,7 @@ async def run_loop(
     seed: int = 0,
     concurrency: int = 4,
     panel_size: int = 200,
-    conversion_panel_size: int = 2000,
+    conversion_panel_size: int = 1000,
     corrupt_day: int | None = None,
     retrain_between: bool = True,
     on_day: Callable[[Day], None] | None = None,

@@ -145,6 +145,13 @@ def events_export(settings: Settings, since, until, types: tuple[str, ...], out:
     help="Simulated days; between two days the nightly retraining runs (see --no-retrain).",
 )
 @click.option("--no-retrain", is_flag=True, help="Several days of traffic without retraining between them.")
+@click.option(
+    "--panel",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="With several days: shoppers of the fixed panel whose conversion is measured each day.",
+)
 @click.pass_obj
 def simulate(
     settings: Settings,
@@ -154,6 +161,7 @@ def simulate(
     concurrency: int,
     days: int,
     no_retrain: bool,
+    panel: int,
 ) -> None:
     """Simulated shoppers with hidden needs search, click, fill carts and pay (Stripe test card) on a
     running server, through its HTTP API; prints the day's figures. Their needs come from the catalog in
@@ -161,7 +169,9 @@ def simulate(
 
     With --days N, N days run with the nightly retraining between them (in this process, on this node's
     database; the server picks up what is promoted), and one row per day is printed: the ranking's NDCG@10
-    against the shoppers' hidden needs, traffic, conversion, GMV and what the retraining decided."""
+    against the shoppers' hidden needs, the conversion of a fixed panel of --panel shoppers who shop
+    against each day's ranking with the same random draws (in this process, leaving no trace), the day's
+    traffic, conversion, GMV and what the retraining decided."""
     import httpx
 
     from feedback.loop import format_days, run_loop
@@ -191,6 +201,7 @@ def simulate(
                 shoppers_per_day=count,
                 seed=seed,
                 concurrency=concurrency,
+                conversion_panel_size=panel,
                 retrain_between=not no_retrain,
                 on_day=lambda day: click.echo(f"day {day.number}: {day.traffic.paid_orders} paid", err=True),
             )
