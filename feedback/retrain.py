@@ -22,10 +22,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import random
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -269,7 +270,8 @@ async def _retrain_embedding(
         return Decision(
             "embedding", "skipped", f"only {len(pairs)} (query, chosen product) pairs (at least {MIN_PAIRS})"
         )
-    held_out = _held_out_judgements(recent)
+    gains = datasets.grade_gains(settings.click_gain)
+    held_out = _held_out_judgements(recent, gains)
     if len(held_out[0]) < MIN_HELD_OUT_SEARCHES:
         return Decision(
             "embedding", "skipped", f"only {len(held_out[0])} recent searches to judge a new model on"
@@ -314,6 +316,7 @@ async def _retrain_embedding(
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "training_window": {"since": report.since.isoformat(), "until": report.until.isoformat()},
             "pairs_available": len(pairs),
+            "grade_gains": list(gains),  # what the held-out judgements counted each grade as worth
             "training": {
                 "pairs_used": trained.pairs_used,
                 "steps": trained.steps,
@@ -348,14 +351,23 @@ def _text_pairs(engine: MatchingEngine, data: datasets.TrainingSet) -> list[tupl
     return pairs
 
 
-def _held_out_judgements(recent: datasets.TrainingSet) -> tuple[dict[str, str], dict[str, dict[int, float]]]:
+def _held_out_judgements(
+    recent: datasets.TrainingSet, gains: Sequence[float]
+) -> tuple[dict[str, str], dict[str, dict[int, float]]]:
+    """The recent searches as judged queries for the embedding gate: each distinct query text with the
+    products shoppers chose for it, graded so that the evaluation's gain (2**grade - 1) is what `gains`
+    (`datasets.grade_gains`) says the logged grade is worth, as at the reranker's gate. A product worth
+    nothing there (a click that was not kept, by default) is no positive here either, and a search with no
+    positive left judges nothing."""
     queries: dict[str, str] = {}
     labels: dict[str, dict[int, float]] = {}
     for query, product_id, grade in recent.positive_pairs(min_grade=1):
+        if gains[grade] <= 0:
+            continue
         key = query.lower().strip()  # one judged query per distinct text, its grades merged
         queries[key] = query
         grades = labels.setdefault(key, {})
-        grades[product_id] = max(grades.get(product_id, 0.0), float(grade))
+        grades[product_id] = max(grades.get(product_id, 0.0), math.log2(1.0 + gains[grade]))
     return queries, labels
 
 

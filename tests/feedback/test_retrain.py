@@ -4,12 +4,15 @@ and the gate keeps a model trained on corrupted labels from serving."""
 from __future__ import annotations
 
 import msgspec
+import numpy as np
 import pytest
 
+from feedback import datasets
 from feedback.loop import invert_grades
-from feedback.retrain import MIN_TRAINING_SEARCHES, RetrainOptions, retrain
+from feedback.retrain import MIN_TRAINING_SEARCHES, RetrainOptions, _held_out_judgements, retrain
 from feedback.simulator import draw_shoppers, load_catalog, run_day
 from market.indexing import serving_engine
+from ranking.features import FEATURES
 from ranking.registry import ModelRegistry
 from tests.feedback.conftest import KEEN
 
@@ -76,3 +79,31 @@ async def test_too_little_data_is_skipped_with_the_reason(shop, pool, payment_se
     ]
     assert "searches with a click or better" in report.decision("reranker").reason
     assert await ModelRegistry(pool, payment_settings.data_dir).list("embedding") == []
+
+
+def test_the_embedding_gate_judges_recent_searches_by_the_same_gain_table_as_the_reranker_gate():
+    # Three searches: a purchase and a click not kept; a click not kept alone; a cart.
+    recent = datasets.TrainingSet(
+        matrix=np.zeros((5, len(FEATURES)), dtype=np.float32),
+        labels=np.array([3, 1, 1, 0, 2], dtype=np.float32),
+        group_sizes=[2, 2, 1],
+        weights=np.ones(5, dtype=np.float32),
+        positions=np.array([1, 2, 1, 2, 1]),
+        product_ids=np.array([10, 11, 20, 21, 30]),
+        query_texts=["Red shoes", "lamp", "desk"],
+    )
+
+    queries, labels = _held_out_judgements(recent, datasets.grade_gains(0.0))
+    # A click that was not kept is worth nothing: no positive there, and a search with none judges nothing.
+    assert set(queries) == {"red shoes", "desk"}
+    assert labels == {"red shoes": {10: pytest.approx(3.0)}, "desk": {30: pytest.approx(2.0)}}
+
+    # Worth 1, the evaluation's gain 2**grade - 1 is exactly the table's: 7, 3 and 1.
+    _, counted = _held_out_judgements(recent, datasets.grade_gains(1.0))
+    assert counted == {
+        "red shoes": {10: pytest.approx(3.0), 11: pytest.approx(1.0)},
+        "lamp": {20: pytest.approx(1.0)},
+        "desk": {30: pytest.approx(2.0)},
+    }
+    _, half = _held_out_judgements(recent, datasets.grade_gains(0.5))
+    assert 2 ** half["lamp"][20] - 1 == pytest.approx(0.5)
