@@ -48,13 +48,13 @@ async def panel_conversions(
 ) -> list[bool]:
     """Whether each shopper of the panel, shown the pages `page_fn` answers, would have paid."""
     behaviour = behaviour or Behaviour()
+
+    async def search(query: Query) -> list[Shown] | None:
+        return await page_fn(query, behaviour.page_size)
+
     outcomes = []
     for shopper in shoppers:
         rng = random.Random(f"agora-panel:{seed}:{shopper.number}")
-
-        async def search(query: Query) -> list[Shown] | None:
-            return await page_fn(query, behaviour.page_size)
-
         carted, pays = await shop(shopper, behaviour, rng, search)
         outcomes.append(carted is not None and pays)
     return outcomes
