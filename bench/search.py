@@ -22,7 +22,8 @@ own `agora serve` processes on free ports of 127.0.0.1; nothing else is contacte
    and of each stage in the response's timings_ms; "outside engine" = end to end minus retrieval_total,
    features and rerank (HTTP, JSON, the impression queued for the log).
 5. Throughput: --requests searches (default --queries) from --concurrency asyncio workers: queries/s and
-   p50/p99 under that load. The client shares the machine's cores with the server, so it is a bare
+   p50/p99 under that load, and the CPU time the server, PostgreSQL, the client and the whole machine spent
+   meanwhile (per search, and in cores busy). The client shares the machine's cores with the server, so it is a bare
    keep-alive HTTP/1.1 connection per worker (`Connection`), not httpx, whose per-request CPU the server
    would lose; the server runs uvicorn with httptools and uvloop (uvicorn[standard]).
 6. Recall: an IVF index (from AGORA_EXACT_INDEX_BELOW products, default 20,000; the variable is passed on
@@ -268,6 +269,26 @@ async def concurrent(
             connection.close()
 
 
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server, the PostgreSQL processes, this client and the whole machine."""
+
+    def used(process: psutil.Process) -> float:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:  # a PostgreSQL backend that ended meanwhile
+            return 0.0
+        return times.user + times.system
+
+    postgres = (p for p in psutil.process_iter(["name"]) if "postgres" in (p.info["name"] or ""))
+    machine = psutil.cpu_times()
+    return {
+        "server": used(psutil.Process(server_pid)),
+        "PostgreSQL": sum(map(used, postgres)),
+        "load generator": used(psutil.Process()),
+        "machine": machine.user + machine.nice + machine.system,
+    }
+
+
 def percentiles(values: list[float]) -> tuple[str, str]:
     if not values:
         return "–", "–"
@@ -360,7 +381,9 @@ def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path
         rows.append((f"search, repeated queries (cached embedding, {len(repeated)})", "", *cached))
 
         print(f"[{size:,}] {len(loaded)} searches at concurrency {args.concurrency}...", file=sys.stderr)
+        before = cpu_seconds(server.pid)
         elapsed, latencies = asyncio.run(concurrent(base_url, loaded, args.concurrency, errors))
+        after = cpu_seconds(server.pid)
         rows.append(
             (
                 f"search, concurrency {args.concurrency}: end to end ({len(latencies)} requests)",
@@ -368,6 +391,12 @@ def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path
                 *percentiles(latencies),
             )
         )
+        # Where the cores went meanwhile: a server short of two full cores is waiting, not computing.
+        for name in before:
+            spent = after[name] - before[name]
+            per_search = spent * 1000 / max(len(latencies), 1)
+            cores = f"{spent / elapsed:.2f} of {os.cpu_count()} cores"
+            rows.append((f"  · CPU, {name}", f"{per_search:.1f} ms per search, {cores}"))
         rss, peak = memory_mb(server.pid)
         rows.append(
             (
