@@ -9,7 +9,8 @@ of `--panel` shoppers who shop against it with the same random draws every day (
 two days' panels differ only by what they were shown, so a change is not the noise of new shoppers);
 lets `--shoppers` simulated shoppers search, click, fill carts and pay through the HTTP API; and (except
 after the last day) runs `agora retrain`'s work on the log so far, waiting until the service serves
-whatever was promoted. The retraining after day `--corrupt-day` is given a deliberately corrupted
+whatever was promoted; overnight the sellers restock what sold (`feedback.simulator.restock`; not with
+`--no-restock`). The retraining after day `--corrupt-day` is given a deliberately corrupted
 training set (grades inverted: bought becomes worst, skipped best), which the gate must refuse. Prints
 one row per day, the lift from the first day to the last (the days' own traffic, independent shoppers;
 and the panel, paired), and the model history. Nothing is contacted beyond 127.0.0.1.
@@ -103,6 +104,7 @@ async def measure(args: argparse.Namespace, env: dict[str, str], base_url: str) 
             concurrency=args.concurrency,
             conversion_panel_size=args.panel,
             corrupt_day=args.corrupt_day,
+            restock_nightly=not args.no_restock,
             on_day=lambda day: print(
                 f"[day {day.number}] done: {day.traffic.paid_orders} paid", file=sys.stderr
             ),
@@ -128,6 +130,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--panel", type=int, default=2000, help="shoppers of the conversion panel")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--no-restock",
+        action="store_true",
+        help="sellers do not put back overnight what sold (stock runs down)",
+    )
     args = parser.parse_args()
     if args.days < 2 or args.shoppers < 1 or args.panel < 1:
         raise SystemExit("--days must be at least 2, --shoppers and --panel at least 1")

@@ -35,6 +35,7 @@ from feedback.simulator import (
 )
 from feedback.simulator.panel import engine_page_fn, panel_conversions
 from feedback.simulator.phrasing import budget_words
+from feedback.simulator.restock import restock, shelf_stock
 from market.settings import Settings
 from ranking.embedder import model_id
 from ranking.registry import ModelRegistry
@@ -54,6 +55,7 @@ class Day:
     panel_paid: list[bool] = field(default_factory=list)  # per shopper of the conversion panel
     decisions: list[Decision] = field(default_factory=list)
     retrain_seconds: float = 0.0
+    restocked: int = 0  # products brought back to their shelf level after the day
 
     @property
     def panel_conversion(self) -> float:
@@ -74,11 +76,14 @@ async def run_loop(
     conversion_panel_size: int = 1000,
     corrupt_day: int | None = None,
     retrain_between: bool = True,
+    restock_nightly: bool = True,
     on_day: Callable[[Day], None] | None = None,
 ) -> list[Day]:
     """Days 0..days-1 of traffic with a retraining after each day but the last; `serving_engine` makes an
-    engine with the models and catalog the service has now (see `market.indexing.serving_engine`)."""
+    engine with the models and catalog the service has now (see `market.indexing.serving_engine`). With
+    `restock_nightly`, sellers bring what sold back to its stock at the start before the next day."""
     catalog = await load_catalog(pool)
+    shelves = await shelf_stock(pool)
     if not catalog:
         raise ValueError("the catalog is empty: nothing to shop for (try 'agora demo --seed-only')")
     panel = draw_shoppers(catalog, panel_size, seed=PANEL_SEED)
@@ -96,6 +101,8 @@ async def run_loop(
             shoppers = draw_shoppers(catalog, shoppers_per_day, seed=seed * 1000 + number)
             traffic = await run_day(client, shoppers, seed=seed * 1000 + number, concurrency=concurrency)
             day = Day(number, serving, quality, traffic, panel_paid)
+            if restock_nightly and number < days - 1:
+                day.restocked = await restock(pool, shelves)
             if retrain_between and number < days - 1:
                 started = time.perf_counter()
                 tamper = invert_grades if number == corrupt_day else None
@@ -149,7 +156,7 @@ def _serves(readiness: dict, wanted: dict[str, str]) -> bool:
 def format_days(history: list[Day]) -> str:
     header = (
         f"{'day':>3}  {'NDCG@10':>7}  {'panel conv.':>11}  {'shoppers':>8}  {'searches':>8}  "
-        f"{'clicks':>6}  {'paid':>5}  {'conv.':>6}  {'GMV':>14}  retraining after the day"
+        f"{'clicks':>6}  {'paid':>5}  {'conv.':>6}  {'GMV':>14}  {'restocked':>9}  retraining after the day"
     )
     lines = [header, "-" * len(header)]
     for day in history:
@@ -163,6 +170,6 @@ def format_days(history: list[Day]) -> str:
             f"{day.number:>3}  {day.truth_ndcg:>7.4f}  {day.panel_conversion:>11.1%}  "
             f"{day.traffic.shoppers:>8}  {day.traffic.searches:>8}  {day.traffic.clicks:>6}  "
             f"{day.traffic.paid_orders:>5}  {day.traffic.conversion:>6.1%}  {gmv or '0':>14}  "
-            f"{outcome or '-'}"
+            f"{day.restocked:>9}  {outcome or '-'}"
         )
     return "\n".join(lines)

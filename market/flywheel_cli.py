@@ -146,6 +146,11 @@ def events_export(settings: Settings, since, until, types: tuple[str, ...], out:
 )
 @click.option("--no-retrain", is_flag=True, help="Several days of traffic without retraining between them.")
 @click.option(
+    "--no-restock",
+    is_flag=True,
+    help="With several days: sellers do not put back overnight what sold, so stock runs down.",
+)
+@click.option(
     "--panel",
     type=click.IntRange(min=1),
     default=1000,
@@ -161,6 +166,7 @@ def simulate(
     concurrency: int,
     days: int,
     no_retrain: bool,
+    no_restock: bool,
     panel: int,
 ) -> None:
     """Simulated shoppers with hidden needs search, click, fill carts and pay (Stripe test card) on a
@@ -171,7 +177,8 @@ def simulate(
     database; the server picks up what is promoted), and one row per day is printed: the ranking's NDCG@10
     against the shoppers' hidden needs, the conversion of a fixed panel of --panel shoppers who shop
     against each day's ranking with the same random draws (in this process, leaving no trace), the day's
-    traffic, conversion, GMV and what the retraining decided."""
+    traffic, conversion, GMV, how many products the sellers restocked overnight (what sold goes back to the
+    stock it had when the run began) and what the retraining decided."""
     import httpx
 
     from feedback.loop import format_days, run_loop
@@ -203,6 +210,7 @@ def simulate(
                 concurrency=concurrency,
                 conversion_panel_size=panel,
                 retrain_between=not no_retrain,
+                restock_nightly=not no_restock,
                 on_day=lambda day: click.echo(f"day {day.number}: {day.traffic.paid_orders} paid", err=True),
             )
         except ValueError as exc:

@@ -124,6 +124,12 @@ async def _issue_key(conn: asyncpg.Connection, seller_id: UUID) -> IssuedKey:
     )
 
 
+async def get_seller(pool: asyncpg.Pool, seller_id: UUID) -> Seller | None:
+    async with pool.acquire() as conn:
+        row = await store.get_seller(conn, seller_id)
+    return Seller(**row) if row else None
+
+
 async def find_seller_by_email(pool: asyncpg.Pool, email: str) -> Seller | None:
     async with pool.acquire() as conn:
         row = await store.find_seller_by_email(conn, email)

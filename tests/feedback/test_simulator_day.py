@@ -1,13 +1,19 @@
 """A simulated day against the real app (search engine, event API, carts, checkout through the local
 Stripe): the shoppers' traffic lands in the log like anyone's, paid orders appear, and the day's figures
-agree with what the database holds."""
+agree with what the database holds; overnight, the sellers restock what sold."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import Counter
 
 from feedback.simulator import draw_shoppers, format_stats, load_catalog, run_day
-from tests.feedback.conftest import KEEN, PHONES, RUNNING
+from feedback.simulator.restock import restock, shelf_stock
+from sellers import accounts
+from sellers import catalog as seller_catalog
+from sellers.schemas import ProductPatch
+from tests.feedback.conftest import DEADLINE_SECONDS, KEEN, PHONES, RUNNING
 
 
 async def test_a_simulated_day_sells_and_its_figures_match_the_database(shop, pool):
@@ -58,3 +64,41 @@ def _sums(rows) -> dict[str, int]:
     for row in rows:
         sums[row["currency"]] = sums.get(row["currency"], 0) + row["total_amount"]
     return sums
+
+
+async def test_overnight_the_sellers_put_back_what_sold_and_search_sees_the_stock(shop, pool):
+    shelves = await shelf_stock(pool)
+    assert {shelf.quantity for shelf in shelves.values()} == {50}
+    catalog = await load_catalog(pool)
+    stats = await run_day(shop, draw_shoppers(catalog, 30, seed=3, behaviour=KEEN), behaviour=KEEN, seed=3)
+    assert stats.paid_orders > 0
+    sold = {pid for pid, quantity in (await _stock(pool)).items() if quantity < 50}
+    assert sold
+    # One seller restocked a product by hand, above the level: that is kept.
+    raised = min(sold)
+    seller = await accounts.get_seller(pool, shelves[raised].seller_id)
+    await seller_catalog.patch_product(
+        pool, seller, shelves[raised].external_id, ProductPatch(inventory_quantity=80)
+    )
+    before = await pool.fetchval("SELECT max(seq) FROM catalog_changes")
+
+    assert await restock(pool, shelves) == len(sold) - 1
+    stock = await _stock(pool)
+    assert stock[raised] == 80
+    assert all(stock[pid] == 50 for pid in sold - {raised})
+    assert await restock(pool, shelves) == 0  # nothing below its level any more
+    # Through the change feed, like any seller's edit: the search engine sees the shelves refilled.
+    changed = await pool.fetch("SELECT product_id FROM catalog_changes WHERE seq > $1", before)
+    assert {row["product_id"] for row in changed} == sold - {raised}
+    engine = shop.app.state.engine
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while any(engine.catalog.get(pid).inventory_quantity != 50 for pid in sold - {raised}):
+        assert time.monotonic() < deadline, "search did not see the restocked products"
+        await asyncio.sleep(0.05)
+
+
+async def _stock(pool) -> dict[int, int]:
+    return {
+        row["id"]: row["inventory_quantity"]
+        for row in await pool.fetch("SELECT id, inventory_quantity FROM products")
+    }
