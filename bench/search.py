@@ -23,9 +23,9 @@ own `agora serve` processes on free ports of 127.0.0.1; nothing else is contacte
    features and rerank (HTTP, JSON, the impression queued for the log).
 5. Throughput: --requests searches (default --queries) from --concurrency asyncio workers: queries/s and
    p50/p99 under that load, and the CPU time the server, PostgreSQL, the client and the whole machine spent
-   meanwhile (per search, and in cores busy). The client shares the machine's cores with the server, so it is a bare
-   keep-alive HTTP/1.1 connection per worker (`Connection`), not httpx, whose per-request CPU the server
-   would lose; the server runs uvicorn with httptools and uvloop (uvicorn[standard]).
+   meanwhile (per search, and in cores busy). The client shares the machine's cores with the server, so it
+   is a bare keep-alive HTTP/1.1 connection per worker (`Connection`), not httpx, whose per-request CPU the
+   server would lose; the server runs uvicorn with httptools and uvloop (uvicorn[standard]).
 6. Recall: an IVF index (from AGORA_EXACT_INDEX_BELOW products, default 20,000; the variable is passed on
    to the server, so it can be lowered to try IVF on a small catalog) is loaded in-process and recall@10
    and recall@100 (100 = dense candidates per search) against exact search are computed on up to 200 query

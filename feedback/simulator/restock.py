@@ -52,15 +52,11 @@ async def restock(pool: asyncpg.Pool, shelves: dict[int, ShelfStock]) -> int:
         list(shelves),
     )
     low = sorted(row["id"] for row in rows if row["inventory_quantity"] < shelves[row["id"]].quantity)
-    sellers: dict[UUID, Seller | None] = {}
-    restocked = 0
+    sellers: dict[UUID, Seller | None] = {}  # every product has one: products reference their seller
     for product_id in low:
         shelf = shelves[product_id]
         if shelf.seller_id not in sellers:
             sellers[shelf.seller_id] = await accounts.get_seller(pool, shelf.seller_id)
-        if (seller := sellers[shelf.seller_id]) is None:
-            continue
         patch = ProductPatch(inventory_quantity=shelf.quantity)
-        await seller_catalog.patch_product(pool, seller, shelf.external_id, patch)
-        restocked += 1
-    return restocked
+        await seller_catalog.patch_product(pool, sellers[shelf.seller_id], shelf.external_id, patch)
+    return len(low)
