@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -51,6 +52,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import msgspec
@@ -134,10 +136,14 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def memory_mb(pid: int) -> tuple[float, float | None]:
-    """Resident set and its peak (VmHWM, Linux only) in MB."""
-    status = Path(f"/proc/{pid}/status")
-    peak = re.search(r"VmHWM:\s+(\d+) kB", status.read_text()) if status.exists() else None
-    return psutil.Process(pid).memory_info().rss / 1e6, int(peak.group(1)) * 1024 / 1e6 if peak else None
+    """Resident set and its peak (VmHWM, Linux only) in MB, summed over the server's processes."""
+    rss = peak = 0.0
+    for process in server_processes(pid):
+        status = Path(f"/proc/{process.pid}/status")
+        high = re.search(r"VmHWM:\s+(\d+) kB", status.read_text()) if status.exists() else None
+        rss += process.memory_info().rss / 1e6
+        peak += int(high.group(1)) * 1024 / 1e6 if high else 0.0
+    return rss, peak or None
 
 
 # -- the query workload -------------------------------------------------------------------------------
@@ -282,11 +288,17 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
     postgres = (p for p in psutil.process_iter(["name"]) if "postgres" in (p.info["name"] or ""))
     machine = psutil.cpu_times()
     return {
-        "server": used(psutil.Process(server_pid)),
+        "server": sum(map(used, server_processes(server_pid))),
         "PostgreSQL": sum(map(used, postgres)),
         "load generator": used(psutil.Process()),
         "machine": machine.user + machine.nice + machine.system,
     }
+
+
+def server_processes(pid: int) -> list[psutil.Process]:
+    """The server and its worker processes (AGORA_WORKERS above 1)."""
+    server = psutil.Process(pid)
+    return [server, *server.children(recursive=True)]
 
 
 def percentiles(values: list[float]) -> tuple[str, str]:
@@ -317,20 +329,34 @@ def recall(index_dir: Path, searches: list[dict]) -> str:
 
 def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path) -> list[tuple[str, ...]]:
     work = scratch / f"size-{size}"
-    work.mkdir()
+    kept = work / "built"  # with --keep: the database and saved index of an earlier run's build
+    reuse = kept.exists()
+    work.mkdir(exist_ok=True)
     files, sample = write_catalogs(work, size)
     searches = workload(sample, WARMUP + args.queries + args.requests)
     warmup, timed = searches[:WARMUP], searches[WARMUP : WARMUP + args.queries]
     loaded = searches[WARMUP + args.queries :]
+    if reuse:  # the server's address may have changed since; the database's name has not
+        database_url = urlunsplit(urlsplit(server_url)._replace(path="/" + kept.read_text().strip()))
+    else:
+        database_url = asyncio.run(fresh_database(server_url))
     env = os.environ | {
-        "DATABASE_URL": asyncio.run(fresh_database(server_url)),
+        "DATABASE_URL": database_url,
         "AGORA_DATA_DIR": str(work / "data"),
         "AGORA_LOG_LEVEL": "warning",
         "AGORA_SEARCH_THREADS": str(args.search_threads),
         "TOKENIZERS_PARALLELISM": "false",
     }
+    if args.workers != 1:
+        env["AGORA_WORKERS"] = str(args.workers)
     rows: list[tuple[str, ...]] = []
     log = work / "server.log"
+    if reuse:
+        print(f"[{size:,}] reusing the catalog and index built in {work}", file=sys.stderr)
+        port = free_port()
+        server, startup = start_server(env, port, log, 600)
+        rows.append(("server start-up, kept catalog and index", f"{startup:.1f} s"))
+        return rows + measure(size, args, server, port, warmup, timed, loaded, work, after_build=None)
 
     port = free_port()
     importer, baseline = start_server(env | {"AGORA_INDEX_POLL_SECONDS": "3600"}, port, log, 180)
@@ -357,18 +383,36 @@ def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path
     port = free_port()
     print(f"[{size:,}] imported in {imported:.0f} s; building the index...", file=sys.stderr)
     server, startup = start_server(env, port, log, 180 + size / 10)
+    if args.keep:
+        kept.write_text(urlsplit(database_url).path.lstrip("/"))
+    build = max(startup - baseline, 1e-9)
+    after_build, _ = memory_mb(server.pid)
+    rows += [
+        ("server start-up, empty catalog (baseline)", f"{baseline:.1f} s"),
+        ("server start-up with the catalog", f"{startup:.1f} s"),
+        ("index build (start-up − baseline)", f"{build:.1f} s, {size / build:,.1f} products/s"),
+    ]
+    return rows + measure(size, args, server, port, warmup, timed, loaded, work, after_build)
+
+
+def measure(
+    size: int,
+    args: argparse.Namespace,
+    server: subprocess.Popen,
+    port: int,
+    warmup: list[dict],
+    timed: list[dict],
+    loaded: list[dict],
+    work: Path,
+    after_build: float | None,
+) -> list[tuple[str, ...]]:
+    """Latency, throughput, CPU and memory of a running search server, then its index's recall; stops it."""
+    rows: list[tuple[str, ...]] = []
     try:
-        build = max(startup - baseline, 1e-9)
-        after_build, _ = memory_mb(server.pid)
-        rows += [
-            ("server start-up, empty catalog (baseline)", f"{baseline:.1f} s"),
-            ("server start-up with the catalog", f"{startup:.1f} s"),
-            ("index build (start-up − baseline)", f"{build:.1f} s, {size / build:,.1f} products/s"),
-        ]
         errors: list[str] = []
         base_url = f"http://127.0.0.1:{port}"
         sequential(base_url, warmup, errors)
-        print(f"[{size:,}] built in {build:.0f} s; {len(timed)} sequential searches...", file=sys.stderr)
+        print(f"[{size:,}] serving; {len(timed)} sequential searches...", file=sys.stderr)
         results = sequential(base_url, timed, errors)
         repeated = sequential(base_url, timed[:50], errors)
         e2e = [ms for ms, _ in results]
@@ -398,10 +442,11 @@ def run_size(size: int, args: argparse.Namespace, server_url: str, scratch: Path
             cores = f"{spent / elapsed:.2f} of {os.cpu_count()} cores"
             rows.append((f"  · CPU, {name}", f"{per_search:.1f} ms per search, {cores}"))
         rss, peak = memory_mb(server.pid)
+        built = f"{after_build:,.0f} / " if after_build is not None else ""
         rows.append(
             (
-                "server RSS after build / after queries",
-                f"{after_build:,.0f} / {rss:,.0f} MB" + (f", peak {peak:,.0f} MB" if peak else ""),
+                "server RSS " + ("after build / " if built else "") + "after queries",
+                f"{built}{rss:,.0f} MB" + (f", peak {peak:,.0f} MB" if peak else ""),
             )
         )
         first = errors[0].replace("|", "/").replace("\n", " ") if errors else ""
@@ -422,6 +467,13 @@ def main() -> None:
     parser.add_argument(
         "--search-threads", type=int, default=1, help="AGORA_SEARCH_THREADS of the server [1]"
     )
+    parser.add_argument("--workers", type=int, default=1, help="AGORA_WORKERS of the server [1]")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="a directory that keeps each size's database and index: a later run with the same --keep "
+        "skips the import and the build and measures serving at once",
+    )
     args = parser.parse_args()
     args.requests = args.requests or args.queries
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -434,7 +486,12 @@ def main() -> None:
         f"machine: {os.cpu_count()} cores, load average {load} at start; server: build on every core, "
         f"{args.search_threads} thread(s) per search, about one search per core at a time"
     )
-    with tempfile.TemporaryDirectory(prefix="agora-bench-search-") as scratch:
+    with contextlib.ExitStack() as cleanup:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            scratch = str(args.keep.resolve())
+        else:
+            scratch = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="agora-bench-search-"))
         pgdata = Path(scratch) / "postgres"
         server_url = os.environ.get("DATABASE_URL") or start_embedded_postgres(pgdata)
         try:
