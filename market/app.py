@@ -36,6 +36,7 @@ from market.orders.routes import ROUTES as ORDER_ROUTES
 from market.search import SearchController
 from market.settings import Settings, ensure_operator_token
 from payments.gateway import StripeGateway
+from ranking.cursors import CursorSigner
 from ranking.embedder import Embedder
 from ranking.search import MatchingEngine
 from sellers.routes import CatalogController, SellerController
@@ -69,7 +70,9 @@ def create_app(
             backend=settings.embedding_backend,
             cache_dir=settings.onnx_cache_dir,
         )
-        engine = MatchingEngine(embedder, exact_below=settings.exact_index_below)
+        # Every process of the service signs next-page cursors with the same key, so any can continue one.
+        cursors = CursorSigner.from_secret(app.state.operator_token)
+        engine = MatchingEngine(embedder, exact_below=settings.exact_index_below, cursors=cursors)
         indexer = SearchIndexer(engine, app.state.pool, settings)
         impressions = ImpressionLog(app.state.pool)
         app.state.engine, app.state.indexer, app.state.impressions = engine, indexer, impressions

@@ -9,11 +9,14 @@ only through `apply_changes`, so a search never waits for the database. The serv
 replaced at any time: each search takes the model reference once, so searches in flight finish with the
 model they started with. So can the embedding model, together with the vector index it made
 (`swap_embedding`): the two are held as one pair and each search takes the pair once, so a query is never
-embedded by one model and looked up among vectors made by another.
+embedded by one model and looked up among vectors made by another. Next pages are continued from the
+ranked list kept here, or from the query ranked again when another process served the first page
+(`ranking.cursors`).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -27,6 +30,7 @@ import msgspec
 import numpy as np
 
 from ranking.catalog import CatalogView, SearchFilters
+from ranking.cursors import CursorSigner, InvalidCursor, PageState
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
 from ranking.features import Candidate, Signals, feature_matrix, product_tokens
@@ -36,7 +40,7 @@ from ranking.reranker import RerankerModel
 
 CANDIDATES = 100  # from each retriever
 RRF_K = 60  # the usual constant of reciprocal rank fusion
-RESULT_CACHE_SIZE = 5000  # searches kept for their next pages
+RESULT_CACHE_SIZE = 5000  # ranked lists kept for their next pages (others are ranked again)
 
 
 class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -99,7 +103,9 @@ class StaleIndex(ValueError):
 
 
 class MatchingEngine:
-    def __init__(self, embedder: Embedder, *, exact_below: int = 20_000) -> None:
+    def __init__(
+        self, embedder: Embedder, *, exact_below: int = 20_000, cursors: CursorSigner | None = None
+    ) -> None:
         # The embedding model and the vectors it made, replaced together in one assignment.
         self._dense: tuple[Embedder, VectorIndex] = (embedder, VectorIndex(embedder.dim))
         self.catalog = CatalogView()
@@ -112,7 +118,9 @@ class MatchingEngine:
         self.lexical_only = False
         self.exact_below = exact_below
         self._write_lock = threading.Lock()
-        self._ranked: OrderedDict[str, _Ranked] = OrderedDict()
+        # Next-page cursors, signed with a key the service's processes share (a random one by default).
+        self.cursors = cursors or CursorSigner(os.urandom(32))
+        self._ranked: OrderedDict[str, _Ranked] = OrderedDict()  # the lists this engine ranked, by search
         self._ranked_lock = threading.Lock()
 
     @property
@@ -241,20 +249,25 @@ class MatchingEngine:
         if request.cursor:
             return self._next_page(request)
         timings: dict[str, float] = {}
+        ranked = self._rank(request, timings)
+        return self._page(uuid.uuid4(), ranked, 0, set(), request.limit, timings)
+
+    def _rank(self, request: SearchRequest, timings: dict[str, float]) -> _Ranked:
+        """Every candidate for the request's query within its filters, best first, with the models."""
+        query, filters = request.query, request.filters
         clock = time.perf_counter()
         reranker, lexical_only, dense = self.reranker, self.lexical_only, self._dense
         versions = ({} if lexical_only else {"embedding": dense[0].model_id}) | (
             {"reranker": reranker.version} if reranker else {}
         )
-
-        allowed = self.catalog.allowed_ids(request.filters)
+        allowed = self.catalog.allowed_ids(filters)
         candidates = (
             self.retrieve(request, allowed, timings, dense=dense) if allowed is None or len(allowed) else []
         )
         clock = _lap(timings, "retrieval_total", clock)
 
         if candidates and reranker is not None:
-            matrix = feature_matrix(request.query, candidates, self.signals, budget=request.filters.max_price)
+            matrix = feature_matrix(query, candidates, self.signals, budget=filters.max_price)
             clock = _lap(timings, "features", clock)
             scores = reranker.score(matrix)
             clock = _lap(timings, "rerank", clock)
@@ -263,8 +276,7 @@ class MatchingEngine:
         order = np.argsort(-scores, kind="stable")
         hits = [(candidates[i].product.product_id, float(scores[i])) for i in order]
         retrieval = ["lexical"] if lexical_only else ["dense", "lexical"]
-        ranked = _Ranked(request.query, request.filters, hits, versions, retrieval)
-        return self._page(uuid.uuid4(), ranked, 0, request.limit, timings)
+        return _Ranked(query, filters, hits, versions, retrieval)
 
     def retrieve(
         self,
@@ -312,21 +324,29 @@ class MatchingEngine:
         return [c for c in candidates.values() if self.catalog.matches(c.product, wanted)]
 
     def _page(
-        self, search_id: uuid.UUID, ranked: _Ranked, offset: int, limit: int, timings: dict[str, float]
+        self,
+        search_id: uuid.UUID,
+        ranked: _Ranked,
+        offset: int,
+        shown: set[int],
+        limit: int,
+        timings: dict[str, float],
     ) -> SearchResponse:
+        """The next `limit` of `ranked` not `shown` yet, at positions after `offset`."""
+        remaining = [hit for hit in ranked.hits if hit[0] not in shown] if shown else ranked.hits
         results = []
         wanted = self.catalog.compile(ranked.filters)
-        for position, (product_id, score) in enumerate(
-            ranked.hits[offset : offset + limit], start=offset + 1
-        ):
+        for position, (product_id, score) in enumerate(remaining[:limit], start=offset + 1):
             product = self.catalog.get(product_id)
             # A product deleted or changed since the first page is left out rather than shown stale.
             if product is None or not self.catalog.matches(product, wanted):
                 continue
             results.append(_hit(product, score, position))
         next_cursor = None
-        if offset + limit < len(ranked.hits):
-            next_cursor = f"{search_id}:{offset + limit}"
+        if len(remaining) > limit:
+            shown = shown | {product_id for product_id, _ in remaining[:limit]}
+            state = PageState.of(search_id, ranked.query, ranked.filters, offset + limit, shown)
+            next_cursor = self.cursors.encode(state)
             with self._ranked_lock:
                 self._ranked[str(search_id)] = ranked
                 self._ranked.move_to_end(str(search_id))
@@ -343,12 +363,18 @@ class MatchingEngine:
         )
 
     def _next_page(self, request: SearchRequest) -> SearchResponse:
-        search_id, _, offset = (request.cursor or "").partition(":")
+        """The page after the cursor's: from the ranked list if this engine served the search, else from
+        the same query ranked again (another process served it, or its list left the cache)."""
+        try:
+            state = self.cursors.decode(request.cursor or "")
+        except InvalidCursor:
+            raise SearchError("This cursor was not made by this service; search again.", "cursor") from None
         with self._ranked_lock:
-            ranked = self._ranked.get(search_id)
-        if ranked is None or not offset.isdigit():
-            raise SearchError("This cursor is unknown or has expired; search again.", "cursor")
-        return self._page(uuid.UUID(search_id), ranked, int(offset), request.limit, {})
+            ranked = self._ranked.get(str(state.uuid))
+        timings: dict[str, float] = {}
+        if ranked is None:
+            ranked = self._rank(SearchRequest(query=state.query, filters=state.filters), timings)
+        return self._page(state.uuid, ranked, state.offset, state.shown_ids(), request.limit, timings)
 
 
 def _text_indexes(products: Sequence[IndexedProduct]) -> tuple[LexicalIndex, CatalogView]:

@@ -23,9 +23,10 @@ from market.app import create_app
 from market.demo_catalog import generate_products
 from market.settings import Settings, load_settings
 from ranking.catalog import CatalogView, SearchFilters
+from ranking.cursors import CursorSigner
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
-from ranking.search import MatchingEngine, SearchRequest
+from ranking.search import MatchingEngine, SearchError, SearchRequest
 from tests.conftest import OPERATOR_TOKEN, register, wait_until_ready
 
 PRODUCTS = "/v1/catalog/products"
@@ -369,3 +370,81 @@ def test_a_cold_start_answers_by_words_and_exact_filters_before_the_vectors_exis
     hybrid = engine.search(SearchRequest(query=wanted.title))
     assert hybrid.retrieval == ["dense", "lexical"] and "embedding" in hybrid.model_versions
     assert hybrid.results[0].product_id == wanted.product_id
+
+
+# -- next pages across processes ------------------------------------------------------------------------
+
+
+def two_engines(products: list[IndexedProduct], embedder: Embedder) -> tuple[MatchingEngine, MatchingEngine]:
+    """Two engines over the same catalog signing cursors with one key, as two workers of one service."""
+    engines = tuple(
+        MatchingEngine(embedder, cursors=CursorSigner.from_secret("shared operator token")) for _ in range(2)
+    )
+    for engine in engines:
+        engine.load(products, seq=1)
+    return engines
+
+
+def walk(first: MatchingEngine, rest: list[MatchingEngine], request: SearchRequest) -> list:
+    """Every page of `request`: the first from `first`, each next one from the next engine of `rest`."""
+    pages = [first.search(request)]
+    for engine in rest:
+        if pages[-1].next_cursor is None:
+            break
+        pages.append(engine.search(msgspec.structs.replace(request, cursor=pages[-1].next_cursor)))
+    return pages
+
+
+def test_a_cursor_continues_on_another_engine_of_the_service_exactly_as_on_its_own():
+    products = [indexed(item, pid) for pid, item in enumerate(generate_products(120, seed=5), start=1)]
+    alone, other = two_engines(products, Embedder())
+    request = SearchRequest(query="waterproof jacket", filters=SearchFilters(in_stock=True), limit=7)
+
+    on_one = walk(alone, [alone] * 30, request)
+    alternating = walk(other, [alone, other] * 15, request)
+    assert len(on_one) > 3
+    as_shown = [[(hit.product_id, hit.position) for hit in page.results] for page in on_one]
+    assert [[(hit.product_id, hit.position) for hit in page.results] for page in alternating] == as_shown
+    assert {page.search_id for page in alternating} == {alternating[0].search_id}
+    assert all(hit.in_stock for page in alternating for hit in page.results)
+
+
+def test_pages_from_another_engine_never_repeat_a_product_when_the_ranking_moved_between_pages():
+    products = [indexed(item, pid) for pid, item in enumerate(generate_products(120, seed=6), start=1)]
+    first, second = two_engines(products, Embedder())
+    request = SearchRequest(query="hiking tent", limit=10)
+    page_one = first.search(request)
+    # Meanwhile the other engine's catalog changed: the first page's top product is gone, a new one came.
+    gone = page_one.results[0].product_id
+    newcomer = dataclasses.replace(
+        products[0], product_id=10_000, title="Hiking Tent Deluxe", external_id="n"
+    )
+    second.apply_changes([newcomer], [gone], seq=2)
+
+    later = walk(second, [second] * 30, msgspec.structs.replace(request, cursor=page_one.next_cursor))
+    shown_later = [hit.product_id for page in later for hit in page.results]
+    first_ids = [hit.product_id for hit in page_one.results]
+    assert not set(shown_later) & set(first_ids)
+    assert len(shown_later) == len(set(shown_later))
+    assert 10_000 in shown_later  # what the first page did not show is still reachable
+    everything_now = {hit.product_id for page in walk(second, [second] * 30, request) for hit in page.results}
+    assert set(shown_later) == everything_now - set(first_ids)  # nothing the ranking has now is lost
+    positions = [hit.position for page in later for hit in page.results]
+    assert positions == list(range(11, 11 + len(positions)))
+
+
+def test_a_cursor_signed_by_another_service_or_altered_is_refused():
+    products = [indexed(item, pid) for pid, item in enumerate(generate_products(30, seed=7), start=1)]
+    ours, _ = two_engines(products, Embedder())
+    theirs = MatchingEngine(Embedder(), cursors=CursorSigner.from_secret("another service's token"))
+    theirs.load(products, seq=1)
+    request = SearchRequest(query="lamp", limit=3)
+    foreign = theirs.search(request).next_cursor
+    genuine = ours.search(request).next_cursor
+    body, _, signature = genuine.partition(".")
+    altered = ("A" if body[0] != "A" else "B") + body[1:] + "." + signature
+    for cursor in (foreign, altered, body, genuine + "x", "."):
+        with pytest.raises(SearchError) as refused:
+            ours.search(msgspec.structs.replace(request, cursor=cursor))
+        assert refused.value.where == "cursor"
+    assert ours.search(msgspec.structs.replace(request, cursor=genuine)).results
