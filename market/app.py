@@ -25,6 +25,7 @@ from market.dependencies import APP_DEPENDENCIES
 from market.errors import EXCEPTION_HANDLERS
 from market.health import healthz, readyz
 from market.indexing import SearchIndexer
+from market.leadership import Leadership
 from market.metrics import prometheus
 from market.metrics.demand_routes import OperatorDemandController, SellerDemandController
 from market.metrics.pages import DASHBOARD_ROUTES
@@ -46,20 +47,36 @@ DOCS_ASSETS = "/docs/assets"
 
 
 def create_app(
-    settings: Settings, database_url: str, *, migrate_on_start: bool = True, show_progress: bool = False
+    settings: Settings,
+    database_url: str,
+    *,
+    migrate_on_start: bool = True,
+    show_progress: bool = False,
+    leadership: Leadership | None = None,
 ) -> Litestar:
-    """The Agora service, connected to `database_url` (see `market.db.database_url`)."""
+    """The Agora service, connected to `database_url` (see `market.db.database_url`). `leadership`: how
+    this process learns whether it leads the service (one of several workers); default: serving alone."""
+    leadership = leadership or Leadership()
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         pool = await db.create_pool(database_url, settings)
+        keeping = None
         try:
             if migrate_on_start:
                 async with pool.acquire() as conn:
                     await migrate.upgrade(conn)
             app.state.pool = pool
+            if not leadership.alone:
+                await leadership.claim()
+                keeping = asyncio.create_task(leadership.keep(), name="leadership")
             yield
         finally:
+            if keeping is not None:
+                keeping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeping
+                await leadership.release()
             await pool.close()
 
     @asynccontextmanager
@@ -73,7 +90,7 @@ def create_app(
         # Every process of the service signs next-page cursors with the same key, so any can continue one.
         cursors = CursorSigner.from_secret(app.state.operator_token)
         engine = MatchingEngine(embedder, exact_below=settings.exact_index_below, cursors=cursors)
-        indexer = SearchIndexer(engine, app.state.pool, settings)
+        indexer = SearchIndexer(engine, app.state.pool, settings, leadership=leadership)
         impressions = ImpressionLog(app.state.pool)
         app.state.engine, app.state.indexer, app.state.impressions = engine, indexer, impressions
         writing = asyncio.create_task(impressions.run(), name="impression-log")
@@ -101,7 +118,8 @@ def create_app(
             yield
             return
         sweeping = asyncio.create_task(
-            sweeper.run(app.state.pool, gateway, settings.reservation_sweep_seconds), name="order-sweeper"
+            sweeper.run(app.state.pool, gateway, settings.reservation_sweep_seconds, leadership),
+            name="order-sweeper",
         )
         try:
             yield

@@ -43,8 +43,13 @@ def _host_and_port(command: Callable[..., None]) -> Callable[..., None]:
 @main.command()
 @_host_and_port
 @click.pass_obj
-def serve(settings: Settings, host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Processes serving HTTP [AGORA_WORKERS, 1]."
+)
+def serve(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
     """Run the HTTP service (migrating the database first)."""
+    if workers is not None:
+        settings = msgspec.structs.replace(settings, workers=workers)
     _serve(settings, host, port)
 
 
@@ -285,16 +290,24 @@ def _serve(settings: Settings, host: str | None, port: int | None, url: str | No
 
     from market.app import create_app
 
-    app = create_app(settings, url or _database_url(settings), show_progress=True)
     host = host or settings.host
     port = settings.port if port is None else port
+    url = url or _database_url(settings)
     click.echo(f"Agora on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     click.echo(
         f"Dashboards: http://{host}:{port}/operator (operator token), http://{host}:{port}/seller (seller key)"
     )
     if not settings.operator_token:
         click.echo(f"Operator token: in {settings.operator_token_file}")
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level)
+    if settings.workers > 1:
+        from market.workers import serve_workers
+
+        click.echo(f"{settings.workers} worker processes")
+        serve_workers(settings, url, host, port)
+        return
+    uvicorn.run(
+        create_app(settings, url, show_progress=True), host=host, port=port, log_level=settings.log_level
+    )
 
 
 def _engine(settings: Settings):

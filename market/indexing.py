@@ -19,6 +19,7 @@ asyncio lock, so the snapshot, the change feed and the swap never interleave.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -29,6 +30,8 @@ import asyncpg
 import numpy as np
 
 from feedback import events
+from market.leadership import Leadership
+from market.metrics import prometheus
 from market.settings import Settings
 from ranking.documents import IndexedProduct, embedding_text
 from ranking.embedder import Embedder, default_model_path, model_id
@@ -42,6 +45,7 @@ from sellers.schemas import Product
 
 log = logging.getLogger(__name__)
 CHANGES_PER_BATCH = 1000
+LEADER_WAIT_SECONDS = 2.0  # how often a worker waiting for the leader's first index looks for it
 BUILD_CHUNK = 256  # products embedded between two looks at whether a background build is still wanted
 
 
@@ -77,12 +81,21 @@ class _EmbeddingBuild:
 
 class SearchIndexer:
     def __init__(
-        self, engine: MatchingEngine, pool: asyncpg.Pool, settings: Settings, *, saves_index: bool = True
+        self,
+        engine: MatchingEngine,
+        pool: asyncpg.Pool,
+        settings: Settings,
+        *,
+        saves_index: bool = True,
+        leadership: Leadership | None = None,
     ) -> None:
         self.engine = engine
         # False for a second process over the same data dir (`agora retrain`): it reads the service's
         # saved index but leaves writing it to the service.
         self.saves_index = saves_index
+        # Of several worker processes, only the leader embeds the whole catalog and saves the index; the
+        # others serve by words until the leader's saved index appears, then load it (see market.leadership).
+        self.leadership = leadership or Leadership()
         self.pool = pool
         self.settings = settings
         self.registry = ModelRegistry(pool, settings.data_dir)
@@ -112,7 +125,7 @@ class SearchIndexer:
         await self._use_serving_embedding()
         self._database = await self._database_identity()
         saved, saved_seq = self._saved_index()
-        if saved is None and not wait_for_vectors:
+        if saved is None and not (wait_for_vectors and self.leadership.held):
             seq = await sellers.last_change_seq(self.pool)
             products = await self._searchable_products()
             async with self._engine_writes:
@@ -138,7 +151,12 @@ class SearchIndexer:
         vectors to be made. The first load embeds on every core; searches then get `search_threads`."""
         while not self.engine.ready:
             try:
-                await self.start(progress=progress)
+                if self.leadership.held or self._leader_saved_index():
+                    await self.start(progress=progress)
+                elif not self.engine.lexical_only:  # the first start could not reach the database
+                    await self.start(progress=progress, wait_for_vectors=False)
+                else:  # the leader is embedding the catalog; words serve meanwhile
+                    await asyncio.sleep(LEADER_WAIT_SECONDS)
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("search index not started yet (%s); retrying", exc)
                 await asyncio.sleep(max(self.settings.index_poll_seconds, 1.0))
@@ -166,6 +184,8 @@ class SearchIndexer:
                 if now - last_models >= self.settings.model_poll_seconds:
                     await self.refresh_reranker()
                     await self.refresh_embedding()
+                    if prometheus.MULTIPROCESS:  # a scrape reaches one worker: each reports its own
+                        prometheus.observe_serving(self.engine)
                     last_models = now
                 if (build := self._embedding_build) and build.task and build.task.done():
                     await self._finish_embedding_build()
@@ -343,13 +363,24 @@ class SearchIndexer:
         )
 
     def save(self) -> None:
-        """Save the vector index with what it covers; a no-op before the engine has been loaded."""
-        if not self.engine.ready or not self.saves_index:
+        """Save the vector index with what it covers; a no-op before the engine has been loaded, and in a
+        process that is not the service's leader."""
+        if not self.engine.ready or not self.saves_index or not self.leadership.held:
             return
         meta = {"embedding_model": self.engine.embedder.model_id, "database": self._database}
         self.engine.save_vectors(self.index_dir, meta)
         self._unsaved_changes = 0
         self._last_save = time.monotonic()
+
+    def _leader_saved_index(self) -> bool:
+        """Whether a saved index of this engine's model and database is there to load (its meta only)."""
+        try:
+            meta = json.loads((self.index_dir / "meta.json").read_text())["meta"]
+        except (OSError, ValueError, KeyError, TypeError):  # none yet, or being replaced at this moment
+            return False
+        return meta.get("embedding_model") == self.engine.embedder.model_id and meta.get("database") == (
+            self._database
+        )
 
     def _saved_index(self) -> tuple[VectorIndex | None, int]:
         try:

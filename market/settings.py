@@ -47,6 +47,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # catalog size from which the vector index is approximate (IVF) rather than exact, and how often the
     # background indexer looks for catalog changes, new models and fresh behavioural signals.
     search_enabled: bool = True
+    # Processes serving HTTP on the one port, each with its own matching engine: a search's Python parts
+    # hold one process's interpreter lock, so one process keeps only about 1.5 cores busy. One of them (the
+    # leader) also embeds the catalog on a cold start, saves the vector index and sweeps lapsed orders.
+    workers: Positive = 1
     # CPU threads each search may use (torch, faiss). One is right for small queries on a small machine:
     # concurrency comes from serving several searches at once, one per core.
     search_threads: Positive = 1
@@ -207,6 +211,15 @@ def ensure_operator_token(settings: Settings) -> str:
     finally:
         temporary.unlink(missing_ok=True)
     return token
+
+
+def settings_to_json(settings: Settings) -> bytes:
+    """The settings as JSON, to hand them to worker processes (`settings_from_json` reads them back)."""
+    return msgspec.json.encode(settings, enc_hook=str)
+
+
+def settings_from_json(data: bytes | str) -> Settings:
+    return msgspec.json.decode(data, type=Settings, dec_hook=_decode_path)
 
 
 def _decode_path(kind: type, value: object) -> object:

@@ -13,6 +13,7 @@ apps in one process: every metric is made once, at import. Counters only grow; r
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from litestar import Request, get
@@ -53,8 +54,14 @@ EVENTS = Counter(
     ["type", "source"],
 )
 MODELS = Gauge(
-    "agora_model_version_serving", "1 for each model version the search engine serves", ["kind", "version"]
+    "agora_model_version_serving",
+    "1 for each model version the search engine serves",
+    ["kind", "version"],
+    multiprocess_mode="livemax",  # several workers: 1 if any live worker serves it
 )
+# Several worker processes (market.workers) keep their counts in files that every scrape sums up.
+MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ
+_serving: set[tuple[str, str]] = set()  # the (kind, version) pairs this process last reported
 
 OUTCOMES = ("started", "paid", "expired", "canceled", "failed", "refunded")
 # Why an order was canceled (orders.cancel_reason) -> the outcome it counts as; anything else is `canceled`.
@@ -97,14 +104,23 @@ event_store.observe_writes(events_written)  # once per process: this module is i
 
 
 def observe_serving(engine: MatchingEngine | None) -> None:
-    """Set the model gauge to what `engine` serves now (nothing without search); replaces the last set."""
-    MODELS.clear()
-    if engine is None:
-        return
-    if engine.reranker is not None:
-        MODELS.labels("reranker", engine.reranker.version).set(1)
-    if not engine.lexical_only:
-        MODELS.labels("embedding", engine.embedder.model_id).set(1)
+    """Set the model gauge to what `engine` serves now (nothing without search); replaces the last set.
+    Called at each scrape and, with several workers, by each worker's indexer when it looks at the models,
+    since a scrape reaches one worker only."""
+    serving = set()
+    if engine is not None and engine.reranker is not None:
+        serving.add(("reranker", engine.reranker.version))
+    if engine is not None and not engine.lexical_only:
+        serving.add(("embedding", engine.embedder.model_id))
+    if MULTIPROCESS:  # a series once written stays in this process's file: it can only be set to 0
+        for kind, version in _serving - serving:
+            MODELS.labels(kind, version).set(0)
+    else:
+        MODELS.clear()
+    for kind, version in serving:
+        MODELS.labels(kind, version).set(1)
+    _serving.clear()
+    _serving.update(serving)
 
 
 # -- the endpoint ----------------------------------------------------------------------------------------

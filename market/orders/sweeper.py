@@ -14,6 +14,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from market.leadership import Leadership
 from market.orders import lifecycle, refund_store, settlement, store
 from market.orders.lifecycle import AfterCommit
 from payments.gateway import StripeGateway
@@ -47,10 +48,15 @@ async def sweep(pool: asyncpg.Pool, gateway: StripeGateway) -> SweepReport:
     return report
 
 
-async def run(pool: asyncpg.Pool, gateway: StripeGateway, every_seconds: float) -> None:
-    """Sweep forever; a failed sweep is logged and the next one tries again."""
+async def run(
+    pool: asyncpg.Pool, gateway: StripeGateway, every_seconds: float, leadership: Leadership | None = None
+) -> None:
+    """Sweep forever; a failed sweep is logged and the next one tries again. Of several worker processes,
+    only the leader sweeps: two sweeps would cancel the same lapsed payment twice."""
     while True:
         await asyncio.sleep(every_seconds)
+        if leadership is not None and not leadership.held:
+            continue
         try:
             report = await sweep(pool, gateway)
         except Exception:  # the loop must outlive any one failure, or lapsed holds pile up unnoticed

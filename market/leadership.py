@@ -1,0 +1,75 @@
+"""Which process of the service does the work that must happen once: the leader.
+
+With several worker processes (AGORA_WORKERS), each serves requests with its own matching engine, but some
+work is the service's, not a process's: embedding the whole catalog on a cold start, writing the saved
+vector index, sweeping lapsed orders. The leader is whichever process holds a PostgreSQL advisory lock,
+on a connection of its own kept for that purpose; the lock goes with the connection, so if the leader dies
+or loses the database, another process takes it over at its next look (`keep`). A process serving alone
+is its own leader and never asks the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+# An arbitrary constant shared by every Agora process (beside migrate.MIGRATION_LOCK_KEY).
+LEADER_LOCK_KEY = 0x4A60_0002
+
+
+class Leadership:
+    def __init__(self, database_url: str | None = None, *, look_every_seconds: float = 2.0) -> None:
+        """`database_url` None: a process serving alone, the leader from the start."""
+        self._url = database_url
+        self.look_every_seconds = look_every_seconds
+        self._conn: asyncpg.Connection | None = None
+        self.held = database_url is None
+
+    @property
+    def alone(self) -> bool:
+        return self._url is None
+
+    async def claim(self) -> bool:
+        """Take the lead if no other process holds it; True if this process leads (now or already)."""
+        if self.alone:
+            return True
+        if self._conn is not None and not self._conn.is_closed():
+            try:
+                await self._conn.fetchval("SELECT 1")
+                return self.held
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                log.warning("lost the database connection that held the lead")
+                await self._close()
+        try:
+            self._conn = await asyncpg.connect(self._url)
+            self.held = bool(await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK_KEY))
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("cannot ask for the lead: %s", exc)
+            await self._close()
+            return False
+        if self.held:
+            log.info("this process leads the service")
+        else:
+            await self._close()  # another leads: no connection held for nothing
+        return self.held
+
+    async def keep(self) -> None:
+        """Look every few seconds: keep the lead, or take it over once its holder is gone."""
+        while True:
+            await self.claim()
+            await asyncio.sleep(self.look_every_seconds)
+
+    async def release(self) -> None:
+        await self._close()
+        self.held = self.alone
+
+    async def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        self.held = self.alone
+        if conn is not None:
+            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await conn.close(timeout=2)
