@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/search.py [--sizes 10000,100000] [--queries 300] [--concurrency 8] [--requests N]
     .venv/bin/python bench/search.py --sizes 2000 --queries 60          # a quick check, ~2-3 minutes
+    .venv/bin/python bench/search.py --sizes 100000 --keep DIR [--workers 2]  # a 2nd run: serving only
 
 Starts its own embedded PostgreSQL (or uses DATABASE_URL), a fresh database and data dir per size, and its
-own `agora serve` processes on free ports of 127.0.0.1; nothing else is contacted. Embedding runs at
+own `agora serve` processes on free ports of 127.0.0.1; nothing else is contacted. With --keep DIR they
+live in DIR, and a later run with the same DIR skips steps 1-2 and measures serving at once. Embedding runs at
 ~20-100 products/s on two busy cores, so 100,000 products take 20-80 minutes. Per size:
 
 1. Catalog: `generate_products` (fixed seeds) over 3 sellers (USD, USD, EUR), each file streamed as NDJSON
@@ -33,7 +35,9 @@ own `agora serve` processes on free ports of 127.0.0.1; nothing else is contacte
 
 Threads: the server embeds the catalog at start-up on every core, then serves each search on
 AGORA_SEARCH_THREADS threads (torch and faiss; --search-threads, default 1) with about one search per core
-at a time (market.search); LightGBM scores on 1 thread. TOKENIZERS_PARALLELISM=false keeps the tokenizer
+at a time (market.search); LightGBM scores on 1 thread. --workers N runs N server processes on the port
+(AGORA_WORKERS): the leader embeds the catalog, the others load its saved index; CPU and memory are summed
+over them. TOKENIZERS_PARALLELISM=false keeps the tokenizer
 from starting threads of its own.
 """
 
@@ -114,13 +118,19 @@ def start_server(env: dict[str, str], port: int, log: Path, timeout: float) -> t
             stdout=sink,
             stderr=sink,
         )
+    # With several workers, each answers /readyz for itself and a new connection reaches either: ready
+    # once 20 in a row said so.
+    wanted, in_a_row = (20 if int(env.get("AGORA_WORKERS", "1")) > 1 else 1), 0
     while time.perf_counter() - started < timeout and process.poll() is None:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return process, time.perf_counter() - started
+            ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.2)
+            ready = False
+        in_a_row = in_a_row + 1 if ready else 0
+        if in_a_row >= wanted:
+            return process, time.perf_counter() - started
+        if not ready:
+            time.sleep(0.2)
     stop(process)
     tail = log.read_text(errors="replace")[-3000:]
     raise SystemExit(f"agora serve not ready within {timeout:.0f} s (exit {process.returncode}):\n{tail}")

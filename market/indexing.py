@@ -103,15 +103,30 @@ class SearchIndexer:
         self._unsaved_changes = 0
         self._last_save = time.monotonic()
         self._rebuild_requested = False
+        self._rebuilds_seen: int | None = (
+            None  # the last rebuild request carried out (or older than this run)
+        )
         self._database = ""  # which database the index reflects, recorded with it when saved
         self._engine_writes = asyncio.Lock()  # one writer of the engine's catalog and vectors at a time
         self._models_lock = asyncio.Lock()  # one look at the registry's embedding version at a time
         self._embedding_build: _EmbeddingBuild | None = None
         self._failed_embedding: str | None = None  # a model id that could not be loaded: not retried
 
-    def rebuild_soon(self) -> None:
-        """Ask the loop to re-embed the whole catalog into a fresh index (searches go on meanwhile)."""
+    def rebuild_soon(self, request_id: int | None = None) -> None:
+        """Ask the loop to re-embed the whole catalog into a fresh index (searches go on meanwhile);
+        `request_id` is the `request_rebuild` row this carries out, so that it is not done twice here."""
         self._rebuild_requested = True
+        if request_id is not None:
+            self._rebuilds_seen = max(self._rebuilds_seen or 0, request_id)
+
+    async def _look_for_rebuild_requests(self) -> None:
+        """Rebuild if another process of the service was asked to (`request_rebuild`) since the last look;
+        the first look only notes where the requests stand."""
+        async with self.pool.acquire() as conn:
+            latest = await conn.fetchval("SELECT coalesce(max(request_id), 0) FROM index_rebuild_requests")
+        if self._rebuilds_seen is not None and latest > self._rebuilds_seen:
+            self._rebuild_requested = True
+        self._rebuilds_seen = max(self._rebuilds_seen or 0, latest)
 
     async def rebuild(self, *, progress: bool = False) -> int:
         """Re-embed every searchable product into a new index that replaces the old one at once."""
@@ -184,6 +199,7 @@ class SearchIndexer:
                 if now - last_models >= self.settings.model_poll_seconds:
                     await self.refresh_reranker()
                     await self.refresh_embedding()
+                    await self._look_for_rebuild_requests()
                     if prometheus.MULTIPROCESS:  # a scrape reaches one worker: each reports its own
                         prometheus.observe_serving(self.engine)
                     last_models = now
@@ -419,6 +435,12 @@ def _changed_since(
             changed.append(product)
     present = set(engine.catalog.ids())
     return changed, [product_id for product_id in snapshot if product_id not in present]
+
+
+async def request_rebuild(pool: asyncpg.Pool) -> int:
+    """Record that the index is to be rebuilt, for every worker process of the service; returns the id."""
+    async with pool.acquire() as conn:
+        return await conn.fetchval("INSERT INTO index_rebuild_requests DEFAULT VALUES RETURNING request_id")
 
 
 async def serving_engine(pool: asyncpg.Pool, settings: Settings) -> MatchingEngine:

@@ -17,8 +17,9 @@ import logging
 import asyncpg
 
 log = logging.getLogger(__name__)
-# An arbitrary constant shared by every Agora process (beside migrate.MIGRATION_LOCK_KEY).
-LEADER_LOCK_KEY = 0x4A60_0002
+# An arbitrary constant shared by every Agora process, distinct from the keys of the other advisory locks:
+# migrate.MIGRATION_LOCK_KEY (0x4A60_0001) and sellers.store.CHANGE_FEED_LOCK_KEY (0x4A60_0002).
+LEADER_LOCK_KEY = 0x4A60_0003
 
 
 class Leadership:

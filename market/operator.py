@@ -18,6 +18,7 @@ from feedback.schemas import EventType
 from market.bearer import require_bearer
 from market.dependencies import AppSettings, Pool
 from market.errors import ApiError
+from market.indexing import request_rebuild
 from ranking.registry import Kind, ModelRegistry, ModelVersion, UnknownVersion
 from sellers import accounts, catalog
 from sellers.schemas import CatalogChangePage, Seller
@@ -92,8 +93,9 @@ class OperatorController(Controller):
         status_code=202,
         summary="Re-embed the whole catalog into a new index; search answers throughout",
     )
-    async def rebuild_index(self, request: Request) -> dict[str, str]:
-        request.app.state.indexer.rebuild_soon()
+    async def rebuild_index(self, request: Request, pool: Pool) -> dict[str, str]:
+        # Here at once; other worker processes of the service find the request on their next look.
+        request.app.state.indexer.rebuild_soon(await request_rebuild(pool))
         return {"status": "rebuilding"}
 
     @get(
