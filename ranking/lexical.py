@@ -159,7 +159,7 @@ class LexicalIndex:
         # document sits in its segments, which differs between processes that indexed the same catalog.
         # Looking on while the scores at the cut are still tied, and ordering ties by product id, makes
         # the top k the same in every process.
-        limit = 2 * k
+        limit = k + 1  # one more than wanted shows whether the cut falls inside a tie
         while True:
             hits = searcher.search(built, limit=limit, count=False).hits
             if len(hits) < limit or hits[-1][0] < hits[k - 1][0] or limit >= k * MAX_TIE_WIDENING:
