@@ -28,11 +28,12 @@ QUERY_CACHE_SIZE = 4096
 
 def limit_search_threads(threads: int) -> None:
     """How many CPU threads one search's embedding and vector search may use, process-wide."""
-    import faiss
     import torch
 
+    from ranking.index import set_search_threads
+
     torch.set_num_threads(threads)
-    faiss.omp_set_num_threads(threads)
+    set_search_threads(threads)
 
 
 def default_model_path() -> Path:

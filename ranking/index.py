@@ -32,6 +32,18 @@ from faiss.contrib.inspect_tools import get_invlist
 # faiss 1.15's default of 128000 makes a 200-query exact search ~3x slower (0.66 s vs 0.19 s on 50k vectors).
 faiss.cvar.distance_compute_blas_threshold = 20
 
+# OpenMP threads one search may use (`set_search_threads`); None: OpenMP's default, every core. OpenMP keeps
+# this per thread, and searches run on whichever worker thread serves them, so each search sets it again:
+# a thread that never did would search on two threads whose spinning costs a third more CPU (measured).
+_search_threads: int | None = None
+
+
+def set_search_threads(threads: int) -> None:
+    global _search_threads
+    _search_threads = threads
+    faiss.omp_set_num_threads(threads)
+
+
 FORMAT = 1
 INDEX_FILE = "index.faiss"
 META_FILE = "meta.json"
@@ -183,6 +195,8 @@ class VectorIndex:
             raise ValueError(f"expected queries of shape ({self.dim},) or (n, {self.dim}), got {q.shape}")
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
+        if _search_threads is not None:
+            faiss.omp_set_num_threads(_search_threads)  # for this thread (see set_search_threads)
         out_ids = np.full((len(q), k), -1, dtype=np.int64)
         out_scores = np.full((len(q), k), -np.inf, dtype=np.float32)
         sel = keep_alive = None

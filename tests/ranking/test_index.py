@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -311,3 +313,26 @@ def test_needs_rebuild_when_ivf_shrinks(catalogue):
     assert not index.needs_rebuild()
     index.remove(ids[740:760])
     assert index.needs_rebuild()
+
+
+def test_a_search_on_any_thread_uses_the_configured_threads(catalogue):
+    # OpenMP keeps its thread count per thread; searches run on whichever worker thread serves them.
+    ids, vectors, _ = catalogue
+    index = VectorIndex.build(ids, vectors, exact_below=10)
+    seen = []
+    before = index_module._search_threads
+
+    def search_on_a_new_thread():
+        index.search(vectors[0], 5)
+        seen.append(faiss.omp_get_max_threads())
+
+    index_module.set_search_threads(1)
+    try:
+        for _ in range(2):
+            worker = threading.Thread(target=search_on_a_new_thread)
+            worker.start()
+            worker.join()
+        assert seen == [1, 1]
+    finally:
+        index_module._search_threads = before
+        faiss.omp_set_num_threads(before or os.cpu_count() or 1)
