@@ -14,6 +14,11 @@ changes held for that moment only, whatever changed since the snapshot is embedd
 and model and index are swapped in one step (`MatchingEngine.swap_embedding`) and saved with the new
 model's id, so a restart reuses them. Everything that writes to the engine's catalog or vectors takes one
 asyncio lock, so the snapshot, the change feed and the swap never interleave.
+
+With several worker processes (market.workers) each has its own engine and indexer. Only the leader
+(market.leadership) embeds the whole catalog on a cold start and writes the saved index; the others serve
+by words until that index appears, then load it and follow the change feed as the leader does. A rebuild
+asked of any worker is recorded in the database, and every indexer carries it out.
 """
 
 from __future__ import annotations
@@ -103,9 +108,8 @@ class SearchIndexer:
         self._unsaved_changes = 0
         self._last_save = time.monotonic()
         self._rebuild_requested = False
-        self._rebuilds_seen: int | None = (
-            None  # the last rebuild request carried out (or older than this run)
-        )
+        # The last rebuild request carried out (or made before this process started); None before a look.
+        self._rebuilds_seen: int | None = None
         self._database = ""  # which database the index reflects, recorded with it when saved
         self._engine_writes = asyncio.Lock()  # one writer of the engine's catalog and vectors at a time
         self._models_lock = asyncio.Lock()  # one look at the registry's embedding version at a time
