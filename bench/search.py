@@ -28,7 +28,7 @@ live in DIR, and a later run with the same DIR skips steps 1-2 and measures serv
    meanwhile (per search, and in cores busy). The client shares the machine's cores with the server, so it
    is a bare keep-alive HTTP/1.1 connection per worker (`Connection`), not httpx, whose per-request CPU the
    server would lose; the server runs uvicorn with httptools and uvloop (uvicorn[standard]).
-6. Recall: an IVF index (from AGORA_EXACT_INDEX_BELOW products, default 20,000; the variable is passed on
+6. Recall: an IVF index (from AGORA_EXACT_INDEX_BELOW products, default 5,000; the variable is passed on
    to the server, so it can be lowered to try IVF on a small catalog) is loaded in-process and recall@10
    and recall@100 (100 = dense candidates per search) against exact search are computed on up to 200 query
    embeddings. A flat index is exact.

@@ -162,6 +162,8 @@ class SearchIndexer:
                 self.engine.load, products, index=saved, seq=saved_seq if saved else seq, progress=progress
             )
         await self.catch_up()
+        async with self._engine_writes:  # a saved index of a kind the catalog's size no longer calls for
+            await asyncio.to_thread(self.engine.reshape_vectors)
         await asyncio.to_thread(self.save)
         return len(products)
 

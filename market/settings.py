@@ -56,7 +56,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     search_threads: Positive = 1
     embedding_model: Path | None = None
     embedding_backend: Literal["onnx", "torch"] = "onnx"
-    exact_index_below: Positive = 20_000
+    exact_index_below: Positive = 5_000  # ranking.index.EXACT_BELOW
     index_poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 0.5
     index_save_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     model_poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0

@@ -56,6 +56,11 @@ BITMAP_MAX_BYTES_PER_ID = 16  # ids far sparser than that make the bitmap the bi
 COUNT_ALLOWED_BELOW = 4_096  # small filters: count how many are stored, to know how many IVF lists to probe
 
 
+# Catalogs from this size get an IVF index, smaller ones exact search. Exact search reads every vector for
+# every query (15 MB at 10,000 products, from memory, not cache): 4.2 ms per query at 10,000 products where
+# IVF took 0.34 ms with recall@10 1.000 and recall@100 0.999 against it (measured on the bench catalog).
+EXACT_BELOW = 5_000
+
 # IVF probes at least this share of its lists: with nlist growing as 4*sqrt(n), a fixed nprobe would
 # search an ever smaller part of a growing catalog and recall would fall with size.
 PROBE_SHARE = 0.05
@@ -109,7 +114,7 @@ class VectorIndex:
         if dim < 1 or kind not in ("flat", "ivf") or nprobe < 1 or (nlist is not None and nlist < 1):
             raise ValueError(f"bad index parameters: dim={dim} kind={kind!r} nlist={nlist} nprobe={nprobe}")
         self.dim, self.kind, self.nlist, self.nprobe = dim, kind, nlist, nprobe
-        self.exact_below = 20_000  # build() threshold, kept to tell when a flat index has outgrown it
+        self.exact_below = EXACT_BELOW  # build() threshold, kept to tell when a flat index has outgrown it
         self.trained_on = 0  # how many vectors the IVF was trained on: the yardstick for drift
         self._ids: set[int] = set()
         self._lock = threading.RLock()
@@ -119,7 +124,7 @@ class VectorIndex:
 
     @classmethod
     def build(
-        cls, ids: np.ndarray, vectors: np.ndarray, *, exact_below: int = 20_000, nprobe: int = 32
+        cls, ids: np.ndarray, vectors: np.ndarray, *, exact_below: int = EXACT_BELOW, nprobe: int = 32
     ) -> VectorIndex:
         """Choose the kind by size: exact (IndexFlatIP in an IndexIDMap2) below `exact_below` vectors, IVF
         (IndexIVFFlat, inner product, nlist ~ 4*sqrt(n), trained on the vectors) from there on."""

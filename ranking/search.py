@@ -34,7 +34,7 @@ from ranking.cursors import CursorSigner, InvalidCursor, PageState
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
 from ranking.features import Candidate, Signals, feature_matrix, product_tokens
-from ranking.index import VectorIndex
+from ranking.index import EXACT_BELOW, VectorIndex
 from ranking.lexical import LexicalIndex
 from ranking.reranker import RerankerModel
 
@@ -104,7 +104,7 @@ class StaleIndex(ValueError):
 
 class MatchingEngine:
     def __init__(
-        self, embedder: Embedder, *, exact_below: int = 20_000, cursors: CursorSigner | None = None
+        self, embedder: Embedder, *, exact_below: int = EXACT_BELOW, cursors: CursorSigner | None = None
     ) -> None:
         # The embedding model and the vectors it made, replaced together in one assignment.
         self._dense: tuple[Embedder, VectorIndex] = (embedder, VectorIndex(embedder.dim))
@@ -159,6 +159,7 @@ class MatchingEngine:
                 else VectorIndex(self.embedder.dim)
             )
         else:
+            index.exact_below = self.exact_below  # this engine's threshold, not the one it was saved under
             wanted = {p.product_id for p in products}
             stored, _ = index.vectors()
             index.remove(np.array([i for i in stored.tolist() if i not in wanted], dtype=np.int64))

@@ -180,6 +180,23 @@ async def test_a_saved_index_from_another_model_or_database_is_not_reused(
 # -- consistency --------------------------------------------------------------------------------------
 
 
+async def test_a_saved_exact_index_becomes_ivf_at_start_once_the_catalog_has_outgrown_exact_search(
+    quick_saves, database_url, db, embedded
+):
+    catalog = list(generate_products(60, seed=41))
+    _, ids = await index_and_save(quick_saves, database_url, db, catalog)  # 60 products: exact search
+    lower = msgspec.structs.replace(quick_saves, exact_index_below=20)  # as after an upgrade lowered it
+    async with serve(lower, database_url) as client:
+        await wait_until_ready(client)
+        engine = client.app.state.engine
+        assert engine.vectors.kind == "ivf" and len(engine.vectors) == len(catalog)
+        assert embedded.by(client) == []  # made from the saved vectors, nothing embedded again
+        answer = await search(client, catalog[5]["title"])
+        assert ids[catalog[5]["id"]] in ids_of(answer)[:3]  # and finds by meaning as before
+        await eventually(lambda: saved_meta(lower).get("seq", 0) >= engine.seq, "the IVF index saved")
+    assert json.loads((lower.data_dir / "index" / "vectors" / "meta.json").read_text())["kind"] == "ivf"
+
+
 async def test_the_indexes_equal_the_searchable_catalog_after_a_burst_of_changes(client, db):
     catalog = list(generate_products(40, seed=23))
     _, headers = await register(client)
