@@ -113,7 +113,7 @@ class SearchController(Controller):
             request = msgspec.convert(raw, SearchRequest)
         except msgspec.ValidationError as exc:
             raise ApiError(400, "invalid_value", str(exc), where="query") from None
-        return await run_search(request, engine, impressions, exploration)
+        return await run_search(request, engine, impressions, exploration, sent_in="query")
 
 
 async def run_search(
@@ -121,12 +121,15 @@ async def run_search(
     engine: MatchingEngine,
     impressions: events.ImpressionLog,
     exploration: Exploration | None = None,
+    *,
+    sent_in: str = "body",
 ) -> SearchResponse:
+    """`sent_in`: where the request's fields came from ("body" or "query"), for errors to name them."""
     _check_filters(request.filters)
     try:
         response = await anyio.to_thread.run_sync(engine.search, request, limiter=_search_slots)
     except SearchError as exc:
-        raise ApiError(400, "invalid_cursor", str(exc), where=f"body.{exc.where}") from None
+        raise ApiError(400, "invalid_cursor", str(exc), where=f"{sent_in}.{exc.where}") from None
     prometheus.search_served(response)
     swapped = None
     if exploration is not None and request.cursor is None:

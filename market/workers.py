@@ -75,7 +75,11 @@ def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if hasattr(socket, "SO_REUSEPORT"):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, port))
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            sock.close()
+            raise SystemExit(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         port = sock.getsockname()[1]
         sock.listen(2048)
         sock.set_inheritable(True)

@@ -317,6 +317,8 @@ async def test_a_forged_or_unknown_cursor_is_refused(shop, client):
         answer = await search(client, "tent", 400, cursor=cursor)
         assert answer["error"]["where"] == "body.cursor", cursor
     assert (await search(client, "tent", cursor=first["next_cursor"]))["results"]  # the real one still works
+    from_a_browser = await client.get(SEARCH, params={"q": "tent", "cursor": first["next_cursor"] + "x"})
+    assert (from_a_browser.status_code, from_a_browser.json()["error"]["where"]) == (400, "query.cursor")
 
 
 # -- freshness ----------------------------------------------------------------------------------------
