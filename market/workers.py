@@ -29,11 +29,15 @@ import shutil
 import signal
 import socket
 import threading
+from typing import TYPE_CHECKING
 
 from litestar import Litestar
 
 from market.leadership import Leadership
 from market.settings import Settings, ensure_operator_token, settings_from_json, settings_to_json
+
+if TYPE_CHECKING:
+    import uvicorn
 
 SETTINGS_VARIABLE = "_AGORA_WORKER_SETTINGS"  # not AGORA_*: not a setting a user sets
 DATABASE_VARIABLE = "_AGORA_WORKER_DATABASE_URL"
@@ -87,7 +91,7 @@ def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
     return sockets * (count // len(sockets))
 
 
-def supervise(config, sockets: list[socket.socket]) -> None:
+def supervise(config: uvicorn.Config, sockets: list[socket.socket]) -> None:
     """Run one worker per socket until SIGINT or SIGTERM, replacing a worker that dies."""
     multiprocessing.allow_connection_pickling()  # the sockets travel to the workers
     spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no thread or lock of ours inherited
@@ -127,7 +131,7 @@ def supervise(config, sockets: list[socket.socket]) -> None:
         raise SystemExit(STARTUP_FAILURE)
 
 
-def _worker_main(config, sock: socket.socket) -> None:
+def _worker_main(config: uvicorn.Config, sock: socket.socket) -> None:
     """In a worker process: serve the app on `sock` until SIGINT or SIGTERM."""
     import uvicorn
 
