@@ -30,6 +30,7 @@ from market import db as market_db
 from market import migrate
 from market.app import create_app
 from market.settings import Settings, load_settings
+from ranking.embedder import Embedder
 
 OPERATOR_TOKEN = "agora_op_test-token"
 # The browser tests drive Debian's chromium (apt) through Playwright, which downloads no browser of its own.
@@ -251,3 +252,28 @@ def product(product_id: str, **fields: object) -> dict[str, object]:
         "attributes": {"color": "blue", "size": "10"},
     }
     return base | fields
+
+
+# -- what the engine embedded ----------------------------------------------------------------------
+
+
+class Embedded(list):
+    """(embedder, product id) for every product embedded, in order; each app instance has its own embedder."""
+
+    def by(self, client) -> list[int]:
+        embedder = client.app.state.engine.embedder
+        return sorted(product_id for who, product_id in self if who is embedder)
+
+
+@pytest.fixture
+def embedded(monkeypatch) -> Embedded:
+    """Every product embedded from now on (query embeddings are not counted)."""
+    seen = Embedded()
+    original = Embedder.embed_products
+
+    def counting(self, products, **kwargs):
+        seen.extend((self, product.product_id) for product in products)
+        return original(self, products, **kwargs)
+
+    monkeypatch.setattr(Embedder, "embed_products", counting)
+    return seen

@@ -27,7 +27,6 @@ from market.app import create_app
 from market.demo_catalog import generate_products
 from market.leadership import LEADER_LOCK_KEY, Leadership
 from market.settings import Settings
-from ranking.embedder import Embedder
 from tests.conftest import OPERATOR_TOKEN, register
 
 PRODUCTS = "/v1/catalog/products"
@@ -40,24 +39,6 @@ async def eventually(condition: Callable[[], bool], what: str, timeout: float = 
     while not condition():
         assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
         await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-def embedded(monkeypatch) -> list[tuple[Embedder, int]]:
-    """(embedder, product id) for every product embedded from now on; each app has its own embedder."""
-    seen: list[tuple[Embedder, int]] = []
-    original = Embedder.embed_products
-
-    def counting(self, products, **kwargs):
-        seen.extend((self, product.product_id) for product in products)
-        return original(self, products, **kwargs)
-
-    monkeypatch.setattr(Embedder, "embed_products", counting)
-    return seen
-
-
-def embedded_by(client: AsyncTestClient, embedded: list[tuple[Embedder, int]]) -> list[int]:
-    return sorted(product_id for who, product_id in embedded if who is client.app.state.engine.embedder)
 
 
 def worker(settings: Settings, database_url: str) -> AsyncTestClient:
@@ -134,11 +115,11 @@ async def test_a_worker_that_does_not_lead_serves_by_words_and_embeds_nothing_un
             answer = (await follower.post("/v1/search", json={"query": "jacket"})).json()
             assert answer["retrieval"] == ["lexical"] and not engine.ready
             assert (await follower.get("/readyz")).status_code == 503
-            assert embedded_by(follower, embedded) == []
+            assert embedded.by(follower) == []
 
             await elsewhere.close()  # that leader is gone: this worker takes over and builds
             await eventually(lambda: engine.ready, "the former follower built the index")
-            assert len(embedded_by(follower, embedded)) == 30
+            assert len(embedded.by(follower)) == 30
             saved = settings.data_dir / "index" / "vectors" / "meta.json"
             await eventually(saved.is_file, "the new leader saved the index")
     finally:
@@ -157,7 +138,7 @@ async def test_a_second_worker_loads_the_leaders_index_and_a_rebuild_asked_of_it
         async with worker(settings, database_url) as follower:
             engine = follower.app.state.engine
             await eventually(lambda: engine.ready, "the second worker loaded the leader's index")
-            assert embedded_by(follower, embedded) == []  # nothing embedded twice
+            assert embedded.by(follower) == []  # nothing embedded twice
             for query in ("waterproof jacket", "coffee", "lamp"):
                 assert await found(follower, query) == await found(leader, query), query
 
@@ -172,11 +153,11 @@ async def test_a_second_worker_loads_the_leaders_index_and_a_rebuild_asked_of_it
                     assert time.monotonic() < deadline, "the paused product is still found"
                     await asyncio.sleep(0.05)
 
-            before = len(embedded_by(leader, embedded))
+            before = len(embedded.by(leader))
             answer = await follower.post("/v1/operator/index/rebuild", headers=OPERATOR)
             assert answer.status_code == 202, answer.text
-            await eventually(lambda: len(embedded_by(leader, embedded)) >= before + 29, "the leader rebuilt")
-            await eventually(lambda: len(embedded_by(follower, embedded)) >= 29, "the follower rebuilt")
+            await eventually(lambda: len(embedded.by(leader)) >= before + 29, "the leader rebuilt")
+            await eventually(lambda: len(embedded.by(follower)) >= 29, "the follower rebuilt")
             assert top not in await found(leader, "coffee") and top not in await found(follower, "coffee")
 
 

@@ -33,13 +33,12 @@ from ranking.index import VectorIndex
 from ranking.reranker import RerankerModel
 from ranking.search import MatchingEngine, SearchRequest, StaleIndex
 from tests.conftest import OPERATOR_TOKEN, register
-from tests.ranking.test_engine import caught_up, delete, embedded, indexed, patch, saved_meta, serve, upload
+from tests.ranking.test_engine import caught_up, delete, indexed, patch, saved_meta, serve, upload
 
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 QUERIES = ["waterproof jacket", "coffee", "running shoes", "tent", "headphones", "yoga mat"]
 VERSION = "embedding-test-1"  # the fine-tuned model, under the same name everywhere
 DEADLINE_SECONDS = 180.0  # a new model is exported to ONNX once, on a busy 2-core machine
-__all__ = ["embedded"]  # the fixture, shared with test_engine
 
 
 def until(condition: Callable[[], bool], what: str) -> None:

@@ -80,28 +80,6 @@ async def delete(client, headers, sku: str) -> None:
     assert response.status_code in (200, 204), response.text
 
 
-class Embedded(list):
-    """(embedder, product id) for every product embedded, in order; each app instance has its own embedder."""
-
-    def by(self, client) -> list[int]:
-        embedder = client.app.state.engine.embedder
-        return sorted(product_id for who, product_id in self if who is embedder)
-
-
-@pytest.fixture
-def embedded(monkeypatch) -> Embedded:
-    """Every product embedded from now on (query embeddings are not counted)."""
-    seen = Embedded()
-    original = Embedder.embed_products
-
-    def counting(self, products, **kwargs):
-        seen.extend((self, product.product_id) for product in products)
-        return original(self, products, **kwargs)
-
-    monkeypatch.setattr(Embedder, "embed_products", counting)
-    return seen
-
-
 @pytest.fixture
 def quick_saves(settings: Settings) -> Settings:
     """The same service, saving its vector index a moment after each change rather than every 30 s."""
