@@ -59,10 +59,11 @@ class Leadership:
         return self.held
 
     async def keep(self) -> None:
-        """Look every few seconds: keep the lead, or take it over once its holder is gone."""
+        """After a first `claim`: look every few seconds, to keep the lead or take it over once its holder is
+        gone."""
         while True:
-            await self.claim()
             await asyncio.sleep(self.look_every_seconds)
+            await self.claim()
 
     async def release(self) -> None:
         await self._close()

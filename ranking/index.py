@@ -58,7 +58,7 @@ COUNT_ALLOWED_BELOW = 4_096  # small filters: count how many are stored, to know
 
 # Catalogs from this size get an IVF index, smaller ones exact search. Exact search reads every vector for
 # every query (15 MB at 10,000 products, from memory, not cache): 4.2 ms per query at 10,000 products where
-# IVF took 0.34 ms with recall@10 1.000 and recall@100 0.999 against it (measured on the bench catalog).
+# IVF took 0.34 ms, with recall@10 0.996 and recall@100 0.990 against it (bench queries, docs/benchmarks.md).
 EXACT_BELOW = 5_000
 
 # IVF probes at least this share of its lists: with nlist growing as 4*sqrt(n), a fixed nprobe would

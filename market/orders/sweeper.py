@@ -52,7 +52,7 @@ async def run(
     pool: asyncpg.Pool, gateway: StripeGateway, every_seconds: float, leadership: Leadership | None = None
 ) -> None:
     """Sweep forever; a failed sweep is logged and the next one tries again. Of several worker processes,
-    only the leader sweeps: two sweeps would cancel the same lapsed payment twice."""
+    only the leader sweeps: the sweep is the service's work, done once."""
     while True:
         await asyncio.sleep(every_seconds)
         if leadership is not None and not leadership.held:
