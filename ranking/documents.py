@@ -45,9 +45,9 @@ class IndexedProduct:
     availability: str = "in_stock"
     inventory_quantity: int = 0
     updated_at: datetime | None = None
-    # Word tokens of the fields, derived once per product version by ranking.features.product_tokens so
-    # that scoring a candidate does not re-tokenise it on every search. Not catalog data.
-    tokens: Any = field(default=None, repr=False, compare=False)
+    # Word tokens and query-independent numbers, derived once per product version by
+    # ranking.features.product_profile so that a search does not redo them per candidate. Not catalog data.
+    profile: Any = field(default=None, repr=False, compare=False)
 
     @property
     def in_stock(self) -> bool:

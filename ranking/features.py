@@ -59,23 +59,28 @@ def tokens(text: str) -> set[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class ProductTokens:
-    """A product's word tokens per field, for the field-match features."""
+class ProductProfile:
+    """What the features need of one product version, derived once: its word tokens per field (for the
+    field matches) and the numbers that do not depend on the query (price, stock, age)."""
 
     title: frozenset[str]
     brand: frozenset[str]
     category: frozenset[str]
     attributes: frozenset[str]
     identifiers: tuple[str, ...]  # lower-cased SKU and GTIN long enough to be named on purpose
+    has_brand: bool
+    # price, log_price, discount, in_stock, log_inventory, updated_at as seconds since the epoch
+    numbers: tuple[float, float, float, float, float, float]
 
 
-def product_tokens(product: IndexedProduct) -> ProductTokens:
-    """The product's tokens, computed on first use and kept on the product (a new version is a new object)."""
-    if product.tokens is None:
+def product_profile(product: IndexedProduct) -> ProductProfile:
+    """The product's profile, made on first use and kept on the product (a new version is a new object)."""
+    if product.profile is None:
         attribute_tokens: set[str] = set()
         for value in product.attributes.values():
             attribute_tokens |= tokens(" ".join(map(str, value)) if isinstance(value, list) else str(value))
-        product.tokens = ProductTokens(
+        price = product.price_amount
+        product.profile = ProductProfile(
             title=frozenset(tokens(product.title)),
             brand=frozenset(tokens(product.brand)),
             category=frozenset(tokens(product.category)),
@@ -85,8 +90,17 @@ def product_tokens(product: IndexedProduct) -> ProductTokens:
                 for identifier in (product.external_id.lower(), (product.gtin or "").lower())
                 if len(identifier) >= 4
             ),
+            has_brand=bool(product.brand),
+            numbers=(
+                math.nan if price is None else float(price),
+                math.nan if price is None else math.log1p(price / 100),
+                _discount(product),
+                float(product.in_stock),
+                math.log1p(product.inventory_quantity),
+                product.updated_at.timestamp() if product.updated_at else math.nan,
+            ),
         )
-    return product.tokens
+    return product.profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,18 +139,20 @@ def feature_matrix(
     budget: int | None = None,
     now: datetime | None = None,
 ) -> np.ndarray:
-    """One row per candidate, one column per name in FEATURES."""
-    now = now or datetime.now(UTC)
+    """One row per candidate, one column per name in FEATURES.
+
+    Only what needs the query or the candidate's own objects is done per candidate in Python; everything
+    arithmetic is done on whole columns (a search scores ~150 candidates, and this runs on every search)."""
+    now_seconds = (now or datetime.now(UTC)).timestamp()
     query_tokens = tokens(query)
-    n_query = max(len(query_tokens), 1)
     lowered_query = query.lower()
-    rows = []
+    product_stats, seller_quality = signals.product_stats, signals.seller_quality
     no_stats = ProductStats()
+    rows = []
     for candidate in candidates:
         product = candidate.product
-        fields = product_tokens(product)
-        stats = signals.product_stats.get(product.product_id, no_stats)
-        price = product.price_amount
+        profile = product.profile or product_profile(product)
+        stats = product_stats.get(product.product_id, no_stats)
         rows.append(
             (
                 candidate.dense_score,
@@ -144,27 +160,55 @@ def feature_matrix(
                 candidate.lexical_score,
                 candidate.lexical_rank,
                 candidate.fused_score,
-                len(query_tokens & fields.title) / n_query,
-                float(bool(product.brand) and fields.brand <= query_tokens),
-                len(query_tokens & fields.category) / n_query,
-                len(query_tokens & fields.attributes) / n_query,
-                float(any(identifier in lowered_query for identifier in fields.identifiers)),
-                float(len(query_tokens)),
-                math.log1p(price / 100) if price is not None else math.nan,
-                price / budget if price is not None and budget else math.nan,
-                _discount(product),
-                float(product.in_stock),
-                math.log1p(product.inventory_quantity),
-                math.log1p(stats.impressions),
-                (stats.clicks + PRIOR_CLICK_RATE * PRIOR_IMPRESSIONS)
-                / (stats.impressions + PRIOR_IMPRESSIONS),
-                (stats.add_to_carts + 1.0) / (stats.clicks + 10.0),
-                (stats.purchases + 1.0) / (stats.clicks + 20.0),
-                signals.seller_quality.get(product.seller_id, math.nan) if product.seller_id else math.nan,
-                (now - product.updated_at).total_seconds() / 86400 if product.updated_at else math.nan,
+                len(query_tokens & profile.title),
+                profile.has_brand and profile.brand <= query_tokens,
+                len(query_tokens & profile.category),
+                len(query_tokens & profile.attributes),
+                any(identifier in lowered_query for identifier in profile.identifiers),
+                *profile.numbers,
+                stats.impressions,
+                stats.clicks,
+                stats.add_to_carts,
+                stats.purchases,
+                seller_quality.get(product.seller_id, math.nan) if product.seller_id else math.nan,
             )
         )
-    return np.array(rows, dtype=np.float32).reshape(len(candidates), len(FEATURES))
+    given = np.array(rows, dtype=np.float64).reshape(len(candidates), _GIVEN_COLUMNS)
+    (
+        dense_score, dense_rank, lexical_score, lexical_rank, fused_score,
+        title_hits, brand_match, category_hits, attribute_hits, exact_id_match,
+        price, log_price, discount, in_stock, log_inventory, updated_at,
+        impressions, clicks, add_to_carts, purchases, quality,
+    ) = given.T  # fmt: skip
+    n_query = max(len(query_tokens), 1)
+    columns = (
+        dense_score,
+        dense_rank,
+        lexical_score,
+        lexical_rank,
+        fused_score,
+        title_hits / n_query,
+        brand_match,
+        category_hits / n_query,
+        attribute_hits / n_query,
+        exact_id_match,
+        np.full(len(candidates), float(len(query_tokens))),
+        log_price,
+        price / budget if budget else np.full(len(candidates), math.nan),
+        discount,
+        in_stock,
+        log_inventory,
+        np.log1p(impressions),
+        (clicks + PRIOR_CLICK_RATE * PRIOR_IMPRESSIONS) / (impressions + PRIOR_IMPRESSIONS),
+        (add_to_carts + 1.0) / (clicks + 10.0),
+        (purchases + 1.0) / (clicks + 20.0),
+        quality,
+        (now_seconds - updated_at) / 86400,
+    )
+    return np.stack(columns, axis=1).astype(np.float32, copy=False).reshape(len(candidates), len(FEATURES))
+
+
+_GIVEN_COLUMNS = 21  # the per-candidate values feature_matrix gathers before computing the features
 
 
 def _discount(product: IndexedProduct) -> float:

@@ -33,7 +33,7 @@ from ranking.catalog import CatalogView, SearchFilters
 from ranking.cursors import CursorSigner, InvalidCursor, PageState
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
-from ranking.features import Candidate, Signals, feature_matrix, product_tokens
+from ranking.features import Candidate, Signals, feature_matrix, product_profile
 from ranking.index import EXACT_BELOW, VectorIndex
 from ranking.lexical import LexicalIndex
 from ranking.reranker import RerankerModel
@@ -196,7 +196,7 @@ class MatchingEngine:
         embedder = self.embedder
         vectors = embedder.embed_products(upserted) if upserted else None
         for product in upserted:
-            product_tokens(product)
+            product_profile(product)
         removed = list(removed)
         with self._write_lock:
             if upserted and self.embedder is not embedder:  # swapped meanwhile: those were the old model's
@@ -380,7 +380,7 @@ class MatchingEngine:
 
 def _text_indexes(products: Sequence[IndexedProduct]) -> tuple[LexicalIndex, CatalogView]:
     for product in products:
-        product_tokens(product)  # now, rather than on the first search that meets the product
+        product_profile(product)  # now, rather than on the first search that meets the product
     lexical = LexicalIndex()
     lexical.upsert(products)
     lexical.commit()
