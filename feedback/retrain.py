@@ -40,9 +40,9 @@ from feedback.embedding_training import fine_tune_embedding
 from feedback.propensity import Propensity
 from feedback.reranker_training import ndcg_on, train_reranker
 from feedback.signal_history import SignalHistory
+from market.indexing import service_embedder
 from market.settings import Settings
 from ranking.documents import embedding_text
-from ranking.embedder import Embedder
 from ranking.evaluate import RelevanceSet, load_relevance_set
 from ranking.features import FEATURES, Signals
 from ranking.registry import ModelRegistry
@@ -293,9 +293,7 @@ async def _retrain_embedding(
                 progress=options.progress,
             )
         with clock.step("evaluation"):
-            candidate = await asyncio.to_thread(
-                Embedder, out, backend=settings.embedding_backend, cache_dir=settings.onnx_cache_dir
-            )
+            candidate = await asyncio.to_thread(service_embedder, settings, out)
             metrics = await asyncio.to_thread(
                 gate.compare_embeddings,
                 settings,

@@ -24,7 +24,7 @@ from market.assistant.routes import ConversationController
 from market.dependencies import APP_DEPENDENCIES
 from market.errors import EXCEPTION_HANDLERS
 from market.health import healthz, readyz
-from market.indexing import SearchIndexer
+from market.indexing import SearchIndexer, service_embedder
 from market.leadership import Leadership
 from market.metrics import prometheus
 from market.metrics.demand_routes import OperatorDemandController, SellerDemandController
@@ -38,7 +38,6 @@ from market.search import SearchController
 from market.settings import Settings, ensure_operator_token
 from payments.gateway import StripeGateway
 from ranking.cursors import CursorSigner
-from ranking.embedder import Embedder
 from ranking.search import MatchingEngine
 from sellers.routes import CatalogController, SellerController
 
@@ -81,12 +80,7 @@ def create_app(
 
     @asynccontextmanager
     async def search(app: Litestar) -> AsyncIterator[None]:
-        embedder = await asyncio.to_thread(
-            Embedder,
-            settings.embedding_model,
-            backend=settings.embedding_backend,
-            cache_dir=settings.onnx_cache_dir,
-        )
+        embedder = await asyncio.to_thread(service_embedder, settings)
         # Every process of the service signs next-page cursors with the same key, so any can continue one.
         cursors = CursorSigner.from_secret(app.state.operator_token)
         engine = MatchingEngine(embedder, exact_below=settings.exact_index_below, cursors=cursors)

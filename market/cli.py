@@ -311,13 +311,10 @@ def _serve(settings: Settings, host: str | None, port: int | None, url: str | No
 
 
 def _engine(settings: Settings):
-    from ranking.embedder import Embedder
+    from market.indexing import service_embedder
     from ranking.search import MatchingEngine
 
-    embedder = Embedder(
-        settings.embedding_model, backend=settings.embedding_backend, cache_dir=settings.onnx_cache_dir
-    )
-    return MatchingEngine(embedder, exact_below=settings.exact_index_below)
+    return MatchingEngine(service_embedder(settings), exact_below=settings.exact_index_below)
 
 
 def _database_url(settings: Settings) -> str:

@@ -266,7 +266,7 @@ class SearchIndexer:
         return self.settings.embedding_model or default_model_path()
 
     def _embedder(self, path: Path) -> Embedder:
-        return Embedder(path, backend=self.settings.embedding_backend, cache_dir=self.settings.onnx_cache_dir)
+        return service_embedder(self.settings, path)
 
     async def _use_serving_embedding(self) -> None:
         """Before the first load: embed with the serving model from the start (nothing to rebuild yet)."""
@@ -449,15 +449,21 @@ async def request_rebuild(pool: asyncpg.Pool) -> int:
         return await conn.fetchval("INSERT INTO index_rebuild_requests DEFAULT VALUES RETURNING request_id")
 
 
+def service_embedder(settings: Settings, model: Path | None = None) -> Embedder:
+    """The embedding model `model` (default: the configured one) as the service runs it: backend, query
+    precision and the cache of its ONNX graphs from the settings."""
+    return Embedder(
+        model or settings.embedding_model,
+        backend=settings.embedding_backend,
+        cache_dir=settings.onnx_cache_dir,
+        query_precision=settings.query_precision,
+    )
+
+
 async def serving_engine(pool: asyncpg.Pool, settings: Settings) -> MatchingEngine:
     """An engine like the service's, for another process over the same data dir (retraining, measuring):
     the serving models over today's catalog, from the service's saved index, which it leaves unwritten."""
-    embedder = await asyncio.to_thread(
-        Embedder,
-        settings.embedding_model,
-        backend=settings.embedding_backend,
-        cache_dir=settings.onnx_cache_dir,
-    )
+    embedder = await asyncio.to_thread(service_embedder, settings)
     engine = MatchingEngine(embedder, exact_below=settings.exact_index_below)
     await SearchIndexer(engine, pool, settings, saves_index=False).start()
     return engine

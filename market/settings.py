@@ -56,6 +56,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     search_threads: Positive = 1
     embedding_model: Path | None = None
     embedding_backend: Literal["onnx", "torch"] = "onnx"
+    # Queries (embedded on every search) by an int8 copy of the ONNX graph, ~40% faster; products always fp32.
+    query_precision: Literal["int8", "fp32"] = "int8"
     exact_index_below: Positive = 5_000  # ranking.index.EXACT_BELOW
     index_poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 0.5
     index_save_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0

@@ -91,7 +91,7 @@ class ActionClassifier:
         directory = directory or MODEL_DIR
         metadata = json.loads((directory / "meta.json").read_text())
         booster = lgb.Booster(model_file=str(directory / "model.txt"))
-        return cls(booster, metadata, embedder or Embedder())
+        return cls(booster, metadata, embedder or Embedder(query_precision="fp32"))
 
     def predict(self, text: str, *, has_shown: bool) -> tuple[Action, float]:
         """The most likely action for `text` and the model's probability for it (0..1)."""
@@ -146,7 +146,7 @@ def build(out: Path, *, seed: int = 0, per_action: int = 500, holdout: float = 0
     """Generates utterances, measures on held-out rows and held-out phrasings, saves model and metadata."""
     utterances = generate_utterances(Vocabulary.demo(), seed=seed, per_action=per_action)
     labels = np.array([ACTIONS.index(u.action) for u in utterances])
-    embedder = Embedder()
+    embedder = Embedder(query_precision="fp32")  # utterances are embedded as texts
     matrix = feature_matrix(embedder, [u.text for u in utterances], [u.has_shown for u in utterances])
 
     unseen = split_templates(utterances, holdout, seed)

@@ -69,7 +69,11 @@ def assistant_for(state: State) -> Assistant:
                 # The base model it was trained on, not the search engine's (which may be fine-tuned);
                 # the two share one ONNX session while they are the same model.
                 state.assistant_classifier = ActionClassifier.load(
-                    embedder=Embedder(backend=settings.embedding_backend, cache_dir=settings.onnx_cache_dir)
+                    embedder=Embedder(
+                        backend=settings.embedding_backend,
+                        cache_dir=settings.onnx_cache_dir,
+                        query_precision="fp32",  # it embeds utterances as texts, never as queries
+                    )
                 )
             return state.assistant_classifier
 

@@ -33,6 +33,7 @@ def test_defaults():
     assert settings.max_batch_items == 1000
     assert settings.max_body_bytes == 16 * 1024 * 1024
     assert settings.max_import_bytes == 4 * 1024**3
+    assert settings.query_precision == "int8"
 
 
 def test_numbers_are_read_from_their_text():
@@ -51,6 +52,7 @@ def test_numbers_are_read_from_their_text():
         ("AGORA_PORT", "-1"),
         ("AGORA_MAX_BATCH_ITEMS", "0"),
         ("AGORA_DB_POOL_MAX_SIZE", "ten"),
+        ("AGORA_QUERY_PRECISION", "int4"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(name, value):

@@ -15,6 +15,7 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
 from market.demo_catalog import generate_products
+from ranking import embedder as embedder_module
 from ranking import onnx_embedding
 from ranking.documents import IndexedProduct, embedding_text
 from ranking.embedder import Embedder, default_model_path, model_id
@@ -238,3 +239,95 @@ def test_refuses_models_without_mean_pooling(model_dir, onnx_file, tmp_path) -> 
     (other / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
     with pytest.raises(ValueError, match="mean pooling"):
         OnnxEncoder(other, onnx_file)
+
+
+# -- the int8 query graph -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def query_onnx_file(onnx_file: Path) -> Path:
+    target = onnx_file.with_name("queries.onnx")
+    assert onnx_embedding.quantize_for_queries(default_model_path(), onnx_file, target)
+    return target
+
+
+def test_the_int8_query_graph_keeps_the_first_layer_in_fp32_and_stays_near_the_fp32_vectors(
+    model_dir, onnx_file, query_onnx_file, encoder, product_texts
+) -> None:
+    ops = op_counts(query_onnx_file)
+    # every layer's attention but the first is an int8 one, and so are the dense layers after it
+    assert ops["QAttention"] == layers(model_dir) - 1 and ops["Attention"] == 1
+    assert ops["MatMulInteger"] == 3 * (layers(model_dir) - 1) and ops["MatMul"] == 3
+    assert query_onnx_file.stat().st_size < 0.8 * onnx_file.stat().st_size
+    int8 = OnnxEncoder(model_dir, query_onnx_file, threads=2)
+    queries = int8.encode(QUERIES)
+    np.testing.assert_allclose(np.linalg.norm(queries, axis=1), 1.0, atol=1e-5)
+    assert cosines(queries, encoder.encode(QUERIES)).min() >= onnx_embedding.MIN_QUERY_COSINE
+    # among fp32 product vectors every product's score moves by hundredths at most, so only near-ties
+    # change places: fp32's best product is int8's first or second
+    products = encoder.encode(product_texts)
+    for query in QUERIES:
+        ours, theirs = products @ int8.encode([query])[0], products @ encoder.encode([query])[0]
+        assert np.abs(ours - theirs).max() < 0.03, query
+        assert np.argmax(theirs) in np.argsort(-ours)[:2], query
+
+
+def test_a_query_graph_that_strays_from_the_fp32_vectors_is_not_used(
+    model_dir, onnx_file, tmp_path, monkeypatch, caplog
+) -> None:
+    monkeypatch.setattr(onnx_embedding, "MIN_QUERY_COSINE", 0.99999)
+    target = tmp_path / "queries.onnx"
+    with caplog.at_level(logging.WARNING, logger=onnx_embedding.__name__):
+        assert onnx_embedding.quantize_for_queries(model_dir, onnx_file, target) is False
+    assert "queries are embedded in fp32: int8 vectors stray" in caplog.text
+    assert list(tmp_path.iterdir()) == []  # nothing half-made left behind
+
+
+def test_a_graph_without_fused_attention_gets_no_query_graph(
+    model_dir, plain_onnx_file, tmp_path, caplog
+) -> None:
+    with caplog.at_level(logging.WARNING, logger=onnx_embedding.__name__):
+        assert onnx_embedding.quantize_for_queries(model_dir, plain_onnx_file, tmp_path / "q.onnx") is False
+    assert "no fused attention" in caplog.text and list(tmp_path.iterdir()) == []
+
+
+def test_the_embedder_embeds_queries_in_int8_and_products_in_fp32_unless_told(
+    model_dir, onnx_file, query_onnx_file, encoder, product_texts, tmp_path, monkeypatch
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    # the cache as the first start leaves it: the export and its query graph, under their names
+    exported = shutil.copyfile(
+        onnx_file, cache / f"{model_id(model_dir)}-g{onnx_embedding.GRAPH_FORMAT}.onnx"
+    )
+    shutil.copyfile(
+        query_onnx_file, exported.with_name(f"{exported.stem}-q{onnx_embedding.QUERY_GRAPH_FORMAT}.onnx")
+    )
+    monkeypatch.setattr(embedder_module, "_onnx_encoders", {})  # this test's cache, not another test's
+    int8 = Embedder(model_dir, cache_dir=cache)
+    fp32 = Embedder(model_dir, cache_dir=cache, query_precision="fp32")
+    assert (int8.query_precision, fp32.query_precision) == ("int8", "fp32")
+    expected = OnnxEncoder(model_dir, query_onnx_file).encode(["blue running shoes"])[0]
+    np.testing.assert_allclose(int8.embed_query("Blue  running shoes"), expected, atol=1e-6)
+    np.testing.assert_allclose(
+        fp32.embed_query("blue running shoes"), encoder.encode(["blue running shoes"])[0], atol=1e-5
+    )
+    products = [IndexedProduct(product_id=1, title="Trail running shoes", brand="Stridewell")]
+    np.testing.assert_array_equal(int8.embed_products(products), fp32.embed_products(products))
+    with pytest.raises(ValueError, match="query precision"):
+        Embedder(model_dir, cache_dir=cache, query_precision="int4")
+
+
+def test_without_a_query_graph_queries_are_embedded_in_fp32(
+    model_dir, onnx_file, tmp_path, monkeypatch
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    shutil.copyfile(onnx_file, cache / f"{model_id(model_dir)}-g{onnx_embedding.GRAPH_FORMAT}.onnx")
+    monkeypatch.setattr(embedder_module, "_onnx_encoders", {})
+    monkeypatch.setattr(onnx_embedding, "quantize_for_queries", lambda *args: False)  # e.g. it strayed
+    embedder = Embedder(model_dir, cache_dir=cache)
+    assert embedder.query_precision == "fp32"
+    np.testing.assert_allclose(
+        embedder.embed_query("dog bed"), OnnxEncoder(model_dir, onnx_file).encode(["dog bed"])[0], atol=1e-5
+    )
