@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -287,12 +288,13 @@ def quantize_for_queries(model_dir: Path, graph: Path, target: Path) -> bool:
     the first layer's, which is where quantising cost the most. The result must stay within
     MIN_QUERY_COSINE of the fp32 vectors on QUERY_PROBES, or it is not used.
     """
-    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        nodes = onnx.load(str(graph)).graph.node
+        model = onnx.load(str(graph))
+        nodes = model.graph.node
         attention = [node.name for node in nodes if node.op_type == "Attention"]
         if len(attention) < 2:
             log.warning("%s: queries are embedded in fp32: the graph has no fused attention", model_dir)
@@ -303,9 +305,11 @@ def quantize_for_queries(model_dir: Path, graph: Path, target: Path) -> bool:
                 break
             if node.op_type in ("MatMul", "Attention"):
                 first_layer.append(node.name)
+        # Given the model rather than its path: from a path, the quantizer writes a shape-inferred copy
+        # beside the graph, which another worker quantising the same graph at the same time would delete.
         with _quiet_optimizer(), _without_root_records_from("onnxruntime/quantization"):
             quantize_dynamic(
-                str(graph),
+                model,
                 str(temp),
                 weight_type=QuantType.QInt8,
                 op_types_to_quantize=["MatMul", "Attention"],

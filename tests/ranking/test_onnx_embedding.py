@@ -331,3 +331,15 @@ def test_without_a_query_graph_queries_are_embedded_in_fp32(
     np.testing.assert_allclose(
         embedder.embed_query("dog bed"), OnnxEncoder(model_dir, onnx_file).encode(["dog bed"])[0], atol=1e-5
     )
+
+
+def test_two_processes_quantising_the_same_graph_at_once_both_succeed(model_dir, onnx_file, tmp_path) -> None:
+    # what several workers do on their first start over one cache dir
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    targets = [tmp_path / "first.onnx", tmp_path / "second.onnx"]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        made = list(pool.map(onnx_embedding.quantize_for_queries, [model_dir] * 2, [onnx_file] * 2, targets))
+    assert made == [True, True]
+    assert targets[0].read_bytes() == targets[1].read_bytes()
