@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/search.py [--sizes 10000,100000] [--queries 300] [--concurrency 8] [--requests N]
     .venv/bin/python bench/search.py --sizes 2000 --queries 60          # a quick check, ~2-3 minutes
-    .venv/bin/python bench/search.py --sizes 100000 --keep DIR [--workers 2]  # a 2nd run: serving only
+    .venv/bin/python bench/search.py --sizes 100000 --keep DIR [--workers 1]  # a 2nd run: serving only
 
 Starts its own embedded PostgreSQL (or uses DATABASE_URL), a fresh database and data dir per size, and its
 own `agora serve` processes on free ports of 127.0.0.1; nothing else is contacted. With --keep DIR they
@@ -35,8 +35,8 @@ live in DIR, and a later run with the same DIR skips steps 1-2 and measures serv
 
 Threads: the server embeds the catalog at start-up on every core, then serves each search on
 AGORA_SEARCH_THREADS threads (torch and faiss; --search-threads, default 1) with about one search per core
-at a time (market.search); LightGBM scores on 1 thread. --workers N runs N server processes on the port
-(AGORA_WORKERS): the leader embeds the catalog, the others load its saved index; CPU and memory are summed
+at a time (market.search); LightGBM scores on 1 thread. --workers N (default: one per core) runs N server
+processes on the port (AGORA_WORKERS): the leader embeds the catalog, the others load its saved index; CPU and memory are summed
 over them. TOKENIZERS_PARALLELISM=false keeps the tokenizer
 from starting threads of its own.
 """
@@ -477,7 +477,12 @@ def main() -> None:
     parser.add_argument(
         "--search-threads", type=int, default=1, help="AGORA_SEARCH_THREADS of the server [1]"
     )
-    parser.add_argument("--workers", type=int, default=1, help="AGORA_WORKERS of the server [1]")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="AGORA_WORKERS of the server [one per core: the configuration the targets are for]",
+    )
     parser.add_argument(
         "--keep",
         type=Path,
@@ -493,8 +498,9 @@ def main() -> None:
     started = time.perf_counter()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"machine: {os.cpu_count()} cores, load average {load} at start; server: build on every core, "
-        f"{args.search_threads} thread(s) per search, about one search per core at a time"
+        f"machine: {os.cpu_count()} cores, load average {load} at start; server: {args.workers} worker "
+        f"process(es), build on every core, {args.search_threads} thread(s) per search, about one search "
+        "per core at a time"
     )
     with contextlib.ExitStack() as cleanup:
         if args.keep:
