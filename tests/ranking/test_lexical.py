@@ -275,3 +275,19 @@ def test_equal_scores_come_in_product_id_order_whatever_order_they_were_indexed_
     listed = first.search("dog bed", 300)
     assert listed == second.search("dog bed", 300)
     assert [pid for pid, _ in listed] == list(range(1, 301))
+
+
+def test_the_same_catalog_indexed_twice_gives_the_same_top_k_even_where_a_tie_spans_the_cut() -> None:
+    # 600 products score alike for "dog bed": the 100 listed are a choice among them, which must not
+    # depend on the indexing run (workers serving one catalog, an evaluation run twice).
+    catalog = [
+        product(pid, f"Cozy Dog Bed {'small' if pid % 2 else 'large'}", "Pawsome", "Pets > Beds", f"b-{pid}")
+        for pid in range(1, 1201)
+    ]
+    lists = []
+    for _ in range(4):
+        index = LexicalIndex()
+        index.upsert(catalog)
+        index.commit()
+        lists.append(index.search("dog bed", 100))
+    assert all(listed == lists[0] for listed in lists)
