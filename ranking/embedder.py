@@ -94,16 +94,15 @@ def _onnx_encoder(path: Path, identity: str, cache_dir: Path, *, for_queries: bo
     quantised) at most once per cache dir. The query graph falls back to the fp32 one if it cannot be made."""
     from ranking.onnx_embedding import OnnxEncoder, onnx_file_for, query_onnx_file_for
 
-    key = f"{identity}:queries" if for_queries else identity
     with _onnx_lock:
+        if identity not in _onnx_encoders:
+            _onnx_encoders[identity] = OnnxEncoder(path, onnx_file_for(path, cache_dir))
+        if not for_queries:
+            return _onnx_encoders[identity]
+        key = f"{identity}:queries"
         if key not in _onnx_encoders:
-            graph = query_onnx_file_for(path, cache_dir) if for_queries else None
-            if graph is None:
-                encoder = _onnx_encoders.get(identity) or OnnxEncoder(path, onnx_file_for(path, cache_dir))
-                _onnx_encoders[identity] = encoder
-            else:
-                encoder = OnnxEncoder(path, graph)
-            _onnx_encoders[key] = encoder
+            graph = query_onnx_file_for(path, cache_dir)
+            _onnx_encoders[key] = OnnxEncoder(path, graph) if graph else _onnx_encoders[identity]
         return _onnx_encoders[key]
 
 
