@@ -33,9 +33,9 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from market import migrate
-from market.db import start_embedded_postgres
-from market.demo_catalog import generate_products
+from market.core import migrate
+from market.core.db import start_embedded_postgres
+from market.taxonomy.demo_catalog import generate_products
 
 
 def batched(iterable, size: int):
@@ -70,7 +70,7 @@ async def fresh_database(server_url: str) -> str:
 
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, "-c", "from market.cli import main; main()", "serve", "--port", str(port)],
+        [sys.executable, "-c", "from market.app.cli import main; main()", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -136,7 +136,7 @@ def cli_import(env: dict[str, str], key: str, path: Path) -> tuple[float, dict]:
         [
             sys.executable,
             "-c",
-            "from market.cli import main; main()",
+            "from market.app.cli import main; main()",
             "catalog",
             "import",
             str(path),

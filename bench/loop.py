@@ -39,16 +39,16 @@ from catalog_ingest import free_port
 from feedback.loop import Day, format_days, run_loop
 from feedback.simulator import DayStats
 from feedback.simulator.panel import paired_difference
-from market import db
-from market.indexing import serving_engine
-from market.settings import load_settings
+from market.core import db
+from market.search.indexer import serving_engine
+from market.core.settings import load_settings
 from ranking.registry import ModelRegistry
 
 
 def start_demo(env: dict[str, str], port: int, log: Path, timeout: float = 900) -> subprocess.Popen:
     with log.open("ab") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-c", "from market.cli import main; main()", "demo", "--port", str(port)],
+            [sys.executable, "-c", "from market.app.cli import main; main()", "demo", "--port", str(port)],
             env=env,
             stdout=sink,
             stderr=sink,

@@ -35,7 +35,7 @@ live in DIR, and a later run with the same DIR skips steps 1-2 and measures serv
 
 Threads: the server embeds the catalog at start-up on every core, then serves each search on
 AGORA_SEARCH_THREADS threads (torch and faiss; --search-threads, default 1) with about one search per core
-at a time (market.search); LightGBM scores on 1 thread. --workers N (default: one per core) runs N server
+at a time (market.search.routes); LightGBM scores on 1 thread. --workers N (default: one per core) runs N server
 processes on the port (AGORA_WORKERS): the leader embeds the catalog, the others load its saved index; CPU
 and memory are summed over them. TOKENIZERS_PARALLELISM=false keeps the tokenizer from starting threads of
 its own.
@@ -69,9 +69,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from catalog_ingest import batched, file_chunks, free_port, fresh_database
 
-from market.db import start_embedded_postgres
-from market.demo_catalog import generate_products
-from market.demo_vocabulary import ROOTS
+from market.core.db import start_embedded_postgres
+from market.taxonomy.demo_catalog import generate_products
+from market.taxonomy.vocabulary import ROOTS
 
 SELLERS = (("Bench Outfitters", "US", "USD"), ("Bench Home", "US", "USD"), ("Bench Europa", "DE", "EUR"))
 STAGES = ("embed", "dense", "lexical", "fusion", "retrieval_total", "features", "rerank")
@@ -107,7 +107,7 @@ def start_server(env: dict[str, str], port: int, log: Path, timeout: float) -> t
             [
                 sys.executable,
                 "-c",
-                "from market.cli import main; main()",
+                "from market.app.cli import main; main()",
                 "serve",
                 "--host",
                 "127.0.0.1",

@@ -33,9 +33,9 @@ import numpy as np
 
 from feedback import store
 from feedback.propensity import Propensity
-from ranking.catalog import SearchFilters
+from ranking.filters import SearchFilters
 from ranking.features import FEATURES, Candidate, Signals, feature_matrix
-from ranking.search import MatchingEngine, SearchRequest
+from ranking.engine import MatchingEngine, SearchRequest
 
 log = logging.getLogger(__name__)
 

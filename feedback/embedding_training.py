@@ -35,7 +35,7 @@ import numpy as np
 
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
-from ranking.evaluate import METRICS, ndcg_at_k, recall_at_k, reciprocal_rank
+from ranking.offline.evaluate import METRICS, ndcg_at_k, recall_at_k, reciprocal_rank
 from ranking.index import VectorIndex
 
 LEARNING_RATE = 2e-5  # the usual rate for fine-tuning a small sentence encoder; higher forgets the base
@@ -298,7 +298,7 @@ def evaluate_embedding(
     """Mean NDCG@10, Recall@100 and MRR of dense retrieval alone by `embedder`, over an exact index of
     `products` (their `vectors` by this embedder, when already at hand), for the queries with at least one
     product graded above 0. Products judged but absent from `products` count as missed, as in
-    `ranking.evaluate`. Raises ValueError when no query is judged."""
+    `ranking.offline.evaluate`. Raises ValueError when no query is judged."""
     judged = [
         (text, grades)
         for text, grades in ((text, labels.get(query_id, {})) for query_id, text in queries.items())

@@ -4,7 +4,7 @@ Two judges, both NDCG@10 (0-1): the most recent searches of the log window, held
 shown products reordered by the model, graded by what shoppers did with them, each graded product's gain
 scaled by its inverse propensity: logged clicks favour the model that made the log, since shoppers click
 what it put on top), and the relevance set shipped with Agora (`ranking/relevance/demo`, judged by rules,
-see `ranking.seed_relevance`), which no log biases. A candidate serves only if it is not worse than the
+see `ranking.offline.seed_relevance`), which no log biases. A candidate serves only if it is not worse than the
 serving model by more than the margin on either.
 """
 
@@ -15,13 +15,13 @@ import random
 import numpy as np
 
 from feedback.embedding_training import evaluate_embedding
-from market.settings import Settings
+from market.core.settings import Settings
 from ranking.embedder import Embedder
-from ranking.evaluate import RelevanceSet
+from ranking.offline.evaluate import RelevanceSet
 from ranking.index import VectorIndex
-from ranking.offline import evaluate_engine
+from ranking.offline.stages import evaluate_engine
 from ranking.reranker import RerankerModel
-from ranking.search import MatchingEngine
+from ranking.engine import MatchingEngine
 
 # Judging an embedding model needs products embedded by it: the judged ones and this many others.
 EMBEDDING_EVAL_DISTRACTORS = 5_000

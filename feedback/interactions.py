@@ -19,7 +19,7 @@ import msgspec
 
 from feedback import store
 from feedback.schemas import SERVER_RECORDED, EventBatchResult, EventIn, RejectedEvent
-from market.errors import split_msgspec_message
+from market.core.errors import split_msgspec_message
 
 logger = logging.getLogger(__name__)
 

@@ -36,10 +36,10 @@ from feedback.simulator import (
 from feedback.simulator.panel import engine_page_fn, panel_conversions
 from feedback.simulator.phrasing import budget_words
 from feedback.simulator.restock import restock, shelf_stock
-from market.settings import Settings
+from market.core.settings import Settings
 from ranking.embedder import model_id
 from ranking.registry import ModelRegistry
-from ranking.search import MatchingEngine
+from ranking.engine import MatchingEngine
 
 PANEL_SEED = 1_000_003  # the measuring panels never shop for real: their seeds are far from the days'
 CONVERSION_PANEL_SEED = 2_000_003
@@ -80,7 +80,7 @@ async def run_loop(
     on_day: Callable[[Day], None] | None = None,
 ) -> list[Day]:
     """Days 0..days-1 of traffic with a retraining after each day but the last; `serving_engine` makes an
-    engine with the models and catalog the service has now (see `market.indexing.serving_engine`). With
+    engine with the models and catalog the service has now (see `market.search.indexer.serving_engine`). With
     `restock_nightly`, sellers bring what sold back to its stock at the start before the next day."""
     catalog = await load_catalog(pool)
     shelves = await shelf_stock(pool)

@@ -14,7 +14,7 @@ is skipped and the report says why.
 The reranker is trained on features computed by the serving engine (its embedding model included), the
 behavioural ones as they stood just before each search (`feedback.signal_history`); a new embedding model
 promoted in the same run is picked up by the next run's features. The service swaps promoted models in by
-itself (see `market.indexing`).
+itself (see `market.search.indexer`).
 """
 
 from __future__ import annotations
@@ -40,15 +40,15 @@ from feedback.embedding_training import fine_tune_embedding
 from feedback.propensity import Propensity
 from feedback.reranker_training import ndcg_on, train_reranker
 from feedback.signal_history import SignalHistory
-from market.indexing import service_embedder
-from market.settings import Settings
+from market.search.indexer import service_embedder
+from market.core.settings import Settings
 from ranking.documents import embedding_text
-from ranking.evaluate import RelevanceSet, load_relevance_set
+from ranking.offline.evaluate import RelevanceSet, load_relevance_set
 from ranking.features import FEATURES, Signals
 from ranking.registry import ModelRegistry
 from ranking.reranker import RerankerModel
-from ranking.search import MatchingEngine
-from ranking.train_seed import DEFAULT_DATASET
+from ranking.engine import MatchingEngine
+from ranking.offline.train_seed import DEFAULT_DATASET
 from sellers import catalog as sellers
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ async def retrain(
     """One retraining run over the log window ending now; returns what was promoted, refused or skipped.
 
     `engine` is the serving engine (the service's models over today's catalog, as
-    `market.indexing.serving_engine` makes it): it computes the training features and sets the bar."""
+    `market.search.indexer.serving_engine` makes it): it computes the training features and sets the bar."""
     options = options or RetrainOptions()
     until = options.now or datetime.now(UTC)
     since = until - timedelta(days=settings.retrain_window_days)

@@ -10,8 +10,8 @@ from litestar.params import JSONBody
 
 from feedback.interactions import record_interactions
 from feedback.schemas import EventBatchIn, EventBatchResult
-from market.dependencies import AppSettings, Pool
-from market.errors import ApiError
+from market.app.dependencies import AppSettings, Pool
+from market.core.errors import ApiError
 
 
 class EventController(Controller):

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from market.settings import Settings
+    from market.core.settings import Settings
 
 LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 # Stripe accepts a checkout session's expiry from 30 minutes to 24 hours ahead, measured when the request

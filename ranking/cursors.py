@@ -20,7 +20,7 @@ import uuid
 import msgspec
 import numpy as np
 
-from ranking.catalog import SearchFilters
+from ranking.filters import SearchFilters
 
 SIGNATURE_BYTES = 16
 

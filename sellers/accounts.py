@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 from babel import Locale
 
-from market.errors import ApiError
+from market.core.errors import ApiError
 from sellers import store
 from sellers.schemas import ApiKeyInfo, IssuedKey, Seller, SellerCreated, SellerRegistration
 from sellers.validation import Problem, check_currency

@@ -15,7 +15,7 @@ from uuid import UUID
 import asyncpg
 from msgspec import UNSET
 
-from market.errors import ApiError
+from market.core.errors import ApiError
 from sellers import store
 from sellers.importer import RawItem, csv_column_for
 from sellers.schemas import (

@@ -11,8 +11,8 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from market.dependencies import AppSettings, Pool
-from market.errors import ApiError
+from market.app.dependencies import AppSettings, Pool
+from market.core.errors import ApiError
 from sellers import accounts, catalog
 from sellers.accounts import Principal
 from sellers.importer import CsvReader, MalformedBody, NdjsonReader, read_json_array

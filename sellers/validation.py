@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 from babel.numbers import list_currencies
 
-from market.errors import split_msgspec_message
+from market.core.errors import split_msgspec_message
 from sellers.schemas import ProductIn
 
 # Codes that are not money one can charge in (no currency, testing, precious metals).

@@ -26,10 +26,10 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from market import db as market_db
-from market import migrate
-from market.app import create_app
-from market.settings import Settings, load_settings
+from market.core import db as market_db
+from market.core import migrate
+from market.app.asgi import create_app
+from market.core.settings import Settings, load_settings
 from ranking.embedder import Embedder
 
 OPERATOR_TOKEN = "agora_op_test-token"

@@ -25,7 +25,7 @@ import msgspec
 from feedback.simulator.behaviour import Behaviour, Shown, Visit, browse, buys
 from feedback.simulator.phrasing import Query, budget_words, phrase
 from feedback.simulator.shoppers import Shopper
-from ranking.search import SearchRequest
+from ranking.engine import SearchRequest
 
 PAYMENT_METHOD = "pm_card_visa"  # a test card that pays at once
 ERROR_SAMPLES = 5

@@ -1,6 +1,6 @@
 """How a simulated shopper puts its need into words, varied the way people vary them.
 
-The words come from the demo vocabulary (`market.demo_vocabulary`): a category's product nouns are the
+The words come from the demo vocabulary (`market.taxonomy.vocabulary`): a category's product nouns are the
 synonyms shoppers use for it ("running shoes", "trail running shoe", "racing flats"), its uses say what a
 product is for. A category the demo vocabulary does not know is called by its own last level ("frying
 pans"). Varying the words matters: a log in which every shopper typed the same string would teach the
@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from babel.numbers import get_currency_precision
 
-from market.demo_vocabulary import ROOTS, Subcategory, plural
-from ranking.catalog import SearchFilters
-from ranking.search import SearchRequest
+from market.taxonomy.vocabulary import ROOTS, Subcategory, plural
+from ranking.filters import SearchFilters
+from ranking.engine import SearchRequest
 
 if TYPE_CHECKING:
     from feedback.simulator.behaviour import Behaviour

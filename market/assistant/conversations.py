@@ -24,19 +24,19 @@ import msgspec
 from msgspec import Meta, Struct
 
 from market.assistant import store
-from market.assistant.agent import Agent, Emit, History, TurnOutcome
-from market.assistant.messages import ChatBackend, ChatMessage, ToolCall
-from market.assistant.proposals import Classifier, Layer
-from market.assistant.references import ShownProduct
-from market.assistant.toolbox import Session, Toolbox
-from market.assistant.tools import CheckoutStarted, ProductCard
-from market.assistant.vocabulary import Vocabulary
-from market.errors import ApiError
+from market.assistant.agent.turn import Agent, Emit, History, TurnOutcome
+from market.assistant.llm.messages import ChatBackend, ChatMessage, ToolCall
+from market.assistant.agent.proposals import Classifier, Layer
+from market.assistant.reading.references import ShownProduct
+from market.assistant.agent.toolbox import Session, Toolbox
+from market.assistant.agent.tools import CheckoutStarted, ProductCard
+from market.assistant.reading.vocabulary import Vocabulary
+from market.core.errors import ApiError
 from market.orders import carts
 from market.orders.schemas import CartView, SessionId
-from market.settings import Settings
+from market.core.settings import Settings
 from payments.gateway import StripeGateway
-from ranking.search import MatchingEngine
+from ranking.engine import MatchingEngine
 
 VOCABULARY_REFRESH_SECONDS = 60.0  # a live catalog's words are re-read at most this often
 FACT_TURNS = 10  # earlier turns whose tool results a reply may still quote

@@ -25,8 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from market.assistant.vocabulary import Vocabulary
-from market.demo_catalog import DEMO_SELLERS, demo_seller_products
+from market.assistant.reading.vocabulary import Vocabulary
+from market.taxonomy.demo_catalog import DEMO_SELLERS, demo_seller_products
 
 SEED = 20250611
 COUNT = 60

@@ -28,8 +28,8 @@ from litestar.params import Body, FromPath, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from market.assistant import conversations
-from market.assistant.agent import Agent
-from market.assistant.backends import backend_from_settings
+from market.assistant.agent.turn import Agent
+from market.assistant.llm.backends import backend_from_settings
 from market.assistant.conversations import (
     Assistant,
     ConversationCreated,
@@ -38,9 +38,9 @@ from market.assistant.conversations import (
     MessageAnswer,
     MessageIn,
 )
-from market.dependencies import Pool
-from market.errors import ApiError, ErrorBody
-from market.settings import Settings
+from market.app.dependencies import Pool
+from market.core.errors import ApiError, ErrorBody
+from market.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def assistant_for(state: State) -> Assistant:
 
         def classifier(_engine):
             if getattr(state, "assistant_classifier", None) is None:
-                from market.assistant.actions import ActionClassifier  # loads LightGBM and the embedder
+                from market.assistant.reading.actions import ActionClassifier  # loads LightGBM and the embedder
                 from ranking.embedder import Embedder
 
                 # The base model it was trained on, not the search engine's (which may be fine-tuned);

@@ -14,11 +14,11 @@ from litestar import Controller, get
 from litestar.di import Provide
 from litestar.params import FromQuery, QueryParameter
 
-from market.dependencies import AppSettings, Engine, Pool
+from market.app.dependencies import AppSettings, Engine, Pool
 from market.metrics.period import parse_period
 from market.metrics.schemas import UnmetDemand
 from market.metrics.unmet_demand import MAX_SEARCHES, seller_categories, unmet_demand
-from market.operator import operator_guard
+from market.app.operator import operator_guard
 from sellers.routes import BEARER, SellerPrincipal, provide_principal
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="How many clusters, newest first")]

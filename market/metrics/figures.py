@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from market.metrics import funnel, money
+from market.metrics import funnel, revenue as money
 from market.metrics.period import bucket_starts
 from market.metrics.schemas import Bucket, BucketFigures, MarketFigures, MarketSummary, Period, TimeSeries
 

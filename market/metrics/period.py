@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from market.errors import ApiError
+from market.core.errors import ApiError
 from market.metrics.schemas import Bucket, Period
 
 DEFAULT_SPAN = timedelta(days=28)

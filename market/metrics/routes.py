@@ -12,12 +12,12 @@ from litestar import Controller, get
 from litestar.di import Provide
 from litestar.params import FromQuery
 
-from market.dependencies import Pool
-from market.metrics import figures, money, seller_insights
+from market.app.dependencies import Pool
+from market.metrics import figures, revenue as money, seller_insights
 from market.metrics.models_online import models_report
 from market.metrics.period import parse_bucket, parse_period
 from market.metrics.schemas import Breakdown, MarketSummary, ModelsReport, SellerInsights, TimeSeries
-from market.operator import operator_guard
+from market.app.operator import operator_guard
 from sellers.routes import BEARER, SellerPrincipal, provide_principal
 
 PERIOD_HELP = (

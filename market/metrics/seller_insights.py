@@ -14,9 +14,9 @@ from uuid import UUID
 
 import asyncpg
 
-from market.metrics import money
+from market.metrics import revenue as money
 from market.metrics.figures import reading
-from market.metrics.money import ratio
+from market.metrics.revenue import ratio
 from market.metrics.period import bucket_sql, bucket_starts
 from market.metrics.schemas import (
     Bucket,

@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 
 from feedback.store import insert_event
-from market.errors import ApiError
+from market.core.errors import ApiError
 from market.orders import cart_store
 from market.orders.schemas import CartIn, CartItemIn, CartLine, CartSellerGroup, CartView
 from sellers import inventory

@@ -17,13 +17,13 @@ from uuid import UUID
 import asyncpg
 
 from feedback.store import insert_event
-from market.errors import ApiError, ErrorDetail
-from market.metrics import prometheus
+from market.core.errors import ApiError, ErrorDetail
+from market.core import telemetry as prometheus
 from market.orders import cart_store, lifecycle, settlement, store, views
 from market.orders.carts import line_problem
 from market.orders.lifecycle import AfterCommit
 from market.orders.schemas import CheckoutIn, OrderView, PaymentView
-from market.settings import Settings
+from market.core.settings import Settings
 from payments import take_rates
 from payments.fees import platform_fee, take_rate_for
 from payments.gateway import CheckoutLine, GatewayError, PaymentError, StripeGateway

@@ -17,8 +17,8 @@ from uuid import UUID
 import asyncpg
 
 from feedback.store import insert_event
-from market.errors import ApiError
-from market.metrics import prometheus
+from market.core.errors import ApiError
+from market.core import telemetry as prometheus
 from market.orders import cart_store, refund_store, store, views
 from payments import ledger
 from sellers import inventory

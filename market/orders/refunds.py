@@ -16,8 +16,8 @@ from uuid import UUID
 import asyncpg
 
 from feedback.store import insert_event
-from market.errors import ApiError
-from market.metrics import prometheus
+from market.core.errors import ApiError
+from market.core import telemetry as prometheus
 from market.orders import refund_store, settlement, store, views
 from market.orders.lifecycle import event_id
 from market.orders.schemas import RefundIn, RefundLineView, RefundView

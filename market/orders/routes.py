@@ -10,9 +10,9 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.di import Provide
 from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
-from market.dependencies import AppSettings, Gateway, Pool
-from market.errors import ApiError
-from market.operator import operator_guard
+from market.app.dependencies import AppSettings, Gateway, Pool
+from market.core.errors import ApiError
+from market.app.operator import operator_guard
 from market.orders import accounting, carts, checkout, lifecycle, refunds, views, webhook
 from market.orders.schemas import (
     CartIn,

@@ -14,7 +14,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from market.leadership import Leadership
+from market.core.leadership import Leadership
 from market.orders import lifecycle, refund_store, settlement, store
 from market.orders.lifecycle import AfterCommit
 from payments.gateway import StripeGateway

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from market.errors import ApiError
+from market.core.errors import ApiError
 from market.orders import store
 from market.orders.schemas import (
     OrderLineView,

@@ -14,7 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from market.errors import ApiError
+from market.core.errors import ApiError
 from market.orders import lifecycle, settlement, store
 from market.orders.lifecycle import AfterCommit
 from market.orders.schemas import WebhookAnswer

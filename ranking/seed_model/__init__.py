@@ -1,1 +1,1 @@
-"""The reranker shipped with Agora, trained on the seed relevance set by `ranking.train_seed`."""
+"""The reranker shipped with Agora, trained on the seed relevance set by `ranking.offline.train_seed`."""

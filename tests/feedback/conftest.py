@@ -12,8 +12,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from feedback.simulator import Behaviour
-from market.app import create_app
-from market.settings import Settings
+from market.app.asgi import create_app
+from market.core.settings import Settings
 from tests.conftest import product, wait_until_ready
 from tests.market.orders.conftest import payable_seller
 

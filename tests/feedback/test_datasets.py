@@ -19,7 +19,7 @@ from feedback.propensity import Propensity
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
 from ranking.features import ABSENT_RANK, FEATURES, Signals
-from ranking.search import MatchingEngine, SearchRequest
+from ranking.engine import MatchingEngine, SearchRequest
 
 T0 = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(hours=24)

@@ -22,7 +22,7 @@ from feedback.embedding_training import (
 )
 from ranking.documents import IndexedProduct, embedding_text
 from ranking.embedder import Embedder, default_model_path
-from ranking.evaluate import RelevanceSet, load_relevance_set
+from ranking.offline.evaluate import RelevanceSet, load_relevance_set
 
 DEMO = Path(ranking.__file__).parent / "relevance" / "demo"
 LEARNED = 12  # queries of the demo relevance set whose chosen products the model is taught

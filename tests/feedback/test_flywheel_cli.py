@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from market.cli import main
+from market.app.cli import main
 
 
 @pytest.fixture

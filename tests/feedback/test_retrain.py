@@ -11,7 +11,7 @@ from feedback import datasets
 from feedback.loop import invert_grades
 from feedback.retrain import MIN_TRAINING_SEARCHES, RetrainOptions, _held_out_judgements, retrain
 from feedback.simulator import draw_shoppers, load_catalog, run_day
-from market.indexing import serving_engine
+from market.search.indexer import serving_engine
 from ranking.features import FEATURES
 from ranking.registry import ModelRegistry
 from tests.feedback.conftest import KEEN

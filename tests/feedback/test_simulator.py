@@ -28,7 +28,7 @@ from feedback.simulator import (
 )
 from feedback.simulator.behaviour import disappoints
 from feedback.simulator.phrasing import budget_words, category_nouns
-from market.demo_vocabulary import ROOTS
+from market.taxonomy.vocabulary import ROOTS
 
 VISITS = 20_000
 NEVER_CART = Behaviour(add_to_cart=(0.0, 0.0, 0.0))

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from market.cli import main
-from market.settings import load_settings
+from market.app.cli import main
+from market.core.settings import load_settings
 from tests.conftest import product
 from tests.market.orders.conftest import LiveShop, free_port
 

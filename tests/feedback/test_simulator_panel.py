@@ -14,7 +14,7 @@ from feedback.simulator.panel import engine_page_fn, paired_difference, panel_co
 from feedback.simulator.phrasing import Query
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
-from ranking.search import MatchingEngine
+from ranking.engine import MatchingEngine
 
 RUNNING = Preference("Shoes > Running", 10_000, "USD")
 # Products 1-3 are what the panel wants; 11-19 are not. None of them disappoints, so that the pages alone

@@ -19,14 +19,14 @@ import numpy as np
 import pytest
 from litestar.testing import AsyncTestClient
 
-from market.app import create_app
-from market.demo_catalog import generate_products
-from market.settings import Settings, load_settings
-from ranking.catalog import CatalogView, SearchFilters
+from market.app.asgi import create_app
+from market.taxonomy.demo_catalog import generate_products
+from market.core.settings import Settings, load_settings
+from ranking.filters import CatalogView, SearchFilters
 from ranking.cursors import CursorSigner
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
-from ranking.search import MatchingEngine, SearchError, SearchRequest
+from ranking.engine import MatchingEngine, SearchError, SearchRequest
 from tests.conftest import OPERATOR_TOKEN, register, wait_until_ready
 
 PRODUCTS = "/v1/catalog/products"

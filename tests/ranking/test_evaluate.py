@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ranking.documents import IndexedProduct
-from ranking.evaluate import (
+from ranking.offline.evaluate import (
     RelevanceSet,
     evaluate,
     format_table,

@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from market.demo_catalog import generate_products
+from market.taxonomy.demo_catalog import generate_products
 from ranking import embedder as embedder_module
 from ranking import onnx_embedding
 from ranking.documents import IndexedProduct, embedding_text

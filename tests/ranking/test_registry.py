@@ -8,7 +8,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from market import db
+from market.core import db
 from ranking.registry import ModelRegistry, RollbackRefused, UnknownVersion
 
 

@@ -6,10 +6,10 @@ import functools
 import re
 from pathlib import Path
 
-from market.demo_catalog import DEMO_SELLERS
+from market.taxonomy.demo_catalog import DEMO_SELLERS
 from ranking.documents import IndexedProduct
-from ranking.evaluate import RelevanceSet, load_relevance_set
-from ranking.seed_relevance import DEFAULT_OUTPUT, SeedQuery, build_seed_set, write_seed_set
+from ranking.offline.evaluate import RelevanceSet, load_relevance_set
+from ranking.offline.seed_relevance import DEFAULT_OUTPUT, SeedQuery, build_seed_set, write_seed_set
 
 SHIPPED = Path(__file__).resolve().parents[2] / "ranking" / "relevance" / "demo"
 FILES = ("product.csv", "query.csv", "label.csv")
@@ -121,7 +121,7 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
 
 def test_shipped_files_are_current(tmp_path: Path) -> None:
     # The shipped set is exactly what the generator makes today: regenerate it when the catalog changes
-    # (python -m ranking.seed_relevance ranking/relevance/demo).
+    # (python -m ranking.offline.seed_relevance ranking/relevance/demo).
     write_seed_set(tmp_path)
     for name in FILES:
         assert (tmp_path / name).read_bytes() == (SHIPPED / name).read_bytes(), name

@@ -17,13 +17,13 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from market.app import create_app
-from market.settings import load_settings
+from market.app.asgi import create_app
+from market.core.settings import load_settings
 from tests.conftest import OPERATOR_TOKEN, product, register
 
 CSV = "text/csv"
 NDJSON = "application/x-ndjson"
-AGORA = [sys.executable, "-c", "from market.cli import main; main()"]
+AGORA = [sys.executable, "-c", "from market.app.cli import main; main()"]
 CSV_HEADER = [
     "id",
     "title",

@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from market.app import create_app
-from market.settings import load_settings
+from market.app.asgi import create_app
+from market.core.settings import load_settings
 from sellers import inventory
 from sellers.inventory import Shortage
 from tests.conftest import product, register

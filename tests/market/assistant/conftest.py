@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from market.settings import Settings
+from market.core.settings import Settings
 from tests.market.assistant.scripted import CATALOG, app_client, open_shop
 
 

@@ -17,9 +17,9 @@ import asyncpg
 import msgspec
 from litestar.testing import AsyncTestClient
 
-from market.app import create_app
-from market.assistant.messages import ChatMessage, ModelReply, ToolCall, ToolSpec
-from market.settings import Settings
+from market.app.asgi import create_app
+from market.assistant.llm.messages import ChatMessage, ModelReply, ToolCall, ToolSpec
+from market.core.settings import Settings
 from tests.conftest import product, register, wait_until_ready
 
 USD = "USD"

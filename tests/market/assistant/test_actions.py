@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from market.assistant.actions import MODEL_DIR, ActionClassifier, cues
-from market.assistant.understanding import Vocabulary
-from market.assistant.utterances import ACTIONS, generate_utterances
+from market.assistant.reading.actions import MODEL_DIR, ActionClassifier, cues
+from market.assistant.reading.understanding import Vocabulary
+from market.assistant.reading.utterances import ACTIONS, generate_utterances
 
 # (text, products shown before, action). Written to sound like shoppers, not like the generator's templates.
 HAND_WRITTEN = [

@@ -12,8 +12,8 @@ import logging
 
 import msgspec
 
-from market.assistant import replies
-from market.assistant.messages import BackendError
+from market.assistant.agent import replies
+from market.assistant.llm.messages import BackendError
 from tests.market.assistant.scripted import (
     FixedClassifier,
     call,
@@ -242,7 +242,7 @@ async def test_a_failing_backend_gets_a_templated_reply_and_is_logged(shop, capl
     use(shop, backend, FixedClassifier(["search"]))
     conversation = await converse(shop)
 
-    with caplog.at_level(logging.WARNING, logger="market.assistant.agent"):
+    with caplog.at_level(logging.WARNING, logger="market.assistant.agent.turn"):
         answer = await say(shop, conversation, "yoga mat")
 
     assert (

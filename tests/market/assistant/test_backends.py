@@ -14,8 +14,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from market.assistant.backends import OpenAIBackend, backend_from_settings
-from market.assistant.local_llm import (
+from market.assistant.llm.backends import OpenAIBackend, backend_from_settings
+from market.assistant.llm.local import (
     CONTEXT_TOKENS,
     LocalBackend,
     _load,
@@ -25,8 +25,8 @@ from market.assistant.local_llm import (
     inline_refs,
     output_schema,
 )
-from market.assistant.messages import BackendError, ChatMessage, ToolCall, ToolSpec
-from market.settings import Settings, SettingsError, load_settings
+from market.assistant.llm.messages import BackendError, ChatMessage, ToolCall, ToolSpec
+from market.core.settings import Settings, SettingsError, load_settings
 
 
 class SearchArgs(msgspec.Struct, forbid_unknown_fields=True):

@@ -21,7 +21,7 @@ import msgspec
 import pytest
 from playwright import async_api as playwright_api
 
-from market.settings import Settings
+from market.core.settings import Settings
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, LocalStripe, product
 from tests.market.orders.conftest import LiveShop, free_port, payable_seller
 

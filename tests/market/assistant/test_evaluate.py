@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from market.assistant import dialogues
-from market.assistant.evaluate import (
+from market.app.assistant_eval import (
     action_accuracy,
     hallucinations,
     percentile,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from market.assistant import replies
-from market.assistant.grounding import Facts, ground
+from market.assistant.agent import replies
+from market.assistant.agent.grounding import Facts, ground
 
 OWN = "http://127.0.0.1:8000"
 CHECKOUT = "https://checkout.stripe.test/c/pay/cs_test_123"

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import msgspec
 import pytest
 
-from market.settings import Settings
+from market.core.settings import Settings
 from tests.market.assistant.scripted import (
     CATALOG,
     FixedClassifier,

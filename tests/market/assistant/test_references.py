@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from market.assistant.references import ShownProduct, resolve_reference
+from market.assistant.reading.references import ShownProduct, resolve_reference
 
 SHOWN = [
     ShownProduct(

@@ -12,9 +12,9 @@ from typing import ClassVar
 import msgspec
 import pytest
 
-from market.assistant import money, understanding, vocabulary
-from market.assistant.money import parse_number, read_budget
-from market.assistant.understanding import Slots, Vocabulary, size_alternatives, understand
+from market.assistant.reading import amounts as money, understanding, vocabulary
+from market.assistant.reading.amounts import parse_number, read_budget
+from market.assistant.reading.understanding import Slots, Vocabulary, size_alternatives, understand
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from market.metrics import money
+from market.metrics import revenue as money
 from market.metrics.schemas import MoneyFigures, Period
 from tests.conftest import OPERATOR_TOKEN
 from tests.market.metrics.conftest import PERIOD

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from market.errors import ApiError
+from market.core.errors import ApiError
 from market.metrics.period import bucket_bounds, bucket_starts, parse_bucket, parse_period
 from market.metrics.schemas import Period
 

@@ -17,11 +17,11 @@ import pytest
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from market.app import create_app
-from market.settings import Settings
+from market.app.asgi import create_app
+from market.core.settings import Settings
 from tests.conftest import OPERATOR_TOKEN, product, register
 from tests.market.orders.conftest import cart_with, payable_seller
-from tests.ranking.test_search_api import tiny_reranker
+from tests.market.search.test_search_api import tiny_reranker
 
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 CATALOG = [

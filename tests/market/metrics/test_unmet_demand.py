@@ -16,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from litestar.testing import AsyncTestClient
 
-from market.app import create_app
+from market.app.asgi import create_app
 from market.metrics.schemas import Period
 from market.metrics.unmet_demand import unmet_demand
-from market.settings import load_settings
+from market.core.settings import load_settings
 from tests.conftest import OPERATOR_TOKEN, product, register
-from tests.ranking.test_search_api import searchable, upload
+from tests.market.search.test_search_api import searchable, upload
 
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 ROUTE, SELLER_ROUTE = "/v1/operator/unmet-demand", "/v1/seller/insights/unmet-demand"

@@ -21,8 +21,8 @@ import pytest
 import uvicorn
 from litestar.testing import AsyncTestClient
 
-from market.app import create_app
-from market.settings import Settings
+from market.app.asgi import create_app
+from market.core.settings import Settings
 from tests.conftest import OPERATOR_TOKEN, LocalStripe, register
 
 T = TypeVar("T")

@@ -8,7 +8,7 @@ import json
 import msgspec
 from litestar.testing import AsyncTestClient
 
-from market.app import create_app
+from market.app.asgi import create_app
 from tests.conftest import product
 from tests.market.orders.conftest import cart_with, payable_seller
 

@@ -13,10 +13,10 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from market.app import create_app
-from market.errors import ApiError
+from market.app.asgi import create_app
+from market.core.errors import ApiError
 from market.orders import checkout, sweeper
-from market.settings import Settings
+from market.core.settings import Settings
 from payments.gateway import StripeGateway
 from sellers import inventory
 from tests.conftest import product

@@ -1,0 +1,179 @@
+"""The HTTP application: every package's routes, one error format, the database pool, the API docs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
+
+from feedback.events import ImpressionLog
+from feedback.routes import EventController
+from market.core import db, migrate
+from market.assistant.page import chat_page
+from market.assistant.routes import ConversationController
+from market.app.dependencies import APP_DEPENDENCIES
+from market.core.errors import EXCEPTION_HANDLERS
+from market.app.health import healthz, readyz
+from market.search.indexer import SearchIndexer, service_embedder
+from market.core.leadership import Leadership
+from market.core import telemetry as prometheus
+from market.metrics.demand_routes import OperatorDemandController, SellerDemandController
+from market.metrics.pages import DASHBOARD_ROUTES
+from market.metrics.routes import OperatorMetricsController, SellerInsightsController
+from market.app.operator import OperatorController
+from market.orders import sweeper
+from market.orders.pages import PAGES
+from market.orders.routes import ROUTES as ORDER_ROUTES
+from market.search.routes import SearchController
+from market.core.settings import Settings, ensure_operator_token
+from payments.gateway import StripeGateway
+from ranking.cursors import CursorSigner
+from ranking.engine import MatchingEngine
+from sellers.routes import CatalogController, SellerController
+
+VERSION = "0.1.0"
+DOCS_ASSETS = "/docs/assets"
+
+
+def create_app(
+    settings: Settings,
+    database_url: str,
+    *,
+    migrate_on_start: bool = True,
+    show_progress: bool = False,
+    leadership: Leadership | None = None,
+) -> Litestar:
+    """The Agora service, connected to `database_url` (see `market.core.db.database_url`). `leadership`: how
+    this process learns whether it leads the service (one of several workers); default: serving alone."""
+    leadership = leadership or Leadership()
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        pool = await db.create_pool(database_url, settings)
+        keeping = None
+        try:
+            if migrate_on_start:
+                async with pool.acquire() as conn:
+                    await migrate.upgrade(conn)
+            app.state.pool = pool
+            if not leadership.alone:
+                await leadership.claim()
+                keeping = asyncio.create_task(leadership.keep(), name="leadership")
+            yield
+        finally:
+            if keeping is not None:
+                keeping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeping
+                await leadership.release()
+            await pool.close()
+
+    @asynccontextmanager
+    async def search(app: Litestar) -> AsyncIterator[None]:
+        embedder = await asyncio.to_thread(service_embedder, settings)
+        # Every process of the service signs next-page cursors with the same key, so any can continue one.
+        cursors = CursorSigner.from_secret(app.state.operator_token)
+        engine = MatchingEngine(embedder, exact_below=settings.exact_index_below, cursors=cursors)
+        indexer = SearchIndexer(engine, app.state.pool, settings, leadership=leadership)
+        impressions = ImpressionLog(app.state.pool)
+        app.state.engine, app.state.indexer, app.state.impressions = engine, indexer, impressions
+        writing = asyncio.create_task(impressions.run(), name="impression-log")
+        try:
+            # Lexical search is served at once; `run` embeds the catalog (minutes for a large one, on every
+            # core) unless a saved vector index covers it.
+            await indexer.start(progress=show_progress, wait_for_vectors=False)
+        except (OSError, asyncpg.PostgresError) as exc:  # e.g. an unmigrated database: keep trying
+            app.logger.warning("search starts once the database allows it: %s", exc)
+        following = asyncio.create_task(indexer.run(progress=show_progress), name="search-indexer")
+        try:
+            yield
+        finally:
+            for task in (following, writing):  # the impression log writes what it holds as it stops
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await asyncio.to_thread(indexer.save)  # the next start then embeds nothing it already had
+
+    @asynccontextmanager
+    async def payments(app: Litestar) -> AsyncIterator[None]:
+        gateway = StripeGateway.from_settings(settings)  # None: payments are off, their routes say so
+        app.state.gateway = gateway
+        if gateway is None:
+            yield
+            return
+        sweeping = asyncio.create_task(
+            sweeper.run(app.state.pool, gateway, settings.reservation_sweep_seconds, leadership),
+            name="order-sweeper",
+        )
+        try:
+            yield
+        finally:
+            sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
+            await gateway.close()
+
+    return Litestar(
+        route_handlers=[
+            chat_page,
+            healthz,
+            readyz,
+            SellerController,
+            CatalogController,
+            OperatorController,
+            OperatorMetricsController,
+            SellerInsightsController,
+            OperatorDemandController,
+            SellerDemandController,
+            SearchController,
+            EventController,
+            ConversationController,
+            *ORDER_ROUTES,
+            *PAGES,
+            *DASHBOARD_ROUTES,
+            prometheus.MetricsController,
+            create_static_files_router(DOCS_ASSETS, [swagger_ui_path], include_in_schema=False),
+        ],
+        lifespan=[database, payments, search] if settings.search_enabled else [database, payments],
+        state=State({"settings": settings, "operator_token": ensure_operator_token(settings)}),
+        dependencies=APP_DEPENDENCIES,
+        middleware=[prometheus.REQUESTS.middleware],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=_openapi(),
+    )
+
+
+def _openapi() -> OpenAPIConfig:
+    # The docs page loads Swagger UI from the installed package, not a CDN: it works offline.
+    swagger = SwaggerRenderPlugin(
+        path="/",
+        js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+    )
+    return OpenAPIConfig(
+        title="Agora",
+        version=VERSION,
+        description="An agentic-commerce marketplace. Sellers publish catalogs here; shoppers' assistants buy.",
+        path="/docs",
+        render_plugins=[swagger],
+        components=Components(
+            security_schemes={
+                "SellerKey": SecurityScheme(type="http", scheme="bearer", description="A seller's API key"),
+                "OperatorToken": SecurityScheme(
+                    type="http", scheme="bearer", description="The operator token"
+                ),
+            }
+        ),
+    )

@@ -1,0 +1,113 @@
+"""`agora demo`: demo sellers with a realistic multi-category catalog, loaded through the seller services.
+
+Running it again changes nothing: sellers are found by email, their keys are kept in the data dir, and
+re-sending an identical catalog is a no-op.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+import asyncpg
+from tqdm import tqdm
+
+from market.taxonomy.demo_catalog import DEMO_SELLERS, DemoSeller, demo_seller_products
+from market.core.errors import ApiError
+from market.orders.accounting import payout_account
+from payments.gateway import StripeGateway
+from sellers import accounts, catalog
+from sellers import store as seller_store
+from sellers.importer import RawItem
+from sellers.schemas import SellerRegistration
+
+KEYS_FILE = "demo-sellers.json"
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    name: str
+    seller_id: UUID
+    api_key: str
+    products: int
+
+
+async def seed_demo(pool: asyncpg.Pool, data_dir: Path, *, progress: bool = False) -> list[DemoAccount]:
+    keys_path = data_dir / KEYS_FILE
+    known = json.loads(keys_path.read_text()) if keys_path.is_file() else {}
+    accounts = []
+    total = sum(seller.product_count for seller in DEMO_SELLERS)
+    with tqdm(total=total, desc="demo catalog", unit="product", disable=not progress) as bar:
+        for demo_seller in DEMO_SELLERS:
+            principal = await _demo_principal(pool, demo_seller, known)
+            products = demo_seller_products(demo_seller)
+            while batch := list(itertools.islice(products, BATCH)):
+                items = [RawItem(index=i, line=None, data=product) for i, product in enumerate(batch)]
+                result = await catalog.upsert_batch(pool, principal.seller, items)
+                if result.rejected:
+                    raise RuntimeError(f"demo catalog item rejected: {result.rejected[0]}")
+                bar.update(len(batch))
+            accounts.append(
+                DemoAccount(
+                    demo_seller.name,
+                    principal.seller.seller_id,
+                    known[demo_seller.email],
+                    demo_seller.product_count,
+                )
+            )
+    _write_private(keys_path, json.dumps(known, indent=2))
+    return accounts
+
+
+async def _demo_principal(
+    pool: asyncpg.Pool, demo_seller: DemoSeller, known: dict[str, str]
+) -> accounts.Principal:
+    """The demo seller's identity: its kept key if still valid, else a new registration or a new key."""
+    if demo_seller.email in known:
+        try:
+            return await accounts.authenticate(pool, known[demo_seller.email])
+        except ApiError:
+            pass  # revoked or from another database: issue a fresh one below
+    existing = await accounts.find_seller_by_email(pool, demo_seller.email)
+    if existing is None:
+        registration = SellerRegistration(
+            name=demo_seller.name,
+            email=demo_seller.email,
+            country=demo_seller.country,
+            currency=demo_seller.currency,
+        )
+        known[demo_seller.email] = (await accounts.register_seller(pool, registration)).api_key
+    else:
+        known[demo_seller.email] = (await accounts.issue_key(pool, existing.seller_id)).api_key
+    return await accounts.authenticate(pool, known[demo_seller.email])
+
+
+async def open_payout_accounts(
+    pool: asyncpg.Pool, gateway: StripeGateway, accounts: list[DemoAccount], *, fresh_stripe: bool
+) -> list[str]:
+    """A Stripe Connect account for each demo seller, so that their sales can be paid out. A local Stripe
+    starts empty every time, so with `fresh_stripe` the accounts of an earlier run are replaced."""
+    seller_ids = [account.seller_id for account in accounts]
+    if fresh_stripe:
+        async with pool.acquire() as conn:
+            await seller_store.clear_payout_accounts(conn, seller_ids)
+    return [(await payout_account(pool, gateway, seller_id)).account_id for seller_id in seller_ids]
+
+
+def describe_accounts(accounts: list[DemoAccount], data_dir: Path) -> str:
+    lines = ["Demo sellers (keys are also in " + str(data_dir / KEYS_FILE) + "):"]
+    for account in accounts:
+        lines.append(f"  {account.name:<28} {account.products:>5} products  key {account.api_key}")
+    return "\n".join(lines)
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")

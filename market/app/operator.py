@@ -1,0 +1,136 @@
+"""Operator routes: the marketplace's own view of sellers, the catalog change feed, the model registry and
+the event log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import Stream
+
+from feedback import export
+from feedback.schemas import EventType
+from market.core.auth import require_bearer
+from market.app.dependencies import AppSettings, Pool
+from market.core.errors import ApiError
+from market.search.indexer import request_rebuild
+from ranking.registry import Kind, ModelRegistry, ModelVersion, UnknownVersion
+from sellers import accounts, catalog
+from sellers.schemas import CatalogChangePage, Seller
+
+
+def operator_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Operator routes need `Authorization: Bearer <operator token>`."""
+    require_bearer(
+        connection,
+        connection.app.state.operator_token,
+        code="invalid_operator_token",
+        message="Operator routes need 'Authorization: Bearer <operator token>'.",
+    )
+
+
+class OperatorController(Controller):
+    path = "/v1/operator"
+    tags = ("operator",)
+    guards = (operator_guard,)
+    security = ({"OperatorToken": []},)
+
+    @get("/sellers", summary="All sellers, a page at a time")
+    async def list_sellers(
+        self,
+        pool: Pool,
+        after: FromQuery[UUID | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> list[Seller]:
+        return await accounts.list_sellers(pool, after, limit)
+
+    @post(
+        "/sellers/{seller_id:uuid}/suspend",
+        status_code=200,
+        summary="Suspend a seller: its keys stop working",
+    )
+    async def suspend(self, seller_id: FromPath[UUID], pool: Pool) -> Seller:
+        return await accounts.set_seller_status(pool, seller_id, "suspended")
+
+    @post("/sellers/{seller_id:uuid}/reinstate", status_code=200, summary="Reinstate a suspended seller")
+    async def reinstate(self, seller_id: FromPath[UUID], pool: Pool) -> Seller:
+        return await accounts.set_seller_status(pool, seller_id, "active")
+
+    @get("/models", summary="Every model version, newest first, with its status and metrics")
+    async def models(
+        self, pool: Pool, settings: AppSettings, kind: FromQuery[Kind | None] = None
+    ) -> list[ModelVersion]:
+        return await ModelRegistry(pool, settings.data_dir).list(kind)
+
+    @post(
+        "/models/{version:str}/promote",
+        status_code=200,
+        summary="Serve this version; the service swaps it in within seconds",
+    )
+    async def promote_model(
+        self, version: FromPath[str], request: Request, pool: Pool, settings: AppSettings
+    ) -> ModelVersion:
+        try:
+            promoted = await ModelRegistry(pool, settings.data_dir).promote(version)
+        except UnknownVersion:
+            raise ApiError(
+                404, "model_not_found", f"No model version {version!r}.", where="path.version"
+            ) from None
+        # This process swaps at once (an embedding model once the catalog is re-embedded by it); other
+        # processes notice on their next registry poll.
+        indexer = request.app.state.indexer
+        await indexer.refresh_reranker()
+        await indexer.refresh_embedding()
+        return promoted
+
+    @post(
+        "/index/rebuild",
+        status_code=202,
+        summary="Re-embed the whole catalog into a new index; search answers throughout",
+    )
+    async def rebuild_index(self, request: Request, pool: Pool) -> dict[str, str]:
+        # Here at once; other worker processes of the service find the request on their next look.
+        request.app.state.indexer.rebuild_soon(await request_rebuild(pool))
+        return {"status": "rebuilding"}
+
+    @get(
+        "/catalog/changes",
+        summary="The catalog change feed, in sequence order, after a given sequence number",
+    )
+    async def catalog_changes(
+        self,
+        pool: Pool,
+        after: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
+    ) -> CatalogChangePage:
+        return await catalog.read_changes(pool, after, limit)
+
+    @get(
+        "/events",
+        media_type="application/x-ndjson",
+        summary="Export the event log as NDJSON, streamed: one event per line, every column",
+        description=(
+            "Events with since <= occurred_at < until (until defaults to now; a time without a timezone is "
+            "UTC), optionally of some types (`type` repeatable), ordered by (occurred_at, event_id). The same "
+            "as `agora events export`."
+        ),
+    )
+    async def export_events(
+        self,
+        pool: Pool,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        type: Annotated[
+            list[EventType] | None, QueryParameter(description="repeatable: type=click&type=purchase")
+        ] = None,
+    ) -> Stream:
+        try:
+            lines = export.ndjson_pages(pool, since=since, until=until, types=type or ())
+        except export.ExportRangeError as exc:
+            raise ApiError.invalid("query.since", str(exc)) from None
+        return Stream(lines, media_type="application/x-ndjson")

@@ -1,1 +1,0 @@
-"""The action classifier shipped with Agora, trained on generated utterances by `python -m market.assistant.actions`."""

@@ -1,0 +1,171 @@
+"""The assistant's tools as the model sees them: their arguments (msgspec Structs, whose JSON schema is the
+tool's parameters), the rule for starting checkout, and what running a tool gives back (`ToolResult`).
+
+`toolbox.Toolbox` carries the calls out.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta, Struct
+
+from market.assistant.llm.messages import ToolCall, ToolSpec
+from market.orders.schemas import CartView
+from ranking.engine import Price
+
+MinorUnits = Annotated[int, Meta(ge=0, description="in minor units of the currency: $120.00 is 12000")]
+ProductId = Annotated[int, Meta(ge=1, description="a product_id from an earlier tool result")]
+Words = Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class SearchProducts(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Search the catalog. Put prices, brand, category and colour in their own fields, not in the query."""
+
+    query: Annotated[str, Meta(min_length=1, max_length=200, description="what the shopper wants, in words")]
+    max_price: MinorUnits | None = None
+    min_price: MinorUnits | None = None
+    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. USD")] | None = None
+    category: (
+        Annotated[str, Meta(min_length=1, max_length=200, description="e.g. Shoes > Running")] | None
+    ) = None
+    brand: Words | None = None
+    color: Words | None = None
+    in_stock: bool | None = None
+
+
+class ProductDetails(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Everything known about one product: price, stock, attributes, seller, description."""
+
+    product_id: ProductId
+
+
+class CompareProducts(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Two to four products side by side."""
+
+    product_ids: Annotated[list[ProductId], Meta(min_length=2, max_length=4)]
+
+
+class AddToCart(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Put units of a product in the shopper's cart."""
+
+    product_id: ProductId
+    quantity: Annotated[int, Meta(ge=1, le=20)] = 1
+
+
+class RemoveFromCart(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Take a product out of the shopper's cart."""
+
+    product_id: ProductId
+
+
+class ViewCart(Struct, forbid_unknown_fields=True, kw_only=True):
+    """What the cart holds now, at today's prices."""
+
+
+class StartCheckout(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Order the cart and get Stripe's payment page. Only when the shopper has just confirmed."""
+
+
+class AskClarifyingQuestion(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Ask the shopper one short question when the request is unclear."""
+
+    question: Annotated[str, Meta(min_length=1, max_length=300)]
+
+
+TOOLS: dict[str, type[Struct]] = {
+    "search_products": SearchProducts,
+    "product_details": ProductDetails,
+    "compare_products": CompareProducts,
+    "add_to_cart": AddToCart,
+    "remove_from_cart": RemoveFromCart,
+    "view_cart": ViewCart,
+    "start_checkout": StartCheckout,
+    "ask_clarifying_question": AskClarifyingQuestion,
+}
+CART_TOOLS = frozenset({"add_to_cart", "remove_from_cart", "start_checkout"})
+
+
+def tool_specs() -> list[ToolSpec]:
+    """Every tool as the model sees it: name, what it does, the JSON schema of its arguments."""
+    specs = []
+    for name, kind in TOOLS.items():
+        schema = msgspec.json.schema(kind)
+        parameters = dict(schema["$defs"][schema["$ref"].rsplit("/", 1)[-1]])
+        description = parameters.pop("description", "")
+        parameters.pop("title", None)
+        specs.append(ToolSpec(name=name, description=description, parameters=parameters))
+    return specs
+
+
+class InvalidToolCall(ValueError):
+    """A call naming no tool, or with arguments its Struct refuses; the message says which and why."""
+
+
+def parse_call(call: ToolCall) -> Struct:
+    kind = TOOLS.get(call.name)
+    if kind is None:
+        raise InvalidToolCall(f"there is no tool {call.name!r}; the tools are {', '.join(TOOLS)}")
+    try:
+        return msgspec.convert(call.arguments, kind)
+    except msgspec.ValidationError as exc:
+        raise InvalidToolCall(f"invalid arguments for {call.name}: {exc}") from None
+
+
+_AFFIRMATIVE = re.compile(
+    r"^\W*(?:yes|yeah|yep|yup|sure|ok(?:ay)?|confirm(?:ed)?|go ahead|do it|please do|proceed|let'?s do it|"
+    r"sounds good|absolutely|of course|correct)\b",
+    re.IGNORECASE,
+)
+_EXPLICIT = re.compile(
+    r"\b(?:i confirm|confirm(?:ed)? (?:the |my )?(?:checkout|order|purchase|payment)|"
+    r"(?:yes|ok(?:ay)?|sure)\W+(?:please\W+)?(?:check ?out|buy|order|pay)|place (?:the |my )?order|"
+    r"proceed to (?:checkout|payment)|check ?out now|buy (?:it|them) now|pay now)\b",
+    re.IGNORECASE,
+)
+_REFUSAL = re.compile(r"\b(?:no|not|don'?t|do not|never|wait|cancel|hold on|stop)\b", re.IGNORECASE)
+
+
+def confirms_checkout(text: str, *, asked: bool) -> bool:
+    """Whether this shopper message explicitly confirms checkout.
+
+    A bare "yes" counts only as the answer to the assistant's own question of the previous turn; a phrase
+    such as "yes, check out" or "place my order" counts on its own. A question ("can I check out now?")
+    or any negation ("no", "not yet", "don't") is no confirmation at all.
+    """
+    if _REFUSAL.search(text) or text.rstrip().endswith("?"):
+        return False
+    return bool(_EXPLICIT.search(text) or (asked and _AFFIRMATIVE.search(text)))
+
+
+class ProductCard(Struct, kw_only=True, omit_defaults=True):
+    """A product as the shopper's screen shows it."""
+
+    product_id: int
+    title: str
+    position: int
+    seller_id: str | None = None
+    seller_name: str | None = None
+    price: Price | None = None
+    image: str | None = None  # the first of the seller's images
+
+
+class CheckoutStarted(Struct):
+    checkout_url: str
+    order_id: UUID
+
+
+class ToolResult(Struct, kw_only=True):
+    """One executed call: the JSON the model sees (`data`), and what the shopper's screen is given."""
+
+    name: str
+    arguments: dict[str, Any]
+    ok: bool
+    data: dict[str, Any]
+    products: list[ProductCard] = []
+    search_id: UUID | None = None
+    cart: CartView | None = None
+    checkout: CheckoutStarted | None = None

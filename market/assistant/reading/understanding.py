@@ -1,0 +1,245 @@
+"""What a shopper's sentence asks for, read without a model: budget, currency, quantity, size, colours,
+brand, category, and the words left over for search.
+
+The reading is deterministic and cheap, so the agent can trust it to check (or replace) what a language
+model proposes: "under $120" is always `budget_max=12000`, whatever the model thought. Budgets are read by
+`market.assistant.reading.amounts` (exact integers, never a float); the other words come from a `Vocabulary`, built
+from the demo catalog's word lists or from a live catalog's products.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import msgspec
+
+from market.assistant.reading.amounts import UNIT, WORD_NUMBER, parse_number, read_budget
+from market.assistant.reading.vocabulary import Vocabulary
+
+__all__ = ["Slots", "Vocabulary", "size_alternatives", "understand"]
+
+
+class Slots(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What one utterance asks for. Budgets are integer minor units of `currency`, or of the caller's
+    default currency when the text names none."""
+
+    query: str = ""  # the words left for search once budget, quantity and filler phrases are gone
+    budget_min: int | None = None
+    budget_max: int | None = None
+    currency: str | None = None  # ISO 4217, only when the text names one (symbol, word or code)
+    quantity: int | None = None
+    size: str | None = None  # as the vocabulary spells it; see `size_alternatives`
+    colors: tuple[str, ...] = ()
+    exclude_colors: tuple[str, ...] = ()  # "not black", "anything but red"
+    brand: str | None = None
+    category: str | None = None  # a category path prefix, e.g. "Shoes > Running": a hint, not a certainty
+
+    @property
+    def has_budget(self) -> bool:
+        return self.budget_min is not None or self.budget_max is not None
+
+
+class _Text:
+    """The utterance with the spans already read masked out, so each later pattern sees only what is left."""
+
+    def __init__(self, text: str) -> None:
+        self.masked = text
+
+    def take(self, start: int, end: int) -> None:
+        self.masked = self.masked[:start] + " " * (end - start) + self.masked[end:]
+
+    def find(self, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+        return (match for match in pattern.finditer(self.masked) if match.group(0).strip())
+
+
+# --- quantity ------------------------------------------------------------------------------------------
+
+_Q = rf"(?P<n>(?<![\d.,])\d{{1,2}}(?![\d.,])|{WORD_NUMBER})"
+_ORDERING = (
+    r"(?:add|buy|get|order|take|want|need|grab|put|make\s+(?:it|that)|change\s+(?:it\s+)?to|i'?ll\s+take|"
+    r"give\s+me)"
+)
+_QUANTITY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), remove)
+    for pattern, remove in (
+        (r"\b(?P<n>\d{1,2})\s?x\b(?!\s?\d)", "all"),
+        (r"(?<![\w])x\s?(?P<n>\d{1,2})\b", "all"),
+        (rf"\b(?:qty|quantity)\s*(?:of|:|=)?\s*{_Q}", "all"),
+        (r"\b(?:a\s+)?couple(?:\s+of)?\b", "all"),
+        (r"\ba\s+pair\s+of\b", "all"),
+        (rf"\b{_Q}\s+(?:pairs?|units?|items?|sets?|boxes|bottles|copies)(?:\s+of)?\b", "all"),
+        (rf"\b{_Q}\s+of\s+(?=(?:them|those|these|it|that|each|the|my)\b)", "all"),
+        (rf"\b{_ORDERING}\s+{_Q}(?!\s*(?:{UNIT}|-))", "n"),
+        (rf"\b{_Q}\s+(?!(?:{UNIT}|in\b|of\b|or\b|and\b|to\b|x\b|-))(?=[a-z])", "n"),
+    )
+)  # fmt: skip
+# The last pattern ("2 t-shirts") reads a bare count; these words before or after it say it is not one.
+_NOT_A_COUNT_BEFORE = re.compile(
+    r"(?:size|sz|for|of|top|first|last|the|number|no\.?|#|option|item)\s*$", re.IGNORECASE
+)
+_NOT_A_COUNT_AFTER = re.compile(
+    r"\s*(?:options?|results?|choices?|ideas?|alternatives?|suggestions?|more)\b", re.IGNORECASE
+)
+
+
+def _read_quantity(text: _Text) -> int | None:
+    for index, (pattern, remove) in enumerate(_QUANTITY_PATTERNS):
+        for match in text.find(pattern):
+            word = match.group(0).lower()
+            if "couple" in word:
+                value = 2
+            elif "pair of" in word and "n" not in match.groupdict():
+                value = 1
+            else:
+                number = parse_number(match.group("n"))
+                value = int(number) if number is not None and number == number.to_integral_value() else 0
+            if index == len(_QUANTITY_PATTERNS) - 1 and (
+                not 2 <= value <= 20
+                or _NOT_A_COUNT_BEFORE.search(text.masked[: match.start()])
+                or _NOT_A_COUNT_AFTER.match(text.masked[match.end() :])
+            ):
+                continue
+            if not 1 <= value <= 999:
+                continue
+            start, end = (match.start(), match.end()) if remove == "all" else match.span("n")
+            text.take(start, end)
+            return value
+    return None
+
+
+# --- size, colour, brand, category ---------------------------------------------------------------------
+
+_SIZE_ALIASES = {
+    "extra small": "XS", "x-small": "XS", "small": "S", "medium": "M", "large": "L",
+    "extra large": "XL", "x-large": "XL", "xx-large": "XXL", "2xl": "XXL",
+}  # fmt: skip
+
+
+def size_alternatives(size: str) -> tuple[str, ...]:
+    """A size and its other spellings ("medium" and "M"): a search filter may accept any of them."""
+    lowered = size.lower()
+    letters = {alias.lower(): letter for alias, letter in _SIZE_ALIASES.items()}
+    words = {letter.lower(): alias for alias, letter in _SIZE_ALIASES.items() if " " not in alias}
+    words |= {"xl": "extra large", "xs": "extra small"}
+    other = letters.get(lowered) or words.get(lowered)
+    return (size, other) if other else (size,)
+
+
+def _read_size(text: _Text, vocabulary: Vocabulary) -> str | None:
+    for pattern in vocabulary.size_patterns:
+        for match in text.find(pattern):
+            said = " ".join(match.group("s").lower().split())
+            known = vocabulary.size_by_word.get(said)
+            size = known or vocabulary.size_by_word.get(_SIZE_ALIASES.get(said, "").lower())
+            if size:
+                return size
+    return None
+
+
+_NEGATION = re.compile(
+    r"(?:\bnot|\bno|\bwithout|\bexcept|\bbut\s+not|\bbut|\bother\s+than|\bnothing)\s+(?:in\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def _read_colors(text: _Text, vocabulary: Vocabulary) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    wanted: list[str] = []
+    excluded: list[str] = []
+    if vocabulary.color_pattern is None:
+        return (), ()
+    for match in list(text.find(vocabulary.color_pattern)):
+        color = vocabulary.color_by_word[" ".join(match.group(0).lower().split())]
+        before = text.masked[max(0, match.start() - 20) : match.start()]
+        if _NEGATION.search(before):
+            excluded.append(color)
+            negation = _NEGATION.search(before)
+            assert negation is not None
+            text.take(match.start() - len(before) + negation.start(), match.end())
+        elif color not in wanted:
+            wanted.append(color)
+    return tuple(wanted), tuple(dict.fromkeys(excluded))
+
+
+def _read_brand(text: _Text, vocabulary: Vocabulary) -> str | None:
+    if vocabulary.brand_pattern is None:
+        return None
+    for match in text.find(vocabulary.brand_pattern):
+        if not _NEGATION.search(text.masked[max(0, match.start() - 20) : match.start()]):
+            return vocabulary.brand_by_word[_brand_key(match.group(0))]
+    return None
+
+
+def _brand_key(text: str) -> str:
+    return " ".join(text.lower().replace("&", " and ").split())
+
+
+def _read_category(text: _Text, vocabulary: Vocabulary) -> str | None:
+    if vocabulary.category_pattern is None:
+        return None
+    matches = list(text.find(vocabulary.category_pattern))
+    if not matches:
+        return None
+    longest = max(matches, key=lambda match: len(match.group(0)))
+    return vocabulary.category_by_term[" ".join(longest.group(0).lower().split())]
+
+
+# --- what is left for search ---------------------------------------------------------------------------
+
+# Conversational openings that carry no search words: "hi, I'm looking for", "can you show me", "any".
+_OPENINGS = (
+    r"(?:hi|hello|hey|ok(?:ay)?|so|well|um+|uh+|please|pls|plz|now|also|and|great|cool|thanks)\b[\s,!.]*",
+    r"i(?:'m|\s+am)\s+(?:also\s+)?(?:looking|searching|shopping)\s+for",
+    r"i(?:'d|\s+would)\s+(?:also\s+)?like(?:\s+to\s+(?:buy|get|find|see|order))?",
+    r"(?:i\s+)?(?:also\s+|really\s+|just\s+|still\s+)?(?:want|need)(?:\s+to\s+(?:buy|get|find|order))?",
+    r"(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:show|find|get|recommend|suggest|look\s+for)(?:\s+me)?",
+    r"(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:search|look)\s+for",
+    r"(?:show|find|get|give)\s+me",
+    r"(?:do|does)\s+(?:you|agora|anyone)\s+(?:have|sell|carry|stock)",
+    r"(?:are|is)\s+there(?:\s+any|\s+an?)?",
+    r"what\s+(?:kind|sort|type)s?\s+of",
+    r"got(?:\s+any(?:thing)?)?",
+    r"any(?:thing)?|some(?:thing)?|an?|for|on|with|looking\s+for|search(?:\s+for)?|recommend(?:\s+me)?|suggest",
+    r"what\s+about|how\s+about",
+)
+_OPENERS = re.compile(r"^(?:" + "|".join(_OPENINGS) + r")\b\s*", re.IGNORECASE)
+_CLOSERS = re.compile(r"\s+(?:do|does)\s+(?:you|agora)\s+(?:have|sell|carry|stock)\s*[?.!]*$", re.IGNORECASE)
+_POLITE = re.compile(r"\b(?:please|pls|plz|thanks|thank\s+you)\b", re.IGNORECASE)
+_DANGLING = re.compile(
+    r"(?:[\s,.!?;:]+|\b(?:for|and|but|with|at|that|which|in|or|of|the|a|an|is|to)\b)+$", re.IGNORECASE
+)
+
+
+def _leftover_query(text: _Text) -> str:
+    query = _POLITE.sub(" ", text.masked)
+    query = " ".join(query.split())
+    previous = None
+    while previous != query:
+        previous = query
+        query = _OPENERS.sub("", query).strip()
+        query = _CLOSERS.sub("", query).strip()
+        query = _DANGLING.sub("", query).strip()
+    return query.strip(" ,.!?;:")
+
+
+# --- the whole reading ---------------------------------------------------------------------------------
+
+
+def understand(text: str, vocabulary: Vocabulary, *, currency_default: str) -> Slots:
+    """Reads budget, currency, quantity, size, colours, brand, category and the search words of `text`."""
+    budget = read_budget(" ".join(text.split()), currency_default=currency_default)
+    reading = _Text(budget.rest)
+    quantity = _read_quantity(reading)
+    colors, excluded = _read_colors(reading, vocabulary)
+    return Slots(
+        size=_read_size(reading, vocabulary),
+        colors=colors,
+        exclude_colors=excluded,
+        brand=_read_brand(reading, vocabulary),
+        category=_read_category(reading, vocabulary),
+        budget_min=budget.budget_min,
+        budget_max=budget.budget_max,
+        currency=budget.currency,
+        quantity=quantity,
+        query=_leftover_query(reading),
+    )

@@ -1,0 +1,248 @@
+"""The catalog's words the assistant listens for: brands, colours, sizes and the terms that name a category.
+
+A `Vocabulary` comes from the demo catalog's word lists (`Vocabulary.demo()`) or from any catalog's
+products (`Vocabulary.from_products`), so a real catalog's brands and colours are recognised too. Matching
+is case-insensitive and multi-word aware: the longest phrase wins, so "royal blue" is one colour, not "blue".
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Nouns are made plural by the same rule as the demo vocabulary (kept there, beside the nouns).
+from market.taxonomy.vocabulary import plural
+
+_SIZE_WORDS = (
+    "extra small",
+    "x-small",
+    "small",
+    "medium",
+    "large",
+    "extra large",
+    "x-large",
+    "xx-large",
+    "2xl",
+)
+_LETTER_SIZES = ("XS", "S", "M", "L", "XL", "XXL")
+
+
+def singular(noun: str) -> str:
+    """ "turntables" -> "turntable", "accessories" -> "accessory", "benches" -> "bench"; a rough rule."""
+    if noun.endswith("ies") and len(noun) > 4:
+        return noun[:-3] + "y"
+    if noun.endswith(("ches", "shes", "xes", "sses")):
+        return noun[:-2]
+    if noun.endswith("s") and not noun.endswith(("ss", "us", "is")):
+        return noun[:-1]
+    return noun
+
+
+def _common_prefix(paths: Iterable[str]) -> str:
+    split = [[part.strip() for part in path.split(">")] for path in paths]
+    common: list[str] = []
+    for parts in zip(*split, strict=False):
+        if any(part.lower() != parts[0].lower() for part in parts):
+            break
+        common.append(parts[0])
+    return " > ".join(common)
+
+
+def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex matching any phrase, longest first, whole words only, any run of spaces between words."""
+    alternatives = []
+    for phrase in sorted(set(phrases), key=len, reverse=True):
+        words = [r"(?:&|and)" if word in ("&", "and") else re.escape(word) for word in phrase.split()]
+        alternatives.append(r"\s+".join(words))
+    if not alternatives:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.IGNORECASE)
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().replace("&", " and ").split())
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Brands, colours, sizes and category terms, with the patterns that find them in a sentence."""
+
+    brands: tuple[str, ...]
+    colors: tuple[str, ...]
+    sizes: tuple[str, ...]
+    category_terms: Mapping[str, str]  # lower-case phrase -> category path (prefix) it names
+    nouns: tuple[str, ...] = ()  # lower-case product nouns ("trail running shoe"), for generating utterances
+
+    color_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    color_by_word: dict[str, str] = field(init=False, repr=False, compare=False)
+    brand_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    brand_by_word: dict[str, str] = field(init=False, repr=False, compare=False)
+    size_patterns: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    size_by_word: dict[str, str] = field(init=False, repr=False, compare=False)
+    category_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    category_by_term: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        colors: dict[str, str] = {}
+        for color in self.colors:
+            lowered = " ".join(color.lower().split())
+            colors[lowered] = color
+            if "grey" in lowered:  # both spellings are common
+                colors.setdefault(lowered.replace("grey", "gray"), color)
+            if lowered == "navy":
+                colors.setdefault("navy blue", color)
+        brands = {_key(brand): brand for brand in self.brands if len(brand.strip()) > 1}
+        sizes = {" ".join(size.lower().split()): size for size in self.sizes}
+        terms = {" ".join(term.lower().split()): path for term, path in self.category_terms.items()}
+        for term, path in list(terms.items()):
+            if "&" in term:
+                terms.setdefault(term.replace("&", "and"), path)
+        set_attr = functools.partial(object.__setattr__, self)
+        set_attr("color_by_word", colors)
+        set_attr("color_pattern", _phrase_pattern(colors))
+        set_attr("brand_by_word", brands)
+        set_attr("brand_pattern", _phrase_pattern(self.brands))
+        set_attr("size_by_word", sizes)
+        set_attr("size_patterns", self._size_patterns(sizes))
+        set_attr("category_by_term", {_key(term): path for term, path in terms.items()} | terms)
+        set_attr("category_pattern", _phrase_pattern(terms))
+
+    @staticmethod
+    def _size_patterns(sizes: Mapping[str, str]) -> tuple[re.Pattern[str], ...]:
+        """ "size 10.5", "sz M", "in a medium", and sizes that cannot be anything else: "XL", "0-3 months"."""
+        if not sizes:
+            return ()
+        said = sorted({*sizes, *_SIZE_WORDS}, key=len, reverse=True)
+        every = "|".join(re.escape(size) for size in said)
+        words = "|".join(re.escape(size) for size in said if not size[:1].isdigit())
+        alone = [size for size in said if " " in size or (size.upper() in _LETTER_SIZES and len(size) > 1)]
+        patterns = [
+            rf"\b(?:size|sz|sized)\s*:?\s*(?:an?\s+)?(?P<s>{every})(?![\w]|[.,]\d)",
+            rf"\bin\s+(?:an?\s+)?(?:size\s+)?(?P<s>{words})(?![\w-])",
+        ]
+        if alone:
+            patterns.append(rf"(?<![\w-])(?P<s>{'|'.join(re.escape(size) for size in alone)})(?![\w-])")
+        return tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns)
+
+    @classmethod
+    def demo(cls) -> Vocabulary:
+        """The words of the demo catalog (`market.taxonomy.vocabulary`); built once per process."""
+        return _demo_vocabulary()
+
+    @classmethod
+    def from_products(cls, products: Iterable[Any]) -> Vocabulary:
+        """The words of a live catalog: products as seller-API dicts or objects with brand, category and
+        attributes (`ranking.documents.IndexedProduct`). Colours and sizes come from the attributes."""
+        brands: dict[str, str] = {}
+        colors: dict[str, str] = {}
+        sizes: dict[str, str] = {}
+        paths: set[str] = set()
+        for product in products:
+            brand = str(_field(product, "brand") or "").strip()
+            if brand:
+                brands.setdefault(brand.lower(), brand)
+            category = str(_field(product, "category") or "").strip()
+            if category:
+                paths.add(" > ".join(part.strip() for part in category.split(">") if part.strip()))
+            attributes = _field(product, "attributes") or {}
+            for key, target in (("color", colors), ("colour", colors), ("size", sizes)):
+                value = attributes.get(key)
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, str) and item.strip():
+                        target.setdefault(item.strip().lower(), item.strip())
+        return cls(
+            brands=tuple(sorted(brands.values())),
+            colors=tuple(sorted(colors.values())),
+            sizes=tuple(sorted(sizes.values())),
+            category_terms=_category_terms(paths, {}),
+            nouns=tuple(sorted({path.rsplit(">", 1)[-1].strip().lower() for path in paths})),
+        )
+
+    def with_terms_of(self, other: Vocabulary) -> Vocabulary:
+        """These words plus `other`'s category terms for the categories this vocabulary has. A live
+        catalog's own terms are only its category path words ("Blenders"); a richer vocabulary (the demo's
+        product nouns: "smoothie blender") fills in, but never points at a category this catalog lacks."""
+        have = set(self.category_terms.values())
+        borrowed = {term: path for term, path in other.category_terms.items() if path in have}
+        return self.merge(Vocabulary(brands=(), colors=(), sizes=(), category_terms=borrowed))
+
+    def merge(self, other: Vocabulary) -> Vocabulary:
+        """Both vocabularies' words; where a category term differs, the one they share a prefix of."""
+        terms: dict[str, set[str]] = {}
+        for vocabulary in (self, other):
+            for term, path in vocabulary.category_terms.items():
+                terms.setdefault(term, set()).add(path)
+        merged = {term: prefix for term, found in terms.items() if (prefix := _common_prefix(found))}
+        return Vocabulary(
+            brands=tuple(dict.fromkeys((*self.brands, *other.brands))),
+            colors=tuple(dict.fromkeys((*self.colors, *other.colors))),
+            sizes=tuple(dict.fromkeys((*self.sizes, *other.sizes))),
+            category_terms=merged,
+            nouns=tuple(dict.fromkeys((*self.nouns, *other.nouns))),
+        )
+
+
+def _field(product: Any, name: str) -> Any:
+    return product.get(name) if isinstance(product, Mapping) else getattr(product, name, None)
+
+
+def _category_terms(paths: Iterable[str], nouns: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """Phrases that name a category: each level of a path ("headphones", "shoes"), the parts of a root
+    name ("toys", "games"), product nouns and their plurals; a phrase naming several categories names what
+    they have in common, or nothing."""
+    found: dict[str, set[str]] = {}
+
+    def add(term: str, path: str) -> None:
+        found.setdefault(" ".join(term.lower().split()), set()).add(path)
+
+    for path in paths:
+        parts = [part.strip() for part in path.split(">")]
+        for depth, part in enumerate(parts):
+            prefix = " > ".join(parts[: depth + 1])
+            add(part, prefix)
+            if depth > 0 and " " not in part:
+                add(singular(part.lower()), prefix)
+            if depth == 0 and "&" in part:
+                for piece in part.split("&"):
+                    add(piece, prefix)
+    for path, path_nouns in nouns.items():
+        for noun in path_nouns:
+            lowered = noun.lower()
+            for form in {lowered, plural(lowered)}:
+                add(form, path)
+            head = lowered.rsplit(" ", 1)[-1]
+            if head != lowered:
+                for form in {head, plural(head)}:
+                    add(form, path)
+    return {term: prefix for term, paths_named in found.items() if (prefix := _common_prefix(paths_named))}
+
+
+@functools.cache
+def _demo_vocabulary() -> Vocabulary:
+    from market.taxonomy.vocabulary import ROOTS
+
+    colors: dict[str, None] = {}
+    sizes: dict[str, None] = {}
+    nouns: dict[str, list[str]] = {}
+    for root in ROOTS:
+        for sub in root.subcategories:
+            path = f"{root.name} > {sub.path}"
+            nouns[path] = list(sub.nouns)
+            for key, values in sub.attributes.items():
+                flat = (
+                    [v for group in values.values() for v in group] if isinstance(values, Mapping) else values
+                )
+                if key == "color":
+                    colors.update(dict.fromkeys(flat))
+                elif key == "size":
+                    sizes.update(dict.fromkeys(flat))
+    return Vocabulary(
+        brands=tuple(brand for root in ROOTS for brand in root.brands),
+        colors=tuple(colors),
+        sizes=tuple(sizes),
+        category_terms=_category_terms(nouns, nouns),
+        nouns=tuple(noun.lower() for path_nouns in nouns.values() for noun in path_nouns),
+    )

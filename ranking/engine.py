@@ -1,0 +1,431 @@
+"""The matching engine: a shopper's query in, ranked offers out.
+
+    query -> embed -> dense candidates (FAISS) --+
+                   -> lexical candidates (BM25) -+-> reciprocal rank fusion -> features -> LightGBM -> page
+
+Filters are exact: the allowed products are computed first and handed to both retrievers, and each result
+is checked again before it is shown. The engine keeps its own copy of the searchable catalog, changed
+only through `apply_changes`, so a search never waits for the database. The serving reranker can be
+replaced at any time: each search takes the model reference once, so searches in flight finish with the
+model they started with. So can the embedding model, together with the vector index it made
+(`swap_embedding`): the two are held as one pair and each search takes the pair once, so a query is never
+embedded by one model and looked up among vectors made by another. Next pages are continued from the
+ranked list kept here, or from the query ranked again when another process served the first page
+(`ranking.cursors`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import numpy as np
+
+from ranking.filters import CatalogView, SearchFilters
+from ranking.cursors import CursorSigner, InvalidCursor, PageState
+from ranking.documents import IndexedProduct
+from ranking.embedder import Embedder
+from ranking.features import Candidate, Signals, feature_matrix, product_profile
+from ranking.index import EXACT_BELOW, VectorIndex
+from ranking.lexical import LexicalIndex
+from ranking.reranker import RerankerModel
+
+CANDIDATES = 100  # from each retriever
+RRF_K = 60  # the usual constant of reciprocal rank fusion
+RESULT_CACHE_SIZE = 5000  # ranked lists kept for their next pages (others are ranked again)
+
+
+class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    filters: SearchFilters = msgspec.field(default_factory=SearchFilters)
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+    cursor: str | None = None
+    session_id: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class Price(msgspec.Struct):
+    amount: int
+    currency: str
+
+
+class SearchHit(msgspec.Struct, kw_only=True):
+    product_id: int
+    seller_id: str | None
+    title: str
+    brand: str
+    category: str
+    price: Price | None
+    list_price: Price | None
+    availability: str
+    in_stock: bool
+    score: float
+    position: int
+
+
+class SearchResponse(msgspec.Struct, kw_only=True):
+    search_id: uuid.UUID
+    query: str
+    results: list[SearchHit]
+    next_cursor: str | None
+    model_versions: dict[str, str]
+    # The retrievers that produced the candidates: ["dense", "lexical"], or ["lexical"] during a cold start.
+    retrieval: list[str]
+    timings_ms: dict[str, float]
+
+
+class SearchError(ValueError):
+    """A search request the engine cannot answer as asked (e.g. an expired cursor)."""
+
+    def __init__(self, message: str, where: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
+@dataclass
+class _Ranked:
+    query: str
+    filters: SearchFilters
+    hits: list[tuple[int, float]]
+    model_versions: dict[str, str]
+    retrieval: list[str]
+
+
+class StaleIndex(ValueError):
+    """A vector index offered for a swap that does not reflect the catalog changes the engine has applied."""
+
+
+class MatchingEngine:
+    def __init__(
+        self, embedder: Embedder, *, exact_below: int = EXACT_BELOW, cursors: CursorSigner | None = None
+    ) -> None:
+        # The embedding model and the vectors it made, replaced together in one assignment.
+        self._dense: tuple[Embedder, VectorIndex] = (embedder, VectorIndex(embedder.dim))
+        self.catalog = CatalogView()
+        self.lexical = LexicalIndex()
+        self.reranker: RerankerModel | None = None
+        self.signals = Signals()
+        self.seq = 0  # the last catalog change this engine reflects
+        self.ready = False  # True once loaded from the catalog, vectors and all
+        # Serving words and filters only, while the first vectors of a cold start are being made.
+        self.lexical_only = False
+        self.exact_below = exact_below
+        self._write_lock = threading.Lock()
+        # Next-page cursors, signed with a key the service's processes share (a random one by default).
+        self.cursors = cursors or CursorSigner(os.urandom(32))
+        self._ranked: OrderedDict[str, _Ranked] = OrderedDict()  # the lists this engine ranked, by search
+        self._ranked_lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._dense[0]
+
+    @property
+    def vectors(self) -> VectorIndex:
+        return self._dense[1]
+
+    @vectors.setter
+    def vectors(self, index: VectorIndex) -> None:
+        self._dense = (self._dense[0], index)
+
+    # -- keeping in step with the catalog -------------------------------------------------------------
+
+    def load(
+        self,
+        products: Sequence[IndexedProduct],
+        *,
+        index: VectorIndex | None = None,
+        seq: int = 0,
+        progress: bool = False,
+    ) -> None:
+        """Replace everything with `products`, embedding them unless a ready vector `index` is given.
+
+        With a given index (one saved earlier), products it lacks are embedded and added and ids it has
+        beyond `products` are dropped, so the result matches `products` whatever the index held.
+        """
+        if index is None:
+            vectors = self.embedder.embed_products(products, progress=progress)
+            ids = np.fromiter((p.product_id for p in products), dtype=np.int64, count=len(products))
+            index = (
+                VectorIndex.build(ids, vectors, exact_below=self.exact_below)
+                if len(products)
+                else VectorIndex(self.embedder.dim)
+            )
+        else:
+            index.exact_below = self.exact_below  # this engine's threshold, not the one it was saved under
+            wanted = {p.product_id for p in products}
+            stored, _ = index.vectors()
+            index.remove(np.array([i for i in stored.tolist() if i not in wanted], dtype=np.int64))
+            missing = [p for p in products if p.product_id not in index]
+            if missing:
+                index.upsert(
+                    np.fromiter((p.product_id for p in missing), dtype=np.int64, count=len(missing)),
+                    self.embedder.embed_products(missing, progress=progress),
+                )
+        lexical, catalog = _text_indexes(products)
+        with self._write_lock:
+            self.vectors, self.lexical, self.catalog, self.seq = index, lexical, catalog, seq
+            self.ready, self.lexical_only = True, False
+
+    def load_lexical(self, products: Sequence[IndexedProduct], *, seq: int = 0) -> None:
+        """Serve `products` by words and filters at once, before any is embedded.
+
+        Embedding runs at ~60 products/s on two cores, so the first start over a large catalog takes
+        minutes; meanwhile searches are answered from the lexical index alone (their `retrieval` says so),
+        until `load` replaces everything. Not for an engine that already serves vectors.
+        """
+        lexical, catalog = _text_indexes(products)
+        with self._write_lock:
+            self.vectors, self.lexical, self.catalog, self.seq = (
+                VectorIndex(self.embedder.dim),
+                lexical,
+                catalog,
+                seq,
+            )
+            self.lexical_only = True
+
+    def apply_changes(self, upserted: Sequence[IndexedProduct], removed: Iterable[int], seq: int) -> None:
+        """Make upserted products findable (re-embedding them) and removed ones unfindable."""
+        embedder = self.embedder
+        vectors = embedder.embed_products(upserted) if upserted else None
+        for product in upserted:
+            product_profile(product)
+        removed = list(removed)
+        with self._write_lock:
+            if upserted and self.embedder is not embedder:  # swapped meanwhile: those were the old model's
+                vectors = self.embedder.embed_products(upserted)
+            if removed:
+                self.catalog.remove(removed)
+                self.vectors.remove(np.array(removed, dtype=np.int64))
+                self.lexical.remove(removed)
+            if upserted:
+                ids = np.fromiter((p.product_id for p in upserted), dtype=np.int64, count=len(upserted))
+                self.vectors.upsert(ids, vectors)
+                self.lexical.upsert(upserted)
+                self.catalog.upsert(upserted)
+            self.lexical.commit()
+            self.seq = max(self.seq, seq)
+
+    def reshape_vectors(self) -> bool:
+        """Rebuild the vector index from the vectors it holds when its kind no longer suits the catalog's
+        size (exact grown large, or IVF grown or shrunk far from its training size); no re-embedding."""
+        with self._write_lock:  # catalog changes wait; searches go on against the old index
+            if not self.vectors.needs_rebuild():
+                return False
+            ids, vectors = self.vectors.vectors()
+            self.vectors = VectorIndex.build(ids, vectors, exact_below=self.exact_below)
+            return True
+
+    def save_vectors(self, directory: Path, meta: dict) -> None:
+        with self._write_lock:  # no change lands between the vectors and the sequence number they cover
+            self.vectors.save(directory, meta | {"seq": self.seq})
+
+    def swap_reranker(self, model: RerankerModel | None) -> None:
+        self.reranker = model  # one reference assignment: searches in flight keep the model they took
+
+    def swap_embedding(self, embedder: Embedder, index: VectorIndex, seq: int) -> None:
+        """Serve `embedder` with `index`, its vectors of the catalog as of change `seq`, in one assignment:
+        searches in flight finish with the old pair. StaleIndex if the engine reflects another change than
+        `seq` or the index lacks a vector per product; before the engine serves vectors (a cold start) the
+        index may be empty, only the model being chosen then."""
+        if index.dim != embedder.dim:
+            raise ValueError(f"an index of {index.dim}-d vectors cannot serve a {embedder.dim}-d model")
+        with self._write_lock:  # no catalog change lands between the check and the swap
+            if seq != self.seq:
+                raise StaleIndex(f"the index reflects catalog change {seq}, the engine change {self.seq}")
+            if self.ready and len(index) != len(self.catalog):
+                raise StaleIndex(f"the index holds {len(index)} vectors for {len(self.catalog)} products")
+            self._dense = (embedder, index)
+
+    # -- searching ------------------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        if request.cursor:
+            return self._next_page(request)
+        timings: dict[str, float] = {}
+        ranked = self._rank(request, timings)
+        return self._page(uuid.uuid4(), ranked, 0, set(), request.limit, timings)
+
+    def _rank(self, request: SearchRequest, timings: dict[str, float]) -> _Ranked:
+        """Every candidate for the request's query within its filters, best first, with the models."""
+        query, filters = request.query, request.filters
+        clock = time.perf_counter()
+        reranker, lexical_only, dense = self.reranker, self.lexical_only, self._dense
+        versions = ({} if lexical_only else {"embedding": dense[0].model_id}) | (
+            {"reranker": reranker.version} if reranker else {}
+        )
+        allowed = self.catalog.allowed_ids(filters)
+        candidates = (
+            self.retrieve(request, allowed, timings, dense=dense) if allowed is None or len(allowed) else []
+        )
+        clock = _lap(timings, "retrieval_total", clock)
+
+        if candidates and reranker is not None:
+            matrix = feature_matrix(query, candidates, self.signals, budget=filters.max_price)
+            clock = _lap(timings, "features", clock)
+            scores = reranker.score(matrix)
+            clock = _lap(timings, "rerank", clock)
+        else:
+            scores = np.array([candidate.fused_score for candidate in candidates])
+        order = np.argsort(-scores, kind="stable")
+        hits = [(candidates[i].product.product_id, float(scores[i])) for i in order]
+        retrieval = ["lexical"] if lexical_only else ["dense", "lexical"]
+        return _Ranked(query, filters, hits, versions, retrieval)
+
+    def retrieve(
+        self,
+        request: SearchRequest,
+        allowed: np.ndarray | None = None,
+        timings: dict[str, float] | None = None,
+        *,
+        dense: tuple[Embedder, VectorIndex] | None = None,
+    ) -> list[Candidate]:
+        """Candidates from both retrievers, fused, before reranking; `allowed` from `catalog.allowed_ids`,
+        `dense` the (embedder, vectors) pair to use, taken once by the caller (default: the serving pair)."""
+        timings = {} if timings is None else timings
+        embedder, vectors = dense or self._dense
+        if allowed is None:
+            allowed = self.catalog.allowed_ids(request.filters)
+        clock = time.perf_counter()
+        if self.lexical_only:  # no vectors yet: embedding the query would buy nothing
+            dense_ids, dense_scores = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        else:
+            query_vector = embedder.embed_query(request.query)
+            clock = _lap(timings, "embed", clock)
+            dense_ids, dense_scores = vectors.search(query_vector, CANDIDATES, allowed=allowed)
+            clock = _lap(timings, "dense", clock)
+        # Lexical retrieval cannot take the filter inside, so it looks further and is filtered after.
+        lexical = self.lexical.search(request.query, CANDIDATES if allowed is None else CANDIDATES * 5)
+        clock = _lap(timings, "lexical", clock)
+
+        candidates: dict[int, Candidate] = {}
+        for rank, (product_id, score) in enumerate(zip(dense_ids.tolist(), dense_scores.tolist()), start=1):
+            if product_id >= 0 and (product := self.catalog.get(product_id)):
+                candidates[product_id] = Candidate(
+                    product, dense_score=score, dense_rank=rank, fused_score=1 / (RRF_K + rank)
+                )
+        if allowed is not None and lexical:
+            lexical = _only_allowed(lexical, allowed)
+        for rank, (product_id, score) in enumerate(lexical[:CANDIDATES], start=1):
+            product = self.catalog.get(product_id)
+            if product is None:
+                continue
+            candidate = candidates.setdefault(product_id, Candidate(product))
+            candidate.lexical_score, candidate.lexical_rank = score, rank
+            candidate.fused_score += 1 / (RRF_K + rank)
+        _lap(timings, "fusion", clock)
+        wanted = self.catalog.compile(request.filters)
+        return [c for c in candidates.values() if self.catalog.matches(c.product, wanted)]
+
+    def _page(
+        self,
+        search_id: uuid.UUID,
+        ranked: _Ranked,
+        offset: int,
+        shown: set[int],
+        limit: int,
+        timings: dict[str, float],
+    ) -> SearchResponse:
+        """The next `limit` of `ranked` not `shown` yet, at positions after `offset`."""
+        remaining = [hit for hit in ranked.hits if hit[0] not in shown] if shown else ranked.hits
+        results = []
+        wanted = self.catalog.compile(ranked.filters)
+        for position, (product_id, score) in enumerate(remaining[:limit], start=offset + 1):
+            product = self.catalog.get(product_id)
+            # A product deleted or changed since the first page is left out rather than shown stale.
+            if product is None or not self.catalog.matches(product, wanted):
+                continue
+            results.append(_hit(product, score, position))
+        next_cursor = None
+        if len(remaining) > limit:
+            shown = shown | {product_id for product_id, _ in remaining[:limit]}
+            state = PageState.of(search_id, ranked.query, ranked.filters, offset + limit, shown)
+            next_cursor = self.cursors.encode(state)
+            with self._ranked_lock:
+                self._ranked[str(search_id)] = ranked
+                self._ranked.move_to_end(str(search_id))
+                while len(self._ranked) > RESULT_CACHE_SIZE:
+                    self._ranked.popitem(last=False)
+        return SearchResponse(
+            search_id=search_id,
+            query=ranked.query,
+            results=results,
+            next_cursor=next_cursor,
+            model_versions=ranked.model_versions,
+            retrieval=ranked.retrieval,
+            timings_ms={k: round(v * 1000, 3) for k, v in timings.items()},
+        )
+
+    def _next_page(self, request: SearchRequest) -> SearchResponse:
+        """The page after the cursor's: from the ranked list if this engine served the search, else from
+        the same query ranked again (another process served it, or its list left the cache)."""
+        try:
+            state = self.cursors.decode(request.cursor or "")
+        except InvalidCursor:
+            raise SearchError("This cursor was not made by this service; search again.", "cursor") from None
+        with self._ranked_lock:
+            ranked = self._ranked.get(str(state.uuid))
+        timings: dict[str, float] = {}
+        if ranked is None:
+            ranked = self._rank(SearchRequest(query=state.query, filters=state.filters), timings)
+        return self._page(state.uuid, ranked, state.offset, state.shown_ids(), request.limit, timings)
+
+
+def _text_indexes(products: Sequence[IndexedProduct]) -> tuple[LexicalIndex, CatalogView]:
+    for product in products:
+        product_profile(product)  # now, rather than on the first search that meets the product
+    lexical = LexicalIndex()
+    lexical.upsert(products)
+    lexical.commit()
+    catalog = CatalogView()
+    catalog.upsert(products)
+    return lexical, catalog
+
+
+def _only_allowed(hits: list[tuple[int, float]], allowed: np.ndarray) -> list[tuple[int, float]]:
+    """The hits whose ids are in `allowed` (sorted), in their order."""
+    ids = np.fromiter((product_id for product_id, _ in hits), dtype=np.int64, count=len(hits))
+    if not len(allowed):
+        return []
+    at = np.minimum(np.searchsorted(allowed, ids), len(allowed) - 1)
+    keep = np.flatnonzero(allowed[at] == ids)
+    return [hits[i] for i in keep.tolist()]
+
+
+def _hit(product: IndexedProduct, score: float, position: int) -> SearchHit:
+    price = (
+        Price(product.price_amount, product.currency)
+        if product.price_amount is not None and product.currency
+        else None
+    )
+    list_price = (
+        Price(product.list_price_amount, product.currency)
+        if product.list_price_amount is not None and product.currency
+        else None
+    )
+    return SearchHit(
+        product_id=product.product_id,
+        seller_id=str(product.seller_id) if product.seller_id else None,
+        title=product.title,
+        brand=product.brand,
+        category=product.category,
+        price=price,
+        list_price=list_price,
+        availability=product.availability,
+        in_stock=product.in_stock,
+        score=round(score, 6),
+        position=position,
+    )
+
+
+def _lap(timings: dict[str, float], name: str, since: float) -> float:
+    now = time.perf_counter()
+    timings[name] = timings.get(name, 0.0) + now - since
+    return now
