@@ -40,8 +40,8 @@ from feedback.loop import Day, format_days, run_loop
 from feedback.simulator import DayStats
 from feedback.simulator.panel import paired_difference
 from market.core import db
-from market.search.indexer import serving_engine
 from market.core.settings import load_settings
+from market.search.indexer import serving_engine
 from ranking.registry import ModelRegistry
 
 

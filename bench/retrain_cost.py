@@ -33,14 +33,14 @@ import msgspec
 from feedback.retrain import RetrainOptions, retrain
 from feedback.simulator import Behaviour, browse, buys, draw_shoppers, load_catalog, phrase
 from feedback.simulator.behaviour import Shown
-from market.core import db, migrate
 from market.app.demo import seed_demo
-from market.search.indexer import SearchIndexer, serving_engine
+from market.core import db, migrate
 from market.core.settings import load_settings
-from ranking.filters import SearchFilters
+from market.search.indexer import SearchIndexer, serving_engine
 from ranking.embedder import Embedder
-from ranking.registry import ModelRegistry
 from ranking.engine import MatchingEngine, SearchRequest
+from ranking.filters import SearchFilters
+from ranking.registry import ModelRegistry
 
 COLUMNS = ("event_id", "type", "occurred_at", "session_id", "search_id", "product_id", "position", "payload")
 

@@ -35,7 +35,7 @@ live in DIR, and a later run with the same DIR skips steps 1-2 and measures serv
 
 Threads: the server embeds the catalog at start-up on every core, then serves each search on
 AGORA_SEARCH_THREADS threads (torch and faiss; --search-threads, default 1) with about one search per core
-at a time (market.search.routes); LightGBM scores on 1 thread. --workers N (default: one per core) runs N server
+at a time (market.search.service); LightGBM scores on 1 thread. --workers N (default: one per core) runs N server
 processes on the port (AGORA_WORKERS): the leader embeds the catalog, the others load its saved index; CPU
 and memory are summed over them. TOKENIZERS_PARALLELISM=false keeps the tokenizer from starting threads of
 its own.

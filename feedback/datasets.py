@@ -33,9 +33,9 @@ import numpy as np
 
 from feedback import store
 from feedback.propensity import Propensity
-from ranking.filters import SearchFilters
-from ranking.features import FEATURES, Candidate, Signals, feature_matrix
 from ranking.engine import MatchingEngine, SearchRequest
+from ranking.features import FEATURES, Candidate, Signals, feature_matrix
+from ranking.filters import SearchFilters
 
 log = logging.getLogger(__name__)
 

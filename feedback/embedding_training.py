@@ -35,8 +35,8 @@ import numpy as np
 
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
-from ranking.offline.evaluate import METRICS, ndcg_at_k, recall_at_k, reciprocal_rank
 from ranking.index import VectorIndex
+from ranking.offline.evaluate import METRICS, ndcg_at_k, recall_at_k, reciprocal_rank
 
 LEARNING_RATE = 2e-5  # the usual rate for fine-tuning a small sentence encoder; higher forgets the base
 WARMUP_SHARE = 0.1  # of the planned steps

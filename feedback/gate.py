@@ -17,11 +17,11 @@ import numpy as np
 from feedback.embedding_training import evaluate_embedding
 from market.core.settings import Settings
 from ranking.embedder import Embedder
-from ranking.offline.evaluate import RelevanceSet
+from ranking.engine import MatchingEngine
 from ranking.index import VectorIndex
+from ranking.offline.evaluate import RelevanceSet
 from ranking.offline.stages import evaluate_engine
 from ranking.reranker import RerankerModel
-from ranking.engine import MatchingEngine
 
 # Judging an embedding model needs products embedded by it: the judged ones and this many others.
 EMBEDDING_EVAL_DISTRACTORS = 5_000

@@ -38,8 +38,8 @@ from feedback.simulator.phrasing import budget_words
 from feedback.simulator.restock import restock, shelf_stock
 from market.core.settings import Settings
 from ranking.embedder import model_id
-from ranking.registry import ModelRegistry
 from ranking.engine import MatchingEngine
+from ranking.registry import ModelRegistry
 
 PANEL_SEED = 1_000_003  # the measuring panels never shop for real: their seeds are far from the days'
 CONVERSION_PANEL_SEED = 2_000_003

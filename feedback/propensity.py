@@ -11,7 +11,7 @@ factors while training): the Dask interface does not offer positions, while per-
 locally and on Dask (the lambdarank objective multiplies each row's gradient and hessian by its weight),
 so one model trained either way is the same model.
 
-The propensities come from the log when it holds randomised swaps (see `market.search.routes`: a share of first
+The propensities come from the log when it holds randomised swaps (see `market.search.service`: a share of first
 pages gets one adjacent pair (k, k+1) swapped): intervention harvesting. A result the ranker put at k is,
 over many searches, equally relevant whether it was then shown at k (no swap there) or at k+1 (swapped),
 so the ratio of the click rates at k+1 and k over the same ranked items measures p(k+1) / p(k). Pooling

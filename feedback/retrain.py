@@ -40,15 +40,15 @@ from feedback.embedding_training import fine_tune_embedding
 from feedback.propensity import Propensity
 from feedback.reranker_training import ndcg_on, train_reranker
 from feedback.signal_history import SignalHistory
-from market.search.indexer import service_embedder
 from market.core.settings import Settings
+from market.search.indexer import service_embedder
 from ranking.documents import embedding_text
-from ranking.offline.evaluate import RelevanceSet, load_relevance_set
+from ranking.engine import MatchingEngine
 from ranking.features import FEATURES, Signals
+from ranking.offline.evaluate import RelevanceSet, load_relevance_set
+from ranking.offline.train_seed import DEFAULT_DATASET
 from ranking.registry import ModelRegistry
 from ranking.reranker import RerankerModel
-from ranking.engine import MatchingEngine
-from ranking.offline.train_seed import DEFAULT_DATASET
 from sellers import catalog as sellers
 
 log = logging.getLogger(__name__)

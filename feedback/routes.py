@@ -10,8 +10,8 @@ from litestar.params import JSONBody
 
 from feedback.interactions import record_interactions
 from feedback.schemas import EventBatchIn, EventBatchResult
-from market.app.dependencies import AppSettings, Pool
-from market.core.errors import ApiError
+from market.core.dependencies import AppSettings, Pool
+from market.core.errors import TooLarge
 
 
 class EventController(Controller):
@@ -34,8 +34,7 @@ class EventController(Controller):
         self, data: JSONBody[EventBatchIn], request: Request, pool: Pool, settings: AppSettings
     ) -> EventBatchResult:
         if len(data.events) > settings.max_batch_items:
-            raise ApiError(
-                413,
+            raise TooLarge(
                 "batch_too_large",
                 f"{len(data.events)} events in one request; the limit is {settings.max_batch_items}.",
                 where="body.events",

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-# Told (type, source "client" or "server", how many) after events are written, so that the app can count
-# them (market/metrics/prometheus.py) without this package knowing how. A server event is counted when its
-# statement runs: the rare transaction rolled back after it is counted all the same.
-_observers: list[Callable[[str, str, int], None]] = []
+from market.core import telemetry
 
-
-def observe_writes(observer: Callable[[str, str, int], None]) -> None:
-    if observer not in _observers:
-        _observers.append(observer)
-
-
-def _written(event_type: str, source: str, count: int) -> None:
-    for observer in _observers:
-        observer(event_type, source, count)
+# Events written are counted (type, source "client" or "server", how many) for Prometheus. A server event is
+# counted when its statement runs: the rare transaction rolled back after it is counted all the same.
+_written = telemetry.events_written
 
 
 async def insert_event(

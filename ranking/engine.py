@@ -29,11 +29,11 @@ from typing import Annotated
 import msgspec
 import numpy as np
 
-from ranking.filters import CatalogView, SearchFilters
 from ranking.cursors import CursorSigner, InvalidCursor, PageState
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
 from ranking.features import Candidate, Signals, feature_matrix, product_profile
+from ranking.filters import CatalogView, SearchFilters
 from ranking.index import EXACT_BELOW, VectorIndex
 from ranking.lexical import LexicalIndex
 from ranking.reranker import RerankerModel

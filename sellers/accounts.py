@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 from babel import Locale
 
-from market.core.errors import ApiError
+from market.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from sellers import store
 from sellers.schemas import ApiKeyInfo, IssuedKey, Seller, SellerCreated, SellerRegistration
 from sellers.validation import Problem, check_currency
@@ -38,16 +38,16 @@ class Principal:
 
 async def register_seller(pool: asyncpg.Pool, registration: SellerRegistration) -> SellerCreated:
     if registration.country not in KNOWN_COUNTRIES:
-        raise ApiError.invalid("body.country", f"{registration.country!r} is not an ISO 3166-1 country")
+        raise InvalidInput.invalid("body.country", f"{registration.country!r} is not an ISO 3166-1 country")
     try:
         check_currency(registration.currency, "body.currency")
     except Problem as problem:
-        raise ApiError.invalid(problem.field, problem.message) from None
+        raise InvalidInput.invalid(problem.field, problem.message) from None
     name = " ".join(registration.name.split())
     if not name:
-        raise ApiError.invalid("body.name", "must not be blank")
-    email_taken = ApiError(
-        409, "email_taken", "A seller with this email is already registered.", where="body.email"
+        raise InvalidInput.invalid("body.name", "must not be blank")
+    email_taken = Conflict(
+        "email_taken", "A seller with this email is already registered.", where="body.email"
     )
     try:
         async with pool.acquire() as conn, conn.transaction():
@@ -68,18 +68,14 @@ async def authenticate(pool: asyncpg.Pool, api_key: str) -> Principal:
     async with pool.acquire() as conn:
         row = await store.find_key(conn, hash_api_key(api_key))
     if row is None:
-        raise ApiError(
-            401,
-            "invalid_api_key",
-            "The API key is unknown or revoked.",
-            where="header.Authorization",
-            headers={"WWW-Authenticate": "Bearer"},
+        raise Unauthenticated(
+            "invalid_api_key", "The API key is unknown or revoked.", where="header.Authorization"
         )
     values = dict(row)
     key_id = values.pop("key_id")
     seller = Seller(**values)
     if seller.status != "active":
-        raise ApiError(403, "seller_suspended", "This seller account is suspended.")
+        raise Forbidden("seller_suspended", "This seller account is suspended.")
     return Principal(seller=seller, key_id=key_id)
 
 
@@ -105,7 +101,7 @@ async def revoke_key(pool: asyncpg.Pool, seller_id: UUID, key_id: UUID) -> ApiKe
     async with pool.acquire() as conn:
         row = await store.revoke_api_key(conn, seller_id, key_id)
     if row is None:
-        raise ApiError(404, "key_not_found", f"No key {key_id} among your keys.", where="path.key_id")
+        raise NotFound("key_not_found", f"No key {key_id} among your keys.", where="path.key_id")
     return ApiKeyInfo(**row)
 
 
@@ -145,5 +141,5 @@ async def set_seller_status(pool: asyncpg.Pool, seller_id: UUID, status: str) ->
     async with pool.acquire() as conn:
         row = await store.set_seller_status(conn, seller_id, status)
     if row is None:
-        raise ApiError(404, "seller_not_found", f"No seller {seller_id}.", where="path.seller_id")
+        raise NotFound("seller_not_found", f"No seller {seller_id}.", where="path.seller_id")
     return Seller(**row)

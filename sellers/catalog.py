@@ -15,7 +15,7 @@ from uuid import UUID
 import asyncpg
 from msgspec import UNSET
 
-from market.core.errors import ApiError
+from market.core.errors import DomainError, InvalidInput, NotFound
 from sellers import store
 from sellers.importer import RawItem, csv_column_for
 from sellers.schemas import (
@@ -264,16 +264,20 @@ def _patch_changes(row: asyncpg.Record, patch: ProductPatch) -> dict[str, object
         list_price = None
     elif patch.list_price is not UNSET:
         if (patch.list_price.currency or currency) != currency:
-            raise ApiError.invalid("body.list_price.currency", f"must be the price's currency ({currency})")
+            raise InvalidInput.invalid(
+                "body.list_price.currency", f"must be the price's currency ({currency})"
+            )
         list_price = patch.list_price.amount
     elif currency != row["currency"] and list_price is not None:
-        raise ApiError.invalid("body.list_price", "a new currency needs the list_price in it too (or null)")
+        raise InvalidInput.invalid(
+            "body.list_price", "a new currency needs the list_price in it too (or null)"
+        )
     try:
         check_currency(currency, "body.price.currency")
     except Problem as problem:
-        raise ApiError.invalid(problem.field, problem.message) from None
+        raise InvalidInput.invalid(problem.field, problem.message) from None
     if list_price is not None and list_price < price:
-        raise ApiError.invalid("body.list_price.amount", "must not be lower than price.amount")
+        raise InvalidInput.invalid("body.list_price.amount", "must not be lower than price.amount")
 
     wanted = {
         "currency": currency,
@@ -325,8 +329,8 @@ def decode_cursor(cursor: str) -> int:
             return int(text[1:])
     except (binascii.Error, UnicodeDecodeError):
         pass
-    raise ApiError(400, "invalid_cursor", "The cursor is not one this API gave out.", where="query.cursor")
+    raise InvalidInput("invalid_cursor", "The cursor is not one this API gave out.", where="query.cursor")
 
 
-def _product_not_found(external_id: str) -> ApiError:
-    return ApiError(404, "product_not_found", f"No product {external_id!r} in your catalog.", where="path.id")
+def _product_not_found(external_id: str) -> DomainError:
+    return NotFound("product_not_found", f"No product {external_id!r} in your catalog.", where="path.id")

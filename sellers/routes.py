@@ -8,11 +8,12 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from market.app.dependencies import AppSettings, Pool
-from market.core.errors import ApiError
+from market.core.auth import SELLER_KEY
+from market.core.dependencies import AppSettings, Pool
+from market.core.errors import DomainError, InvalidInput, TooLarge, UnsupportedMediaType
 from sellers import accounts, catalog
 from sellers.accounts import Principal
 from sellers.importer import CsvReader, MalformedBody, NdjsonReader, read_json_array
@@ -35,27 +36,11 @@ SellerPrincipal = NamedDependency[Principal]
 
 NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"}
 CSV_TYPES = {"text/csv", "application/csv"}
-BEARER = [{"SellerKey": []}]
-
-
-async def provide_principal(request: Request, pool: Pool) -> Principal:
-    """The seller whose key is in `Authorization: Bearer <key>`."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(
-            401,
-            "missing_api_key",
-            "Send your API key as 'Authorization: Bearer <key>'.",
-            where="header.Authorization",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return await accounts.authenticate(pool, token.strip())
 
 
 class SellerController(Controller):
     path = "/v1/sellers"
     tags = ("sellers",)
-    dependencies = {"principal": Provide(provide_principal)}  # noqa: RUF012 (Litestar reads, never mutates it)
 
     @post(
         "/", status_code=201, summary="Register a seller; the answer holds its API key, shown only this once"
@@ -63,28 +48,28 @@ class SellerController(Controller):
     async def register(self, data: JSONBody[SellerRegistration], pool: Pool) -> SellerCreated:
         return await accounts.register_seller(pool, data)
 
-    @get("/me", security=BEARER, summary="The seller holding this key")
+    @get("/me", security=SELLER_KEY, summary="The seller holding this key")
     async def me(self, principal: SellerPrincipal) -> Seller:
         return principal.seller
 
-    @get("/me/keys", security=BEARER, summary="All keys of this seller (hashes are never shown)")
+    @get("/me/keys", security=SELLER_KEY, summary="All keys of this seller (hashes are never shown)")
     async def keys(self, principal: SellerPrincipal, pool: Pool) -> list[ApiKeyInfo]:
         return await accounts.list_keys(pool, principal.seller.seller_id)
 
-    @post("/me/keys", status_code=201, security=BEARER, summary="Issue an additional key")
+    @post("/me/keys", status_code=201, security=SELLER_KEY, summary="Issue an additional key")
     async def add_key(self, principal: SellerPrincipal, pool: Pool) -> IssuedKey:
         return await accounts.issue_key(pool, principal.seller.seller_id)
 
     @post(
         "/me/keys/rotate",
         status_code=201,
-        security=BEARER,
+        security=SELLER_KEY,
         summary="Replace the key used: it stops working now",
     )
     async def rotate_key(self, principal: SellerPrincipal, pool: Pool) -> IssuedKey:
         return await accounts.rotate_key(pool, principal)
 
-    @delete("/me/keys/{key_id:uuid}", status_code=200, security=BEARER, summary="Revoke one key")
+    @delete("/me/keys/{key_id:uuid}", status_code=200, security=SELLER_KEY, summary="Revoke one key")
     async def revoke_key(self, key_id: FromPath[UUID], principal: SellerPrincipal, pool: Pool) -> ApiKeyInfo:
         return await accounts.revoke_key(pool, principal.seller.seller_id, key_id)
 
@@ -92,8 +77,7 @@ class SellerController(Controller):
 class CatalogController(Controller):
     path = "/v1/catalog"
     tags = ("catalog",)
-    security = BEARER
-    dependencies = {"principal": Provide(provide_principal)}  # noqa: RUF012 (Litestar reads, never mutates it)
+    security = SELLER_KEY
 
     @post(
         "/products",
@@ -117,12 +101,11 @@ class CatalogController(Controller):
             try:
                 items = read_json_array(body)
             except MalformedBody as exc:
-                raise ApiError(400, "malformed_json", str(exc), where="body") from None
+                raise InvalidInput("malformed_json", str(exc), where="body") from None
         else:
             raise _unsupported(media_type, "application/json or application/x-ndjson")
         if len(items) > settings.max_batch_items:
-            raise ApiError(
-                413,
+            raise TooLarge(
                 "batch_too_large",
                 f"{len(items)} products in one request; the limit is {settings.max_batch_items}. "
                 "Split the batch, or use POST /v1/catalog/imports for whole files.",
@@ -161,7 +144,7 @@ class CatalogController(Controller):
                 from_text=isinstance(reader, CsvReader),
             )
         except MalformedBody as exc:
-            raise ApiError(400, "malformed_file", str(exc), where="body") from None
+            raise InvalidInput("malformed_file", str(exc), where="body") from None
 
     @get("/products", summary="List this seller's products, a page at a time")
     async def list_products(
@@ -209,9 +192,8 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-def _unsupported(media_type: str, expected: str) -> ApiError:
-    return ApiError(
-        415,
+def _unsupported(media_type: str, expected: str) -> DomainError:
+    return UnsupportedMediaType(
         "unsupported_media_type",
         f"Content-Type {media_type!r}: send {expected}.",
         where="header.Content-Type",
@@ -220,8 +202,8 @@ def _unsupported(media_type: str, expected: str) -> ApiError:
 
 async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
     """The request body as it arrives, refused (before reading, when the length is announced) past `limit`."""
-    too_large = ApiError(
-        413, "payload_too_large", f"The file is larger than the limit of {limit} bytes.", where="body"
+    too_large = TooLarge(
+        "payload_too_large", f"The file is larger than the limit of {limit} bytes.", where="body"
     )
     announced = request.headers.get("content-length")
     if announced and announced.isdigit() and int(announced) > limit:

@@ -26,9 +26,9 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
+from market.app.asgi import create_app
 from market.core import db as market_db
 from market.core import migrate
-from market.app.asgi import create_app
 from market.core.settings import Settings, load_settings
 from ranking.embedder import Embedder
 

@@ -24,8 +24,8 @@ from feedback.simulator.behaviour import Behaviour, Shown
 from feedback.simulator.driver import shop, shown_of
 from feedback.simulator.phrasing import Query
 from feedback.simulator.shoppers import Shopper
-from ranking.filters import SearchFilters
 from ranking.engine import MatchingEngine, SearchRequest
+from ranking.filters import SearchFilters
 
 PageFn = Callable[[Query, int], Awaitable[list[Shown] | None]]
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from babel.numbers import get_currency_precision
 
 from market.taxonomy.vocabulary import ROOTS, Subcategory, plural
-from ranking.filters import SearchFilters
 from ranking.engine import SearchRequest
+from ranking.filters import SearchFilters
 
 if TYPE_CHECKING:
     from feedback.simulator.behaviour import Behaviour

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from feedback.simulator.phrasing import canonical_request, category_path
-from ranking.offline.evaluate import ndcg_at_k
 from ranking.engine import MatchingEngine, SearchRequest
+from ranking.offline.evaluate import ndcg_at_k
 
 if TYPE_CHECKING:
     from feedback.simulator.shoppers import Shopper

@@ -18,24 +18,24 @@ from swagger_ui_bundle import swagger_ui_path
 
 from feedback.events import ImpressionLog
 from feedback.routes import EventController
-from market.core import db, migrate
+from market.app.dependencies import APP_DEPENDENCIES
+from market.app.errors import EXCEPTION_HANDLERS
+from market.app.health import healthz, readyz
+from market.app.operator import OperatorController
 from market.assistant.page import chat_page
 from market.assistant.routes import ConversationController
-from market.app.dependencies import APP_DEPENDENCIES
-from market.core.errors import EXCEPTION_HANDLERS
-from market.app.health import healthz, readyz
-from market.search.indexer import SearchIndexer, service_embedder
+from market.core import db, migrate, telemetry
 from market.core.leadership import Leadership
-from market.core import telemetry as prometheus
+from market.core.settings import Settings, ensure_operator_token
 from market.metrics.demand_routes import OperatorDemandController, SellerDemandController
 from market.metrics.pages import DASHBOARD_ROUTES
+from market.metrics.prometheus import MetricsController
 from market.metrics.routes import OperatorMetricsController, SellerInsightsController
-from market.app.operator import OperatorController
 from market.orders import sweeper
 from market.orders.pages import PAGES
 from market.orders.routes import ROUTES as ORDER_ROUTES
+from market.search.indexer import SearchIndexer, service_embedder
 from market.search.routes import SearchController
-from market.core.settings import Settings, ensure_operator_token
 from payments.gateway import StripeGateway
 from ranking.cursors import CursorSigner
 from ranking.engine import MatchingEngine
@@ -141,13 +141,13 @@ def create_app(
             *ORDER_ROUTES,
             *PAGES,
             *DASHBOARD_ROUTES,
-            prometheus.MetricsController,
+            MetricsController,
             create_static_files_router(DOCS_ASSETS, [swagger_ui_path], include_in_schema=False),
         ],
         lifespan=[database, payments, search] if settings.search_enabled else [database, payments],
         state=State({"settings": settings, "operator_token": ensure_operator_token(settings)}),
         dependencies=APP_DEPENDENCIES,
-        middleware=[prometheus.REQUESTS.middleware],
+        middleware=[telemetry.REQUESTS.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=_openapi(),

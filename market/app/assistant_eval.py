@@ -25,8 +25,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from market.assistant.dialogues import MAX_TURNS, ORDINALS, meets
 from market.assistant.agent.replies import money
+from market.assistant.dialogues import MAX_TURNS, ORDINALS, meets
 
 SLOT_KINDS = ("category", "budget", "attributes", "reference")
 _MONEY = re.compile(r"([$€£])\s?(\d[\d,]*(?:\.\d+)?)")
@@ -310,9 +310,9 @@ async def evaluate_in_process(
     import msgspec
     from litestar.testing import AsyncTestClient
 
-    from market.core import db, migrate
     from market.app.asgi import create_app
     from market.app.demo import seed_demo
+    from market.core import db, migrate
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

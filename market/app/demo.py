@@ -16,9 +16,9 @@ from uuid import UUID
 import asyncpg
 from tqdm import tqdm
 
-from market.taxonomy.demo_catalog import DEMO_SELLERS, DemoSeller, demo_seller_products
-from market.core.errors import ApiError
+from market.core.errors import DomainError
 from market.orders.accounting import payout_account
+from market.taxonomy.demo_catalog import DEMO_SELLERS, DemoSeller, demo_seller_products
 from payments.gateway import StripeGateway
 from sellers import accounts, catalog
 from sellers import store as seller_store
@@ -71,7 +71,7 @@ async def _demo_principal(
     if demo_seller.email in known:
         try:
             return await accounts.authenticate(pool, known[demo_seller.email])
-        except ApiError:
+        except DomainError:
             pass  # revoked or from another database: issue a fresh one below
     existing = await accounts.find_seller_by_email(pool, demo_seller.email)
     if existing is None:

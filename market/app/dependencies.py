@@ -1,26 +1,23 @@
-"""What route handlers may ask for by name: the database pool, the settings, the matching engine, the
-impression log and the payments gateway.
-
-Handlers declare `pool: Pool` or `settings: AppSettings`; the app provides them from its state.
+"""The providers behind the names route handlers ask for (`market.core.dependencies`): the database pool,
+the settings, the seller behind a key, the matching engine, the impression log, the payments gateway and
+the error shape. Each is taken from the app's state; a part switched off on this node answers 503.
 """
 
 from __future__ import annotations
 
 import asyncpg
+from litestar import Request
 from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
 
 from feedback.events import ImpressionLog
-from market.core.errors import ApiError
+from market.app.errors import error_body
+from market.core.auth import seller_key
+from market.core.errors import Unavailable
 from market.core.settings import Settings
 from payments.gateway import StripeGateway
 from ranking.engine import MatchingEngine
-
-Pool = NamedDependency[asyncpg.Pool]
-AppSettings = NamedDependency[Settings]
-Engine = NamedDependency[MatchingEngine]
-Impressions = NamedDependency[ImpressionLog]
-Gateway = NamedDependency[StripeGateway]
+from sellers import accounts
 
 
 def _pool(state: State) -> asyncpg.Pool:
@@ -31,12 +28,15 @@ def _settings(state: State) -> Settings:
     return state.settings
 
 
+async def _principal(request: Request, state: State) -> accounts.Principal:
+    """The seller whose key is in `Authorization: Bearer <key>`."""
+    return await accounts.authenticate(state.pool, seller_key(request))
+
+
 def _search_part(state: State, name: str):
     part = getattr(state, name, None)
     if part is None:
-        raise ApiError(
-            503, "search_disabled", "Search does not run on this node (AGORA_SEARCH_ENABLED=false)."
-        )
+        raise Unavailable("search_disabled", "Search does not run on this node (AGORA_SEARCH_ENABLED=false).")
     return part
 
 
@@ -51,10 +51,14 @@ def _impressions(state: State) -> ImpressionLog:
 def _gateway(state: State) -> StripeGateway:
     gateway = getattr(state, "gateway", None)
     if gateway is None:
-        raise ApiError(
-            503, "payments_disabled", "Payments are not configured on this node (AGORA_STRIPE_SECRET_KEY)."
+        raise Unavailable(
+            "payments_disabled", "Payments are not configured on this node (AGORA_STRIPE_SECRET_KEY)."
         )
     return gateway
+
+
+def _describe_error():
+    return error_body
 
 
 APP_DEPENDENCIES = {
@@ -63,4 +67,6 @@ APP_DEPENDENCIES = {
     "pool": Provide(_pool, sync_to_thread=False),
     "settings": Provide(_settings, sync_to_thread=False),
     "engine": Provide(_engine, sync_to_thread=False),
+    "principal": Provide(_principal),
+    "describe_error": Provide(_describe_error, sync_to_thread=False),
 }

@@ -8,30 +8,18 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
-from litestar.connection import ASGIConnection
-from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
 from feedback import export
 from feedback.schemas import EventType
-from market.core.auth import require_bearer
-from market.app.dependencies import AppSettings, Pool
-from market.core.errors import ApiError
+from market.core.dependencies import AppSettings, Pool
+from market.core.auth import operator_guard
+from market.core.errors import InvalidInput, NotFound
 from market.search.indexer import request_rebuild
 from ranking.registry import Kind, ModelRegistry, ModelVersion, UnknownVersion
 from sellers import accounts, catalog
 from sellers.schemas import CatalogChangePage, Seller
-
-
-def operator_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Operator routes need `Authorization: Bearer <operator token>`."""
-    require_bearer(
-        connection,
-        connection.app.state.operator_token,
-        code="invalid_operator_token",
-        message="Operator routes need 'Authorization: Bearer <operator token>'.",
-    )
 
 
 class OperatorController(Controller):
@@ -78,8 +66,8 @@ class OperatorController(Controller):
         try:
             promoted = await ModelRegistry(pool, settings.data_dir).promote(version)
         except UnknownVersion:
-            raise ApiError(
-                404, "model_not_found", f"No model version {version!r}.", where="path.version"
+            raise NotFound(
+                "model_not_found", f"No model version {version!r}.", where="path.version"
             ) from None
         # This process swaps at once (an embedding model once the catalog is re-embedded by it); other
         # processes notice on their next registry poll.
@@ -132,5 +120,5 @@ class OperatorController(Controller):
         try:
             lines = export.ndjson_pages(pool, since=since, until=until, types=type or ())
         except export.ExportRangeError as exc:
-            raise ApiError.invalid("query.since", str(exc)) from None
+            raise InvalidInput.invalid("query.since", str(exc)) from None
         return Stream(lines, media_type="application/x-ndjson")

@@ -24,17 +24,17 @@ import msgspec
 from msgspec import Meta, Struct
 
 from market.assistant import store
-from market.assistant.agent.turn import Agent, Emit, History, TurnOutcome
-from market.assistant.llm.messages import ChatBackend, ChatMessage, ToolCall
 from market.assistant.agent.proposals import Classifier, Layer
-from market.assistant.reading.references import ShownProduct
 from market.assistant.agent.toolbox import Session, Toolbox
 from market.assistant.agent.tools import CheckoutStarted, ProductCard
+from market.assistant.agent.turn import Agent, Emit, History, TurnOutcome
+from market.assistant.llm.messages import ChatBackend, ChatMessage, ToolCall
+from market.assistant.reading.references import ShownProduct
 from market.assistant.reading.vocabulary import Vocabulary
-from market.core.errors import ApiError
+from market.core.errors import NotFound
+from market.core.settings import Settings
 from market.orders import carts
 from market.orders.schemas import CartView, SessionId
-from market.core.settings import Settings
 from payments.gateway import StripeGateway
 from ranking.engine import MatchingEngine
 
@@ -308,7 +308,7 @@ def _search_ids(rows: list[asyncpg.Record]) -> dict[int, UUID]:
 async def _conversation_or_404(conn: asyncpg.Connection, conversation_id: UUID) -> asyncpg.Record:
     conversation = await store.get_conversation(conn, conversation_id)
     if conversation is None:
-        raise ApiError(
-            404, "conversation_not_found", f"No conversation {conversation_id}.", where="path.conversation_id"
+        raise NotFound(
+            "conversation_not_found", f"No conversation {conversation_id}.", where="path.conversation_id"
         )
     return conversation

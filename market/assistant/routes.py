@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -24,12 +24,12 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import Body, FromPath, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from market.assistant import conversations
 from market.assistant.agent.turn import Agent
-from market.assistant.llm.backends import backend_from_settings
 from market.assistant.conversations import (
     Assistant,
     ConversationCreated,
@@ -38,8 +38,9 @@ from market.assistant.conversations import (
     MessageAnswer,
     MessageIn,
 )
-from market.app.dependencies import Pool
-from market.core.errors import ApiError, ErrorBody
+from market.assistant.llm.backends import backend_from_settings
+from market.core.dependencies import Pool
+from market.core.errors import DomainError
 from market.core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,9 @@ def assistant_for(state: State) -> Assistant:
 
         def classifier(_engine):
             if getattr(state, "assistant_classifier", None) is None:
-                from market.assistant.reading.actions import ActionClassifier  # loads LightGBM and the embedder
+                from market.assistant.reading.actions import (
+                    ActionClassifier,  # loads LightGBM and the embedder
+                )
                 from ranking.embedder import Embedder
 
                 # The base model it was trained on, not the search engine's (which may be fine-tuned);
@@ -112,6 +115,7 @@ class ConversationController(Controller):
         data: JSONBody[MessageIn],
         pool: Pool,
         state: State,
+        describe_error: NamedDependency[Callable[[Exception], Any]],
     ) -> Response[MessageAnswer]:
         await conversations.check_exists(pool, conversation_id)
         assistant = assistant_for(state)
@@ -122,7 +126,7 @@ class ConversationController(Controller):
             gateway=getattr(state, "gateway", None),
         )
         if "text/event-stream" in request.headers.get("accept", ""):
-            events = _stream(pool, assistant, agent, conversation_id, data.text)
+            events = _stream(pool, assistant, agent, conversation_id, data.text, describe_error)
             return ServerSentEvent(events)  # type: ignore[return-value]  # a Response all the same
         outcome, turn = await conversations.answer(pool, assistant, agent, conversation_id, data.text)
         return Response(
@@ -137,8 +141,15 @@ class ConversationController(Controller):
 
 
 async def _stream(
-    pool: asyncpg.Pool, assistant: Assistant, agent: Agent, conversation_id: UUID, text: str
+    pool: asyncpg.Pool,
+    assistant: Assistant,
+    agent: Agent,
+    conversation_id: UUID,
+    text: str,
+    describe_error: Callable[[Exception], Any],
 ) -> AsyncIterator[ServerSentEventMessage]:
+    """The turn as server-sent events. `describe_error`: the app's error shape, for a turn that fails once
+    the stream has begun (its status can no longer be the response's)."""
     events: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
 
     async def emit(event: str, payload: Any) -> None:
@@ -154,14 +165,10 @@ async def _stream(
         yield _event(*item)
     try:
         outcome, turn = task.result()
-    except ApiError as exc:
-        yield _event("error", {"error": exc.body})
-        return
-    except Exception:
-        logger.exception("an assistant turn failed")
-        yield _event(
-            "error", {"error": ErrorBody(status=500, code="internal_error", message="Something went wrong.")}
-        )
+    except Exception as exc:  # the stream has begun: the error is told as its last event
+        if not isinstance(exc, DomainError):
+            logger.exception("an assistant turn failed")
+        yield _event("error", {"error": describe_error(exc)})
         return
     for chunk in text_chunks(outcome.reply):
         yield _event("text", {"text": chunk})

@@ -1,137 +1,83 @@
-"""One shape for every error Agora answers with: what went wrong, where, and why.
+"""The market's domain errors: what went wrong, where in the request, and why, with no HTTP in them.
 
-    {"error": {"status": 404, "code": "product_not_found", "message": "...", "where": "path.id"}}
+Services raise these; callers that are not HTTP (the CLI, the shopping assistant's tools) catch them by
+kind. Which status each kind answers with over HTTP is decided once, in `market.app.errors`.
 
-Route handlers raise `ApiError`; the handlers below also translate Litestar's own exceptions (validation,
-body too large, unknown route) into the same shape, so a client parses one format.
+    raise NotFound("product_not_found", "No product 'tr-1' in your catalog.", where="path.id")
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import msgspec
-from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
-from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR
 
 
 class ErrorDetail(msgspec.Struct, omit_defaults=True):
+    """One of several faults of one request (a line of a cart, a field of a body)."""
+
     code: str
     message: str
     where: str | None = None
 
 
-class ErrorBody(msgspec.Struct, omit_defaults=True):
-    status: int
-    code: str
-    message: str
-    where: str | None = None
-    details: list[ErrorDetail] | None = None
-
-
-class ErrorResponse(msgspec.Struct):
-    error: ErrorBody
-
-
-class ApiError(Exception):
-    """An error a client can act on. `where` names the part of the request at fault (e.g. `body.email`)."""
+class DomainError(Exception):
+    """A request the market refuses. `code` is for programs, `message` for people, `where` names the part
+    of the request at fault (e.g. `body.email`), `details` lists several faults at once."""
 
     def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        where: str | None = None,
-        details: list[ErrorDetail] | None = None,
-        headers: dict[str, str] | None = None,
+        self, code: str, message: str, *, where: str | None = None, details: list[ErrorDetail] | None = None
     ) -> None:
         super().__init__(message)
-        self.body = ErrorBody(status=status, code=code, message=message, where=where, details=details)
-        self.headers = headers
+        self.code = code
+        self.message = message
+        self.where = where
+        self.details = details
+
+
+class InvalidInput(DomainError):
+    """The request breaks a rule: a value out of range, a malformed body, an empty cart."""
 
     @classmethod
-    def invalid(cls, where: str | None, message: str) -> ApiError:
-        """400: the value at `where` breaks a rule that its type alone cannot express."""
-        return cls(400, "invalid_value", message, where=where)
+    def invalid(cls, where: str | None, message: str) -> InvalidInput:
+        """The value at `where` breaks a rule that its type alone cannot express."""
+        return cls("invalid_value", message, where=where)
 
 
-def _respond(body: ErrorBody, headers: dict[str, str] | None = None) -> Response[ErrorResponse]:
-    return Response(ErrorResponse(body), status_code=body.status, headers=headers, media_type=MediaType.JSON)
+class Unauthenticated(DomainError):
+    """No credentials, or credentials that are not valid."""
 
 
-def handle_api_error(_: Request, exc: ApiError) -> Response[ErrorResponse]:
-    return _respond(exc.body, exc.headers)
+class PaymentRefused(DomainError):
+    """The payment method was refused or needs the payer's action."""
 
 
-def handle_validation_error(_: Request, exc: ValidationException) -> Response[ErrorResponse]:
-    details = [_detail_from_litestar(item) for item in (exc.extra or []) if isinstance(item, dict)]
-    first = details[0] if details else None
-    return _respond(
-        ErrorBody(
-            status=400,
-            code="invalid_request",
-            message=first.message if first else str(exc.detail),
-            where=first.where if first else None,
-            details=details or None,
-        )
-    )
+class Forbidden(DomainError):
+    """Valid credentials, but not allowed to do this (a suspended seller)."""
 
 
-def handle_http_error(request: Request, exc: HTTPException) -> Response[ErrorResponse]:
-    message = str(exc.detail)
-    code = _CODES.get(exc.status_code, "http_error")
-    where = None
-    if exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
-        limit = request.route_handler.resolve_request_max_body_size()
-        message = f"The request body is larger than the limit of {limit} bytes."
-        where = "body"
-    return _respond(ErrorBody(status=exc.status_code, code=code, message=message, where=where), exc.headers)
+class NotFound(DomainError):
+    """What the request names does not exist, or not for this caller."""
 
 
-def handle_unexpected_error(request: Request, exc: Exception) -> Response[ErrorResponse]:
-    request.logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _respond(
-        ErrorBody(
-            status=HTTP_500_INTERNAL_SERVER_ERROR, code="internal_error", message="Something went wrong."
-        )
-    )
+class Conflict(DomainError):
+    """The request clashes with the current state (stock, a taken email, an order already settled)."""
 
 
-EXCEPTION_HANDLERS: dict[Any, Any] = {
-    ApiError: handle_api_error,
-    ValidationException: handle_validation_error,
-    HTTPException: handle_http_error,
-    Exception: handle_unexpected_error,
-}
-
-_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    429: "too_many_requests",
-    503: "service_unavailable",
-}
+class TooLarge(DomainError):
+    """A body, file or batch beyond a stated limit."""
 
 
-def _detail_from_litestar(item: dict[str, Any]) -> ErrorDetail:
-    source = item.get("source") or "body"
-    source = getattr(source, "value", source)  # an enum (ParamType) on some Python versions
-    message, path = split_msgspec_message(str(item.get("message", "invalid value")))
-    # Litestar names the object at fault as `key` ("data" for the body itself); a missing or unknown
-    # field is named in the message, below that object.
-    key = item.get("key")
-    base = None if key in (None, "data") else str(key)
-    field = f"{base}.{path}" if base and path and not path.startswith(base) else path or base
-    where = f"{source}.{field}" if field else str(source)
-    return ErrorDetail(code="invalid_value", message=message, where=where)
+class UnsupportedMediaType(DomainError):
+    """A body in a format the route does not read."""
+
+
+class ProviderUnavailable(DomainError):
+    """An outside service (the payment provider) did not answer."""
+
+
+class Unavailable(DomainError):
+    """A part of the market is switched off on this node or not ready."""
 
 
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)

@@ -1,11 +1,8 @@
-"""What Prometheus scrapes at `GET /metrics`: request latency per route, and Agora's own `agora_*` series.
-
-Request counts and latency come from Litestar's Prometheus middleware, labelled by route template
-(`/v1/catalog/products/{id}`), never the raw path, so that the number of series stays bounded. The rest is
-counted here, where things happen, through one-line hooks: search stages (market/search.py), checkout
-outcomes (market/orders/), events written to the log (an observer of feedback/store.py, so that the feedback
-package knows nothing of Prometheus), and the models the engine serves (read at scrape time, so no code
-path that swaps a model can forget to report it).
+"""Agora's own Prometheus series, counted where things happen by explicit calls: search stages
+(`market.search.service`), checkout outcomes (`market.orders`), events written to the log
+(`feedback.store`) and the models the engine serves. Request counts and latency per route come from
+Litestar's Prometheus middleware (`REQUESTS`), labelled by route template (`/v1/catalog/products/{id}`),
+never the raw path, so that the number of series stays bounded. `market.metrics.prometheus` serves them.
 
 prometheus_client's registry is global to the process and refuses a name twice, while the tests build many
 apps in one process: every metric is made once, at import. Counters only grow; read them as rates.
@@ -14,18 +11,10 @@ apps in one process: every metric is made once, at import. Counters only grow; r
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Mapping
 
-from litestar import Request, get
-from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
-from litestar.response import Response
+from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import Counter, Gauge, Histogram
-
-from feedback import store as event_store
-from market.core.auth import require_bearer
-from ranking.engine import MatchingEngine, SearchResponse
 
 REQUESTS = PrometheusConfig(
     app_name="agora",
@@ -80,11 +69,11 @@ for _outcome in OUTCOMES:  # every series exists from the start, so a rate over 
 # -- hooks ------------------------------------------------------------------------------------------------
 
 
-def search_served(response: SearchResponse) -> None:
+def search_served(timings_ms: Mapping[str, float], *, found: bool) -> None:
     """A search page was answered: its stage timings (a next page has none) and whether it found anything."""
-    for stage, milliseconds in response.timings_ms.items():
+    for stage, milliseconds in timings_ms.items():
         SEARCH_STAGE.labels(stage).observe(milliseconds / 1000)
-    SEARCHES.labels("some" if response.results else "none").inc()
+    SEARCHES.labels("some" if found else "none").inc()
 
 
 def checkout_outcome(outcome: str) -> None:
@@ -100,18 +89,10 @@ def events_written(event_type: str, source: str, count: int) -> None:
         EVENTS.labels(event_type, source).inc(count)
 
 
-event_store.observe_writes(events_written)  # once per process: this module is imported once
-
-
-def observe_serving(engine: MatchingEngine | None) -> None:
-    """Set the model gauge to what `engine` serves now (nothing without search); replaces the last set.
-    Called at each scrape and, with several workers, by each worker's indexer when it looks at the models,
-    since a scrape reaches one worker only."""
-    serving = set()
-    if engine is not None and engine.reranker is not None:
-        serving.add(("reranker", engine.reranker.version))
-    if engine is not None and not engine.lexical_only:
-        serving.add(("embedding", engine.embedder.model_id))
+def models_serving(serving: set[tuple[str, str]]) -> None:
+    """Set the model gauge to the (kind, version) pairs served now; replaces the last set. Called at each
+    scrape and, with several workers, by each worker's indexer when it looks at the models, since a scrape
+    reaches one worker only."""
     if MULTIPROCESS:  # a series once written stays in this process's file: it can only be set to 0
         for kind, version in _serving - serving:
             MODELS.labels(kind, version).set(0)
@@ -121,31 +102,3 @@ def observe_serving(engine: MatchingEngine | None) -> None:
         MODELS.labels(kind, version).set(1)
     _serving.clear()
     _serving.update(serving)
-
-
-# -- the endpoint ----------------------------------------------------------------------------------------
-
-
-def metrics_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """With `metrics_token` set, a scrape needs `Authorization: Bearer <it>`; unset, /metrics is open, as
-    Prometheus expects (keep it off the public network then)."""
-    expected = connection.app.state.settings.metrics_token
-    if expected is not None:
-        require_bearer(
-            connection,
-            expected,
-            code="invalid_metrics_token",
-            message="/metrics needs 'Authorization: Bearer <metrics token>'.",
-        )
-
-
-class MetricsController(PrometheusController):
-    """Litestar's Prometheus endpoint, after noting which models the engine serves at this moment."""
-
-    guards = [metrics_guard]  # noqa: RUF012 (read-only)
-    include_in_schema = False
-
-    @get()
-    async def get(self, request: Request[Any, Any, Any]) -> Response:
-        observe_serving(getattr(request.app.state, "engine", None))
-        return await PrometheusController.get.fn(self)

@@ -11,15 +11,16 @@ from datetime import timedelta
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.di import Provide
+from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 
-from market.app.dependencies import AppSettings, Engine, Pool
+from market.core.auth import SELLER_KEY, operator_guard
+from market.core.dependencies import AppSettings, Pool
 from market.metrics.period import parse_period
 from market.metrics.schemas import UnmetDemand
 from market.metrics.unmet_demand import MAX_SEARCHES, seller_categories, unmet_demand
-from market.app.operator import operator_guard
-from sellers.routes import BEARER, SellerPrincipal, provide_principal
+from ranking.engine import MatchingEngine
+from sellers.accounts import Principal
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="How many clusters, newest first")]
 
@@ -30,6 +31,9 @@ DESCRIPTION = (
     "UTC); the period is [since, until), by default the 28 days up to now. At most the newest "
     f"{MAX_SEARCHES:,} first pages of the period are examined. Needs search on this node (else 503)."
 )
+
+SellerPrincipal = NamedDependency[Principal]
+Engine = NamedDependency[MatchingEngine]
 
 
 class OperatorDemandController(Controller):
@@ -64,8 +68,7 @@ class OperatorDemandController(Controller):
 class SellerDemandController(Controller):
     path = "/v1/seller/insights"
     tags = ("seller insights",)
-    security = BEARER
-    dependencies = {"principal": Provide(provide_principal)}  # noqa: RUF012 (Litestar reads, never mutates it)
+    security = SELLER_KEY
 
     @get(
         "/unmet-demand",

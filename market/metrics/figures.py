@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from market.metrics import funnel, revenue as money
+from market.metrics import funnel
+from market.metrics import revenue as money
 from market.metrics.period import bucket_starts
 from market.metrics.schemas import Bucket, BucketFigures, MarketFigures, MarketSummary, Period, TimeSeries
 

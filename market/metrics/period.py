@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from market.core.errors import ApiError
+from market.core.errors import InvalidInput
 from market.metrics.schemas import Bucket, Period
 
 DEFAULT_SPAN = timedelta(days=28)
@@ -26,17 +26,17 @@ BUCKETS: tuple[Bucket, ...] = ("day", "week")
 def parse_period(since: str | None, until: str | None, now: datetime | None = None) -> Period:
     """The period a request asks for: `until` defaults to now, `since` to 28 days before `until`.
 
-    Raises ApiError (400) naming `query.since` or `query.until` when a value is not an ISO date or
+    Raises DomainError (400) naming `query.since` or `query.until` when a value is not an ISO date or
     datetime, when since is not before until, or when the range is longer than 366 days.
     """
     end = _parse_instant(until, "query.until") if until else _utc(now or datetime.now(UTC))
     start = _parse_instant(since, "query.since") if since else end - DEFAULT_SPAN
     if start >= end:
-        raise ApiError.invalid(
+        raise InvalidInput.invalid(
             "query.since", f"since ({start.isoformat()}) must be before until ({end.isoformat()})."
         )
     if end - start > MAX_SPAN:
-        raise ApiError.invalid(
+        raise InvalidInput.invalid(
             "query.since",
             f"The period from {start.isoformat()} to {end.isoformat()} is longer than "
             f"{MAX_SPAN.days} days; ask for a shorter one.",
@@ -50,7 +50,7 @@ def parse_bucket(value: str | None) -> Bucket:
         return "day"
     if value == "week":
         return "week"
-    raise ApiError.invalid("query.bucket", f"bucket must be 'day' or 'week', not {value!r}.")
+    raise InvalidInput.invalid("query.bucket", f"bucket must be 'day' or 'week', not {value!r}.")
 
 
 def bucket_floor(instant: datetime, bucket: Bucket) -> datetime:
@@ -94,7 +94,7 @@ def _parse_instant(value: str, where: str) -> datetime:
             return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
         return _utc(datetime.fromisoformat(text))
     except ValueError:
-        raise ApiError.invalid(
+        raise InvalidInput.invalid(
             where,
             f"{value!r} is not an ISO date or datetime (e.g. 2024-05-01 or 2024-05-01T12:00:00Z).",
         ) from None

@@ -9,21 +9,24 @@ answered with the same 400 (`where: query.since`) by every route, and a date alo
 from __future__ import annotations
 
 from litestar import Controller, get
-from litestar.di import Provide
+from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
-from market.app.dependencies import Pool
-from market.metrics import figures, revenue as money, seller_insights
+from market.core.auth import SELLER_KEY, operator_guard
+from market.core.dependencies import Pool
+from market.metrics import figures, seller_insights
+from market.metrics import revenue as money
 from market.metrics.models_online import models_report
 from market.metrics.period import parse_bucket, parse_period
 from market.metrics.schemas import Breakdown, MarketSummary, ModelsReport, SellerInsights, TimeSeries
-from market.app.operator import operator_guard
-from sellers.routes import BEARER, SellerPrincipal, provide_principal
+from sellers.accounts import Principal
 
 PERIOD_HELP = (
     "`since` and `until` are ISO dates or datetimes (no timezone means UTC; a date alone is that day's "
     "00:00 UTC); the period is [since, until), by default the 28 days up to now, at most 366 days."
 )
+
+SellerPrincipal = NamedDependency[Principal]
 
 
 class OperatorMetricsController(Controller):
@@ -84,8 +87,7 @@ class OperatorMetricsController(Controller):
 class SellerInsightsController(Controller):
     path = "/v1/seller/insights"
     tags = ("seller insights",)
-    security = BEARER
-    dependencies = {"principal": Provide(provide_principal)}  # noqa: RUF012 (Litestar reads, never mutates it)
+    security = SELLER_KEY
 
     @get(
         "/",

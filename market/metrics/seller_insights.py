@@ -16,8 +16,8 @@ import asyncpg
 
 from market.metrics import revenue as money
 from market.metrics.figures import reading
-from market.metrics.revenue import ratio
 from market.metrics.period import bucket_sql, bucket_starts
+from market.metrics.revenue import ratio
 from market.metrics.schemas import (
     Bucket,
     Period,

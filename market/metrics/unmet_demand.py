@@ -37,8 +37,8 @@ import numpy as np
 
 from market.metrics.schemas import DemandCluster, Period, Reason, UnmetDemand, UnmetExample
 from ranking.documents import IndexedProduct
-from ranking.index import VectorIndex
 from ranking.engine import MatchingEngine
+from ranking.index import VectorIndex
 
 # Newest first pages examined per report. Their SQL takes ~0.2 s on a log of 930k events; embedding their
 # distinct queries ~3 ms each on two idle cores the first time (cached after), clustering ~0.7 s.

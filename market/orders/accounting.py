@@ -7,7 +7,7 @@ from uuid import UUID
 
 import asyncpg
 
-from market.core.errors import ApiError
+from market.core.errors import InvalidInput, NotFound, ProviderUnavailable
 from market.orders import store, views
 from market.orders.schemas import (
     BalanceView,
@@ -81,7 +81,9 @@ async def reconcile(pool: asyncpg.Pool, gateway: StripeGateway, data: ReconcileI
             try:
                 found = await reconcile_order(conn, gateway, money)
             except GatewayError as exc:
-                raise ApiError(502, "payment_provider_unavailable", f"Could not ask Stripe: {exc}") from None
+                raise ProviderUnavailable(
+                    "payment_provider_unavailable", f"Could not ask Stripe: {exc}"
+                ) from None
             differences += [
                 DifferenceView(order_id=d.order_id, what=d.what, ledger=d.ledger, stripe=d.stripe)
                 for d in found
@@ -99,9 +101,9 @@ async def set_take_rate(pool: asyncpg.Pool, data: TakeRateIn) -> TakeRateView:
         try:
             key = take_rates.canonical_key(data.scope, data.key)
         except ValueError as exc:
-            raise ApiError.invalid("body.key", str(exc)) from None
+            raise InvalidInput.invalid("body.key", str(exc)) from None
         if data.scope == "seller" and not await store.seller_exists(conn, UUID(key)):
-            raise ApiError(404, "seller_not_found", f"No seller {key}.", where="body.key")
+            raise NotFound("seller_not_found", f"No seller {key}.", where="body.key")
         return _rate_view(await take_rates.set_rate(conn, data.scope, key, data.bps))
 
 
@@ -110,9 +112,9 @@ async def delete_take_rate(pool: asyncpg.Pool, scope: str, key: str) -> None:
         try:
             deleted = await take_rates.delete_rate(conn, scope, key)
         except ValueError as exc:
-            raise ApiError.invalid("query.key", str(exc)) from None
+            raise InvalidInput.invalid("query.key", str(exc)) from None
     if not deleted:
-        raise ApiError(404, "take_rate_not_found", f"No {scope} take rate for {key!r}.", where="query.key")
+        raise NotFound("take_rate_not_found", f"No {scope} take rate for {key!r}.", where="query.key")
 
 
 async def payout_account(pool: asyncpg.Pool, gateway: StripeGateway, seller_id: UUID) -> PayoutAccount:
@@ -126,7 +128,9 @@ async def payout_account(pool: asyncpg.Pool, gateway: StripeGateway, seller_id: 
             email=seller["email"], country=seller["country"], seller_id=str(seller_id)
         )
     except GatewayError as exc:
-        raise ApiError(502, "payment_provider_unavailable", f"Could not create the account: {exc}") from None
+        raise ProviderUnavailable(
+            "payment_provider_unavailable", f"Could not create the account: {exc}"
+        ) from None
     async with pool.acquire() as conn:
         kept = await seller_store.set_payout_account(conn, seller_id, account_id)
     return PayoutAccount(account_id=kept, created=kept == account_id)

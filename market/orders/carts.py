@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 
 from feedback.store import insert_event
-from market.core.errors import ApiError
+from market.core.errors import NotFound
 from market.orders import cart_store
 from market.orders.schemas import CartIn, CartItemIn, CartLine, CartSellerGroup, CartView
 from sellers import inventory
@@ -39,8 +39,7 @@ async def set_item(pool: asyncpg.Pool, cart_id: UUID, product_id: int, data: Car
             await cart_store.delete_cart_items(conn, cart_id, [product_id])
         else:
             if not await cart_store.product_exists(conn, product_id):
-                raise ApiError(
-                    404,
+                raise NotFound(
                     "product_not_found",
                     f"No product {product_id} in the catalog.",
                     where="path.product_id",
@@ -88,7 +87,7 @@ async def _cart_or_404(
 ) -> asyncpg.Record:
     cart = await cart_store.get_cart(conn, cart_id, for_update=for_update)
     if cart is None:
-        raise ApiError(404, "cart_not_found", f"No cart {cart_id}.", where="path.cart_id")
+        raise NotFound("cart_not_found", f"No cart {cart_id}.", where="path.cart_id")
     return cart
 
 

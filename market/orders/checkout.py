@@ -17,13 +17,21 @@ from uuid import UUID
 import asyncpg
 
 from feedback.store import insert_event
-from market.core.errors import ApiError, ErrorDetail
-from market.core import telemetry as prometheus
+from market.core import telemetry
+from market.core.errors import (
+    Conflict,
+    DomainError,
+    ErrorDetail,
+    InvalidInput,
+    NotFound,
+    PaymentRefused,
+    ProviderUnavailable,
+)
+from market.core.settings import Settings
 from market.orders import cart_store, lifecycle, settlement, store, views
 from market.orders.carts import line_problem
 from market.orders.lifecycle import AfterCommit
 from market.orders.schemas import CheckoutIn, OrderView, PaymentView
-from market.core.settings import Settings
 from payments import take_rates
 from payments.fees import platform_fee, take_rate_for
 from payments.gateway import CheckoutLine, GatewayError, PaymentError, StripeGateway
@@ -49,21 +57,21 @@ async def place_order(pool: asyncpg.Pool, settings: Settings, cart_id: UUID, flo
     """Write the order for everything in the cart and hold its stock, in one transaction.
 
     Prices come from the products table as it is at this moment (the rows are locked), never from the
-    client. Raises ApiError: 404 for an unknown cart or a product gone from the catalog, 400 for an empty
+    client. Raises DomainError: 404 for an unknown cart or a product gone from the catalog, 400 for an empty
     cart or several currencies, 409 for a seller that cannot be paid or any product short of stock
     (naming every one; nothing is held then).
     """
     async with pool.acquire() as conn, conn.transaction():
         cart = await cart_store.get_cart(conn, cart_id, for_update=True)  # one checkout of a cart at a time
         if cart is None:
-            raise ApiError(404, "cart_not_found", f"No cart {cart_id}.", where="path.cart_id")
+            raise NotFound("cart_not_found", f"No cart {cart_id}.", where="path.cart_id")
         rows = await cart_store.cart_lines(conn, cart_id, lock_products=True)
         currency = _check_cart(rows)
         lines = await _priced_lines(conn, rows, settings.take_rate_bps)
         total = sum(line["line_amount"] for line in lines)
         if total <= 0:
-            raise ApiError(
-                400, "nothing_to_pay", "The cart's total is zero: there is nothing to pay.", where="items"
+            raise InvalidInput(
+                "nothing_to_pay", "The cart's total is zero: there is nothing to pay.", where="items"
             )
         reserved_until = await store.clock_plus(conn, timedelta(minutes=settings.reservation_minutes))
         order_id = await store.insert_order(
@@ -85,8 +93,7 @@ async def place_order(pool: asyncpg.Pool, settings: Settings, cart_id: UUID, flo
         )
         if shortages:
             by_id = {row["product_id"]: row for row in rows}
-            raise ApiError(
-                409,
+            raise Conflict(
                 "out_of_stock",
                 "Some products cannot be bought in the quantity asked for; nothing was reserved.",
                 where="items",
@@ -116,17 +123,17 @@ async def place_order(pool: asyncpg.Pool, settings: Settings, cart_id: UUID, flo
                     "currency": currency,
                 },
             )
-    prometheus.checkout_outcome("started")
+    telemetry.checkout_outcome("started")
     return order_id
 
 
 def _check_request(data: CheckoutIn) -> None:
     if data.flow == "payment_intent" and not data.payment_method:
-        raise ApiError.invalid(
+        raise InvalidInput.invalid(
             "body.payment_method", "is required when flow is payment_intent (e.g. pm_card_visa)"
         )
     if data.flow == "checkout_session" and data.payment_method:
-        raise ApiError.invalid(
+        raise InvalidInput.invalid(
             "body.payment_method",
             "only goes with flow payment_intent: the hosted page asks the shopper for a card",
         )
@@ -135,19 +142,17 @@ def _check_request(data: CheckoutIn) -> None:
 def _check_cart(rows: list[asyncpg.Record]) -> str:
     """The cart's one currency, after refusing what no payment can fix."""
     if not rows:
-        raise ApiError(400, "cart_empty", "The cart is empty.", where="items")
+        raise InvalidInput("cart_empty", "The cart is empty.", where="items")
     for row in rows:
         if row["deleted"]:
-            raise ApiError(
-                404,
+            raise NotFound(
                 "product_not_found",
                 f"Product {row['product_id']} is no longer in the catalog; remove it from the cart.",
                 where=f"items.{row['product_id']}",
             )
     currencies = sorted({row["currency"] for row in rows})
     if len(currencies) > 1:
-        raise ApiError(
-            400,
+        raise InvalidInput(
             "mixed_currencies",
             f"One order is paid in one currency; this cart has {', '.join(currencies)}."
             " Check out each separately.",
@@ -163,8 +168,7 @@ def _check_cart(rows: list[asyncpg.Record]) -> str:
         )
     unpayable = {row["seller_id"]: row["seller_name"] for row in rows if not row["stripe_account_id"]}
     if unpayable:
-        raise ApiError(
-            409,
+        raise Conflict(
             "seller_not_payable",
             "Some sellers in the cart cannot receive payments yet; remove their products or try later.",
             where="items",
@@ -278,8 +282,7 @@ async def _pay_now(
         )
     except PaymentError as declined:
         await _abandon(pool, order_id, "payment_declined", declined.payment_intent_id)
-        raise ApiError(
-            402,
+        raise PaymentRefused(
             "payment_declined",
             f"The payment was declined: {declined.message} The order is canceled and its stock released.",
             where="body.payment_method",
@@ -298,8 +301,7 @@ async def _pay_now(
             pool, order_id, "payment_method_refused" if refused else "payment_provider_unavailable"
         )
         if refused:
-            raise ApiError(
-                400,
+            raise InvalidInput(
                 "payment_method_refused",
                 f"Stripe refused the payment method: {exc}",
                 where="body.payment_method",
@@ -336,9 +338,8 @@ async def _abandon(
         await lifecycle.cancel(conn, order_id, reason)
 
 
-def _unavailable(order_id: UUID, exc: Exception) -> ApiError:
-    return ApiError(
-        502,
+def _unavailable(order_id: UUID, exc: Exception) -> DomainError:
+    return ProviderUnavailable(
         "payment_provider_unavailable",
         f"The payment provider could not be reached or failed ({exc}); "
         "the order is canceled and its stock released.",

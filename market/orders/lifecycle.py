@@ -17,8 +17,8 @@ from uuid import UUID
 import asyncpg
 
 from feedback.store import insert_event
-from market.core.errors import ApiError
-from market.core import telemetry as prometheus
+from market.core import telemetry
+from market.core.errors import Conflict
 from market.orders import cart_store, refund_store, store, views
 from payments import ledger
 from sellers import inventory
@@ -99,7 +99,7 @@ async def cancel(conn: asyncpg.Connection, order_id: UUID, reason: str) -> bool:
     """pending -> canceled, and its stock back; False (and nothing done) when it was not pending."""
     if not await store.set_canceled(conn, order_id, reason):
         return False
-    prometheus.checkout_canceled(reason)
+    telemetry.checkout_canceled(reason)
     await inventory.release(conn, order_id)
     return True
 
@@ -114,8 +114,7 @@ async def fulfill(pool: asyncpg.Pool, seller_id: UUID, seller_order_id: UUID) ->
         if part is None:
             raise views.seller_order_not_found(seller_order_id)
         if part["status"] not in ("paid", "fulfilled", "partially_refunded"):
-            raise ApiError(
-                409,
+            raise Conflict(
                 "seller_order_not_fulfillable",
                 f"This order is {part['status']}: only a paid one can be fulfilled.",
                 where="path.seller_order_id",
@@ -130,7 +129,7 @@ async def _become_paid(
     order_id = order["id"]
     if not await store.set_paid(conn, order_id, from_status):
         return AfterCommit()
-    prometheus.checkout_outcome("paid")
+    telemetry.checkout_outcome("paid")
     await inventory.consume(conn, order_id)
     if charge_id:
         await ledger.record_charge(
@@ -199,5 +198,5 @@ async def _refund_late_payment(
         ],
     )
     await store.set_order_refunded(conn, order_id, total, "canceled")
-    prometheus.checkout_outcome("refunded")
+    telemetry.checkout_outcome("refunded")
     return AfterCommit(refunds=[refund["id"]])

@@ -14,7 +14,7 @@ from babel.numbers import format_currency, get_currency_precision
 from litestar import MediaType, Response, get
 from litestar.params import FromQuery
 
-from market.app.dependencies import Pool
+from market.core.dependencies import Pool
 from market.orders import views
 from market.orders.schemas import OrderView
 from sellers.schemas import Money

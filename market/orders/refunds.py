@@ -16,8 +16,8 @@ from uuid import UUID
 import asyncpg
 
 from feedback.store import insert_event
-from market.core.errors import ApiError
-from market.core import telemetry as prometheus
+from market.core import telemetry
+from market.core.errors import Conflict, InvalidInput, NotFound
 from market.orders import refund_store, settlement, store, views
 from market.orders.lifecycle import event_id
 from market.orders.schemas import RefundIn, RefundLineView, RefundView
@@ -74,13 +74,12 @@ async def _book(
     conn: asyncpg.Connection, order_id: UUID, data: RefundIn, requested_by: str, seller_order_id: UUID | None
 ) -> tuple[asyncpg.Record, asyncpg.Record]:
     if not data.reason.strip():
-        raise ApiError.invalid("body.reason", "must not be blank")
+        raise InvalidInput.invalid("body.reason", "must not be blank")
     order = await store.get_order(conn, order_id, for_update=True)
     if order is None:
         raise views.order_not_found(order_id)
     if order["status"] not in REFUNDABLE:
-        raise ApiError(
-            409,
+        raise Conflict(
             "order_not_refundable",
             f"Order {order_id} is {order['status']}: only a paid order"
             " (paid, fulfilled or partially refunded)"
@@ -92,8 +91,8 @@ async def _book(
     amount = sum(line["amount"] for line in refund_lines)
     fee = sum(line["platform_fee_amount"] for line in refund_lines)
     if amount <= 0:
-        raise ApiError(
-            400, "nothing_to_refund", "These units were free: there is nothing to refund.", where="body.lines"
+        raise InvalidInput(
+            "nothing_to_refund", "These units were free: there is nothing to refund.", where="body.lines"
         )
     refund = await refund_store.insert_refund(
         conn,
@@ -109,7 +108,7 @@ async def _book(
     refunded_total = order["refunded_amount"] + amount
     status = "refunded" if refunded_total == order["total_amount"] else "partially_refunded"
     await store.set_order_refunded(conn, order_id, refunded_total, status)
-    prometheus.checkout_outcome("refunded")
+    telemetry.checkout_outcome("refunded")
     await store.set_seller_order_statuses(conn, order_id)
     for line in refund_lines:
         await insert_event(
@@ -141,8 +140,7 @@ def _split(
         where = f"body.lines[{index}]"
         line = lines.get(asked.line_id)
         if line is None or (seller_order_id is not None and line["seller_order_id"] != seller_order_id):
-            raise ApiError(
-                404,
+            raise NotFound(
                 "line_not_found",
                 f"Line {asked.line_id} is not part of this order."
                 if seller_order_id is None
@@ -150,14 +148,13 @@ def _split(
                 where=f"{where}.line_id",
             )
         if asked.line_id in seen:
-            raise ApiError.invalid(
+            raise InvalidInput.invalid(
                 f"{where}.line_id", f"line {asked.line_id} is already at lines[{seen[asked.line_id]}]"
             )
         seen[asked.line_id] = index
         remaining = line["quantity"] - line["refunded_quantity"]
         if asked.quantity > remaining:
-            raise ApiError(
-                400,
+            raise InvalidInput(
                 "refund_exceeds_remaining",
                 f"Line {asked.line_id}: {asked.quantity} unit(s) asked,"
                 f" {remaining} of {line['quantity']} left to refund.",

@@ -3,16 +3,16 @@ over HTTP. The rules live in carts.py, checkout.py, lifecycle.py, refunds.py, ac
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, post, put
-from litestar.di import Provide
+from litestar.di import NamedDependency
 from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
-from market.app.dependencies import AppSettings, Gateway, Pool
-from market.core.errors import ApiError
-from market.app.operator import operator_guard
+from market.core.auth import SELLER_KEY, operator_guard
+from market.core.dependencies import AppSettings, Pool
+from market.core.errors import Unavailable
 from market.orders import accounting, carts, checkout, lifecycle, refunds, views, webhook
 from market.orders.schemas import (
     CartIn,
@@ -33,7 +33,11 @@ from market.orders.schemas import (
     TakeRateView,
     WebhookAnswer,
 )
-from sellers.routes import BEARER, SellerPrincipal, provide_principal
+from payments.gateway import StripeGateway
+from sellers.accounts import Principal
+
+SellerPrincipal = NamedDependency[Principal]
+Gateway = NamedDependency[StripeGateway]
 
 
 class CartController(Controller):
@@ -97,8 +101,7 @@ class OrderController(Controller):
 class SellerOrderController(Controller):
     path = "/v1/seller"
     tags = ("seller orders",)
-    security = BEARER
-    dependencies: ClassVar = {"principal": Provide(provide_principal)}
+    security = SELLER_KEY
 
     @get("/orders", summary="This seller's orders, newest first")
     async def list_orders(
@@ -192,8 +195,7 @@ async def stripe_webhook(
     request: Request, pool: Pool, gateway: Gateway, settings: AppSettings
 ) -> WebhookAnswer:
     if not settings.stripe_webhook_secret:
-        raise ApiError(
-            503,
+        raise Unavailable(
             "payments_disabled",
             "Webhooks are not configured on this node (AGORA_STRIPE_WEBHOOK_SECRET).",
         )

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from market.core.errors import ApiError
+from market.core.errors import DomainError, InvalidInput, NotFound
 from market.orders import store
 from market.orders.schemas import (
     OrderLineView,
@@ -104,10 +104,9 @@ async def seller_sale(pool: asyncpg.Pool, seller_id: UUID, seller_order_id: UUID
     return sales[0]
 
 
-def seller_order_not_found(seller_order_id: UUID) -> ApiError:
+def seller_order_not_found(seller_order_id: UUID) -> DomainError:
     # Another seller's order is reported as absent: its existence is none of this seller's business.
-    return ApiError(
-        404,
+    return NotFound(
         "seller_order_not_found",
         f"No order {seller_order_id} among yours.",
         where="path.seller_order_id",
@@ -137,8 +136,8 @@ async def _sales(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[S
     ]
 
 
-def order_not_found(order_id: UUID, where: str = "path.order_id") -> ApiError:
-    return ApiError(404, "order_not_found", f"No order {order_id}.", where=where)
+def order_not_found(order_id: UUID, where: str = "path.order_id") -> DomainError:
+    return NotFound("order_not_found", f"No order {order_id}.", where=where)
 
 
 def _lines_by_part(rows: list[asyncpg.Record], currency: str) -> dict[UUID, list[OrderLineView]]:
@@ -172,4 +171,4 @@ def _decode_cursor(cursor: str) -> UUID:
             return UUID(bytes=raw[1:])
     except (binascii.Error, ValueError):
         pass
-    raise ApiError(400, "invalid_cursor", "The cursor is not one this API gave out.", where="query.cursor")
+    raise InvalidInput("invalid_cursor", "The cursor is not one this API gave out.", where="query.cursor")

@@ -14,7 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from market.core.errors import ApiError
+from market.core.errors import InvalidInput, ProviderUnavailable
 from market.orders import lifecycle, settlement, store
 from market.orders.lifecycle import AfterCommit
 from market.orders.schemas import WebhookAnswer
@@ -30,8 +30,7 @@ async def receive(
     try:
         event = webhooks.verify(payload, signature, secret)
     except webhooks.WebhookRejected as rejected:
-        raise ApiError(
-            400,
+        raise InvalidInput(
             "invalid_signature",
             f"The event was refused: {rejected.reason}.",
             where="header.Stripe-Signature",
@@ -40,7 +39,9 @@ async def receive(
     try:
         charge_id = await _charge_of_completed_session(gateway, event)
     except GatewayError as exc:  # not recorded: Stripe delivers the event again later
-        raise ApiError(502, "payment_provider_unavailable", f"Could not look the payment up: {exc}") from None
+        raise ProviderUnavailable(
+            "payment_provider_unavailable", f"Could not look the payment up: {exc}"
+        ) from None
     async with pool.acquire() as conn, conn.transaction():
         if not await webhooks.record_once(conn, event):
             return WebhookAnswer(received=True, duplicate=True)

@@ -35,16 +35,17 @@ import asyncpg
 import numpy as np
 
 from feedback import events
+from market.core import telemetry
 from market.core.leadership import Leadership
-from market.core import telemetry as prometheus
 from market.core.settings import Settings
+from market.metrics.prometheus import serving_models
 from ranking.documents import IndexedProduct, embedding_text
 from ranking.embedder import Embedder, default_model_path, model_id
+from ranking.engine import MatchingEngine, StaleIndex
 from ranking.features import Signals
 from ranking.index import VectorIndex
 from ranking.registry import ModelRegistry
 from ranking.reranker import RerankerModel
-from ranking.engine import MatchingEngine, StaleIndex
 from sellers import catalog as sellers
 from sellers.schemas import Product
 
@@ -206,8 +207,8 @@ class SearchIndexer:
                     await self.refresh_reranker()
                     await self.refresh_embedding()
                     await self._look_for_rebuild_requests()
-                    if prometheus.MULTIPROCESS:  # a scrape reaches one worker: each reports its own
-                        prometheus.observe_serving(self.engine)
+                    if telemetry.MULTIPROCESS:  # a scrape reaches one worker: each reports its own
+                        telemetry.models_serving(serving_models(self.engine))
                     last_models = now
                 if (build := self._embedding_build) and build.task and build.task.done():
                     await self._finish_embedding_build()

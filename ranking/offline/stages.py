@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from ranking.offline.evaluate import RelevanceSet, StageRanker, evaluate
-from ranking.features import Signals, feature_matrix
 from ranking.engine import CANDIDATES, MatchingEngine, SearchRequest
+from ranking.features import Signals, feature_matrix
+from ranking.offline.evaluate import RelevanceSet, StageRanker, evaluate
 
 DEPTH = 100  # every stage is judged on its first 100 products (Recall@100)
 

@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ranking.embedder import Embedder
-from ranking.offline.evaluate import format_table, load_relevance_set
+from ranking.engine import MatchingEngine
 from ranking.features import FEATURES
+from ranking.offline.evaluate import format_table, load_relevance_set
 from ranking.offline.stages import evaluate_engine, split_queries, subset, training_rows
 from ranking.reranker import RerankerModel, train_lambdarank
-from ranking.engine import MatchingEngine
 
 HERE = Path(__file__).parent.parent  # the ranking package
 DEFAULT_DATASET = HERE / "relevance" / "demo"

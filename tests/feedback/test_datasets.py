@@ -18,8 +18,8 @@ from feedback.events import impression_payload
 from feedback.propensity import Propensity
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
-from ranking.features import ABSENT_RANK, FEATURES, Signals
 from ranking.engine import MatchingEngine, SearchRequest
+from ranking.features import ABSENT_RANK, FEATURES, Signals
 
 T0 = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(hours=24)

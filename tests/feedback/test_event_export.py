@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from feedback import export, store
-from market.core import db as database
 from market.app.cli import main
+from market.core import db as database
 from tests.conftest import OPERATOR_TOKEN
 
 EXPORT = "/v1/operator/events"

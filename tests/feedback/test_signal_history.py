@@ -14,8 +14,8 @@ from feedback.propensity import Propensity
 from feedback.signal_history import SignalHistory
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
-from ranking.features import FEATURES, PRIOR_CLICK_RATE, PRIOR_IMPRESSIONS, ProductStats, Signals
 from ranking.engine import MatchingEngine
+from ranking.features import FEATURES, PRIOR_CLICK_RATE, PRIOR_IMPRESSIONS, ProductStats, Signals
 
 T0 = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)

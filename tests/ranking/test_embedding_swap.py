@@ -23,15 +23,15 @@ from litestar.testing import transport
 
 import ranking
 from feedback.embedding_training import fine_tune_embedding
-from market.taxonomy.demo_catalog import generate_products
-from market.search.indexer import SearchIndexer
 from market.core.settings import Settings
+from market.search.indexer import SearchIndexer
+from market.taxonomy.demo_catalog import generate_products
 from ranking.documents import embedding_text
 from ranking.embedder import Embedder, default_model_path, model_id
-from ranking.offline.evaluate import load_relevance_set
-from ranking.index import VectorIndex
-from ranking.reranker import RerankerModel
 from ranking.engine import MatchingEngine, SearchRequest, StaleIndex
+from ranking.index import VectorIndex
+from ranking.offline.evaluate import load_relevance_set
+from ranking.reranker import RerankerModel
 from tests.conftest import OPERATOR_TOKEN, register
 from tests.ranking.test_engine import caught_up, delete, indexed, patch, saved_meta, serve, upload
 

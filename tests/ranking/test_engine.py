@@ -20,13 +20,13 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from market.app.asgi import create_app
-from market.taxonomy.demo_catalog import generate_products
 from market.core.settings import Settings, load_settings
-from ranking.filters import CatalogView, SearchFilters
+from market.taxonomy.demo_catalog import generate_products
 from ranking.cursors import CursorSigner
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
 from ranking.engine import MatchingEngine, SearchError, SearchRequest
+from ranking.filters import CatalogView, SearchFilters
 from tests.conftest import OPERATOR_TOKEN, register, wait_until_ready
 
 PRODUCTS = "/v1/catalog/products"

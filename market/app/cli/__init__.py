@@ -268,8 +268,8 @@ def eval_assistant(settings: Settings, path: Path | None, limit: int | None, as_
     """
     import json
 
-    from market.assistant import dialogues
     from market.app.assistant_eval import evaluate_in_process, format_table
+    from market.assistant import dialogues
 
     try:
         script = dialogues.load(path or dialogues.DEMO_PATH)
@@ -340,14 +340,14 @@ async def _with_pool(
 
 
 def _run(coroutine: Awaitable[T]) -> T:
-    from market.core.errors import ApiError
+    from market.core.errors import DomainError
     from market.core.migrate import MigrationError
     from sellers.importer import MalformedBody
 
     try:
         return asyncio.run(coroutine)  # type: ignore[arg-type]
-    except ApiError as exc:
-        raise click.ClickException(exc.body.message) from None
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
     except (MalformedBody, MigrationError) as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -14,8 +14,8 @@ import click
 import msgspec
 
 from market.app.cli import _database_url, _run, _with_pool, main
-from market.metrics.schemas import Funnel, MarketSummary, MoneyFigures, SearchQuality
 from market.core.settings import Settings
+from market.metrics.schemas import Funnel, MarketSummary, MoneyFigures, SearchQuality
 
 
 @main.command()
@@ -39,7 +39,7 @@ def report(settings: Settings, since: str | None, until: str | None, as_json: bo
 
 
 async def _parsed(parse, since, until):
-    # Inside _run, so that a bad date is reported like any other ApiError: one line, exit status 1.
+    # Inside _run, so that a bad date is reported like any other DomainError: one line, exit status 1.
     return parse(since, until)
 
 

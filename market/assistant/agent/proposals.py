@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
-from market.assistant.reading import references, understanding
-
 from market.assistant.agent import replies
-from market.assistant.llm.messages import ToolCall
-from market.assistant.reading.references import ShownProduct
 from market.assistant.agent.tools import confirms_checkout
+from market.assistant.llm.messages import ToolCall
+from market.assistant.reading import references, understanding
+from market.assistant.reading.references import ShownProduct
 from market.assistant.reading.understanding import Slots
 from market.assistant.reading.vocabulary import Vocabulary
 

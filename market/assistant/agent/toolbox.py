@@ -18,8 +18,8 @@ import msgspec
 from msgspec import Struct
 
 from feedback.events import ImpressionLog
-from market.assistant.agent import replies
 from market.assistant import store
+from market.assistant.agent import replies
 from market.assistant.agent.tools import (
     AddToCart,
     AskClarifyingQuestion,
@@ -33,14 +33,14 @@ from market.assistant.agent.tools import (
     ToolResult,
     ViewCart,
 )
-from market.core.errors import ApiError
+from market.core.errors import DomainError, InvalidInput, NotFound, Unavailable
+from market.core.settings import Settings
 from market.orders import carts, checkout
 from market.orders.schemas import CartIn, CartItemIn, CartView, CheckoutIn
-from market.search.routes import run_search
-from market.core.settings import Settings
+from market.search.service import run_search
 from payments.gateway import StripeGateway
-from ranking.filters import SearchFilters
 from ranking.engine import MatchingEngine, Price, SearchRequest
+from ranking.filters import SearchFilters
 from sellers import catalog, inventory
 
 DESCRIPTION_CHARS = 600  # of a product's description shown to the model: the start says what it is
@@ -74,8 +74,8 @@ class Toolbox:
         raw = {key: value for key, value in msgspec.to_builtins(arguments).items() if value is not None}
         try:
             result = await getattr(self, f"_{name}")(session, arguments)
-        except ApiError as exc:
-            return ToolResult(name=name, arguments=raw, ok=False, data={"error": exc.body.message})
+        except DomainError as exc:
+            return ToolResult(name=name, arguments=raw, ok=False, data={"error": exc.message})
         except msgspec.ValidationError as exc:
             return ToolResult(name=name, arguments=raw, ok=False, data={"error": str(exc)})
         result.arguments = raw
@@ -85,7 +85,7 @@ class Toolbox:
 
     async def _search_products(self, session: Session, args: SearchProducts) -> ToolResult:
         if self.engine is None or self.impressions is None:
-            raise ApiError(503, "search_disabled", "search does not run on this node")
+            raise Unavailable("search_disabled", "search does not run on this node")
         query, category = args.query, self._category_path(args.category)
         if args.category and category is None:  # not a category of this catalog: its words still count
             query = f"{query} {args.category}"
@@ -167,7 +167,7 @@ class Toolbox:
     async def _compare_products(self, session: Session, args: CompareProducts) -> ToolResult:
         ids = list(dict.fromkeys(args.product_ids))
         if len(ids) < 2:
-            raise ApiError.invalid("product_ids", "comparing needs two different products")
+            raise InvalidInput.invalid("product_ids", "comparing needs two different products")
         described = await self._describe(ids, description_chars=200)
         products = [product for product, _ in described]
         priced = [p for p in products if "price" in p]
@@ -199,7 +199,7 @@ class Toolbox:
         cart = await carts.get_cart(self.pool, session.cart_id) if session.cart_id else None
         line = next((line for line in _lines(cart) if line.product_id == args.product_id), None)
         if cart is None or line is None:
-            raise ApiError(404, "not_in_cart", f"product {args.product_id} is not in your cart")
+            raise NotFound("not_in_cart", f"product {args.product_id} is not in your cart")
         cart = await carts.remove_item(self.pool, cart.cart_id, args.product_id)
         data = {"removed": {"product_id": line.product_id, "title": line.title}, "cart": _cart_json(cart)}
         return ToolResult(name="remove_from_cart", arguments={}, ok=True, data=data, cart=cart)
@@ -212,9 +212,9 @@ class Toolbox:
 
     async def _start_checkout(self, session: Session, args: StartCheckout) -> ToolResult:
         if session.cart_id is None:
-            raise ApiError(400, "cart_empty", "the cart is empty")
+            raise InvalidInput("cart_empty", "the cart is empty")
         if self.gateway is None:
-            raise ApiError(503, "payments_disabled", "payments are not configured on this node")
+            raise Unavailable("payments_disabled", "payments are not configured on this node")
         order = await checkout.checkout(
             self.pool, self.gateway, self.settings, session.cart_id, CheckoutIn(flow="checkout_session")
         )
@@ -260,7 +260,7 @@ class Toolbox:
         found = {p.product_id: p for p in await catalog.searchable_products(self.pool, product_ids)}
         missing = [str(pid) for pid in product_ids if pid not in found]
         if missing:
-            raise ApiError(404, "product_not_found", f"no product {', '.join(missing)} is on offer")
+            raise NotFound("product_not_found", f"no product {', '.join(missing)} is on offer")
         async with self.pool.acquire() as conn:
             stock = await inventory.available(conn, product_ids)
             extras = await store.product_extras(conn, product_ids)

@@ -27,7 +27,6 @@ import msgspec
 
 from market.assistant.agent import replies
 from market.assistant.agent.grounding import Facts, Removal, cut_links, ground, plausible_sentence
-from market.assistant.llm.messages import BackendError, ChatBackend, ChatMessage, ToolCall
 from market.assistant.agent.proposals import Intent, Layer, Proposal, propose, read
 from market.assistant.agent.toolbox import Session, Toolbox
 from market.assistant.agent.tools import (
@@ -42,6 +41,7 @@ from market.assistant.agent.tools import (
     parse_call,
     tool_specs,
 )
+from market.assistant.llm.messages import BackendError, ChatBackend, ChatMessage, ToolCall
 from market.orders.schemas import CartView
 
 logger = logging.getLogger(__name__)

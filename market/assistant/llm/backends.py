@@ -17,7 +17,14 @@ from typing import Any, Literal
 import httpx
 import msgspec
 
-from market.assistant.llm.messages import BackendError, ChatBackend, ChatMessage, ModelReply, ToolCall, ToolSpec
+from market.assistant.llm.messages import (
+    BackendError,
+    ChatBackend,
+    ChatMessage,
+    ModelReply,
+    ToolCall,
+    ToolSpec,
+)
 from market.core.settings import Settings
 
 # How much of an error body is quoted back in a BackendError: enough to read the server's reason.

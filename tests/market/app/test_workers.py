@@ -24,9 +24,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from market.app.asgi import create_app
-from market.taxonomy.demo_catalog import generate_products
 from market.core.leadership import LEADER_LOCK_KEY, Leadership
 from market.core.settings import Settings
+from market.taxonomy.demo_catalog import generate_products
 from tests.conftest import OPERATOR_TOKEN, register
 
 PRODUCTS = "/v1/catalog/products"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from market.assistant import dialogues
 from market.app.assistant_eval import (
     action_accuracy,
     hallucinations,
@@ -13,6 +12,7 @@ from market.app.assistant_eval import (
     summarize,
     task_success,
 )
+from market.assistant import dialogues
 
 NEED = {"category": "Outdoor > Camping > Tents", "budget_max": 30000, "currency": "USD", "color": "red"}
 CATALOG = {1: (19999, "USD"), 2: (45000, "USD")}

@@ -14,8 +14,8 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from market.core import migrate
 from market.app.asgi import create_app
+from market.core import migrate
 from market.core.migrate import Migration, MigrationError
 from tests.conftest import wait_until_ready
 

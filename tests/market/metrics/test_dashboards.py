@@ -23,9 +23,9 @@ from litestar.testing import AsyncTestClient
 from playwright import async_api as playwright_api
 
 from market.app.asgi import create_app
+from market.core.settings import Settings
 from market.metrics.pages import PLOTLY_JS, PLOTLY_URL
 from market.metrics.schemas import DemandCluster, UnmetDemand, UnmetExample
-from market.core.settings import Settings
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, OPERATOR_TOKEN
 from tests.market.metrics.conftest import PERIOD, KnownHistory
 from tests.market.orders.conftest import LiveShop, free_port

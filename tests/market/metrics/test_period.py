@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from market.core.errors import ApiError
+from market.core.errors import DomainError, InvalidInput
 from market.metrics.period import bucket_bounds, bucket_starts, parse_bucket, parse_period
 from market.metrics.schemas import Period
 
@@ -43,18 +43,18 @@ def test_only_since_runs_to_now():
     ],
 )
 def test_bad_periods_are_400s_naming_the_parameter(since, until, where):
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         parse_period(since, until, NOW)
-    assert caught.value.body.status == 400
-    assert caught.value.body.where == where
+    assert isinstance(caught.value, InvalidInput)
+    assert caught.value.where == where
 
 
 def test_bucket_names():
     assert parse_bucket(None) == "day"
     assert parse_bucket("week") == "week"
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         parse_bucket("month")
-    assert caught.value.body.where == "query.bucket"
+    assert caught.value.where == "query.bucket"
 
 
 def test_day_buckets_are_clipped_to_the_period():

@@ -17,9 +17,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from market.app.asgi import create_app
+from market.core.settings import load_settings
 from market.metrics.schemas import Period
 from market.metrics.unmet_demand import unmet_demand
-from market.core.settings import load_settings
 from tests.conftest import OPERATOR_TOKEN, product, register
 from tests.market.search.test_search_api import searchable, upload
 

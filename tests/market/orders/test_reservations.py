@@ -14,9 +14,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from market.app.asgi import create_app
-from market.core.errors import ApiError
-from market.orders import checkout, sweeper
+from market.core.errors import DomainError
 from market.core.settings import Settings
+from market.orders import checkout, sweeper
 from payments.gateway import StripeGateway
 from sellers import inventory
 from tests.conftest import product
@@ -64,8 +64,8 @@ async def test_fifty_concurrent_checkouts_of_ten_units_sell_exactly_ten(shop, po
     refused = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     assert len(placed) == 10
     assert len(refused) == 40
-    assert all(isinstance(error, ApiError) and error.body.code == "out_of_stock" for error in refused)
-    assert refused[0].body.details[0].where == f"items.{product_id}"
+    assert all(isinstance(error, DomainError) and error.code == "out_of_stock" for error in refused)
+    assert refused[0].details[0].where == f"items.{product_id}"
     held = await db.fetchval(
         "SELECT sum(quantity) FROM stock_reservations WHERE product_id = $1 AND state = 'active'", product_id
     )

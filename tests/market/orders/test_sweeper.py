@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from market.orders import checkout, lifecycle, sweeper
 from market.core.settings import Settings
+from market.orders import checkout, lifecycle, sweeper
 from payments.gateway import StripeGateway
 from tests.conftest import product
 from tests.market.orders.conftest import OPERATOR, cart_with, payable_seller

@@ -14,8 +14,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from market.app.asgi import create_app
-from market.search.routes import Exploration
 from market.core.settings import load_settings
+from market.search.service import Exploration
 from tests.conftest import OPERATOR_TOKEN, wait_until_ready
 from tests.feedback.test_events_api import click, search, send, stock_shop
 

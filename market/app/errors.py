@@ -1,0 +1,150 @@
+"""One shape for every error Agora answers with over HTTP: what went wrong, where, and why.
+
+    {"error": {"status": 404, "code": "product_not_found", "message": "...", "where": "path.id"}}
+
+Services raise domain errors (`market.core.errors`); this is the one place that decides their HTTP status.
+The handlers below also translate Litestar's own exceptions (validation, body too large, unknown route)
+into the same shape, so a client parses one format.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR
+
+from market.core.errors import (
+    Conflict,
+    DomainError,
+    ErrorDetail,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PaymentRefused,
+    ProviderUnavailable,
+    TooLarge,
+    Unauthenticated,
+    Unavailable,
+    UnsupportedMediaType,
+    split_msgspec_message,
+)
+
+
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    status: int
+    code: str
+    message: str
+    where: str | None = None
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorResponse(msgspec.Struct):
+    error: ErrorBody
+
+
+STATUS: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    Unauthenticated: 401,
+    PaymentRefused: 402,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    UnsupportedMediaType: 415,
+    ProviderUnavailable: 502,
+    Unavailable: 503,
+}
+
+
+def status_of(exc: DomainError) -> int:
+    for kind in type(exc).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 400
+
+
+def error_body(exc: Exception) -> ErrorBody:
+    """What a client is told of `exc`: its own words for a domain error, nothing of an unexpected one."""
+    if isinstance(exc, DomainError):
+        return ErrorBody(
+            status=status_of(exc), code=exc.code, message=exc.message, where=exc.where, details=exc.details
+        )
+    return ErrorBody(
+        status=HTTP_500_INTERNAL_SERVER_ERROR, code="internal_error", message="Something went wrong."
+    )
+
+
+def _respond(body: ErrorBody, headers: dict[str, str] | None = None) -> Response[ErrorResponse]:
+    return Response(ErrorResponse(body), status_code=body.status, headers=headers, media_type=MediaType.JSON)
+
+
+def handle_domain_error(_: Request, exc: DomainError) -> Response[ErrorResponse]:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    return _respond(error_body(exc), headers)
+
+
+def handle_validation_error(_: Request, exc: ValidationException) -> Response[ErrorResponse]:
+    details = [_detail_from_litestar(item) for item in (exc.extra or []) if isinstance(item, dict)]
+    first = details[0] if details else None
+    return _respond(
+        ErrorBody(
+            status=400,
+            code="invalid_request",
+            message=first.message if first else str(exc.detail),
+            where=first.where if first else None,
+            details=details or None,
+        )
+    )
+
+
+def handle_http_error(request: Request, exc: HTTPException) -> Response[ErrorResponse]:
+    message = str(exc.detail)
+    code = _CODES.get(exc.status_code, "http_error")
+    where = None
+    if exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        limit = request.route_handler.resolve_request_max_body_size()
+        message = f"The request body is larger than the limit of {limit} bytes."
+        where = "body"
+    return _respond(ErrorBody(status=exc.status_code, code=code, message=message, where=where), exc.headers)
+
+
+def handle_unexpected_error(request: Request, exc: Exception) -> Response[ErrorResponse]:
+    request.logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _respond(error_body(exc))
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: handle_domain_error,
+    ValidationException: handle_validation_error,
+    HTTPException: handle_http_error,
+    Exception: handle_unexpected_error,
+}
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    503: "service_unavailable",
+}
+
+
+def _detail_from_litestar(item: dict[str, Any]) -> ErrorDetail:
+    source = item.get("source") or "body"
+    source = getattr(source, "value", source)  # an enum (ParamType) on some Python versions
+    message, path = split_msgspec_message(str(item.get("message", "invalid value")))
+    # Litestar names the object at fault as `key` ("data" for the body itself); a missing or unknown
+    # field is named in the message, below that object.
+    key = item.get("key")
+    base = None if key in (None, "data") else str(key)
+    field = f"{base}.{path}" if base and path and not path.startswith(base) else path or base
+    where = f"{source}.{field}" if field else str(source)
+    return ErrorDetail(code="invalid_value", message=message, where=where)
