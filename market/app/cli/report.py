@@ -13,12 +13,12 @@ from decimal import Decimal
 import click
 import msgspec
 
-from market.app.cli import _database_url, _run, _with_pool, main
+from market.app.cli.common import database_url, run, with_pool
 from market.core.settings import Settings
 from market.metrics.schemas import Funnel, MarketSummary, MoneyFigures, SearchQuality
 
 
-@main.command()
+@click.command()
 @click.option(
     "--since", help="Start, an ISO date or datetime (UTC unless it says otherwise). Default: until - 28 days."
 )
@@ -30,8 +30,8 @@ def report(settings: Settings, since: str | None, until: str | None, as_json: bo
     from market.metrics import figures
     from market.metrics.period import parse_period
 
-    period = _run(_parsed(parse_period, since, until))
-    summary = _run(_with_pool(settings, _database_url(settings), lambda pool: figures.summary(pool, period)))
+    period = run(_parsed(parse_period, since, until))
+    summary = run(with_pool(settings, database_url(settings), lambda pool: figures.summary(pool, period)))
     if as_json:
         click.echo(msgspec.json.encode(summary).decode())
     else:
@@ -39,7 +39,7 @@ def report(settings: Settings, since: str | None, until: str | None, as_json: bo
 
 
 async def _parsed(parse, since, until):
-    # Inside _run, so that a bad date is reported like any other DomainError: one line, exit status 1.
+    # Inside run, so that a bad date is reported like any other DomainError: one line, exit status 1.
     return parse(since, until)
 
 
