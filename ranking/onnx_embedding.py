@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ranking.embedder import model_id
+from ranking.model_files import model_id
 
 OPSET = 17
 # The int8 query graph's own format number (see `quantize_for_queries`), part of its cache file's name.

@@ -13,17 +13,11 @@ The behaviour model is described in `behaviour.py`.
 
 from feedback.simulator.behaviour import Behaviour, Need, Shown, Visit, browse, buys, examination_probability
 from feedback.simulator.driver import DayStats, connect, format_stats, http_search_fn, run_day, shop
+from feedback.simulator.needs import CatalogItem, Preference, grade, truth_grades
 from feedback.simulator.panel import engine_page_fn, paired_difference, panel_conversions
 from feedback.simulator.phrasing import Query, canonical_request, canonical_text, phrase
 from feedback.simulator.shoppers import Shopper, draw_shoppers, load_catalog
-from feedback.simulator.truth import (
-    CatalogItem,
-    Preference,
-    engine_search_fn,
-    grade,
-    ndcg_against_truth,
-    truth_grades,
-)
+from feedback.simulator.truth import engine_search_fn, ndcg_against_truth
 
 __all__ = [
     "Behaviour",

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from babel.numbers import get_currency_precision
 
+from feedback.simulator.needs import Preference, category_path
 from market.taxonomy.vocabulary import ROOTS, Subcategory, plural
 from ranking.engine import SearchRequest
 from ranking.filters import SearchFilters
 
 if TYPE_CHECKING:
     from feedback.simulator.behaviour import Behaviour
-    from feedback.simulator.truth import Preference
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 BUDGET_TEMPLATES = ("under {}", "below {}", "less than {}", "for under {}", "{} max", "up to {}", "max {}")
@@ -39,11 +39,6 @@ class Query:
 
     text: str
     filters: dict[str, Any] = field(default_factory=dict)
-
-
-def category_path(text: str) -> tuple[str, ...]:
-    """ "Shoes >  Running" -> ("shoes", "running"): the levels, compared without case or spacing."""
-    return tuple(" ".join(part.lower().split()) for part in text.split(">") if part.strip())
 
 
 @functools.cache

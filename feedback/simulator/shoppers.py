@@ -17,8 +17,7 @@ import asyncpg
 from babel.numbers import get_currency_precision
 
 from feedback.simulator.behaviour import Behaviour, Need
-from feedback.simulator.phrasing import category_path
-from feedback.simulator.truth import CatalogItem, Preference, grade
+from feedback.simulator.needs import CatalogItem, Preference, category_path, grade
 from sellers import catalog as seller_catalog
 
 

@@ -34,10 +34,11 @@ from market.metrics.routes import OperatorMetricsController, SellerInsightsContr
 from market.orders import sweeper
 from market.orders.pages import PAGES
 from market.orders.routes import ROUTES as ORDER_ROUTES
-from market.search.indexer import SearchIndexer, service_embedder
+from market.search.indexer import SearchIndexer
 from market.search.routes import SearchController
 from payments.gateway import StripeGateway
 from ranking.cursors import CursorSigner
+from ranking.embedder import embedder_from_settings
 from ranking.engine import MatchingEngine
 from sellers.routes import CatalogController, SellerController
 
@@ -80,7 +81,7 @@ def create_app(
 
     @asynccontextmanager
     async def search(app: Litestar) -> AsyncIterator[None]:
-        embedder = await asyncio.to_thread(service_embedder, settings)
+        embedder = await asyncio.to_thread(embedder_from_settings, settings)
         # Every process of the service signs next-page cursors with the same key, so any can continue one.
         cursors = CursorSigner.from_secret(app.state.operator_token)
         engine = MatchingEngine(embedder, exact_below=settings.exact_index_below, cursors=cursors)

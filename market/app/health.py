@@ -7,8 +7,8 @@ import msgspec
 from litestar import Response, get
 from litestar.datastructures import State
 
-from market.core.dependencies import Pool
 from market.core import migrate
+from market.core.dependencies import Pool
 
 
 class Health(msgspec.Struct, omit_defaults=True):

@@ -13,10 +13,10 @@ from litestar.response import Stream
 
 from feedback import export
 from feedback.schemas import EventType
-from market.core.dependencies import AppSettings, Pool
 from market.core.auth import operator_guard
+from market.core.dependencies import AppSettings, Pool
 from market.core.errors import InvalidInput, NotFound
-from market.search.indexer import request_rebuild
+from market.search.store import request_rebuild
 from ranking.registry import Kind, ModelRegistry, ModelVersion, UnknownVersion
 from sellers import accounts, catalog
 from sellers.schemas import CatalogChangePage, Seller
@@ -73,7 +73,7 @@ class OperatorController(Controller):
         # processes notice on their next registry poll.
         indexer = request.app.state.indexer
         await indexer.refresh_reranker()
-        await indexer.refresh_embedding()
+        await indexer.embedding.refresh()
         return promoted
 
     @post(

@@ -4,21 +4,14 @@ At start the engine is filled from the catalog, reusing the vector index saved i
 made by the same embedding model on the same database (only products changed since are embedded again).
 Then a loop follows the sellers' change feed: changed products are re-embedded and re-indexed within a
 poll interval, deleted or hidden ones drop out. The same loop notices a newly promoted reranker in the
-registry and swaps it in, refreshes the behavioural signals, and saves the vector index now and then.
-
-The embedding model is the registry's serving `embedding` version (else `settings.embedding_model`, else
-the shipped default), from the first moment of `start`. When another version comes to serve (promoted or
-rolled back), the engine's catalog is snapshotted and embedded by the new model into a new index in a
-background thread, while searches and catalog changes go on against the old pair; then, with catalog
-changes held for that moment only, whatever changed since the snapshot is embedded by the new model too,
-and model and index are swapped in one step (`MatchingEngine.swap_embedding`) and saved with the new
-model's id, so a restart reuses them. Everything that writes to the engine's catalog or vectors takes one
-asyncio lock, so the snapshot, the change feed and the swap never interleave.
+registry and swaps it in, a new embedding model (`model_swap`), refreshes the behavioural signals, and
+saves the vector index now and then, with the model's id, so a restart reuses it.
 
 With several worker processes (market.app.workers) each has its own engine and indexer. Only the leader
-(market.core.leadership) embeds the whole catalog on a cold start and writes the saved index; the others serve
-by words until that index appears, then load it and follow the change feed as the leader does. A rebuild
-asked of any worker is recorded in the database, and every indexer carries it out.
+(market.core.leadership) embeds the whole catalog on a cold start and writes the saved index; the others
+serve by words until that index appears, then load it and follow the change feed as the leader does. A
+rebuild asked of any worker is recorded in the database (`store.request_rebuild`), and every indexer
+carries it out.
 """
 
 from __future__ import annotations
@@ -26,22 +19,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import asyncpg
-import numpy as np
 
 from feedback import events
 from market.core import telemetry
 from market.core.leadership import Leadership
 from market.core.settings import Settings
 from market.metrics.prometheus import serving_models
-from ranking.documents import IndexedProduct, embedding_text
-from ranking.embedder import Embedder, default_model_path, model_id
-from ranking.engine import MatchingEngine, StaleIndex
+from market.search import store
+from market.search.model_swap import EmbeddingSwap
+from ranking.documents import IndexedProduct
+from ranking.embedder import embedder_from_settings
+from ranking.engine import MatchingEngine
 from ranking.features import Signals
 from ranking.index import VectorIndex
 from ranking.registry import ModelRegistry
@@ -75,16 +66,6 @@ def indexed(product: Product) -> IndexedProduct:
     )
 
 
-@dataclass
-class _EmbeddingBuild:
-    """A new embedding model's index of the catalog, being made in the background from a snapshot."""
-
-    model_id: str
-    snapshot: dict[int, IndexedProduct]  # the engine's catalog when the build began
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    task: asyncio.Task | None = None  # -> (Embedder, VectorIndex), or None once cancelled
-
-
 class SearchIndexer:
     def __init__(
         self,
@@ -113,9 +94,7 @@ class SearchIndexer:
         self._rebuilds_seen: int | None = None
         self._database = ""  # which database the index reflects, recorded with it when saved
         self._engine_writes = asyncio.Lock()  # one writer of the engine's catalog and vectors at a time
-        self._models_lock = asyncio.Lock()  # one look at the registry's embedding version at a time
-        self._embedding_build: _EmbeddingBuild | None = None
-        self._failed_embedding: str | None = None  # a model id that could not be loaded: not retried
+        self.embedding = EmbeddingSwap(engine, self.registry, settings, self._engine_writes)
 
     def rebuild_soon(self, request_id: int | None = None) -> None:
         """Ask the loop to re-embed the whole catalog into a fresh index (searches go on meanwhile);
@@ -127,8 +106,7 @@ class SearchIndexer:
     async def _look_for_rebuild_requests(self) -> None:
         """Rebuild if another process of the service was asked to (`request_rebuild`) since the last look;
         the first look only notes where the requests stand."""
-        async with self.pool.acquire() as conn:
-            latest = await conn.fetchval("SELECT coalesce(max(request_id), 0) FROM index_rebuild_requests")
+        latest = await store.latest_rebuild_request(self.pool)
         if self._rebuilds_seen is not None and latest > self._rebuilds_seen:
             self._rebuild_requested = True
         self._rebuilds_seen = max(self._rebuilds_seen or 0, latest)
@@ -142,8 +120,8 @@ class SearchIndexer:
         registry's reranker. Without a saved index and with `wait_for_vectors=False`, only the lexical
         index is filled here (seconds) and `run` embeds the catalog (minutes), searches going on meanwhile."""
         await self.refresh_reranker()
-        await self._use_serving_embedding()
-        self._database = await self._database_identity()
+        await self.embedding.use_serving_before_load()
+        self._database = await store.database_identity(self.pool)
         saved, saved_seq = self._saved_index()
         if saved is None and not (wait_for_vectors and self.leadership.held):
             seq = await sellers.last_change_seq(self.pool)
@@ -186,7 +164,7 @@ class SearchIndexer:
         try:
             await self._follow()
         finally:
-            self._cancel_embedding_build()
+            self.embedding.cancel()
 
     async def _follow(self) -> None:
         last_models = last_signals = time.monotonic()
@@ -205,13 +183,13 @@ class SearchIndexer:
                 now = time.monotonic()
                 if now - last_models >= self.settings.model_poll_seconds:
                     await self.refresh_reranker()
-                    await self.refresh_embedding()
+                    await self.embedding.refresh()
                     await self._look_for_rebuild_requests()
                     if telemetry.MULTIPROCESS:  # a scrape reaches one worker: each reports its own
                         telemetry.models_serving(serving_models(self.engine))
                     last_models = now
-                if (build := self._embedding_build) and build.task and build.task.done():
-                    await self._finish_embedding_build()
+                if self.embedding.build_done and await self.embedding.finish():
+                    await asyncio.to_thread(self.save)  # a restart then starts from the new model's index
                 if now - last_signals >= self.settings.signals_refresh_seconds:
                     await self.refresh_signals()
                     last_signals = now
@@ -256,129 +234,6 @@ class SearchIndexer:
             self.engine.swap_reranker(model)
             log.info("serving reranker %s", serving.version)
 
-    # -- the embedding model ----------------------------------------------------------------------------
-
-    async def serving_embedding_path(self) -> Path:
-        """The directory of the model the engine should embed with: the registry's serving version, else
-        the configured or shipped model."""
-        serving = await self.registry.serving("embedding")
-        if serving is not None:
-            return self.registry.directory(serving)
-        return self.settings.embedding_model or default_model_path()
-
-    def _embedder(self, path: Path) -> Embedder:
-        return service_embedder(self.settings, path)
-
-    async def _use_serving_embedding(self) -> None:
-        """Before the first load: embed with the serving model from the start (nothing to rebuild yet)."""
-        if self.engine.ready:
-            return
-        path = await self.serving_embedding_path()
-        if model_id(path) == self.engine.embedder.model_id:
-            return
-        try:
-            embedder = await asyncio.to_thread(self._embedder, path)
-        except Exception:  # a broken model must not keep search from starting: serve the one we have
-            log.exception(
-                "cannot load the serving embedding model in %s; keeping %s",
-                path,
-                self.engine.embedder.model_id,
-            )
-            self._failed_embedding = model_id(path)
-            return
-        async with self._engine_writes:
-            self.engine.swap_embedding(embedder, VectorIndex(embedder.dim), self.engine.seq)
-        log.info("embedding with %s", embedder.model_id)
-
-    async def refresh_embedding(self) -> None:
-        """If the registry's serving embedding model is not the one in use, start building its index in the
-        background (see the module docstring); a build for a model no longer wanted is abandoned."""
-        async with self._models_lock:
-            if not self.engine.ready:
-                return  # `start` chooses the model before the first load
-            path = await self.serving_embedding_path()
-            wanted = model_id(path)
-            building = self._embedding_build
-            if building is not None and building.model_id == wanted:
-                return
-            self._cancel_embedding_build()
-            if wanted in (self.engine.embedder.model_id, self._failed_embedding):
-                return
-            async with self._engine_writes:  # a snapshot no catalog change is half-way through
-                snapshot = {
-                    pid: p for pid in self.engine.catalog.ids() if (p := self.engine.catalog.get(pid))
-                }
-            build = _EmbeddingBuild(wanted, snapshot)
-            build.task = asyncio.create_task(
-                asyncio.to_thread(self._embed_catalog, path, build), name=f"embedding-build-{wanted}"
-            )
-            self._embedding_build = build
-            log.info("building the vector index of %d products for embedding model %s", len(snapshot), wanted)
-
-    def _embed_catalog(self, path: Path, build: _EmbeddingBuild) -> tuple[Embedder, VectorIndex] | None:
-        """In a worker thread: the new model and its index of the snapshot; None if cancelled meanwhile."""
-        embedder = self._embedder(path)
-        products = list(build.snapshot.values())
-        parts = [np.zeros((0, embedder.dim), dtype=np.float32)]
-        for start in range(0, len(products), BUILD_CHUNK):
-            if build.cancelled.is_set():
-                return None
-            parts.append(embedder.embed_products(products[start : start + BUILD_CHUNK]))
-        ids = np.fromiter(build.snapshot, dtype=np.int64, count=len(products))
-        index = (
-            VectorIndex.build(ids, np.concatenate(parts), exact_below=self.engine.exact_below)
-            if products
-            else VectorIndex(embedder.dim)
-        )
-        embedder.set_threads(self.settings.search_threads)
-        return embedder, index
-
-    def _cancel_embedding_build(self) -> None:
-        if self._embedding_build is not None:
-            self._embedding_build.cancelled.set()
-            if self._embedding_build.task is not None:
-                self._embedding_build.task.cancel()  # the thread stops at its next chunk
-            self._embedding_build = None
-
-    async def _finish_embedding_build(self) -> None:
-        """Bring a finished build up to the engine's catalog and swap it in, holding catalog changes only
-        while the products changed since the snapshot are embedded by the new model."""
-        build, self._embedding_build = self._embedding_build, None
-        if build is None or build.task is None:
-            return
-        try:
-            result = build.task.result()
-        except asyncio.CancelledError:
-            return
-        except Exception:  # e.g. files missing or not a model: keep serving the current one
-            log.exception(
-                "the embedding model %s could not be built; keeping %s",
-                build.model_id,
-                self.engine.embedder.model_id,
-            )
-            self._failed_embedding = build.model_id
-            return
-        if result is None:
-            return
-        embedder, index = result
-        async with self._engine_writes:
-            changed, removed = _changed_since(build.snapshot, self.engine)
-            if changed:
-                vectors = await asyncio.to_thread(embedder.embed_products, changed)
-                index.upsert(
-                    np.fromiter((p.product_id for p in changed), dtype=np.int64, count=len(changed)), vectors
-                )
-            index.remove(removed)
-            try:
-                self.engine.swap_embedding(embedder, index, self.engine.seq)
-            except StaleIndex as exc:  # cannot happen while every writer takes the lock; built anew then
-                log.error("the index of embedding model %s was not swapped in: %s", build.model_id, exc)
-                return
-        log.info(
-            "embedding with %s (%d products re-embedded after the snapshot)", embedder.model_id, len(changed)
-        )
-        await asyncio.to_thread(self.save)  # a restart then starts from the new model's index
-
     async def refresh_signals(self) -> None:
         self.engine.signals = Signals(
             product_stats=await events.product_stats(self.pool),
@@ -419,52 +274,11 @@ class SearchIndexer:
             return None, 0
         return index, int(meta.get("seq", 0))
 
-    async def _database_identity(self) -> str:
-        async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(
-                "SELECT system_identifier::text AS system, current_database() AS name FROM pg_control_system()"
-            )
-        return f"{row['system']}/{row['name']}"
-
-
-def _changed_since(
-    snapshot: dict[int, IndexedProduct], engine: MatchingEngine
-) -> tuple[list[IndexedProduct], list[int]]:
-    """The engine's products whose embedded text is not what the snapshot had (new ones included), and the
-    snapshot's products the engine no longer has. A change the feed applied replaced the product object,
-    so an unchanged object needs no look at its text."""
-    changed = []
-    for product_id in engine.catalog.ids():
-        product, before = engine.catalog.get(product_id), snapshot.get(product_id)
-        if product is None or product is before:
-            continue
-        if before is None or embedding_text(before) != embedding_text(product):
-            changed.append(product)
-    present = set(engine.catalog.ids())
-    return changed, [product_id for product_id in snapshot if product_id not in present]
-
-
-async def request_rebuild(pool: asyncpg.Pool) -> int:
-    """Record that the index is to be rebuilt, for every worker process of the service; returns the id."""
-    async with pool.acquire() as conn:
-        return await conn.fetchval("INSERT INTO index_rebuild_requests DEFAULT VALUES RETURNING request_id")
-
-
-def service_embedder(settings: Settings, model: Path | None = None) -> Embedder:
-    """The embedding model `model` (default: the configured one) as the service runs it: backend, query
-    precision and the cache of its ONNX graphs from the settings."""
-    return Embedder(
-        model or settings.embedding_model,
-        backend=settings.embedding_backend,
-        cache_dir=settings.onnx_cache_dir,
-        query_precision=settings.query_precision,
-    )
-
 
 async def serving_engine(pool: asyncpg.Pool, settings: Settings) -> MatchingEngine:
     """An engine like the service's, for another process over the same data dir (retraining, measuring):
     the serving models over today's catalog, from the service's saved index, which it leaves unwritten."""
-    embedder = await asyncio.to_thread(service_embedder, settings)
+    embedder = await asyncio.to_thread(embedder_from_settings, settings)
     engine = MatchingEngine(embedder, exact_below=settings.exact_index_below)
     await SearchIndexer(engine, pool, settings, saves_index=False).start()
     return engine

@@ -62,7 +62,7 @@ def run(coroutine: Awaitable[T]) -> T:
 
 
 def offline_engine(settings: Settings):
-    from market.search.indexer import service_embedder
+    from ranking.embedder import embedder_from_settings
     from ranking.engine import MatchingEngine
 
-    return MatchingEngine(service_embedder(settings), exact_below=settings.exact_index_below)
+    return MatchingEngine(embedder_from_settings(settings), exact_below=settings.exact_index_below)

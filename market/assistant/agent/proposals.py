@@ -11,20 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import msgspec
 
 from market.assistant.agent import replies
+from market.assistant.agent.history import History
 from market.assistant.agent.tools import confirms_checkout
 from market.assistant.llm.messages import ToolCall
 from market.assistant.reading import references, understanding
 from market.assistant.reading.references import ShownProduct
 from market.assistant.reading.understanding import Slots
 from market.assistant.reading.vocabulary import Vocabulary
-
-if TYPE_CHECKING:
-    from market.assistant.agent.turn import History
 
 MAX_QUANTITY = 20
 MAX_QUERY_CHARS = 200  # what the search tool takes; a longer message is cut, not refused

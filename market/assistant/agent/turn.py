@@ -27,6 +27,7 @@ import msgspec
 
 from market.assistant.agent import replies
 from market.assistant.agent.grounding import Facts, Removal, cut_links, ground, plausible_sentence
+from market.assistant.agent.history import History
 from market.assistant.agent.proposals import Intent, Layer, Proposal, propose, read
 from market.assistant.agent.toolbox import Session, Toolbox
 from market.assistant.agent.tools import (
@@ -82,19 +83,6 @@ _CART_REQUEST = re.compile(
     r"\b(?:add|adding|buy|take|put|get|grab|order|want|cart|basket|remove|delete|drop|take out|purchase)\b",
     re.IGNORECASE,
 )
-
-
-@dataclass
-class History:
-    """What the earlier turns left that this one needs (see `conversations.history`)."""
-
-    messages: list[ChatMessage] = field(default_factory=list)  # earlier turns, for the model
-    results: list[dict[str, Any]] = field(default_factory=list)  # their tool results, for grounding
-    shown: list[Any] = field(default_factory=list)  # ShownProduct: the latest list shown
-    focus: int | None = None  # the product most recently talked about
-    last_search: dict[str, Any] | None = None  # the arguments of the latest search, for refining
-    asked_checkout: bool = False  # the previous turn asked the shopper to confirm checkout
-    cart_ids: set[int] = field(default_factory=set)  # products in the cart when the turn began
 
 
 class CallRecord(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -1,0 +1,21 @@
+"""What the earlier turns of a conversation left that the next one needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from market.assistant.llm.messages import ChatMessage
+
+
+@dataclass
+class History:
+    """What the earlier turns left that this one needs (see `conversations.history`)."""
+
+    messages: list[ChatMessage] = field(default_factory=list)  # earlier turns, for the model
+    results: list[dict[str, Any]] = field(default_factory=list)  # their tool results, for grounding
+    shown: list[Any] = field(default_factory=list)  # ShownProduct: the latest list shown
+    focus: int | None = None  # the product most recently talked about
+    last_search: dict[str, Any] | None = None  # the arguments of the latest search, for refining
+    asked_checkout: bool = False  # the previous turn asked the shopper to confirm checkout
+    cart_ids: set[int] = field(default_factory=set)  # products in the cart when the turn began
