@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -15,7 +16,7 @@ from babel import Locale
 
 from market.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from sellers import store
-from sellers.schemas import ApiKeyInfo, IssuedKey, Seller, SellerCreated, SellerRegistration
+from sellers.schemas import ApiKeyInfo, IssuedKey, Payee, Seller, SellerCreated, SellerRegistration
 from sellers.validation import Problem, check_currency
 
 API_KEY_PREFIX = "agora_sk_"
@@ -143,3 +144,39 @@ async def set_seller_status(pool: asyncpg.Pool, seller_id: UUID, status: str) ->
     if row is None:
         raise NotFound("seller_not_found", f"No seller {seller_id}.", where="path.seller_id")
     return Seller(**row)
+
+
+async def payees(conn: asyncpg.Connection, seller_ids: Sequence[UUID]) -> dict[UUID, Payee]:
+    """Who each seller is to payments: name and payout account."""
+    rows = await store.payees(conn, seller_ids)
+    return {
+        row["id"]: Payee(seller_id=row["id"], name=row["name"], stripe_account_id=row["stripe_account_id"])
+        for row in rows
+    }
+
+
+async def payout_details(pool: asyncpg.Pool, seller_id: UUID) -> Payee | None:
+    """What opening a payout account for the seller needs (email, country) and the account if opened."""
+    async with pool.acquire() as conn:
+        row = await store.payout_account(conn, seller_id)
+    if row is None:
+        return None
+    return Payee(
+        seller_id=row["id"],
+        name=row["name"],
+        email=row["email"],
+        country=row["country"],
+        stripe_account_id=row["stripe_account_id"],
+    )
+
+
+async def keep_payout_account(pool: asyncpg.Pool, seller_id: UUID, account_id: str) -> str:
+    """Record the seller's payout account unless one is there already; returns the one that stays."""
+    async with pool.acquire() as conn:
+        return await store.set_payout_account(conn, seller_id, account_id)
+
+
+async def forget_payout_accounts(pool: asyncpg.Pool, seller_ids: Sequence[UUID]) -> None:
+    """Drop the sellers' payout accounts (a local Stripe that starts empty no longer knows them)."""
+    async with pool.acquire() as conn:
+        await store.clear_payout_accounts(conn, seller_ids)

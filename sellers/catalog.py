@@ -29,6 +29,7 @@ from sellers.schemas import (
     ProductPage,
     ProductPatch,
     RejectedItem,
+    SaleTerms,
     Seller,
 )
 from sellers.validation import (
@@ -252,6 +253,20 @@ async def last_change_seq(pool: asyncpg.Pool) -> int:
 async def seller_catalog_quality(pool: asyncpg.Pool) -> dict[UUID, float]:
     async with pool.acquire() as conn:
         return {row["seller_id"]: row["quality"] for row in await store.seller_catalog_quality(conn)}
+
+
+async def sale_terms(
+    conn: asyncpg.Connection, product_ids: Sequence[int], *, lock: bool = False
+) -> dict[int, SaleTerms]:
+    """What buying each of `product_ids` takes now (deleted products included, marked so), in id order.
+    With `lock`, on the caller's transaction: the product rows stay as read until it commits."""
+    rows = await store.sale_terms(conn, product_ids, lock=lock)
+    return {row["product_id"]: SaleTerms(**row) for row in rows}
+
+
+async def product_on_offer(conn: asyncpg.Connection, product_id: int) -> bool:
+    """Whether the product exists and is not deleted (it may still be paused or out of stock)."""
+    return await store.product_on_offer(conn, product_id)
 
 
 def _patch_changes(row: asyncpg.Record, patch: ProductPatch) -> dict[str, object]:

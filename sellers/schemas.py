@@ -195,3 +195,30 @@ class CatalogChange(Struct):
 class CatalogChangePage(Struct):
     changes: list[CatalogChange]
     last_seq: int
+
+
+class SaleTerms(Struct, kw_only=True):
+    """What buying a product takes at this moment: its price and state, and who sells it."""
+
+    product_id: int
+    title: str
+    category: str
+    currency: str
+    price_amount: int
+    seller_id: UUID
+    seller_name: str
+    stripe_account_id: str | None
+    deleted: bool
+    status: ProductStatus
+    availability: Availability
+    enable_checkout: bool
+
+
+class Payee(Struct, kw_only=True):
+    """A seller as payments see it: who to name and where their money goes."""
+
+    seller_id: UUID
+    name: str
+    email: str = ""
+    country: str = ""
+    stripe_account_id: str | None = None

@@ -87,7 +87,7 @@ async def set_seller_status(conn: asyncpg.Connection, seller_id: UUID, status: s
 
 async def payout_account(conn: asyncpg.Connection, seller_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT id, email, country, stripe_account_id FROM sellers WHERE id = $1", seller_id
+        "SELECT id, name, email, country, stripe_account_id FROM sellers WHERE id = $1", seller_id
     )
 
 
@@ -102,6 +102,12 @@ async def set_payout_account(conn: asyncpg.Connection, seller_id: UUID, account_
         account_id,
     )
     return stored or await conn.fetchval("SELECT stripe_account_id FROM sellers WHERE id = $1", seller_id)
+
+
+async def payees(conn: asyncpg.Connection, seller_ids: Sequence[UUID]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT id, name, stripe_account_id FROM sellers WHERE id = ANY($1::uuid[])", list(seller_ids)
+    )
 
 
 async def clear_payout_accounts(conn: asyncpg.Connection, seller_ids: Sequence[UUID]) -> None:
@@ -232,6 +238,31 @@ async def searchable_products(conn: asyncpg.Connection, product_ids: Sequence[in
     return await conn.fetch(
         f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE id = ANY($1::bigint[]) AND {_SEARCHABLE}",
         list(product_ids),
+    )
+
+
+async def sale_terms(
+    conn: asyncpg.Connection, product_ids: Sequence[int], *, lock: bool = False
+) -> list[asyncpg.Record]:
+    """What buying each product takes now, with its seller; with `lock`, the product rows are locked in id
+    order (as inventory locks them), so prices and stock cannot change before the caller commits."""
+    lock_clause = " FOR UPDATE OF p" if lock else ""
+    return await conn.fetch(
+        f"""
+        SELECT p.id AS product_id, p.title, p.category, p.currency, p.price_amount, p.seller_id,
+               s.name AS seller_name, s.stripe_account_id, p.deleted_at IS NOT NULL AS deleted, p.status,
+               p.availability, p.enable_checkout
+        FROM products p JOIN sellers s ON s.id = p.seller_id
+        WHERE p.id = ANY($1::bigint[])
+        ORDER BY p.id{lock_clause}
+        """,
+        list(product_ids),
+    )
+
+
+async def product_on_offer(conn: asyncpg.Connection, product_id: int) -> bool:
+    return bool(
+        await conn.fetchval("SELECT 1 FROM products WHERE id = $1 AND deleted_at IS NULL", product_id)
     )
 
 

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 from litestar import Litestar
-from litestar.datastructures import State
+from litestar.datastructures import ResponseHeader, State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -53,9 +53,11 @@ def create_app(
     migrate_on_start: bool = True,
     show_progress: bool = False,
     leadership: Leadership | None = None,
+    worker: str | None = None,
 ) -> Litestar:
     """The Agora service, connected to `database_url` (see `market.core.db.database_url`). `leadership`: how
-    this process learns whether it leads the service (one of several workers); default: serving alone."""
+    this process learns whether it leads the service (one of several workers); default: serving alone.
+    `worker`: this process's name among several workers, sent as `Agora-Worker` on every answer."""
     leadership = leadership or Leadership()
 
     @asynccontextmanager
@@ -152,6 +154,7 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=_openapi(),
+        response_headers=[ResponseHeader(name="Agora-Worker", value=worker)] if worker else None,
     )
 
 

@@ -21,7 +21,7 @@ from market.orders.accounting import payout_account
 from market.taxonomy.demo_catalog import DEMO_SELLERS, DemoSeller, demo_seller_products
 from payments.gateway import StripeGateway
 from sellers import accounts, catalog
-from sellers import store as seller_store
+from sellers import accounts as seller_accounts
 from sellers.importer import RawItem
 from sellers.schemas import SellerRegistration
 
@@ -94,8 +94,7 @@ async def open_payout_accounts(
     starts empty every time, so with `fresh_stripe` the accounts of an earlier run are replaced."""
     seller_ids = [account.seller_id for account in accounts]
     if fresh_stripe:
-        async with pool.acquire() as conn:
-            await seller_store.clear_payout_accounts(conn, seller_ids)
+        await seller_accounts.forget_payout_accounts(pool, seller_ids)
     return [(await payout_account(pool, gateway, seller_id)).account_id for seller_id in seller_ids]
 
 

@@ -147,7 +147,10 @@ def worker_app() -> Litestar:
 
     database_url = os.environ[DATABASE_VARIABLE]
     app = create_app(
-        settings_from_json(os.environ[SETTINGS_VARIABLE]), database_url, leadership=Leadership(database_url)
+        settings_from_json(os.environ[SETTINGS_VARIABLE]),
+        database_url,
+        leadership=Leadership(database_url),
+        worker=str(os.getpid()),  # which worker answered, for whoever needs to tell them apart
     )
     # This worker's "live" gauges stop counting once it has stopped.
     app.on_shutdown.append(lambda: multiprocess.mark_process_dead(os.getpid()))

@@ -23,7 +23,7 @@ from market.orders.schemas import (
 from payments import ledger, take_rates
 from payments.gateway import GatewayError, StripeGateway
 from payments.reconcile import OrderMoney, reconcile_order
-from sellers import store as seller_store
+from sellers import accounts
 from sellers.schemas import Money
 
 RECONCILE_LIMIT = 1000
@@ -97,13 +97,13 @@ async def list_take_rates(pool: asyncpg.Pool) -> list[TakeRateView]:
 
 
 async def set_take_rate(pool: asyncpg.Pool, data: TakeRateIn) -> TakeRateView:
+    try:
+        key = take_rates.canonical_key(data.scope, data.key)
+    except ValueError as exc:
+        raise InvalidInput.invalid("body.key", str(exc)) from None
+    if data.scope == "seller" and await accounts.get_seller(pool, UUID(key)) is None:
+        raise NotFound("seller_not_found", f"No seller {key}.", where="body.key")
     async with pool.acquire() as conn:
-        try:
-            key = take_rates.canonical_key(data.scope, data.key)
-        except ValueError as exc:
-            raise InvalidInput.invalid("body.key", str(exc)) from None
-        if data.scope == "seller" and not await store.seller_exists(conn, UUID(key)):
-            raise NotFound("seller_not_found", f"No seller {key}.", where="body.key")
         return _rate_view(await take_rates.set_rate(conn, data.scope, key, data.bps))
 
 
@@ -119,20 +119,20 @@ async def delete_take_rate(pool: asyncpg.Pool, scope: str, key: str) -> None:
 
 async def payout_account(pool: asyncpg.Pool, gateway: StripeGateway, seller_id: UUID) -> PayoutAccount:
     """The seller's Stripe Connect account, created on first asking (Stripe's side is idempotent too)."""
-    async with pool.acquire() as conn:
-        seller = await seller_store.payout_account(conn, seller_id)
-    if seller["stripe_account_id"]:
-        return PayoutAccount(account_id=seller["stripe_account_id"], created=False)
+    seller = await accounts.payout_details(pool, seller_id)
+    if seller is None:
+        raise NotFound("seller_not_found", f"No seller {seller_id}.")
+    if seller.stripe_account_id:
+        return PayoutAccount(account_id=seller.stripe_account_id, created=False)
     try:
         account_id = await gateway.create_connected_account(
-            email=seller["email"], country=seller["country"], seller_id=str(seller_id)
+            email=seller.email, country=seller.country, seller_id=str(seller_id)
         )
     except GatewayError as exc:
         raise ProviderUnavailable(
             "payment_provider_unavailable", f"Could not create the account: {exc}"
         ) from None
-    async with pool.acquire() as conn:
-        kept = await seller_store.set_payout_account(conn, seller_id, account_id)
+    kept = await accounts.keep_payout_account(pool, seller_id, account_id)
     return PayoutAccount(account_id=kept, created=kept == account_id)
 
 

@@ -59,31 +59,12 @@ async def delete_cart_items(conn: asyncpg.Connection, cart_id: UUID, product_ids
     )
 
 
-_CART_LINES = """
-SELECT i.product_id, i.quantity, i.search_id, i.added_at,
-       p.title, p.category, p.currency, p.price_amount, p.seller_id, s.name AS seller_name,
-       s.stripe_account_id, p.deleted_at IS NOT NULL AS deleted, p.status, p.availability, p.enable_checkout
-FROM cart_items i
-JOIN products p ON p.id = i.product_id
-JOIN sellers s ON s.id = p.seller_id
-WHERE i.cart_id = $1
-ORDER BY p.id
-"""
-
-
-async def cart_lines(
-    conn: asyncpg.Connection, cart_id: UUID, *, lock_products: bool = False
-) -> list[asyncpg.Record]:
-    """The cart's items with their products' current state, in product id order.
-
-    With `lock_products`, the product rows are locked (in id order, as inventory locks them), so prices and
-    stock cannot change between reading them here and reserving.
-    """
-    lock = " FOR UPDATE OF p" if lock_products else ""
-    return await conn.fetch(_CART_LINES + lock, cart_id)
-
-
-async def product_exists(conn: asyncpg.Connection, product_id: int) -> bool:
-    return bool(
-        await conn.fetchval("SELECT 1 FROM products WHERE id = $1 AND deleted_at IS NULL", product_id)
+async def cart_items(conn: asyncpg.Connection, cart_id: UUID) -> list[asyncpg.Record]:
+    """The cart's items, in product id order."""
+    return await conn.fetch(
+        """
+        SELECT product_id, quantity, search_id, added_at FROM cart_items WHERE cart_id = $1
+        ORDER BY product_id
+        """,
+        cart_id,
     )

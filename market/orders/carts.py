@@ -11,13 +11,15 @@ from collections import defaultdict
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from feedback.store import insert_event
 from market.core.errors import NotFound
 from market.orders import cart_store
 from market.orders.schemas import CartIn, CartItemIn, CartLine, CartSellerGroup, CartView
+from sellers import catalog as seller_catalog
 from sellers import inventory
-from sellers.schemas import Money
+from sellers.schemas import Money, SaleTerms
 
 
 async def create_cart(pool: asyncpg.Pool, data: CartIn) -> CartView:
@@ -38,7 +40,7 @@ async def set_item(pool: asyncpg.Pool, cart_id: UUID, product_id: int, data: Car
         if data.quantity == 0:
             await cart_store.delete_cart_items(conn, cart_id, [product_id])
         else:
-            if not await cart_store.product_exists(conn, product_id):
+            if not await seller_catalog.product_on_offer(conn, product_id):
                 raise NotFound(
                     "product_not_found",
                     f"No product {product_id} in the catalog.",
@@ -67,17 +69,47 @@ async def remove_item(pool: asyncpg.Pool, cart_id: UUID, product_id: int) -> Car
         return await _view(conn, await cart_store.get_cart(conn, cart_id))
 
 
-def line_problem(row: asyncpg.Record, available: int) -> str | None:
+class CartItem(msgspec.Struct, kw_only=True):
+    """An item of a cart with what buying its product takes now (`sellers.catalog.sale_terms`)."""
+
+    product_id: int
+    quantity: int
+    search_id: UUID | None
+    terms: SaleTerms
+
+
+async def cart_items(
+    conn: asyncpg.Connection, cart_id: UUID, *, lock_products: bool = False
+) -> list[CartItem]:
+    """The cart's items with their products' current terms, in product id order.
+
+    With `lock_products`, the product rows are locked (in id order, as inventory locks them), so prices and
+    stock cannot change between reading them here and reserving.
+    """
+    rows = await cart_store.cart_items(conn, cart_id)
+    terms = await seller_catalog.sale_terms(conn, [row["product_id"] for row in rows], lock=lock_products)
+    return [
+        CartItem(
+            product_id=row["product_id"],
+            quantity=row["quantity"],
+            search_id=row["search_id"],
+            terms=terms[row["product_id"]],
+        )
+        for row in rows
+    ]
+
+
+def line_problem(row: CartItem, available: int) -> str | None:
     """Why a cart line cannot be bought now, in words a shopper understands; None when it can."""
-    if row["deleted"]:
+    if row.terms.deleted:
         return "the seller no longer offers this product"
-    if row["status"] != "active" or not row["enable_checkout"]:
+    if row.terms.status != "active" or not row.terms.enable_checkout:
         return "the seller does not sell this product right now"
-    if row["availability"] != "in_stock":
-        return f"the product is {row['availability'].replace('_', ' ')}"
-    if not row["stripe_account_id"]:
+    if row.terms.availability != "in_stock":
+        return f"the product is {row.terms.availability.replace('_', ' ')}"
+    if not row.terms.stripe_account_id:
         return "the seller cannot take payments yet"
-    if available < row["quantity"]:
+    if available < row.quantity:
         return f"only {available} available" if available else "out of stock"
     return None
 
@@ -92,45 +124,45 @@ async def _cart_or_404(
 
 
 async def _view(conn: asyncpg.Connection, cart: asyncpg.Record) -> CartView:
-    rows = await cart_store.cart_lines(conn, cart["id"])
-    stock = await inventory.available(conn, [row["product_id"] for row in rows])
+    rows = await cart_items(conn, cart["id"])
+    stock = await inventory.available(conn, [row.product_id for row in rows])
     # A seller selling in two currencies gets a group per currency, so every subtotal is one sum.
     groups: dict[tuple[UUID, str], CartSellerGroup] = {}
     totals: dict[str, int] = defaultdict(int)
     purchasable = bool(rows)
     for row in rows:
-        problem = line_problem(row, stock[row["product_id"]])
-        line_total = row["price_amount"] * row["quantity"]
+        problem = line_problem(row, stock[row.product_id])
+        line_total = row.terms.price_amount * row.quantity
         line = CartLine(
-            product_id=row["product_id"],
-            title=row["title"],
-            quantity=row["quantity"],
-            unit_price=Money(row["price_amount"], row["currency"]),
-            line_total=Money(line_total, row["currency"]),
-            available=stock[row["product_id"]],
+            product_id=row.product_id,
+            title=row.terms.title,
+            quantity=row.quantity,
+            unit_price=Money(row.terms.price_amount, row.terms.currency),
+            line_total=Money(line_total, row.terms.currency),
+            available=stock[row.product_id],
             purchasable=problem is None,
             problem=problem,
-            search_id=row["search_id"],
+            search_id=row.search_id,
         )
         purchasable = purchasable and problem is None
-        totals[row["currency"]] += line_total
-        key = (row["seller_id"], row["currency"])
+        totals[row.terms.currency] += line_total
+        key = (row.terms.seller_id, row.terms.currency)
         group = groups.get(key)
         if group is None:
             group = groups[key] = CartSellerGroup(
-                seller_id=row["seller_id"],
-                seller_name=row["seller_name"],
-                subtotal=Money(0, row["currency"]),
+                seller_id=row.terms.seller_id,
+                seller_name=row.terms.seller_name,
+                subtotal=Money(0, row.terms.currency),
                 lines=[],
             )
         group.lines.append(line)
-        group.subtotal = Money(group.subtotal.amount + line_total, row["currency"])
+        group.subtotal = Money(group.subtotal.amount + line_total, row.terms.currency)
     return CartView(
         cart_id=cart["id"],
         session_id=cart["session_id"],
         sellers=list(groups.values()),
         totals=[Money(amount, currency) for currency, amount in sorted(totals.items())],
-        item_count=sum(row["quantity"] for row in rows),
+        item_count=sum(row.quantity for row in rows),
         purchasable=purchasable and len(totals) == 1,
         created_at=cart["created_at"],
         updated_at=cart["updated_at"],

@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import timedelta
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -29,9 +28,9 @@ from market.core.errors import (
 )
 from market.core.settings import Settings
 from market.orders import cart_store, lifecycle, settlement, store, views
-from market.orders.carts import line_problem
+from market.orders.carts import CartItem, cart_items, line_problem
 from market.orders.lifecycle import AfterCommit
-from market.orders.schemas import CheckoutIn, OrderView, PaymentView
+from market.orders.schemas import CheckoutIn, OrderView, PaymentView, PricedLine
 from payments import take_rates
 from payments.fees import platform_fee, take_rate_for
 from payments.gateway import CheckoutLine, GatewayError, PaymentError, StripeGateway
@@ -65,10 +64,10 @@ async def place_order(pool: asyncpg.Pool, settings: Settings, cart_id: UUID, flo
         cart = await cart_store.get_cart(conn, cart_id, for_update=True)  # one checkout of a cart at a time
         if cart is None:
             raise NotFound("cart_not_found", f"No cart {cart_id}.", where="path.cart_id")
-        rows = await cart_store.cart_lines(conn, cart_id, lock_products=True)
+        rows = await cart_items(conn, cart_id, lock_products=True)
         currency = _check_cart(rows)
         lines = await _priced_lines(conn, rows, settings.take_rate_bps)
-        total = sum(line["line_amount"] for line in lines)
+        total = sum(line.line_amount for line in lines)
         if total <= 0:
             raise InvalidInput(
                 "nothing_to_pay", "The cart's total is zero: there is nothing to pay.", where="items"
@@ -81,18 +80,18 @@ async def place_order(pool: asyncpg.Pool, settings: Settings, cart_id: UUID, flo
             payment_flow=flow,
             currency=currency,
             total_amount=total,
-            platform_fee_amount=sum(line["platform_fee_amount"] for line in lines),
+            platform_fee_amount=sum(line.platform_fee_amount for line in lines),
             reserved_until=reserved_until,
         )
         await _insert_parts(conn, order_id, lines)
         shortages = await inventory.reserve(
             conn,
             order_id=order_id,
-            items=[(line["product_id"], line["quantity"]) for line in lines],
+            items=[(line.product_id, line.quantity) for line in lines],
             expires_at=reserved_until,
         )
         if shortages:
-            by_id = {row["product_id"]: row for row in rows}
+            by_id = {row.product_id: row for row in rows}
             raise Conflict(
                 "out_of_stock",
                 "Some products cannot be bought in the quantity asked for; nothing was reserved.",
@@ -113,13 +112,13 @@ async def place_order(pool: asyncpg.Pool, settings: Settings, cart_id: UUID, flo
                 event_id=uuid.uuid4(),
                 type="checkout_started",
                 session_id=cart["session_id"],
-                search_id=line["search_id"],
-                product_id=line["product_id"],
+                search_id=line.search_id,
+                product_id=line.product_id,
                 payload={
                     "order_id": str(order_id),
                     "cart_id": str(cart_id),
-                    "quantity": line["quantity"],
-                    "amount": line["line_amount"],
+                    "quantity": line.quantity,
+                    "amount": line.line_amount,
                     "currency": currency,
                 },
             )
@@ -139,18 +138,18 @@ def _check_request(data: CheckoutIn) -> None:
         )
 
 
-def _check_cart(rows: list[asyncpg.Record]) -> str:
+def _check_cart(rows: list[CartItem]) -> str:
     """The cart's one currency, after refusing what no payment can fix."""
     if not rows:
         raise InvalidInput("cart_empty", "The cart is empty.", where="items")
     for row in rows:
-        if row["deleted"]:
+        if row.terms.deleted:
             raise NotFound(
                 "product_not_found",
-                f"Product {row['product_id']} is no longer in the catalog; remove it from the cart.",
-                where=f"items.{row['product_id']}",
+                f"Product {row.product_id} is no longer in the catalog; remove it from the cart.",
+                where=f"items.{row.product_id}",
             )
-    currencies = sorted({row["currency"] for row in rows})
+    currencies = sorted({row.terms.currency for row in rows})
     if len(currencies) > 1:
         raise InvalidInput(
             "mixed_currencies",
@@ -160,13 +159,15 @@ def _check_cart(rows: list[asyncpg.Record]) -> str:
             details=[
                 ErrorDetail(
                     code="currency",
-                    message=f"product {row['product_id']} is priced in {row['currency']}",
-                    where=f"items.{row['product_id']}",
+                    message=f"product {row.product_id} is priced in {row.terms.currency}",
+                    where=f"items.{row.product_id}",
                 )
                 for row in rows
             ],
         )
-    unpayable = {row["seller_id"]: row["seller_name"] for row in rows if not row["stripe_account_id"]}
+    unpayable = {
+        row.terms.seller_id: row.terms.seller_name for row in rows if not row.terms.stripe_account_id
+    }
     if unpayable:
         raise Conflict(
             "seller_not_payable",
@@ -184,51 +185,49 @@ def _check_cart(rows: list[asyncpg.Record]) -> str:
     return currencies[0]
 
 
-async def _priced_lines(
-    conn: asyncpg.Connection, rows: list[asyncpg.Record], default_bps: int
-) -> list[dict[str, Any]]:
+async def _priced_lines(conn: asyncpg.Connection, rows: list[CartItem], default_bps: int) -> list[PricedLine]:
     seller_rates, category_rates = await take_rates.rates(conn)
     lines = []
     for row in rows:
         bps = take_rate_for(
-            seller_id=row["seller_id"],
-            category=row["category"],
+            seller_id=row.terms.seller_id,
+            category=row.terms.category,
             default_bps=default_bps,
             seller_rates=seller_rates,
             category_rates=category_rates,
         )
-        line_amount = row["price_amount"] * row["quantity"]
+        line_amount = row.terms.price_amount * row.quantity
         lines.append(
-            {
-                "seller_id": row["seller_id"],
-                "product_id": row["product_id"],
-                "title": row["title"],
-                "quantity": row["quantity"],
-                "unit_amount": row["price_amount"],
-                "line_amount": line_amount,
-                "take_rate_bps": bps,
-                "platform_fee_amount": platform_fee(line_amount, bps),
-                "search_id": row["search_id"],
-            }
+            PricedLine(
+                seller_id=row.terms.seller_id,
+                product_id=row.product_id,
+                title=row.terms.title,
+                quantity=row.quantity,
+                unit_amount=row.terms.price_amount,
+                line_amount=line_amount,
+                take_rate_bps=bps,
+                platform_fee_amount=platform_fee(line_amount, bps),
+                search_id=row.search_id,
+            )
         )
     return lines
 
 
-async def _insert_parts(conn: asyncpg.Connection, order_id: UUID, lines: list[dict[str, Any]]) -> None:
+async def _insert_parts(conn: asyncpg.Connection, order_id: UUID, lines: list[PricedLine]) -> None:
     """One seller order per seller, then the lines under them."""
-    per_seller: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
+    per_seller: dict[UUID, list[PricedLine]] = defaultdict(list)
     for line in lines:
-        per_seller[line["seller_id"]].append(line)
+        per_seller[line.seller_id].append(line)
     for seller_id, own in per_seller.items():
         part_id = await store.insert_seller_order(
             conn,
             order_id,
             seller_id,
-            sum(line["line_amount"] for line in own),
-            sum(line["platform_fee_amount"] for line in own),
+            sum(line.line_amount for line in own),
+            sum(line.platform_fee_amount for line in own),
         )
         for line in own:
-            line["seller_order_id"] = part_id
+            line.seller_order_id = part_id
     await store.insert_order_lines(conn, order_id, lines)
 
 
@@ -243,7 +242,7 @@ async def _hosted_checkout(
         session = await gateway.create_checkout_session(
             order_id=str(order_id),
             currency=order["currency"],
-            lines=[CheckoutLine(line["title"], line["unit_amount"], line["quantity"]) for line in lines],
+            lines=[CheckoutLine(line.title, line.unit_amount, line.quantity) for line in lines],
             success_url=f"{base}/checkout/success?order_id={order_id}&session_id={{CHECKOUT_SESSION_ID}}",
             cancel_url=f"{base}/checkout/cancel?order_id={order_id}",
             expires_at=order["reserved_until"],

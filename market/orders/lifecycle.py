@@ -20,6 +20,7 @@ from feedback.store import insert_event
 from market.core import telemetry
 from market.core.errors import Conflict
 from market.orders import cart_store, refund_store, store, views
+from market.orders.parts import seller_parts
 from payments import ledger
 from sellers import inventory
 
@@ -139,7 +140,7 @@ async def _become_paid(
             amount=order["total_amount"],
             charge_id=charge_id,
         )
-        for part in await store.seller_orders(conn, [order_id]):
+        for part in await seller_parts(conn, [order_id]):
             await ledger.record_platform_fee(
                 conn,
                 order_id=order_id,

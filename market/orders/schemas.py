@@ -245,3 +245,19 @@ class TakeRateView(Struct, kw_only=True):
 class WebhookAnswer(Struct, kw_only=True, omit_defaults=True):
     received: bool
     duplicate: bool = False
+
+
+class PricedLine(Struct, kw_only=True):
+    """An order line as checkout priced it, before it is written: the catalog's price, the take rate that
+    applies and the platform's fee from it."""
+
+    seller_id: UUID
+    product_id: int
+    title: str
+    quantity: int
+    unit_amount: int
+    line_amount: int
+    take_rate_bps: int
+    platform_fee_amount: int
+    search_id: UUID | None
+    seller_order_id: UUID | None = None  # set once its seller order is written

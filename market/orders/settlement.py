@@ -16,6 +16,7 @@ import asyncpg
 
 from market.orders import refund_store, store
 from market.orders.lifecycle import PAID_STATES, AfterCommit
+from market.orders.parts import seller_parts
 from payments import ledger
 from payments.gateway import GatewayError, PaymentError, StripeGateway
 
@@ -48,7 +49,7 @@ async def make_transfers(pool: asyncpg.Pool, gateway: StripeGateway, order_id: U
     """
     async with pool.acquire() as conn:
         order = await store.get_order(conn, order_id)
-        parts = await store.seller_orders(conn, [order_id])
+        parts = await seller_parts(conn, [order_id])
     if order is None or order["status"] not in PAID_STATES or not order["charge_id"]:
         return False
     done = True
@@ -153,7 +154,7 @@ async def _reverse_transfers(
 ) -> bool:
     reversed_already = {UUID(line["seller_id"]) for line in refund["lines"] if line.get("reversal_id")}
     async with pool.acquire() as conn:
-        parts = await store.seller_orders(conn, [order["id"]])
+        parts = await seller_parts(conn, [order["id"]])
     transfers = {part["seller_id"]: part["transfer_id"] for part in parts}
     done = True
     for seller_id, (_, reversal) in sorted(shares.items()):

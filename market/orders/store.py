@@ -1,5 +1,5 @@
 """SQL for orders and their parts (orders, seller_orders, order_lines). Carts are in cart_store.py, refunds in
-refund_store.py; the sellers' payout accounts are kept by sellers.store.
+refund_store.py; sellers and their payout accounts are the sellers' (sellers.accounts).
 
 Plain parameterised asyncpg; every function runs on the connection (and transaction) it is given.
 """
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import asyncpg
+
+from market.orders.schemas import PricedLine
 
 # --- orders -----------------------------------------------------------------------------------------------
 
@@ -66,9 +67,7 @@ async def insert_seller_order(
     )
 
 
-async def insert_order_lines(
-    conn: asyncpg.Connection, order_id: UUID, lines: Sequence[dict[str, Any]]
-) -> None:
+async def insert_order_lines(conn: asyncpg.Connection, order_id: UUID, lines: Sequence[PricedLine]) -> None:
     columns = (
         "seller_order_id",
         "product_id",
@@ -88,7 +87,7 @@ async def insert_order_lines(
                                  $7::bigint[], $8::integer[], $9::bigint[], $10::uuid[])
         """,
         order_id,
-        *([line[column] for line in lines] for column in columns),
+        *([getattr(line, column) for line in lines] for column in columns),
     )
 
 
@@ -196,11 +195,8 @@ async def set_order_fulfilled_if_complete(conn: asyncpg.Connection, order_id: UU
 async def seller_orders(conn: asyncpg.Connection, order_ids: Sequence[UUID]) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
-        SELECT so.id, so.order_id, so.seller_id, s.name AS seller_name, s.stripe_account_id, so.status,
-               so.amount, so.platform_fee_amount, so.transfer_id, so.fulfilled_at
-        FROM seller_orders so JOIN sellers s ON s.id = so.seller_id
-        WHERE so.order_id = ANY($1::uuid[])
-        ORDER BY so.order_id, s.name, so.id
+        SELECT id, order_id, seller_id, status, amount, platform_fee_amount, transfer_id, fulfilled_at
+        FROM seller_orders WHERE order_id = ANY($1::uuid[])
         """,
         list(order_ids),
     )
@@ -363,7 +359,3 @@ async def charged_orders(
         since,
         limit,
     )
-
-
-async def seller_exists(conn: asyncpg.Connection, seller_id: UUID) -> bool:
-    return bool(await conn.fetchval("SELECT 1 FROM sellers WHERE id = $1", seller_id))

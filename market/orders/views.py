@@ -11,6 +11,7 @@ import asyncpg
 
 from market.core.errors import DomainError, InvalidInput, NotFound
 from market.orders import store
+from market.orders.parts import seller_parts
 from market.orders.schemas import (
     OrderLineView,
     OrderView,
@@ -36,7 +37,7 @@ async def order_view(conn: asyncpg.Connection, order_id: UUID) -> OrderView | No
     order = await store.get_order(conn, order_id)
     if order is None:
         return None
-    parts = await store.seller_orders(conn, [order_id])
+    parts = await seller_parts(conn, [order_id])
     lines = _lines_by_part(await store.order_lines(conn, [order_id]), order["currency"])
     currency = order["currency"]
     status = _PAYMENT_STATUS[order["status"]]
