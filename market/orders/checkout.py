@@ -242,7 +242,7 @@ async def _hosted_checkout(
         session = await gateway.create_checkout_session(
             order_id=str(order_id),
             currency=order["currency"],
-            lines=[CheckoutLine(line.title, line.unit_amount, line.quantity) for line in lines],
+            lines=[CheckoutLine(line["title"], line["unit_amount"], line["quantity"]) for line in lines],
             success_url=f"{base}/checkout/success?order_id={order_id}&session_id={{CHECKOUT_SESSION_ID}}",
             cancel_url=f"{base}/checkout/cancel?order_id={order_id}",
             expires_at=order["reserved_until"],
