@@ -16,6 +16,7 @@ import asyncpg
 from msgspec import UNSET
 
 from market.core.errors import DomainError, InvalidInput, NotFound
+from market.core.money import Money
 from sellers import store
 from sellers.importer import RawItem, csv_column_for
 from sellers.schemas import (
@@ -24,7 +25,6 @@ from sellers.schemas import (
     CatalogChange,
     CatalogChangePage,
     ImportSummary,
-    Money,
     Product,
     ProductPage,
     ProductPatch,

@@ -11,9 +11,9 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-CurrencyCode = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")]
+from market.core.money import CurrencyCode, MinorUnits, Money
+
 CountryCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code, e.g. US")]
-MinorUnits = Annotated[int, Meta(ge=0, le=10**12, description="integer minor units, e.g. cents")]
 # A seller's own product id appears in URL paths, so it keeps to characters that need no escaping.
 ProductId = Annotated[
     str,
@@ -27,11 +27,6 @@ AttributeKey = Annotated[str, Meta(min_length=1, max_length=64)]
 AttributeValue = str | int | float | bool | list[str]
 Availability = Literal["in_stock", "out_of_stock", "preorder"]
 ProductStatus = Literal["active", "paused"]
-
-
-class Money(Struct, forbid_unknown_fields=True):
-    amount: MinorUnits
-    currency: CurrencyCode
 
 
 class MoneyIn(Struct, forbid_unknown_fields=True):

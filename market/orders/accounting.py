@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from market.core.errors import InvalidInput, NotFound, ProviderUnavailable
+from market.core.money import Money
 from market.orders import store, views
 from market.orders.schemas import (
     BalanceView,
@@ -24,7 +25,6 @@ from payments import ledger, take_rates
 from payments.gateway import GatewayError, StripeGateway
 from payments.reconcile import OrderMoney, reconcile_order
 from sellers import accounts
-from sellers.schemas import Money
 
 RECONCILE_LIMIT = 1000
 

@@ -15,11 +15,12 @@ import msgspec
 
 from feedback.store import insert_event
 from market.core.errors import NotFound
+from market.core.money import Money
 from market.orders import cart_store
 from market.orders.schemas import CartIn, CartItemIn, CartLine, CartSellerGroup, CartView
 from sellers import catalog as seller_catalog
 from sellers import inventory
-from sellers.schemas import Money, SaleTerms
+from sellers.schemas import SaleTerms
 
 
 async def create_cart(pool: asyncpg.Pool, data: CartIn) -> CartView:

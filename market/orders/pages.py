@@ -15,9 +15,9 @@ from litestar import MediaType, Response, get
 from litestar.params import FromQuery
 
 from market.core.dependencies import Pool
+from market.core.money import Money
 from market.orders import views
 from market.orders.schemas import OrderView
-from sellers.schemas import Money
 
 REFRESH_SECONDS = 2
 

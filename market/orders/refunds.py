@@ -18,12 +18,12 @@ import asyncpg
 from feedback.store import insert_event
 from market.core import telemetry
 from market.core.errors import Conflict, InvalidInput, NotFound
+from market.core.money import Money
 from market.orders import refund_store, settlement, store, views
 from market.orders.lifecycle import event_id
 from market.orders.schemas import RefundIn, RefundLineView, RefundView
 from payments.fees import refund_split
 from payments.gateway import StripeGateway
-from sellers.schemas import Money
 
 REFUNDABLE = ("paid", "fulfilled", "partially_refunded")
 

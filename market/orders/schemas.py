@@ -11,7 +11,7 @@ from uuid import UUID
 
 from msgspec import Meta, Struct
 
-from sellers.schemas import Money
+from market.core.money import Money
 
 SessionId = Annotated[str, Meta(min_length=1, max_length=200)]
 Quantity = Annotated[int, Meta(ge=0, le=1000, description="units wanted; 0 removes the product")]

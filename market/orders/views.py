@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from market.core.errors import DomainError, InvalidInput, NotFound
+from market.core.money import Money
 from market.orders import store
 from market.orders.parts import seller_parts
 from market.orders.schemas import (
@@ -20,7 +21,6 @@ from market.orders.schemas import (
     SellerSale,
     SellerSalePage,
 )
-from sellers.schemas import Money
 
 # What the shopper's payment looks like, by order status (the checkout answer may say more).
 _PAYMENT_STATUS = {
