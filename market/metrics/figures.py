@@ -8,8 +8,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from market.metrics import funnel
-from market.metrics import revenue as money
+from market.metrics import funnel, revenue
 from market.metrics.period import bucket_starts
 from market.metrics.schemas import Bucket, BucketFigures, MarketFigures, MarketSummary, Period, TimeSeries
 
@@ -30,7 +29,7 @@ async def reading(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
 async def summary(pool: asyncpg.Pool, period: Period) -> MarketSummary:
     async with reading(pool) as conn:
         figures = MarketFigures(
-            money=await money.market_money(conn, period),
+            money=await revenue.market_money(conn, period),
             funnel=await funnel.funnel(conn, period),
             search=await funnel.search_quality(conn, period),
         )
@@ -40,7 +39,7 @@ async def summary(pool: asyncpg.Pool, period: Period) -> MarketSummary:
 async def time_series(pool: asyncpg.Pool, period: Period, bucket: Bucket) -> TimeSeries:
     """Every bucket of the period, the empty ones with no money, a zero funnel and no search rates."""
     async with reading(pool) as conn:
-        money_per = await money.money_by_bucket(conn, period, bucket)
+        money_per = await revenue.money_by_bucket(conn, period, bucket)
         funnel_per = await funnel.funnel_by_bucket(conn, period, bucket)
         search_per = await funnel.search_quality_by_bucket(conn, period, bucket)
     return TimeSeries(

@@ -1,6 +1,6 @@
 """The market's figures over HTTP: the operator's metrics (operator token) and a seller's own insights
 (seller API key). Handlers only read the period and hand over; the figures are computed in figures.py,
-money.py, funnel.py, models_online.py and seller_insights.py.
+revenue.py, funnel.py, models_online.py and seller_insights.py.
 
 `since` and `until` are taken as plain strings and parsed by period.parse_period, so that a bad value is
 answered with the same 400 (`where: query.since`) by every route, and a date alone means midnight UTC.
@@ -14,8 +14,7 @@ from litestar.params import FromQuery
 
 from market.core.auth import SELLER_KEY, operator_guard
 from market.core.dependencies import Pool
-from market.metrics import figures, seller_insights
-from market.metrics import revenue as money
+from market.metrics import figures, revenue, seller_insights
 from market.metrics.models_online import models_report
 from market.metrics.period import parse_bucket, parse_period
 from market.metrics.schemas import Breakdown, MarketSummary, ModelsReport, SellerInsights, TimeSeries
@@ -60,7 +59,7 @@ class OperatorMetricsController(Controller):
         self, pool: Pool, since: FromQuery[str | None] = None, until: FromQuery[str | None] = None
     ) -> Breakdown:
         period = parse_period(since, until)
-        return Breakdown(period=period, sellers=await money.seller_breakdown(pool, period))
+        return Breakdown(period=period, sellers=await revenue.seller_breakdown(pool, period))
 
     @get(
         "/categories",
@@ -71,7 +70,7 @@ class OperatorMetricsController(Controller):
         self, pool: Pool, since: FromQuery[str | None] = None, until: FromQuery[str | None] = None
     ) -> Breakdown:
         period = parse_period(since, until)
-        return Breakdown(period=period, categories=await money.category_breakdown(pool, period))
+        return Breakdown(period=period, categories=await revenue.category_breakdown(pool, period))
 
     @get(
         "/models",

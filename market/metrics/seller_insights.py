@@ -2,7 +2,7 @@
 and what its sales brought after fees.
 
 Isolation is by construction: every query here starts from the seller's own products (`products.seller_id`)
-or its own share of the ledger (money.seller_money keeps only the shares of its own order lines), so no
+or its own share of the ledger (revenue.seller_money keeps only the shares of its own order lines), so no
 figure of another seller can enter, even in a total. Search queries are shown only for searches that
 displayed one of the seller's products, and clicks and purchases in them only on its own products.
 """
@@ -14,7 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from market.metrics import revenue as money
+from market.metrics import revenue
 from market.metrics.figures import reading
 from market.metrics.period import bucket_sql, bucket_starts
 from market.metrics.revenue import ratio
@@ -93,7 +93,7 @@ NO_FUNNEL = SellerFunnel(
 async def seller_insights(pool: asyncpg.Pool, seller_id: UUID, period: Period) -> SellerInsights:
     async with reading(pool) as conn:
         funnel_per_day = await seller_funnel(conn, seller_id, period, "day")
-        money_per_day = await money.seller_money(conn, period, seller_id, "day")
+        money_per_day = await revenue.seller_money(conn, period, seller_id, "day")
         queries = await top_queries(conn, seller_id, period)
     daily = [
         SellerDay(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from market.metrics import revenue as money
+from market.metrics import revenue
 from market.metrics.schemas import MoneyFigures, Period
 from tests.conftest import OPERATOR_TOKEN
 from tests.market.metrics.conftest import PERIOD
@@ -21,15 +21,15 @@ def eur(gmv, refunded, revenue, orders, aov, take_rate, refund_rate) -> MoneyFig
 
 
 def test_average_is_rounded_half_up_in_integers():
-    assert money.average_half_up(23_001, 2) == 11_501  # 11_500.5 -> 11_501
-    assert money.average_half_up(28_001, 3) == 9_334  # 9_333.67
-    assert money.average_half_up(10, 4) == 3  # 2.5 -> 3
-    assert money.average_half_up(-10, 4) == -3
-    assert money.average_half_up(5, 0) is None
+    assert revenue.average_half_up(23_001, 2) == 11_501  # 11_500.5 -> 11_501
+    assert revenue.average_half_up(28_001, 3) == 9_334  # 9_333.67
+    assert revenue.average_half_up(10, 4) == 3  # 2.5 -> 3
+    assert revenue.average_half_up(-10, 4) == -3
+    assert revenue.average_half_up(5, 0) is None
 
 
 async def test_market_money_over_the_period(pool, known_history):
-    assert await money.market_money(pool, PERIOD) == [
+    assert await revenue.market_money(pool, PERIOD) == [
         # EUR: O3 only. take rate 2_000 / 20_000; no refund.
         eur(20_000, 0, 2_000, 1, 20_000, 0.1, 0.0),
         # USD: charges 10_000 (O1) + 13_001 (O2) + 5_000 (O4) = 28_001; R1 refunded 5_000;
@@ -42,11 +42,11 @@ async def test_market_money_over_the_period(pool, known_history):
 async def test_the_first_day_alone(pool, known_history):
     day = Period(datetime(2024, 5, 6, tzinfo=UTC), datetime(2024, 5, 7, tzinfo=UTC))
     # O1 + O2: 23_001 over 2 orders = 11_500.5 -> 11_501; the refund came the day after.
-    assert await money.market_money(pool, day) == [usd(23_001, 0, 2_450, 2, 11_501, 2_450 / 23_001, 0.0)]
+    assert await revenue.market_money(pool, day) == [usd(23_001, 0, 2_450, 2, 11_501, 2_450 / 23_001, 0.0)]
 
 
 async def test_money_per_day(pool, known_history):
-    days = await money.money_by_bucket(pool, PERIOD, "day")
+    days = await revenue.money_by_bucket(pool, PERIOD, "day")
     assert sorted(days) == [datetime(2024, 5, d, tzinfo=UTC) for d in (6, 7, 13)]  # empty days are absent
     assert days[datetime(2024, 5, 7, tzinfo=UTC)] == [
         eur(20_000, 0, 2_000, 1, 20_000, 0.1, 0.0),
@@ -59,13 +59,13 @@ async def test_money_per_day(pool, known_history):
 
 async def test_money_per_week_is_clipped_to_the_period(pool, known_history):
     period = Period(datetime(2024, 5, 7, tzinfo=UTC), datetime(2024, 5, 14, tzinfo=UTC))
-    weeks = await money.money_by_bucket(pool, period, "week")
+    weeks = await revenue.money_by_bucket(pool, period, "week")
     # The week of Monday 6 May starts, clipped, on the 7th: R1 and O3. The week of the 13th: O4.
     assert sorted(weeks) == [datetime(2024, 5, 7, tzinfo=UTC), datetime(2024, 5, 13, tzinfo=UTC)]
 
 
 async def test_per_seller(pool, known_history):
-    rows = await money.seller_breakdown(pool, PERIOD)
+    rows = await revenue.seller_breakdown(pool, PERIOD)
     assert [(row.seller_name, row.seller_id) for row in rows] == [
         ("Trailhead Outfitters", known_history.sellers["A"]),  # largest GMV 25_000
         ("Nordlicht Audio", known_history.sellers["B"]),  # 20_000
@@ -81,7 +81,7 @@ async def test_per_seller(pool, known_history):
 
 
 async def test_per_category(pool, known_history):
-    rows = {row.category: row.money for row in await money.category_breakdown(pool, PERIOD)}
+    rows = {row.category: row.money for row in await revenue.category_breakdown(pool, PERIOD)}
     assert list(rows) == ["Electronics", "Shoes", "Home"]  # largest GMV first: 20_000 EUR, 10_000, 3_001
     assert rows["Electronics"] == [
         eur(20_000, 0, 2_000, 1, 20_000, 0.1, 0.0),  # B1 (Electronics > Audio > Headphones)
@@ -93,8 +93,11 @@ async def test_per_category(pool, known_history):
 
 
 async def test_breakdowns_add_up_to_the_ledger(pool, known_history):
-    (eur_total, usd_total) = await money.market_money(pool, PERIOD)
-    for rows in (await money.seller_breakdown(pool, PERIOD), await money.category_breakdown(pool, PERIOD)):
+    (eur_total, usd_total) = await revenue.market_money(pool, PERIOD)
+    for rows in (
+        await revenue.seller_breakdown(pool, PERIOD),
+        await revenue.category_breakdown(pool, PERIOD),
+    ):
         for total in (eur_total, usd_total):
             parts = [f for row in rows for f in row.money if f.currency == total.currency]
             assert sum(f.gmv for f in parts) == total.gmv
@@ -108,17 +111,17 @@ async def test_shares_of_an_odd_charge_still_add_up(pool, known_history, db):
         "UPDATE ledger_entries SET amount = amount + 1 WHERE kind = 'charge' AND order_id = $1",
         known_history.orders["O2"],
     )
-    (_, usd_total) = await money.market_money(pool, PERIOD)
-    categories = await money.category_breakdown(pool, PERIOD)
+    (_, usd_total) = await revenue.market_money(pool, PERIOD)
+    categories = await revenue.category_breakdown(pool, PERIOD)
     assert usd_total.gmv == 28_002
     assert sum(f.gmv for row in categories for f in row.money if f.currency == "USD") == 28_002
 
 
 async def test_an_empty_period_has_no_money(pool, known_history):
     empty = Period(datetime(2023, 1, 1, tzinfo=UTC), datetime(2023, 2, 1, tzinfo=UTC))
-    assert await money.market_money(pool, empty) == []
-    assert await money.seller_breakdown(pool, empty) == []
-    assert await money.category_breakdown(pool, empty) == []
+    assert await revenue.market_money(pool, empty) == []
+    assert await revenue.seller_breakdown(pool, empty) == []
+    assert await revenue.category_breakdown(pool, empty) == []
 
 
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
