@@ -12,7 +12,7 @@ from typing import ClassVar
 import msgspec
 import pytest
 
-from market.assistant.reading import understanding, vocabulary
+from market.assistant.reading import amounts, understanding, vocabulary
 from market.assistant.reading.amounts import parse_number, read_budget
 from market.assistant.reading.understanding import Slots, Vocabulary, size_alternatives, understand
 
