@@ -26,8 +26,9 @@ live in DIR, and a later run with the same DIR skips steps 1-2 and measures serv
 5. Throughput: --requests searches (default --queries) from --concurrency asyncio workers: queries/s and
    p50/p99 under that load, and the CPU time the server, PostgreSQL, the client and the whole machine spent
    meanwhile (per search, and in cores busy). The client shares the machine's cores with the server, so it
-   is a bare keep-alive HTTP/1.1 connection per worker (`Connection`), not httpx, whose per-request CPU the
-   server would lose; the server runs uvicorn with httptools and uvloop (uvicorn[standard]).
+   is a bare keep-alive HTTP/1.1 connection per worker (`search_load.Connection`), not httpx, whose
+   per-request CPU the server would lose; the server runs uvicorn with httptools and uvloop
+   (uvicorn[standard]).
 6. Recall: an IVF index (from AGORA_EXACT_INDEX_BELOW products, default 5,000; the variable is passed on
    to the server, so it can be lowered to try IVF on a small catalog) is loaded in-process and recall@10
    and recall@100 (100 = dense candidates per search) against exact search are computed on up to 200 query
@@ -46,9 +47,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -59,7 +58,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import msgspec
 import numpy as np
 import psutil
 
@@ -67,82 +65,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from catalog_ingest import batched, file_chunks, free_port, fresh_database
+from catalog_ingest import file_chunks, free_port, fresh_database
+from search_load import concurrent, sequential, workload
+from search_setup import SELLERS, start_server, stop, write_catalogs
 
 from market.core.db import start_embedded_postgres
-from market.taxonomy.demo_catalog import generate_products
-from market.taxonomy.vocabulary import ROOTS
 
-SELLERS = (("Bench Outfitters", "US", "USD"), ("Bench Home", "US", "USD"), ("Bench Europa", "DE", "EUR"))
 STAGES = ("embed", "dense", "lexical", "fusion", "retrieval_total", "features", "rerank")
 ENGINE_STAGES = ("retrieval_total", "features", "rerank")  # they add up to the engine's time
-SUBCATEGORIES = {f"{root.name} > {sub.path}": sub for root in ROOTS for sub in root.subcategories}
 WARMUP = 20
 RECALL_QUERIES = 200
 
 
-# -- catalog and servers ------------------------------------------------------------------------------
-
-
-def write_catalogs(directory: Path, size: int) -> tuple[list[Path], list[dict]]:
-    """One NDJSON file per seller; returns the files and every 10th product (the query vocabulary)."""
-    files, sample = [], []
-    for number, (_, _, currency) in enumerate(SELLERS):
-        count = size // len(SELLERS) + (number < size % len(SELLERS))
-        path = directory / f"seller{number}.ndjson"
-        with path.open("wb") as handle:
-            products = generate_products(count, seed=100 + number, currency=currency, id_prefix=f"s{number}")
-            for batch in batched(products, 5000):
-                handle.write(b"\n".join(msgspec.json.encode(product) for product in batch) + b"\n")
-                sample.extend(batch[::10])
-        files.append(path)
-    return files, sample
-
-
-def start_server(env: dict[str, str], port: int, log: Path, timeout: float) -> tuple[subprocess.Popen, float]:
-    """`agora serve` on 127.0.0.1:port; returns it and the seconds until /readyz answered 200."""
-    started = time.perf_counter()
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from market.app.cli import main; main()",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            env=env,
-            stdout=sink,
-            stderr=sink,
-        )
-    # With several workers, each answers /readyz for itself and a new connection reaches either: ready
-    # once 20 in a row said so.
-    wanted, in_a_row = (20 if int(env.get("AGORA_WORKERS", "1")) > 1 else 1), 0
-    while time.perf_counter() - started < timeout and process.poll() is None:
-        try:
-            ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
-        except httpx.TransportError:
-            ready = False
-        in_a_row = in_a_row + 1 if ready else 0
-        if in_a_row >= wanted:
-            return process, time.perf_counter() - started
-        if not ready:
-            time.sleep(0.2)
-    stop(process)
-    tail = log.read_text(errors="replace")[-3000:]
-    raise SystemExit(f"agora serve not ready within {timeout:.0f} s (exit {process.returncode}):\n{tail}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+# -- measuring ----------------------------------------------------------------------------------------
 
 
 def memory_mb(pid: int) -> tuple[float, float | None]:
@@ -154,135 +89,6 @@ def memory_mb(pid: int) -> tuple[float, float | None]:
         rss += process.memory_info().rss / 1e6
         peak += int(high.group(1)) * 1024 / 1e6 if high else 0.0
     return rss, peak or None
-
-
-# -- the query workload -------------------------------------------------------------------------------
-
-
-def make_query(rng: random.Random, product: dict) -> dict:
-    title, brand = product["title"], product["brand"]
-    sub = SUBCATEGORIES.get(product["category"])
-    nouns = [n.lower() for n in (sub.nouns if sub else ()) if n.lower() in title.lower()]
-    noun = nouns[0] if nouns else product["category"].split(">")[-1].strip().lower()
-    values = [v for v in product["attributes"].values() if isinstance(v, str) and len(v) < 25]
-    value = rng.choice(values) if values else ""
-    kind = rng.randrange(6)
-    if kind == 1 and value:
-        text = f"{value} {noun}"
-    elif kind == 2:
-        text = f"{brand} {noun}"
-    elif kind == 3 and sub and sub.uses:
-        text = f"{noun} {rng.choice(sub.uses)}"
-    elif kind == 4 and value:
-        text = f"{brand} {value} {noun}"
-    elif kind == 5 and sub and sub.features:
-        text = f"{noun} with {re.sub(r'^(a|an) ', '', rng.choice(sub.features))}"
-    else:
-        text = noun + ("s" if not noun.endswith("s") and rng.random() < 0.5 else "")
-    filters: dict = {}
-    if rng.random() < 0.3:
-        price = product["price"]
-        budget = max(100, int(round(price["amount"] * rng.uniform(1.0, 1.6), -2)))
-        filters |= {"max_price": budget, "currency": price["currency"]}
-        text += f" under {budget // 100}"
-    if rng.random() < 0.15:
-        filters["category"] = product["category"].split(" > ")[0]
-    if rng.random() < 0.2:
-        filters["in_stock"] = True
-    return {"query": text.lower() if rng.random() < 0.8 else text, "filters": filters, "limit": 20}
-
-
-def workload(sample: list[dict], count: int, seed: int = 11) -> list[dict]:
-    """`count` searches with distinct (normalised) query texts, the same for the same catalog."""
-    rng, seen, searches = random.Random(f"agora-bench-search:{seed}"), set(), []
-    for _ in range(count * 50):
-        if len(searches) == count:
-            break
-        search = make_query(rng, rng.choice(sample))
-        if (key := " ".join(search["query"].lower().split())) not in seen:
-            seen.add(key)
-            searches.append(search)
-    return searches
-
-
-# -- measuring ----------------------------------------------------------------------------------------
-
-
-class Connection:
-    """A bare HTTP/1.1 keep-alive connection for POST /v1/search: the load generator shares the two cores
-    with the server, and httpx spends ~1 ms of CPU per request that the server would otherwise have."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
-        self.reader, self.writer, self.host = reader, writer, host
-
-    @classmethod
-    async def open(cls, base_url: str) -> Connection:
-        host, port = base_url.removeprefix("http://").split(":")
-        reader, writer = await asyncio.open_connection(host, int(port))
-        return cls(reader, writer, f"{host}:{port}")
-
-    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        )
-        self.writer.write(head.encode() + body)
-        status_line = await self.reader.readline()
-        length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        return int(status_line.split()[1]), await self.reader.readexactly(length)
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-async def search_once(connection: Connection, body: dict, errors: list[str]) -> tuple[float, dict] | None:
-    payload = json.dumps(body).encode()
-    started = time.perf_counter()
-    try:
-        status, answer = await asyncio.wait_for(connection.post("/v1/search", payload), 60)
-    except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
-        errors.append(repr(exc))
-        return None
-    elapsed = (time.perf_counter() - started) * 1000
-    if status == 200:
-        return elapsed, json.loads(answer)["timings_ms"]
-    errors.append(f"{status} {answer[:300]!r}")
-    return None
-
-
-def sequential(base_url: str, searches: list[dict], errors: list[str]) -> list[tuple[float, dict]]:
-    async def one_by_one() -> list[tuple[float, dict]]:
-        connection = await Connection.open(base_url)
-        try:
-            return [r for body in searches if (r := await search_once(connection, body, errors)) is not None]
-        finally:
-            connection.close()
-
-    return asyncio.run(one_by_one())
-
-
-async def concurrent(
-    base_url: str, searches: list[dict], workers: int, errors: list[str]
-) -> tuple[float, list[float]]:
-    pending, latencies = iter(searches), []
-
-    async def worker(connection: Connection) -> None:
-        for body in pending:  # shared: each search is taken by one worker
-            if (result := await search_once(connection, body, errors)) is not None:
-                latencies.append(result[0])
-
-    connections = [await Connection.open(base_url) for _ in range(workers)]
-    try:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(connection) for connection in connections))
-        return time.perf_counter() - started, latencies
-    finally:
-        for connection in connections:
-            connection.close()
 
 
 def cpu_seconds(server_pid: int) -> dict[str, float]:

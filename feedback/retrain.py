@@ -25,13 +25,9 @@ import logging
 import math
 import random
 import tempfile
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
 
 import asyncpg
 
@@ -39,6 +35,7 @@ from feedback import datasets, events, gate
 from feedback.embedding_training import fine_tune_embedding
 from feedback.propensity import Propensity
 from feedback.reranker_training import ndcg_on, train_reranker
+from feedback.retrain_report import Decision, RetrainOptions, RetrainReport, StepClock
 from feedback.signal_history import SignalHistory
 from market.core.settings import Settings
 from ranking.documents import embedding_text
@@ -61,55 +58,6 @@ MIN_PAIRS = 32  # one batch of in-batch negatives
 MAX_TRAINING_SEARCHES = 20_000
 MAX_HELD_OUT_SEARCHES = 5_000
 
-Outcome = Literal["promoted", "refused", "skipped"]
-Tamper = Callable[[datasets.TrainingSet], datasets.TrainingSet]
-
-
-@dataclass
-class Decision:
-    kind: str
-    outcome: Outcome
-    reason: str
-    version: str | None = None
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class RetrainReport:
-    since: datetime
-    until: datetime
-    impressions: int = 0
-    training_searches: int = 0
-    held_out_searches: int = 0
-    decisions: list[Decision] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def decision(self, kind: str) -> Decision | None:
-        return next((d for d in self.decisions if d.kind == kind), None)
-
-
-@dataclass
-class RetrainOptions:
-    now: datetime | None = None
-    train_embedding: bool = True
-    # For drills only (bench/loop.py shows the gate refusing a model trained on corrupted labels).
-    tamper: Tamper | None = None
-    progress: bool = False
-    seed: int = 7
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
-
 
 async def retrain(
     pool: asyncpg.Pool, settings: Settings, engine: MatchingEngine, options: RetrainOptions | None = None
@@ -122,7 +70,7 @@ async def retrain(
     until = options.now or datetime.now(UTC)
     since = until - timedelta(days=settings.retrain_window_days)
     report = RetrainReport(since=since, until=until)
-    clock = _Clock()
+    clock = StepClock()
     registry = ModelRegistry(pool, settings.data_dir)
 
     with clock.step("dataset"):
@@ -176,7 +124,7 @@ async def _retrain_reranker(
     relevance: RelevanceSet,
     propensity: Propensity,
     report: RetrainReport,
-    clock: _Clock,
+    clock: StepClock,
 ) -> Decision:
     if len(older.group_sizes) < MIN_TRAINING_SEARCHES:
         return Decision(
@@ -262,7 +210,7 @@ async def _retrain_embedding(
     recent: datasets.TrainingSet,
     relevance: RelevanceSet,
     report: RetrainReport,
-    clock: _Clock,
+    clock: StepClock,
     options: RetrainOptions,
 ) -> Decision:
     pairs = _text_pairs(engine, older)

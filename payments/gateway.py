@@ -13,12 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-import msgspec
 import stripe
 
 from payments.errors import GatewayError, LiveKeyRefused, PaymentError, stripe_errors
+from payments.gateway_types import (
+    ChargeSummary,
+    CheckoutLine,
+    CheckoutSession,
+    PaymentIntentState,
+    PaymentOutcome,
+    TransferSummary,
+)
 
 __all__ = [
     "ChargeSummary",
@@ -45,55 +52,6 @@ CHECKOUT_MARGIN = timedelta(minutes=1)
 # The SDK retries network errors and 5xx answers itself, reusing the idempotency key.
 NETWORK_RETRIES = 2
 LIST_PAGE_SIZE = 100
-
-
-class CheckoutLine(msgspec.Struct, frozen=True):
-    name: str
-    unit_amount: int
-    quantity: int
-
-
-class CheckoutSession(msgspec.Struct, frozen=True):
-    id: str
-    url: str
-    expires_at: datetime | None = None  # after clamping to the window Stripe allows
-
-
-PaymentStatus = Literal["succeeded", "requires_action", "processing"]
-
-
-class PaymentOutcome(msgspec.Struct, frozen=True):
-    status: PaymentStatus
-    payment_intent_id: str
-    charge_id: str | None
-    client_secret: str | None
-    next_action: dict[str, Any] | None
-
-
-class PaymentIntentState(msgspec.Struct, frozen=True):
-    id: str
-    status: str
-    amount: int
-    amount_received: int
-    currency: str
-    charge_id: str | None
-    metadata: dict[str, str]
-
-
-class ChargeSummary(msgspec.Struct, frozen=True):
-    id: str
-    amount: int
-    amount_captured: int
-    amount_refunded: int
-    currency: str
-
-
-class TransferSummary(msgspec.Struct, frozen=True):
-    id: str
-    amount: int
-    amount_reversed: int
-    destination: str
-    currency: str
 
 
 class StripeGateway:

@@ -55,7 +55,8 @@ _onnx_lock = threading.Lock()
 def _onnx_encoder(path: Path, identity: str, cache_dir: Path, *, for_queries: bool = False):
     """One ONNX Runtime session per model, graph and process; the model is exported (and its query graph
     quantised) at most once per cache dir. The query graph falls back to the fp32 one if it cannot be made."""
-    from ranking.onnx_embedding import OnnxEncoder, onnx_file_for, query_onnx_file_for
+    from ranking.onnx_embedding import OnnxEncoder, onnx_file_for
+    from ranking.onnx_quantize import query_onnx_file_for
 
     with _onnx_lock:
         if identity not in _onnx_encoders:

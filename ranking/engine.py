@@ -24,9 +24,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
 
-import msgspec
 import numpy as np
 
 from ranking.cursors import CursorSigner, InvalidCursor, PageState
@@ -37,56 +35,11 @@ from ranking.filters import CatalogView, SearchFilters
 from ranking.index import EXACT_BELOW, VectorIndex
 from ranking.lexical import LexicalIndex
 from ranking.reranker import RerankerModel
+from ranking.search_types import Price, SearchError, SearchHit, SearchRequest, SearchResponse
 
 CANDIDATES = 100  # from each retriever
 RRF_K = 60  # the usual constant of reciprocal rank fusion
 RESULT_CACHE_SIZE = 5000  # ranked lists kept for their next pages (others are ranked again)
-
-
-class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    query: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-    filters: SearchFilters = msgspec.field(default_factory=SearchFilters)
-    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
-    cursor: str | None = None
-    session_id: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-
-
-class Price(msgspec.Struct):
-    amount: int
-    currency: str
-
-
-class SearchHit(msgspec.Struct, kw_only=True):
-    product_id: int
-    seller_id: str | None
-    title: str
-    brand: str
-    category: str
-    price: Price | None
-    list_price: Price | None
-    availability: str
-    in_stock: bool
-    score: float
-    position: int
-
-
-class SearchResponse(msgspec.Struct, kw_only=True):
-    search_id: uuid.UUID
-    query: str
-    results: list[SearchHit]
-    next_cursor: str | None
-    model_versions: dict[str, str]
-    # The retrievers that produced the candidates: ["dense", "lexical"], or ["lexical"] during a cold start.
-    retrieval: list[str]
-    timings_ms: dict[str, float]
-
-
-class SearchError(ValueError):
-    """A search request the engine cannot answer as asked (e.g. an expired cursor)."""
-
-    def __init__(self, message: str, where: str) -> None:
-        super().__init__(message)
-        self.where = where
 
 
 @dataclass

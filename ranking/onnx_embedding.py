@@ -20,6 +20,8 @@ backend cannot be installed beside sentence-transformers 6, so we export the mod
   L2 normalisation in numpy, batching by length as sentence-transformers does;
 - `onnx_file_for` keeps one export per model (named by `model_id` and `GRAPH_FORMAT`) in a cache directory.
 
+The int8 copy of the export that embeds queries is made in `ranking.onnx_quantize`.
+
 Needs `onnxruntime` to encode and `onnx` (used by torch's exporter) to export.
 """
 
@@ -31,7 +33,6 @@ import json
 import logging
 import os
 import sys
-import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,21 +42,6 @@ import numpy as np
 from ranking.model_files import model_id
 
 OPSET = 17
-# The int8 query graph's own format number (see `quantize_for_queries`), part of its cache file's name.
-QUERY_GRAPH_FORMAT = 1
-# How close an int8 query vector must stay to the fp32 one on every probe (measured: 0.989 at worst over
-# 300 seed queries, 0.995 on average) for the int8 graph to be used.
-MIN_QUERY_COSINE = 0.98
-QUERY_PROBES = (
-    "blue trail running shoes",
-    "wireless noise cancelling headphones under $200",
-    "cast iron skillet 12 inch",
-    "kids waterproof rain jacket",
-    "4k hdmi cable",
-    "organic green tea",
-    "SW-TR1200",
-    "gift for a coffee lover",
-)
 # Part of the cache file's name, so that a cached export is only served by code that makes the same graph:
 # bump it whenever `export_onnx` changes what it writes. 2: fused by ONNX Runtime's transformer optimizer.
 GRAPH_FORMAT = 2
@@ -154,7 +140,7 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _quiet_optimizer():
+def quiet_optimizer():
     """Silences the optimizer's prints and its modules' logging; we report what matters ourselves."""
     import onnxruntime.transformers.optimizer  # imports its helper modules, so their loggers exist
 
@@ -174,22 +160,6 @@ def _quiet_optimizer():
     finally:
         for logger, level in zip(loggers, levels):
             logger.setLevel(level)
-
-
-@contextlib.contextmanager
-def _without_root_records_from(folder: str):
-    """Drops what modules under `folder` log straight to the root logger (the quantizer's advice to
-    pre-process its input, which does not apply to an already optimised graph)."""
-
-    def elsewhere(record: logging.LogRecord) -> bool:
-        return folder not in record.pathname.replace(os.sep, "/")
-
-    root = logging.getLogger()
-    root.addFilter(elsewhere)
-    try:
-        yield
-    finally:
-        root.removeFilter(elsewhere)
 
 
 def _token_embeddings_agree(plain: Path, fused: Path, config: dict) -> bool:
@@ -234,7 +204,7 @@ def _fuse_transformer_ops(model_dir: Path, graph: Path) -> bool:
         kind = _FUSED_MODEL_TYPES.get(config.get("model_type"))
         if kind not in MODEL_TYPES:
             return _keep_plain(model_dir, "no graph fusion for model type %r", config.get("model_type"))
-        with _quiet_optimizer():
+        with quiet_optimizer():
             optimizer = optimize_model(
                 str(graph),
                 model_type=kind,
@@ -268,77 +238,6 @@ def onnx_file_for(model_dir: Path, cache_dir: Path) -> Path:
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
     target = Path(cache_dir) / f"{model_id(Path(model_dir))}-g{GRAPH_FORMAT}.onnx"
     return target if target.is_file() else export_onnx(model_dir, target)
-
-
-def query_onnx_file_for(model_dir: Path, cache_dir: Path) -> Path | None:
-    """The int8 query graph of `model_dir` in `cache_dir`, made from its export on first use; None (with a
-    warning) when it cannot be made or strays from the fp32 vectors: queries are then embedded in fp32."""
-    graph = onnx_file_for(model_dir, cache_dir)
-    target = graph.with_name(f"{graph.stem}-q{QUERY_GRAPH_FORMAT}.onnx")
-    if target.is_file() or quantize_for_queries(model_dir, graph, target):
-        return target
-    return None
-
-
-def quantize_for_queries(model_dir: Path, graph: Path, target: Path) -> bool:
-    """Writes an int8 copy of the fused `graph` for embedding queries to `target` (atomically); False if not.
-
-    Dynamic int8 (ONNX Runtime's `quantize_dynamic`): weights per output channel, in 7 bits (`reduce_range`,
-    so that AVX2's 16-bit sums do not saturate on CPUs without VNNI), of every MatMul and fused Attention but
-    the first layer's, which is where quantising cost the most. The result must stay within
-    MIN_QUERY_COSINE of the fp32 vectors on QUERY_PROBES, or it is not used.
-    """
-    temp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        import onnx
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        model = onnx.load(str(graph))
-        nodes = model.graph.node
-        attention = [node.name for node in nodes if node.op_type == "Attention"]
-        if len(attention) < 2:
-            log.warning("%s: queries are embedded in fp32: the graph has no fused attention", model_dir)
-            return False
-        first_layer = []  # nodes are in topological order: the first layer ends where the second's attention starts
-        for node in nodes:
-            if node.name == attention[1]:
-                break
-            if node.op_type in ("MatMul", "Attention"):
-                first_layer.append(node.name)
-        # Given the model rather than its path: from a path, the quantizer writes a shape-inferred copy
-        # beside the graph, which another worker quantising the same graph at the same time would delete.
-        with _quiet_optimizer(), _without_root_records_from("onnxruntime/quantization"):
-            quantize_dynamic(
-                model,
-                str(temp),
-                weight_type=QuantType.QInt8,
-                op_types_to_quantize=["MatMul", "Attention"],
-                per_channel=True,
-                reduce_range=True,
-                nodes_to_exclude=first_layer,
-                # the fused graph's contrib ops defeat shape inference: say what its tensors hold
-                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-            )
-        fp32 = OnnxEncoder(model_dir, graph, threads=1).encode(QUERY_PROBES)
-        int8 = OnnxEncoder(model_dir, temp, threads=1).encode(QUERY_PROBES)
-        cosine = float(np.min(np.sum(fp32 * int8, axis=1)))
-        if cosine < MIN_QUERY_COSINE:
-            log.warning(
-                "%s: queries are embedded in fp32: int8 vectors stray (cosine %.4f)", model_dir, cosine
-            )
-            return False
-        os.replace(temp, target)
-        return True
-    except Exception as error:  # noqa: BLE001 - any failure of an optional speed-up: queries stay fp32
-        log.warning(
-            "%s: queries are embedded in fp32: quantising failed (%s: %s)",
-            model_dir,
-            type(error).__name__,
-            error,
-        )
-        return False
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 class OnnxEncoder:

@@ -216,8 +216,9 @@ class SeedQuery:
         return self.category.split(" > ")[-1] if self.category else self.root
 
 
-
 def contains_phrase(text: str, phrase: str) -> bool:
+    """Whether `phrase` is in `text` as whole words, any case: how a query's noun is found in a title,
+    here and by `seed_relevance.grade`."""
     return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text, re.IGNORECASE) is not None
 
 

@@ -16,7 +16,7 @@ pytest.importorskip("onnx")
 
 from market.taxonomy.demo_catalog import generate_products
 from ranking import embedder as embedder_module
-from ranking import onnx_embedding
+from ranking import onnx_embedding, onnx_quantize
 from ranking.documents import IndexedProduct, embedding_text
 from ranking.embedder import Embedder, default_model_path, model_id
 from ranking.onnx_embedding import OnnxEncoder, export_onnx, onnx_file_for
@@ -247,7 +247,7 @@ def test_refuses_models_without_mean_pooling(model_dir, onnx_file, tmp_path) -> 
 @pytest.fixture(scope="module")
 def query_onnx_file(onnx_file: Path) -> Path:
     target = onnx_file.with_name("queries.onnx")
-    assert onnx_embedding.quantize_for_queries(default_model_path(), onnx_file, target)
+    assert onnx_quantize.quantize_for_queries(default_model_path(), onnx_file, target)
     return target
 
 
@@ -262,7 +262,7 @@ def test_the_int8_query_graph_keeps_the_first_layer_in_fp32_and_stays_near_the_f
     int8 = OnnxEncoder(model_dir, query_onnx_file, threads=2)
     queries = int8.encode(QUERIES)
     np.testing.assert_allclose(np.linalg.norm(queries, axis=1), 1.0, atol=1e-5)
-    assert cosines(queries, encoder.encode(QUERIES)).min() >= onnx_embedding.MIN_QUERY_COSINE
+    assert cosines(queries, encoder.encode(QUERIES)).min() >= onnx_quantize.MIN_QUERY_COSINE
     # among fp32 product vectors every product's score moves by hundredths at most, so only near-ties
     # change places: fp32's best product is int8's first or second
     products = encoder.encode(product_texts)
@@ -275,10 +275,10 @@ def test_the_int8_query_graph_keeps_the_first_layer_in_fp32_and_stays_near_the_f
 def test_a_query_graph_that_strays_from_the_fp32_vectors_is_not_used(
     model_dir, onnx_file, tmp_path, monkeypatch, caplog
 ) -> None:
-    monkeypatch.setattr(onnx_embedding, "MIN_QUERY_COSINE", 0.99999)
+    monkeypatch.setattr(onnx_quantize, "MIN_QUERY_COSINE", 0.99999)
     target = tmp_path / "queries.onnx"
-    with caplog.at_level(logging.WARNING, logger=onnx_embedding.__name__):
-        assert onnx_embedding.quantize_for_queries(model_dir, onnx_file, target) is False
+    with caplog.at_level(logging.WARNING, logger=onnx_quantize.__name__):
+        assert onnx_quantize.quantize_for_queries(model_dir, onnx_file, target) is False
     assert "queries are embedded in fp32: int8 vectors stray" in caplog.text
     assert list(tmp_path.iterdir()) == []  # nothing half-made left behind
 
@@ -286,8 +286,8 @@ def test_a_query_graph_that_strays_from_the_fp32_vectors_is_not_used(
 def test_a_graph_without_fused_attention_gets_no_query_graph(
     model_dir, plain_onnx_file, tmp_path, caplog
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger=onnx_embedding.__name__):
-        assert onnx_embedding.quantize_for_queries(model_dir, plain_onnx_file, tmp_path / "q.onnx") is False
+    with caplog.at_level(logging.WARNING, logger=onnx_quantize.__name__):
+        assert onnx_quantize.quantize_for_queries(model_dir, plain_onnx_file, tmp_path / "q.onnx") is False
     assert "no fused attention" in caplog.text and list(tmp_path.iterdir()) == []
 
 
@@ -301,7 +301,7 @@ def test_the_embedder_embeds_queries_in_int8_and_products_in_fp32_unless_told(
         onnx_file, cache / f"{model_id(model_dir)}-g{onnx_embedding.GRAPH_FORMAT}.onnx"
     )
     shutil.copyfile(
-        query_onnx_file, exported.with_name(f"{exported.stem}-q{onnx_embedding.QUERY_GRAPH_FORMAT}.onnx")
+        query_onnx_file, exported.with_name(f"{exported.stem}-q{onnx_quantize.QUERY_GRAPH_FORMAT}.onnx")
     )
     monkeypatch.setattr(embedder_module, "_onnx_encoders", {})  # this test's cache, not another test's
     int8 = Embedder(model_dir, cache_dir=cache)
@@ -325,7 +325,7 @@ def test_without_a_query_graph_queries_are_embedded_in_fp32(
     cache.mkdir()
     shutil.copyfile(onnx_file, cache / f"{model_id(model_dir)}-g{onnx_embedding.GRAPH_FORMAT}.onnx")
     monkeypatch.setattr(embedder_module, "_onnx_encoders", {})
-    monkeypatch.setattr(onnx_embedding, "quantize_for_queries", lambda *args: False)  # e.g. it strayed
+    monkeypatch.setattr(onnx_quantize, "quantize_for_queries", lambda *args: False)  # e.g. it strayed
     embedder = Embedder(model_dir, cache_dir=cache)
     assert embedder.query_precision == "fp32"
     np.testing.assert_allclose(
@@ -340,6 +340,6 @@ def test_two_processes_quantising_the_same_graph_at_once_both_succeed(model_dir,
 
     targets = [tmp_path / "first.onnx", tmp_path / "second.onnx"]
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        made = list(pool.map(onnx_embedding.quantize_for_queries, [model_dir] * 2, [onnx_file] * 2, targets))
+        made = list(pool.map(onnx_quantize.quantize_for_queries, [model_dir] * 2, [onnx_file] * 2, targets))
     assert made == [True, True]
     assert targets[0].read_bytes() == targets[1].read_bytes()
