@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from market.core.money import Money
 from ranking.cursors import CursorSigner, InvalidCursor, PageState
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
@@ -35,7 +36,7 @@ from ranking.filters import CatalogView, SearchFilters
 from ranking.index import EXACT_BELOW, VectorIndex
 from ranking.lexical import LexicalIndex
 from ranking.reranker import RerankerModel
-from ranking.search_types import Price, SearchError, SearchHit, SearchRequest, SearchResponse
+from ranking.search_types import SearchError, SearchHit, SearchRequest, SearchResponse
 
 CANDIDATES = 100  # from each retriever
 RRF_K = 60  # the usual constant of reciprocal rank fusion
@@ -354,12 +355,12 @@ def _only_allowed(hits: list[tuple[int, float]], allowed: np.ndarray) -> list[tu
 
 def _hit(product: IndexedProduct, score: float, position: int) -> SearchHit:
     price = (
-        Price(product.price_amount, product.currency)
+        Money(product.price_amount, product.currency)
         if product.price_amount is not None and product.currency
         else None
     )
     list_price = (
-        Price(product.list_price_amount, product.currency)
+        Money(product.list_price_amount, product.currency)
         if product.list_price_amount is not None and product.currency
         else None
     )

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import msgspec
 
+from market.core.money import Money
 from ranking.filters import SearchFilters
 
 
@@ -21,19 +22,14 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     session_id: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
-class Price(msgspec.Struct):
-    amount: int
-    currency: str
-
-
 class SearchHit(msgspec.Struct, kw_only=True):
     product_id: int
     seller_id: str | None
     title: str
     brand: str
     category: str
-    price: Price | None
-    list_price: Price | None
+    price: Money | None
+    list_price: Money | None
     availability: str
     in_stock: bool
     score: float

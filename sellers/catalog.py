@@ -22,6 +22,7 @@ from sellers.importer import RawItem, csv_column_for
 from sellers.schemas import (
     AcceptedItem,
     BatchResult,
+    CardExtras,
     CatalogChange,
     CatalogChangePage,
     ImportSummary,
@@ -31,6 +32,7 @@ from sellers.schemas import (
     RejectedItem,
     SaleTerms,
     Seller,
+    StockLevel,
 )
 from sellers.validation import (
     Problem,
@@ -267,6 +269,24 @@ async def sale_terms(
 async def product_on_offer(conn: asyncpg.Connection, product_id: int) -> bool:
     """Whether the product exists and is not deleted (it may still be paused or out of stock)."""
     return await store.product_on_offer(conn, product_id)
+
+
+async def card_extras(conn: asyncpg.Connection, product_ids: Sequence[int]) -> dict[int, CardExtras]:
+    """Per product: its seller's name and its first image, for the cards shown to a shopper."""
+    rows = await store.card_extras(conn, product_ids)
+    return {row["product_id"]: CardExtras(seller_name=row["seller_name"], image=row["image"]) for row in rows}
+
+
+async def active_stock(pool: asyncpg.Pool, product_ids: Sequence[int] | None = None) -> dict[int, StockLevel]:
+    """The stock of every active product (or of those of `product_ids` still active), by product id."""
+    async with pool.acquire() as conn:
+        rows = await store.active_stock(conn, product_ids)
+    return {
+        row["id"]: StockLevel(
+            seller_id=row["seller_id"], external_id=row["external_id"], quantity=row["inventory_quantity"]
+        )
+        for row in rows
+    }
 
 
 def _patch_changes(row: asyncpg.Record, patch: ProductPatch) -> dict[str, object]:

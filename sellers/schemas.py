@@ -217,3 +217,18 @@ class Payee(Struct, kw_only=True):
     email: str = ""
     country: str = ""
     stripe_account_id: str | None = None
+
+
+class CardExtras(Struct, kw_only=True):
+    """What a product card shows beyond the search engine's view: who sells it and its first image."""
+
+    seller_name: str
+    image: str | None
+
+
+class StockLevel(Struct, kw_only=True):
+    """A product's stock as its seller keeps it, with what a seller-side change needs to name it."""
+
+    seller_id: UUID
+    external_id: str
+    quantity: int

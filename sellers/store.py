@@ -266,6 +266,28 @@ async def product_on_offer(conn: asyncpg.Connection, product_id: int) -> bool:
     )
 
 
+async def card_extras(conn: asyncpg.Connection, product_ids: Sequence[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT p.id AS product_id, s.name AS seller_name, p.images ->> 0 AS image
+        FROM products p JOIN sellers s ON s.id = p.seller_id
+        WHERE p.id = ANY($1::bigint[])
+        """,
+        list(product_ids),
+    )
+
+
+async def active_stock(conn: asyncpg.Connection, product_ids: Sequence[int] | None) -> list[asyncpg.Record]:
+    """Stock of the active, undeleted products among `product_ids` (None: all of them)."""
+    return await conn.fetch(
+        """
+        SELECT id, seller_id, external_id, inventory_quantity FROM products
+        WHERE ($1::bigint[] IS NULL OR id = ANY($1::bigint[])) AND deleted_at IS NULL AND status = 'active'
+        """,
+        None if product_ids is None else list(product_ids),
+    )
+
+
 async def searchable_products_page(
     conn: asyncpg.Connection, after_id: int, limit: int
 ) -> list[asyncpg.Record]:

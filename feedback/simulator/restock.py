@@ -9,49 +9,27 @@ change feed like any seller's edit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
 
 from sellers import accounts
 from sellers import catalog as seller_catalog
-from sellers.schemas import ProductPatch, Seller
+from sellers.schemas import ProductPatch, Seller, StockLevel
 
 
-@dataclass(frozen=True)
-class ShelfStock:
-    """A product's stock as its seller keeps it: the level it is replenished to."""
-
-    seller_id: UUID
-    external_id: str
-    quantity: int
-
-
-async def shelf_stock(pool: asyncpg.Pool) -> dict[int, ShelfStock]:
+async def shelf_stock(pool: asyncpg.Pool) -> dict[int, StockLevel]:
     """Every active product's stock now, by product id: the levels `restock` returns to."""
-    rows = await pool.fetch(
-        """
-        SELECT id, seller_id, external_id, inventory_quantity FROM products
-        WHERE deleted_at IS NULL AND status = 'active'
-        """
-    )
-    return {
-        row["id"]: ShelfStock(row["seller_id"], row["external_id"], row["inventory_quantity"]) for row in rows
-    }
+    return await seller_catalog.active_stock(pool)
 
 
-async def restock(pool: asyncpg.Pool, shelves: dict[int, ShelfStock]) -> int:
+async def restock(pool: asyncpg.Pool, shelves: dict[int, StockLevel]) -> int:
     """Bring every product below its shelf level back to it; returns how many were restocked. A product
     deleted or paused since is left alone, and stock a seller raised above the level is kept."""
-    rows = await pool.fetch(
-        """
-        SELECT id, inventory_quantity FROM products
-        WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL AND status = 'active'
-        """,
-        list(shelves),
+    now = await seller_catalog.active_stock(pool, list(shelves))
+    low = sorted(
+        product_id for product_id, level in now.items() if level.quantity < shelves[product_id].quantity
     )
-    low = sorted(row["id"] for row in rows if row["inventory_quantity"] < shelves[row["id"]].quantity)
     sellers: dict[UUID, Seller | None] = {}  # every product has one: products reference their seller
     for product_id in low:
         shelf = shelves[product_id]

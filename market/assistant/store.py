@@ -4,7 +4,6 @@ card needs beyond what the search engine holds (seller name, first image)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -115,19 +114,3 @@ async def insert_turn(
             },
         )
     return turn
-
-
-async def product_extras(conn: asyncpg.Connection, product_ids: Sequence[int]) -> dict[int, asyncpg.Record]:
-    """Per product: its seller's name and its first image, for the cards shown to the shopper.
-
-    The search engine knows neither; like the carts' queries, this reads the catalog tables directly.
-    """
-    rows = await conn.fetch(
-        """
-        SELECT p.id AS product_id, s.name AS seller_name, p.images ->> 0 AS image
-        FROM products p JOIN sellers s ON s.id = p.seller_id
-        WHERE p.id = ANY($1::bigint[])
-        """,
-        list(product_ids),
-    )
-    return {row["product_id"]: row for row in rows}

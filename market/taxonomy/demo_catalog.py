@@ -21,8 +21,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import json
 import random
 from collections.abc import Iterator, Mapping, Sequence
+from importlib.resources import files
 
 from market.taxonomy.vocabulary import DETAIL_FORMATS, ROOTS, RootCategory, Subcategory
 
@@ -62,48 +64,10 @@ class DemoSeller:
     product_count: int
 
 
-DEMO_SELLERS: tuple[DemoSeller, ...] = (
-    DemoSeller(
-        "Trailhead Outfitters",
-        "catalog@trailhead.demo",
-        "US",
-        "USD",
-        ("Shoes", "Outdoor", "Apparel", "Sports & Fitness"),
-        650,
-    ),
-    DemoSeller(
-        "Hearth & Home Co.",
-        "catalog@hearth-home.demo",
-        "US",
-        "USD",
-        ("Home & Kitchen", "Garden", "Office"),
-        500,
-    ),
-    DemoSeller("Voltage Lane", "catalog@voltage-lane.demo", "US", "USD", ("Electronics", "Office"), 450),
-    DemoSeller(
-        "Kinderhaus Spielwaren",
-        "katalog@kinderhaus.demo",
-        "DE",
-        "EUR",
-        ("Toys & Games", "Baby", "Pet Supplies"),
-        400,
-    ),
-    DemoSeller(
-        "Maison Lumière",
-        "catalogue@maison-lumiere.demo",
-        "FR",
-        "EUR",
-        ("Beauty", "Apparel", "Shoes", "Home & Kitchen"),
-        350,
-    ),
-    DemoSeller(
-        "Brightside Pets & Garden",
-        "catalogue@brightside.demo",
-        "GB",
-        "GBP",
-        ("Pet Supplies", "Garden", "Outdoor"),
-        300,
-    ),
+# The demo's six fictional shops, from `data/demo_sellers.json`.
+DEMO_SELLERS: tuple[DemoSeller, ...] = tuple(
+    DemoSeller(**(seller | {"category_roots": tuple(seller["category_roots"])}))
+    for seller in json.loads(files("market.taxonomy").joinpath("data/demo_sellers.json").read_text("utf-8"))
 )
 
 

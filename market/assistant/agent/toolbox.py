@@ -34,14 +34,16 @@ from market.assistant.agent.tools import (
     ViewCart,
 )
 from market.core.errors import DomainError, InvalidInput, NotFound, Unavailable
+from market.core.money import Money
 from market.core.settings import Settings
 from market.orders import carts, checkout
 from market.orders.schemas import CartIn, CartItemIn, CartView, CheckoutIn
 from market.search.service import run_search
 from payments.gateway import StripeGateway
-from ranking.engine import MatchingEngine, Price, SearchRequest
+from ranking.engine import MatchingEngine, SearchRequest
 from ranking.filters import SearchFilters
 from sellers import catalog, inventory
+from sellers.schemas import CardExtras
 
 DESCRIPTION_CHARS = 600  # of a product's description shown to the model: the start says what it is
 
@@ -247,11 +249,11 @@ class Toolbox:
                 session.cart_id = await store.claim_cart(conn, session.conversation_id, made.cart_id)
         return session.cart_id
 
-    async def _extras(self, product_ids: list[int]) -> dict[int, asyncpg.Record]:
+    async def _extras(self, product_ids: list[int]) -> dict[int, CardExtras]:
         if not product_ids:
             return {}
         async with self.pool.acquire() as conn:
-            return await store.product_extras(conn, product_ids)
+            return await catalog.card_extras(conn, product_ids)
 
     async def _describe(
         self, product_ids: list[int], *, description_chars: int
@@ -263,7 +265,7 @@ class Toolbox:
             raise NotFound("product_not_found", f"no product {', '.join(missing)} is on offer")
         async with self.pool.acquire() as conn:
             stock = await inventory.available(conn, product_ids)
-            extras = await store.product_extras(conn, product_ids)
+            extras = await catalog.card_extras(conn, product_ids)
         described = []
         for position, pid in enumerate(product_ids, start=1):
             product = found[pid]
@@ -273,7 +275,7 @@ class Toolbox:
                 "title": product.title,
                 "brand": product.brand,
                 "category": product.category,
-                "seller_name": extras[pid]["seller_name"] if pid in extras else None,
+                "seller_name": extras[pid].seller_name if pid in extras else None,
                 "availability": product.availability,
                 "available": stock.get(pid, 0),
                 "attributes": product.attributes,
@@ -319,7 +321,12 @@ def _prices(amount: int, list_amount: int | None, currency: str) -> dict[str, An
 
 
 def _card(
-    product_id: int, title: str, position: int, seller_id: str | None, price: Any, extras: dict[int, Any]
+    product_id: int,
+    title: str,
+    position: int,
+    seller_id: str | None,
+    price: Any,
+    extras: dict[int, CardExtras],
 ) -> ProductCard:
     extra = extras.get(product_id)
     return ProductCard(
@@ -327,9 +334,9 @@ def _card(
         title=title,
         position=position,
         seller_id=seller_id,
-        seller_name=extra["seller_name"] if extra else None,
-        price=Price(price.amount, price.currency) if price else None,
-        image=extra["image"] if extra else None,
+        seller_name=extra.seller_name if extra else None,
+        price=Money(price.amount, price.currency) if price else None,
+        image=extra.image if extra else None,
     )
 
 

@@ -14,8 +14,8 @@ import msgspec
 from msgspec import Meta, Struct
 
 from market.assistant.llm.messages import ToolCall, ToolSpec
+from market.core.money import Money
 from market.orders.schemas import CartView
-from ranking.engine import Price
 
 MinorUnits = Annotated[int, Meta(ge=0, description="in minor units of the currency: $120.00 is 12000")]
 ProductId = Annotated[int, Meta(ge=1, description="a product_id from an earlier tool result")]
@@ -149,7 +149,7 @@ class ProductCard(Struct, kw_only=True, omit_defaults=True):
     position: int
     seller_id: str | None = None
     seller_name: str | None = None
-    price: Price | None = None
+    price: Money | None = None
     image: str | None = None  # the first of the seller's images
 
 
