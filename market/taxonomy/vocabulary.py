@@ -1,4 +1,4 @@
-"""The words the demo catalog is made of, loaded from the JSON files in `market/taxonomy/data/`.
+"""The marketplace's category and attribute vocabulary, loaded from JSON files in `market/taxonomy/data/`.
 
 The data is the category tree, the invented brands that make things in each top-level category, and for
 every subcategory the product nouns, attribute values, price range and the phrases a product description
