@@ -24,7 +24,7 @@ from litestar.testing import transport
 import ranking
 from feedback.embedding_training import fine_tune_embedding
 from market.core.settings import Settings
-from market.search.indexer import SearchIndexer
+from market.search.model_swap import EmbeddingSwap
 from market.taxonomy.demo_catalog import generate_products
 from ranking.documents import embedding_text
 from ranking.embedder import Embedder, default_model_path, model_id
@@ -253,14 +253,14 @@ async def test_changes_made_while_the_new_vectors_are_built_are_embedded_by_the_
     # The background build waits at its start until the test has changed the catalog, so the changes fall
     # between the snapshot and the swap whatever the machine's speed.
     started, go = threading.Event(), threading.Event()
-    original = SearchIndexer._embed_catalog
+    original = EmbeddingSwap._embed_catalog
 
     def gated(self, path, build):
         started.set()
         go.wait(DEADLINE_SECONDS)
         return original(self, path, build)
 
-    monkeypatch.setattr(SearchIndexer, "_embed_catalog", gated)
+    monkeypatch.setattr(EmbeddingSwap, "_embed_catalog", gated)
     catalog = list(generate_products(40, seed=33))
     async with serve(swapping, database_url) as client:
         _, headers = await register(client)

@@ -119,13 +119,13 @@ def simulate(
 def retrain(settings: Settings, no_embedding: bool, as_json: bool) -> None:
     """Retrain the reranker and the embedding model on the event log once; promote what passes the gate."""
     from feedback.retrain import RetrainOptions
-    from feedback.retrain import retrain as run
+    from feedback.retrain import retrain as retrain_once
     from market.search.indexer import serving_engine
 
     options = RetrainOptions(train_embedding=not no_embedding, progress=not as_json)
 
     async def once(pool):
-        return await run(pool, settings, await serving_engine(pool, settings), options)
+        return await retrain_once(pool, settings, await serving_engine(pool, settings), options)
 
     report = run(with_pool(settings, database_url(settings), once, migrate=True))
     click.echo(json.dumps(report_as_dict(report), indent=2) if as_json else format_report(report))
@@ -138,7 +138,7 @@ def worker(settings: Settings, cron: str | None) -> None:
     """Retrain on a schedule (nightly by default), until stopped."""
     from feedback import worker as schedule
     from feedback.retrain import RetrainOptions
-    from feedback.retrain import retrain as run
+    from feedback.retrain import retrain as retrain_once
     from market.search.indexer import serving_engine
 
     expression = cron or settings.retrain_cron
@@ -152,7 +152,7 @@ def worker(settings: Settings, cron: str | None) -> None:
     click.echo(f"retraining at '{expression}'; next run {first:%Y-%m-%d %H:%M}")
 
     async def nightly(pool):
-        return await run(pool, settings, await serving_engine(pool, settings), RetrainOptions())
+        return await retrain_once(pool, settings, await serving_engine(pool, settings), RetrainOptions())
 
     async def forever(pool) -> None:
         await schedule.run_forever(
