@@ -1,12 +1,16 @@
-"""SQL for the tables payments owns: ledger_entries (append-only), stripe_events and take_rates.
+"""SQL for the tables payments owns: ledger_entries (append-only), stripe_events, take_rates and
+exchange_rates.
 
-Plain parameterised SQL; the rules about what to write live in ledger.py, take_rates.py and webhooks.py.
+Plain parameterised SQL; the rules about what to write live in ledger.py, take_rates.py, exchange_rates.py
+and webhooks.py.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -119,3 +123,30 @@ async def delete_take_rate(conn: asyncpg.Connection, *, scope: str, key: str) ->
         "DELETE FROM take_rates WHERE scope = $1 AND lower(key) = lower($2)", scope, key
     )
     return status != "DELETE 0"
+
+
+async def exchange_rates(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT currency, rate, base, as_of FROM exchange_rates ORDER BY currency")
+
+
+async def replace_exchange_rates(
+    conn: asyncpg.Connection,
+    *,
+    as_of: date,
+    base: str,
+    rates: Mapping[str, Decimal],
+    only_if_unset: bool = False,
+) -> bool:
+    """Replace the whole table in one transaction; with `only_if_unset`, write nothing when a table is
+    there. True when written. Writers take turns (the lock), so two replacements never mix their rows;
+    readers are not blocked and see the old table or the new one."""
+    async with conn.transaction():
+        await conn.execute("LOCK TABLE exchange_rates IN SHARE ROW EXCLUSIVE MODE")
+        if only_if_unset and await conn.fetchval("SELECT EXISTS (SELECT 1 FROM exchange_rates)"):
+            return False
+        await conn.execute("DELETE FROM exchange_rates")
+        await conn.executemany(
+            "INSERT INTO exchange_rates (currency, rate, base, as_of) VALUES ($1, $2, $3, $4)",
+            [(currency, rate, base, as_of) for currency, rate in rates.items()],
+        )
+    return True

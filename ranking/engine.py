@@ -4,7 +4,9 @@
                    -> lexical candidates (BM25) -+-> reciprocal rank fusion -> features -> LightGBM -> page
 
 Filters are exact: the allowed products are computed first and handed to both retrievers, and each result
-is checked again before it is shown. The engine keeps its own copy of the searchable catalog, changed
+is checked again before it is shown; a price range also applies, converted, to products priced in another
+currency when the engine holds an exchange-rate table (`exchange_rates`, the operator's, which the indexer
+sets), taken once per search like the models. The engine keeps its own copy of the searchable catalog, changed
 only through `apply_changes`, so a search never waits for the database. The serving reranker can be
 replaced at any time: each search takes the model reference once, so searches in flight finish with the
 model they started with. So can the embedding model, together with the vector index it made
@@ -16,6 +18,7 @@ ranked list kept here, or from the query ranked again when another process serve
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -27,12 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from market.core.money import Money
+from market.core.money import ExchangeRates
 from ranking.cursors import CursorSigner, InvalidCursor, PageState
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
 from ranking.features import Candidate, Signals, feature_matrix, product_profile
-from ranking.filters import CatalogView, SearchFilters
+from ranking.filters import CatalogView, SearchFilters, converted_price, price_conversion
 from ranking.index import EXACT_BELOW, VectorIndex
 from ranking.lexical import LexicalIndex
 from ranking.reranker import RerankerModel
@@ -66,6 +69,8 @@ class MatchingEngine:
         self.lexical = LexicalIndex()
         self.reranker: RerankerModel | None = None
         self.signals = Signals()
+        # The operator's exchange-rate table (None: none set), replaced by one assignment like the models.
+        self.exchange_rates: ExchangeRates | None = None
         self.seq = 0  # the last catalog change this engine reflects
         self.ready = False  # True once loaded from the catalog, vectors and all
         # Serving words and filters only, while the first vectors of a cold start are being made.
@@ -201,13 +206,16 @@ class MatchingEngine:
     # -- searching ------------------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResponse:
+        rates = self.exchange_rates
         if request.cursor:
-            return self._next_page(request)
+            return self._next_page(request, rates)
         timings: dict[str, float] = {}
-        ranked = self._rank(request, timings)
-        return self._page(uuid.uuid4(), ranked, 0, set(), request.limit, timings)
+        ranked = self._rank(request, timings, rates)
+        return self._page(uuid.uuid4(), ranked, 0, set(), request.limit, timings, rates)
 
-    def _rank(self, request: SearchRequest, timings: dict[str, float]) -> _Ranked:
+    def _rank(
+        self, request: SearchRequest, timings: dict[str, float], rates: ExchangeRates | None
+    ) -> _Ranked:
         """Every candidate for the request's query within its filters, best first, with the models."""
         query, filters = request.query, request.filters
         clock = time.perf_counter()
@@ -215,14 +223,15 @@ class MatchingEngine:
         versions = ({} if lexical_only else {"embedding": dense[0].model_id}) | (
             {"reranker": reranker.version} if reranker else {}
         )
-        allowed = self.catalog.allowed_ids(filters)
+        allowed = self.catalog.allowed_ids(filters, rates)
         candidates = (
-            self.retrieve(request, allowed, timings, dense=dense) if allowed is None or len(allowed) else []
+            self._retrieve(request, allowed, timings, dense, rates) if allowed is None or len(allowed) else []
         )
         clock = _lap(timings, "retrieval_total", clock)
 
         if candidates and reranker is not None:
-            matrix = feature_matrix(query, candidates, self.signals, budget=filters.max_price)
+            budget = _budgets(filters, candidates, price_conversion(filters, rates))
+            matrix = feature_matrix(query, candidates, self.signals, budget=budget)
             clock = _lap(timings, "features", clock)
             scores = reranker.score(matrix)
             clock = _lap(timings, "rerank", clock)
@@ -243,10 +252,21 @@ class MatchingEngine:
     ) -> list[Candidate]:
         """Candidates from both retrievers, fused, before reranking; `allowed` from `catalog.allowed_ids`,
         `dense` the (embedder, vectors) pair to use, taken once by the caller (default: the serving pair)."""
-        timings = {} if timings is None else timings
-        embedder, vectors = dense or self._dense
+        rates = self.exchange_rates
         if allowed is None:
-            allowed = self.catalog.allowed_ids(request.filters)
+            allowed = self.catalog.allowed_ids(request.filters, rates)
+        return self._retrieve(request, allowed, timings, dense or self._dense, rates)
+
+    def _retrieve(
+        self,
+        request: SearchRequest,
+        allowed: np.ndarray | None,
+        timings: dict[str, float] | None,
+        dense: tuple[Embedder, VectorIndex],
+        rates: ExchangeRates | None,
+    ) -> list[Candidate]:
+        timings = {} if timings is None else timings
+        embedder, vectors = dense
         clock = time.perf_counter()
         if self.lexical_only:  # no vectors yet: embedding the query would buy nothing
             dense_ids, dense_scores = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -276,7 +296,7 @@ class MatchingEngine:
             candidate.fused_score += 1 / (RRF_K + rank)
         _lap(timings, "fusion", clock)
         wanted = self.catalog.compile(request.filters)
-        return [c for c in candidates.values() if self.catalog.matches(c.product, wanted)]
+        return [c for c in candidates.values() if self.catalog.matches(c.product, wanted, rates)]
 
     def _page(
         self,
@@ -286,17 +306,20 @@ class MatchingEngine:
         shown: set[int],
         limit: int,
         timings: dict[str, float],
+        rates: ExchangeRates | None,
     ) -> SearchResponse:
         """The next `limit` of `ranked` not `shown` yet, at positions after `offset`."""
         remaining = [hit for hit in ranked.hits if hit[0] not in shown] if shown else ranked.hits
         results = []
         wanted = self.catalog.compile(ranked.filters)
+        conversion = price_conversion(ranked.filters, rates)
         for position, (product_id, score) in enumerate(remaining[:limit], start=offset + 1):
             product = self.catalog.get(product_id)
             # A product deleted or changed since the first page is left out rather than shown stale.
-            if product is None or not self.catalog.matches(product, wanted):
+            if product is None or not self.catalog.matches(product, wanted, rates):
                 continue
-            results.append(_hit(product, score, position))
+            converted = converted_price(product, ranked.filters, conversion)
+            results.append(SearchHit.of(product, score, position, converted_price=converted))
         next_cursor = None
         if len(remaining) > limit:
             shown = shown | {product_id for product_id, _ in remaining[:limit]}
@@ -315,9 +338,10 @@ class MatchingEngine:
             model_versions=ranked.model_versions,
             retrieval=ranked.retrieval,
             timings_ms={k: round(v * 1000, 3) for k, v in timings.items()},
+            exchange_rates_as_of=conversion.as_of if conversion else None,
         )
 
-    def _next_page(self, request: SearchRequest) -> SearchResponse:
+    def _next_page(self, request: SearchRequest, rates: ExchangeRates | None) -> SearchResponse:
         """The page after the cursor's: from the ranked list if this engine served the search, else from
         the same query ranked again (another process served it, or its list left the cache)."""
         try:
@@ -328,8 +352,8 @@ class MatchingEngine:
             ranked = self._ranked.get(str(state.uuid))
         timings: dict[str, float] = {}
         if ranked is None:
-            ranked = self._rank(SearchRequest(query=state.query, filters=state.filters), timings)
-        return self._page(state.uuid, ranked, state.offset, state.shown_ids(), request.limit, timings)
+            ranked = self._rank(SearchRequest(query=state.query, filters=state.filters), timings, rates)
+        return self._page(state.uuid, ranked, state.offset, state.shown_ids(), request.limit, timings, rates)
 
 
 def _text_indexes(products: Sequence[IndexedProduct]) -> tuple[LexicalIndex, CatalogView]:
@@ -353,30 +377,19 @@ def _only_allowed(hits: list[tuple[int, float]], allowed: np.ndarray) -> list[tu
     return [hits[i] for i in keep.tolist()]
 
 
-def _hit(product: IndexedProduct, score: float, position: int) -> SearchHit:
-    price = (
-        Money(product.price_amount, product.currency)
-        if product.price_amount is not None and product.currency
-        else None
-    )
-    list_price = (
-        Money(product.list_price_amount, product.currency)
-        if product.list_price_amount is not None and product.currency
-        else None
-    )
-    return SearchHit(
-        product_id=product.product_id,
-        seller_id=str(product.seller_id) if product.seller_id else None,
-        title=product.title,
-        brand=product.brand,
-        category=product.category,
-        price=price,
-        list_price=list_price,
-        availability=product.availability,
-        in_stock=product.in_stock,
-        score=round(score, 6),
-        position=position,
-    )
+def _budgets(
+    filters: SearchFilters, candidates: list[Candidate], conversion: ExchangeRates | None
+) -> int | np.ndarray | None:
+    """The shopper's highest price, for the price-to-budget feature: as asked, or per candidate in its own
+    currency when the range was applied through an exchange-rate table."""
+    if conversion is None or filters.max_price is None or filters.currency is None:
+        return filters.max_price
+    budgets = []
+    for candidate in candidates:
+        currency = candidate.product.currency
+        budget = conversion.convert(filters.max_price, filters.currency, currency) if currency else None
+        budgets.append(math.nan if budget is None else float(budget))
+    return np.array(budgets, dtype=np.float64)
 
 
 def _lap(timings: dict[str, float], name: str, since: float) -> float:

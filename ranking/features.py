@@ -136,10 +136,11 @@ def feature_matrix(
     candidates: Sequence[Candidate],
     signals: Signals,
     *,
-    budget: int | None = None,
+    budget: int | np.ndarray | None = None,
     now: datetime | None = None,
 ) -> np.ndarray:
-    """One row per candidate, one column per name in FEATURES.
+    """One row per candidate, one column per name in FEATURES. `budget`: the shopper's highest price, in
+    the candidates' currency, or one per candidate in its own (a budget converted from another currency).
 
     Only what needs the query or the candidate's own objects is done per candidate in Python; everything
     arithmetic is done on whole columns (a search scores ~150 candidates, and this runs on every search)."""
@@ -194,7 +195,7 @@ def feature_matrix(
         exact_id_match,
         np.full(len(candidates), float(len(query_tokens))),
         log_price,
-        price / budget if budget else np.full(len(candidates), math.nan),
+        _per_budget(price, budget),
         discount,
         in_stock,
         log_inventory,
@@ -209,6 +210,14 @@ def feature_matrix(
 
 
 _GIVEN_COLUMNS = 21  # the per-candidate values feature_matrix gathers before computing the features
+
+
+def _per_budget(price: np.ndarray, budget: int | np.ndarray | None) -> np.ndarray:
+    """Price over budget; NaN without a budget (or for a budget of 0)."""
+    if budget is None:
+        return np.full(len(price), math.nan)
+    budget = np.asarray(budget, dtype=np.float64)
+    return np.where(budget > 0, price / np.where(budget > 0, budget, 1.0), math.nan)
 
 
 def _discount(product: IndexedProduct) -> float:

@@ -6,11 +6,13 @@ from how the engine ranks (`ranking.engine`, which re-exports these names).
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
 import msgspec
 
 from market.core.money import Money
+from ranking.documents import IndexedProduct
 from ranking.filters import SearchFilters
 
 
@@ -22,7 +24,7 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     session_id: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
-class SearchHit(msgspec.Struct, kw_only=True):
+class SearchHit(msgspec.Struct, kw_only=True, omit_defaults=True):
     product_id: int
     seller_id: str | None
     title: str
@@ -34,9 +36,45 @@ class SearchHit(msgspec.Struct, kw_only=True):
     in_stock: bool
     score: float
     position: int
+    converted_price: (
+        Annotated[
+            Money,
+            msgspec.Meta(
+                description="the price in the price filter's currency, approximately (at the response's "
+                "exchange_rates_as_of), for a product priced in another; absent otherwise"
+            ),
+        ]
+        | None
+    ) = None
+
+    @classmethod
+    def of(
+        cls, product: IndexedProduct, score: float, position: int, *, converted_price: Money | None = None
+    ) -> SearchHit:
+        currency = product.currency
+        return cls(
+            product_id=product.product_id,
+            seller_id=str(product.seller_id) if product.seller_id else None,
+            title=product.title,
+            brand=product.brand,
+            category=product.category,
+            price=Money(product.price_amount, currency)
+            if product.price_amount is not None and currency
+            else None,
+            list_price=(
+                Money(product.list_price_amount, currency)
+                if product.list_price_amount is not None and currency
+                else None
+            ),
+            availability=product.availability,
+            in_stock=product.in_stock,
+            score=round(score, 6),
+            position=position,
+            converted_price=converted_price,
+        )
 
 
-class SearchResponse(msgspec.Struct, kw_only=True):
+class SearchResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
     search_id: uuid.UUID
     query: str
     results: list[SearchHit]
@@ -45,6 +83,16 @@ class SearchResponse(msgspec.Struct, kw_only=True):
     # The retrievers that produced the candidates: ["dense", "lexical"], or ["lexical"] during a cold start.
     retrieval: list[str]
     timings_ms: dict[str, float]
+    exchange_rates_as_of: (
+        Annotated[
+            date,
+            msgspec.Meta(
+                description="the date of the exchange-rate table the price range was applied through to "
+                "products priced in other currencies; absent when it applied to its own currency only"
+            ),
+        ]
+        | None
+    ) = None
 
 
 class SearchError(ValueError):

@@ -14,16 +14,20 @@ from pathlib import Path
 from uuid import UUID
 
 import asyncpg
+import msgspec
 from tqdm import tqdm
 
+from market.app.demo_images import IMAGES_DIR, write_demo_images
 from market.core.errors import DomainError
 from market.orders.accounting import payout_account
-from market.taxonomy.demo_catalog import DEMO_SELLERS, DemoSeller, demo_seller_products
+from market.taxonomy.demo_catalog import DEFAULT_IMAGE_BASE, DEMO_SELLERS, DemoSeller, demo_seller_products
+from market.taxonomy.rates import demo_exchange_rates
+from payments import exchange_rates
 from payments.gateway import StripeGateway
 from sellers import accounts, catalog
 from sellers import accounts as seller_accounts
 from sellers.importer import RawItem
-from sellers.schemas import SellerRegistration
+from sellers.schemas import SellerPatch, SellerRegistration
 
 KEYS_FILE = "demo-sellers.json"
 BATCH = 1000
@@ -37,7 +41,13 @@ class DemoAccount:
     products: int
 
 
-async def seed_demo(pool: asyncpg.Pool, data_dir: Path, *, progress: bool = False) -> list[DemoAccount]:
+async def seed_demo(
+    pool: asyncpg.Pool, data_dir: Path, *, progress: bool = False, image_base: str = DEFAULT_IMAGE_BASE
+) -> list[DemoAccount]:
+    """`image_base`: where the products' images are served (`demo_images.image_base`); they are drawn here."""
+    write_demo_images(data_dir / IMAGES_DIR)
+    # Demo sellers price in several currencies: a budget in one reaches the others through this table.
+    await exchange_rates.install_if_unset(pool, demo_exchange_rates())
     keys_path = data_dir / KEYS_FILE
     known = json.loads(keys_path.read_text()) if keys_path.is_file() else {}
     accounts = []
@@ -45,7 +55,10 @@ async def seed_demo(pool: asyncpg.Pool, data_dir: Path, *, progress: bool = Fals
     with tqdm(total=total, desc="demo catalog", unit="product", disable=not progress) as bar:
         for demo_seller in DEMO_SELLERS:
             principal = await _demo_principal(pool, demo_seller, known)
-            products = demo_seller_products(demo_seller)
+            # Its shipping and returns policy, stated again on every run (a seller of an earlier run too).
+            stated = msgspec.convert(demo_seller, SellerPatch, from_attributes=True)
+            await seller_accounts.update_seller(pool, principal.seller.seller_id, stated)
+            products = demo_seller_products(demo_seller, image_base=image_base)
             while batch := list(itertools.islice(products, BATCH)):
                 items = [RawItem(index=i, line=None, data=product) for i, product in enumerate(batch)]
                 result = await catalog.upsert_batch(pool, principal.seller, items)

@@ -1,5 +1,5 @@
-"""Operator routes: the marketplace's own view of sellers, the catalog change feed, the model registry and
-the event log."""
+"""Operator routes: the marketplace's own view of sellers, the catalog change feed, the model registry,
+the event log and the exchange-rate table."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar import Controller, Request, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from feedback import export
@@ -17,6 +17,8 @@ from market.core.auth import operator_guard
 from market.core.dependencies import AppSettings, Pool
 from market.core.errors import InvalidInput, NotFound
 from market.search.store import request_rebuild
+from payments import exchange_rates
+from payments.exchange_rates import ExchangeRateTable
 from ranking.registry import Kind, ModelRegistry, ModelVersion, UnknownVersion
 from sellers import accounts, catalog
 from sellers.schemas import CatalogChangePage, Seller
@@ -85,6 +87,32 @@ class OperatorController(Controller):
         # Here at once; other worker processes of the service find the request on their next look.
         request.app.state.indexer.rebuild_soon(await request_rebuild(pool))
         return {"status": "rebuilding"}
+
+    @get("/exchange-rates", summary="The exchange-rate table search converts price ranges with")
+    async def get_exchange_rates(self, pool: Pool) -> ExchangeRateTable:
+        rates = await exchange_rates.current(pool)
+        if rates is None:
+            raise NotFound("exchange_rates_not_set", "No exchange-rate table has been set.")
+        return ExchangeRateTable.of(rates)
+
+    @put(
+        "/exchange-rates",
+        summary="Replace the exchange-rate table; search applies it within a signals refresh",
+        description=(
+            "One unit of `base` buys `rates[c]` of currency `c` (decimal strings; the base's own rate is 1), "
+            "as of `as_of`. A price range in one currency then also keeps products priced in another whose "
+            "price, converted, is within it. This process applies the table at once, the others on their "
+            "next signals refresh (AGORA_SIGNALS_REFRESH_SECONDS)."
+        ),
+    )
+    async def put_exchange_rates(
+        self, data: JSONBody[ExchangeRateTable], request: Request, pool: Pool
+    ) -> ExchangeRateTable:
+        stored = await exchange_rates.replace(pool, data.parsed("body"))
+        indexer = getattr(request.app.state, "indexer", None)  # None with search switched off
+        if indexer is not None:
+            await indexer.refresh_exchange_rates()
+        return ExchangeRateTable.of(stored)
 
     @get(
         "/catalog/changes",

@@ -39,16 +39,12 @@ from market.metrics.schemas import DemandCluster, Period, Reason, UnmetDemand, U
 from ranking.documents import IndexedProduct
 from ranking.engine import MatchingEngine
 from ranking.index import VectorIndex
+from ranking.similarity import LOW_RELEVANCE_COSINE
 
 # Newest first pages examined per report. Their SQL takes ~0.2 s on a log of 930k events; embedding their
 # distinct queries ~3 ms each on two idle cores the first time (cached after), clustering ~0.7 s.
 MAX_SEARCHES = 2_000
 RELEVANCE_TOP_K = 3  # how many of a page's first results may carry its relevance
-# Cosine between a query and a product's embedded text (all-MiniLM-L6-v2) below which the product does not
-# mean what the query asks. Measured on the demo catalog with the simulator's category nouns as queries:
-# the best product of the category asked for scored below 0.40 for 4% of queries, while the best product of
-# another top-level category (what a market lacking the category would show) scored 0.40 or more for 26%.
-LOW_RELEVANCE_COSINE = 0.40
 # Queries at least this close (cosine) to a cluster's centre join it: the library's default, which keeps
 # "waterproof hiking boots" with "waterproof trekking boots" (0.90) and "kids bike" apart from "kids bicycle
 # helmet" (0.72).

@@ -4,8 +4,9 @@ At start the engine is filled from the catalog, reusing the vector index saved i
 made by the same embedding model on the same database (only products changed since are embedded again).
 Then a loop follows the sellers' change feed: changed products are re-embedded and re-indexed within a
 poll interval, deleted or hidden ones drop out. The same loop notices a newly promoted reranker in the
-registry and swaps it in, a new embedding model (`model_swap`), refreshes the behavioural signals, and
-saves the vector index now and then, with the model's id, so a restart reuses it.
+registry and swaps it in, a new embedding model (`model_swap`), refreshes the behavioural signals and the
+operator's exchange-rate table (payments'), and saves the vector index now and then, with the model's id,
+so a restart reuses it.
 
 With several worker processes (market.app.workers) each has its own engine and indexer. Only the leader
 (market.core.leadership) embeds the whole catalog on a cold start and writes the saved index; the others
@@ -25,11 +26,13 @@ import asyncpg
 
 from feedback import events
 from market.core import telemetry
+from market.core.errors import DomainError
 from market.core.leadership import Leadership
 from market.core.settings import Settings
 from market.metrics.prometheus import serving_models
 from market.search import store
 from market.search.model_swap import EmbeddingSwap
+from payments import exchange_rates
 from ranking.documents import IndexedProduct
 from ranking.embedder import embedder_from_settings
 from ranking.engine import MatchingEngine
@@ -120,6 +123,7 @@ class SearchIndexer:
         registry's reranker. Without a saved index and with `wait_for_vectors=False`, only the lexical
         index is filled here (seconds) and `run` embeds the catalog (minutes), searches going on meanwhile."""
         await self.refresh_reranker()
+        await self.refresh_exchange_rates()
         await self.embedding.use_serving_before_load()
         self._database = await store.database_identity(self.pool)
         saved, saved_seq = self._saved_index()
@@ -192,6 +196,7 @@ class SearchIndexer:
                     await asyncio.to_thread(self.save)  # a restart then starts from the new model's index
                 if now - last_signals >= self.settings.signals_refresh_seconds:
                     await self.refresh_signals()
+                    await self.refresh_exchange_rates()
                     last_signals = now
                 if self._unsaved_changes and (now - self._last_save >= self.settings.index_save_seconds):
                     await asyncio.to_thread(self.save)
@@ -239,6 +244,13 @@ class SearchIndexer:
             product_stats=await events.product_stats(self.pool),
             seller_quality=await sellers.seller_catalog_quality(self.pool),
         )
+
+    async def refresh_exchange_rates(self) -> None:
+        """Search applies a price range through the operator's current exchange-rate table (None: none)."""
+        try:
+            self.engine.exchange_rates = await exchange_rates.current(self.pool)
+        except DomainError as exc:  # a stored table this version cannot read: the loop must go on
+            log.warning("exchange-rate table not read, the last one serves: %s", exc)
 
     def save(self) -> None:
         """Save the vector index with what it covers; a no-op before the engine has been loaded, and in a

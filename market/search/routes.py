@@ -12,12 +12,18 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from feedback.events import ImpressionLog
 from market.core.dependencies import AppSettings
-from market.core.errors import InvalidInput
+from market.core.errors import InvalidInput, split_msgspec_message
 from market.search.service import Exploration, run_search
 from ranking.engine import MatchingEngine, SearchRequest, SearchResponse
 
 Engine = NamedDependency[MatchingEngine]
 Impressions = NamedDependency[ImpressionLog]
+# The body's fields that a query parameter of another name fills, for errors to name the parameter.
+_PARAMETER_OF = {
+    "filters.exclude_brands": "exclude_brand",
+    "filters.exclude_categories": "exclude_category",
+    "filters.exclude_attributes": "exclude_attribute",
+}
 
 
 def _exploration(state: State, settings: AppSettings) -> Exploration:
@@ -65,6 +71,17 @@ class SearchController(Controller):
         brand: FromQuery[str | None] = None,
         in_stock: FromQuery[bool | None] = None,
         attribute: Annotated[list[str] | None, QueryParameter(description="key:value, repeatable")] = None,
+        exclude_brand: Annotated[
+            list[str] | None, QueryParameter(description="a brand never to show; repeatable")
+        ] = None,
+        exclude_category: Annotated[
+            list[str] | None,
+            QueryParameter(description="a category path never to show, with all below it; repeatable"),
+        ] = None,
+        exclude_attribute: Annotated[
+            list[str] | None,
+            QueryParameter(description="key:value never to show, repeatable: exclude_attribute=color:grey"),
+        ] = None,
         session_id: FromQuery[str | None] = None,
     ) -> SearchResponse:
         raw = {
@@ -80,16 +97,28 @@ class SearchController(Controller):
                 "brand": brand,
                 "in_stock": in_stock,
                 "attributes": _attributes(attribute),
+                "exclude_brands": exclude_brand or [],
+                "exclude_categories": exclude_category or [],
+                "exclude_attributes": _attributes(exclude_attribute, "exclude_attribute") or {},
             },
         }
         try:
             request = msgspec.convert(raw, SearchRequest)
         except msgspec.ValidationError as exc:
-            raise InvalidInput("invalid_value", str(exc), where="query") from None
+            raise InvalidInput("invalid_value", str(exc), where=_where(exc)) from None
         return await run_search(request, engine, impressions, exploration, sent_in="query")
 
 
-def _attributes(pairs: list[str] | None) -> dict[str, list[str]] | None:
+def _where(exc: msgspec.ValidationError) -> str:
+    """The query parameter at fault where it is one of those named otherwise than its field."""
+    _, path = split_msgspec_message(str(exc))
+    for field, parameter in _PARAMETER_OF.items():
+        if path and path.startswith(field):
+            return f"query.{parameter}"
+    return "query"
+
+
+def _attributes(pairs: list[str] | None, parameter: str = "attribute") -> dict[str, list[str]] | None:
     if not pairs:
         return None
     wanted: dict[str, list[str]] = {}
@@ -97,7 +126,7 @@ def _attributes(pairs: list[str] | None) -> dict[str, list[str]] | None:
         key, separator, value = pair.partition(":")
         if not separator or not key.strip() or not value.strip():
             raise InvalidInput(
-                "invalid_value", f"attribute {pair!r} is not key:value", where="query.attribute"
+                "invalid_value", f"{parameter} {pair!r} is not key:value", where=f"query.{parameter}"
             )
         wanted.setdefault(key.strip(), []).append(value.strip())
     return wanted

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 
 import anyio
 import msgspec
@@ -19,7 +20,7 @@ from feedback import events
 from market.core import telemetry
 from market.core.errors import InvalidInput
 from ranking.engine import MatchingEngine, SearchError, SearchHit, SearchRequest, SearchResponse
-from ranking.filters import SearchFilters
+from ranking.filters import EXCLUDED_CHARS, SearchFilters
 
 # Searches are CPU work (embedding, scoring), each on AGORA_SEARCH_THREADS threads: about one search per
 # core at a time keeps latency flat; more would only queue inside the CPU.
@@ -49,14 +50,20 @@ async def run_search(
     exploration: Exploration | None = None,
     *,
     sent_in: str = "body",
+    shown: Callable[[list[SearchHit]], list[SearchHit]] | None = None,
 ) -> SearchResponse:
-    """`sent_in`: where the request's fields came from ("body" or "query"), for errors to name them."""
+    """`sent_in`: where the request's fields came from ("body" or "query"), for errors to name them.
+    `shown`: which of the results are shown (the assistant shows fewer than it ranks); the impression logged
+    is what was shown, at the positions shown."""
     check_filters(request.filters)
     try:
         response = await anyio.to_thread.run_sync(engine.search, request, limiter=_search_slots)
     except SearchError as exc:
         raise InvalidInput("invalid_cursor", str(exc), where=f"{sent_in}.{exc.where}") from None
     telemetry.search_served(response.timings_ms, found=bool(response.results))
+    if shown is not None:
+        kept = shown(response.results)
+        response.results = [msgspec.structs.replace(hit, position=index) for index, hit in enumerate(kept, 1)]
     swapped = None
     if exploration is not None and request.cursor is None:
         upper = exploration.pick(len(response.results))
@@ -97,3 +104,10 @@ def check_filters(filters: SearchFilters) -> None:
         and filters.min_price > filters.max_price
     ):
         raise InvalidInput("invalid_value", "min_price is above max_price", where="filters.min_price")
+    for key in filters.exclude_attributes:  # the values' bounds are in their type; a key's, here
+        if not key.strip() or len(key) > EXCLUDED_CHARS:
+            raise InvalidInput(
+                "invalid_value",
+                f"an attribute name is 1 to {EXCLUDED_CHARS} characters, not blank: {key[:EXCLUDED_CHARS]!r}",
+                where="filters.exclude_attributes",
+            )

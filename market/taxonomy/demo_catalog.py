@@ -23,14 +23,22 @@ import functools
 import hashlib
 import json
 import random
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from importlib.resources import files
 
+import msgspec
+
+from market.core.money import Money
 from market.taxonomy.vocabulary import DETAIL_FORMATS, ROOTS, RootCategory, Subcategory
 
 CATEGORY_ROOTS: tuple[str, ...] = tuple(root.name for root in ROOTS)
 
 _ROOTS_BY_NAME: dict[str, RootCategory] = {root.name: root for root in ROOTS}
+
+# Where product images are said to be: a product's one image is `<base>/<image_name(...)>.svg`. The default
+# host resolves nowhere; `agora demo` draws the images and serves them itself (`market.app.demo_images`).
+DEFAULT_IMAGE_BASE = "https://img.agora.example/demo"
 
 # Roughly what one US dollar buys in each currency, and how many minor units the currency has. A fixed
 # table, not an exchange-rate feed: demo prices only need to look plausible and never change.
@@ -54,7 +62,8 @@ _PROPER_WORDS = frozenset({"Chelsea"})  # stay capitalized inside a sentence
 
 @dataclasses.dataclass(frozen=True)
 class DemoSeller:
-    """A fictional shop whose catalog is generated rather than imported."""
+    """A fictional shop whose catalog is generated rather than imported, and what it says of shipping and
+    returns (the defaults: it does not say), named as the seller API names them."""
 
     name: str
     email: str
@@ -62,12 +71,17 @@ class DemoSeller:
     currency: str  # ISO 4217
     category_roots: tuple[str, ...]
     product_count: int
+    ships_to: tuple[str, ...] = ()  # ISO 3166-1 alpha-2
+    # Money is mutable, so it takes no part in the hash (equality still compares it).
+    shipping_price: Money | None = dataclasses.field(default=None, hash=False)  # 0: free shipping
+    free_shipping_over: Money | None = dataclasses.field(default=None, hash=False)
+    return_window_days: int | None = None  # 0: no returns
 
 
 # The demo's six fictional shops, from `data/demo_sellers.json`.
-DEMO_SELLERS: tuple[DemoSeller, ...] = tuple(
-    DemoSeller(**(seller | {"category_roots": tuple(seller["category_roots"])}))
-    for seller in json.loads(files("market.taxonomy").joinpath("data/demo_sellers.json").read_text("utf-8"))
+DEMO_SELLERS: tuple[DemoSeller, ...] = msgspec.convert(
+    json.loads(files("market.taxonomy").joinpath("data/demo_sellers.json").read_text("utf-8")),
+    tuple[DemoSeller, ...],
 )
 
 
@@ -78,8 +92,10 @@ def generate_products(
     currency: str = "USD",
     category_roots: Sequence[str] | None = None,
     id_prefix: str = "sku",
+    image_base: str = DEFAULT_IMAGE_BASE,
 ) -> Iterator[dict]:
     """Yields `count` product dicts, deterministic for a given (seed, currency, category_roots, id_prefix).
+    `image_base`: the http(s) address the images are served under (see `image_name`).
 
     Streams: never builds the whole list (benchmarks ask for 100,000+). Arguments are checked here,
     eagerly, so a mistake surfaces at the call rather than at the first `next()`.
@@ -90,11 +106,15 @@ def generate_products(
         raise ValueError(f"unsupported currency {currency!r}; known: {', '.join(sorted(_CURRENCIES))}")
     if not id_prefix or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in id_prefix):
         raise ValueError(f"id_prefix must be non-empty ASCII letters, digits and hyphens, not {id_prefix!r}")
+    if not image_base.startswith(("http://", "https://")):
+        raise ValueError(f"image_base must be an http(s) address, not {image_base!r}")
     roots = _select_roots(category_roots)
-    return _generate(count, seed, currency, roots, id_prefix)
+    return _generate(count, seed, currency, roots, id_prefix, image_base.rstrip("/"))
 
 
-def demo_seller_products(seller: DemoSeller, *, seed: int = 0) -> Iterator[dict]:
+def demo_seller_products(
+    seller: DemoSeller, *, seed: int = 0, image_base: str = DEFAULT_IMAGE_BASE
+) -> Iterator[dict]:
     """The products of one demo seller, in its currency and categories.
 
     Each seller gets a stable offset on the seed so that two sellers in the same category offer
@@ -106,7 +126,19 @@ def demo_seller_products(seller: DemoSeller, *, seed: int = 0) -> Iterator[dict]
         currency=seller.currency,
         category_roots=seller.category_roots,
         id_prefix=_seller_slug(seller),
+        image_base=image_base,
     )
+
+
+def image_name(subcategory: Subcategory, color: str | None) -> str:
+    """The name of a product's image (without `.svg`): one per subcategory and colour, e.g.
+    "sleeping-bags-forest-green", or the subcategory's alone ("pans") where products have no colour."""
+    leaf = subcategory.path.rsplit(" > ", 1)[-1]
+    return "-".join(_slug(part) for part in (leaf, color) if part)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def _seller_slug(seller: DemoSeller) -> str:
@@ -139,7 +171,7 @@ def _select_roots(category_roots: Sequence[str] | None) -> tuple[RootCategory, .
 
 
 def _generate(
-    count: int, seed: int, currency: str, roots: tuple[RootCategory, ...], id_prefix: str
+    count: int, seed: int, currency: str, roots: tuple[RootCategory, ...], id_prefix: str, image_base: str
 ) -> Iterator[dict]:
     rng = random.Random(f"agora-demo-catalog:{seed}:{'|'.join(root.name for root in roots)}")
     # GTIN item references walk a permutation of 0..99,999 (7919 is coprime to 100,000), so no two
@@ -148,7 +180,13 @@ def _generate(
     for index in range(count):
         gtin_item_reference = (gtin_start + index * 7919) % 100_000
         yield _product(
-            rng, f"{id_prefix}-{index:06d}", rng.choice(roots), currency, id_prefix, gtin_item_reference
+            rng,
+            f"{id_prefix}-{index:06d}",
+            rng.choice(roots),
+            currency,
+            id_prefix,
+            gtin_item_reference,
+            image_base,
         )
 
 
@@ -159,6 +197,7 @@ def _product(
     currency: str,
     id_prefix: str,
     gtin_item_reference: int,
+    image_base: str,
 ) -> dict:
     subcategory = rng.choice(root.subcategories)
     brand = rng.choice(root.brands)
@@ -193,10 +232,10 @@ def _product(
         product["availability"], product["inventory_quantity"] = "preorder", 0
 
     product["attributes"] = attributes
-    image_count = rng.choice((1, 1, 2, 2, 3))
-    product["images"] = [
-        f"https://img.agora.example/demo/{product_id}/{n}.jpg" for n in range(1, image_count + 1)
-    ]
+    # One image, of the product's kind and colour. The draw that once chose how many is still made, so that
+    # every product after this one stays as it was (the committed relevance set is built from them).
+    rng.choice((1, 1, 2, 2, 3))
+    product["images"] = [f"{image_base}/{image_name(subcategory, attributes.get('color'))}.svg"]
     product["url"] = f"https://shop.agora.example/{id_prefix}/{product_id}"
     if rng.random() < 0.6:
         product["gtin"] = _gtin(f"{id_prefix}/{brand}", gtin_item_reference)

@@ -1,6 +1,7 @@
 """Search as a shopper (or the shopping assistant) notices it, through HTTP: the right product first, exact
-filters, strict validation, stable paging, a catalog change findable within the indexer's poll, every list
-shown logged as an impression, and a reranker swapped under load without losing a request.
+filters and exclusions (on every page), strict validation, stable paging, a catalog change findable within
+the indexer's poll, every list shown logged as an impression, and a reranker swapped under load without
+losing a request.
 
 The indexer follows the catalog change feed in the background, so after changing the catalog a test waits
 (boundedly) until the engine has caught up with the feed: see `searchable`.
@@ -176,6 +177,9 @@ def satisfies(sent: dict, filters: dict) -> bool:
     wanted_path = [part.strip().lower() for part in filters.get("category", "").split(">") if part.strip()]
     path = [part.strip().lower() for part in sent["category"].split(">")]
     in_stock = sent["availability"] == "in_stock" and sent["inventory_quantity"] > 0
+    unwanted_paths = [
+        [part.strip().lower() for part in out.split(">")] for out in filters.get("exclude_categories", [])
+    ]
     return all(
         [
             filters.get("currency", price["currency"]) == price["currency"],
@@ -186,6 +190,12 @@ def satisfies(sent: dict, filters: dict) -> bool:
             *(
                 lowered(wanted) & lowered(sent["attributes"].get(key, []))
                 for key, wanted in filters.get("attributes", {}).items()
+            ),
+            sent["brand"].lower() not in lowered(filters.get("exclude_brands", [])),
+            not any(path[: len(unwanted)] == unwanted for unwanted in unwanted_paths),
+            *(
+                not lowered(unwanted) & lowered(sent["attributes"].get(key, []))
+                for key, unwanted in filters.get("exclude_attributes", {}).items()
             ),
         ]
     )
@@ -225,6 +235,17 @@ FILTERS = [
     {"category": "Outdoor", "in_stock": True, "attributes": {"color": "green"}},
     {"brand": "Lotusflow", "max_price": 4000, "currency": "EUR"},
     {"category": "Shoes > Running", "brand": "Stridewell", "currency": "USD"},
+    {"exclude_brands": ["cairnline", "SONORA"]},
+    {"exclude_categories": ["shoes > running", "Kitchen"]},  # each with everything below it
+    {"exclude_attributes": {"color": ["GREY", "blue"]}},  # the cabin tent is blue and grey
+    {"category": "Outdoor", "exclude_brands": ["Cairnline"]},
+    {
+        "in_stock": True,
+        "attributes": {"color": ["black", "green"]},
+        "exclude_categories": ["Sports & Fitness"],
+        "exclude_brands": ["Ridgeway"],
+        "exclude_attributes": {"color": ["green"]},
+    },
 ]
 
 
@@ -246,6 +267,36 @@ async def test_filters_are_exact_and_complete(shop, client):
         ),
         pytest.param({"filters": {"colour": "blue"}}, "filters.colour", id="unknown filter"),
         pytest.param({"filters": {"currency": "usd"}}, "filters.currency", id="lower-case currency"),
+        pytest.param(
+            {"filters": {"exclude_brands": [f"b{i}" for i in range(21)]}},
+            "body.filters.exclude_brands",
+            id="21 excluded brands",
+        ),
+        pytest.param(
+            {"filters": {"exclude_brands": ["x" * 101]}},
+            "body.filters.exclude_brands[0]",
+            id="a brand too long",
+        ),
+        pytest.param(
+            {"filters": {"exclude_categories": ["Shoes", " > "]}},
+            "body.filters.exclude_categories[1]",
+            id="a blank excluded category",
+        ),
+        pytest.param(
+            {"filters": {"exclude_attributes": {f"k{i}": ["x"] for i in range(21)}}},
+            "body.filters.exclude_attributes",
+            id="21 excluded attributes",
+        ),
+        pytest.param(
+            {"filters": {"exclude_attributes": {"color": ["grey"] * 21}}},
+            "body.filters.exclude_attributes[...]",
+            id="21 values of an excluded attribute",
+        ),
+        pytest.param(
+            {"filters": {"exclude_attributes": {"x" * 101: ["grey"]}}},
+            "filters.exclude_attributes",
+            id="an attribute name too long",
+        ),
         pytest.param({"limit": 0}, "limit", id="limit 0"),
         pytest.param({"limit": 101}, "limit", id="limit 101"),
         pytest.param({"query": ""}, "query", id="empty query"),
@@ -282,6 +333,9 @@ async def test_get_search_works_like_post(shop, client):
         {"attribute": "blue"},
         {"attribute": ":blue"},
         {"attribute": "color:"},
+        {"exclude_attribute": "grey"},
+        {"exclude_attribute": ":grey"},
+        {"exclude_brand": " "},
         {"max_price": "100"},
         {"limit": "0"},
         {"q": ""},
@@ -290,6 +344,68 @@ async def test_get_search_works_like_post(shop, client):
 async def test_get_search_refuses_malformed_parameters(client, params):
     response = await client.get(SEARCH, params={"q": "tent"} | params)
     assert response.status_code == 400, response.text
+
+
+async def test_get_search_takes_exclusions_like_post(shop, client):
+    params = [
+        ("q", "gear"),
+        ("limit", "100"),
+        ("exclude_brand", "Cairnline"),
+        ("exclude_brand", "sonora"),
+        ("exclude_category", "Kitchen > Cookware"),
+        ("exclude_attribute", "color:grey"),
+        ("exclude_attribute", "color:Black"),
+    ]
+    got = await client.get(SEARCH, params=params)
+    assert got.status_code == 200, got.text
+    filters = {
+        "exclude_brands": ["Cairnline", "sonora"],
+        "exclude_categories": ["Kitchen > Cookware"],
+        "exclude_attributes": {"color": ["grey", "Black"]},
+    }
+    posted = await search(client, "gear", limit=100, filters=filters)
+    expected = {pid for pid, sent in shop.items() if satisfies(sent, filters)}
+    assert set(ids_of(got.json())) == set(ids_of(posted)) == expected != set()
+
+
+@pytest.mark.parametrize(
+    ("params", "where"),
+    [
+        pytest.param([("exclude_brand", f"b{i}") for i in range(21)], "query.exclude_brand", id="21 brands"),
+        pytest.param([("exclude_category", "x" * 751)], "query.exclude_category", id="a path too long"),
+        pytest.param(
+            [("exclude_attribute", f"color:c{i}") for i in range(21)],
+            "query.exclude_attribute",
+            id="21 values",
+        ),
+        pytest.param([("exclude_attribute", "color")], "query.exclude_attribute", id="not key:value"),
+    ],
+)
+async def test_get_search_refuses_too_many_or_malformed_exclusions_naming_the_parameter(
+    client, params, where
+):
+    response = await client.get(SEARCH, params=[("q", "tent"), *params])
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["where"] == where
+
+
+async def test_the_openapi_document_describes_the_exclusions_and_converted_prices(client):
+    doc = (await client.get("/docs/openapi.json")).json()
+    schemas = doc["components"]["schemas"]
+
+    def described(schema: str, *fields: str) -> bool:
+        properties = next(body for name, body in schemas.items() if name.endswith(schema))["properties"]
+        return all(properties[field].get("description") for field in fields)
+
+    assert described("SearchFilters", "exclude_brands", "exclude_categories", "exclude_attributes")
+    assert described("SearchHit", "converted_price") and described("SearchResponse", "exchange_rates_as_of")
+    parameters = {
+        parameter["name"]: parameter for parameter in doc["paths"]["/v1/search"]["get"]["parameters"]
+    }
+    assert all(
+        parameters[name]["description"] for name in ("exclude_brand", "exclude_category", "exclude_attribute")
+    )
+    assert {"get", "put"} <= set(doc["paths"]["/v1/operator/exchange-rates"])
 
 
 # -- paging -------------------------------------------------------------------------------------------
@@ -308,6 +424,35 @@ async def test_pages_walk_through_distinct_results_with_continuing_positions(sho
     assert [hit["product_id"] for hit in walked] == everything and len(set(everything)) == len(shop)
     assert len(pages) == -(-len(shop) // 5)
     assert {page["search_id"] for page in pages} == {pages[0]["search_id"]}
+
+
+async def test_an_excluded_brand_appears_on_no_page_whether_searched_by_post_or_get(shop, client):
+    everything = ids_of(await search(client, "outdoor gear", limit=100))
+    wanted = [pid for pid in everything if shop[pid]["brand"] not in ("Cairnline", "Ironvale")]
+
+    async def walk(first_page, next_page) -> list[int]:
+        pages = [await first_page()]
+        while pages[-1]["next_cursor"]:
+            pages.append(await next_page(pages[-1]["next_cursor"]))
+        assert len(pages) > 3
+        return [hit["product_id"] for page in pages for hit in page["results"]]
+
+    filters = {"exclude_brands": ["CAIRNLINE", "ironvale"]}
+    posted = await walk(
+        lambda: search(client, "outdoor gear", limit=4, filters=filters),
+        lambda cursor: search(client, "outdoor gear", limit=4, cursor=cursor),
+    )
+
+    async def get(**params) -> dict:
+        response = await client.get(SEARCH, params={"q": "outdoor gear", "limit": 4} | params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    from_a_browser = await walk(
+        lambda: get(exclude_brand=["CAIRNLINE", "ironvale"]), lambda cursor: get(cursor=cursor)
+    )
+    assert sorted(posted) == sorted(from_a_browser) == sorted(wanted)
+    assert len(set(posted)) == len(posted)
 
 
 async def test_a_forged_or_unknown_cursor_is_refused(shop, client):
