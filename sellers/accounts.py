@@ -7,16 +7,28 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 from babel import Locale
 
 from market.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from market.core.money import Money
 from sellers import store
-from sellers.schemas import ApiKeyInfo, IssuedKey, Payee, Seller, SellerCreated, SellerRegistration
+from sellers.schemas import (
+    ApiKeyInfo,
+    IssuedKey,
+    Payee,
+    Seller,
+    SellerCreated,
+    SellerPatch,
+    SellerPolicy,
+    SellerRegistration,
+)
 from sellers.validation import Problem, check_currency
 
 API_KEY_PREFIX = "agora_sk_"
@@ -27,6 +39,9 @@ KNOWN_COUNTRIES = frozenset(
     for code in Locale("en").territories
     if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
 )
+# What a seller says of shipping and returns; the two Money fields are stored as amount and currency columns.
+POLICY_FIELDS = ("ships_to", "shipping_price", "free_shipping_over", "return_window_days")
+_MONEY_FIELDS = ("shipping_price", "free_shipping_over")
 
 
 @dataclass(frozen=True)
@@ -40,13 +55,9 @@ class Principal:
 async def register_seller(pool: asyncpg.Pool, registration: SellerRegistration) -> SellerCreated:
     if registration.country not in KNOWN_COUNTRIES:
         raise InvalidInput.invalid("body.country", f"{registration.country!r} is not an ISO 3166-1 country")
-    try:
-        check_currency(registration.currency, "body.currency")
-    except Problem as problem:
-        raise InvalidInput.invalid(problem.field, problem.message) from None
-    name = " ".join(registration.name.split())
-    if not name:
-        raise InvalidInput.invalid("body.name", "must not be blank")
+    _check_currency(registration.currency, "body.currency")
+    name = _checked_name(registration.name)
+    stated = _policy_columns({field: getattr(registration, field) for field in POLICY_FIELDS})
     email_taken = Conflict(
         "email_taken", "A seller with this email is already registered.", where="body.email"
     )
@@ -55,9 +66,9 @@ async def register_seller(pool: asyncpg.Pool, registration: SellerRegistration) 
             if await store.find_seller_by_email(conn, registration.email):
                 raise email_taken
             row = await store.insert_seller(
-                conn, name, registration.email, registration.country, registration.currency
+                conn, name, registration.email, registration.country, registration.currency, stated
             )
-            seller = Seller(**row)
+            seller = _seller(row)
             key = await _issue_key(conn, seller.seller_id)
     except asyncpg.UniqueViolationError:  # the same email registered at the same moment
         raise email_taken from None
@@ -74,7 +85,7 @@ async def authenticate(pool: asyncpg.Pool, api_key: str) -> Principal:
         )
     values = dict(row)
     key_id = values.pop("key_id")
-    seller = Seller(**values)
+    seller = _seller(values)
     if seller.status != "active":
         raise Forbidden("seller_suspended", "This seller account is suspended.")
     return Principal(seller=seller, key_id=key_id)
@@ -124,18 +135,18 @@ async def _issue_key(conn: asyncpg.Connection, seller_id: UUID) -> IssuedKey:
 async def get_seller(pool: asyncpg.Pool, seller_id: UUID) -> Seller | None:
     async with pool.acquire() as conn:
         row = await store.get_seller(conn, seller_id)
-    return Seller(**row) if row else None
+    return _seller(row) if row else None
 
 
 async def find_seller_by_email(pool: asyncpg.Pool, email: str) -> Seller | None:
     async with pool.acquire() as conn:
         row = await store.find_seller_by_email(conn, email)
-    return Seller(**row) if row else None
+    return _seller(row) if row else None
 
 
 async def list_sellers(pool: asyncpg.Pool, after: UUID | None, limit: int) -> list[Seller]:
     async with pool.acquire() as conn:
-        return [Seller(**row) for row in await store.list_sellers(conn, after, limit)]
+        return [_seller(row) for row in await store.list_sellers(conn, after, limit)]
 
 
 async def set_seller_status(pool: asyncpg.Pool, seller_id: UUID, status: str) -> Seller:
@@ -143,7 +154,40 @@ async def set_seller_status(pool: asyncpg.Pool, seller_id: UUID, status: str) ->
         row = await store.set_seller_status(conn, seller_id, status)
     if row is None:
         raise NotFound("seller_not_found", f"No seller {seller_id}.", where="path.seller_id")
-    return Seller(**row)
+    return _seller(row)
+
+
+async def update_seller(pool: asyncpg.Pool, seller_id: UUID, patch: SellerPatch) -> Seller:
+    """Change the seller's name or what it says of shipping and returns: only the fields the patch holds."""
+    stated = {
+        field: value for field, value in msgspec.structs.asdict(patch).items() if value is not msgspec.UNSET
+    }
+    changes = {"name": _checked_name(stated.pop("name"))} if "name" in stated else {}
+    changes |= _policy_columns(stated)
+    async with pool.acquire() as conn:
+        if changes:
+            row = await store.update_seller(conn, seller_id, changes)
+        else:
+            row = await store.get_seller(conn, seller_id)
+    if row is None:
+        raise NotFound("seller_not_found", f"No seller {seller_id}.")
+    return _seller(row)
+
+
+async def policies(pool: asyncpg.Pool, seller_ids: Sequence[UUID]) -> dict[UUID, SellerPolicy]:
+    """What each seller says of shipping and returns, for telling shoppers; unknown ids are left out."""
+    async with pool.acquire() as conn:
+        rows = await store.sellers_by_id(conn, seller_ids)
+    return {
+        seller.seller_id: SellerPolicy(
+            seller_name=seller.name,
+            ships_to=seller.ships_to,
+            shipping_price=seller.shipping_price,
+            free_shipping_over=seller.free_shipping_over,
+            return_window_days=seller.return_window_days,
+        )
+        for seller in map(_seller, rows)
+    }
 
 
 async def payees(conn: asyncpg.Connection, seller_ids: Sequence[UUID]) -> dict[UUID, Payee]:
@@ -180,3 +224,47 @@ async def forget_payout_accounts(pool: asyncpg.Pool, seller_ids: Sequence[UUID])
     """Drop the sellers' payout accounts (a local Stripe that starts empty no longer knows them)."""
     async with pool.acquire() as conn:
         await store.clear_payout_accounts(conn, seller_ids)
+
+
+def _seller(row: Mapping[str, Any]) -> Seller:
+    values = dict(row)
+    for field in _MONEY_FIELDS:
+        amount, currency = values.pop(f"{field}_amount"), values.pop(f"{field}_currency")
+        values[field] = None if amount is None else Money(amount, currency)
+    return Seller(**values)
+
+
+def _checked_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput.invalid("body.name", "must not be blank")
+    return name
+
+
+def _check_currency(code: str, where: str) -> None:
+    try:
+        check_currency(code, where)
+    except Problem as problem:
+        raise InvalidInput.invalid(problem.field, problem.message) from None
+
+
+def _policy_columns(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns that store the given policy fields, checked beyond their types: countries that exist (each
+    kept once, in the seller's order) and currencies that do."""
+    columns: dict[str, Any] = {}
+    for field, value in fields.items():
+        if field == "ships_to":
+            for index, code in enumerate(value):
+                if code not in KNOWN_COUNTRIES:
+                    raise InvalidInput.invalid(
+                        f"body.ships_to[{index}]", f"{code!r} is not an ISO 3166-1 country"
+                    )
+            columns[field] = list(dict.fromkeys(value))
+        elif field in _MONEY_FIELDS:
+            if value is not None:
+                _check_currency(value.currency, f"body.{field}.currency")
+            columns[f"{field}_amount"] = None if value is None else value.amount
+            columns[f"{field}_currency"] = None if value is None else value.currency
+        else:
+            columns[field] = value
+    return columns

@@ -29,6 +29,7 @@ from sellers.schemas import (
     ProductStatus,
     Seller,
     SellerCreated,
+    SellerPatch,
     SellerRegistration,
 )
 
@@ -51,6 +52,18 @@ class SellerController(Controller):
     @get("/me", security=SELLER_KEY, summary="The seller holding this key")
     async def me(self, principal: SellerPrincipal) -> Seller:
         return principal.seller
+
+    @patch(
+        "/me",
+        security=SELLER_KEY,
+        summary="Change this seller's name or what it says of shipping and returns",
+        description=(
+            "Only the fields sent change. `null` (or an empty `ships_to`) takes back what was said: the "
+            "shopper is then told that the seller does not say."
+        ),
+    )
+    async def update_me(self, data: JSONBody[SellerPatch], principal: SellerPrincipal, pool: Pool) -> Seller:
+        return await accounts.update_seller(pool, principal.seller.seller_id, data)
 
     @get("/me/keys", security=SELLER_KEY, summary="All keys of this seller (hashes are never shown)")
     async def keys(self, principal: SellerPrincipal, pool: Pool) -> list[ApiKeyInfo]:

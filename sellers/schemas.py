@@ -139,11 +139,36 @@ class ImportSummary(Struct):
 Email = Annotated[str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
+SellerName = Annotated[str, Meta(min_length=1, max_length=120)]
+ShipsTo = Annotated[
+    list[CountryCode],
+    Meta(max_length=250, description="ISO 3166-1 alpha-2 countries shipped to; empty: not said"),
+]
+ReturnWindowDays = Annotated[int, Meta(ge=0, le=365, description="days to return an item; 0: no returns")]
+
+
 class SellerRegistration(Struct, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=120)]
+    """A new seller. The shipping and returns policy is optional: left out, the seller has not said."""
+
+    name: SellerName
     email: Email
     country: CountryCode
     currency: CurrencyCode
+    ships_to: ShipsTo = []
+    shipping_price: Money | None = None  # a flat price per order; an amount of 0 is free shipping
+    free_shipping_over: Money | None = None
+    return_window_days: ReturnWindowDays | None = None
+
+
+class SellerPatch(Struct, forbid_unknown_fields=True, kw_only=True):
+    """A seller's change to its own profile: only the fields present change; null (an empty `ships_to`)
+    takes back what the seller had said."""
+
+    name: SellerName | UnsetType = UNSET
+    ships_to: ShipsTo | UnsetType = UNSET
+    shipping_price: Money | None | UnsetType = UNSET
+    free_shipping_over: Money | None | UnsetType = UNSET
+    return_window_days: ReturnWindowDays | None | UnsetType = UNSET
 
 
 class Seller(Struct, kw_only=True):
@@ -154,6 +179,22 @@ class Seller(Struct, kw_only=True):
     currency: str
     status: Literal["active", "suspended"]
     created_at: datetime
+    ships_to: list[str]
+    shipping_price: Money | None
+    free_shipping_over: Money | None
+    return_window_days: int | None
+
+
+class SellerPolicy(Struct, kw_only=True):
+    """What a seller says of shipping and returns, as shoppers are told it. None (an empty `ships_to`):
+    the seller does not say; a `shipping_price` of 0 is free shipping, a `return_window_days` of 0 no
+    returns."""
+
+    seller_name: str
+    ships_to: list[str]
+    shipping_price: Money | None
+    free_shipping_over: Money | None
+    return_window_days: int | None
 
 
 class IssuedKey(Struct, kw_only=True):

@@ -14,7 +14,10 @@ from sellers.validation import ProductRecord
 # Taken by every transaction that appends to the change feed, so sequence numbers commit in order.
 CHANGE_FEED_LOCK_KEY = 0x4A60_0002
 
-_SELLER_COLUMNS = "id AS seller_id, name, email, country, currency, status, created_at"
+_SELLER_COLUMNS = """
+    id AS seller_id, name, email, country, currency, status, created_at, ships_to, shipping_price_amount,
+    shipping_price_currency, free_shipping_over_amount, free_shipping_over_currency, return_window_days
+"""
 _PRODUCT_COLUMNS = """
     id AS product_id, seller_id, external_id, title, description, brand, category, currency, price_amount,
     list_price_amount, availability, inventory_quantity, attributes, images, url, gtin, enable_search,
@@ -52,14 +55,15 @@ RETURNING p.id, p.external_id, (xmax = 0) AS created
 
 
 async def insert_seller(
-    conn: asyncpg.Connection, name: str, email: str, country: str, currency: str
+    conn: asyncpg.Connection, name: str, email: str, country: str, currency: str, policies: dict[str, Any]
 ) -> asyncpg.Record:
+    """A new seller; `policies` holds its shipping and returns columns (names come from code)."""
+    columns = ["name", "email", "country", "currency", *policies]
+    values = [name, email, country, currency, *policies.values()]
+    placeholders = ", ".join(f"${position}" for position in range(1, len(columns) + 1))
     return await conn.fetchrow(
-        f"INSERT INTO sellers (name, email, country, currency) VALUES ($1, $2, $3, $4) RETURNING {_SELLER_COLUMNS}",
-        name,
-        email,
-        country,
-        currency,
+        f"INSERT INTO sellers ({', '.join(columns)}) VALUES ({placeholders}) RETURNING {_SELLER_COLUMNS}",
+        *values,
     )
 
 
@@ -76,6 +80,24 @@ async def list_sellers(conn: asyncpg.Connection, after: UUID | None, limit: int)
         f"SELECT {_SELLER_COLUMNS} FROM sellers WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2",
         after,
         limit,
+    )
+
+
+async def sellers_by_id(conn: asyncpg.Connection, seller_ids: Sequence[UUID]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {_SELLER_COLUMNS} FROM sellers WHERE id = ANY($1::uuid[])", list(seller_ids)
+    )
+
+
+async def update_seller(
+    conn: asyncpg.Connection, seller_id: UUID, changes: dict[str, Any]
+) -> asyncpg.Record | None:
+    """Set the given columns (names come from code, never from the client) and return the seller."""
+    assignments = ", ".join(f"{column} = ${position}" for position, column in enumerate(changes, start=2))
+    return await conn.fetchrow(
+        f"UPDATE sellers SET {assignments} WHERE id = $1 RETURNING {_SELLER_COLUMNS}",
+        seller_id,
+        *changes.values(),
     )
 
 
@@ -131,9 +153,9 @@ async def insert_api_key(
 async def find_key(conn: asyncpg.Connection, key_hash: bytes) -> asyncpg.Record | None:
     """The live key with this hash, with its seller; None for unknown or revoked keys."""
     return await conn.fetchrow(
-        """
-        SELECT k.id AS key_id, s.id AS seller_id, s.name, s.email, s.country, s.currency, s.status, s.created_at
-        FROM seller_api_keys k JOIN sellers s ON s.id = k.seller_id
+        f"""
+        SELECT k.id AS key_id, s.*
+        FROM seller_api_keys k CROSS JOIN LATERAL (SELECT {_SELLER_COLUMNS} FROM sellers WHERE id = k.seller_id) s
         WHERE k.key_hash = $1 AND k.revoked_at IS NULL
         """,
         key_hash,

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator
+from importlib.resources import files
 
+import msgspec
 import pytest
 
+from market.core.money import Money
 from market.taxonomy.demo_catalog import (
     CATEGORY_ROOTS,
     DEMO_SELLERS,
@@ -17,6 +22,8 @@ from market.taxonomy.demo_catalog import (
     demo_seller_products,
     generate_products,
 )
+from sellers.accounts import KNOWN_COUNTRIES
+from sellers.schemas import SellerPatch
 
 ALLOWED_AVAILABILITY = {"in_stock", "out_of_stock", "preorder"}
 REQUIRED_FIELDS = {
@@ -99,6 +106,45 @@ def test_demo_sellers_look_like_real_shops():
         assert re.fullmatch(r"[A-Z]{3}", seller.currency)
         assert seller.email.endswith((".demo", "example.com"))
         assert set(seller.category_roots) <= set(CATEGORY_ROOTS)
+
+
+def test_four_demo_sellers_state_their_shipping_and_returns_and_two_say_nothing():
+    policies = {
+        seller.name: (
+            seller.ships_to,
+            seller.shipping_price,
+            seller.free_shipping_over,
+            seller.return_window_days,
+        )
+        for seller in DEMO_SELLERS
+    }
+
+    assert policies == {
+        "Trailhead Outfitters": (("US", "CA"), Money(599, "USD"), Money(7500, "USD"), 30),
+        "Hearth & Home Co.": ((), None, None, None),
+        "Voltage Lane": ((), None, None, None),
+        "Kinderhaus Spielwaren": (("DE", "AT", "FR", "NL"), Money(0, "EUR"), None, 14),
+        "Maison Lumière": (("FR", "BE", "DE", "GB"), Money(490, "EUR"), None, 30),
+        "Brightside Pets & Garden": (("GB",), Money(395, "GBP"), None, 28),
+    }
+
+
+def test_a_demo_policy_is_one_the_seller_api_accepts_in_the_sellers_own_currency():
+    for seller in DEMO_SELLERS:
+        stated = msgspec.convert(seller, SellerPatch, from_attributes=True)  # as the demo states it
+        assert set(stated.ships_to) <= KNOWN_COUNTRIES
+        prices = [price for price in (seller.shipping_price, seller.free_shipping_over) if price is not None]
+        assert all(price.currency == seller.currency for price in prices)
+        if seller.ships_to:
+            assert seller.country in seller.ships_to
+
+
+def test_the_demo_sellers_file_names_no_field_that_demo_seller_lacks():
+    # Loading ignores unknown keys, so a misspelt policy would otherwise pass for "not said".
+    known = {field.name for field in dataclasses.fields(DemoSeller)}
+    data = json.loads(files("market.taxonomy").joinpath("data/demo_sellers.json").read_text("utf-8"))
+
+    assert [sorted(set(seller) - known) for seller in data] == [[]] * len(DEMO_SELLERS)
 
 
 # --- determinism ---------------------------------------------------------------------------------------
