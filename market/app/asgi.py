@@ -18,11 +18,12 @@ from swagger_ui_bundle import swagger_ui_path
 
 from feedback.events import ImpressionLog
 from feedback.routes import EventController
+from market.app.demo_images import demo_image
 from market.app.dependencies import APP_DEPENDENCIES
 from market.app.errors import EXCEPTION_HANDLERS
 from market.app.health import healthz, readyz
 from market.app.operator import OperatorController
-from market.assistant.page import chat_page
+from market.assistant.page import chat_page, chat_script
 from market.assistant.routes import ConversationController
 from market.core import db, migrate, telemetry
 from market.core.leadership import Leadership
@@ -129,6 +130,8 @@ def create_app(
     return Litestar(
         route_handlers=[
             chat_page,
+            chat_script,
+            demo_image,
             healthz,
             readyz,
             SellerController,

@@ -1,8 +1,8 @@
-"""The chat page at `/`: one self-contained HTML page (inline CSS and JS, no external assets) that talks
-to the conversation API (`market.assistant.routes`) as a shopper would.
+"""The chat page at `/` and its script at `/chat.js`: a page with no outside assets that talks to the
+conversation API (`market.assistant.routes`), the cart API and the event API as a shopper would.
 
-The page's script and style are allowed by their hashes in a strict Content-Security-Policy; product
-images may come from any http(s) address, since they are the sellers' URLs.
+The page's style is allowed by its hash and its script by its origin, in a strict Content-Security-Policy;
+product images may come from any http(s) address, since they are the sellers' URLs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from importlib.resources import files
 
 from litestar import MediaType, Response, get
 
-_HTML = files("market.assistant").joinpath("static/chat.html").read_text(encoding="utf-8")
+_STATIC = files("market.assistant").joinpath("static")
+_HTML = _STATIC.joinpath("chat.html").read_text(encoding="utf-8")
+_SCRIPT = _STATIC.joinpath("chat.js").read_text(encoding="utf-8")
 
 
 def _hashes(tag: str) -> str:
@@ -27,7 +29,7 @@ def _hashes(tag: str) -> str:
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'none'",
-        f"script-src {_hashes('script')}",
+        "script-src 'self'",
         f"style-src {_hashes('style')}",
         "img-src http: https: data:",
         "connect-src 'self'",
@@ -36,6 +38,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
+_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
 
 
 @get("/", include_in_schema=False, media_type=MediaType.HTML)
@@ -43,10 +50,10 @@ async def chat_page() -> Response[str]:
     return Response(
         _HTML,
         media_type=MediaType.HTML,
-        headers={
-            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-            "Cache-Control": "no-cache",
-        },
+        headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY, **_HEADERS},
     )
+
+
+@get("/chat.js", include_in_schema=False, media_type="text/javascript")
+async def chat_script() -> Response[str]:
+    return Response(_SCRIPT, media_type="text/javascript; charset=utf-8", headers=_HEADERS)

@@ -33,6 +33,7 @@ def demo(settings: Settings, host: str | None, port: int | None, seed_only: bool
     devtools/stripe_local, with its own test payment page); its webhooks come back to this server.
     """
     from market.app.demo import describe_accounts, open_payout_accounts, seed_demo
+    from market.app.demo_images import image_base
     from market.app.local_stripe import LocalStripeUnavailable, start_local_stripe
     from payments.gateway import StripeGateway
 
@@ -40,8 +41,14 @@ def demo(settings: Settings, host: str | None, port: int | None, seed_only: bool
         settings, host=host or settings.host, port=settings.port if port is None else port
     )
     url = database_url(settings)
+    images = image_base(settings.public_url or reachable_base(settings))  # this server draws and serves them
     accounts = run(
-        with_pool(settings, url, lambda pool: seed_demo(pool, settings.data_dir, progress=True), migrate=True)
+        with_pool(
+            settings,
+            url,
+            lambda pool: seed_demo(pool, settings.data_dir, progress=True, image_base=images),
+            migrate=True,
+        )
     )
     click.echo(describe_accounts(accounts, settings.data_dir))
     if seed_only:

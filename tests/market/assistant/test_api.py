@@ -88,8 +88,11 @@ async def test_a_json_answer_with_the_real_classifier_and_what_the_turn_stored(s
     assert set(answer) == {"reply", "products", "turn"} and answer["turn"] == 1
     assert {card["product_id"] for card in answer["products"]} == {shop.ids["velocity"], shop.ids["pace"]}
     card = answer["products"][0]
-    assert set(card) >= {"product_id", "title", "seller_id", "seller_name", "price", "position"}
+    assert set(card) >= {"product_id", "title", "seller_id", "seller_name", "price", "position", "search_id"}
     (turn,) = (await shop.get(f"/v1/conversations/{conversation}")).json()["turns"]
+    assert {(c["product_id"], c["position"], c["search_id"]) for c in answer["products"]} == {
+        (shown["product_id"], shown["position"], shown["search_id"]) for shown in turn["products_shown"]
+    }
     assert turn["user_text"] == "show me running shoes under $130" and turn["reply"] == answer["reply"]
     assert turn["intent"]["action"] == "search" and turn["intent"]["slots"]["budget_max"] == 13000
     assert [shown["position"] for shown in turn["products_shown"]] == [1, 2]
@@ -153,6 +156,57 @@ async def test_server_sent_events_carry_products_cart_checkout_text_and_done(sho
 
     shown = (await shop.get(f"/v1/conversations/{conversation}")).json()
     assert [turn["turn"] for turn in shown["turns"]] == [1, 2, 3] and shown["cart_id"] is not None
+
+
+async def test_a_card_put_in_the_conversations_cart_by_id_is_in_the_cart_the_next_turn_reads(
+    shop, db
+) -> None:
+    velocity = shop.ids["velocity"]
+    backend = model(
+        call("search_products", query="running shoes"),
+        "Here are running shoes.",
+        call("view_cart"),
+        "That is your cart.",
+    )
+    use(shop, backend)
+    conversation = await converse(shop)
+    url = f"/v1/conversations/{conversation}/messages"
+    assert (await shop.post(f"/v1/conversations/{uuid.uuid4()}/cart")).status_code == 404
+
+    found = events_of(
+        (await shop.post(url, json={"text": "running shoes"}, headers={"Accept": "text/event-stream"})).text
+    )
+    cards = next(data["products"] for name, data in found if name == "products")
+    (turn,) = (await shop.get(f"/v1/conversations/{conversation}")).json()["turns"]
+    shown = {(s["product_id"], s["position"], s["search_id"]) for s in turn["products_shown"]}
+    assert {(c["product_id"], c["position"], c["search_id"]) for c in cards} == shown  # streamed cards too
+    wanted = next(card for card in cards if card["product_id"] == velocity)
+
+    cart = await shop.post(f"/v1/conversations/{conversation}/cart")
+    assert cart.status_code == 200 and cart.json()["item_count"] == 0
+    cart_id = cart.json()["cart_id"]
+    assert (await shop.post(f"/v1/conversations/{conversation}/cart")).json()["cart_id"] == cart_id
+    put = await shop.put(
+        f"/v1/carts/{cart_id}/items/{velocity}", json={"quantity": 1, "search_id": wanted["search_id"]}
+    )
+    assert put.status_code == 200, put.text
+    assert (await shop.get(f"/v1/conversations/{conversation}")).json()["cart_id"] == cart_id
+
+    await say(shop, conversation, "what is in my cart?")
+
+    read = (await shop.get(f"/v1/conversations/{conversation}")).json()["turns"][-1]["tool_calls"]
+    assert [call["name"] for call in read] == ["view_cart"]
+    assert [(line["product_id"], line["quantity"]) for line in read[0]["result"]["cart"]["lines"]] == [
+        (velocity, 1)
+    ]
+    added = await db.fetchrow(
+        "SELECT session_id, search_id, product_id FROM events WHERE type = 'add_to_cart'"
+    )
+    assert (added["session_id"], str(added["search_id"]), added["product_id"]) == (
+        conversation,
+        wanted["search_id"],
+        velocity,
+    )
 
 
 async def test_messages_sent_at_once_are_answered_one_after_the_other(shop) -> None:
