@@ -1,10 +1,12 @@
 """Chat backends: an OpenAI-compatible chat-completions server, and the choice between it and the local model.
 
 `OpenAIBackend` speaks the chat-completions wire format over HTTP, so one class serves OpenAI itself, vLLM,
-Ollama (`http://localhost:11434/v1`) and llama.cpp's server: tools go out as function definitions, a JSON
-schema as `response_format`, and tool calls come back parsed. Every failure (unreachable, error status,
-a body that is not a chat completion, tool arguments that are not JSON) becomes a `BackendError` that says
-which server and why, so the agent can fall back to its templated reply.
+Ollama (`http://localhost:11434/v1`) and llama.cpp's servers: tools go out as function definitions (with
+tool_choice "auto"), a JSON schema as `response_format` (in JSON mode for servers that refuse "json_schema"),
+and tool calls come back parsed. Every failure (unreachable, error status, a body that is not a chat
+completion, tool arguments that are not JSON) becomes a `BackendError` that says which server and why, so
+the agent can fall back to its templated reply. tests/market/assistant/test_openai_server.py holds it to
+llama-cpp-python's server.
 """
 
 from __future__ import annotations
@@ -45,8 +47,10 @@ class _WireToolCall(msgspec.Struct):
 
 class _WireMessage(msgspec.Struct, omit_defaults=True):
     role: str
-    # None, not "", for an assistant message that only calls tools: some servers reject an empty string.
-    content: str | None = None
+    # Always a string, "" for an assistant message that only calls tools: the API takes "", null or no
+    # content there, but llama-cpp-python's server fails without one (its chat template reads it: HTTP 500)
+    # and refuses null (its request schema wants a string).
+    content: str
     tool_calls: list[_WireToolCall] | None = None
     tool_call_id: str | None = None
     name: str | None = None
@@ -69,6 +73,9 @@ class _WireRequest(msgspec.Struct, omit_defaults=True):
     max_tokens: int
     temperature: float
     tools: list[_WireTool] | None = None
+    # "auto" said outright: it is OpenAI's default when tools are given, but llama-cpp-python's server reads
+    # a missing tool_choice as "none" and never calls a tool.
+    tool_choice: Literal["auto"] | None = None
     response_format: dict | None = None
 
 
@@ -98,6 +105,14 @@ class _Answer(msgspec.Struct):
     model: str | None = None
 
 
+class _Refused(BackendError):
+    """The server answered with an error status; `body` is what it said."""
+
+    def __init__(self, message: str, body: str) -> None:
+        super().__init__(message)
+        self.body = body
+
+
 class OpenAIBackend:
     """A model behind an OpenAI-compatible `/chat/completions` endpoint.
 
@@ -121,6 +136,8 @@ class OpenAIBackend:
         self.name = f"openai:{model}"
         self._api_key = api_key
         self._client = client
+        # The server refused response_format "json_schema" by name: schemas go in the older form from then on.
+        self._schema_in_json_mode = False
 
     def __repr__(self) -> str:  # never shows the key
         return f"OpenAIBackend(base_url={self.base_url!r}, model={self.model!r})"
@@ -141,10 +158,20 @@ class OpenAIBackend:
             max_tokens=max_tokens,
             temperature=temperature,
             tools=[_WireTool(_WireFunction(t.name, t.description, t.parameters)) for t in tools] or None,
-            response_format=_response_format(json_schema) if json_schema is not None else None,
+            tool_choice="auto" if tools else None,
+            response_format=self._response_format(json_schema),
         )
         started = time.perf_counter()
-        body = await self._post(msgspec.json.encode(request))
+        try:
+            body = await self._post(msgspec.json.encode(request))
+        except _Refused as refused:
+            if json_schema is None or self._schema_in_json_mode or "response_format" not in refused.body:
+                raise
+            # Servers that predate "json_schema" (llama-cpp-python's) refuse it, naming the field, but take
+            # JSON mode with the schema beside it, which is what they constrain decoding to.
+            self._schema_in_json_mode = True
+            request = msgspec.structs.replace(request, response_format=self._response_format(json_schema))
+            body = await self._post(msgspec.json.encode(request))
         latency_ms = (time.perf_counter() - started) * 1000
         answer = self._decode(body)
         if not answer.choices:
@@ -159,6 +186,15 @@ class OpenAIBackend:
     @property
     def _where(self) -> str:
         return f"{self.name} at {self.base_url}"
+
+    def _response_format(self, schema: dict | None) -> dict | None:
+        if schema is None:
+            return None
+        if self._schema_in_json_mode:
+            return {"type": "json_object", "schema": schema}
+        # strict=False: strict mode demands every property be required and no extra keywords, which schemas
+        # from msgspec (optional fields with defaults) do not meet; servers still constrain to the schema.
+        return {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema, "strict": False}}
 
     async def _post(self, payload: bytes) -> bytes:
         url = f"{self.base_url}/chat/completions"
@@ -178,8 +214,9 @@ class OpenAIBackend:
         except httpx.HTTPError as exc:
             raise BackendError(f"{self._where}: cannot be reached ({type(exc).__name__}: {exc})") from None
         if response.status_code >= 400:
-            raise BackendError(
-                f"{self._where}: HTTP {response.status_code}: {response.text[:_ERROR_EXCERPT_CHARS]}"
+            raise _Refused(
+                f"{self._where}: HTTP {response.status_code}: {response.text[:_ERROR_EXCERPT_CHARS]}",
+                response.text,
             )
         return response.content
 
@@ -198,7 +235,7 @@ class OpenAIBackend:
             arguments = raw
         else:
             try:
-                arguments = json.loads(_strip_code_fence(raw))
+                arguments = _loads(_strip_code_fence(raw))
             except ValueError:
                 raise BackendError(
                     f"{self._where}: arguments of {call.function.name!r} are not JSON: "
@@ -210,12 +247,11 @@ class OpenAIBackend:
 
     def _json_text(self, text: str) -> str:
         # Servers that honour response_format return bare JSON; others may wrap it in a code fence.
-        stripped = _strip_code_fence(text)
         try:
-            json.loads(stripped)
+            value = _loads(_strip_code_fence(text))
         except ValueError:
             raise BackendError(f"{self._where}: asked for JSON, got: {text[:_ERROR_EXCERPT_CHARS]}") from None
-        return stripped
+        return json.dumps(value, ensure_ascii=False)  # strict JSON again, whatever the server's was
 
 
 def backend_from_settings(settings: Settings) -> ChatBackend:
@@ -241,17 +277,17 @@ def _to_wire(message: ChatMessage) -> _WireMessage:
         for call in message.tool_calls
     ]
     if message.role == "assistant" and calls:
-        return _WireMessage(role="assistant", content=message.content or None, tool_calls=calls)
+        return _WireMessage(role="assistant", content=message.content, tool_calls=calls)
     if message.role == "tool":
         # The API's tool message carries no name: the call id ties it to its call.
         return _WireMessage(role="tool", content=message.content, tool_call_id=message.tool_call_id)
     return _WireMessage(role=message.role, content=message.content, name=message.name or None)
 
 
-def _response_format(schema: dict) -> dict:
-    # strict=False: strict mode demands every property be required and no extra keywords, which schemas
-    # from msgspec (optional fields with defaults) do not meet; servers still constrain to the schema.
-    return {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema, "strict": False}}
+def _loads(text: str) -> Any:
+    # strict=False: llama-cpp-python's JSON-schema grammars let raw control characters (a newline) into
+    # strings, which strict JSON forbids; refusing the whole reply for one throws away a call that parses.
+    return json.loads(text, strict=False)
 
 
 def _strip_code_fence(text: str) -> str:

@@ -152,8 +152,42 @@ async def test_openai_tool_call_is_parsed_and_tools_go_out_as_functions(chat_ser
             "parameters": SEARCH.parameters,
         },
     }
+    assert sent["tool_choice"] == "auto"
     assert "response_format" not in sent
     assert server.headers[0]["authorization"] == "Bearer sk-test"
+
+
+async def test_openai_tool_choice_is_auto_with_tools_and_absent_without(chat_server):
+    # OpenAI's default with tools, said outright: llama-cpp-python's server reads no tool_choice as "none".
+    server, url = chat_server
+    server.answer(200, completion({"content": "Which colour?"}))
+    server.answer(200, completion({"content": "Hello."}))
+    backend = OpenAIBackend(url, None, "m")
+
+    await backend.complete([ChatMessage(role="user", content="socks")], tools=[SEARCH])
+    await backend.complete([ChatMessage(role="user", content="hi")])
+
+    with_tools, without = server.requests
+    assert with_tools["tool_choice"] == "auto" and len(with_tools["tools"]) == 1
+    assert "tool_choice" not in without and "tools" not in without
+
+
+async def test_openai_a_call_only_assistant_message_carries_empty_content(chat_server):
+    # The API takes "", null or no content here; llama-cpp-python's server only "" (a 500 without the key,
+    # a validation error for null).
+    server, url = chat_server
+    server.answer(200, completion({"content": "Your cart is empty."}))
+    history = [
+        ChatMessage(role="user", content="my cart"),
+        ChatMessage(role="assistant", tool_calls=(ToolCall("view_cart", {}, id="c1"),)),
+        ChatMessage(role="tool", content='{"items": []}', tool_call_id="c1", name="view_cart"),
+    ]
+
+    await OpenAIBackend(url, None, "m").complete(history, tools=[VIEW_CART])
+
+    assistant = server.requests[0]["messages"][1]
+    assert assistant["role"] == "assistant" and assistant["content"] == ""
+    assert [call["function"]["name"] for call in assistant["tool_calls"]] == ["view_cart"]
 
 
 async def test_openai_text_answer_and_the_history_on_the_wire(chat_server):
@@ -175,6 +209,7 @@ async def test_openai_text_answer_and_the_history_on_the_wire(chat_server):
         {"role": "user", "content": "boots", "name": "shopper"},
         {
             "role": "assistant",
+            "content": "",
             "tool_calls": [
                 {
                     "id": "c1",
@@ -202,6 +237,65 @@ async def test_openai_json_schema_goes_out_as_response_format(chat_server):
         "type": "json_schema",
         "json_schema": {"name": "reply", "schema": schema, "strict": False},
     }
+
+
+async def test_openai_a_server_that_refuses_json_schema_gets_json_mode_with_the_schema(chat_server):
+    # llama-cpp-python's server knows response_format "text" and "json_object" (with a "schema") only.
+    server, url = chat_server
+    refusal = {
+        "error": {"message": "('body', 'response_format', 'type'): Input should be 'text' or 'json_object'"}
+    }
+    server.answer(500, refusal)
+    server.answer(200, completion({"content": '{"sentiment": "happy", "colours": []}'}))
+    server.answer(200, completion({"content": '{"sentiment": "sad", "colours": []}'}))
+    schema = msgspec.json.schema(Verdict)
+    backend = OpenAIBackend(url, None, "m")
+    ask = [ChatMessage(role="user", content="great!")]
+
+    first = await backend.complete(ask, json_schema=schema)
+    second = await backend.complete(ask, json_schema=schema)
+
+    assert msgspec.json.decode(first.text, type=Verdict) == Verdict("happy", [])
+    assert msgspec.json.decode(second.text, type=Verdict) == Verdict("sad", [])
+    assert [sent["response_format"]["type"] for sent in server.requests] == [
+        "json_schema",
+        "json_object",
+        "json_object",  # remembered: no second refusal
+    ]
+    assert server.requests[1]["response_format"] == {"type": "json_object", "schema": schema}
+
+
+async def test_openai_raw_newlines_inside_json_strings_are_read(chat_server):
+    # llama-cpp-python's JSON-schema grammar lets a raw newline into a string; strict JSON forbids it.
+    server, url = chat_server
+    arguments = '{"query": "blue\nsocks"}'
+    server.answer(
+        200,
+        completion(
+            {"tool_calls": [{"id": "c", "function": {"name": "search_products", "arguments": arguments}}]}
+        ),
+    )
+    server.answer(200, completion({"content": '{"sentiment": "so\nhappy", "colours": []}'}))
+    backend = OpenAIBackend(url, None, "m")
+
+    called = await backend.complete([ChatMessage(role="user", content="socks")], tools=[SEARCH])
+    judged = await backend.complete(
+        [ChatMessage(role="user", content="great!")], json_schema=msgspec.json.schema(Verdict)
+    )
+
+    assert called.tool_calls == (ToolCall("search_products", {"query": "blue\nsocks"}, id="c"),)
+    assert msgspec.json.decode(judged.text, type=Verdict) == Verdict("so\nhappy", [])  # strict JSON now
+
+
+async def test_openai_other_refusals_of_a_json_request_are_not_asked_again(chat_server):
+    server, url = chat_server
+    server.answer(500, {"error": {"message": "model overloaded"}})
+
+    with pytest.raises(BackendError, match="HTTP 500: .*model overloaded"):
+        await OpenAIBackend(url, None, "m").complete(
+            [ChatMessage(role="user", content="hi")], json_schema=msgspec.json.schema(Verdict)
+        )
+    assert len(server.requests) == 1
 
 
 @pytest.mark.parametrize(
