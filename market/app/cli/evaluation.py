@@ -55,36 +55,87 @@ def eval_relevance(settings: Settings, dataset: Path, model: Path | None, as_jso
 
 @evaluation.command("assistant")
 @click.option(
+    "--set",
+    "which",
+    type=click.Choice(["generated", "shoppers", "holdout", "all"]),
+    default="shoppers",
+    show_default=True,
+    help="Which dialogues: the generated regression set, the hand-written shopper set, its holdout, or all three.",
+)
+@click.option(
     "--dialogues",
     "path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="A dialogue set (JSON); default: the shipped one made from the demo catalog.",
+    help="The generated set's dialogues (JSON, the generator's format); default: the shipped ones.",
 )
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Run only the first N dialogues.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Run only the first N dialogues of each set (a shopper set's order goes round its classes).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object keyed by set instead of tables.")
+@click.option(
+    "--failures",
+    "failures_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write every failed check of the shopper sets to FILE (NDJSON): dialogue, turn, what the shopper "
+    "said, the reply, the products shown, the cart.",
+)
 @click.pass_obj
-def eval_assistant(settings: Settings, path: Path | None, limit: int | None, as_json: bool) -> None:
-    """Scripted shopper dialogues through the assistant: action and slot accuracy, task success,
-    hallucinated products or prices, turn latency (p50/p95), with the configured backend.
+def eval_assistant(
+    settings: Settings,
+    which: str,
+    path: Path | None,
+    limit: int | None,
+    as_json: bool,
+    failures_path: Path | None,
+) -> None:
+    """Dialogues through the shopping assistant, with the configured backend.
+
+    generated: scripted dialogues made from the demo catalog (a regression check): action and slot
+    accuracy, task success, hallucinated products or prices, turn latency (p50/p95). shoppers / holdout:
+    hand-written shopper dialogues (market/assistant/dialogues/shoppers/FORMAT.md): task success overall and
+    per class (every check of every turn holds), failed checks by kind, hallucinations, turn latency.
 
     It runs the app in this process against its own throwaway embedded PostgreSQL and data dir (in a
     temporary directory, seeded with the demo catalog and deleted afterwards), so neither AGORA_DATABASE_URL
     nor the data dir's database is read or written; only the embedding model's cache is shared.
     """
 
-    from market.app.assistant_eval import evaluate_in_process, format_table
+    from market.app import assistant_eval, shopper_eval
     from market.assistant import dialogues
 
+    names = shopper_eval.SETS if which == "all" else (which,)
     try:
-        script = dialogues.load(path or dialogues.DEMO_PATH)
+        generated = dialogues.load(path or dialogues.DEMO_PATH) if "generated" in names else None
+        for name in names:
+            if name in shopper_eval.SHOPPER_SETS:
+                shopper_eval.load_set(name)
     except (ValueError, KeyError, OSError) as exc:
         raise click.ClickException(f"cannot read the dialogues: {exc}") from None
-    script = script[:limit] if limit else script
-    result = run(evaluate_in_process(settings, script, progress=not as_json))
+    results, failures = run(
+        shopper_eval.evaluate_sets(settings, names, limit=limit, generated=generated, progress=not as_json)
+    )
+    if failures_path is not None:
+        with failures_path.open("w", encoding="utf-8") as sink:
+            for failure in failures:
+                sink.write(json.dumps(failure, ensure_ascii=False) + "\n")
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        click.echo(json.dumps(results, indent=2))
         return
-    click.echo(format_table(result))
-    for failure in result["hallucination_details"]:
-        click.echo(f"  hallucination: {failure}")
+    for name, result in results.items():
+        if name == "generated":
+            click.echo(f"set generated\n{assistant_eval.format_table(result)}")
+            click.echo(f"payments  {result.get('payments', '?')}")
+        else:
+            click.echo(shopper_eval.format_table(result))
+        for problem in result["hallucination_details"]:
+            click.echo(f"  hallucination: {problem}")
+        for error in result.get("errors", []):
+            click.echo(f"  error: {error}")
+        click.echo()
+    if failures_path is not None:
+        click.echo(f"{len(failures)} failed checks written to {failures_path}")

@@ -139,3 +139,86 @@ def test_the_shipped_dialogues_are_the_generator_s_and_each_need_is_met() -> Non
         assert dialogue["meeting"] >= 1
         assert "{ordinal}" in dialogue["turns"]["add"]["text"]
         assert dialogue["turns"]["search"]["slots"]["budget_max"] == dialogue["need"]["budget_max"]
+
+
+# --- the shopper sets: one hand-written dialogue through the runner, the app played by a stub ---------------
+
+
+class _Answer:
+    def __init__(self, body, status_code: int = 200) -> None:
+        self.body, self.status_code, self.text = body, status_code, str(body)
+
+    def json(self):
+        return self.body
+
+    def raise_for_status(self) -> None:
+        assert self.status_code < 400
+
+
+class _ScriptedApp:
+    """The assistant's HTTP API as `shopper_eval` calls it, answering from a script (one reply per turn)."""
+
+    def __init__(self, replies: list[dict]) -> None:
+        self.replies, self.cart, self.turns = replies, {}, 0
+
+    async def post(self, path: str, json: dict):
+        if path == "/v1/conversations":
+            return _Answer({"conversation_id": "c1"}, 201)
+        answer = self.replies[self.turns]
+        self.turns += 1
+        self.cart.update(answer.pop("adds", {}))
+        return _Answer(answer | {"turn": self.turns})
+
+    async def get(self, path: str):
+        if path == "/v1/conversations/c1":
+            return _Answer({"cart_id": "k1" if self.cart else None, "turns": [{"tool_calls": []}]})
+        lines = [{"product_id": pid, "quantity": qty, "unit_price": {"amount": 19999, "currency": "USD"}}
+                 for pid, qty in self.cart.items()]  # fmt: skip
+        return _Answer({"sellers": [{"lines": lines}]})
+
+
+async def test_a_shopper_dialogue_is_checked_turn_by_turn() -> None:
+    from market.app.dialogue_checks import ProductFacts
+    from market.app.shopper_eval import format_table, run_shopper_set
+
+    catalog = {
+        1: ProductFacts(1, "Ridgeline Tent", "Trailhead", "Outdoor > Camping > Tents", 19999, "USD", {}),
+        2: ProductFacts(2, "Basecamp Tent", "Summit", "Outdoor > Camping > Tents", 45000, "USD", {}),
+    }
+    cards = [{"product_id": pid, "position": pid, "title": catalog[pid].title,
+              "price": {"amount": catalog[pid].price_amount, "currency": "USD"}} for pid in (1, 2)]  # fmt: skip
+    dialogue = {
+        "id": "cart-01",
+        "class": "cart_checkout",
+        "turns": [
+            {"say": "tents under $300", "expect": [{"shows": {"category": "Outdoor", "min": 2}}]},
+            {"say": "add the first", "expect": [{"cart_has": {"product": 1}}, {"cart_count": 1}]},
+            {"say": "checkout", "expect": [{"checkout_not_started": True}]},
+        ],
+    }
+    replies = [
+        {"reply": "Two tents: the Ridgeline at $199.99 and the Basecamp at $450.00.", "products": cards},
+        {"reply": "Added the Ridgeline Tent.", "products": [], "adds": {1: 1}},
+        {"reply": "Checkout started.", "products": [], "checkout": {"checkout_url": "x", "order_id": "o"}},
+    ]
+    summary, failures = await run_shopper_set(_ScriptedApp(replies), "shoppers", [dialogue], catalog)
+
+    assert summary["dialogues"] == 1 and summary["turns"] == 3 and summary["task_success"] == 0.0
+    assert summary["checks"]["cart_has"] == {"run": 1, "failed": 0}
+    assert summary["checks"]["checkout_not_started"] == {"run": 1, "failed": 1}
+    assert summary["hallucinations"] == 0 and summary["by_class"]["cart_checkout"]["succeeded"] == 0
+    (failure,) = failures
+    assert (
+        failure["turn"] == 3 and failure["check"] == "checkout_not_started" and failure["set"] == "shoppers"
+    )
+    assert failure["say"] == "checkout" and failure["cart"] == {"1": 1}
+    assert "cart_checkout" in format_table(summary)
+
+
+def test_shopper_sets_load_round_robin_over_their_classes() -> None:
+    from market.app.shopper_eval import load_set
+
+    shoppers, holdout = load_set("shoppers"), load_set("holdout")
+    assert (len(shoppers), len(holdout)) == (168, 60)
+    assert len({dialogue["class"] for dialogue in shoppers[:12]}) == 12
+    assert len({dialogue["id"] for dialogue in shoppers + holdout}) == 228
