@@ -14,7 +14,7 @@ import asyncio
 import time
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -24,7 +24,9 @@ import msgspec
 from msgspec import Meta, Struct
 
 from market.assistant import store
+from market.assistant.agent.clarify import Suggester
 from market.assistant.agent.proposals import Classifier, Layer
+from market.assistant.agent.state import load as load_state
 from market.assistant.agent.toolbox import Session, Toolbox
 from market.assistant.agent.tools import CheckoutStarted, ProductCard
 from market.assistant.agent.turn import Agent, Emit, History, TurnOutcome
@@ -34,7 +36,7 @@ from market.assistant.reading.vocabulary import Vocabulary
 from market.core.errors import NotFound
 from market.core.settings import Settings
 from market.orders import carts
-from market.orders.schemas import CartView, SessionId
+from market.orders.schemas import CartIn, CartView, SessionId
 from payments.gateway import StripeGateway
 from ranking.engine import MatchingEngine
 
@@ -54,9 +56,18 @@ class MessageIn(Struct, forbid_unknown_fields=True, kw_only=True):
     text: Annotated[str, Meta(min_length=1, max_length=2000)]
 
 
+class ShownCard(ProductCard, kw_only=True, omit_defaults=True):
+    """A card as the shopper's screen gets it: with the search that showed it at `position`, when a search
+    did. A click on it is then reported against that search (`POST /v1/events`), and adding it credits it
+    (`PUT /v1/carts/{cart_id}/items/{product_id}` with that `search_id`). Details and comparisons show
+    products without searching: their cards carry none."""
+
+    search_id: UUID | None = None
+
+
 class MessageAnswer(Struct, kw_only=True, omit_defaults=True):
     reply: str
-    products: list[ProductCard]
+    products: list[ShownCard]
     turn: int
     cart: CartView | None = None
     checkout: CheckoutStarted | None = None
@@ -91,13 +102,16 @@ class Assistant:
         *,
         backend: Callable[[], ChatBackend],
         classifier: Callable[[MatchingEngine | None], Classifier],
+        suggest: Callable[[], Callable[[str], list[str]] | None] = lambda: None,
     ) -> None:
         self.settings = settings
         self._make_backend = backend
         self._make_classifier = classifier
+        self._injected_suggest = suggest
         self._backend: ChatBackend | None = None
         self._classifier: Classifier | None = None
         self._vocabulary: tuple[float, int, Vocabulary] | None = None
+        self._suggest: tuple[tuple[str, ...], Suggester] | None = None
         self._making = asyncio.Lock()
         self._turn_locks: weakref.WeakValueDictionary[UUID, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -124,17 +138,32 @@ class Assistant:
             engine=engine,
             impressions=impressions,
             gateway=gateway,
-            colors=vocabulary.colors,
-            categories=tuple(sorted(set(vocabulary.category_terms.values()))),
+            vocabulary=vocabulary,
         )
+        suggest = await self._suggester(engine, vocabulary)
         return Agent(
             self.backend(),
             toolbox,
-            Layer(vocabulary=vocabulary, classifier=self._classifier),
+            Layer(vocabulary=vocabulary, classifier=self._classifier, suggest=suggest),
             max_steps=self.settings.assistant_max_steps,
             currency=self.settings.assistant_currency,
             own_url=self.settings.base_url,
         )
+
+    async def _suggester(
+        self, engine: MatchingEngine | None, vocabulary: Vocabulary
+    ) -> Callable[[str], list[str]]:
+        """Category suggestions for a vague need, by meaning; made once per vocabulary (the categories'
+        names are embedded then). Without an engine (no embedder), none: the shopper is asked plainly."""
+        if (injected := self._injected_suggest()) is not None:
+            return injected
+        if engine is None:
+            return lambda text: []
+        categories = tuple(sorted(set(vocabulary.category_terms.values())))
+        if self._suggest is None or self._suggest[0] != categories:
+            suggester = await asyncio.to_thread(Suggester, engine.embedder.embed_texts, categories)
+            self._suggest = (categories, suggester)
+        return self._suggest[1]
 
     def turn_lock(self, conversation_id: UUID) -> asyncio.Lock:
         lock = self._turn_locks.get(conversation_id)
@@ -164,6 +193,19 @@ async def start(pool: asyncpg.Pool, data: ConversationIn) -> ConversationCreated
     async with pool.acquire() as conn:
         await store.insert_conversation(conn, conversation_id, data.session_id)
     return ConversationCreated(conversation_id=conversation_id)
+
+
+async def cart(pool: asyncpg.Pool, conversation_id: UUID) -> CartView:
+    """The conversation's cart, started now if it has none yet: a client that adds a card's product itself
+    (`PUT /v1/carts/{cart_id}/items/{product_id}`) puts it where the assistant's next turn looks."""
+    async with pool.acquire() as conn:
+        conversation = await _conversation_or_404(conn, conversation_id)
+    if conversation["cart_id"] is not None:
+        return await carts.get_cart(pool, conversation["cart_id"])
+    made = await carts.create_cart(pool, CartIn(session_id=str(conversation_id)))  # as the assistant's are
+    async with pool.acquire() as conn:
+        cart_id = await store.claim_cart(conn, conversation_id, made.cart_id)
+    return made if cart_id == made.cart_id else await carts.get_cart(pool, cart_id)
 
 
 async def transcript(pool: asyncpg.Pool, conversation_id: UUID) -> ConversationView:
@@ -214,7 +256,9 @@ async def answer(
         cart = await carts.get_cart(pool, conversation["cart_id"]) if conversation["cart_id"] else None
         history = history_from(rows, cart=cart, model_turns=model_turns)
         session = Session(conversation_id, conversation["cart_id"], _search_ids(rows))
-        outcome = await agent.respond(text, history, session, emit)
+        outcome = await agent.respond(
+            text, history, session, emit_with_searches(emit, session) if emit else None
+        )
         async with pool.acquire() as conn:
             turn = await store.insert_turn(
                 conn,
@@ -226,8 +270,48 @@ async def answer(
                 products_shown=outcome.products_shown,
                 model=outcome.model,
                 latency_ms=outcome.latency_ms,
+                state=msgspec.to_builtins(outcome.state),
             )
     return outcome, turn
+
+
+def shown_cards(cards: list[ProductCard], searches: Mapping[int, UUID]) -> list[ShownCard]:
+    """`cards`, each with the search that showed it (`searches`: product id -> search id), if one did."""
+    return [
+        ShownCard(**msgspec.structs.asdict(card), search_id=searches.get(card.product_id)) for card in cards
+    ]
+
+
+def turn_searches(outcome: TurnOutcome) -> dict[int, UUID]:
+    """The search that showed each of the turn's cards, as the turn stores them (`products_shown`)."""
+    return {
+        shown["product_id"]: UUID(shown["search_id"])
+        for shown in outcome.products_shown
+        if shown.get("search_id")
+    }
+
+
+def emit_with_searches(emit: Emit, session: Session) -> Emit:
+    """`emit`, with the cards of each `products` event as `ShownCard`s.
+
+    The toolbox notes in `session.search_ids` the search each product it shows came from, before its cards
+    are emitted; a card whose product got a new search since the last products event was shown by that
+    search, at the card's position. Any other card (details, a comparison) was not shown by a search now.
+    """
+    known = dict(session.search_ids)
+
+    async def emitting(event: str, payload: Any) -> None:
+        if event == "products":
+            fresh = {
+                product_id: search_id
+                for product_id, search_id in session.search_ids.items()
+                if known.get(product_id) != search_id
+            }
+            payload = shown_cards(payload, fresh)
+            known.update(session.search_ids)
+        await emit(event, payload)
+
+    return emitting
 
 
 def history_from(rows: list[asyncpg.Record], *, cart: CartView | None, model_turns: int) -> History:
@@ -242,24 +326,28 @@ def history_from(rows: list[asyncpg.Record], *, cart: CartView | None, model_tur
                 continue
             history.results.append(result)
             name = call["name"]
-            if name in ("search_products", "compare_products"):
+            if name == "search_products" and result.get("products"):
+                if history.shown:
+                    history.earlier_lists.append(history.shown)
                 history.shown = [
                     _shown(entry, index) for index, entry in enumerate(result.get("products", []), 1)
                 ]
                 history.focus = None
             if name == "search_products":
                 history.last_search = call["arguments"]
-            elif name in ("product_details", "add_to_cart"):
+            elif name in ("product_details", "answer_question", "add_to_cart"):
                 history.focus = call["arguments"].get("product_id")
     if rows:
         history.asked_checkout = bool(rows[-1]["intent"].get("asked_checkout"))
+        history.state = load_state(rows[-1].get("state"))
     for row in rows[-model_turns:] if model_turns else []:
         history.messages.extend(_replayed(row))
     return history
 
 
 def _shown(entry: dict[str, Any], index: int) -> ShownProduct:
-    price = entry.get("price") or {}
+    # A price converted into the shopper's currency compares with the others of the list.
+    price = entry.get("converted_price") or entry.get("price") or {}
     color = entry.get("color") or (entry.get("attributes") or {}).get("color")
     return ShownProduct(
         product_id=entry["product_id"],
@@ -269,6 +357,7 @@ def _shown(entry: dict[str, Any], index: int) -> ShownProduct:
         color=(color[0] if isinstance(color, list) and color else color) or None,
         price_amount=price.get("amount"),
         currency=price.get("currency"),
+        category=entry.get("category", ""),
     )
 
 

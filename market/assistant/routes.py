@@ -3,12 +3,16 @@
 `POST /v1/conversations/{id}/messages` answers in one JSON document, or, when the client accepts
 `text/event-stream`, as server-sent events while the turn runs; every event's data is JSON:
 
-    products  {"products": [card, ...]}          each time a tool shows products
+    products  {"products": [card, ...]}          each time a tool shows products; a card a search showed
+                                                 carries that search's `search_id`
     cart      the cart (as GET /v1/carts/{id})    each time the cart changes
     checkout  {"checkout_url": ..., "order_id": ...}
     text      {"text": "..."}                    the reply, in chunks, once it is grounded
     done      {"turn": n}                        the turn is stored
     error     {"error": {status, code, message}} the turn failed (nothing stored)
+
+`POST /v1/conversations/{id}/cart` gives the conversation's cart (started if it has none yet), so that a
+client can put a card's product in it through the cart API, where the assistant's next turn finds it.
 """
 
 from __future__ import annotations
@@ -37,11 +41,14 @@ from market.assistant.conversations import (
     ConversationView,
     MessageAnswer,
     MessageIn,
+    shown_cards,
+    turn_searches,
 )
 from market.assistant.llm.backends import backend_from_settings
 from market.core.dependencies import Pool
 from market.core.errors import DomainError
 from market.core.settings import Settings
+from market.orders.schemas import CartView
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +58,7 @@ _running: set[asyncio.Task] = set()  # turns whose stream was left by its client
 
 def assistant_for(state: State) -> Assistant:
     """The app's `Assistant`, made on first use. Tests may set `state.assistant_backend` (and
-    `state.assistant_classifier`) first; otherwise the backend comes from the settings and the classifier
+    `state.assistant_classifier`, `state.assistant_suggest`) first; otherwise the backend comes from the settings and the classifier
     is the shipped model, sharing the engine's embedder."""
     assistant = getattr(state, "assistant", None)
     if assistant is None:
@@ -80,7 +87,12 @@ def assistant_for(state: State) -> Assistant:
                 )
             return state.assistant_classifier
 
-        assistant = state.assistant = Assistant(settings, backend=backend, classifier=classifier)
+        assistant = state.assistant = Assistant(
+            settings,
+            backend=backend,
+            classifier=classifier,
+            suggest=lambda: getattr(state, "assistant_suggest", None),
+        )
     return assistant
 
 
@@ -97,6 +109,19 @@ class ConversationController(Controller):
     @get("/{conversation_id:uuid}", summary="A conversation and all its turns")
     async def show(self, conversation_id: FromPath[UUID], pool: Pool) -> ConversationView:
         return await conversations.transcript(pool, conversation_id)
+
+    @post(
+        "/{conversation_id:uuid}/cart",
+        status_code=200,
+        summary="The conversation's cart, started if it has none yet",
+        description=(
+            "The cart the assistant fills for this conversation (as `GET /v1/carts/{cart_id}`). A client adds a "
+            "card's product to it with `PUT /v1/carts/{cart_id}/items/{product_id}` and the card's `search_id`; "
+            "the assistant's next turn sees it there."
+        ),
+    )
+    async def cart(self, conversation_id: FromPath[UUID], pool: Pool) -> CartView:
+        return await conversations.cart(pool, conversation_id)
 
     @post(
         "/{conversation_id:uuid}/messages",
@@ -132,7 +157,7 @@ class ConversationController(Controller):
         return Response(
             MessageAnswer(
                 reply=outcome.reply,
-                products=outcome.products,
+                products=shown_cards(outcome.products, turn_searches(outcome)),
                 turn=turn,
                 cart=outcome.cart,
                 checkout=outcome.checkout,

@@ -44,7 +44,8 @@ async def recent_turns(conn: asyncpg.Connection, conversation_id: UUID, limit: i
     """The last `limit` turns, oldest first."""
     rows = await conn.fetch(
         """
-        SELECT turn, user_text, reply_text, intent, tool_calls, products_shown, model, latency_ms, created_at
+        SELECT turn, user_text, reply_text, intent, tool_calls, products_shown, model, latency_ms, created_at,
+               state
         FROM conversation_turns WHERE conversation_id = $1 ORDER BY turn DESC LIMIT $2
         """,
         conversation_id,
@@ -74,6 +75,7 @@ async def insert_turn(
     products_shown: list[dict[str, Any]],
     model: str,
     latency_ms: float,
+    state: dict[str, Any] | None = None,
 ) -> int:
     """Append the next turn and its `intent` event, in one transaction; returns the turn's number.
 
@@ -86,8 +88,8 @@ async def insert_turn(
             """
             INSERT INTO conversation_turns
                 (conversation_id, turn, user_text, reply_text, intent, tool_calls, products_shown, model,
-                 latency_ms)
-            SELECT $1, coalesce(max(turn), 0) + 1, $2, $3, $4, $5, $6, $7, $8
+                 latency_ms, state)
+            SELECT $1, coalesce(max(turn), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9
             FROM conversation_turns WHERE conversation_id = $1
             RETURNING turn
             """,
@@ -99,6 +101,7 @@ async def insert_turn(
             products_shown,
             model,
             latency_ms,
+            state or {},
         )
         await insert_event(
             conn,

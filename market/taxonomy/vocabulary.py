@@ -2,9 +2,10 @@
 
 The data is the category tree, the invented brands that make things in each top-level category, and for
 every subcategory the product nouns, attribute values, price range and the phrases a product description
-is assembled from: one file per top-level category (`shoes.json`, ...), in the order of `_ROOT_FILES`, and
-`details.json` for `DETAIL_FORMATS`. `market.taxonomy.demo_catalog` combines them into products. The files
-are read once, at import; JSON arrays come back as tuples, so the values are immutable.
+is assembled from: one file per top-level category (`shoes.json`, ...), in the order of `_ROOT_FILES`,
+`details.json` for `DETAIL_FORMATS` and `swatches.json` for `SWATCHES`. `market.taxonomy.demo_catalog`
+combines them into products. The files are read once, at import; JSON arrays come back as tuples, so the
+values are immutable.
 
 Rules the data keeps, so the generated text stays coherent (see also `data/README.md`):
 
@@ -113,6 +114,9 @@ ROOTS: tuple[RootCategory, ...] = tuple(_root(_read(name)) for name in _ROOT_FIL
 
 # How an attribute reads in the "Details:" sentence of a description; anything else is "<key> <value>".
 DETAIL_FORMATS: dict[str, str] = dict(_read("details"))
+
+# What each colour of the palettes looks like, as a CSS hex colour (the demo's product images are drawn in it).
+SWATCHES: dict[str, str] = dict(_read("swatches"))
 
 
 def plural(noun: str) -> str:

@@ -359,3 +359,18 @@ def plausible_sentence(text: str) -> bool:
     letters = sum(char.isalpha() or char.isspace() for char in text)
     repeated = max(words.count(word) for word in set(words)) if words else 0
     return letters >= 0.8 * len(text) and repeated <= max(3, len(words) // 4)
+
+
+_CALL_SYNTAX = re.compile(r"^\W*(?:function\.|functions\.|<tool_call>|\{\s*\"name\")", re.IGNORECASE)
+
+
+def readable_reply(text: str, shopper_text: str) -> bool:
+    """Whether a model's reply can be shown at all: words, not tool-call syntax ("function.search:"), not the
+    shopper's own message echoed back, not a word said over and over."""
+    words = re.findall(r"[A-Za-z']+", text)
+    if not words or _CALL_SYNTAX.search(text):
+        return False
+    if " ".join(words).lower() == " ".join(re.findall(r"[A-Za-z']+", shopper_text)).lower():
+        return False
+    repeated = max(words.count(word) for word in set(words))
+    return repeated <= max(6, len(words) // 3)

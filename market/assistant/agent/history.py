@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from market.assistant.agent.state import DialogueState
 from market.assistant.llm.messages import ChatMessage
 
 
@@ -19,3 +20,5 @@ class History:
     last_search: dict[str, Any] | None = None  # the arguments of the latest search, for refining
     asked_checkout: bool = False  # the previous turn asked the shopper to confirm checkout
     cart_ids: set[int] = field(default_factory=set)  # products in the cart when the turn began
+    state: DialogueState = field(default_factory=DialogueState)  # what the shopper is looking for now
+    earlier_lists: list[list[Any]] = field(default_factory=list)  # ShownProduct lists before `shown`

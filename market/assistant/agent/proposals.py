@@ -1,40 +1,64 @@
 """The deterministic layer's reading of a message, and what it proposes to do about it.
 
-`read` runs the layer's three parts on the shopper's message: `understand` (budget, quantity, colours,
-brand, category, search words), the action classifier, and `resolve_reference` against the products
-shown. `propose` turns that reading into tool calls with their arguments filled in: the local backend
-carries them out as they are, an openai backend falls back on them when the model fails.
+`read` runs the layer's parts on the shopper's message: the language, what policy makes of it (small talk,
+off-topic, an attempt to bend the rules), `understand` (budget, colours, brands and what is turned down,
+category, search words), the action classifier, references to products shown, a question about a product
+and a comparison. `propose` turns that reading and the dialogue state into a plan: a reply by policy, or
+tool calls with their arguments filled in from the state. The local backend carries the plan out as it is;
+an openai backend falls back on it when the model fails.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import msgspec
 
-from market.assistant.agent import replies
+from market.assistant.agent import replies, state
 from market.assistant.agent.history import History
+from market.assistant.agent.state import DialogueState, Need
 from market.assistant.agent.tools import confirms_checkout
 from market.assistant.llm.messages import ToolCall
-from market.assistant.reading import references, understanding
+from market.assistant.reading import language, policy, references, synonyms, understanding
+from market.assistant.reading.amounts import read_budget
+from market.assistant.reading.attributes import AttributeReading, read_attributes
+from market.assistant.reading.questions import (
+    Comparison,
+    Question,
+    is_question,
+    read_comparison,
+    read_question,
+)
 from market.assistant.reading.references import ShownProduct
+from market.assistant.reading.request import requested
 from market.assistant.reading.understanding import Slots
 from market.assistant.reading.vocabulary import Vocabulary
 
 MAX_QUANTITY = 20
 MAX_QUERY_CHARS = 200  # what the search tool takes; a longer message is cut, not refused
-SEARCH_FIELDS = ("query", "max_price", "min_price", "currency", "category", "brand", "color", "in_stock")
-_CHEAPER = re.compile(r"\b(?:cheaper|less expensive|lower[- ]priced|more affordable)\b", re.IGNORECASE)
-# Words of a refinement that add nothing to the search itself: "show me cheaper ones".
+# Words of a message that add nothing to the search itself: "show me some other cheaper ones".
 _FILLER_WORDS = (
     "show me some any other others more ones one those these them cheaper cheap less expensive lower priced "
     "affordable instead something else different in a an the with without please only just what about how "
-    "do you have got"
+    "do you have got ok okay sure yes no maybe like i want need looking for find get see please pls thanks "
+    "then now actually hmm um well so also too again anything everything stuff things item items product products"
 )
-_REFINE_FILLER = frozenset(_FILLER_WORDS.split())
+_FILLER = frozenset(_FILLER_WORDS.split())
+_TWO = re.compile(r"\b(?:the|these|those)\s+two\b|\bboth\b", re.IGNORECASE)
+_ABOUT_THE_CART = re.compile(
+    r"\b(?:cart|basket|trolley|my\s+order|check\s?out|pay(?:ment)?)\b", re.IGNORECASE
+)
+# "and the second?", "what about number 3": the last question again, of another product.
+_SAME_AGAIN = re.compile(
+    r"^\W*(?:and|what\s+about|how\s+about|same\s+(?:for|with)|and\s+for)\b|^[^.!]{0,30}\?\s*$", re.IGNORECASE
+)
+# A comparison asked, not a refinement ("which is cheaper?" compares; "show me cheaper ones" searches again).
+_COMPARING = re.compile(
+    r"\b(?:which|what\s+one|than|vs\.?|versus|compare|compared|comparing|between)\b", re.IGNORECASE
+)
 
 
 class Classifier(Protocol):
@@ -45,12 +69,14 @@ class Classifier(Protocol):
 
 @dataclass(frozen=True)
 class Layer:
-    """The deterministic parts, injected so that tests (and other catalogs) can bring their own."""
+    """The deterministic parts, injected so that tests (and other catalogs) can bring their own.
+    `suggest(text)`: 3-5 category paths of the live catalog that could suit a vague need."""
 
     vocabulary: Vocabulary
     classifier: Classifier
     understand: Callable[..., Slots] = understanding.understand
     resolve: Callable[..., list[int]] = references.resolve_reference
+    suggest: Callable[[str], list[str]] = lambda text: []
 
 
 @dataclass(frozen=True)
@@ -61,15 +87,36 @@ class Intent:
     confidence: float
     slots: Slots
     references: list[int]
+    policy: policy.Reading = field(default_factory=lambda: policy.Reading(None))
+    foreign: language.Foreign | None = None
+    question: Question | None = None
+    comparison: Comparison | None = None
+    topic: tuple[str, ...] = ()  # the message's words that name a kind of product (known or not)
+    suggestions: tuple[str, ...] = ()  # category paths that could suit a vague need, for one question
+    catalog_topic: tuple[str, ...] = ()  # those of `topic` that the catalog's titles and categories have
+    words: str = ""  # the search words of what the message asks for
+    attributes: AttributeReading = field(default_factory=AttributeReading)
+    clean: str = ""  # the message as read: the catalog's words, without attempts to bend the rules
 
     def record(self) -> dict[str, Any]:
         """As the turn's row and the `intent` event keep it."""
-        return {
+        found: dict[str, Any] = {
             "action": self.action,
             "confidence": round(self.confidence, 4),
             "slots": msgspec.to_builtins(self.slots),
             "references": self.references,
         }
+        if self.policy.kind:
+            found["policy"] = (
+                self.policy.kind if not self.policy.trick else f"{self.policy.kind}:{self.policy.trick}"
+            )
+        if self.foreign:
+            found["language"] = self.foreign.code
+        if self.question:
+            found["question"] = list(self.question.properties)
+        if self.comparison:
+            found["comparison"] = list(self.comparison.attributes)
+        return found
 
     def note(self, currency: str) -> str:
         """A line for the model: what the layer read that it must respect (budget, quantity, references).
@@ -82,6 +129,8 @@ class Intent:
             parts.append(f"min_price {slots.budget_min} ({replies.money(slots.budget_min, currency)})")
         if slots.quantity:
             parts.append(f"quantity {slots.quantity}")
+        if slots.exclude_brands:
+            parts.append(f"exclude brands {', '.join(slots.exclude_brands)}")
         if self.references:
             parts.append(f"refers to product_id {', '.join(map(str, self.references))}")
         return f"Agora's parser read the shopper's message as: {'; '.join(parts)}." if parts else ""
@@ -95,102 +144,263 @@ class Proposal:
     # Search arguments without words: the model is asked for them (or the shopper, if it cannot).
     needs_query: dict[str, Any] | None = None
     confirm_checkout: bool = False  # checkout was asked for without an explicit confirmation
+    say: str | None = None  # a reply by policy, with no tool: a greeting, a refusal, "I only read English"
+    kind: str | None = None  # what `say` is, for the turn's record
+    prefix: str | None = None  # said before the tools' reply: a refusal beside a fair request
+    state: DialogueState | None = None  # the dialogue state after this turn; None: unchanged
 
 
 def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
-    slots = layer.understand(text, layer.vocabulary, currency_default=currency)
-    action, confidence = layer.classifier.predict(text, has_shown=bool(history.shown))
-    if history.asked_checkout and confirms_checkout(text, asked=True):
+    vocabulary = layer.vocabulary
+    normal = synonyms.normalized(text)
+    trick = policy.read(normal, shopping=True)
+    clean = policy.without_tricks(normal) if trick.kind == "manipulation" else normal
+    slots = layer.understand(clean, vocabulary, currency_default=currency)
+    phrase = requested(clean)
+    known = [word for word in topic_words(slots, vocabulary) if vocabulary.sells(word)]
+    unknown = [word for word in _unknown_words(phrase or "", vocabulary) if word not in known]
+    named = bool(slots.category or slots.brand or slots.exclude_brands or known)
+    reading = trick if trick.kind else policy.read(clean, shopping=named)
+    action, confidence = layer.classifier.predict(clean, has_shown=bool(history.shown))
+    if history.asked_checkout and confirms_checkout(clean, asked=True):
         action, confidence = "checkout", 1.0  # "yes" answers the question the assistant just asked
-    shown = history.shown
-    refs = layer.resolve(text, shown, focus=history.focus) if shown else []
-    return Intent(action=action, confidence=float(confidence), slots=slots, references=list(refs))
+    refs = layer.resolve(clean, history.shown, focus=history.focus) if history.shown else []
+    if not refs and history.earlier_lists:  # "add the tent from before": a product of an earlier list
+        for shown in reversed(history.earlier_lists):
+            if found := layer.resolve(clean, shown, focus=None):
+                refs = found
+                break
+    topic = (*known, *unknown)
+    context = slots.category or (history.state.need.category if history.state.need and not topic else None)
+    vague_need = reading.kind is None and not (named or unknown or slots.colors)
+    return Intent(
+        action=action,
+        confidence=float(confidence),
+        slots=slots,
+        references=list(refs),
+        policy=reading,
+        suggestions=tuple(layer.suggest(clean)) if vague_need and not refs else (),
+        foreign=language.foreign(text, vocabulary.words | {b.lower() for b in vocabulary.brands}),
+        question=read_question(clean, vocabulary.attribute_keys),
+        comparison=read_comparison(clean),
+        topic=tuple(topic),
+        catalog_topic=tuple(known),
+        words=_need_words(phrase, known, unknown, slots, vocabulary),
+        attributes=read_attributes(read_budget(clean, currency_default=currency).rest, vocabulary, context),
+        clean=clean,
+    )
+
+
+def _unknown_words(phrase: str, vocabulary: Vocabulary) -> list[str]:
+    """Words of the requested phrase that may name a product the catalog lacks: not common English, not
+    the catalog's own words, colours or brands."""
+    common = language.english_words()
+    found = []
+    for word in re.findall(r"[\w'-]+", phrase.lower()):
+        if len(word) < 2 or word in common or word.isdigit() or word in _FILLER:
+            continue
+        if vocabulary.sells(word):
+            continue
+        found.append(word)
+    return found
+
+
+def _need_words(
+    phrase: str | None, known: list[str], unknown: list[str], slots: Slots, vocabulary: Vocabulary
+) -> str:
+    """The search words of what a message asks for: the requested phrase and the catalog's words said
+    elsewhere ("a gift for my nephew, he loves building things" -> "gift building"); nothing for a message
+    that names no product (a vague need, asked about instead of searched)."""
+    if not (known or unknown):
+        return ""
+    if not phrase:
+        return _content(slots.query)
+    colors = {word for color in vocabulary.colors for word in color.lower().split()}
+    words = [word for word in phrase.split() if word.lower() not in _FILLER and word.lower() not in colors]
+    words += [word for word in known if word not in {w.lower() for w in words}]
+    return " ".join(words)
 
 
 def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Proposal:
-    """The calls the layer would make for this message, arguments filled in."""
-    action, refs, slots = intent.action, intent.references, intent.slots
+    """The plan for this message, arguments filled in."""
+    if intent.foreign is not None:
+        return Proposal(say=intent.foreign.reply, kind="language_unsupported")
+    reading, action, refs, slots = intent.policy, intent.action, intent.references, intent.slots
+    text = intent.clean or text
+    if reading.kind == "manipulation":
+        refusal = replies.REFUSALS[reading.trick or "instructions"]
+        if reading.trick == "discount" and not reading.conditional and action == "add_to_cart" and refs:
+            return msgspec_replace(
+                _cart_add(intent, history), prefix=refusal
+            )  # the add, at the seller's price
+        if reading.trick == "instructions" and intent.catalog_topic:  # a search with an injection inside
+            return msgspec_replace(_need(intent, text, history), prefix=refusal)
+        return Proposal(say=refusal, kind="refusal")
+    current = history.state
+    if current.options and (option := _chosen(intent, current.options)):
+        need = state.fresh(slots, intent.words, intent.attributes)
+        need = msgspec.structs.replace(need, category=option if not slots.category else need.category)
+        return _search(need, state.replaced(current, need))
+    if reading.kind in ("greeting", "thanks", "off_topic"):
+        return Proposal(say=replies.POLICY[reading.kind], kind=reading.kind)
+    if history.shown and not _names_another_product(intent, history):
+        if intent.comparison and (action == "compare" or _COMPARING.search(text)):
+            return _compare(intent, text, history)
+        question = _question_about_shown(intent, text, history)
+        if question is not None:
+            return question
     if action == "checkout":
         if confirms_checkout(text, asked=asked):
             return Proposal(calls=(ToolCall("start_checkout", {}),))
         return Proposal(confirm_checkout=True)
     if action == "view_cart":
         return Proposal(calls=(ToolCall("view_cart", {}),))
-    if action == "add_to_cart":
-        ids = refs or _focused(history)
-        quantity = min(max(slots.quantity or 1, 1), MAX_QUANTITY)
-        if not ids:
-            return _ask("Which product should I add to your cart? You can say its number in the list.")
-        return Proposal(
-            calls=tuple(ToolCall("add_to_cart", {"product_id": pid, "quantity": quantity}) for pid in ids[:4])
-        )
-    if action == "remove_from_cart":
+    if (
+        action == "add_to_cart"
+        and (refs or history.focus is not None)
+        and not _names_another_product(intent, history)
+    ):
+        return _cart_add(intent, history)
+    if action == "remove_from_cart" and history.cart_ids:
         in_cart = history.cart_ids
         ids = [pid for pid in refs if pid in in_cart] or (sorted(in_cart) if len(in_cart) == 1 else [])
         if not ids:
             return _ask("Which product should I take out of your cart?")
         return Proposal(calls=tuple(ToolCall("remove_from_cart", {"product_id": pid}) for pid in ids[:4]))
-    if action == "ask_product":
-        ids = refs or _focused(history)
-        if ids:
-            return Proposal(calls=(ToolCall("product_details", {"product_id": ids[0]}),))
-        if not history.shown:
-            return _search(intent, text, history)
-        return _ask("Which product would you like to know more about? You can say its number in the list.")
-    if action == "compare":
-        ids = refs if len(refs) >= 2 else [p.product_id for p in _ordered(history.shown)[:3]]
-        if len(ids) < 2:
-            return _ask("Which products should I compare?")
-        return Proposal(calls=(ToolCall("compare_products", {"product_ids": ids[:4]}),))
-    if action in ("search", "refine"):
-        return _search(intent, text, history)
-    return Proposal()
+    if action == "compare" and history.shown and not _names_another_product(intent, history):
+        return _compare(intent, text, history)
+    return _need(intent, text, history)
 
 
-def _search(intent: Intent, text: str, history: History) -> Proposal:
-    slots = intent.slots
-    refining = history.last_search is not None and (
-        intent.action == "refine" or (not _content_words(slots.query) and history.shown)
+def _question_about_shown(intent: Intent, text: str, history: History) -> Proposal | None:
+    """A question about products already shown: "is the second one machine washable?", "does it ship to
+    Canada?", and "and the second?" after a question about the first."""
+    refs, asked = intent.references, history.state.asked
+    if _ABOUT_THE_CART.search(text):
+        return None  # "what's in my cart?" is about the cart, not a product
+    question_like = bool(intent.question) or is_question(text)
+    if refs and not intent.question and asked and _SAME_AGAIN.search(text) and intent.action != "compare":
+        return _answers(refs, asked, history)  # "and the second?": the same question of another product
+    if not question_like or not (refs or history.focus is not None or intent.question):
+        return None
+    ids = refs or _focused(history) or [_ordered(history.shown)[0].product_id]
+    return _answers(ids, text, history)
+
+
+def _answers(ids: Sequence[int], question: str, history: History) -> Proposal:
+    calls = tuple(
+        ToolCall("answer_question", {"product_id": pid, "question": question[:300]}) for pid in ids[:2]
     )
-    base = {k: v for k, v in (history.last_search or {}).items() if k in SEARCH_FIELDS} if refining else {}
-    arguments = dict(base)
-    if slots.has_budget:
-        arguments.update(
-            min_price=slots.budget_min,
-            max_price=slots.budget_max,
-            currency=slots.currency or base.get("currency"),
-        )
-    elif refining and _CHEAPER.search(text) and (middle := _middle_price(history.shown)):
-        amount, currency = middle
-        arguments.update(max_price=max(amount - 1, 0), currency=currency, min_price=None)
-    for key, value in (("brand", slots.brand), ("category", slots.category)):
-        if value:
-            arguments[key] = value
-    if slots.colors:
-        old = base.get("color")
-        arguments["color"] = slots.colors[0]
-        if old and base.get("query"):
-            arguments["query"] = " ".join(
-                re.sub(rf"\b{re.escape(old)}\b", " ", base["query"], flags=re.IGNORECASE).split()
-            )
-    extra = _content_words(slots.query)
-    if refining and arguments.get("query"):
-        known = arguments["query"].lower().split()
-        added = [word for word in extra if word.lower() not in known]
-        if added and not slots.colors and not slots.brand:
-            arguments["query"] = f"{arguments['query']} {' '.join(added)}"
-    elif extra:
-        arguments["query"] = slots.query
-    arguments = {key: value for key, value in arguments.items() if value is not None}
-    if arguments.get("query"):
-        arguments["query"] = arguments["query"][:MAX_QUERY_CHARS]
+    after = msgspec.structs.replace(history.state, asked=question[:300], options=())
+    return Proposal(calls=calls, state=after)
+
+
+def _names_another_product(intent: Intent, history: History) -> bool:
+    """Whether the message names a kind of product other than those shown ("I need a monitor stand")."""
+    if not intent.catalog_topic and not intent.slots.category:
+        return bool(intent.topic) and not intent.references and intent.words != ""
+    shown = " ".join(f"{p.title} {p.category}" for p in history.shown).lower()
+    if intent.slots.category and history.state.need and history.state.need.category:
+        need = history.state.need.category
+        if intent.slots.category.startswith(need) or need.startswith(intent.slots.category):
+            return False
+    return not any(word in shown for word in intent.catalog_topic)
+
+
+def msgspec_replace(proposal: Proposal, **changes: Any) -> Proposal:
+    return Proposal(**{**proposal.__dict__, **changes})
+
+
+def _need(intent: Intent, text: str, history: History) -> Proposal:
+    """A search for the need as this message leaves it: refined, replaced, or returned to."""
+    slots, current = intent.slots, history.state
+    if (back := state.returning_to(current, slots, text)) is not None:
+        back = state.refined(back, slots, text, history.shown, intent.attributes)
+        return _search(back, state.replaced(current, back))
+    need = current.need
+    names_product = bool(slots.category or intent.topic)
+    if need is None or (names_product and not state.same_topic(need, slots, intent.topic)):
+        fresh = state.fresh(slots, intent.words, intent.attributes)
+        if not (fresh.words or fresh.category or fresh.brand):
+            if len(intent.suggestions) >= 3:  # a need with nothing to search by: one question, with options
+                question = replies.clarifying_question(intent.suggestions)
+                after = DialogueState(need=current.need, earlier=current.earlier, options=intent.suggestions)
+                return Proposal(
+                    calls=(ToolCall("ask_clarifying_question", {"question": question}),), state=after
+                )
+            return Proposal(say=replies.ASK_WHAT, kind="prompt")
+        return _search(fresh, state.replaced(current, fresh))
+    refined = state.refined(need, slots, text, history.shown, intent.attributes)
+    extra = [word for word in intent.catalog_topic if word not in need.words.lower().split()]
+    if extra and not slots.category:
+        refined = msgspec.structs.replace(refined, words=f"{refined.words} {' '.join(extra)}".strip())
+    return _search(refined, DialogueState(need=refined, earlier=current.earlier))
+
+
+def _search(need: Need, after: DialogueState) -> Proposal:
+    arguments = _arguments(need)
     if not arguments.get("query"):
-        words = [slots.brand or "", *slots.colors, (slots.category or "").rsplit(">", 1)[-1].strip()]
-        if words := [word for word in words if word]:
-            arguments["query"] = " ".join(words)
-        else:
-            return Proposal(needs_query=arguments)
-    return Proposal(calls=(ToolCall("search_products", arguments),))
+        return Proposal(needs_query=arguments, state=after)
+    return Proposal(calls=(ToolCall("search_products", arguments),), state=after)
+
+
+def _arguments(need: Need) -> dict[str, Any]:
+    words = need.words or (need.category or "").rsplit(">", 1)[-1].strip() or (need.brand or "")
+    arguments: dict[str, Any] = {
+        "query": words[:MAX_QUERY_CHARS],
+        "category": need.category,
+        "min_price": need.budget_min,
+        "max_price": need.budget_max,
+        "currency": need.currency if need.budget_min is not None or need.budget_max is not None else None,
+        "brand": need.brand,
+        "colors": list(need.colors) or None,
+        "size": need.size,
+        "exclude_brands": list(need.exclude_brands),
+        "exclude_colors": list(need.exclude_colors),
+        "exclude_categories": list(need.exclude_categories),
+        "attributes": {key: list(values) for key, values in need.attributes.items()},
+        "exclude_attributes": {key: list(values) for key, values in need.exclude_attributes.items()},
+    }
+    return {key: value for key, value in arguments.items() if value not in (None, [], "", {})}
+
+
+def _cart_add(intent: Intent, history: History) -> Proposal:
+    ids = intent.references or _focused(history)
+    quantity = min(max(intent.slots.quantity or 1, 1), MAX_QUANTITY)
+    if not ids:
+        return _ask("Which product should I add to your cart? You can say its number in the list.")
+    return Proposal(
+        calls=tuple(ToolCall("add_to_cart", {"product_id": pid, "quantity": quantity}) for pid in ids[:4])
+    )
+
+
+def _compare(intent: Intent, text: str, history: History) -> Proposal:
+    ordered = [p.product_id for p in _ordered(history.shown)]
+    refs = intent.references
+    if len(refs) >= 2:
+        ids = refs
+    elif _TWO.search(text) or len(ordered) == 2:
+        ids = ordered[:2]
+    else:
+        ids = ordered[:4]
+    if len(ids) < 2:
+        return _ask("Which products should I compare?")
+    return Proposal(calls=(ToolCall("compare_products", {"product_ids": ids[:4], "along": text[:200]}),))
+
+
+def _chosen(intent: Intent, options: Sequence[str]) -> str | None:
+    """The option of the last clarifying question that the shopper's answer picks, if any."""
+    slots = intent.slots
+    if slots.category:
+        for option in options:
+            if slots.category.startswith(option) or option.startswith(slots.category):
+                return slots.category if slots.category.startswith(option) else option
+    words = {word.lower().rstrip("s") for word in re.findall(r"[\w&]+", slots.query)}
+    for option in options:
+        names = {word.lower().rstrip("s") for word in re.findall(r"[\w]+", option) if len(word) > 2}
+        if names & words:
+            return option
+    return None
 
 
 def _ask(question: str) -> Proposal:
@@ -207,14 +417,26 @@ def _ordered(shown: Sequence[ShownProduct]) -> list[ShownProduct]:
     return sorted(shown, key=lambda product: product.position)
 
 
-def _middle_price(shown: Sequence[ShownProduct]) -> tuple[int, str] | None:
-    """The median price of what was shown: "cheaper ones" are those below it (below the cheapest would
-    often leave nothing)."""
-    priced = sorted((p.price_amount, p.currency) for p in shown if p.price_amount is not None and p.currency)
-    if not priced or len({currency for _, currency in priced}) != 1:
-        return None
-    return priced[(len(priced) - 1) // 2]  # type: ignore[return-value]
+def _content(query: str) -> str:
+    return " ".join(word for word in query.split() if word.lower().strip(",.!?") not in _FILLER)
 
 
-def _content_words(query: str) -> list[str]:
-    return [word for word in query.split() if word.lower().strip(",.!?") not in _REFINE_FILLER]
+def _catalog_words(intent: Intent) -> list[str]:
+    """The message's product words that the catalog sells: a new kind of product named, not a question
+    about one shown ("does it ship to Canada?" names none)."""
+    return [word for word in intent.topic if word in intent.catalog_topic]
+
+
+def topic_words(slots: Slots, vocabulary: Vocabulary) -> list[str]:
+    """The words of a message that name a kind of product: not filler, not common English, not a colour,
+    size or brand (those are read as filters)."""
+    common = language.english_words()
+    colors = {word for color in vocabulary.colors for word in color.lower().split()}
+    brands = {word for brand in (*vocabulary.brands, *slots.exclude_brands) for word in brand.lower().split()}
+    found = []
+    for word in _content(slots.query).split():
+        token = word.lower().strip(",.!?;:'\"()")
+        if len(token) < 2 or token in common or token in colors or token in brands or token.isdigit():
+            continue
+        found.append(token)
+    return found

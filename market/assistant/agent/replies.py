@@ -7,16 +7,48 @@ state nothing the tools did not return.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from babel.numbers import format_currency, get_currency_precision
 
 GREETING = (
-    "I can search the catalog, show a product's details, compare products, fill your cart and start "
-    "checkout. What are you looking for?"
+    "Hi! I'm Agora's shopping assistant: I can find products, answer questions about them, compare them, "
+    "fill your cart and start checkout. What are you looking for?"
 )
 TROUBLE = "Sorry, I could not work that out just now. Could you say it again in other words?"
+ASK_WHAT = "What are you looking for? Tell me the kind of product, and a budget if you have one."
+POLICY = {
+    "greeting": GREETING,
+    "thanks": "You're welcome! If you need anything else, just tell me what you're looking for.",
+    "off_topic": (
+        "Sorry, I can't help with that: I'm Agora's shopping assistant, so I can only help you find and buy "
+        "products from our sellers. What are you shopping for?"
+    ),
+}
+REFUSALS = {
+    "discount": (
+        "I can't change prices or give discounts: prices are set by each seller, and every order is charged "
+        "at the catalog price."
+    ),
+    "free": (
+        "I can't give anything away or mark an order as paid: prices are set by each seller, and every order "
+        "is paid through Stripe at the catalog price."
+    ),
+    "instructions": (
+        "I can't share or change how I work, and there is no admin mode. I'm here to help you shop: what are "
+        "you looking for?"
+    ),
+}
+
+
+def clarifying_question(options: Sequence[str]) -> str:
+    """One question offering 3-5 kinds of product from the live catalog."""
+    names = [option.rsplit(">", 1)[-1].strip() for option in options]
+    listed = ", ".join(names[:-1]) + f" or {names[-1]}"
+    return f"Happy to help! What kind of thing do you have in mind: {listed}?"
 
 
 def money(amount: int, currency: str) -> str:
@@ -66,6 +98,8 @@ def _reply_for(name: str, data: dict[str, Any]) -> str:
         return _search(data)
     if name == "product_details":
         return _details(data["product"])
+    if name == "answer_question":
+        return answer_text(data["product"], data["answer"])
     if name == "compare_products":
         return _compare(data)
     if name == "add_to_cart":
@@ -88,12 +122,27 @@ def _reply_for(name: str, data: dict[str, Any]) -> str:
 def _search(data: dict[str, Any]) -> str:
     products = data.get("products", [])
     within = _filters_text(data.get("filters", {}))
+    missing = data.get("not_carried")
+    lines = "\n".join(f"{p['position']}. {_headline(p)}" for p in products)
+    if missing:
+        what = missing["what"]
+        said = f"Sorry, we don't carry {what}: no seller on Agora lists {'it' if missing['kind'] == 'brand' else 'them'}."
+        if not products:
+            return f"{said} Tell me what else you're looking for and I'll search for it."
+        if missing["kind"] == "brand":
+            return (
+                f"{said} Here are alternatives from other brands ({data['query']}{_inner(within)}):\n{lines}"
+            )
+        return f"{said} The closest things we have, as alternatives:\n{lines}"
     if not products:
         return f"I found nothing for “{data['query']}”{within}. Try other words" + (
             " or fewer conditions." if within else "."
         )
-    lines = [f"{p['position']}. {_headline(p)}" for p in products]
-    return f"Here is what I found for “{data['query']}”{within}:\n" + "\n".join(lines)
+    return f"Here is what I found for “{data['query']}”{within}:\n{lines}"
+
+
+def _inner(within: str) -> str:
+    return f", {within.strip()[1:-1]}" if within else ""
 
 
 def _details(product: dict[str, Any]) -> str:
@@ -114,12 +163,58 @@ def _details(product: dict[str, Any]) -> str:
 
 
 def _compare(data: dict[str, Any]) -> str:
-    lines = [f"{index}. {_headline(p)}" for index, p in enumerate(data["products"], start=1)]
-    cheapest = data.get("cheapest")
-    for product in data["products"]:
-        if product["product_id"] == cheapest:
-            lines.append(f"The cheapest is {product['title']}.")
-    return "Side by side:\n" + "\n".join(lines)
+    names = {product["product_id"]: product["title"] for product in data["products"]}
+    comparison = data.get("comparison") or {}
+    label = comparison.get("attribute", "price").replace("_", " ")
+    if comparison.get("verdict") == "silent":
+        return f"The listings don't say their {label}, so I can't tell which is {comparison.get('phrase', 'better')}."
+    values = comparison.get("values", {})
+    parts = [f"{names.get(int(pid), pid)}: {value}" for pid, value in values.items()]
+    text = f"{label.capitalize()} — " + "; ".join(parts) + "."
+    if comparison.get("tie"):
+        return text + f" They are the same on {label}."
+    winner = names.get(comparison.get("winner"), "")
+    phrase = comparison.get("phrase", "")
+    higher = "higher" if comparison.get("wants") == "max" else "lower"
+    verdict = f"is {phrase}" if re.fullmatch(r"[a-z]+er", phrase) else f"has the {higher} {label}"
+    return text + f" So {winner} {verdict}."
+
+
+def answer_text(product: dict[str, Any], found: dict[str, Any]) -> str:
+    """A property of one product as its listing gives it, or that the listing doesn't say."""
+    title, name = product.get("title", "This product"), found.get("property", "")
+    label = name.replace("_", " ")
+    verdict = found.get("verdict")
+    seller = found.get("seller", "The seller")
+    if name == "shipping":
+        if verdict == "silent":
+            return f"{seller} doesn't say where it ships; the payment page shows shipping before you pay."
+        where = ", ".join(found.get("countries", []))
+        cost = f" Shipping costs {found['price']['text']}" if found.get("price") else ""
+        if cost and found.get("free_over"):
+            cost += f", free over {found['free_over']['text']}"
+        cost = f"{cost}." if cost else ""
+        if verdict in ("yes", "no"):
+            does = "ships" if verdict == "yes" else "does not ship"
+            return f"{seller} {does} to {found['country']} (it ships to {where}).{cost}"
+        return f"{seller} ships to {where}.{cost}"
+    if name == "returns":
+        if verdict == "silent":
+            return f"{seller} doesn't say whether {title} can be returned."
+        if verdict == "no":
+            return f"{seller} does not accept returns."
+        return f"{seller} accepts returns: {found['value']}."
+    if name in ("sizes", "colors"):
+        kind = "size" if name == "sizes" else "colour"
+        own = f" (this one is {found['own']})" if found.get("own") else ""
+        if verdict == "yes":
+            return f"Yes: the seller also lists {title} in {kind}s {found['value']}{own}."
+        return f"The seller lists {title} in this {kind} only{own}."
+    if verdict == "value":
+        return f"{title} — {label}: {found['value']}."
+    if verdict == "yes" and found.get("evidence"):
+        return f"Yes — the listing of {title} says: “{found['evidence']}”"
+    return f"The listing of {title} doesn't say ({label})."
 
 
 def _headline(product: dict[str, Any]) -> str:
@@ -130,12 +225,19 @@ def _headline(product: dict[str, Any]) -> str:
     price = product.get("price")
     if price:
         text = price["text"]
+        if product.get("converted_price"):
+            text += f" (≈ {product['converted_price']['text']})"
         if product.get("list_price") and product.get("discount_percent"):
-            text += f", was {product['list_price']['text']} ({product['discount_percent']}% off)"
+            was = product["list_price"]["text"]
+            if product.get("converted_list_price"):
+                was += f" (≈ {product['converted_list_price']['text']})"
+            text += f", was {was} ({product['discount_percent']}% off)"
         parts.append(text)
     if product.get("color"):
         parts.append(str(product["color"]))
-    if "in_stock" in product:
+    if product.get("availability") == "preorder":
+        parts.append("preorder, not in stock yet")
+    elif "in_stock" in product:
         parts.append("in stock" if product["in_stock"] else "out of stock")
     return " — ".join(parts[:1]) + (" — " + ", ".join(parts[1:]) if len(parts) > 1 else "")
 
@@ -149,9 +251,14 @@ def _filters_text(filters: dict[str, Any]) -> str:
         pieces.append(f"up to {high['text']}")
     elif low:
         pieces.append(f"from {low['text']}")
-    for key in ("brand", "color", "category"):
+    for key in ("brand", "color", "size", "category"):
         if filters.get(key):
             pieces.append(f"{key} {_value(filters[key])}")
+    for key, values in (filters.get("attributes") or {}).items():
+        pieces.append(f"{key.replace('_', ' ')} {_value(values).replace(', ', ' or ')}")
+    for key in ("exclude_brands", "exclude_colors", "exclude_categories", "exclude_values"):
+        if filters.get(key):
+            pieces.append(f"not {_value(filters[key]).replace(', ', ' or ')}")
     if filters.get("in_stock"):
         pieces.append("in stock")
     return f" ({', '.join(pieces)})" if pieces else ""

@@ -8,7 +8,6 @@ leaves here only inside the result JSON, which reaches the model as a tool messa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -19,9 +18,10 @@ from msgspec import Struct
 
 from feedback.events import ImpressionLog
 from market.assistant import store
-from market.assistant.agent import replies
+from market.assistant.agent import answers, listings, replies, searching
 from market.assistant.agent.tools import (
     AddToCart,
+    AnswerQuestion,
     AskClarifyingQuestion,
     CheckoutStarted,
     CompareProducts,
@@ -33,17 +33,15 @@ from market.assistant.agent.tools import (
     ToolResult,
     ViewCart,
 )
-from market.core.errors import DomainError, InvalidInput, NotFound, Unavailable
-from market.core.money import Money
+from market.assistant.reading.questions import Comparison, Question, read_comparison, read_question
+from market.assistant.reading.vocabulary import Vocabulary
+from market.core.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
 from market.core.settings import Settings
 from market.orders import carts, checkout
 from market.orders.schemas import CartIn, CartItemIn, CartView, CheckoutIn
-from market.search.service import run_search
 from payments.gateway import StripeGateway
-from ranking.engine import MatchingEngine, SearchRequest
-from ranking.filters import SearchFilters
+from ranking.engine import MatchingEngine
 from sellers import catalog, inventory
-from sellers.schemas import CardExtras
 
 DESCRIPTION_CHARS = 600  # of a product's description shown to the model: the start says what it is
 
@@ -68,12 +66,11 @@ class Toolbox:
     engine: MatchingEngine | None = None
     impressions: ImpressionLog | None = None
     gateway: StripeGateway | None = None
-    colors: Sequence[str] = ()  # the catalog's colour words: "blue" also finds "royal blue"
-    categories: Sequence[str] = ()  # the catalog's category paths: "Running" becomes "Shoes > Running"
+    vocabulary: Vocabulary = field(default_factory=Vocabulary.demo)
 
     async def run(self, session: Session, name: str, arguments: Struct) -> ToolResult:
         """Carry out one validated call. Errors the shopper can act on become an `error` in the result."""
-        raw = {key: value for key, value in msgspec.to_builtins(arguments).items() if value is not None}
+        raw = {key: value for key, value in msgspec.to_builtins(arguments).items() if value not in (None, [])}
         try:
             result = await getattr(self, f"_{name}")(session, arguments)
         except DomainError as exc:
@@ -83,108 +80,70 @@ class Toolbox:
         result.arguments = raw
         return result
 
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.vocabulary.category_terms.values())))
+
     # -- the tools ------------------------------------------------------------------------------------
 
     async def _search_products(self, session: Session, args: SearchProducts) -> ToolResult:
         if self.engine is None or self.impressions is None:
             raise Unavailable("search_disabled", "search does not run on this node")
-        query, category = args.query, self._category_path(args.category)
-        if args.category and category is None:  # not a category of this catalog: its words still count
-            query = f"{query} {args.category}"
-        bounds = args.min_price is not None or args.max_price is not None
-        filters = msgspec.convert(
-            {
-                "min_price": args.min_price,
-                "max_price": args.max_price,
-                "currency": args.currency or (self.settings.assistant_currency if bounds else None),
-                "category": category,
-                "brand": args.brand,
-                "in_stock": args.in_stock,
-                "attributes": {"color": self._colors(args.color)} if args.color else None,
-            },
-            SearchFilters,
-        )
-        request = SearchRequest(
-            query=query[:500],
-            filters=filters,
-            limit=self.settings.assistant_results,
+        found = await searching.search(
+            args,
+            engine=self.engine,
+            impressions=self.impressions,
+            settings=self.settings,
+            vocabulary=self.vocabulary,
+            categories=self.categories,
             session_id=str(session.conversation_id),
+            extras_of=lambda ids: listings.extras_of(self.pool, ids),
         )
-        response = await run_search(request, self.engine, self.impressions)
-        if (
-            not response.results
-            and filters.category
-            and filters.max_price is None
-            and filters.min_price is None
-        ):
-            # The category is the reading most often wrong ("a hint, not a certainty"): without it, once.
-            # Not under a budget, though: there, nothing in the category is the answer.
-            filters = msgspec.structs.replace(filters, category=None)
-            request = msgspec.structs.replace(request, filters=filters)
-            response = await run_search(request, self.engine, self.impressions)
-        extras = await self._extras([hit.product_id for hit in response.results])
-        shown, cards = [], []
-        for hit in response.results:
-            indexed = self.engine.catalog.get(hit.product_id)
-            color = (indexed.attributes.get("color") if indexed else None) or None
-            entry: dict[str, Any] = {
-                "product_id": hit.product_id,
-                "position": hit.position,
-                "title": hit.title,
-                "brand": hit.brand,
-                "category": hit.category,
-                "in_stock": hit.in_stock,
-            }
-            if hit.price:
-                entry |= _prices(
-                    hit.price.amount, hit.list_price.amount if hit.list_price else None, hit.price.currency
-                )
-            if color:
-                entry["color"] = color
-            shown.append(entry)
-            cards.append(_card(hit.product_id, hit.title, hit.position, hit.seller_id, hit.price, extras))
-            session.search_ids[hit.product_id] = response.search_id
-        data = {
-            "query": response.query,
-            "filters": _filters_json(filters),
-            "count": len(shown),
-            "products": shown,
-        }
+        if found.search_id is not None:
+            for card in found.cards:
+                session.search_ids[card.product_id] = found.search_id
         return ToolResult(
             name="search_products",
             arguments={},
             ok=True,
-            data=data,
-            products=cards,
-            search_id=response.search_id,
+            data=found.data,
+            products=found.cards,
+            search_id=found.search_id,
         )
 
     async def _product_details(self, session: Session, args: ProductDetails) -> ToolResult:
-        products = await self._describe([args.product_id], description_chars=DESCRIPTION_CHARS)
-        product, card = products[0]
-        return ToolResult(
-            name="product_details", arguments={}, ok=True, data={"product": product}, products=[card]
+        described = await self._describe([args.product_id], with_variants=True)
+        product, _ = described[0]
+        return ToolResult(name="product_details", arguments={}, ok=True, data={"product": product})
+
+    async def _answer_question(self, session: Session, args: AnswerQuestion) -> ToolResult:
+        question = read_question(args.question, self.vocabulary.attribute_keys) or Question(
+            properties=("description",)
         )
+        described = await self._describe([args.product_id], with_variants=True)
+        product, _ = described[0]
+        found = answers.answer(question, product)
+        data = {"product": _named(product), "answer": found}
+        return ToolResult(name="answer_question", arguments={}, ok=True, data=data)
 
     async def _compare_products(self, session: Session, args: CompareProducts) -> ToolResult:
         ids = list(dict.fromkeys(args.product_ids))
         if len(ids) < 2:
             raise InvalidInput.invalid("product_ids", "comparing needs two different products")
-        described = await self._describe(ids, description_chars=200)
-        products = [product for product, _ in described]
-        priced = [p for p in products if "price" in p]
-        data: dict[str, Any] = {"products": products}
-        if len({p["price"]["currency"] for p in priced}) == 1 and priced:
-            data["cheapest"] = min(priced, key=lambda p: p["price"]["amount"])["product_id"]
-        return ToolResult(
-            name="compare_products",
-            arguments={},
-            ok=True,
-            data=data,
-            products=[card for _, card in described],
+        products = [product for product, _ in await self._describe(ids, description_chars=200)]
+        data: dict[str, Any] = {
+            "products": [_named(p) | {"price": p["price"]} for p in products if "price" in p]
+        }
+        comparison = read_comparison(args.along or "") or Comparison(
+            attributes=("price",), wants="min", phrase="cheaper"
         )
+        data["comparison"] = answers.compare(comparison, products)
+        return ToolResult(name="compare_products", arguments={}, ok=True, data=data)
 
     async def _add_to_cart(self, session: Session, args: AddToCart) -> ToolResult:
+        problem = await self._why_unbuyable(args.product_id, args.quantity)
+        if problem is not None:
+            raise Conflict("not_buyable", problem)
         cart_id = await self._cart(session)
         before = await carts.get_cart(self.pool, cart_id)
         held = next((line.quantity for line in _lines(before) if line.product_id == args.product_id), 0)
@@ -249,105 +208,39 @@ class Toolbox:
                 session.cart_id = await store.claim_cart(conn, session.conversation_id, made.cart_id)
         return session.cart_id
 
-    async def _extras(self, product_ids: list[int]) -> dict[int, CardExtras]:
-        if not product_ids:
-            return {}
-        async with self.pool.acquire() as conn:
-            return await catalog.card_extras(conn, product_ids)
-
     async def _describe(
-        self, product_ids: list[int], *, description_chars: int
+        self,
+        product_ids: list[int],
+        *,
+        description_chars: int = DESCRIPTION_CHARS,
+        with_variants: bool = False,
     ) -> list[tuple[dict, ProductCard]]:
-        """The products as the catalog holds them now, with what can be bought of each; in the given order."""
-        found = {p.product_id: p for p in await catalog.searchable_products(self.pool, product_ids)}
-        missing = [str(pid) for pid in product_ids if pid not in found]
-        if missing:
-            raise NotFound("product_not_found", f"no product {', '.join(missing)} is on offer")
-        async with self.pool.acquire() as conn:
-            stock = await inventory.available(conn, product_ids)
-            extras = await catalog.card_extras(conn, product_ids)
-        described = []
-        for position, pid in enumerate(product_ids, start=1):
-            product = found[pid]
-            list_price = product.list_price.amount if product.list_price else None
-            entry = {
-                "product_id": pid,
-                "title": product.title,
-                "brand": product.brand,
-                "category": product.category,
-                "seller_name": extras[pid].seller_name if pid in extras else None,
-                "availability": product.availability,
-                "available": stock.get(pid, 0),
-                "attributes": product.attributes,
-                "description": product.description[:description_chars],
-            } | _prices(product.price.amount, list_price, product.price.currency)
-            card = _card(pid, product.title, position, str(product.seller_id), product.price, extras)
-            described.append(({k: v for k, v in entry.items() if v not in (None, "", {})}, card))
-        return described
-
-    def _category_path(self, category: str | None) -> str | None:
-        """The catalog's path for a category the shopper or the model named; None when it has none."""
-        if not category:
-            return None
-        wanted = _norm(category)
-        paths = [
-            path for path in self.categories if _norm(path) == wanted or _norm(path).startswith(wanted + " >")
-        ]
-        if paths:
-            return category
-        ending = sorted(
-            (path for path in self.categories if _norm(path).endswith("> " + wanted)),
-            key=lambda path: path.count(">"),
+        return await listings.describe(
+            self.pool,
+            self.engine,
+            product_ids,
+            description_chars=description_chars,
+            with_variants=with_variants,
         )
-        return ending[0] if ending else (category if not self.categories else None)
 
-    def _colors(self, color: str) -> list[str]:
-        """The colour asked for and every catalog colour that contains it ("blue": "royal blue", ...)."""
-        wanted = _norm(color)
-        return [wanted] + [c for c in self.colors if _norm(c) != wanted and wanted in _norm(c).split()]
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
-def _prices(amount: int, list_amount: int | None, currency: str) -> dict[str, Any]:
-    prices: dict[str, Any] = {"price": replies.money_json(amount, currency)}
-    if list_amount is not None and list_amount > amount:
-        prices["list_price"] = replies.money_json(list_amount, currency)
-        # A whole percent, rounded down: never claim more off than the prices give.
-        prices["discount_percent"] = (list_amount - amount) * 100 // list_amount
-    return prices
+    async def _why_unbuyable(self, product_id: int, quantity: int) -> str | None:
+        """Why the product cannot be bought now, in words a shopper understands; None when it can."""
+        async with self.pool.acquire() as conn:
+            terms = (await catalog.sale_terms(conn, [product_id])).get(product_id)
+            available = (await inventory.available(conn, [product_id])).get(product_id, 0)
+        if terms is None:
+            return "that product is not on offer"
+        if terms.availability == "preorder":
+            return f"{terms.title} is available for preorder only: it cannot be bought until it is in stock"
+        problem = carts.line_problem(
+            carts.CartItem(product_id=product_id, quantity=quantity, search_id=None, terms=terms), available
+        )
+        return f"{terms.title} cannot be bought now: {problem}" if problem else None
 
 
-def _card(
-    product_id: int,
-    title: str,
-    position: int,
-    seller_id: str | None,
-    price: Any,
-    extras: dict[int, CardExtras],
-) -> ProductCard:
-    extra = extras.get(product_id)
-    return ProductCard(
-        product_id=product_id,
-        title=title,
-        position=position,
-        seller_id=seller_id,
-        seller_name=extra.seller_name if extra else None,
-        price=Money(price.amount, price.currency) if price else None,
-        image=extra.image if extra else None,
-    )
-
-
-def _filters_json(filters: SearchFilters) -> dict[str, Any]:
-    data: dict[str, Any] = msgspec.to_builtins(filters)
-    for bound in ("min_price", "max_price"):
-        if bound in data:
-            data[bound] = replies.money_json(data[bound], filters.currency or "")
-    if "attributes" in data:
-        data["color"] = data.pop("attributes").get("color", [])[:1]
-    return data
+def _named(product: dict[str, Any]) -> dict[str, Any]:
+    """What a reply needs to name a product."""
+    return {key: product[key] for key in ("product_id", "title", "brand") if key in product}
 
 
 def _lines(cart: CartView | None) -> list:

@@ -34,6 +34,17 @@ class SearchProducts(Struct, forbid_unknown_fields=True, kw_only=True):
     ) = None
     brand: Words | None = None
     color: Words | None = None
+    colors: Annotated[list[Words], Meta(max_length=10)] | None = None
+    size: Words | None = None
+    exclude_brands: Annotated[
+        list[Words], Meta(max_length=10, description="brands the shopper turned down")
+    ] = []
+    exclude_colors: Annotated[list[Words], Meta(max_length=10)] = []
+    exclude_categories: Annotated[list[Words], Meta(max_length=10)] = []
+    attributes: Annotated[
+        dict[str, list[Words]], Meta(max_length=10, description='e.g. {"capacity": ["4-person"]}')
+    ] = {}
+    exclude_attributes: Annotated[dict[str, list[Words]], Meta(max_length=10)] = {}
     in_stock: bool | None = None
 
 
@@ -44,9 +55,20 @@ class ProductDetails(Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class CompareProducts(Struct, forbid_unknown_fields=True, kw_only=True):
-    """Two to four products side by side."""
+    """Two to four products side by side, along what the shopper asks ("heavier", "cheaper", "brighter")."""
 
     product_ids: Annotated[list[ProductId], Meta(min_length=2, max_length=4)]
+    along: (
+        Annotated[str, Meta(max_length=200, description="the shopper's words: which is lighter?")] | None
+    ) = None
+
+
+class AnswerQuestion(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Answer a question about one product from its listing, its seller's policies and its other sizes and
+    colours ("is it machine washable?", "does it ship to Canada?")."""
+
+    product_id: ProductId
+    question: Annotated[str, Meta(min_length=1, max_length=300)]
 
 
 class AddToCart(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -80,6 +102,7 @@ TOOLS: dict[str, type[Struct]] = {
     "search_products": SearchProducts,
     "product_details": ProductDetails,
     "compare_products": CompareProducts,
+    "answer_question": AnswerQuestion,
     "add_to_cart": AddToCart,
     "remove_from_cart": RemoveFromCart,
     "view_cart": ViewCart,
@@ -150,6 +173,9 @@ class ProductCard(Struct, kw_only=True, omit_defaults=True):
     seller_id: str | None = None
     seller_name: str | None = None
     price: Money | None = None
+    # The price in the currency the shopper's budget was given in, when the product's is another: approximate.
+    converted_price: Money | None = None
+    availability: str | None = None  # "preorder" or "out_of_stock"; absent when it can be bought now
     image: str | None = None  # the first of the seller's images
 
 

@@ -26,19 +26,18 @@ from typing import Any
 import msgspec
 
 from market.assistant.agent import replies
-from market.assistant.agent.grounding import Facts, Removal, cut_links, ground, plausible_sentence
+from market.assistant.agent.checks import check_call
+from market.assistant.agent.grounding import Facts, Removal, cut_links, ground, readable_reply
 from market.assistant.agent.history import History
 from market.assistant.agent.proposals import Intent, Layer, Proposal, propose, read
+from market.assistant.agent.state import DialogueState
 from market.assistant.agent.toolbox import Session, Toolbox
 from market.assistant.agent.tools import (
     CART_TOOLS,
-    AddToCart,
     CheckoutStarted,
     InvalidToolCall,
     ProductCard,
-    SearchProducts,
     ToolResult,
-    confirms_checkout,
     parse_call,
     tool_specs,
 )
@@ -64,25 +63,12 @@ FILL_QUERY_PROMPT = (
     "Write the few words a shopper's message is looking for, to search a product catalog. "
     'Answer as JSON: {"query": "..."}.'
 )
-SMALL_TALK_PROMPT = (
-    "You are the friendly shopping assistant of the Agora marketplace. Answer the shopper in one short "
-    "sentence and offer to help them find something. Never mention a product, a price or a link."
-)
 _QUERY_SCHEMA = {
     "type": "object",
     "properties": {"query": {"type": "string", "minLength": 1, "maxLength": 100}},
     "required": ["query"],
 }
-_REPLY_SCHEMA = {
-    "type": "object",
-    "properties": {"reply": {"type": "string", "minLength": 1, "maxLength": 300}},
-    "required": ["reply"],
-}
 _ASK_WHAT = "What are you looking for?"
-_CART_REQUEST = re.compile(
-    r"\b(?:add|adding|buy|take|put|get|grab|order|want|cart|basket|remove|delete|drop|take out|purchase)\b",
-    re.IGNORECASE,
-)
 
 
 class CallRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -98,6 +84,7 @@ class CallRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 class TurnOutcome(msgspec.Struct, kw_only=True):
     reply: str
+    state: DialogueState
     products: list[ProductCard]
     cart: CartView | None
     checkout: CheckoutStarted | None
@@ -126,11 +113,15 @@ class _Turn:
     calls: list[CallRecord] = field(default_factory=list)
     consulted: bool = False  # the model was asked something
     confirming: bool = False  # checkout was wanted without a confirmation: the shopper is asked
+    layer_calls: tuple[ToolCall, ...] = ()  # what the layer itself would do, for checking the model's calls
+    say: str | None = None  # a reply by policy (no tools), or said before the tools' reply (`prefix`)
+    prefix: str | None = None
     asked_checkout: bool = False  # ... about a cart that has something to pay for
 
     @property
     def steps(self) -> int:
-        return sum(1 for call in self.calls if not call.refused)
+        # Refused calls count too: a model that keeps asking for them must not loop without end.
+        return len(self.calls)
 
 
 class Agent:
@@ -163,13 +154,18 @@ class Agent:
         intent = await asyncio.to_thread(read, self.layer, text, history, currency=self.currency)
         turn = _Turn(text=text, intent=intent, session=session, emit=emit or _ignore)
         proposal = propose(intent, text, history, asked=history.asked_checkout)
-        if self.model_leads:
+        turn.say, turn.prefix, turn.layer_calls = proposal.say, proposal.prefix, proposal.calls
+        if proposal.say is not None:  # policy answers, never a model: the same words for every backend
+            written = None
+        elif self.model_leads:
             written = await self._model_leads(turn, history, proposal)
         else:
             written = await self._layer_leads(turn, proposal)
         # Templates are grounded too: a seller's link must not ride along in a quoted title.
         facts = Facts.from_results([*history.results, *(result.data for result in turn.results)])
         template = cut_links(self._template(turn), facts, self.own_url)
+        if written is not None and not readable_reply(written, text):  # "function.search_products:"
+            written = None
         grounded = ground(
             template if written is None else written, facts, own_url=self.own_url, fallback=template
         )
@@ -178,12 +174,17 @@ class Agent:
             logger.info("grounding removed %d claim(s) from a reply: %s", len(removed), removed)
         shown = next((result for result in reversed(turn.results) if result.products), None)
         carts = [result.cart for result in turn.results if result.cart is not None]
+        if turn.prefix:
+            reply = f"{turn.prefix}\n\n{reply}"
         return TurnOutcome(
             reply=reply,
+            state=proposal.state if proposal.state is not None else history.state,
             products=shown.products if shown else [],
             cart=carts[-1] if carts else None,
             checkout=next((result.checkout for result in turn.results if result.checkout), None),
-            intent=intent.record() | {"query": _searched(turn) or intent.slots.query or None},
+            intent=intent.record()
+            | {"query": _searched(turn) or intent.slots.query or None}
+            | ({"reply_kind": proposal.kind} if proposal.kind else {}),
             calls=turn.calls,
             products_shown=[
                 {"product_id": card.product_id, "position": card.position}
@@ -205,14 +206,11 @@ class Agent:
         calls = list(proposal.calls)
         if proposal.needs_query:
             query = await self._ask_json(turn, FILL_QUERY_PROMPT, turn.text, _QUERY_SCHEMA, "query")
-            calls = [_search_with_query(proposal.needs_query, query)] if query else []
+            calls = [_search_with_query(proposal.needs_query, query)] if _said(query, turn.text) else []
             if not calls:
                 calls = [ToolCall("ask_clarifying_question", {"question": _ASK_WHAT})]
         await self._run_layer_calls(turn, calls)
-        if not calls:  # small talk: the model may say something short, if it reads like a sentence
-            said = await self._ask_json(turn, SMALL_TALK_PROMPT, turn.text, _REPLY_SCHEMA, "reply")
-            return said if said and plausible_sentence(said) else None
-        return None
+        return None  # the reply is templated from the tool results: a small model's own words never are
 
     async def _fall_back(self, turn: _Turn, proposal: Proposal) -> None:
         """The model failed: the layer's own proposal is carried out (the model is not asked for gaps)."""
@@ -224,7 +222,9 @@ class Agent:
             await self._run_layer_calls(turn, list(proposal.calls))
 
     async def _run_layer_calls(self, turn: _Turn, calls: list[ToolCall]) -> None:
-        for call in calls[: max(self.max_steps - turn.steps, 0)]:
+        # Calls the layer refused of the model's take no room from the layer's own plan.
+        ran = sum(1 for call in turn.calls if not call.refused)
+        for call in calls[: max(self.max_steps - ran, 0)]:
             try:
                 arguments = parse_call(call)
             except InvalidToolCall as exc:  # e.g. a brand name longer than any tool takes: skip the call
@@ -267,6 +267,12 @@ class Agent:
                     await self._fall_back(turn, proposal)
                 return None
             if not reply.tool_calls or bounded:
+                ran = any(call.ok and not call.refused for call in turn.calls)
+                changes_cart = any(call.name in CART_TOOLS for call in proposal.calls)
+                if not ran and proposal.calls and (changes_cart or not readable_reply(reply.text, turn.text)):
+                    # The model did nothing of what the message plainly asks, and says nothing usable.
+                    await self._fall_back(turn, proposal)
+                    return None
                 return reply.text or None
             calls = [
                 msgspec.structs.replace(call, id=call.id or f"call_{len(turn.calls)}_{index}")
@@ -299,7 +305,10 @@ class Agent:
         except InvalidToolCall as exc:
             invalid.append(str(exc))
             return _json({"error": f"{exc}. Call the tool again with valid arguments."}), False
-        arguments, refusal = self._check(turn, history, call.name, arguments)
+        layer_search = next((c.arguments for c in turn.layer_calls if c.name == "search_products"), None)
+        arguments, refusal = check_call(
+            call.name, arguments, turn.intent, turn.text, history, turn.results, self.currency, layer_search
+        )
         if refusal:
             turn.calls.append(
                 CallRecord(
@@ -313,47 +322,6 @@ class Agent:
         result = await self._execute(turn, call.name, arguments, "model")
         finished = call.name in ("ask_clarifying_question", "start_checkout") and result.ok
         return _json(result.data), finished
-
-    def _check(self, turn: _Turn, history: History, name: str, arguments: Any) -> tuple[Any, str]:
-        """The layer's checks of a model's call: the call to run (perhaps corrected), or why it is refused."""
-        intent, text = turn.intent, turn.text
-        if isinstance(arguments, SearchProducts) and intent.slots.has_budget:
-            currency = intent.slots.currency or self.currency
-            arguments = msgspec.structs.replace(
-                arguments,
-                min_price=intent.slots.budget_min,
-                max_price=intent.slots.budget_max,
-                currency=currency,
-            )
-        known = {p.product_id for p in history.shown} | history.cart_ids
-        if history.focus is not None:
-            known.add(history.focus)
-        for result in turn.results:
-            known |= Facts.from_results([result.data]).product_ids
-        ids = (
-            [arguments.product_id]
-            if hasattr(arguments, "product_id")
-            else getattr(arguments, "product_ids", [])
-        )
-        if any(product_id not in known for product_id in ids):
-            if intent.references and len(ids) == 1 and hasattr(arguments, "product_id"):
-                arguments = msgspec.structs.replace(arguments, product_id=intent.references[0])
-            else:
-                return (
-                    arguments,
-                    "the shopper has not been shown that product; search or ask which one they mean",
-                )
-        if name in CART_TOOLS - {"start_checkout"}:
-            if intent.action not in ("add_to_cart", "remove_from_cart") and not _CART_REQUEST.search(text):
-                return arguments, "the shopper did not ask to change the cart"
-            if isinstance(arguments, AddToCart):
-                quantity = intent.slots.quantity or (
-                    arguments.quantity if re.search(rf"\b{arguments.quantity}\b", text) else 1
-                )
-                arguments = msgspec.structs.replace(arguments, quantity=quantity)
-        if name == "start_checkout" and not confirms_checkout(text, asked=history.asked_checkout):
-            return arguments, "the shopper has not confirmed checkout in this message; ask them to confirm"
-        return arguments, ""
 
     # -- running tools --------------------------------------------------------------------------------
 
@@ -377,12 +345,22 @@ class Agent:
         turn.asked_checkout = bool(turn.results[-1].data.get("cart", {}).get("item_count"))
 
     def _template(self, turn: _Turn) -> str:
+        if turn.say is not None:
+            return turn.say
         if turn.confirming:
             cart = next((r.data["cart"] for r in reversed(turn.results) if "cart" in r.data), {})
             return replies.confirm_checkout(cart)
         if not turn.results:
             return replies.GREETING if turn.intent.action == "chit_chat" else replies.TROUBLE
         return replies.compose([(result.name, result.data) for result in turn.results])
+
+
+def _said(query: str | None, text: str) -> bool:
+    """Whether the model's search words are all the shopper's own: a small model's invention never is."""
+    if not query:
+        return False
+    said = set(re.findall(r"\w+", text.lower()))
+    return all(word in said for word in re.findall(r"\w+", query.lower()))
 
 
 def _search_with_query(base: dict[str, Any], query: str) -> ToolCall:

@@ -29,6 +29,7 @@ class ShownProduct(msgspec.Struct, frozen=True):
     color: str | None = None
     price_amount: int | None = None  # minor units of `currency`
     currency: str | None = None
+    category: str = ""
 
 
 _ORDINALS = {

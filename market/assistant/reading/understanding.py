@@ -33,7 +33,11 @@ class Slots(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     colors: tuple[str, ...] = ()
     exclude_colors: tuple[str, ...] = ()  # "not black", "anything but red"
     brand: str | None = None
+    exclude_brands: tuple[str, ...] = ()  # "nothing from Loamstep", "ugh not Auralis again"
+    refuses_shown_brand: bool = False  # "not them, I don't like that brand": the brand of what was shown
     category: str | None = None  # a category path prefix, e.g. "Shoes > Running": a hint, not a certainty
+    exclude_categories: tuple[str, ...] = ()  # "no kids' stuff": category paths
+    dismissed: tuple[str, ...] = ()  # category paths set aside: "never mind the jacket, show me gloves"
 
     @property
     def has_budget(self) -> bool:
@@ -138,7 +142,23 @@ def _read_size(text: _Text, vocabulary: Vocabulary) -> str | None:
 
 
 _NEGATION = re.compile(
-    r"(?:\bnot|\bno|\bwithout|\bexcept|\bbut\s+not|\bbut|\bother\s+than|\bnothing)\s+(?:in\s+)?$",
+    r"(?:\b(?:anything|everything|all|any)\s+(?:but|except|other\s+than)|\bnot|\bno|\bnon|\bwithout|\bexcept|"
+    r"\bexcluding|\bbut\s+not|\bother\s+than|\bnothing|\bnever|\bavoid|\bskip|\bhate|\bdislike|"
+    r"\b(?:don'?t|do\s+not|doesn'?t|won'?t)\s+(?:want|like|need|care\s+for))"
+    r"\s+(?:(?:in|from|by|made\s+by|any|anything|anymore|of|the|a|an|more|those|these|stuff)\s+)*$",
+    re.IGNORECASE,
+)
+# "never mind the jacket", "forget the tents": a category set aside, neither wanted now nor excluded.
+_DISMISSAL = re.compile(
+    r"(?:never\s*mind|forget(?:\s+about)?|scratch|enough\s+of|done\s+with|instead\s+of|rather\s+than|no\s+more)"
+    r"\s+(?:(?:the|those|these|that|this|my|about|all|with)\s+)*$",
+    re.IGNORECASE,
+)
+# A brand turned down without its name, after products were shown.
+_SHOWN_BRAND_REFUSED = re.compile(
+    r"\b(?:not|no|don'?t\s+(?:like|want)|do\s+not\s+(?:like|want)|hate|dislike|avoid)\s+"
+    r"(?:them|those|that\s+brand|this\s+brand|these\s+brands?|those\s+brands?|the\s+brand|that\s+one'?s?\s+brand)\b"
+    r"|\b(?:other|another|different)\s+brands?\b",
     re.IGNORECASE,
 )
 
@@ -161,27 +181,54 @@ def _read_colors(text: _Text, vocabulary: Vocabulary) -> tuple[tuple[str, ...], 
     return tuple(wanted), tuple(dict.fromkeys(excluded))
 
 
-def _read_brand(text: _Text, vocabulary: Vocabulary) -> str | None:
+def _read_brands(text: _Text, vocabulary: Vocabulary) -> tuple[str | None, tuple[str, ...]]:
+    """The brand wanted (the first not negated) and the brands turned down (masked out of the text)."""
     if vocabulary.brand_pattern is None:
-        return None
-    for match in text.find(vocabulary.brand_pattern):
-        if not _NEGATION.search(text.masked[max(0, match.start() - 20) : match.start()]):
-            return vocabulary.brand_by_word[_brand_key(match.group(0))]
-    return None
+        return None, ()
+    wanted, excluded = None, []
+    for match in list(text.find(vocabulary.brand_pattern)):
+        brand = vocabulary.brand_by_word[_brand_key(match.group(0))]
+        negation = _NEGATION.search(text.masked[max(0, match.start() - 40) : match.start()])
+        if negation:
+            excluded.append(brand)
+            text.take(match.start() - (min(match.start(), 40) - negation.start()), match.end())
+        elif wanted is None:
+            wanted = brand  # its name stays among the search words: titles often carry it
+    return wanted, tuple(dict.fromkeys(excluded))
 
 
 def _brand_key(text: str) -> str:
     return " ".join(text.lower().replace("&", " and ").split())
 
 
-def _read_category(text: _Text, vocabulary: Vocabulary) -> str | None:
+def _read_categories(
+    text: _Text, vocabulary: Vocabulary
+) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+    """The category wanted (the longest term not negated or set aside), the categories excluded ("no
+    tents") and those set aside ("never mind the jacket"). Excluded and set-aside terms are masked out."""
     if vocabulary.category_pattern is None:
-        return None
-    matches = list(text.find(vocabulary.category_pattern))
-    if not matches:
-        return None
-    longest = max(matches, key=lambda match: len(match.group(0)))
-    return vocabulary.category_by_term[" ".join(longest.group(0).lower().split())]
+        return None, (), ()
+    wanted, excluded, dismissed = [], [], []
+    for match in list(text.find(vocabulary.category_pattern)):
+        path = vocabulary.category_by_term[" ".join(match.group(0).lower().split())]
+        before = text.masked[max(0, match.start() - 40) : match.start()]
+        if (found := _DISMISSAL.search(before)) is not None:
+            dismissed.append(path)
+            text.take(match.start() - (len(before) - found.start()), match.end())
+        elif (found := _NEGATION.search(before)) is not None:
+            excluded.append(path)
+            text.take(match.start() - (len(before) - found.start()), match.end())
+        else:
+            wanted.append(match)
+    category = None
+    if wanted:  # the most specific category named ("kitchen knives": cutlery), then the longest term
+
+        def specific(match: re.Match[str]) -> tuple[int, int]:
+            path = vocabulary.category_by_term[" ".join(match.group(0).lower().split())]
+            return path.count(">"), len(match.group(0))
+
+        category = vocabulary.category_by_term[" ".join(max(wanted, key=specific).group(0).lower().split())]
+    return category, tuple(dict.fromkeys(excluded)), tuple(dict.fromkeys(dismissed))
 
 
 # --- what is left for search ---------------------------------------------------------------------------
@@ -204,9 +251,13 @@ _OPENINGS = (
 )
 _OPENERS = re.compile(r"^(?:" + "|".join(_OPENINGS) + r")\b\s*", re.IGNORECASE)
 _CLOSERS = re.compile(r"\s+(?:do|does)\s+(?:you|agora)\s+(?:have|sell|carry|stock)\s*[?.!]*$", re.IGNORECASE)
-_POLITE = re.compile(r"\b(?:please|pls|plz|thanks|thank\s+you)\b", re.IGNORECASE)
+_POLITE = re.compile(
+    r"\b(?:please|pls|plz|thanks|thank\s+you|ugh|meh|hmm+|again|anymore|either|anything|instead|"
+    r"i\s+(?:really\s+)?(?:don'?t|do\s+not)\s+(?:like|want)|i\s+hate)\b",
+    re.IGNORECASE,
+)
 _DANGLING = re.compile(
-    r"(?:[\s,.!?;:]+|\b(?:for|and|but|with|at|that|which|in|or|of|the|a|an|is|to)\b)+$", re.IGNORECASE
+    r"(?:[\s,.!?;:]+|\b(?:for|and|but|with|at|that|which|in|or|of|the|a|an|is|to|i)\b)+$", re.IGNORECASE
 )
 
 
@@ -216,7 +267,7 @@ def _leftover_query(text: _Text) -> str:
     previous = None
     while previous != query:
         previous = query
-        query = _OPENERS.sub("", query).strip()
+        query = _OPENERS.sub("", query.strip(" ,.!?;:")).strip()
         query = _CLOSERS.sub("", query).strip()
         query = _DANGLING.sub("", query).strip()
     return query.strip(" ,.!?;:")
@@ -231,12 +282,23 @@ def understand(text: str, vocabulary: Vocabulary, *, currency_default: str) -> S
     reading = _Text(budget.rest)
     quantity = _read_quantity(reading)
     colors, excluded = _read_colors(reading, vocabulary)
+    refuses_shown_brand = False
+    for match in list(reading.find(_SHOWN_BRAND_REFUSED)):
+        refuses_shown_brand = True
+        reading.take(match.start(), match.end())
+    brand, exclude_brands = _read_brands(reading, vocabulary)
+    size = _read_size(reading, vocabulary)
+    category, exclude_categories, dismissed = _read_categories(reading, vocabulary)
     return Slots(
-        size=_read_size(reading, vocabulary),
+        size=size,
         colors=colors,
         exclude_colors=excluded,
-        brand=_read_brand(reading, vocabulary),
-        category=_read_category(reading, vocabulary),
+        brand=brand,
+        exclude_brands=exclude_brands,
+        refuses_shown_brand=refuses_shown_brand and not exclude_brands,
+        category=category,
+        exclude_categories=exclude_categories,
+        dismissed=dismissed,
         budget_min=budget.budget_min,
         budget_max=budget.budget_max,
         currency=budget.currency,

@@ -41,6 +41,19 @@ def singular(noun: str) -> str:
     return noun
 
 
+def stem(word: str) -> str:
+    """A crude stem for telling whether the catalog has a word in any form: "runner", "running" and "runs"
+    are all "run"."""
+    word = singular(word.lower())
+    for suffix in ("ings", "ing", "ers", "er", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiousl":
+        word = word[:-1]  # "runn" -> "run"
+    return word
+
+
 def _common_prefix(paths: Iterable[str]) -> str:
     split = [[part.strip() for part in path.split(">")] for path in paths]
     common: list[str] = []
@@ -75,6 +88,12 @@ class Vocabulary:
     sizes: tuple[str, ...]
     category_terms: Mapping[str, str]  # lower-case phrase -> category path (prefix) it names
     nouns: tuple[str, ...] = ()  # lower-case product nouns ("trail running shoe"), for generating utterances
+    # Every word of the catalog's titles and category paths, lower-case and singular: what it sells.
+    words: frozenset[str] = frozenset()
+    attribute_keys: tuple[str, ...] = ()
+    # Each attribute's values (colour and size apart), and which attributes each category path has.
+    attribute_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    category_attributes: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     color_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     color_by_word: dict[str, str] = field(init=False, repr=False, compare=False)
@@ -84,6 +103,7 @@ class Vocabulary:
     size_by_word: dict[str, str] = field(init=False, repr=False, compare=False)
     category_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     category_by_term: dict[str, str] = field(init=False, repr=False, compare=False)
+    word_stems: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         colors: dict[str, str] = {}
@@ -109,6 +129,7 @@ class Vocabulary:
         set_attr("size_patterns", self._size_patterns(sizes))
         set_attr("category_by_term", {_key(term): path for term, path in terms.items()} | terms)
         set_attr("category_pattern", _phrase_pattern(terms))
+        set_attr("word_stems", frozenset(stem(word) for word in self.words))
 
     @staticmethod
     def _size_patterns(sizes: Mapping[str, str]) -> tuple[re.Pattern[str], ...]:
@@ -127,6 +148,10 @@ class Vocabulary:
             patterns.append(rf"(?<![\w-])(?P<s>{'|'.join(re.escape(size) for size in alone)})(?![\w-])")
         return tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns)
 
+    def sells(self, word: str) -> bool:
+        """Whether the catalog's titles or categories have `word`, in some form."""
+        return all(stem(part) in self.word_stems for part in product_words(word))
+
     @classmethod
     def demo(cls) -> Vocabulary:
         """The words of the demo catalog (`market.taxonomy.vocabulary`); built once per process."""
@@ -140,7 +165,12 @@ class Vocabulary:
         colors: dict[str, str] = {}
         sizes: dict[str, str] = {}
         paths: set[str] = set()
+        words: set[str] = set()
+        keys: dict[str, None] = {}
+        values: dict[str, dict[str, str]] = {}
+        by_category: dict[str, set[str]] = {}
         for product in products:
+            words.update(product_words(str(_field(product, "title") or "")))
             brand = str(_field(product, "brand") or "").strip()
             if brand:
                 brands.setdefault(brand.lower(), brand)
@@ -148,6 +178,16 @@ class Vocabulary:
             if category:
                 paths.add(" > ".join(part.strip() for part in category.split(">") if part.strip()))
             attributes = _field(product, "attributes") or {}
+            keys.update(dict.fromkeys(attributes))
+            if category:
+                by_category.setdefault(category, set()).update(attributes)
+            for key, value in attributes.items():
+                if key not in ("color", "colour", "size"):
+                    for item in value if isinstance(value, list) else [value]:
+                        if isinstance(item, str | int) and str(item).strip():
+                            values.setdefault(key, {}).setdefault(
+                                str(item).strip().lower(), str(item).strip()
+                            )
             for key, target in (("color", colors), ("colour", colors), ("size", sizes)):
                 value = attributes.get(key)
                 for item in value if isinstance(value, list) else [value]:
@@ -159,6 +199,10 @@ class Vocabulary:
             sizes=tuple(sorted(sizes.values())),
             category_terms=_category_terms(paths, {}),
             nouns=tuple(sorted({path.rsplit(">", 1)[-1].strip().lower() for path in paths})),
+            words=frozenset(words | {word for path in paths for word in product_words(path)}),
+            attribute_keys=tuple(keys),
+            attribute_values={key: tuple(found.values()) for key, found in values.items()},
+            category_attributes={path: frozenset(found) for path, found in by_category.items()},
         )
 
     def with_terms_of(self, other: Vocabulary) -> Vocabulary:
@@ -182,7 +226,28 @@ class Vocabulary:
             sizes=tuple(dict.fromkeys((*self.sizes, *other.sizes))),
             category_terms=merged,
             nouns=tuple(dict.fromkeys((*self.nouns, *other.nouns))),
+            words=self.words | other.words,
+            attribute_keys=tuple(dict.fromkeys((*self.attribute_keys, *other.attribute_keys))),
+            attribute_values={
+                key: tuple(
+                    dict.fromkeys((*self.attribute_values.get(key, ()), *other.attribute_values.get(key, ())))
+                )
+                for key in {*self.attribute_values, *other.attribute_values}
+            },
+            category_attributes={
+                path: self.category_attributes.get(path, frozenset())
+                | other.category_attributes.get(path, frozenset())
+                for path in {*self.category_attributes, *other.category_attributes}
+            },
         )
+
+
+_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+
+
+def product_words(text: str) -> set[str]:
+    """The words of a title or phrase as the catalog's vocabulary keeps them: lower-case, singular."""
+    return {singular(word) for word in _WORD.findall(text.lower()) if any(c.isalpha() for c in word)}
 
 
 def _field(product: Any, name: str) -> Any:
@@ -227,10 +292,17 @@ def _demo_vocabulary() -> Vocabulary:
     colors: dict[str, None] = {}
     sizes: dict[str, None] = {}
     nouns: dict[str, list[str]] = {}
+    words: set[str] = set()
+    keys: dict[str, None] = {}
+    found_values: dict[str, dict[str, None]] = {}
+    by_category: dict[str, frozenset[str]] = {}
     for root in ROOTS:
         for sub in root.subcategories:
             path = f"{root.name} > {sub.path}"
             nouns[path] = list(sub.nouns)
+            words.update(product_words(path), *(product_words(noun) for noun in sub.nouns))
+            keys.update(dict.fromkeys(sub.attributes))
+            by_category[path] = frozenset(sub.attributes)
             for key, values in sub.attributes.items():
                 flat = (
                     [v for group in values.values() for v in group] if isinstance(values, Mapping) else values
@@ -239,10 +311,16 @@ def _demo_vocabulary() -> Vocabulary:
                     colors.update(dict.fromkeys(flat))
                 elif key == "size":
                     sizes.update(dict.fromkeys(flat))
+                else:
+                    found_values.setdefault(key, {}).update(dict.fromkeys(flat))
     return Vocabulary(
         brands=tuple(brand for root in ROOTS for brand in root.brands),
         colors=tuple(colors),
         sizes=tuple(sizes),
         category_terms=_category_terms(nouns, nouns),
         nouns=tuple(noun.lower() for path_nouns in nouns.values() for noun in path_nouns),
+        words=frozenset(words),
+        attribute_keys=tuple(keys),
+        attribute_values={key: tuple(found) for key, found in found_values.items()},
+        category_attributes=by_category,
     )

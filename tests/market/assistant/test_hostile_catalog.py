@@ -72,7 +72,7 @@ async def test_with_the_layer_leading_hostile_text_is_only_shown_as_a_title(shop
     await nothing_bought(db, conversation)
     names = [c["name"] for turn in (await shop.get(f"/v1/conversations/{conversation}")).json()["turns"]
              for c in turn["tool_calls"]]  # fmt: skip
-    assert names == ["search_products", "product_details"]
+    assert names == ["search_products", "answer_question"]
 
 
 async def test_an_obedient_model_is_stopped_by_the_layer_and_by_grounding(shop, db) -> None:
@@ -89,7 +89,7 @@ async def test_an_obedient_model_is_stopped_by_the_layer_and_by_grounding(shop, 
     conversation = await converse(shop)
 
     answer = await say(shop, conversation, "I'm looking for running shoes")
-    thanks = await say(shop, conversation, "ok, thanks")
+    thanks = await say(shop, conversation, "ok, how long does delivery take?")  # no checkout asked for
 
     await nothing_bought(db, conversation)
     reply = answer["reply"]

@@ -1,0 +1,88 @@
+"""Whether the catalog carries what a shopper asked for, decided by evidence before any product is shown.
+
+Three kinds of evidence, in order:
+1. a well-known brand named (`reading/data/outside_brands.txt`) that no seller of the catalog lists:
+   "Nike running shoes" -> we don't carry Nike; running shoes of other brands are shown as alternatives;
+2. the product word itself: the head of the request (its last word that is neither common English nor a
+   colour or size) appears in no title or category of the catalog: "a snowboard" -> we don't carry
+   snowboards, and nothing is shown;
+3. after searching, the best of the first results means something else: its cosine with the query is
+   below `ranking.similarity.LOW_RELEVANCE_COSINE` (the threshold unmet demand uses, measured on the demo
+   catalog) -> said so, and the results are labelled as the closest alternatives.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Literal
+
+from market.assistant.reading.language import english_words
+from market.assistant.reading.vocabulary import Vocabulary, singular
+
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'&.-]*")
+_CUT = re.compile(
+    r"\b(?:for|with|under|below|over|above|from|by|in|that|which|to|as|like|but|and|or)\b", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Missing:
+    """What the catalog lacks: a brand or a kind of product; `rest` is what may still be searched."""
+
+    kind: Literal["brand", "product"]
+    what: str
+    rest: str = ""
+
+
+@functools.cache
+def outside_brands() -> dict[str, str]:
+    text = files("market.assistant.reading").joinpath("data/outside_brands.txt").read_text("utf-8")
+    brands = (line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return {brand.lower(): brand for brand in brands}
+
+
+def missing_brand(text: str, vocabulary: Vocabulary) -> Missing | None:
+    """A well-known brand named in `text` that the catalog does not list."""
+    lowered = f" {' '.join(text.lower().split())} "
+    listed = {brand.lower() for brand in vocabulary.brands}
+    for key, brand in sorted(outside_brands().items(), key=lambda item: len(item[0]), reverse=True):
+        if key in listed:
+            continue
+        found = re.search(rf"(?<![\w]){re.escape(key)}(?:'s)?(?![\w])", lowered)
+        if found:
+            rest = (lowered[: found.start()] + lowered[found.end() :]).strip()
+            return Missing("brand", brand, " ".join(rest.split()))
+    return None
+
+
+def missing_product(
+    words: str, vocabulary: Vocabulary, *, ignore: frozenset[str] = frozenset()
+) -> Missing | None:
+    """The kind of product `words` asks for, when no title or category of the catalog has its word.
+    `ignore`: words already read as something else (colours, sizes, brands)."""
+    if not vocabulary.words:
+        return None
+    head = _CUT.split(words, maxsplit=1)[0]  # "a snowboard for my son" -> "a snowboard"
+    common = english_words()
+    candidates = [
+        token
+        for token in _TOKEN.findall(head)
+        if any(c.isalpha() for c in token) and token.lower() not in common and token.lower() not in ignore
+    ]
+    if not candidates:
+        return None
+    known = [token for token in candidates if vocabulary.sells(token)]
+    if known:
+        return None
+    what = " ".join(candidates)
+    return Missing("product", what if len(candidates) > 1 else _plural_of(candidates[0]))
+
+
+def _plural_of(word: str) -> str:
+    lowered = word.lower()
+    if singular(lowered) != lowered or not lowered.isalpha():
+        return word
+    return word + ("es" if lowered.endswith(("s", "x", "ch", "sh")) else "s")

@@ -1,0 +1,295 @@
+"""The assistant's search tool: the shopper's need as exact filters (exclusions included), the same search
+path as `POST /v1/search` (logged as an impression), and an honest answer when the catalog does not carry
+what was asked (see `carried`): said first, with alternatives labelled as such, or none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+import msgspec
+
+from feedback.events import ImpressionLog, impression_payload
+from market.assistant.agent import listings, replies
+from market.assistant.agent.carried import Missing, missing_brand, missing_product
+from market.assistant.agent.tools import ProductCard, SearchProducts
+from market.assistant.reading.language import english_words
+from market.assistant.reading.understanding import size_alternatives
+from market.assistant.reading.vocabulary import Vocabulary, stem
+from market.core.money import Money
+from market.core.settings import Settings
+from market.search.service import run_search
+from ranking.engine import MatchingEngine, SearchRequest, SearchResponse
+from ranking.filters import SearchFilters
+from ranking.similarity import LOW_RELEVANCE_COSINE, best_cosine
+
+RELEVANCE_TOP_K = 3  # the first results whose meaning is judged against the query
+WIDER = 3  # results ranked per result shown: room to keep those of the kind asked for
+
+
+@dataclass
+class Found:
+    """A search's outcome for the tool result: the JSON the model and the templates read, and the cards."""
+
+    data: dict[str, Any]
+    cards: list[ProductCard]
+    search_id: UUID | None
+
+
+async def search(
+    args: SearchProducts,
+    *,
+    engine: MatchingEngine,
+    impressions: ImpressionLog,
+    settings: Settings,
+    vocabulary: Vocabulary,
+    categories: Sequence[str],
+    session_id: str,
+    extras_of: Any,
+) -> Found:
+    """Search for `args`; `extras_of(product_ids)` gives the cards' seller names and images."""
+    missing = missing_brand(f"{args.query} {args.brand or ''}", vocabulary)
+    query = args.query
+    if missing is None and not args.category:
+        ignore = frozenset(
+            word.lower() for word in (*vocabulary.colors, *(args.colors or []), args.color or "")
+        )
+        missing = missing_product(args.query, vocabulary, ignore=ignore)
+    if missing is not None and missing.kind == "product":
+        await _log_unserved(impressions, query, session_id)
+        return Found(data=_not_carried(missing, query), cards=[], search_id=None)
+    if missing is not None:
+        query = missing.rest or (args.category or "").rsplit(">", 1)[-1].strip() or query
+    filters = _filters(args, settings, categories, vocabulary)
+    request = SearchRequest(
+        query=query[:500], filters=filters, limit=settings.assistant_results, session_id=session_id
+    )
+    response = await run_search(request, engine, impressions)
+    if not response.results and filters.category and filters.max_price is None and filters.min_price is None:
+        # The category is the reading most often wrong ("a hint, not a certainty"): without it, once.
+        # Not under a budget, though: there, nothing in the category is the answer.
+        filters = msgspec.structs.replace(filters, category=None)
+        request = msgspec.structs.replace(request, filters=filters)
+        response = await run_search(request, engine, impressions)
+    if (
+        missing is None
+        and response.results
+        and not filters.category
+        and not filters.brand
+        and _unsold(query, vocabulary)
+    ):
+        cosine = best_cosine(engine, query, [hit.product_id for hit in response.results[:RELEVANCE_TOP_K]])
+        if cosine is not None and cosine < LOW_RELEVANCE_COSINE:
+            missing = Missing("product", query)
+    found = await _found(
+        response, filters.currency or settings.assistant_currency, filters, engine, extras_of
+    )
+    if missing is not None:
+        found.data["not_carried"] = {"kind": missing.kind, "what": missing.what}
+        found.data["alternatives"] = bool(response.results)
+    return found
+
+
+def _kind_asked(query: str, count: int):
+    """Which ranked results to show: those whose title has the kind of product asked for (the query's last
+    word, "serum" of "face serum"), when at least two have it; else the first `count` as ranked."""
+    words = re.findall(r"[a-z][a-z'-]+", query.lower())
+    head = stem(words[-1]) if words else ""
+
+    def keep(hits: list) -> list:
+        if head:
+            having = [
+                hit
+                for hit in hits
+                if head in {stem(word) for word in re.findall(r"[a-z][a-z'-]+", hit.title.lower())}
+            ]
+            if len(having) >= 2:
+                return having[:count]
+        return hits[:count]
+
+    return keep
+
+
+def _unsold(query: str, vocabulary: Vocabulary) -> bool:
+    """Whether the query has a word the catalog has in no form (so its results may mean something else)."""
+    common = english_words()
+    return any(
+        not vocabulary.sells(word)
+        for word in re.findall(r"[a-z][a-z'-]+", query.lower())
+        if word not in common
+    )
+
+
+def _filters(
+    args: SearchProducts, settings: Settings, categories: Sequence[str], vocabulary: Vocabulary
+) -> SearchFilters:
+    bounds = args.min_price is not None or args.max_price is not None
+    colors = [*(args.colors or []), *([args.color] if args.color else [])]
+    attributes: dict[str, list[str]] = {}
+    if colors:
+        attributes["color"] = [value for color in colors for value in _colors(color, vocabulary.colors)]
+    if args.size:
+        attributes["size"] = list(size_alternatives(args.size))
+    for key, values in args.attributes.items():
+        attributes[key] = list(values)
+    excluded: dict[str, list[str]] = {key: list(values) for key, values in args.exclude_attributes.items()}
+    if args.exclude_colors:
+        excluded["color"] = [v for c in args.exclude_colors for v in _colors(c, vocabulary.colors)]
+    category = category_path(args.category, categories)
+    return msgspec.convert(
+        {
+            "min_price": args.min_price,
+            "max_price": args.max_price,
+            "currency": args.currency or (settings.assistant_currency if bounds else None),
+            "category": category,
+            "brand": args.brand,
+            "in_stock": args.in_stock,
+            "attributes": attributes or None,
+            "exclude_brands": list(args.exclude_brands),
+            "exclude_categories": [
+                path for c in args.exclude_categories if (path := category_path(c, categories))
+            ],
+            "exclude_attributes": {
+                "color": [v for c in args.exclude_colors for v in _colors(c, vocabulary.colors)]
+            }
+            if args.exclude_colors
+            else {},
+        },
+        SearchFilters,
+    )
+
+
+async def _found(
+    response: SearchResponse, currency: str, filters: SearchFilters, engine: MatchingEngine, extras_of: Any
+) -> Found:
+    """`currency`: the shopper's, into which other prices are converted (approximately, and said so)."""
+    extras = await extras_of([hit.product_id for hit in response.results])
+    shown, cards = [], []
+    for hit in response.results:
+        indexed = engine.catalog.get(hit.product_id)
+        color = (indexed.attributes.get("color") if indexed else None) or None
+        availability = indexed.availability if indexed else None
+        entry: dict[str, Any] = {
+            "product_id": hit.product_id,
+            "position": hit.position,
+            "title": hit.title,
+            "brand": hit.brand,
+            "category": hit.category,
+            "in_stock": hit.in_stock,
+        }
+        if availability and availability != "in_stock":
+            entry["availability"] = availability
+        if hit.price:
+            entry |= listings.prices(
+                hit.price.amount, hit.list_price.amount if hit.list_price else None, hit.price.currency
+            )
+        converted = hit.converted_price
+        if (
+            converted is None
+            and hit.price
+            and engine.exchange_rates
+            and filters.currency
+            and hit.price.currency != filters.currency
+        ):
+            amount = engine.exchange_rates.convert(hit.price.amount, hit.price.currency, filters.currency)
+            converted = Money(amount, filters.currency) if amount is not None else None
+        if converted is not None and hit.price:
+            entry["converted_price"] = replies.money_json(converted.amount, converted.currency)
+            if hit.list_price and engine.exchange_rates:
+                was = engine.exchange_rates.convert(
+                    hit.list_price.amount, hit.price.currency, converted.currency
+                )
+                if was is not None:
+                    entry["converted_list_price"] = replies.money_json(was, converted.currency)
+        if color:
+            entry["color"] = color
+        shown.append(entry)
+        label = availability if availability in ("preorder", "out_of_stock") else None
+        if label is None and not hit.in_stock:
+            label = "out_of_stock"
+        cards.append(
+            listings.card_for(
+                hit.product_id,
+                hit.title,
+                hit.position,
+                hit.seller_id,
+                hit.price,
+                extras,
+                converted_price=converted,
+                availability=label,
+            )
+        )
+    data = {
+        "query": response.query,
+        "filters": _filters_json(filters),
+        "count": len(shown),
+        "products": shown,
+    }
+    return Found(data=data, cards=cards, search_id=response.search_id)
+
+
+def _not_carried(missing: Missing, query: str) -> dict[str, Any]:
+    return {
+        "query": query,
+        "filters": {},
+        "count": 0,
+        "products": [],
+        "not_carried": {"kind": missing.kind, "what": missing.what},
+        "alternatives": False,
+    }
+
+
+async def _log_unserved(impressions: ImpressionLog, query: str, session_id: str) -> None:
+    """A request for something the catalog lacks is an impression that showed nothing: unmet demand
+    counts it like any search that found nothing."""
+    payload = impression_payload(query=query, filters={}, results=[], model_versions={}, page_cursor=None)
+    impressions.record(search_id=uuid4(), session_id=session_id, payload=payload)
+
+
+def category_path(category: str | None, categories: Sequence[str]) -> str | None:
+    """The catalog's path for a category the shopper or the model named; None when it has none."""
+    if not category:
+        return None
+    wanted = _norm(category)
+    if any(_norm(path) == wanted or _norm(path).startswith(wanted + " >") for path in categories):
+        return category
+    ending = sorted(
+        (path for path in categories if _norm(path).endswith("> " + wanted)), key=lambda p: p.count(">")
+    )
+    return ending[0] if ending else (category if not categories else None)
+
+
+def _colors(color: str, catalog_colors: Sequence[str]) -> list[str]:
+    """The colour asked for and every catalog colour that contains it ("blue": "royal blue", ...)."""
+    wanted = _norm(color)
+    return [wanted] + [c for c in catalog_colors if _norm(c) != wanted and wanted in _norm(c).split()]
+
+
+def _filters_json(filters: SearchFilters) -> dict[str, Any]:
+    data: dict[str, Any] = msgspec.to_builtins(filters)
+    for bound in ("min_price", "max_price"):
+        if bound in data:
+            data[bound] = replies.money_json(data[bound], filters.currency or "")
+    attributes = data.pop("attributes", None) or {}
+    if attributes.get("color"):
+        data["color"] = attributes["color"][:1]
+    if attributes.get("size"):
+        data["size"] = attributes["size"][0]
+    for key, values in attributes.items():
+        if key not in ("color", "size"):
+            data.setdefault("attributes", {})[key] = values
+    excluded = data.pop("exclude_attributes", None) or {}
+    if excluded.get("color"):
+        data["exclude_colors"] = excluded["color"]
+    others = [value for key, values in excluded.items() if key != "color" for value in values]
+    if others:
+        data["exclude_values"] = others
+    return {key: value for key, value in data.items() if value not in (None, [], {})}
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())

@@ -1,0 +1,183 @@
+"""Attribute values a shopper asks for or turns down, read against the catalog's own values: "a tent that
+sleeps four" (capacity 4-person), "40 litres or more" (volume 40 L, 55 L, 65 L), "rated to 15 degrees F",
+"down filled" (fill: goose down, duck down), "no nonstick" (material: not ceramic nonstick), "for men".
+
+Words are matched as whole phrases (a value, or its last words: "noise cancelling" is "active noise
+cancelling"); quantities with units are compared with `pint` ("8 quarts" = "8 qt", "4 people" =
+"4-person"), with "or more" / "at least" / "up to" read as bounds. Only the attributes the category at
+hand has are considered, so "20 lb" is a kettlebell's weight and not a chair's maximum weight. Colour and
+size are read elsewhere (`understanding`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from msgspec import Struct
+
+from market.assistant.reading import quantities
+from market.assistant.reading.amounts import parse_number
+from market.assistant.reading.vocabulary import Vocabulary
+
+_SKIP = frozenset({"color", "colour", "size"})
+_NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|fifty|hundred)"
+_UNITS = {
+    "person": "person", "persons": "person", "people": "person", "man": "person", "player": "player",
+    "players": "player", "piece": "piece", "pieces": "piece", "pc": "piece", "pcs": "piece", "page": "page",
+    "pages": "page", "qt": "quart", "quart": "quart", "quarts": "quart", "l": "liter", "litre": "liter",
+    "litres": "liter", "liter": "liter", "liters": "liter", "ml": "milliliter", "lb": "pound", "lbs": "pound",
+    "pound": "pound", "pounds": "pound", "kg": "kilogram", "oz": "ounce", "in": "inch", "inch": "inch",
+    "inches": "inch", '"': "inch", "ft": "foot", "feet": "foot", "foot": "foot", "w": "watt", "watt": "watt",
+    "watts": "watt", "lumen": "lumen", "lumens": "lumen", "°f": "degF", "f": "degF", "degrees": "degF",
+    "degree": "degF", "degrees f": "degF", "degrees fahrenheit": "degF", "mm": "millimeter", "cm": "centimeter",
+    "minutes": "minute", "minute": "minute", "mins": "minute", "min": "minute", "hour": "hour", "hours": "hour",
+}  # fmt: skip
+_UNIT = "|".join(re.escape(unit) for unit in sorted(_UNITS, key=len, reverse=True))
+_QUANTITY = re.compile(
+    rf"(?P<at_least>\bat\s+least\s+|\bminimum\s+(?:of\s+)?|\bover\s+|\bmore\s+than\s+)?"
+    rf"(?P<at_most>\bat\s+most\s+|\bup\s+to\s+|\bmaximum\s+(?:of\s+)?|\bless\s+than\s+|\bunder\s+)?"
+    rf"(?<![\w.])(?P<number>\d+(?:\.\d+)?|{_NUMBER_WORDS})\s*-?\s*(?P<unit>{_UNIT})(?![\w])"
+    rf"(?P<after>\s*(?:\+|or\s+more|or\s+bigger|or\s+larger|or\s+above|minimum|min\b|plus|or\s+less|or\s+fewer|"
+    rf"or\s+smaller|max\b|maximum|tops))?",
+    re.IGNORECASE,
+)
+_SLEEPS = re.compile(
+    rf"\b(?:sleeps|fits|for)\s+(?P<number>\d+|{_NUMBER_WORDS})(?:\s+(?:of\s+us|adults))?\b", re.IGNORECASE
+)
+_GENDER = {
+    "men": r"\b(?:men'?s?|man'?s|male|guys?|gents?|for\s+him)\b",
+    "women": r"\b(?:women'?s?|woman'?s|ladies|lady'?s|female|for\s+her)\b",
+    "unisex": r"\bunisex\b",
+}
+_NEGATION = re.compile(
+    r"(?:\bnot|\bno|\bnon|\bwithout|\bexcept|\bavoid|\bnothing|\bnever|\bhate|"
+    r"\b(?:don'?t|do\s+not|doesn'?t)\s+(?:want|like|need|trust))"
+    r"\s+(?:[\w'-]+\s+){0,2}$",
+    re.IGNORECASE,
+)
+
+
+class AttributeReading(Struct, frozen=True, kw_only=True):
+    wanted: dict[str, tuple[str, ...]] = {}
+    excluded: dict[str, tuple[str, ...]] = {}
+
+
+def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> AttributeReading:
+    """The attribute values `text` asks for and turns down, among those the category's products have."""
+    keys = _keys_for(vocabulary, category)
+    wanted: dict[str, list[str]] = {}
+    excluded: dict[str, list[str]] = {}
+    for key, value, start in _words(text, keys, vocabulary.attribute_values):
+        target = excluded if _NEGATION.search(text[max(0, start - 40) : start]) else wanted
+        target.setdefault(key, []).append(value)
+    for key, values in _quantities(text, keys, vocabulary.attribute_values).items():
+        wanted.setdefault(key, []).extend(values)
+    return AttributeReading(
+        wanted={key: tuple(dict.fromkeys(values)) for key, values in wanted.items()},
+        excluded={key: tuple(dict.fromkeys(values)) for key, values in excluded.items()},
+    )
+
+
+def _keys_for(vocabulary: Vocabulary, category: str | None) -> list[str]:
+    if category:
+        found: set[str] = set()
+        for path, keys in vocabulary.category_attributes.items():
+            if path.startswith(category) or category.startswith(path):
+                found |= keys
+        if found:
+            return [key for key in vocabulary.attribute_values if key in found and key not in _SKIP]
+    return [key for key in vocabulary.attribute_values if key not in _SKIP]
+
+
+def _words(
+    text: str, keys: Iterable[str], values: Mapping[str, tuple[str, ...]]
+) -> list[tuple[str, str, int]]:
+    """(key, value, where) for each textual value named: whole values first, then their last words."""
+    found: list[tuple[str, str, int]] = []
+    for key in keys:
+        if key == "gender":
+            for value, pattern in _GENDER.items():
+                if value in values.get(key, ()) and (match := re.search(pattern, text, re.IGNORECASE)):
+                    found.append((key, value, match.start()))
+            continue
+        textual = [value for value in values.get(key, ()) if quantities.parse(value) is None]
+        exact = [(value, match) for value in textual if (match := _find(value, text))]
+        # "natural rubber" names that value, not also "rubber": a match inside a longer one is dropped.
+        exact = [
+            (value, match)
+            for value, match in exact
+            if not any(
+                other.start() <= match.start() and match.end() <= other.end() and other.span() != match.span()
+                for _, other in exact
+            )
+        ]
+        found += [(key, value, match.start()) for value, match in exact]
+        if exact:
+            continue
+        heads: dict[str, list[str]] = {}
+        for value in textual:
+            words = value.lower().split()
+            for size in range(len(words) - 1, 0, -1):
+                heads.setdefault(" ".join(words[-size:]), []).append(value)
+        for head, named in sorted(heads.items(), key=lambda item: len(item[0]), reverse=True):
+            distinctive = len(head.split()) >= 2 or len(named) >= 2 or len(head) >= 5
+            if distinctive and len(head) >= 4 and (match := _find(head, text)):
+                found += [(key, value, match.start()) for value in named]
+                break
+    return found
+
+
+def _find(phrase: str, text: str) -> re.Match[str] | None:
+    words = [re.escape(word) for word in re.split(r"[\s-]+", phrase) if word]
+    pattern = r"(?<![\w-])" + r"[\s-]*".join(words) + r"(?![\w-])"
+    return re.search(pattern, text, re.IGNORECASE)
+
+
+def _quantities(text: str, keys: list[str], values: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    """Values of the category's numeric attributes that a quantity in `text` names or bounds."""
+    asked: list[tuple[quantities.pint.Quantity, str]] = []
+    for match in _QUANTITY.finditer(text):
+        number = parse_number(match["number"])
+        if number is None:
+            continue
+        bound = "="
+        after = (match["after"] or "").lower()
+        if match["at_least"] or any(
+            word in after for word in ("+", "more", "bigger", "larger", "above", "min", "plus")
+        ):
+            bound = ">="
+        elif match["at_most"] or any(word in after for word in ("less", "fewer", "smaller", "max", "tops")):
+            bound = "<="
+        unit = _UNITS[match["unit"].lower()]
+        asked.append((quantities._units().Quantity(float(number), unit), bound))
+    for match in _SLEEPS.finditer(text):
+        number = parse_number(match["number"])
+        if number is not None:
+            asked.append((quantities._units().Quantity(float(number), "person"), "="))
+    found: dict[str, list[str]] = {}
+    for quantity, bound in asked:
+        for key in keys:
+            matching = [value for value in values.get(key, ()) if _meets(value, quantity, bound)]
+            if matching:
+                found.setdefault(key, []).extend(matching)
+                break
+    return found
+
+
+def _meets(value: str, asked: quantities.pint.Quantity, bound: str) -> bool:
+    have = quantities.parse(value)
+    if have is None:
+        return False
+    if have.dimensionless and not asked.dimensionless:  # "1000" pieces, as a seller wrote the count
+        have = quantities._units().Quantity(have.magnitude, asked.units)
+    pair = quantities.comparable([asked, have])
+    if pair is None:
+        return False
+    wanted, actual = pair
+    if bound == ">=":
+        return actual >= wanted
+    if bound == "<=":
+        return actual <= wanted
+    return abs(actual - wanted) <= abs(wanted) * Decimal("0.001")

@@ -1,0 +1,79 @@
+"""Which language a shopper writes in, so that a message the assistant cannot read is answered honestly
+("I only understand English", in that language and in English) instead of with unrelated products.
+
+Detection is `lingua-language-detector`, limited to the languages the assistant can answer in
+(`data/languages.json`). A detector alone is unreliable on the short texts shoppers type ("thx", "ok add it",
+"kettlebell 20 lb" all read as other languages), so a message counts as foreign only when the detector is
+fairly sure of another language and few of its words are English or the catalog's own words.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from importlib.resources import files
+
+from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
+
+MIN_CONFIDENCE = 0.3  # of the other language, by the detector
+MAX_ENGLISH_SHARE = 0.34  # of the message's words known to be English or catalog words
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
+_NON_LATIN = re.compile(r"[^\x00-\u024f\s\d\W]")  # a letter outside the Latin scripts
+
+
+@dataclass(frozen=True)
+class Foreign:
+    """A message in a language the assistant does not read: its ISO 639-1 code and the reply to give."""
+
+    code: str
+    reply: str
+
+
+@functools.cache
+def _data() -> dict:
+    return json.loads(files("market.assistant.reading").joinpath("data/languages.json").read_text("utf-8"))
+
+
+@functools.cache
+def english_words() -> frozenset[str]:
+    text = files("market.assistant.reading").joinpath("data/english.txt").read_text("utf-8")
+    lines = (line for line in text.splitlines() if not line.startswith("#"))
+    return frozenset(word.lower() for line in lines for word in line.split())
+
+
+@functools.cache
+def _detector() -> LanguageDetector:
+    codes = {"en", *_data()["replies"]}
+    languages = [Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())) for code in sorted(codes)]
+    return LanguageDetectorBuilder.from_languages(*languages).build()
+
+
+def foreign(text: str, catalog_words: Collection[str] = ()) -> Foreign | None:
+    """The language of `text` when it is one the assistant does not understand; None for English (or when
+    unsure, which is treated as English)."""
+    words = [word.lower() for word in _WORD.findall(text)]
+    if not words:
+        return None
+    non_latin = bool(_NON_LATIN.search(text))
+    known = english_words()
+    english = sum(1 for word in words if word in known or word in catalog_words)
+    if not non_latin and (len(words) < 2 or english / len(words) > MAX_ENGLISH_SHARE):
+        return None
+    confidences = _detector().compute_language_confidence_values(text)
+    best = confidences[0] if confidences else None
+    if best is None or best.language == Language.ENGLISH:
+        return None
+    if best.value < MIN_CONFIDENCE and not non_latin:
+        return None
+    code = best.language.iso_code_639_1.name.lower()
+    return Foreign(code=code, reply=unsupported_reply(code))
+
+
+def unsupported_reply(code: str) -> str:
+    """The shopper's language first (when the assistant knows how to say it), then English."""
+    data = _data()
+    own = data["replies"].get(code)
+    return f"{own}\n{data['english']}" if own else data["english"]

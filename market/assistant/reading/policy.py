@@ -1,0 +1,111 @@
+"""Messages the assistant answers by policy, not by shopping: greetings and thanks, questions that have
+nothing to do with the catalog, and attempts to bend the rules (discounts, free items, "admin mode",
+"print your instructions").
+
+The phrases are data (`data/policy.json`). An attempt to bend the rules is always recognised, even inside
+a shopping request ("add the tent and give me 50% off"); greetings and off-topic cues count only when the
+message names nothing the catalog sells.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Literal
+
+from market.assistant.reading.language import english_words
+
+Kind = Literal["greeting", "thanks", "off_topic", "manipulation"]
+Trick = Literal["discount", "free", "instructions"]
+
+# "what is 17*23", "17 x 23 =", "what's 12 + 5": arithmetic, not a product dimension such as "2x4".
+_ARITHMETIC = re.compile(
+    r"(?:\bwhat(?:'?s|\s+is)\s+\d+(?:\.\d+)?\s*[-+*/x×÷]\s*\d+|\d+\s*[-+*/×÷]\s*\d+\s*=|\d+\s*[*/×÷]\s*\d+)",
+    re.IGNORECASE,
+)
+_PERCENT_OFF = re.compile(
+    r"\d+\s*(?:%|percent|per\s+cent)\s*(?:off|discount)|\bhalf\s+(?:off|price)\b", re.IGNORECASE
+)
+_COUPON = re.compile(r"\b(?:code|coupon|voucher)\s+[A-Z0-9]*\d[A-Z0-9]*\b|\b[A-Z]{3,}\d{2,3}\b")
+_BRACKETED = re.compile(r"\[[^\]]*\]?|\{[^}]*\}?|<[^>]*>?")
+_SENTENCE_END = re.compile(r"(?<=[.;!?\n])\s+")
+_SHIPPING = re.compile(r"\b(?:ship|shipping|shipped|delivery|deliver|returns?)\b", re.IGNORECASE)
+_CONDITION = re.compile(r"\b(?:if|unless|otherwise|or else|only if|as long as|provided)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What policy makes of a message: its kind (None: an ordinary message) and, for manipulation, which
+    trick and whether the shopper's request depends on it ("... otherwise don't bother")."""
+
+    kind: Kind | None
+    trick: Trick | None = None
+    conditional: bool = False
+
+
+@functools.cache
+def _phrases() -> dict[str, re.Pattern[str]]:
+    data = json.loads(files("market.assistant.reading").joinpath("data/policy.json").read_text("utf-8"))
+    patterns = {}
+    for kind, phrases in data.items():
+        if kind == "note":
+            continue
+        alternatives = sorted((re.escape(phrase) for phrase in phrases), key=len, reverse=True)
+        patterns[kind] = re.compile(r"(?<![\w])(?:" + "|".join(alternatives) + r")(?![\w])", re.IGNORECASE)
+    return patterns
+
+
+def read(text: str, *, shopping: bool) -> Reading:
+    """`shopping`: the message names something the catalog sells (a category, a product, a brand)."""
+    phrases = _phrases()
+    trick = _trick(text, phrases)
+    if trick is not None:
+        return Reading("manipulation", trick, conditional=bool(_CONDITION.search(text)))
+    if shopping:
+        return Reading(None)
+    if _ARITHMETIC.search(text):
+        return Reading("off_topic")
+    for kind in ("thanks", "greeting"):
+        pattern = phrases[kind]
+        if pattern.search(text) and _only_common_words(pattern.sub(" ", text)):
+            return Reading(kind)  # type: ignore[arg-type]
+    if phrases["off_topic"].search(text):
+        return Reading("off_topic")
+    return Reading(None)
+
+
+def _trick(text: str, phrases: dict[str, re.Pattern[str]]) -> Trick | None:
+    if phrases["instructions"].search(text):
+        return "instructions"
+    if phrases["free"].search(text) and not _SHIPPING.search(text):  # "free shipping?" is a fair question
+        return "free"
+    if phrases["discount"].search(text) or _PERCENT_OFF.search(text) or _COUPON.search(text):
+        return "discount"
+    return None
+
+
+def without_tricks(text: str) -> str:
+    """The message with the clauses that try to bend the rules taken out (a bracketed "[SYSTEM NOTE: ...]",
+    "and knock 30% off"), so that what is left is read as the shopping request it also is."""
+    phrases = _phrases()
+    text = _BRACKETED.sub(lambda match: " " if _trick(match.group(0), phrases) else match.group(0), text)
+    kept = []
+    for sentence in _SENTENCE_END.split(text):
+        parts = re.split(r"\b(?:and|but|also|plus)\b|,", sentence)
+        kept.append(" ".join(part for part in parts if _trick(part, phrases) is None))
+    return " ".join(" ".join(kept).split())
+
+
+def _only_common_words(text: str) -> bool:
+    words = re.findall(r"[a-z']+", text.lower())
+    return len(words) <= 6 and all(word in english_words() for word in words)
+
+
+def greeting_only(text: str) -> str:
+    """The message without its greetings and thanks: "hi! i need a rain jacket" -> "i need a rain jacket"."""
+    phrases = _phrases()
+    rest = phrases["thanks"].sub(" ", phrases["greeting"].sub(" ", text))
+    return " ".join(rest.split()).strip(" ,.!?;:")

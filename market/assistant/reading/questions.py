@@ -1,0 +1,111 @@
+"""What a shopper asks about a product ("is the second one machine washable?", "does it ship to Canada?")
+and along what they compare products ("which of the two is heavier?"), read without a model.
+
+The phrases are data (`data/properties.json`): a question names properties (attribute keys of the catalog,
+or price, availability, sizes, colours, shipping, returns, ...), perhaps a value to check ("size 10", "in
+blue", "to Canada"); a comparison names the attributes to compare and which end wins.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from importlib.resources import files
+from typing import Literal
+
+from babel import Locale
+from msgspec import Struct
+
+_QUESTION = re.compile(
+    r"\?|^\s*(?:is|are|does|do|did|can|could|will|would|what|what's|whats|which|how|who|where|when|tell\s+me|"
+    r"any\s+idea|i\s+wonder)\b",
+    re.IGNORECASE,
+)
+_COUNTRY_ALIASES = {
+    "us": "US", "usa": "US", "america": "US", "the states": "US", "united states": "US", "uk": "GB",
+    "britain": "GB", "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "holland": "NL",
+}  # fmt: skip
+
+
+class Question(Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The properties asked about, most specific first; `country` for a shipping question ("to Canada")."""
+
+    properties: tuple[str, ...]
+    country: str | None = None
+
+
+class Comparison(Struct, frozen=True, kw_only=True):
+    """Compare along the first of `attributes` the products have; `wants` says which end wins."""
+
+    attributes: tuple[str, ...]
+    wants: Literal["max", "min"]
+    phrase: str
+
+
+@functools.cache
+def _data() -> dict:
+    return json.loads(files("market.assistant.reading").joinpath("data/properties.json").read_text("utf-8"))
+
+
+def _pattern(phrases: list[str]) -> re.Pattern[str]:
+    alternatives = sorted((re.escape(phrase) for phrase in phrases), key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.IGNORECASE)
+
+
+@functools.cache
+def _question_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((name, _pattern(phrases)) for name, phrases in _data()["questions"].items())
+
+
+@functools.cache
+def _comparison_pattern() -> tuple[re.Pattern[str], dict[str, dict]]:
+    comparisons = _data()["comparisons"]
+    return _pattern(list(comparisons)), {phrase.lower(): rule for phrase, rule in comparisons.items()}
+
+
+@functools.cache
+def _countries() -> dict[str, str]:
+    names = {name.lower(): code for code, name in Locale("en").territories.items() if code.isalpha()}
+    return names | _COUNTRY_ALIASES
+
+
+def is_question(text: str) -> bool:
+    return bool(_QUESTION.search(text))
+
+
+def read_question(text: str, attribute_keys: tuple[str, ...] = ()) -> Question | None:
+    """The properties a question asks about, by where they are named (longest phrase first); None when
+    the message names none. `attribute_keys`: the catalog's own attribute names ("noise_control")."""
+    found: list[tuple[int, int, str]] = []
+    for name, pattern in _question_patterns():
+        for match in pattern.finditer(text):
+            found.append((-(match.end() - match.start()), match.start(), name))
+    for key in attribute_keys:
+        phrase = key.replace("_", " ")
+        if re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.IGNORECASE):
+            found.append((-len(phrase), text.lower().find(phrase), key))
+    if not found:
+        return None
+    properties = tuple(dict.fromkeys(name for _, _, name in sorted(found)))
+    country = _country(text) if "shipping" in properties else None
+    return Question(properties=properties, country=country)
+
+
+def read_comparison(text: str) -> Comparison | None:
+    pattern, rules = _comparison_pattern()
+    match = pattern.search(text)
+    if match is None:
+        return None
+    rule = rules[match.group(0).lower()]
+    return Comparison(
+        attributes=tuple(rule["attributes"]), wants=rule["wants"], phrase=match.group(0).lower()
+    )
+
+
+def _country(text: str) -> str | None:
+    lowered = " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+    for name, code in sorted(_countries().items(), key=lambda item: len(item[0]), reverse=True):
+        if re.search(rf"\b{re.escape(name)}\b", lowered):
+            return code
+    return None

@@ -1,0 +1,50 @@
+"""The thing a message asks for, when it asks for one: the words after a request ("do you sell
+snowboards", "I'm after a tent that sleeps four", "i need a present for my sister"), up to where the
+request's qualifiers begin; or the whole message when it is a bare noun phrase ("snowboards?", "a car
+battery"). Words outside that phrase ("everyone keeps pushing them", "bit steep") never name a product.
+"""
+
+from __future__ import annotations
+
+import re
+
+_FRAME = re.compile(
+    r"\b(?:need|needs|needed|want|wants|wanted|would\s+like|'d\s+like|like\s+to\s+(?:buy|get|see)|"
+    r"looking\s+(?:for|at)|look\s+(?:for|at)|searching\s+for|search\s+for|shopping\s+for|i'?m\s+after|"
+    r"in\s+the\s+market\s+for|(?:do|does)\s+(?:you|agora|anyone|anybody|any\s+sellers?)\s+(?:have|sell|carry|stock)|"
+    r"have\s+you\s+got|you\s+got|got\s+any|are\s+there\s+any|is\s+there\s+an?|show\s+(?:me|us)|find\s+(?:me|us)|"
+    r"get\s+(?:me|us)|buy(?:ing)?|order(?:ing)?|recommend|suggest|what\s+about|how\s+about|instead)\b",
+    re.IGNORECASE,
+)
+_CUT = re.compile(
+    r"\b(?:for|with|w/|under|below|over|above|from|by|that|which|who|to|as|like|but|because|since|so|if|when|"
+    r"where|and|or|in|on|at|near|without|except|please|pls|plz|first|too|then|now|today|again|instead|more)\b|"
+    r"[,.;!?()\[\]]",
+    re.IGNORECASE,
+)
+_LEADING = re.compile(
+    r"^(?:\s*(?:a|an|some|any|the|me|us|new|good|nice|decent|cheap|more|other|of|one|few)\b)+", re.IGNORECASE
+)
+_QUESTION_WORD = re.compile(
+    r"^\s*(?:what|what's|whats|how|who|why|where|when|which|is|are|was|were|can|could|would|will|do|does|did|"
+    r"tell|write|translate|give|make|explain|calculate|solve|know|help)\b",
+    re.IGNORECASE,
+)
+_BARE_WORDS = 4  # a message this short with no request in it may be the thing itself: "snowboards?"
+
+
+def requested(text: str) -> str | None:
+    """The words naming what is asked for, or None when the message asks for nothing in particular."""
+    match = None
+    for match in _FRAME.finditer(text):
+        pass  # the last request wins: "i'm looking for something, do you sell snowboards"
+    if match is not None:
+        rest = text[match.end() :]
+    else:
+        words = re.findall(r"[\w'-]+", text)
+        if not words or len(words) > _BARE_WORDS or _QUESTION_WORD.match(text):
+            return None
+        rest = text
+    phrase = _CUT.split(rest, maxsplit=1)[0]
+    phrase = _LEADING.sub("", phrase.strip()).strip(" -'\"")
+    return phrase or None

@@ -1,0 +1,26 @@
+"""Shoppers' words for what the catalog calls otherwise ("moisturiser", "trainers", "rucksack"), replaced by
+the catalog's before a message is read (`data/synonyms.json`)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from importlib.resources import files
+
+
+@functools.cache
+def _replacements() -> tuple[re.Pattern[str], dict[str, str]]:
+    data = json.loads(files("market.assistant.reading").joinpath("data/synonyms.json").read_text("utf-8"))
+    words = {
+        word.lower(): replacement
+        for word, replacement in data["words"].items()
+        if word.lower() != replacement
+    }
+    alternatives = sorted((re.escape(word) for word in words), key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.IGNORECASE), words
+
+
+def normalized(text: str) -> str:
+    pattern, words = _replacements()
+    return pattern.sub(lambda match: words[match.group(0).lower()], text)
