@@ -39,6 +39,12 @@ _LABELS = {
     "max_weight": "maximum weight", "key_ingredient": "key ingredient", "noise_control": "noise control",
 }  # fmt: skip
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_UNQUOTABLE = re.compile(
+    r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|example|shop|store)\b|\b(?:instruction|ignore|prompt|cart|checkout|"
+    r"check\s+out|discount|coupon|pay\s+(?:at|now|here)|assistant|system)\b",
+    re.IGNORECASE,
+)
+_SHOUTED = re.compile(r"\b[A-Z]{3,}\s+[A-Z]{3,}\b")
 
 
 def label(name: str) -> str:
@@ -70,8 +76,11 @@ def _answer_one(name: str, question: Question, product: Mapping[str, Any]) -> di
     if name in ("shipping", "returns"):
         return _policy(name, question, product)
     if name == "description":
-        sentences = _SENTENCE.split((product.get("description") or "").strip())
-        text = " ".join(sentences[:2]).strip()
+        sentences = clean_sentences(product.get("description") or "")
+        attributes = "; ".join(
+            f"{key.replace('_', ' ')}: {_text(value)}" for key, value in attributes.items()
+        )
+        text = " ".join([*sentences[:2], *([f"({attributes})"] if attributes else [])]).strip()
         return {"property": "description", "verdict": "value", "value": text} if text else None
     for key in _FALLBACKS.get(name, (name,)):
         if key in attributes and attributes[key] not in (None, "", []):
@@ -181,10 +190,20 @@ def _price_value(product: Mapping[str, Any]) -> Decimal | None:
 
 
 def _sentence_with(description: str, term: str) -> str | None:
-    for sentence in _SENTENCE.split(description):
+    for sentence in clean_sentences(description):
         if term.lower() in sentence.lower():
-            return sentence.strip()
+            return sentence
     return None
+
+
+def clean_sentences(description: str) -> list[str]:
+    """The description's sentences fit to quote to a shopper: seller text is data, so a sentence with a link,
+    a shouted instruction or talk of carts and checkout is left out."""
+    return [
+        sentence.strip()
+        for sentence in _SENTENCE.split(description.strip())
+        if sentence.strip() and not _UNQUOTABLE.search(sentence) and not _SHOUTED.search(sentence)
+    ]
 
 
 def _text(value: Any) -> str:

@@ -74,8 +74,9 @@ def missing_product(
     ]
     if not candidates:
         return None
-    known = [token for token in candidates if vocabulary.sells(token)]
-    if known:
+    # The head of a noun phrase is its last word: "grain free dog food" asks for food, which no title has,
+    # whatever "dog" finds.
+    if vocabulary.sells(candidates[-1]):
         return None
     what = " ".join(candidates)
     return Missing("product", what if len(candidates) > 1 else _plural_of(candidates[0]))

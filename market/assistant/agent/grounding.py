@@ -24,7 +24,24 @@ import msgspec
 from babel.numbers import get_currency_precision, list_currencies
 
 # Result keys whose text values are names the reply may repeat, and whose numbers are figures it may quote.
-_NAME_KEYS = frozenset({"title", "brand", "category", "seller_name", "color", "colour", "size", "query"})
+_NAME_KEYS = frozenset(
+    {
+        "title",
+        "brand",
+        "category",
+        "seller_name",
+        "color",
+        "colour",
+        "size",
+        "query",
+        "options",
+        "value",
+        "own",
+        "evidence",
+        "seller",
+        "what",
+    }
+)
 _FIGURE_KEYS = frozenset({"available", "inventory_quantity", "quantity", "item_count", "count", "stock"})
 _DOLLAR_CURRENCIES = ("USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN")
 _SYMBOLS = {

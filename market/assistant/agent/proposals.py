@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import msgspec
 
 from market.assistant.agent import replies, state
+from market.assistant.agent.carried import missing_brand
 from market.assistant.agent.history import History
 from market.assistant.agent.state import DialogueState, Need
 from market.assistant.agent.tools import confirms_checkout
@@ -48,6 +49,21 @@ _FILLER_WORDS = (
 )
 _FILLER = frozenset(_FILLER_WORDS.split())
 _TWO = re.compile(r"\b(?:the|these|those)\s+two\b|\bboth\b", re.IGNORECASE)
+_REFINING = re.compile(
+    r"\b(?:cheaper|pricier|less\s+expensive|more\s+expensive|other|others|different|else)\b", re.IGNORECASE
+)
+_CART_PLACE = re.compile(
+    r"\b(?:in|into|to|from|out\s+of)\s+(?:the|my|your)?\s*(?:cart|basket|trolley|bag)\b", re.IGNORECASE
+)
+_SET_QUANTITY = re.compile(
+    r"\b(?:make\s+(?:it|that|them|those)|change\s+(?:it|that)\s+to|instead|only|just)\b", re.IGNORECASE
+)
+_CHECKOUT_TOO = re.compile(r"\b(?:check\s?out|checkout|pay(?:ment)?|place\s+the\s+order)\b", re.IGNORECASE)
+_MANY = re.compile(r"\b(?:both|all|each|and|&|first\s+(?:two|three|\d))\b", re.IGNORECASE)
+_ADD_CUE = re.compile(
+    r"\b(?:add|put|throw|toss|grab|i'?ll\s+take|take|get\s+me|too|as\s+well|also|into\s+(?:the|my)\s+(?:cart|basket))\b",
+    re.IGNORECASE,
+)
 _ABOUT_THE_CART = re.compile(
     r"\b(?:cart|basket|trolley|my\s+order|check\s?out|pay(?:ment)?)\b", re.IGNORECASE
 )
@@ -97,6 +113,7 @@ class Intent:
     words: str = ""  # the search words of what the message asks for
     attributes: AttributeReading = field(default_factory=AttributeReading)
     clean: str = ""  # the message as read: the catalog's words, without attempts to bend the rules
+    outside_brand: bool = False  # a well-known brand the catalog does not list is named
 
     def record(self) -> dict[str, Any]:
         """As the turn's row and the `intent` event keep it."""
@@ -155,9 +172,12 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     normal = synonyms.normalized(text)
     trick = policy.read(normal, shopping=True)
     clean = policy.without_tricks(normal) if trick.kind == "manipulation" else normal
-    slots = layer.understand(clean, vocabulary, currency_default=currency)
+    # "into the cart", "in my basket": where things go, not a product ("Hose Reel Cart").
+    slots = layer.understand(_CART_PLACE.sub(" ", clean), vocabulary, currency_default=currency)
     phrase = requested(clean)
     known = [word for word in topic_words(slots, vocabulary) if vocabulary.sells(word)]
+    if phrase is None and not known and not (slots.category or slots.brand):
+        phrase = _content(slots.query) or None  # "ps5 slim disc edition in stock??": the message is the thing
     unknown = [word for word in _unknown_words(phrase or "", vocabulary) if word not in known]
     named = bool(slots.category or slots.brand or slots.exclude_brands or known)
     reading = trick if trick.kind else policy.read(clean, shopping=named)
@@ -173,6 +193,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     topic = (*known, *unknown)
     context = slots.category or (history.state.need.category if history.state.need and not topic else None)
     vague_need = reading.kind is None and not (named or unknown or slots.colors)
+    attributes = read_attributes(read_budget(clean, currency_default=currency).rest, vocabulary, context)
     return Intent(
         action=action,
         confidence=float(confidence),
@@ -185,9 +206,10 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         comparison=read_comparison(clean),
         topic=tuple(topic),
         catalog_topic=tuple(known),
-        words=_need_words(phrase, known, unknown, slots, vocabulary),
-        attributes=read_attributes(read_budget(clean, currency_default=currency).rest, vocabulary, context),
+        words=_without_excluded(_need_words(phrase, known, unknown, slots, vocabulary), attributes, slots),
+        attributes=attributes,
         clean=clean,
+        outside_brand=missing_brand(clean, vocabulary) is not None,
     )
 
 
@@ -221,6 +243,21 @@ def _need_words(
     return " ".join(words)
 
 
+def _without_excluded(words: str, attributes: AttributeReading, slots: Slots) -> str:
+    """The search words without what the shopper turned down: "a face serum without retinol" searches
+    "face serum", never "retinol"."""
+    turned_down = {
+        w
+        for value in [
+            *slots.exclude_brands,
+            *slots.exclude_colors,
+            *(v for values in attributes.excluded.values() for v in values),
+        ]
+        for w in value.lower().split()
+    }
+    return " ".join(word for word in words.split() if word.lower().strip(",.") not in turned_down)
+
+
 def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Proposal:
     """The plan for this message, arguments filled in."""
     if intent.foreign is not None:
@@ -249,7 +286,7 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         question = _question_about_shown(intent, text, history)
         if question is not None:
             return question
-    if action == "checkout":
+    if action == "checkout" and not intent.topic:  # "can I order bananas" asks for bananas
         if confirms_checkout(text, asked=asked):
             return Proposal(calls=(ToolCall("start_checkout", {}),))
         return Proposal(confirm_checkout=True)
@@ -278,6 +315,8 @@ def _question_about_shown(intent: Intent, text: str, history: History) -> Propos
     refs, asked = intent.references, history.state.asked
     if _ABOUT_THE_CART.search(text):
         return None  # "what's in my cart?" is about the cart, not a product
+    if _REFINING.search(text) and not refs:
+        return None  # "cheaper ones?" searches again
     question_like = bool(intent.question) or is_question(text)
     if refs and not intent.question and asked and _SAME_AGAIN.search(text) and intent.action != "compare":
         return _answers(refs, asked, history)  # "and the second?": the same question of another product
@@ -297,6 +336,8 @@ def _answers(ids: Sequence[int], question: str, history: History) -> Proposal:
 
 def _names_another_product(intent: Intent, history: History) -> bool:
     """Whether the message names a kind of product other than those shown ("I need a monitor stand")."""
+    if intent.outside_brand:
+        return True  # "do you have lululemon?" asks for what is not on the screen
     if not intent.catalog_topic and not intent.slots.category:
         return bool(intent.topic) and not intent.references and intent.words != ""
     shown = " ".join(f"{p.title} {p.category}" for p in history.shown).lower()
@@ -325,9 +366,9 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
             if len(intent.suggestions) >= 3:  # a need with nothing to search by: one question, with options
                 question = replies.clarifying_question(intent.suggestions)
                 after = DialogueState(need=current.need, earlier=current.earlier, options=intent.suggestions)
-                return Proposal(
-                    calls=(ToolCall("ask_clarifying_question", {"question": question}),), state=after
-                )
+                names = [option.rsplit(">", 1)[-1].strip() for option in intent.suggestions]
+                call = ToolCall("ask_clarifying_question", {"question": question, "options": names})
+                return Proposal(calls=(call,), state=after)
             return Proposal(say=replies.ASK_WHAT, kind="prompt")
         return _search(fresh, state.replaced(current, fresh))
     refined = state.refined(need, slots, text, history.shown, intent.attributes)
@@ -365,13 +406,30 @@ def _arguments(need: Need) -> dict[str, Any]:
 
 
 def _cart_add(intent: Intent, history: History) -> Proposal:
-    ids = intent.references or _focused(history)
+    ids = _meant(intent, history) or _focused(history)
     quantity = min(max(intent.slots.quantity or 1, 1), MAX_QUANTITY)
     if not ids:
         return _ask("Which product should I add to your cart? You can say its number in the list.")
-    return Proposal(
-        calls=tuple(ToolCall("add_to_cart", {"product_id": pid, "quantity": quantity}) for pid in ids[:4])
-    )
+    exact = bool(_SET_QUANTITY.search(intent.clean)) and intent.slots.quantity is not None
+    arguments = {"quantity": quantity} | ({"exact": True} if exact else {})
+    calls = tuple(ToolCall("add_to_cart", {"product_id": pid} | arguments) for pid in ids[:4])
+    # "put it in, then let's check out": the add, and the question that confirms checkout
+    return Proposal(calls=calls, confirm_checkout=bool(_CHECKOUT_TOO.search(intent.clean)))
+
+
+def _meant(intent: Intent, history: History) -> list[int]:
+    """The products referred to; of several matched by a word ("the 320 piece one"), those of what the
+    shopper is looking for when that tells them apart."""
+    refs = intent.references
+    if len(refs) <= 1 or _MANY.search(intent.clean) or not history.state.need:
+        return refs
+    words = [word for word in history.state.need.words.lower().split() if len(word) > 2]
+    titles = {
+        p.product_id: p.title.lower()
+        for p in [*history.shown, *(p for l in history.earlier_lists for p in l)]
+    }
+    fitting = [pid for pid in refs if words and all(word in titles.get(pid, "") for word in words)]
+    return fitting or refs
 
 
 def _compare(intent: Intent, text: str, history: History) -> Proposal:

@@ -104,6 +104,8 @@ def _reply_for(name: str, data: dict[str, Any]) -> str:
         return _compare(data)
     if name == "add_to_cart":
         added = data["added"]
+        if "now" in added:
+            return f"Your cart now holds {added['now']} × {added['title']}.\n\n{cart_text(data['cart'])}"
         return f"Added {added['quantity']} × {added['title']} to your cart.\n\n{cart_text(data['cart'])}"
     if name == "remove_from_cart":
         return f"Removed {data['removed']['title']} from your cart.\n\n{cart_text(data['cart'])}"

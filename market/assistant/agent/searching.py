@@ -114,6 +114,10 @@ def _kind_asked(query: str, count: int):
     return keep
 
 
+def _has_phrase(words: list[str], phrase: list[str]) -> bool:
+    return any(words[index : index + len(phrase)] == phrase for index in range(len(words) - len(phrase) + 1))
+
+
 def _unsold(query: str, vocabulary: Vocabulary) -> bool:
     """Whether the query has a word the catalog has in no form (so its results may mean something else)."""
     common = english_words()

@@ -147,11 +147,13 @@ class Toolbox:
         cart_id = await self._cart(session)
         before = await carts.get_cart(self.pool, cart_id)
         held = next((line.quantity for line in _lines(before) if line.product_id == args.product_id), 0)
-        item = CartItemIn(quantity=held + args.quantity, search_id=session.search_ids.get(args.product_id))
+        quantity = args.quantity if args.exact else held + args.quantity
+        item = CartItemIn(quantity=quantity, search_id=session.search_ids.get(args.product_id))
         cart = await carts.set_item(self.pool, cart_id, args.product_id, item)
         title = next(line.title for line in _lines(cart) if line.product_id == args.product_id)
         data = {
-            "added": {"product_id": args.product_id, "title": title, "quantity": args.quantity},
+            "added": {"product_id": args.product_id, "title": title, "quantity": args.quantity}
+            | ({"now": quantity} if args.exact else {}),
             "cart": _cart_json(cart),
         }
         return ToolResult(name="add_to_cart", arguments={}, ok=True, data=data, cart=cart)
@@ -194,9 +196,8 @@ class Toolbox:
         )
 
     async def _ask_clarifying_question(self, session: Session, args: AskClarifyingQuestion) -> ToolResult:
-        return ToolResult(
-            name="ask_clarifying_question", arguments={}, ok=True, data={"question": args.question}
-        )
+        data = {"question": args.question} | ({"options": args.options} if args.options else {})
+        return ToolResult(name="ask_clarifying_question", arguments={}, ok=True, data=data)
 
     # -- helpers --------------------------------------------------------------------------------------
 

@@ -72,10 +72,11 @@ class AnswerQuestion(Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class AddToCart(Struct, forbid_unknown_fields=True, kw_only=True):
-    """Put units of a product in the shopper's cart."""
+    """Put units of a product in the shopper's cart ("make it 2": `exact`, the cart then holds 2)."""
 
     product_id: ProductId
     quantity: Annotated[int, Meta(ge=1, le=20)] = 1
+    exact: bool = False
 
 
 class RemoveFromCart(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -96,6 +97,7 @@ class AskClarifyingQuestion(Struct, forbid_unknown_fields=True, kw_only=True):
     """Ask the shopper one short question when the request is unclear."""
 
     question: Annotated[str, Meta(min_length=1, max_length=300)]
+    options: Annotated[list[Words], Meta(max_length=5, description="kinds of product to choose from")] = []
 
 
 TOOLS: dict[str, type[Struct]] = {
@@ -143,10 +145,11 @@ _AFFIRMATIVE = re.compile(
     r"sounds good|absolutely|of course|correct)\b",
     re.IGNORECASE,
 )
+# A confirmation on its own words ("yes, check out", "I confirm the order"); a request ("ok checkout",
+# "proceed to payment", "let's pay") is asked to be confirmed first.
 _EXPLICIT = re.compile(
     r"\b(?:i confirm|confirm(?:ed)? (?:the |my )?(?:checkout|order|purchase|payment)|"
-    r"(?:yes|ok(?:ay)?|sure)\W+(?:please\W+)?(?:check ?out|buy|order|pay)|place (?:the |my )?order|"
-    r"proceed to (?:checkout|payment)|check ?out now|buy (?:it|them) now|pay now)\b",
+    r"yes\W+(?:please\W+)?(?:check ?out|buy|order|pay|place (?:the |my )?order))\b",
     re.IGNORECASE,
 )
 _REFUSAL = re.compile(r"\b(?:no|not|don'?t|do not|never|wait|cancel|hold on|stop)\b", re.IGNORECASE)

@@ -200,7 +200,7 @@ class Agent:
     # -- the layer leads ------------------------------------------------------------------------------
 
     async def _layer_leads(self, turn: _Turn, proposal: Proposal) -> str | None:
-        if proposal.confirm_checkout:
+        if proposal.confirm_checkout and not proposal.calls:
             await self._confirm_checkout(turn)
             return None
         calls = list(proposal.calls)
@@ -210,6 +210,8 @@ class Agent:
             if not calls:
                 calls = [ToolCall("ask_clarifying_question", {"question": _ASK_WHAT})]
         await self._run_layer_calls(turn, calls)
+        if proposal.confirm_checkout:  # an add, then the question that confirms checkout
+            await self._confirm_checkout(turn)
         return None  # the reply is templated from the tool results: a small model's own words never are
 
     async def _fall_back(self, turn: _Turn, proposal: Proposal) -> None:
@@ -349,7 +351,12 @@ class Agent:
             return turn.say
         if turn.confirming:
             cart = next((r.data["cart"] for r in reversed(turn.results) if "cart" in r.data), {})
-            return replies.confirm_checkout(cart)
+            added = [
+                f"Added {r.data['added']['quantity']} × {r.data['added']['title']}."
+                for r in turn.results
+                if r.name == "add_to_cart" and r.ok
+            ]
+            return "\n".join([*added, replies.confirm_checkout(cart)])
         if not turn.results:
             return replies.GREETING if turn.intent.action == "chit_chat" else replies.TROUBLE
         return replies.compose([(result.name, result.data) for result in turn.results])

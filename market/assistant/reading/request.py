@@ -11,8 +11,9 @@ import re
 _FRAME = re.compile(
     r"\b(?:need|needs|needed|want|wants|wanted|would\s+like|'d\s+like|like\s+to\s+(?:buy|get|see)|"
     r"looking\s+(?:for|at)|look\s+(?:for|at)|searching\s+for|search\s+for|shopping\s+for|i'?m\s+after|"
-    r"in\s+the\s+market\s+for|(?:do|does)\s+(?:you|agora|anyone|anybody|any\s+sellers?)\s+(?:have|sell|carry|stock)|"
-    r"have\s+you\s+got|you\s+got|got\s+any|are\s+there\s+any|is\s+there\s+an?|show\s+(?:me|us)|find\s+(?:me|us)|"
+    r"in\s+the\s+market\s+for|(?:do|does)\s+(?:you|y'?all|agora|anyone|anybody|any\s+sellers?)(?:\s+(?:guys|all|folks|lot))?"
+    r"\s+(?:have|sell|carry|stock|do)|can\s+i\s+(?:order|buy|get)|"
+    r"have\s+you\s+got|you\s+got|got\s+(?:any|an?)|are\s+there\s+any|is\s+there\s+an?|show\s+(?:me|us)|find\s+(?:me|us)|"
     r"get\s+(?:me|us)|buy(?:ing)?|order(?:ing)?|recommend|suggest|what\s+about|how\s+about|instead)\b",
     re.IGNORECASE,
 )
@@ -30,6 +31,7 @@ _QUESTION_WORD = re.compile(
     r"tell|write|translate|give|make|explain|calculate|solve|know|help)\b",
     re.IGNORECASE,
 )
+_TO_VERB = re.compile(r"^\s*to\s+(?:learn|play|buy|get|find|try|have|own|start|take\s+up)\s+", re.IGNORECASE)
 _BARE_WORDS = 4  # a message this short with no request in it may be the thing itself: "snowboards?"
 
 
@@ -39,7 +41,7 @@ def requested(text: str) -> str | None:
     for match in _FRAME.finditer(text):
         pass  # the last request wins: "i'm looking for something, do you sell snowboards"
     if match is not None:
-        rest = text[match.end() :]
+        rest = _TO_VERB.sub("", text[match.end() :], count=1)  # "wants to learn guitar": guitar
     else:
         words = re.findall(r"[\w'-]+", text)
         if not words or len(words) > _BARE_WORDS or _QUESTION_WORD.match(text):

@@ -144,11 +144,15 @@ def _read_size(text: _Text, vocabulary: Vocabulary) -> str | None:
 _NEGATION = re.compile(
     r"(?:\b(?:anything|everything|all|any)\s+(?:but|except|other\s+than)|\bnot|\bno|\bnon|\bwithout|\bexcept|"
     r"\bexcluding|\bbut\s+not|\bother\s+than|\bnothing|\bnever|\bavoid|\bskip|\bhate|\bdislike|"
-    r"\b(?:don'?t|do\s+not|doesn'?t|won'?t)\s+(?:want|like|need|care\s+for))"
+    r"\bisn'?t|\baren'?t|\bpass\s+on|\bsteer\s+clear\s+of|\b(?:sick|tired)\s+of|\bhad\s+enough\s+of|"
+    r"\b(?:don'?t|do\s+not|doesn'?t|won'?t)\s+(?:want|like|need|care\s+for|trust))"
     r"\s+(?:(?:in|from|by|made\s+by|any|anything|anymore|of|the|a|an|more|those|these|stuff)\s+)*$",
     re.IGNORECASE,
 )
 # "never mind the jacket", "forget the tents": a category set aside, neither wanted now nor excluded.
+_NEGATED_NEAR = re.compile(r"\b(?:not|no|without)\s+(?:the\s+)?(?:[a-z'-]+\s+){0,2}$", re.IGNORECASE)
+# "except Loamstep or Harbor Lane", "nothing orange or red": a list goes on being turned down.
+_LIST_GOES_ON = re.compile(r"^\s*(?:,\s*)?(?:or|and|nor|,|/)\s*(?:(?:the|from|by|any)\s+)?$", re.IGNORECASE)
 _DISMISSAL = re.compile(
     r"(?:never\s*mind|forget(?:\s+about)?|scratch|enough\s+of|done\s+with|instead\s+of|rather\s+than|no\s+more)"
     r"\s+(?:(?:the|those|these|that|this|my|about|all|with)\s+)*$",
@@ -168,14 +172,20 @@ def _read_colors(text: _Text, vocabulary: Vocabulary) -> tuple[tuple[str, ...], 
     excluded: list[str] = []
     if vocabulary.color_pattern is None:
         return (), ()
+    original = text.masked
+    last_excluded_end = None
     for match in list(text.find(vocabulary.color_pattern)):
         color = vocabulary.color_by_word[" ".join(match.group(0).lower().split())]
         before = text.masked[max(0, match.start() - 20) : match.start()]
-        if _NEGATION.search(before):
+        continues = last_excluded_end is not None and _LIST_GOES_ON.match(
+            original[last_excluded_end : match.start()]
+        )
+        negation = _NEGATION.search(before)
+        if negation or continues:
             excluded.append(color)
-            negation = _NEGATION.search(before)
-            assert negation is not None
-            text.take(match.start() - len(before) + negation.start(), match.end())
+            start = match.start() - len(before) + negation.start() if negation else match.start()
+            text.take(start, match.end())
+            last_excluded_end = match.end()
         elif color not in wanted:
             wanted.append(color)
     return tuple(wanted), tuple(dict.fromkeys(excluded))
@@ -186,12 +196,18 @@ def _read_brands(text: _Text, vocabulary: Vocabulary) -> tuple[str | None, tuple
     if vocabulary.brand_pattern is None:
         return None, ()
     wanted, excluded = None, []
+    original, last_excluded_end = text.masked, None
     for match in list(text.find(vocabulary.brand_pattern)):
         brand = vocabulary.brand_by_word[_brand_key(match.group(0))]
         negation = _NEGATION.search(text.masked[max(0, match.start() - 40) : match.start()])
-        if negation:
+        continues = last_excluded_end is not None and _LIST_GOES_ON.match(
+            original[last_excluded_end : match.start()]
+        )
+        if negation or continues:
             excluded.append(brand)
-            text.take(match.start() - (min(match.start(), 40) - negation.start()), match.end())
+            start = match.start() - (min(match.start(), 40) - negation.start()) if negation else match.start()
+            text.take(start, match.end())
+            last_excluded_end = match.end()
         elif wanted is None:
             wanted = brand  # its name stays among the search words: titles often carry it
     return wanted, tuple(dict.fromkeys(excluded))
@@ -215,7 +231,7 @@ def _read_categories(
         if (found := _DISMISSAL.search(before)) is not None:
             dismissed.append(path)
             text.take(match.start() - (len(before) - found.start()), match.end())
-        elif (found := _NEGATION.search(before)) is not None:
+        elif (found := _NEGATION.search(before) or _NEGATED_NEAR.search(before)) is not None:
             excluded.append(path)
             text.take(match.start() - (len(before) - found.start()), match.end())
         else:

@@ -27,6 +27,8 @@ _SIZE_WORDS = (
     "xx-large",
     "2xl",
 )
+# Last words of product nouns that name no kind of product on their own ("Pillowcase Pair", "Brick Set").
+_GENERIC_HEADS = frozenset({"pair", "set", "kit", "pack", "combo", "bundle", "case", "cover", "one", "piece", "plus"})
 _LETTER_SIZES = ("XS", "S", "M", "L", "XL", "XXL")
 
 
@@ -279,7 +281,7 @@ def _category_terms(paths: Iterable[str], nouns: Mapping[str, Iterable[str]]) ->
             for form in {lowered, plural(lowered)}:
                 add(form, path)
             head = lowered.rsplit(" ", 1)[-1]
-            if head != lowered:
+            if head != lowered and head not in _GENERIC_HEADS:
                 for form in {head, plural(head)}:
                     add(form, path)
     return {term: prefix for term, paths_named in found.items() if (prefix := _common_prefix(paths_named))}
