@@ -45,10 +45,17 @@ _FILLER_WORDS = (
     "show me some any other others more ones one those these them cheaper cheap less expensive lower priced "
     "affordable instead something else different in a an the with without please only just what about how "
     "do you have got ok okay sure yes no maybe like i want need looking for find get see please pls thanks "
-    "then now actually hmm um well so also too again anything everything stuff things item items product products"
+    "then now actually hmm um well so also too again anything everything stuff things item items product products "
+    "ooh oh ah ugh meh wow hey yeah yep nope tho though lol haha"
 )
 _FILLER = frozenset(_FILLER_WORDS.split())
 _TWO = re.compile(r"\b(?:the|these|those)\s+two\b|\bboth\b", re.IGNORECASE)
+# Words that speak of the kind of product rather than of one shown ("any of those in black", "ones with").
+_OF_THE_KIND = re.compile(
+    r"\b(?:any|ones|those|these|others|anything|something|some|one\s+(?:with|in|that|for)|a\s+\w+er\s+one)\b",
+    re.IGNORECASE,
+)
+_THIS_ONE = re.compile(r"\b(?:it|its|it's|this|that|they|them|their)\b", re.IGNORECASE)
 _REFINING = re.compile(
     r"\b(?:cheaper|pricier|less\s+expensive|more\s+expensive|other|others|different|else)\b", re.IGNORECASE
 )
@@ -176,7 +183,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     slots = layer.understand(_CART_PLACE.sub(" ", clean), vocabulary, currency_default=currency)
     phrase = requested(clean)
     known = [word for word in topic_words(slots, vocabulary) if vocabulary.sells(word)]
-    if phrase is None and not known and not (slots.category or slots.brand):
+    if phrase is None and not known and not (slots.category or slots.brand) and history.state.need is None:
         phrase = _content(slots.query) or None  # "ps5 slim disc edition in stock??": the message is the thing
     unknown = [word for word in _unknown_words(phrase or "", vocabulary) if word not in known]
     named = bool(slots.category or slots.brand or slots.exclude_brands or known)
@@ -281,7 +288,7 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
     if reading.kind in ("greeting", "thanks", "off_topic"):
         return Proposal(say=replies.POLICY[reading.kind], kind=reading.kind)
     if history.shown and not _names_another_product(intent, history):
-        if intent.comparison and (action == "compare" or _COMPARING.search(text)):
+        if intent.comparison and (action == "compare" or _COMPARING.search(text) or len(refs) >= 2):
             return _compare(intent, text, history)
         question = _question_about_shown(intent, text, history)
         if question is not None:
@@ -311,19 +318,25 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
 
 def _question_about_shown(intent: Intent, text: str, history: History) -> Proposal | None:
     """A question about products already shown: "is the second one machine washable?", "does it ship to
-    Canada?", and "and the second?" after a question about the first."""
+    Canada?", and "and the second?" after a question about the first. A question about the kind of
+    product ("any of those in black?", "anything cheaper?") searches again instead."""
     refs, asked = intent.references, history.state.asked
     if _ABOUT_THE_CART.search(text):
         return None  # "what's in my cart?" is about the cart, not a product
-    if _REFINING.search(text) and not refs:
-        return None  # "cheaper ones?" searches again
+    if not refs and (_REFINING.search(text) or _OF_THE_KIND.search(text) or intent.attributes.wanted):
+        return None
     question_like = bool(intent.question) or is_question(text)
     if refs and not intent.question and asked and _SAME_AGAIN.search(text) and intent.action != "compare":
         return _answers(refs, asked, history)  # "and the second?": the same question of another product
-    if not question_like or not (refs or history.focus is not None or intent.question):
+    if not question_like:
         return None
-    ids = refs or _focused(history) or [_ordered(history.shown)[0].product_id]
-    return _answers(ids, text, history)
+    if refs:
+        return _answers(refs, text, history)
+    if history.focus is not None and _THIS_ONE.search(text):
+        return _answers([history.focus], text, history)
+    if intent.question and len(history.shown) == 1:
+        return _answers([history.shown[0].product_id], text, history)
+    return None
 
 
 def _answers(ids: Sequence[int], question: str, history: History) -> Proposal:
@@ -443,7 +456,11 @@ def _compare(intent: Intent, text: str, history: History) -> Proposal:
         ids = ordered[:4]
     if len(ids) < 2:
         return _ask("Which products should I compare?")
-    return Proposal(calls=(ToolCall("compare_products", {"product_ids": ids[:4], "along": text[:200]}),))
+    positions = {p.product_id: p.position for p in history.shown}
+    arguments = {"product_ids": ids[:4], "along": text[:200]}
+    if all(pid in positions for pid in ids[:4]):
+        arguments["positions"] = [positions[pid] for pid in ids[:4]]
+    return Proposal(calls=(ToolCall("compare_products", arguments),))
 
 
 def _chosen(intent: Intent, options: Sequence[str]) -> str | None:

@@ -164,8 +164,29 @@ def _details(product: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+_ORDINAL_WORDS = (
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+)
+
+
 def _compare(data: dict[str, Any]) -> str:
-    names = {product["product_id"]: product["title"] for product in data["products"]}
+    names = {
+        product["product_id"]: (
+            f"the {_ORDINAL_WORDS[product['position'] - 1]} ({product['title']})"
+            if 0 < product.get("position", 0) <= len(_ORDINAL_WORDS)
+            else product["title"]
+        )
+        for product in data["products"]
+    }
     comparison = data.get("comparison") or {}
     label = comparison.get("attribute", "price").replace("_", " ")
     if comparison.get("verdict") == "silent":
@@ -179,7 +200,7 @@ def _compare(data: dict[str, Any]) -> str:
     phrase = comparison.get("phrase", "")
     higher = "higher" if comparison.get("wants") == "max" else "lower"
     verdict = f"is {phrase}" if re.fullmatch(r"[a-z]+er", phrase) else f"has the {higher} {label}"
-    return text + f" So {winner} {verdict}."
+    return text + f" So {winner[:1].upper() + winner[1:]} {verdict}."
 
 
 def answer_text(product: dict[str, Any], found: dict[str, Any]) -> str:

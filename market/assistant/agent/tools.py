@@ -61,6 +61,8 @@ class CompareProducts(Struct, forbid_unknown_fields=True, kw_only=True):
     along: (
         Annotated[str, Meta(max_length=200, description="the shopper's words: which is lighter?")] | None
     ) = None
+    # Their numbers in the list shown, to name them by ("the second is heavier").
+    positions: Annotated[list[Annotated[int, Meta(ge=1, le=100)]], Meta(max_length=4)] = []
 
 
 class AnswerQuestion(Struct, forbid_unknown_fields=True, kw_only=True):

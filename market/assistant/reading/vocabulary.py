@@ -28,7 +28,9 @@ _SIZE_WORDS = (
     "2xl",
 )
 # Last words of product nouns that name no kind of product on their own ("Pillowcase Pair", "Brick Set").
-_GENERIC_HEADS = frozenset({"pair", "set", "kit", "pack", "combo", "bundle", "case", "cover", "one", "piece", "plus"})
+_GENERIC_HEADS = frozenset(
+    {"pair", "set", "kit", "pack", "combo", "bundle", "case", "cover", "one", "piece", "plus"}
+)
 _LETTER_SIZES = ("XS", "S", "M", "L", "XL", "XXL")
 
 
@@ -263,7 +265,9 @@ def _category_terms(paths: Iterable[str], nouns: Mapping[str, Iterable[str]]) ->
     found: dict[str, set[str]] = {}
 
     def add(term: str, path: str) -> None:
-        found.setdefault(" ".join(term.lower().split()), set()).add(path)
+        term = " ".join(term.lower().split())
+        if term not in _GENERIC_HEADS and term != "top":  # "at the top", "a pair": no kind of product
+            found.setdefault(term, set()).add(path)
 
     for path in paths:
         parts = [part.strip() for part in path.split(">")]
