@@ -36,7 +36,7 @@ from market.assistant.reading.questions import (
 from market.assistant.reading.references import ShownProduct
 from market.assistant.reading.request import requested
 from market.assistant.reading.understanding import Slots
-from market.assistant.reading.vocabulary import Vocabulary
+from market.assistant.reading.vocabulary import Vocabulary, stem
 
 MAX_QUANTITY = 20
 MAX_QUERY_CHARS = 200  # what the search tool takes; a longer message is cut, not refused
@@ -53,6 +53,10 @@ _TWO = re.compile(r"\b(?:the|these|those)\s+two\b|\bboth\b", re.IGNORECASE)
 # Words that speak of the kind of product rather than of one shown ("any of those in black", "ones with").
 _OF_THE_KIND = re.compile(
     r"\b(?:any|ones|those|these|others|anything|something|some|one\s+(?:with|in|that|for)|a\s+\w+er\s+one)\b",
+    re.IGNORECASE,
+)
+_EXPLICIT_REF = re.compile(
+    r"\b(?:first|second|third|fourth|fifth|sixth|last|1st|2nd|3rd|4th|5th|6th|number\s+\d|no\.?\s*\d|option\s+\d)\b|#\s?\d",
     re.IGNORECASE,
 )
 _THIS_ONE = re.compile(r"\b(?:it|its|it's|this|that|they|them|their)\b", re.IGNORECASE)
@@ -176,13 +180,13 @@ class Proposal:
 
 def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     vocabulary = layer.vocabulary
-    normal = synonyms.normalized(text)
+    normal = _units_said(synonyms.normalized(text))
     trick = policy.read(normal, shopping=True)
     clean = policy.without_tricks(normal) if trick.kind == "manipulation" else normal
     # "into the cart", "in my basket": where things go, not a product ("Hose Reel Cart").
     slots = layer.understand(_CART_PLACE.sub(" ", clean), vocabulary, currency_default=currency)
     phrase = requested(clean)
-    known = [word for word in topic_words(slots, vocabulary) if vocabulary.sells(word)]
+    known = [word for word in topic_words(slots, vocabulary) if _names_a_kind(word, vocabulary)]
     if phrase is None and not known and not (slots.category or slots.brand) and history.state.need is None:
         phrase = _content(slots.query) or None  # "ps5 slim disc edition in stock??": the message is the thing
     unknown = [word for word in _unknown_words(phrase or "", vocabulary) if word not in known]
@@ -220,6 +224,22 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     )
 
 
+_TOPS = re.compile(r"(\d[\w.$£€]*\s*(?:[a-z]+\s+)?)tops\b", re.IGNORECASE)
+_WEIGHT_TALK = re.compile(
+    r"\b(?:weigh\w*|weight|heavy|guy|kid|child|toddler|hold|holds|take|takes|support\w*|carr\w+|capacity)\b",
+    re.IGNORECASE,
+)
+_POUNDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:pounds|pound)\b", re.IGNORECASE)
+
+
+def _units_said(text: str) -> str:
+    """ "30 min tops" is at most 30 minutes, not a top to wear; "300 pounds" near "weight" is a weight."""
+    text = _TOPS.sub(r"\1max", text)
+    if _WEIGHT_TALK.search(text):
+        text = _POUNDS.sub(r"\1 lb", text)
+    return text
+
+
 def _unknown_words(phrase: str, vocabulary: Vocabulary) -> list[str]:
     """Words of the requested phrase that may name a product the catalog lacks: not common English, not
     the catalog's own words, colours or brands."""
@@ -232,6 +252,25 @@ def _unknown_words(phrase: str, vocabulary: Vocabulary) -> list[str]:
             continue
         found.append(word)
     return found
+
+
+def _names_a_kind(word: str, vocabulary: Vocabulary) -> bool:
+    """Whether a word of the catalog names a kind of product (a category term: "kettle", "tents"), rather
+    than qualifying one ("synthetic", "walnut", "mesh")."""
+    return stem(word) in _kind_stems(vocabulary)
+
+
+def _kind_stems(vocabulary: Vocabulary) -> frozenset[str]:
+    cached = _KINDS.get(id(vocabulary))
+    if cached is None or cached[0] is not vocabulary:
+        stems = frozenset(
+            stem(word) for term in vocabulary.category_terms for word in term.split() if len(word) > 2
+        )
+        cached = _KINDS[id(vocabulary)] = (vocabulary, stems)
+    return cached[1]
+
+
+_KINDS: dict[int, tuple[Vocabulary, frozenset[str]]] = {}
 
 
 def _need_words(
@@ -323,8 +362,10 @@ def _question_about_shown(intent: Intent, text: str, history: History) -> Propos
     refs, asked = intent.references, history.state.asked
     if _ABOUT_THE_CART.search(text):
         return None  # "what's in my cart?" is about the cart, not a product
-    if not refs and (_REFINING.search(text) or _OF_THE_KIND.search(text) or intent.attributes.wanted):
-        return None
+    slots = intent.slots
+    about_the_kind = _REFINING.search(text) or _OF_THE_KIND.search(text) or intent.attributes.wanted
+    if (about_the_kind or slots.colors or slots.has_budget or slots.size) and not _EXPLICIT_REF.search(text):
+        return None  # "anything cheaper?", "have you got it in sage green?": a search again
     question_like = bool(intent.question) or is_question(text)
     if refs and not intent.question and asked and _SAME_AGAIN.search(text) and intent.action != "compare":
         return _answers(refs, asked, history)  # "and the second?": the same question of another product

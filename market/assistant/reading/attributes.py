@@ -167,6 +167,12 @@ def _quantities(text: str, keys: list[str], values: Mapping[str, tuple[str, ...]
 
 
 def _meets(value: str, asked: quantities.pint.Quantity, bound: str) -> bool:
+    ends = quantities.parse_range(value)
+    if (
+        ends is not None and ends[0] is not ends[1] and bound == "="
+    ):  # "6 people" fits "2-6" and "3-8 players"
+        low, high = (quantities.comparable([asked, end]) for end in ends)
+        return low is not None and high is not None and low[1] <= low[0] <= high[1]
     have = quantities.parse(value)
     if have is None:
         return False

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pint
 
 # Counts sellers write as units: "2-person", "2-4 players", "120 pages", "1000 pieces".
-_COUNT_UNITS = ("person", "player", "piece", "page", "month", "year")
+_COUNT_UNITS = ("person", "piece", "page", "month", "year")
 _NUMBER = r"\d+(?:[.,]\d+)*"
 _RANGE = re.compile(rf"^(?P<low>{_NUMBER})\s*[-–]\s*(?P<high>{_NUMBER})\s*(?P<unit>.*)$")
 _VALUE = re.compile(rf"^(?P<number>{_NUMBER})\s*-?\s*(?P<unit>.*)$")
@@ -30,7 +30,19 @@ def _units() -> pint.UnitRegistry:
     units = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     for count in _COUNT_UNITS:
         units.define(f"{count} = [{count}] = {count}s")
+    units.define("player = person = players")  # "6 people" play a "2-6 players" game
     return units
+
+
+def parse_range(value: object) -> tuple[pint.Quantity, pint.Quantity] | None:
+    """Both ends of a range ("2-6 players": 2 and 6); a single value is a range of one."""
+    text = " ".join(str(value).strip().split())
+    match = _RANGE.match(text)
+    high = parse(text)
+    if match is None or high is None:
+        return (high, high) if high is not None else None
+    low = parse(f"{match['low']} {match['unit']}")
+    return (low, high) if low is not None else (high, high)
 
 
 def parse(value: object) -> pint.Quantity | None:
@@ -59,6 +71,8 @@ def _unit_name(unit: str) -> str | None:
     unit = unit.strip().lower().rstrip(".")
     if unit in _ALIASES:
         return _ALIASES[unit]
+    if unit in ("players", "player"):
+        return "player"
     if unit.endswith("s") and unit[:-1] in _COUNT_UNITS:
         return unit[:-1]
     if unit in _COUNT_UNITS or unit in (
