@@ -36,7 +36,7 @@ from market.assistant.reading.questions import (
 from market.assistant.reading.references import ShownProduct
 from market.assistant.reading.request import requested
 from market.assistant.reading.understanding import Slots
-from market.assistant.reading.vocabulary import Vocabulary, stem
+from market.assistant.reading.vocabulary import Vocabulary
 
 MAX_QUANTITY = 20
 MAX_QUERY_CHARS = 200  # what the search tool takes; a longer message is cut, not refused
@@ -186,7 +186,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     # "into the cart", "in my basket": where things go, not a product ("Hose Reel Cart").
     slots = layer.understand(_CART_PLACE.sub(" ", clean), vocabulary, currency_default=currency)
     phrase = requested(clean)
-    known = [word for word in topic_words(slots, vocabulary) if _names_a_kind(word, vocabulary)]
+    known = [word for word in topic_words(slots, vocabulary) if vocabulary.names_a_kind(word)]
     if phrase is None and not known and not (slots.category or slots.brand) and history.state.need is None:
         phrase = _content(slots.query) or None  # "ps5 slim disc edition in stock??": the message is the thing
     unknown = [word for word in _unknown_words(phrase or "", vocabulary) if word not in known]
@@ -252,25 +252,6 @@ def _unknown_words(phrase: str, vocabulary: Vocabulary) -> list[str]:
             continue
         found.append(word)
     return found
-
-
-def _names_a_kind(word: str, vocabulary: Vocabulary) -> bool:
-    """Whether a word of the catalog names a kind of product (a category term: "kettle", "tents"), rather
-    than qualifying one ("synthetic", "walnut", "mesh")."""
-    return stem(word) in _kind_stems(vocabulary)
-
-
-def _kind_stems(vocabulary: Vocabulary) -> frozenset[str]:
-    cached = _KINDS.get(id(vocabulary))
-    if cached is None or cached[0] is not vocabulary:
-        stems = frozenset(
-            stem(word) for term in vocabulary.category_terms for word in term.split() if len(word) > 2
-        )
-        cached = _KINDS[id(vocabulary)] = (vocabulary, stems)
-    return cached[1]
-
-
-_KINDS: dict[int, tuple[Vocabulary, frozenset[str]]] = {}
 
 
 def _need_words(

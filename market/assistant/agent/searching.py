@@ -66,15 +66,16 @@ async def search(
         query = missing.rest or (args.category or "").rsplit(">", 1)[-1].strip() or query
     filters = _filters(args, settings, categories, vocabulary)
     request = SearchRequest(
-        query=query[:500], filters=filters, limit=settings.assistant_results, session_id=session_id
+        query=query[:500], filters=filters, limit=settings.assistant_results * WIDER, session_id=session_id
     )
-    response = await run_search(request, engine, impressions)
+    shown = _kind_asked(query, settings.assistant_results, vocabulary)
+    response = await run_search(request, engine, impressions, shown=shown)
     if not response.results and filters.category and filters.max_price is None and filters.min_price is None:
         # The category is the reading most often wrong ("a hint, not a certainty"): without it, once.
         # Not under a budget, though: there, nothing in the category is the answer.
         filters = msgspec.structs.replace(filters, category=None)
         request = msgspec.structs.replace(request, filters=filters)
-        response = await run_search(request, engine, impressions)
+        response = await run_search(request, engine, impressions, shown=shown)
     if (
         missing is None
         and response.results
@@ -94,19 +95,24 @@ async def search(
     return found
 
 
-def _kind_asked(query: str, count: int):
-    """Which ranked results to show: those whose title has the kind of product asked for (the query's last
-    word, "serum" of "face serum"), when at least two have it; else the first `count` as ranked."""
-    words = re.findall(r"[a-z][a-z'-]+", query.lower())
-    head = stem(words[-1]) if words else ""
+def _kind_asked(query: str, count: int, vocabulary: Vocabulary):
+    """Which ranked results to show: those whose title names the kind of product asked for, when at least
+    two do; else the first `count` as ranked. The kind is the query's last word naming one ("racket" of
+    "tennis rackets for a beginner"), with the words before it that are not qualities ("tennis", but not
+    "beginner" or "usb-c": attributes filter those), as long as two titles (with their category) still have
+    them all: a shopper asking for tennis rackets wants no squash rackets in the list."""
+    words = [stem(word) for word in re.findall(r"[a-z][a-z'-]+", query.lower())]
+    kinds = [index for index, word in enumerate(words) if vocabulary.names_a_kind(word)]
+    head = kinds[-1] if kinds else len(words) - 1
+    start = head
+    while start > 0 and not vocabulary.qualifies(words[start - 1]) and words[start - 1] not in _LINKING:
+        start -= 1
 
     def keep(hits: list) -> list:
-        if head:
-            having = [
-                hit
-                for hit in hits
-                if head in {stem(word) for word in re.findall(r"[a-z][a-z'-]+", hit.title.lower())}
-            ]
+        named = [_stems(f"{hit.title} {hit.category or ''}") for hit in hits]
+        for first in range(start, head + 1) if words else ():
+            phrase = set(words[first : head + 1])
+            having = [hit for hit, stems in zip(hits, named, strict=True) if phrase <= stems]
             if len(having) >= 2:
                 return having[:count]
         return hits[:count]
@@ -114,8 +120,11 @@ def _kind_asked(query: str, count: int):
     return keep
 
 
-def _has_phrase(words: list[str], phrase: list[str]) -> bool:
-    return any(words[index : index + len(phrase)] == phrase for index in range(len(words) - len(phrase) + 1))
+def _stems(text: str) -> set[str]:
+    return {stem(word) for word in re.findall(r"[a-z][a-z'-]+", text.lower())}
+
+
+_LINKING = frozenset({"for", "with", "and", "or", "of", "in", "on", "to", "a", "an", "the", "some", "me"})
 
 
 def _unsold(query: str, vocabulary: Vocabulary) -> bool:

@@ -108,6 +108,8 @@ class Vocabulary:
     category_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     category_by_term: dict[str, str] = field(init=False, repr=False, compare=False)
     word_stems: frozenset[str] = field(init=False, repr=False, compare=False)
+    kind_stems: frozenset[str] = field(init=False, repr=False, compare=False)
+    quality_stems: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         colors: dict[str, str] = {}
@@ -134,6 +136,16 @@ class Vocabulary:
         set_attr("category_by_term", {_key(term): path for term, path in terms.items()} | terms)
         set_attr("category_pattern", _phrase_pattern(terms))
         set_attr("word_stems", frozenset(stem(word) for word in self.words))
+        set_attr(
+            "kind_stems",
+            frozenset(stem(word) for term in terms for word in term.split() if len(word) > 2),
+        )
+        qualities = (*self.colors, *self.brands, *(v for vs in self.attribute_values.values() for v in vs))
+        set_attr(
+            "quality_stems",
+            frozenset(stem(word) for value in qualities for word in product_words(str(value)))
+            - self.kind_stems,
+        )
 
     @staticmethod
     def _size_patterns(sizes: Mapping[str, str]) -> tuple[re.Pattern[str], ...]:
@@ -151,6 +163,15 @@ class Vocabulary:
         if alone:
             patterns.append(rf"(?<![\w-])(?P<s>{'|'.join(re.escape(size) for size in alone)})(?![\w-])")
         return tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns)
+
+    def names_a_kind(self, word: str) -> bool:
+        """Whether a word names a kind of product (a word of a category term: "kettle", "tents"), rather
+        than qualifying one ("synthetic", "walnut", "mesh")."""
+        return stem(word) in self.kind_stems
+
+    def qualifies(self, word: str) -> bool:
+        """Whether a word is a colour, a brand or an attribute value, and never a kind of product."""
+        return stem(word) in self.quality_stems
 
     def sells(self, word: str) -> bool:
         """Whether the catalog's titles or categories have `word`, in some form."""
