@@ -290,17 +290,25 @@ async def evaluate_sets(
     names: Sequence[str],
     *,
     limit: int | None = None,
+    only: Sequence[str] = (),
     generated: Sequence[Mapping[str, Any]] | None = None,
     progress: bool = False,
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """Each set in `names` (of SETS), its first `limit` dialogues, against one fresh app in process
-    (`eval_app.app_in_process`): the results by set, and the shopper sets' failed checks. `generated`: the
-    generated set's dialogues (default: the shipped ones)."""
+    (`eval_app.app_in_process`): the results by set, and the shopper sets' failed checks. `only`: id
+    prefixes of the shopper dialogues to run. `generated`: the generated set's dialogues (default: the
+    shipped ones)."""
     from market.app.assistant_eval import run_dialogues
     from market.app.eval_app import app_in_process
     from market.core import db
 
-    shopper_sets = {name: load_set(name)[:limit] for name in names if name in SHOPPER_SETS}
+    shopper_sets = {
+        name: [dialogue for dialogue in load_set(name) if not only or dialogue["id"].startswith(tuple(only))][
+            :limit
+        ]
+        for name in names
+        if name in SHOPPER_SETS
+    }
     if "generated" in names and generated is None:
         from market.assistant import dialogues
 

@@ -75,6 +75,12 @@ def eval_relevance(settings: Settings, dataset: Path, model: Path | None, as_jso
     default=None,
     help="Run only the first N dialogues of each set (a shopper set's order goes round its classes).",
 )
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="ID",
+    help="Run only the shopper dialogues whose id starts with ID (repeatable): 'refinement-05', 'exclusion'.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object keyed by set instead of tables.")
 @click.option(
     "--failures",
@@ -90,6 +96,7 @@ def eval_assistant(
     which: str,
     path: Path | None,
     limit: int | None,
+    only: tuple[str, ...],
     as_json: bool,
     failures_path: Path | None,
 ) -> None:
@@ -117,7 +124,9 @@ def eval_assistant(
     except (ValueError, KeyError, OSError) as exc:
         raise click.ClickException(f"cannot read the dialogues: {exc}") from None
     results, failures = run(
-        shopper_eval.evaluate_sets(settings, names, limit=limit, generated=generated, progress=not as_json)
+        shopper_eval.evaluate_sets(
+            settings, names, limit=limit, only=only, generated=generated, progress=not as_json
+        )
     )
     if failures_path is not None:
         with failures_path.open("w", encoding="utf-8") as sink:

@@ -25,7 +25,7 @@ from market.assistant.agent.tools import confirms_checkout
 from market.assistant.llm.messages import ToolCall
 from market.assistant.reading import language, policy, references, synonyms, understanding
 from market.assistant.reading.amounts import read_budget
-from market.assistant.reading.attributes import AttributeReading, read_attributes
+from market.assistant.reading.attributes import AttributeReading, read_attributes, turned_down_word
 from market.assistant.reading.questions import (
     Comparison,
     Question,
@@ -36,7 +36,7 @@ from market.assistant.reading.questions import (
 from market.assistant.reading.references import ShownProduct
 from market.assistant.reading.request import requested
 from market.assistant.reading.understanding import Slots
-from market.assistant.reading.vocabulary import Vocabulary
+from market.assistant.reading.vocabulary import Vocabulary, stem, title_words
 
 MAX_QUANTITY = 20
 MAX_QUERY_CHARS = 200  # what the search tool takes; a longer message is cut, not refused
@@ -83,8 +83,11 @@ _SAME_AGAIN = re.compile(
     r"^\W*(?:and|what\s+about|how\s+about|same\s+(?:for|with)|and\s+for)\b|^[^.!]{0,30}\?\s*$", re.IGNORECASE
 )
 # A comparison asked, not a refinement ("which is cheaper?" compares; "show me cheaper ones" searches again).
+# "longer than that" asks for longer ones than those shown: a refinement, not a comparison.
 _COMPARING = re.compile(
-    r"\b(?:which|what\s+one|than|vs\.?|versus|compare|compared|comparing|between)\b", re.IGNORECASE
+    r"\b(?:which|what\s+one|than(?!\s+(?:that|those|these|them|this|the\s+ones?)\b)|vs\.?|versus|compare|"
+    r"compared|comparing|between)\b",
+    re.IGNORECASE,
 )
 
 
@@ -121,6 +124,8 @@ class Intent:
     topic: tuple[str, ...] = ()  # the message's words that name a kind of product (known or not)
     suggestions: tuple[str, ...] = ()  # category paths that could suit a vague need, for one question
     catalog_topic: tuple[str, ...] = ()  # those of `topic` that the catalog's titles and categories have
+    title_words: tuple[str, ...] = ()  # words only a title says ("over-ear"): see `vocabulary.title_words`
+    describes_need: bool = False  # attribute values of what is being looked for: a refinement
     words: str = ""  # the search words of what the message asks for
     attributes: AttributeReading = field(default_factory=AttributeReading)
     clean: str = ""  # the message as read: the catalog's words, without attempts to bend the rules
@@ -183,9 +188,11 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     normal = _units_said(synonyms.normalized(text))
     trick = policy.read(normal, shopping=True)
     clean = policy.without_tricks(normal) if trick.kind == "manipulation" else normal
-    # "into the cart", "in my basket": where things go, not a product ("Hose Reel Cart").
-    slots = layer.understand(_CART_PLACE.sub(" ", clean), vocabulary, currency_default=currency)
-    phrase = requested(clean)
+    # "into the cart", "in my basket": where things go, not a product ("Hose Reel Cart"); "scratch the
+    # size": a condition dropped (`state.refined` reads it), not a product either.
+    said = state.DROPPED.sub(" ", clean)
+    slots = layer.understand(_CART_PLACE.sub(" ", said), vocabulary, currency_default=currency)
+    phrase = requested(said)
     known = [word for word in topic_words(slots, vocabulary) if vocabulary.names_a_kind(word)]
     if phrase is None and not known and not (slots.category or slots.brand) and history.state.need is None:
         phrase = _content(slots.query) or None  # "ps5 slim disc edition in stock??": the message is the thing
@@ -217,6 +224,8 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         comparison=read_comparison(clean),
         topic=tuple(topic),
         catalog_topic=tuple(known),
+        title_words=tuple(title_words(clean, vocabulary)),
+        describes_need=_describes(attributes, history.state.need, vocabulary),
         words=_without_excluded(_need_words(phrase, known, unknown, slots, vocabulary), attributes, slots),
         attributes=attributes,
         clean=clean,
@@ -308,7 +317,9 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
     if reading.kind in ("greeting", "thanks", "off_topic"):
         return Proposal(say=replies.POLICY[reading.kind], kind=reading.kind)
     if history.shown and not _names_another_product(intent, history):
-        if intent.comparison and (action == "compare" or _COMPARING.search(text) or len(refs) >= 2):
+        if intent.comparison and (
+            _COMPARING.search(text) or (not _filters_said(intent) and (action == "compare" or len(refs) >= 2))
+        ):
             return _compare(intent, text, history)
         question = _question_about_shown(intent, text, history)
         if question is not None:
@@ -331,9 +342,20 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         if not ids:
             return _ask("Which product should I take out of your cart?")
         return Proposal(calls=tuple(ToolCall("remove_from_cart", {"product_id": pid}) for pid in ids[:4]))
-    if action == "compare" and history.shown and not _names_another_product(intent, history):
+    if (
+        action == "compare"
+        and history.shown
+        and not _filters_said(intent)
+        and not _names_another_product(intent, history)
+    ):
         return _compare(intent, text, history)
     return _need(intent, text, history)
+
+
+def _filters_said(intent: Intent) -> bool:
+    """Whether the message states what it wants ("75ft or more", "under 40 quid"): "longer than that, 75ft
+    or more" asks for longer ones, not which of those shown is longer."""
+    return bool(intent.attributes.wanted or intent.slots.has_budget)
 
 
 def _question_about_shown(intent: Intent, text: str, history: History) -> Proposal | None:
@@ -394,7 +416,9 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
         back = state.refined(back, slots, text, history.shown, intent.attributes)
         return _search(back, state.replaced(current, back))
     need = current.need
-    names_product = bool(slots.category or intent.topic)
+    names_product = bool(slots.category or intent.catalog_topic) or bool(
+        intent.topic and not intent.describes_need
+    )
     if need is None or (names_product and not state.same_topic(need, slots, intent.topic)):
         fresh = state.fresh(slots, intent.words, intent.attributes)
         if not (fresh.words or fresh.category or fresh.brand):
@@ -407,10 +431,29 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
             return Proposal(say=replies.ASK_WHAT, kind="prompt")
         return _search(fresh, state.replaced(current, fresh))
     refined = state.refined(need, slots, text, history.shown, intent.attributes)
-    extra = [word for word in intent.catalog_topic if word not in need.words.lower().split()]
-    if extra and not slots.category:
+    had = {stem(word) for word in need.words.lower().split()}
+    extra = [word for word in intent.catalog_topic if stem(word) not in had]
+    if not _EXPLICIT_REF.search(intent.clean):  # "over-ear only": a word titles have, asked for
+        extra += [word for word in intent.title_words if stem(word) not in had]
+    extra = [word for word in extra if not turned_down_word(intent.clean, word)]  # "earbuds hurt my ears"
+    narrower = slots.category and not (need.category and need.category.startswith(slots.category))
+    if extra and not narrower:  # "over-ear only" within headphones: words of the need
         refined = msgspec.structs.replace(refined, words=f"{refined.words} {' '.join(extra)}".strip())
     return _search(refined, DialogueState(need=refined, earlier=current.earlier))
+
+
+def _describes(attributes: AttributeReading, need: Need | None, vocabulary: Vocabulary) -> bool:
+    """Whether a message asks for attribute values of the need's category ("one rated to 15 degrees F,
+    going up high in october"): then its words the catalog lacks describe the need, they name nothing."""
+    if need is None or not need.category or not attributes.wanted:
+        return False
+    keys = {
+        key
+        for path, found in vocabulary.category_attributes.items()
+        if path.startswith(need.category) or need.category.startswith(path)
+        for key in found
+    }
+    return set(attributes.wanted) <= keys
 
 
 def _search(need: Need, after: DialogueState) -> Proposal:

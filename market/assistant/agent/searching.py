@@ -19,7 +19,7 @@ from market.assistant.agent.carried import Missing, missing_brand, missing_produ
 from market.assistant.agent.tools import ProductCard, SearchProducts
 from market.assistant.reading.language import english_words
 from market.assistant.reading.understanding import size_alternatives
-from market.assistant.reading.vocabulary import Vocabulary, stem
+from market.assistant.reading.vocabulary import Vocabulary, stem, title_words
 from market.core.money import Money
 from market.core.settings import Settings
 from market.search.service import run_search
@@ -107,11 +107,14 @@ def _kind_asked(query: str, count: int, vocabulary: Vocabulary):
     start = head
     while start > 0 and not vocabulary.qualifies(words[start - 1]) and words[start - 1] not in _LINKING:
         start -= 1
+    phrases = [set(words[first : head + 1]) for first in range(start, head + 1)] if words else []
+    # Words only a title can say ("over-ear"), wanted with the kind when two titles have both.
+    marks = {stem(word) for word in title_words(query, vocabulary)}
+    tried = [phrase | marks for phrase in phrases if marks - phrase] + phrases
 
     def keep(hits: list) -> list:
         named = [_stems(f"{hit.title} {hit.category or ''}") for hit in hits]
-        for first in range(start, head + 1) if words else ():
-            phrase = set(words[first : head + 1])
+        for phrase in tried:
             having = [hit for hit, stems in zip(hits, named, strict=True) if phrase <= stems]
             if len(having) >= 2:
                 return having[:count]
@@ -201,15 +204,9 @@ async def _found(
                 hit.price.amount, hit.list_price.amount if hit.list_price else None, hit.price.currency
             )
         converted = hit.converted_price
-        if (
-            converted is None
-            and hit.price
-            and engine.exchange_rates
-            and filters.currency
-            and hit.price.currency != filters.currency
-        ):
-            amount = engine.exchange_rates.convert(hit.price.amount, hit.price.currency, filters.currency)
-            converted = Money(amount, filters.currency) if amount is not None else None
+        if converted is None and hit.price and engine.exchange_rates and hit.price.currency != currency:
+            amount = engine.exchange_rates.convert(hit.price.amount, hit.price.currency, currency)
+            converted = Money(amount, currency) if amount is not None else None
         if converted is not None and hit.price:
             entry["converted_price"] = replies.money_json(converted.amount, converted.currency)
             if hit.list_price and engine.exchange_rates:

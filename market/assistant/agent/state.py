@@ -28,6 +28,13 @@ _BACK = re.compile(
 _CHEAPER = re.compile(
     r"\b(?:cheaper|less\s+expensive|lower[\s-]priced|more\s+affordable|cheapest)\b", re.IGNORECASE
 )
+# "scratch the size", "forget the colour", "never mind the budget": a condition dropped from the need.
+DROPPED = re.compile(
+    r"\b(?:scratch|forget(?:\s+about)?|drop|ditch|ignore|never\s*mind|skip|lose|remove|no\s+need\s+for|"
+    r"doesn'?t\s+matter|don'?t\s+care\s+about)\s+(?:the|that|my|a)?\s*"
+    r"(?P<what>sizes?|colou?rs?|budget|price(?:\s+limit|\s+cap)?|brands?|limit)\b",
+    re.IGNORECASE,
+)
 _PRICIER = re.compile(
     r"\b(?:pricier|more\s+expensive|higher[\s-]end|nicer|better\s+quality|premium)\b", re.IGNORECASE
 )
@@ -75,6 +82,16 @@ def refined(
 ) -> Need:
     """`need` changed by a refinement: what the message says replaces what it overrides, turned-down
     brands and colours add up."""
+    dropped = {match.group("what").lower().rstrip("s")[:5] for match in DROPPED.finditer(text)}
+    if dropped:
+        need = msgspec.structs.replace(
+            need,
+            size=None if "size" in dropped else need.size,
+            colors=() if dropped & {"color", "colou"} else need.colors,
+            brand=None if "brand" in dropped else need.brand,
+            budget_min=None if dropped & {"budge", "price", "limit"} else need.budget_min,
+            budget_max=None if dropped & {"budge", "price", "limit"} else need.budget_max,
+        )
     changes: dict[str, object] = {}
     if slots.has_budget:
         changes |= {

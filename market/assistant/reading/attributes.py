@@ -52,11 +52,30 @@ _GENDER = {
     "unisex": r"\bunisex\b",
 }
 _NEGATION = re.compile(
-    r"(?:\bnot|\bno|\bnon|\bwithout|\bexcept|\bavoid|\bnothing|\bnever|\bhate|"
-    r"\b(?:don'?t|do\s+not|doesn'?t)\s+(?:want|like|need|trust))"
+    r"(?:\bnot|\bno|\bnon|\bwithout|\bexcept|\bavoid|\bnothing|\bnever|\bhate|\brather\s+than|"
+    r"\binstead\s+of|\bother\s+than|\banything\s+but|\b(?:don'?t|do\s+not|doesn'?t)\s+(?:want|like|need|trust))"
     r"\s+(?:[\w'-]+\s+){0,2}$",
     re.IGNORECASE,
 )
+# Turned down after it is named: "synthetic is too bulky", "nylon ones are rubbish".
+_DISLIKED_AFTER = re.compile(
+    r"^(?:\s+(?:ones|one|stuff|fill|kind))?(?:\s*(?:is|are|'s|'re)\s+(?:way\s+|far\s+|just\s+)?"
+    r"(?:too\b|not\s+for\s+me|no\s+good|rubbish|awful|terrible|useless|a\s+no)|"
+    r"\s+(?:hurt|hurts|suck|sucks|annoy|annoys|irritate|irritates|never\s+fit|don'?t\s+fit|fall\s+out))",
+    re.IGNORECASE,
+)
+
+
+def turned_down(text: str, start: int, end: int) -> bool:
+    """Whether what `text[start:end]` names is turned down: "not nylon", "rather than bluetooth",
+    "synthetic is too bulky", "earbuds hurt my ears"."""
+    return bool(_NEGATION.search(text[max(0, start - 40) : start]) or _DISLIKED_AFTER.match(text[end:]))
+
+
+def turned_down_word(text: str, word: str) -> bool:
+    """Whether `word`, where `text` says it, is turned down."""
+    match = re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.IGNORECASE)
+    return match is not None and turned_down(text, match.start(), match.end())
 
 
 class AttributeReading(Struct, frozen=True, kw_only=True):
@@ -69,8 +88,8 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
     keys = _keys_for(vocabulary, category)
     wanted: dict[str, list[str]] = {}
     excluded: dict[str, list[str]] = {}
-    for key, value, start in _words(text, keys, vocabulary.attribute_values):
-        target = excluded if _NEGATION.search(text[max(0, start - 40) : start]) else wanted
+    for key, value, start, end in _words(text, keys, vocabulary.attribute_values):
+        target = excluded if turned_down(text, start, end) else wanted
         target.setdefault(key, []).append(value)
     for key, values in _quantities(text, keys, vocabulary.attribute_values).items():
         wanted.setdefault(key, []).extend(values)
@@ -93,14 +112,15 @@ def _keys_for(vocabulary: Vocabulary, category: str | None) -> list[str]:
 
 def _words(
     text: str, keys: Iterable[str], values: Mapping[str, tuple[str, ...]]
-) -> list[tuple[str, str, int]]:
-    """(key, value, where) for each textual value named: whole values first, then their last words."""
-    found: list[tuple[str, str, int]] = []
+) -> list[tuple[str, str, int, int]]:
+    """(key, value, start, end) for each textual value named: whole values, and values named by their last
+    words where no whole value was said."""
+    found: list[tuple[str, str, int, int]] = []
     for key in keys:
         if key == "gender":
             for value, pattern in _GENDER.items():
                 if value in values.get(key, ()) and (match := re.search(pattern, text, re.IGNORECASE)):
-                    found.append((key, value, match.start()))
+                    found.append((key, value, match.start(), match.end()))
             continue
         textual = [value for value in values.get(key, ()) if quantities.parse(value) is None]
         exact = [(value, match) for value in textual if (match := _find(value, text))]
@@ -113,9 +133,8 @@ def _words(
                 for _, other in exact
             )
         ]
-        found += [(key, value, match.start()) for value, match in exact]
-        if exact:
-            continue
+        found += [(key, value, match.start(), match.end()) for value, match in exact]
+        named_whole = {value for value, _ in exact}
         heads: dict[str, list[str]] = {}
         for value in textual:
             words = value.lower().split()
@@ -123,10 +142,18 @@ def _words(
                 heads.setdefault(" ".join(words[-size:]), []).append(value)
         for head, named in sorted(heads.items(), key=lambda item: len(item[0]), reverse=True):
             distinctive = len(head.split()) >= 2 or len(named) >= 2 or len(head) >= 5
-            if distinctive and len(head) >= 4 and (match := _find(head, text)):
-                found += [(key, value, match.start()) for value in named]
+            match = _find(head, text) if distinctive and len(head) >= 4 else None
+            # "down filled, synthetic is too bulky": "down" names values besides the "synthetic" said whole.
+            if match and not any(_overlap(match, other) for _, other in exact):
+                found += [
+                    (key, value, match.start(), match.end()) for value in named if value not in named_whole
+                ]
                 break
     return found
+
+
+def _overlap(one: re.Match[str], other: re.Match[str]) -> bool:
+    return one.start() < other.end() and other.start() < one.end()
 
 
 def _find(phrase: str, text: str) -> re.Match[str] | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Nouns are made plural by the same rule as the demo vocabulary (kept there, beside the nouns).
+from market.assistant.reading.language import english_words
 from market.taxonomy.vocabulary import plural
 
 _SIZE_WORDS = (
@@ -273,6 +274,22 @@ _WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
 def product_words(text: str) -> set[str]:
     """The words of a title or phrase as the catalog's vocabulary keeps them: lower-case, singular."""
     return {singular(word) for word in _WORD.findall(text.lower()) if any(c.isalpha() for c in word)}
+
+
+def title_words(text: str, vocabulary: Vocabulary) -> list[str]:
+    """The words of `text` that only a product's title says: the catalog has them, yet they are no kind of
+    product, no colour, brand or attribute value, and no common English ("over-ear", "tennis", "bolster")."""
+    common = english_words()
+    return [
+        word
+        for word in dict.fromkeys(_WORD.findall(text.lower()))
+        if len(word) > 2
+        and any(c.isalpha() for c in word)
+        and word not in common
+        and vocabulary.sells(word)
+        and not vocabulary.names_a_kind(word)
+        and not vocabulary.qualifies(word)
+    ]
 
 
 def _field(product: Any, name: str) -> Any:
