@@ -192,8 +192,13 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     # size": a condition dropped (`state.refined` reads it), not a product either.
     said = state.DROPPED.sub(" ", clean)
     slots = layer.understand(_CART_PLACE.sub(" ", said), vocabulary, currency_default=currency)
-    phrase = requested(said)
-    known = [word for word in topic_words(slots, vocabulary) if vocabulary.names_a_kind(word)]
+    known = [
+        word
+        for word in topic_words(slots, vocabulary)
+        if vocabulary.names_a_kind(word) and not turned_down_word(said, word) and not _as_verb(said, word)
+    ]
+    kinds = [word for word in re.findall(r"[\w'-]+", said) if vocabulary.names_a_kind(word)]
+    phrase = requested(said, [word for word in kinds if not _as_verb(said, word)])
     if phrase is None and not known and not (slots.category or slots.brand) and history.state.need is None:
         phrase = _content(slots.query) or None  # "ps5 slim disc edition in stock??": the message is the thing
     unknown = [word for word in _unknown_words(phrase or "", vocabulary) if word not in known]
@@ -239,6 +244,14 @@ _WEIGHT_TALK = re.compile(
     re.IGNORECASE,
 )
 _POUNDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:pounds|pound)\b", re.IGNORECASE)
+
+
+def _as_verb(text: str, word: str) -> bool:
+    """Whether `word` is said as a verb: "I camp wild" names no camping gear."""
+    pattern = (
+        rf"\b(?:i|we|you|they|he|she|i'?ll|we'?ll|i'?d|we'?d|to|usually|often|always)\s+{re.escape(word)}\b"
+    )
+    return re.search(pattern, text, re.IGNORECASE) is not None
 
 
 def _units_said(text: str) -> str:

@@ -101,8 +101,9 @@ def _kind_asked(query: str, count: int, vocabulary: Vocabulary):
     "tennis rackets for a beginner"), with the words before it that are not qualities ("tennis", but not
     "beginner" or "usb-c": attributes filter those), as long as two titles (with their category) still have
     them all: a shopper asking for tennis rackets wants no squash rackets in the list."""
-    words = [stem(word) for word in re.findall(r"[a-z][a-z'-]+", query.lower())]
-    kinds = [index for index, word in enumerate(words) if vocabulary.names_a_kind(word)]
+    said = re.findall(r"[a-z][a-z'-]+", query.lower())
+    kinds = [index for index, word in enumerate(said) if vocabulary.names_a_kind(word)]
+    words = [stem(word) for word in said]
     head = kinds[-1] if kinds else len(words) - 1
     start = head
     while start > 0 and not vocabulary.qualifies(words[start - 1]) and words[start - 1] not in _LINKING:
@@ -169,11 +170,7 @@ def _filters(
             "exclude_categories": [
                 path for c in args.exclude_categories if (path := category_path(c, categories))
             ],
-            "exclude_attributes": {
-                "color": [v for c in args.exclude_colors for v in _colors(c, vocabulary.colors)]
-            }
-            if args.exclude_colors
-            else {},
+            "exclude_attributes": excluded,
         },
         SearchFilters,
     )

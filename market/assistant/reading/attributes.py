@@ -93,6 +93,12 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
         target.setdefault(key, []).append(value)
     for key, values in _quantities(text, keys, vocabulary.attribute_values).items():
         wanted.setdefault(key, []).extend(values)
+    for key, values in excluded.items():  # "no leather of any kind": bonded and vegan leather neither
+        values += [
+            other
+            for other in vocabulary.attribute_values.get(key, ())
+            if any(other.lower().endswith(f" {value.lower()}") for value in values)
+        ]
     return AttributeReading(
         wanted={key: tuple(dict.fromkeys(values)) for key, values in wanted.items()},
         excluded={key: tuple(dict.fromkeys(values)) for key, values in excluded.items()},

@@ -7,9 +7,10 @@ battery"). Words outside that phrase ("everyone keeps pushing them", "bit steep"
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 _FRAME = re.compile(
-    r"\b(?:need|needs|needed|want|wants|wanted|would\s+like|'d\s+like|like\s+to\s+(?:buy|get|see)|"
+    r"\b(?<!n't\s)(?<!not\s)(?:need|needs|needed|want|wants|wanted|would\s+like|'d\s+like|like\s+to\s+(?:buy|get|see)|"
     r"looking\s+(?:for|at)|look\s+(?:for|at)|searching\s+for|search\s+for|shopping\s+for|i'?m\s+after|"
     r"in\s+the\s+market\s+for|(?:do|does)\s+(?:you|y'?all|agora|anyone|anybody|any\s+sellers?)(?:\s+(?:guys|all|folks|lot))?"
     r"\s+(?:have|sell|carry|stock|do)|can\s+i\s+(?:order|buy|get)|"
@@ -35,8 +36,11 @@ _TO_VERB = re.compile(r"^\s*to\s+(?:learn|play|buy|get|find|try|have|own|start|t
 _BARE_WORDS = 4  # a message this short with no request in it may be the thing itself: "snowboards?"
 
 
-def requested(text: str) -> str | None:
-    """The words naming what is asked for, or None when the message asks for nothing in particular."""
+def requested(text: str, kinds: Sequence[str] = ()) -> str | None:
+    """The words naming what is asked for, or None when the message asks for nothing in particular.
+    `kinds`: the words of the message that name a kind of product; a message with no request in it that
+    says one asks for it, in the words around it: "frying pan with no nonstick coating, don't trust the
+    stuff" asks for a frying pan."""
     match = None
     for match in _FRAME.finditer(text):
         pass  # the last request wins: "i'm looking for something, do you sell snowboards"
@@ -44,9 +48,21 @@ def requested(text: str) -> str | None:
         rest = _TO_VERB.sub("", text[match.end() :], count=1)  # "wants to learn guitar": guitar
     else:
         words = re.findall(r"[\w'-]+", text)
-        if not words or len(words) > _BARE_WORDS or _QUESTION_WORD.match(text):
+        if not words or _QUESTION_WORD.match(text):
             return None
+        if len(words) > _BARE_WORDS:
+            return _clause_naming(text, kinds)
         rest = text
     phrase = _CUT.split(rest, maxsplit=1)[0]
     phrase = _LEADING.sub("", phrase.strip()).strip(" -'\"")
     return phrase or None
+
+
+def _clause_naming(text: str, kinds: Sequence[str]) -> str | None:
+    """The first stretch of `text` between qualifiers that has one of `kinds`."""
+    wanted = {kind.lower() for kind in kinds}
+    for part in _CUT.split(text):
+        phrase = _LEADING.sub("", (part or "").strip()).strip(" -'\"")
+        if wanted & {word.lower() for word in re.findall(r"[\w'-]+", phrase)}:
+            return phrase
+    return None

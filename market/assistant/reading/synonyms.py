@@ -1,5 +1,6 @@
 """Shoppers' words for what the catalog calls otherwise ("moisturiser", "trainers", "rucksack"), replaced by
-the catalog's before a message is read (`data/synonyms.json`)."""
+the catalog's before a message is read, and set phrases that name no product ("stand out"), removed
+(`data/synonyms.json`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def _replacements() -> tuple[re.Pattern[str], dict[str, str]]:
         word.lower(): replacement
         for word, replacement in data["words"].items()
         if word.lower() != replacement
-    }
+    } | {idiom.lower(): " " for idiom in data.get("idioms", [])}
     alternatives = sorted((re.escape(word) for word in words), key=len, reverse=True)
     return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.IGNORECASE), words
 

@@ -96,6 +96,7 @@ class Vocabulary:
     # Every word of the catalog's titles and category paths, lower-case and singular: what it sells.
     words: frozenset[str] = frozenset()
     attribute_keys: tuple[str, ...] = ()
+    heads: frozenset[str] = frozenset()  # the head nouns of the titles ("pan" of "Cast Iron Frying Pan, 12")
     # Each attribute's values (colour and size apart), and which attributes each category path has.
     attribute_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     category_attributes: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -109,7 +110,7 @@ class Vocabulary:
     category_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     category_by_term: dict[str, str] = field(init=False, repr=False, compare=False)
     word_stems: frozenset[str] = field(init=False, repr=False, compare=False)
-    kind_stems: frozenset[str] = field(init=False, repr=False, compare=False)
+    kind_words: frozenset[str] = field(init=False, repr=False, compare=False)
     quality_stems: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -137,15 +138,17 @@ class Vocabulary:
         set_attr("category_by_term", {_key(term): path for term, path in terms.items()} | terms)
         set_attr("category_pattern", _phrase_pattern(terms))
         set_attr("word_stems", frozenset(stem(word) for word in self.words))
+        # Kinds by their singular, not their stem: "camping" is a kind of product, "camp" (a verb) is not.
         set_attr(
-            "kind_stems",
-            frozenset(stem(word) for term in terms for word in term.split() if len(word) > 2),
+            "kind_words",
+            frozenset(singular(word) for term in terms for word in term.split() if len(word) > 2)
+            | self.heads,
         )
         qualities = (*self.colors, *self.brands, *(v for vs in self.attribute_values.values() for v in vs))
         set_attr(
             "quality_stems",
             frozenset(stem(word) for value in qualities for word in product_words(str(value)))
-            - self.kind_stems,
+            - {stem(word) for word in self.kind_words},
         )
 
     @staticmethod
@@ -168,7 +171,7 @@ class Vocabulary:
     def names_a_kind(self, word: str) -> bool:
         """Whether a word names a kind of product (a word of a category term: "kettle", "tents"), rather
         than qualifying one ("synthetic", "walnut", "mesh")."""
-        return stem(word) in self.kind_stems
+        return singular(word.lower()) in self.kind_words
 
     def qualifies(self, word: str) -> bool:
         """Whether a word is a colour, a brand or an attribute value, and never a kind of product."""
@@ -195,8 +198,12 @@ class Vocabulary:
         keys: dict[str, None] = {}
         values: dict[str, dict[str, str]] = {}
         by_category: dict[str, set[str]] = {}
+        heads: set[str] = set()
         for product in products:
-            words.update(product_words(str(_field(product, "title") or "")))
+            title = str(_field(product, "title") or "")
+            words.update(product_words(title))
+            if head := title_head(title):
+                heads.add(head)
             brand = str(_field(product, "brand") or "").strip()
             if brand:
                 brands.setdefault(brand.lower(), brand)
@@ -227,6 +234,7 @@ class Vocabulary:
             nouns=tuple(sorted({path.rsplit(">", 1)[-1].strip().lower() for path in paths})),
             words=frozenset(words | {word for path in paths for word in product_words(path)}),
             attribute_keys=tuple(keys),
+            heads=frozenset(heads),
             attribute_values={key: tuple(found.values()) for key, found in values.items()},
             category_attributes={path: frozenset(found) for path, found in by_category.items()},
         )
@@ -254,6 +262,7 @@ class Vocabulary:
             nouns=tuple(dict.fromkeys((*self.nouns, *other.nouns))),
             words=self.words | other.words,
             attribute_keys=tuple(dict.fromkeys((*self.attribute_keys, *other.attribute_keys))),
+            heads=self.heads | other.heads,
             attribute_values={
                 key: tuple(
                     dict.fromkeys((*self.attribute_values.get(key, ()), *other.attribute_values.get(key, ())))
@@ -274,6 +283,19 @@ _WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
 def product_words(text: str) -> set[str]:
     """The words of a title or phrase as the catalog's vocabulary keeps them: lower-case, singular."""
     return {singular(word) for word in _WORD.findall(text.lower()) if any(c.isalpha() for c in word)}
+
+
+_TITLE_CLAUSE = re.compile(r"\s+-\s+|[,(/|]")
+
+
+def title_head(title: str) -> str | None:
+    """The noun a title names its product by, singular: the last word of its first part ("Cast Iron Frying
+    Pan, 12 inch" -> "pan"), unless that word names no kind on its own ("Brick Set", "TR-1200X")."""
+    words = _WORD.findall(_TITLE_CLAUSE.split(title.lower(), maxsplit=1)[0])
+    head = singular(words[-1]) if words else ""
+    if len(head) < 3 or not head.isalpha() or head in _GENERIC_HEADS:
+        return None
+    return head
 
 
 def title_words(text: str, vocabulary: Vocabulary) -> list[str]:

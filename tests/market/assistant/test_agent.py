@@ -18,9 +18,11 @@ from tests.market.assistant.scripted import (
     FixedClassifier,
     call,
     converse,
+    item,
     json_reply,
     local,
     model,
+    open_shop,
     say,
     use,
 )
@@ -61,6 +63,25 @@ async def test_a_local_search_is_the_layers_own_and_its_reply_is_templated(shop)
     assert turn["model"] == "layer" and turn["intent"]["action"] == "search"
     assert turn["intent"]["slots"]["budget_max"] == 13000
     assert backend.requests == []
+
+
+async def test_a_material_turned_down_is_never_shown(shop, db) -> None:
+    pans = [
+        item("coated", "Ceramic Nonstick Frying Pan", "Kitchara", "Kitchen > Cookware", 2999, "red",
+             attributes={"color": "red", "material": "ceramic nonstick"}),
+        item("steel", "Carbon Steel Frying Pan", "Kitchara", "Kitchen > Cookware", 4599, "black",
+             attributes={"color": "black", "material": "carbon steel"}),
+    ]  # fmt: skip
+    ids = await open_shop(shop, db, pans, name="Kitchara Direct")
+    use(shop, local(), FixedClassifier(["search"]))
+    conversation = await converse(shop)
+
+    answer = await say(shop, conversation, "a frying pan with no nonstick coating, I don't trust the stuff")
+
+    shown = [card["product_id"] for card in answer["products"]]
+    assert ids["steel"] in shown and ids["coated"] not in shown
+    (turn,) = await turns(shop, conversation)
+    assert turn["tool_calls"][0]["arguments"]["exclude_attributes"] == {"material": ["ceramic nonstick"]}
 
 
 async def test_a_need_with_nothing_to_search_by_gets_one_question_with_options(shop) -> None:
