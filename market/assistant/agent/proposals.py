@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import msgspec
 
 from market.assistant.agent import replies, state
-from market.assistant.agent.carried import missing_brand
+from market.assistant.agent.carried import missing_brand, missing_product
 from market.assistant.agent.history import History
 from market.assistant.agent.state import DialogueState, Need
 from market.assistant.agent.tools import confirms_checkout
@@ -192,15 +192,23 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     # size": a condition dropped (`state.refined` reads it), not a product either.
     said = state.DROPPED.sub(" ", clean)
     slots = layer.understand(_CART_PLACE.sub(" ", said), vocabulary, currency_default=currency)
-    known = [
+
+    def names_here(word: str) -> bool:
+        return not turned_down_word(said, word) and not _said_otherwise(said, word)
+
+    known = [w for w in topic_words(slots, vocabulary) if vocabulary.names_a_kind(w) and names_here(w)]
+    products = [
         word
-        for word in topic_words(slots, vocabulary)
-        if vocabulary.names_a_kind(word) and not turned_down_word(said, word) and not _as_verb(said, word)
+        for word in re.findall(r"[\w'-]+", said)
+        if (vocabulary.names_a_kind(word) or _unknown_words(word, vocabulary)) and names_here(word)
     ]
-    kinds = [word for word in re.findall(r"[\w'-]+", said) if vocabulary.names_a_kind(word)]
-    phrase = requested(said, [word for word in kinds if not _as_verb(said, word)])
+    phrase = requested(said, products)
     if phrase is None and not known and not (slots.category or slots.brand) and history.state.need is None:
         phrase = _content(slots.query) or None  # "ps5 slim disc edition in stock??": the message is the thing
+    colors = frozenset(word.lower() for color in vocabulary.colors for word in color.split())
+    if phrase and missing_product(phrase, vocabulary, ignore=colors) is not None:
+        # "grain free dog food, big bag": the thing asked for is not sold, whatever other words find.
+        known, slots = [], msgspec.structs.replace(slots, category=None)
     unknown = [word for word in _unknown_words(phrase or "", vocabulary) if word not in known]
     named = bool(slots.category or slots.brand or slots.exclude_brands or known)
     reading = trick if trick.kind else policy.read(clean, shopping=named)
@@ -246,10 +254,12 @@ _WEIGHT_TALK = re.compile(
 _POUNDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:pounds|pound)\b", re.IGNORECASE)
 
 
-def _as_verb(text: str, word: str) -> bool:
-    """Whether `word` is said as a verb: "I camp wild" names no camping gear."""
+def _said_otherwise(text: str, word: str) -> bool:
+    """Whether `word` is said as something other than a product: a verb ("I camp wild") or "in stock"."""
+    escaped = re.escape(word)
     pattern = (
-        rf"\b(?:i|we|you|they|he|she|i'?ll|we'?ll|i'?d|we'?d|to|usually|often|always)\s+{re.escape(word)}\b"
+        rf"\b(?:i|we|you|they|he|she|i'?ll|we'?ll|i'?d|we'?d|to|usually|often|always)\s+{escaped}\b|"
+        rf"\b(?:in|out\s+of|back\s+in)\s+{escaped}\b(?<=stock)"
     )
     return re.search(pattern, text, re.IGNORECASE) is not None
 
@@ -432,7 +442,11 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
     names_product = bool(slots.category or intent.catalog_topic) or bool(
         intent.topic and not intent.describes_need
     )
-    if need is None or (names_product and not state.same_topic(need, slots, intent.topic)):
+    # "and a camping stove?" after tents: a word the need lacks and the catalog does not sell is another
+    # product, whatever category "camping" reads as.
+    unsold = [word for word in intent.topic if word not in intent.catalog_topic]
+    elsewhere = bool(need and unsold and not intent.describes_need and not state.has_words(need, unsold))
+    if need is None or elsewhere or (names_product and not state.same_topic(need, slots, intent.topic)):
         fresh = state.fresh(slots, intent.words, intent.attributes)
         if not (fresh.words or fresh.category or fresh.brand):
             if len(intent.suggestions) >= 3:  # a need with nothing to search by: one question, with options

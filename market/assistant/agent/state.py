@@ -183,6 +183,12 @@ def returning_to(state: DialogueState, slots: Slots, text: str) -> Need | None:
     return None
 
 
+def has_words(need: Need, words: Sequence[str]) -> bool:
+    """Whether the need's words include all of `words` (in any form)."""
+    known = {word.lower().rstrip("s") for word in need.words.split()}
+    return all(word.lower().rstrip("s") in known for word in words)
+
+
 def same_topic(need: Need, slots: Slots, words: Sequence[str]) -> bool:
     """Whether a message that names a product stays with `need` (a narrower category, the same words)."""
     if slots.category and need.category:

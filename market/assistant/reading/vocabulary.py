@@ -8,6 +8,7 @@ is case-insensitive and multi-word aware: the longest phrase wins, so "royal blu
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ _GENERIC_HEADS = frozenset(
     {"pair", "set", "kit", "pack", "combo", "bundle", "case", "cover", "one", "piece", "plus"}
 )
 _LETTER_SIZES = ("XS", "S", "M", "L", "XL", "XXL")
+_LINKS = frozenset({"and", "for", "with", "the", "other", "all"})  # in category terms, naming no kind
 
 
 def singular(noun: str) -> str:
@@ -97,6 +99,7 @@ class Vocabulary:
     words: frozenset[str] = frozenset()
     attribute_keys: tuple[str, ...] = ()
     heads: frozenset[str] = frozenset()  # the head nouns of the titles ("pan" of "Cast Iron Frying Pan, 12")
+    pairs: frozenset[str] = frozenset()  # words side by side in titles and categories, singular: "dog bed"
     # Each attribute's values (colour and size apart), and which attributes each category path has.
     attribute_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     category_attributes: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -141,7 +144,12 @@ class Vocabulary:
         # Kinds by their singular, not their stem: "camping" is a kind of product, "camp" (a verb) is not.
         set_attr(
             "kind_words",
-            frozenset(singular(word) for term in terms for word in term.split() if len(word) > 2)
+            frozenset(
+                singular(word)
+                for term in terms
+                for word in term.split()
+                if len(word) > 2 and word not in _LINKS
+            )
             | self.heads,
         )
         qualities = (*self.colors, *self.brands, *(v for vs in self.attribute_values.values() for v in vs))
@@ -199,9 +207,11 @@ class Vocabulary:
         values: dict[str, dict[str, str]] = {}
         by_category: dict[str, set[str]] = {}
         heads: set[str] = set()
+        pairs: set[str] = set()
         for product in products:
             title = str(_field(product, "title") or "")
             words.update(product_words(title))
+            pairs.update(word_pairs(title))
             if head := title_head(title):
                 heads.add(head)
             brand = str(_field(product, "brand") or "").strip()
@@ -235,6 +245,7 @@ class Vocabulary:
             words=frozenset(words | {word for path in paths for word in product_words(path)}),
             attribute_keys=tuple(keys),
             heads=frozenset(heads),
+            pairs=frozenset(pairs | {pair for path in paths for pair in word_pairs(path)}),
             attribute_values={key: tuple(found.values()) for key, found in values.items()},
             category_attributes={path: frozenset(found) for path, found in by_category.items()},
         )
@@ -263,6 +274,7 @@ class Vocabulary:
             words=self.words | other.words,
             attribute_keys=tuple(dict.fromkeys((*self.attribute_keys, *other.attribute_keys))),
             heads=self.heads | other.heads,
+            pairs=self.pairs | other.pairs,
             attribute_values={
                 key: tuple(
                     dict.fromkeys((*self.attribute_values.get(key, ()), *other.attribute_values.get(key, ())))
@@ -314,6 +326,13 @@ def title_words(text: str, vocabulary: Vocabulary) -> list[str]:
     ]
 
 
+def word_pairs(text: str) -> set[str]:
+    """Each two words side by side in `text`, singular: "Memory Foam Dog Beds" -> "memory foam", "foam dog",
+    "dog bed"."""
+    words = [singular(word) for word in _WORD.findall(text.lower()) if any(c.isalpha() for c in word)]
+    return {f"{one} {two}" for one, two in itertools.pairwise(words)}
+
+
 def _field(product: Any, name: str) -> Any:
     return product.get(name) if isinstance(product, Mapping) else getattr(product, name, None)
 
@@ -359,6 +378,7 @@ def _demo_vocabulary() -> Vocabulary:
     sizes: dict[str, None] = {}
     nouns: dict[str, list[str]] = {}
     words: set[str] = set()
+    pairs: set[str] = set()
     keys: dict[str, None] = {}
     found_values: dict[str, dict[str, None]] = {}
     by_category: dict[str, frozenset[str]] = {}
@@ -367,6 +387,7 @@ def _demo_vocabulary() -> Vocabulary:
             path = f"{root.name} > {sub.path}"
             nouns[path] = list(sub.nouns)
             words.update(product_words(path), *(product_words(noun) for noun in sub.nouns))
+            pairs.update(word_pairs(path), *(word_pairs(noun) for noun in sub.nouns))
             keys.update(dict.fromkeys(sub.attributes))
             by_category[path] = frozenset(sub.attributes)
             for key, values in sub.attributes.items():
@@ -386,6 +407,7 @@ def _demo_vocabulary() -> Vocabulary:
         category_terms=_category_terms(nouns, nouns),
         nouns=tuple(noun.lower() for path_nouns in nouns.values() for noun in path_nouns),
         words=frozenset(words),
+        pairs=frozenset(pairs),
         attribute_keys=tuple(keys),
         attribute_values={key: tuple(found) for key, found in found_values.items()},
         category_attributes=by_category,
