@@ -5,10 +5,10 @@ Three kinds of evidence, in order:
    "Nike running shoes" -> we don't carry Nike; running shoes of other brands are shown as alternatives;
 2. the product word itself: the head of the request (its last word that is neither common English nor a
    colour or size) appears in no title or category of the catalog: "a snowboard" -> we don't carry
-   snowboards, and nothing is shown; or it does, but never after the kind before it ("dog food": beds for
-   dogs and food containers are sold, dog food is not);
-3. after searching, the best of the first results means something else: its cosine with the query is
-   below `ranking.similarity.LOW_RELEVANCE_COSINE` (the threshold unmet demand uses, measured on the demo
+   snowboards, and nothing is shown;
+3. after searching, when a word of the query is sold nowhere or its head is an `unheard_pair` ("dog
+   food"), the best of the first results means something else: its cosine with the query is below
+   `ranking.similarity.LOW_RELEVANCE_COSINE` (the threshold unmet demand uses, measured on the demo
    catalog) -> said so, and the results are labelled as the closest alternatives.
 """
 
@@ -21,7 +21,7 @@ from importlib.resources import files
 from typing import Literal
 
 from market.assistant.reading.language import english_words
-from market.assistant.reading.vocabulary import Vocabulary, singular
+from market.assistant.reading.vocabulary import Vocabulary, singular, together
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'&.-]*")
 _CUT = re.compile(
@@ -78,22 +78,23 @@ def missing_product(
     # The head of a noun phrase is its last word: "grain free dog food" asks for food, which no title has,
     # whatever "dog" finds.
     if vocabulary.sells(candidates[-1]):
-        # "dog food" where the catalog has dogs' beds and food containers but never the two together.
-        if len(candidates) >= 2 and _unheard_pair(candidates[-2], candidates[-1], vocabulary):
-            return Missing("product", _plural_of(f"{candidates[-2]} {candidates[-1]}"))
         return None
     what = " ".join(candidates)
     return Missing("product", what if len(candidates) > 1 else _plural_of(candidates[0]))
 
 
-def _unheard_pair(first: str, second: str, vocabulary: Vocabulary) -> bool:
-    """Two kinds of product side by side that no title or category puts together."""
-    return (
-        bool(vocabulary.pairs)
-        and vocabulary.names_a_kind(first)
-        and vocabulary.names_a_kind(second)
-        and f"{singular(first.lower())} {singular(second.lower())}" not in vocabulary.pairs
-    )
+def unheard_pair(words: str, vocabulary: Vocabulary) -> str | None:
+    """The head of `words` with the category word before it, when no product's title and category put the
+    two together ("dog food": beds for dogs and food containers are sold, never the two at once). Only a
+    hint that the catalog may lack the thing ("desk chair" is unheard too, yet office chairs are one):
+    the search's results decide, by meaning."""
+    head = _CUT.split(words, maxsplit=1)[0]
+    tokens = [token.lower() for token in _TOKEN.findall(head) if token.isalpha()]
+    if len(tokens) < 2 or not vocabulary.pairs:
+        return None
+    first, second = tokens[-2], tokens[-1]
+    named = singular(first) in vocabulary.path_words and vocabulary.names_a_kind(second)
+    return f"{first} {second}" if named and together(first, second) not in vocabulary.pairs else None
 
 
 def _plural_of(word: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import msgspec
 
 from market.assistant.agent import replies, state
-from market.assistant.agent.carried import missing_brand, missing_product
+from market.assistant.agent.carried import missing_brand, missing_product, unheard_pair
 from market.assistant.agent.history import History
 from market.assistant.agent.state import DialogueState, Need
 from market.assistant.agent.tools import confirms_checkout
@@ -36,7 +36,7 @@ from market.assistant.reading.questions import (
 from market.assistant.reading.references import ShownProduct
 from market.assistant.reading.request import requested
 from market.assistant.reading.understanding import Slots
-from market.assistant.reading.vocabulary import Vocabulary, stem, title_words
+from market.assistant.reading.vocabulary import Vocabulary, generic_head, stem, title_words
 
 MAX_QUANTITY = 20
 MAX_QUERY_CHARS = 200  # what the search tool takes; a longer message is cut, not refused
@@ -197,18 +197,24 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         return not turned_down_word(said, word) and not _said_otherwise(said, word)
 
     known = [w for w in topic_words(slots, vocabulary) if vocabulary.names_a_kind(w) and names_here(w)]
-    products = [
-        word
-        for word in re.findall(r"[\w'-]+", said)
-        if (vocabulary.names_a_kind(word) or _unknown_words(word, vocabulary)) and names_here(word)
-    ]
-    phrase = requested(said, products)
+    message = [word for word in re.findall(r"[\w'-]+", said) if names_here(word)]
+    kinds = [word for word in message if vocabulary.names_a_kind(word) and not generic_head(word)]
+    phrase = requested(said, kinds, [word for word in message if _unknown_words(word, vocabulary)])
     if phrase is None and not known and not (slots.category or slots.brand) and history.state.need is None:
         phrase = _content(slots.query) or None  # "ps5 slim disc edition in stock??": the message is the thing
     colors = frozenset(word.lower() for color in vocabulary.colors for word in color.split())
-    if phrase and missing_product(phrase, vocabulary, ignore=colors) is not None:
-        # "grain free dog food, big bag": the thing asked for is not sold, whatever other words find.
-        known, slots = [], msgspec.structs.replace(slots, category=None)
+    if (
+        phrase
+        and not missing_brand(phrase, vocabulary)
+        and (missing_product(phrase, vocabulary, ignore=colors) or unheard_pair(phrase, vocabulary))
+    ):
+        # "grain free dog food, big bag": what is asked for may not be sold; other words ("bag") must not
+        # find something else for it (only the phrase's own category counts). The search decides whether
+        # it is sold (`carried`).
+        in_phrase = {word.lower() for word in re.findall(r"[\w'-]+", phrase)}
+        known = [word for word in known if word.lower() in in_phrase]
+        own = layer.understand(phrase, vocabulary, currency_default=currency).category
+        slots = msgspec.structs.replace(slots, category=own)
     unknown = [word for word in _unknown_words(phrase or "", vocabulary) if word not in known]
     named = bool(slots.category or slots.brand or slots.exclude_brands or known)
     reading = trick if trick.kind else policy.read(clean, shopping=named)
@@ -255,13 +261,18 @@ _POUNDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:pounds|pound)\b", re.IGNORECASE)
 
 
 def _said_otherwise(text: str, word: str) -> bool:
-    """Whether `word` is said as something other than a product: a verb ("I camp wild") or "in stock"."""
+    """Whether `word` is said as something other than a product: a verb ("I camp wild", "throw in the
+    earbuds") or "in stock"."""
     escaped = re.escape(word)
-    pattern = (
-        rf"\b(?:i|we|you|they|he|she|i'?ll|we'?ll|i'?d|we'?d|to|usually|often|always)\s+{escaped}\b|"
-        rf"\b(?:in|out\s+of|back\s+in)\s+{escaped}\b(?<=stock)"
-    )
-    return re.search(pattern, text, re.IGNORECASE) is not None
+    patterns = [rf"\b(?:i|we|you|they|he|she|i'?ll|we'?ll|i'?d|we'?d|to|usually|often|always)\s+{escaped}\b"]
+    if word.lower() == "stock":
+        patterns.append(r"\b(?:in|out\s+of|back\s+in)\s+stock\b")
+    if word.lower() in _VERBS_TOO:
+        patterns.append(rf"\b{escaped}\s+(?:in|it|them|those|these|that|this|one)\b")
+    return any(re.search(pattern, text, re.IGNORECASE) for pattern in patterns)
+
+
+_VERBS_TOO = frozenset({"throw", "toss", "chuck", "pack"})  # "throw in the earbuds" adds them
 
 
 def _units_said(text: str) -> str:

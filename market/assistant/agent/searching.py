@@ -15,7 +15,7 @@ import msgspec
 
 from feedback.events import ImpressionLog, impression_payload
 from market.assistant.agent import listings, replies
-from market.assistant.agent.carried import Missing, missing_brand, missing_product
+from market.assistant.agent.carried import Missing, missing_brand, missing_product, unheard_pair
 from market.assistant.agent.tools import ProductCard, SearchProducts
 from market.assistant.reading.language import english_words
 from market.assistant.reading.understanding import size_alternatives
@@ -54,7 +54,7 @@ async def search(
     """Search for `args`; `extras_of(product_ids)` gives the cards' seller names and images."""
     missing = missing_brand(f"{args.query} {args.brand or ''}", vocabulary)
     query = args.query
-    if missing is None and not args.category:
+    if missing is None:  # an unsold head is not carried, in whatever category it was read
         ignore = frozenset(
             word.lower() for word in (*vocabulary.colors, *(args.colors or []), args.color or "")
         )
@@ -76,13 +76,10 @@ async def search(
         filters = msgspec.structs.replace(filters, category=None)
         request = msgspec.structs.replace(request, filters=filters)
         response = await run_search(request, engine, impressions, shown=shown)
-    if (
-        missing is None
-        and response.results
-        and not filters.category
-        and not filters.brand
-        and _unsold(query, vocabulary)
-    ):
+    unsure = (not filters.category and not filters.brand and _unsold(query, vocabulary)) or unheard_pair(
+        query, vocabulary
+    )
+    if missing is None and response.results and unsure:
         cosine = best_cosine(engine, query, [hit.product_id for hit in response.results[:RELEVANCE_TOP_K]])
         if cosine is not None and cosine < LOW_RELEVANCE_COSINE:
             missing = Missing("product", query)

@@ -36,11 +36,12 @@ _TO_VERB = re.compile(r"^\s*to\s+(?:learn|play|buy|get|find|try|have|own|start|t
 _BARE_WORDS = 4  # a message this short with no request in it may be the thing itself: "snowboards?"
 
 
-def requested(text: str, kinds: Sequence[str] = ()) -> str | None:
+def requested(text: str, kinds: Sequence[str] = (), unsold: Sequence[str] = ()) -> str | None:
     """The words naming what is asked for, or None when the message asks for nothing in particular.
     `kinds`: the words of the message that name a kind of product; a message with no request in it that
     says one asks for it, in the words around it: "frying pan with no nonstick coating, don't trust the
-    stuff" asks for a frying pan."""
+    stuff" asks for a frying pan. `unsold`: words that may name a product the catalog lacks; one opening
+    such a message names what it asks for too."""
     match = None
     for match in _FRAME.finditer(text):
         pass  # the last request wins: "i'm looking for something, do you sell snowboards"
@@ -51,18 +52,32 @@ def requested(text: str, kinds: Sequence[str] = ()) -> str | None:
         if not words or _QUESTION_WORD.match(text):
             return None
         if len(words) > _BARE_WORDS:
-            return _clause_naming(text, kinds)
+            return _clause_naming(text, kinds, unsold)
         rest = text
     phrase = _CUT.split(rest, maxsplit=1)[0]
     phrase = _LEADING.sub("", phrase.strip()).strip(" -'\"")
     return phrase or None
 
 
-def _clause_naming(text: str, kinds: Sequence[str]) -> str | None:
-    """The first stretch of `text` between qualifiers that has one of `kinds`."""
-    wanted = {kind.lower() for kind in kinds}
-    for part in _CUT.split(text):
-        phrase = _LEADING.sub("", (part or "").strip()).strip(" -'\"")
-        if wanted & {word.lower() for word in re.findall(r"[\w'-]+", phrase)}:
-            return phrase
+def _clause_naming(text: str, kinds: Sequence[str], opening: Sequence[str]) -> str | None:
+    """The first stretch of `text` between qualifiers that has one of `kinds`; with none, the opening
+    stretch if it has one of `opening` ("Size 3 nappies please": nappies)."""
+    phrases = [_LEADING.sub("", (part or "").strip()).strip(" -'\"") for part in _CUT.split(text)]
+    phrases = [phrase for phrase in phrases if phrase]
+    wanted = {kind.lower() for kind in kinds} or {word.lower() for word in opening}
+    for index, phrase in enumerate(phrases):
+        said = {word.lower() for word in re.findall(r"[\w'-]+", phrase)}
+        if said & wanted and (kinds or index == 0):
+            return _up_to_last(phrase, {word.lower() for word in (*kinds, *opening)})
     return None
+
+
+def _up_to_last(phrase: str, naming: set[str]) -> str:
+    """`phrase` up to its last word that names the thing: "the garden every chance she gets" -> "the
+    garden"."""
+    words = phrase.split()
+    named = {word.lower() for word in naming}
+    last = max(
+        (index for index, word in enumerate(words) if word.lower().strip(",.!?") in named), default=None
+    )
+    return " ".join(words[: last + 1]) if last is not None else phrase

@@ -8,7 +8,6 @@ is case-insensitive and multi-word aware: the longest phrase wins, so "royal blu
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -99,7 +98,8 @@ class Vocabulary:
     words: frozenset[str] = frozenset()
     attribute_keys: tuple[str, ...] = ()
     heads: frozenset[str] = frozenset()  # the head nouns of the titles ("pan" of "Cast Iron Frying Pan, 12")
-    pairs: frozenset[str] = frozenset()  # words side by side in titles and categories, singular: "dog bed"
+    # Two words one product says together (title and category), singular, in order: "bed dog", "chair office".
+    pairs: frozenset[str] = frozenset()
     # Each attribute's values (colour and size apart), and which attributes each category path has.
     attribute_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     category_attributes: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -114,6 +114,7 @@ class Vocabulary:
     category_by_term: dict[str, str] = field(init=False, repr=False, compare=False)
     word_stems: frozenset[str] = field(init=False, repr=False, compare=False)
     kind_words: frozenset[str] = field(init=False, repr=False, compare=False)
+    path_words: frozenset[str] = field(init=False, repr=False, compare=False)  # of category paths, singular
     quality_stems: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -140,7 +141,16 @@ class Vocabulary:
         set_attr("size_patterns", self._size_patterns(sizes))
         set_attr("category_by_term", {_key(term): path for term, path in terms.items()} | terms)
         set_attr("category_pattern", _phrase_pattern(terms))
-        set_attr("word_stems", frozenset(stem(word) for word in self.words))
+        # What the catalog says of its products: titles, categories, and attribute values ("noise").
+        said = (*self.colors, *(value for values in self.attribute_values.values() for value in values))
+        valued = {word for value in said for word in product_words(str(value))}
+        set_attr("word_stems", frozenset(stem(word) for word in self.words | valued))
+        set_attr(
+            "path_words",
+            frozenset(
+                singular(word) for path in terms.values() for word in re.findall(r"[a-z]{3,}", path.lower())
+            ),
+        )
         # Kinds by their singular, not their stem: "camping" is a kind of product, "camp" (a verb) is not.
         set_attr(
             "kind_words",
@@ -186,7 +196,7 @@ class Vocabulary:
         return stem(word) in self.quality_stems
 
     def sells(self, word: str) -> bool:
-        """Whether the catalog's titles or categories have `word`, in some form."""
+        """Whether the catalog's titles, categories or attribute values have `word`, in some form."""
         return all(stem(part) in self.word_stems for part in product_words(word))
 
     @classmethod
@@ -211,7 +221,7 @@ class Vocabulary:
         for product in products:
             title = str(_field(product, "title") or "")
             words.update(product_words(title))
-            pairs.update(word_pairs(title))
+            pairs.update(word_pairs(f"{title} {_field(product, 'category') or ''}"))
             if head := title_head(title):
                 heads.add(head)
             brand = str(_field(product, "brand") or "").strip()
@@ -245,7 +255,7 @@ class Vocabulary:
             words=frozenset(words | {word for path in paths for word in product_words(path)}),
             attribute_keys=tuple(keys),
             heads=frozenset(heads),
-            pairs=frozenset(pairs | {pair for path in paths for pair in word_pairs(path)}),
+            pairs=frozenset(pairs),
             attribute_values={key: tuple(found.values()) for key, found in values.items()},
             category_attributes={path: frozenset(found) for path, found in by_category.items()},
         )
@@ -293,11 +303,19 @@ _WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
 
 
 def product_words(text: str) -> set[str]:
-    """The words of a title or phrase as the catalog's vocabulary keeps them: lower-case, singular."""
-    return {singular(word) for word in _WORD.findall(text.lower()) if any(c.isalpha() for c in word)}
+    """The words of a title or phrase as the catalog's vocabulary keeps them: lower-case, singular; a
+    hyphenated word with its parts too ("noise-cancelling", "noise", "cancelling")."""
+    words = [word for word in _WORD.findall(text.lower()) if any(c.isalpha() for c in word)]
+    parts = [part for word in words if "-" in word for part in word.split("-") if part.isalpha()]
+    return {singular(word) for word in (*words, *parts)}
 
 
 _TITLE_CLAUSE = re.compile(r"\s+-\s+|[,(/|]")
+
+
+def generic_head(word: str) -> bool:
+    """Whether a word names no kind of product on its own ("pack", "set", "pair")."""
+    return singular(word.lower()) in _GENERIC_HEADS
 
 
 def title_head(title: str) -> str | None:
@@ -327,10 +345,16 @@ def title_words(text: str, vocabulary: Vocabulary) -> list[str]:
 
 
 def word_pairs(text: str) -> set[str]:
-    """Each two words side by side in `text`, singular: "Memory Foam Dog Beds" -> "memory foam", "foam dog",
-    "dog bed"."""
-    words = [singular(word) for word in _WORD.findall(text.lower()) if any(c.isalpha() for c in word)]
-    return {f"{one} {two}" for one, two in itertools.pairwise(words)}
+    """Each two words of `text` (a product's title and category), singular, in alphabetical order: "Dog Bed,
+    Pet Supplies > Dogs" -> "bed dog", "pet supply", ..."""
+    words = sorted({singular(word) for word in re.findall(r"[a-z]{3,}", text.lower())})
+    return {f"{one} {two}" for index, one in enumerate(words) for two in words[index + 1 :]}
+
+
+def together(first: str, second: str) -> str:
+    """The key of `pairs` for two words."""
+    one, two = sorted((singular(first.lower()), singular(second.lower())))
+    return f"{one} {two}"
 
 
 def _field(product: Any, name: str) -> Any:
@@ -387,7 +411,7 @@ def _demo_vocabulary() -> Vocabulary:
             path = f"{root.name} > {sub.path}"
             nouns[path] = list(sub.nouns)
             words.update(product_words(path), *(product_words(noun) for noun in sub.nouns))
-            pairs.update(word_pairs(path), *(word_pairs(noun) for noun in sub.nouns))
+            pairs.update(*(word_pairs(f"{noun} {path}") for noun in sub.nouns))
             keys.update(dict.fromkeys(sub.attributes))
             by_category[path] = frozenset(sub.attributes)
             for key, values in sub.attributes.items():
