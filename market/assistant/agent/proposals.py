@@ -200,8 +200,6 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     message = [word for word in re.findall(r"[\w'-]+", said) if names_here(word)]
     kinds = [word for word in message if vocabulary.names_a_kind(word) and not generic_head(word)]
     phrase = requested(said, kinds, [word for word in message if _unknown_words(word, vocabulary)])
-    if phrase is None and not known and not (slots.category or slots.brand) and history.state.need is None:
-        phrase = _content(slots.query) or None  # "ps5 slim disc edition in stock??": the message is the thing
     colors = frozenset(word.lower() for color in vocabulary.colors for word in color.split())
     if (
         phrase
@@ -237,7 +235,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         slots=slots,
         references=list(refs),
         policy=reading,
-        suggestions=tuple(layer.suggest(clean)) if vague_need and not refs else (),
+        suggestions=tuple(layer.suggest(_interests(clean) or clean)) if vague_need and not refs else (),
         foreign=language.foreign(text, vocabulary.words | {b.lower() for b in vocabulary.brands}),
         question=read_question(clean, vocabulary.attribute_keys),
         comparison=read_comparison(clean),
@@ -289,6 +287,7 @@ def _unknown_words(phrase: str, vocabulary: Vocabulary) -> list[str]:
     common = language.english_words()
     found = []
     for word in re.findall(r"[\w'-]+", phrase.lower()):
+        word = re.sub(r"['’]s$", "", word)  # "dad's": dad
         if len(word) < 2 or word in common or word.isdigit() or word in _FILLER:
             continue
         if vocabulary.sells(word):
@@ -459,10 +458,23 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
     elsewhere = bool(need and unsold and not intent.describes_need and not state.has_words(need, unsold))
     if need is None or elsewhere or (names_product and not state.same_topic(need, slots, intent.topic)):
         fresh = state.fresh(slots, intent.words, intent.attributes)
+        if need is not None and not (need.words or need.category or fresh.budget_max or fresh.budget_min):
+            # "secret santa, £20 limit" asked about, then "something for his desk": still £20
+            fresh = msgspec.structs.replace(
+                fresh, budget_min=need.budget_min, budget_max=need.budget_max, currency=need.currency
+            )
         if not (fresh.words or fresh.category or fresh.brand):
+            if current.options and intent.suggestions:
+                # Asked once already ("what kind of thing?"), answered with a person's interests ("he's into
+                # music"): no second question; what suits them best, searched.
+                fresh = msgspec.structs.replace(fresh, category=intent.suggestions[0])
+                return _search(fresh, state.replaced(current, fresh))
             if len(intent.suggestions) >= 3:  # a need with nothing to search by: one question, with options
                 question = replies.clarifying_question(intent.suggestions)
-                after = DialogueState(need=current.need, earlier=current.earlier, options=intent.suggestions)
+                kept = (
+                    fresh if fresh.budget_max or fresh.budget_min else current.need
+                )  # its budget, for later
+                after = DialogueState(need=kept, earlier=current.earlier, options=intent.suggestions)
                 names = [option.rsplit(">", 1)[-1].strip() for option in intent.suggestions]
                 call = ToolCall("ask_clarifying_question", {"question": question, "options": names})
                 return Proposal(calls=(call,), state=after)
@@ -564,6 +576,18 @@ def _compare(intent: Intent, text: str, history: History) -> Proposal:
     if all(pid in positions for pid in ids[:4]):
         arguments["positions"] = [positions[pid] for pid in ids[:4]]
     return Proposal(calls=(ToolCall("compare_products", arguments),))
+
+
+def _interests(text: str) -> str:
+    """The words of a vague message that are no everyday English ("he's 15 and into music" -> "music"):
+    what the person cares about, for suggesting categories."""
+    common = language.english_words()
+    words = [
+        word
+        for word in re.findall(r"[a-z][a-z'-]+", text.lower())
+        if word not in common and word not in _FILLER
+    ]
+    return " ".join(words)
 
 
 def _chosen(intent: Intent, options: Sequence[str]) -> str | None:

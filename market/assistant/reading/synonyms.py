@@ -22,6 +22,9 @@ def _replacements() -> tuple[re.Pattern[str], dict[str, str]]:
     return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.IGNORECASE), words
 
 
+_ISH = re.compile(r"\b([a-z]{3,})-ish\b", re.IGNORECASE)  # "vanilla-ish": vanilla
+
+
 def normalized(text: str) -> str:
     pattern, words = _replacements()
-    return pattern.sub(lambda match: words[match.group(0).lower()], text)
+    return _ISH.sub(r"\1", pattern.sub(lambda match: words[match.group(0).lower()], text))

@@ -33,11 +33,19 @@ _GENERIC_HEADS = frozenset(
     {"pair", "set", "kit", "pack", "combo", "bundle", "case", "cover", "one", "piece", "plus"}
 )
 _LETTER_SIZES = ("XS", "S", "M", "L", "XL", "XXL")
+_IRREGULAR_PLURALS = {
+    "knives": "knife", "shelves": "shelf", "scarves": "scarf", "leaves": "leaf", "halves": "half",
+    "wolves": "wolf", "loaves": "loaf", "hooves": "hoof", "calves": "calf", "wives": "wife", "lives": "life",
+    "men": "man", "women": "woman", "children": "child", "feet": "foot", "teeth": "tooth", "mice": "mouse",
+}  # fmt: skip
 _LINKS = frozenset({"and", "for", "with", "the", "other", "all"})  # in category terms, naming no kind
 
 
 def singular(noun: str) -> str:
-    """ "turntables" -> "turntable", "accessories" -> "accessory", "benches" -> "bench"; a rough rule."""
+    """ "turntables" -> "turntable", "accessories" -> "accessory", "benches" -> "bench", "knives" -> "knife";
+    a rough rule."""
+    if noun in _IRREGULAR_PLURALS:
+        return _IRREGULAR_PLURALS[noun]
     if noun.endswith("ies") and len(noun) > 4:
         return noun[:-3] + "y"
     if noun.endswith(("ches", "shes", "xes", "sses")):
