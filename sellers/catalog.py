@@ -272,9 +272,15 @@ async def product_on_offer(conn: asyncpg.Connection, product_id: int) -> bool:
 
 
 async def card_extras(conn: asyncpg.Connection, product_ids: Sequence[int]) -> dict[int, CardExtras]:
-    """Per product: its seller's name and its first image, for the cards shown to a shopper."""
+    """Per product: its seller's name, its first image and whether it can be bought here, for the cards
+    shown to a shopper."""
     rows = await store.card_extras(conn, product_ids)
-    return {row["product_id"]: CardExtras(seller_name=row["seller_name"], image=row["image"]) for row in rows}
+    return {
+        row["product_id"]: CardExtras(
+            seller_name=row["seller_name"], image=row["image"], sold_here=row["sold_here"]
+        )
+        for row in rows
+    }
 
 
 async def active_stock(pool: asyncpg.Pool, product_ids: Sequence[int] | None = None) -> dict[int, StockLevel]:

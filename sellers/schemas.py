@@ -261,10 +261,12 @@ class Payee(Struct, kw_only=True):
 
 
 class CardExtras(Struct, kw_only=True):
-    """What a product card shows beyond the search engine's view: who sells it and its first image."""
+    """What a product card shows beyond the search engine's view: who sells it, its first image, and
+    whether it can be bought on Agora (its seller sells it here and can take payments)."""
 
     seller_name: str
     image: str | None
+    sold_here: bool = True
 
 
 class StockLevel(Struct, kw_only=True):

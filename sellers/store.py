@@ -291,7 +291,8 @@ async def product_on_offer(conn: asyncpg.Connection, product_id: int) -> bool:
 async def card_extras(conn: asyncpg.Connection, product_ids: Sequence[int]) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
-        SELECT p.id AS product_id, s.name AS seller_name, p.images ->> 0 AS image
+        SELECT p.id AS product_id, s.name AS seller_name, p.images ->> 0 AS image,
+               p.enable_checkout AND p.status = 'active' AND s.stripe_account_id IS NOT NULL AS sold_here
         FROM products p JOIN sellers s ON s.id = p.seller_id
         WHERE p.id = ANY($1::bigint[])
         """,

@@ -278,10 +278,13 @@ async def run_dialogue(
 
 
 def _next_step(script: Mapping[str, Any], kind: str, cards: list[dict], need: Mapping, catalog: Any):
-    """After a search, add the first product shown that meets the need, or ask again (once)."""
+    """After a search, add the first product shown that meets the need and can be bought now (its card
+    says no preorder, out of stock or not sold here), or ask again (once)."""
     if kind == "add":
         return None
     for card in sorted(cards, key=lambda card: card["position"]):
+        if card.get("availability"):
+            continue
         product = catalog.get(card["product_id"])
         if product is not None and meets(dict(need), product) and card["position"] <= len(ORDINALS):
             return script["add"] | {

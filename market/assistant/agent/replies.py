@@ -260,6 +260,8 @@ def _headline(product: dict[str, Any]) -> str:
         parts.append(str(product["color"]))
     if product.get("availability") == "preorder":
         parts.append("preorder, not in stock yet")
+    elif product.get("availability") == "not_sold_here":
+        parts.append("not for sale on Agora right now")
     elif "in_stock" in product:
         parts.append("in stock" if product["in_stock"] else "out of stock")
     return " — ".join(parts[:1]) + (" — " + ", ".join(parts[1:]) if len(parts) > 1 else "")

@@ -191,6 +191,9 @@ async def _found(
             "category": hit.category,
             "in_stock": hit.in_stock,
         }
+        extra = extras.get(hit.product_id)
+        if extra is not None and not extra.sold_here and hit.in_stock:
+            availability = "not_sold_here"  # listed, yet its seller does not sell it through Agora now
         if availability and availability != "in_stock":
             entry["availability"] = availability
         if hit.price:
@@ -212,7 +215,7 @@ async def _found(
         if color:
             entry["color"] = color
         shown.append(entry)
-        label = availability if availability in ("preorder", "out_of_stock") else None
+        label = availability if availability in ("preorder", "out_of_stock", "not_sold_here") else None
         if label is None and not hit.in_stock:
             label = "out_of_stock"
         cards.append(

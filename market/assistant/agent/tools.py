@@ -180,7 +180,9 @@ class ProductCard(Struct, kw_only=True, omit_defaults=True):
     price: Money | None = None
     # The price in the currency the shopper's budget was given in, when the product's is another: approximate.
     converted_price: Money | None = None
-    availability: str | None = None  # "preorder" or "out_of_stock"; absent when it can be bought now
+    # "preorder", "out_of_stock" or "not_sold_here" (listed, but its seller does not sell it here now);
+    # absent when it can be bought now
+    availability: str | None = None
     image: str | None = None  # the first of the seller's images
 
 

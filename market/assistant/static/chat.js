@@ -195,6 +195,12 @@
   });
   details.addEventListener("click", function (event) { if (event.target === details) details.close(); });
 
+  var AVAILABILITY = {
+    preorder: "Preorder: not in stock yet",
+    out_of_stock: "Out of stock",
+    not_sold_here: "Not for sale on Agora right now"
+  };
+
   function renderProducts(bubble, products) {
     var list = el("ul", "products");
     list.setAttribute("aria-label", "Products");
@@ -212,11 +218,17 @@
       card.appendChild(open);
       var body = el("div", "body");
       body.appendChild(el("div", "seller", product.seller_name ? "Sold by " + product.seller_name : ""));
-      body.appendChild(el("div", "price", money(product.price)));
+      var price = money(product.price);
+      if (product.converted_price) price += " (≈ " + money(product.converted_price) + ")";
+      body.appendChild(el("div", "price", price));
+      if (product.availability) {
+        body.appendChild(el("div", "availability", AVAILABILITY[product.availability] || product.availability));
+      }
       var note = el("div", "note");
       note.setAttribute("role", "status");
       var add = el("button", "add", "Add to cart");
       add.type = "button";
+      add.disabled = Boolean(product.availability);  // it cannot go in the cart now
       add.setAttribute("aria-describedby", title.id);
       add.addEventListener("click", function () { addToCart(product, add, note); });
       body.appendChild(add);

@@ -84,6 +84,39 @@ async def test_a_material_turned_down_is_never_shown(shop, db) -> None:
     assert turn["tool_calls"][0]["arguments"]["exclude_attributes"] == {"material": ["ceramic nonstick"]}
 
 
+async def test_cards_say_which_products_cannot_be_bought_now(shop, db) -> None:
+    lamps = [
+        item("brass", "Brass Desk Lamp", "Lumen & Co", "Home > Lighting", 4999, "gold"),
+        item(
+            "walnut",
+            "Walnut Desk Lamp",
+            "Lumen & Co",
+            "Home > Lighting",
+            5999,
+            "brown",
+            availability="preorder",
+        ),
+        item(
+            "marble",
+            "Marble Desk Lamp",
+            "Lumen & Co",
+            "Home > Lighting",
+            6999,
+            "white",
+            enable_checkout=False,
+        ),
+    ]
+    ids = await open_shop(shop, db, lamps, name="Lumen Direct")
+    use(shop, local(), FixedClassifier(["search"]))
+    conversation = await converse(shop)
+
+    answer = await say(shop, conversation, "desk lamps")
+
+    labels = {card["product_id"]: card.get("availability") for card in answer["products"]}
+    assert labels == {ids["brass"]: None, ids["walnut"]: "preorder", ids["marble"]: "not_sold_here"}
+    assert "Marble Desk Lamp (Lumen & Co) — $69.99, white, not for sale on Agora right now" in answer["reply"]
+
+
 async def test_a_need_with_nothing_to_search_by_gets_one_question_with_options(shop) -> None:
     backend = local(json_reply(query="yoga mat"))  # a small model's guess of the words: never asked for
     use(shop, backend, FixedClassifier(["search"]))
