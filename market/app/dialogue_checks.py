@@ -6,6 +6,7 @@ HTTP, no database; the runner (`market.app.shopper_eval`) gathers the observatio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -34,6 +35,7 @@ class ProductFacts:
     price_amount: int
     currency: str
     attributes: Mapping[str, Any]
+    ships_to: tuple[str, ...] = ()  # the countries its seller says it ships to; none: the seller has not said
 
 
 @dataclass(frozen=True)
@@ -321,6 +323,34 @@ def check_checkout_not_started(spec: bool, turn: ObservedTurn, context: Dialogue
     return check_checkout_started(not spec, turn, context)
 
 
+_SHIPS_NOT = re.compile(
+    r"\b(?:does\s+not|doesn'?t|won'?t|cannot|can'?t)\s+ship\b|\bno\s+shipping\s+to\b", re.IGNORECASE
+)
+_SHIPS = re.compile(r"\b(?:ships|will\s+ship|can\s+ship|does\s+ship|delivers)\b", re.IGNORECASE)
+
+
+def check_answers_shipping(
+    spec: Mapping[str, Any], turn: ObservedTurn, context: DialogueContext
+) -> str | None:
+    """Whether the reply tells, as the product's seller states it, if it ships to `country`; a seller that
+    has not said makes it `listing_silent`."""
+    product = context.product_at(spec["product"], turn.number, spec.get("from_turn"))
+    country = spec["country"]
+    if not product.ships_to:
+        return (
+            None
+            if says("listing_silent", turn.reply)
+            else f"{product.title}: its seller does not say where it ships"
+        )
+    if country in product.ships_to:
+        if _SHIPS.search(turn.reply) and not _SHIPS_NOT.search(turn.reply):
+            return None
+        return f"{product.title} ships to {country}: the reply does not say so"
+    if _SHIPS_NOT.search(turn.reply):
+        return None
+    return f"{product.title} does not ship to {country} ({', '.join(product.ships_to)}): the reply does not say so"
+
+
 CHECKS: dict[str, Callable[[Any, ObservedTurn, DialogueContext], str | None]] = {
     "shows": check_shows,
     "shows_nothing": check_shows_nothing,
@@ -329,6 +359,7 @@ CHECKS: dict[str, Callable[[Any, ObservedTurn, DialogueContext], str | None]] = 
     "reply_has_none": check_reply_has_none,
     "answers_attribute": check_answers_attribute,
     "compares": check_compares,
+    "answers_shipping": check_answers_shipping,
     "price_in": check_price_in,
     "cart_has": check_cart_has,
     "cart_without": check_cart_without,
@@ -338,7 +369,7 @@ CHECKS: dict[str, Callable[[Any, ObservedTurn, DialogueContext], str | None]] = 
     "checkout_not_started": check_checkout_not_started,
 }
 
-READ_WITHOUT_ECHO = frozenset({"says", "answers_attribute", "compares"})
+READ_WITHOUT_ECHO = frozenset({"says", "answers_attribute", "compares", "answers_shipping"})
 
 
 def run_checks(

@@ -67,20 +67,25 @@ def interleaved(dialogues: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def load_catalog(pool: Any) -> dict[int, ProductFacts]:
     """The facts of every product shoppers may find, through the sellers' service function (read-only)."""
+    from sellers.accounts import policies
     from sellers.catalog import all_searchable_products
 
-    catalog = {}
+    catalog, products = {}, []
     async for page in all_searchable_products(pool):
-        for product in page:
-            catalog[product.product_id] = ProductFacts(
-                product_id=product.product_id,
-                title=product.title,
-                brand=product.brand,
-                category=product.category,
-                price_amount=product.price.amount,
-                currency=product.price.currency,
-                attributes=dict(product.attributes),
-            )
+        products += page
+    said = await policies(pool, list({product.seller_id for product in products}))
+    for product in products:
+        policy = said.get(product.seller_id)
+        catalog[product.product_id] = ProductFacts(
+            product_id=product.product_id,
+            title=product.title,
+            brand=product.brand,
+            category=product.category,
+            price_amount=product.price.amount,
+            currency=product.price.currency,
+            attributes=dict(product.attributes),
+            ships_to=tuple(policy.ships_to) if policy else (),
+        )
     return catalog
 
 

@@ -316,8 +316,10 @@ def emit_with_searches(emit: Emit, session: Session) -> Emit:
 
 def history_from(rows: list[asyncpg.Record], *, cart: CartView | None, model_turns: int) -> History:
     """What the earlier turns (oldest first) left for this one."""
+    lines = [line for group in (cart.sellers if cart else []) for line in group.lines]
     history = History(
-        cart_ids={line.product_id for group in (cart.sellers if cart else []) for line in group.lines}
+        cart_ids={line.product_id for line in lines},
+        cart_titles={line.product_id: line.title for line in lines},
     )
     for row in rows:
         for call in row["tool_calls"]:

@@ -20,5 +20,6 @@ class History:
     last_search: dict[str, Any] | None = None  # the arguments of the latest search, for refining
     asked_checkout: bool = False  # the previous turn asked the shopper to confirm checkout
     cart_ids: set[int] = field(default_factory=set)  # products in the cart when the turn began
+    cart_titles: dict[int, str] = field(default_factory=dict)  # their titles, for "take the leggings out"
     state: DialogueState = field(default_factory=DialogueState)  # what the shopper is looking for now
     earlier_lists: list[list[Any]] = field(default_factory=list)  # ShownProduct lists before `shown`

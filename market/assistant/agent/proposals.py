@@ -237,7 +237,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         policy=reading,
         suggestions=tuple(layer.suggest(_interests(clean) or clean)) if vague_need and not refs else (),
         foreign=language.foreign(text, vocabulary.words | {b.lower() for b in vocabulary.brands}),
-        question=read_question(clean, vocabulary.attribute_keys),
+        question=read_question(clean, vocabulary.attribute_keys, vocabulary.attribute_values),
         comparison=read_comparison(clean),
         topic=tuple(topic),
         catalog_topic=tuple(known),
@@ -271,6 +271,7 @@ def _said_otherwise(text: str, word: str) -> bool:
 
 
 _VERBS_TOO = frozenset({"throw", "toss", "chuck", "pack"})  # "throw in the earbuds" adds them
+_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")  # "1st one into the cart" names no product
 
 
 def _units_said(text: str) -> str:
@@ -288,7 +289,7 @@ def _unknown_words(phrase: str, vocabulary: Vocabulary) -> list[str]:
     found = []
     for word in re.findall(r"[\w'-]+", phrase.lower()):
         word = re.sub(r"['’]s$", "", word)  # "dad's": dad
-        if len(word) < 2 or word in common or word.isdigit() or word in _FILLER:
+        if len(word) < 2 or word in common or word.isdigit() or word in _FILLER or _ORDINAL.fullmatch(word):
             continue
         if vocabulary.sells(word):
             continue
@@ -357,7 +358,8 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         question = _question_about_shown(intent, text, history)
         if question is not None:
             return question
-    if action == "checkout" and not intent.topic:  # "can I order bananas" asks for bananas
+    answered = history.asked_checkout and confirms_checkout(text, asked=True)  # "yep go ahead"
+    if action == "checkout" and (answered or not intent.topic):  # "can I order bananas" asks for bananas
         if confirms_checkout(text, asked=asked):
             return Proposal(calls=(ToolCall("start_checkout", {}),))
         return Proposal(confirm_checkout=True)
@@ -371,7 +373,11 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         return _cart_add(intent, history)
     if action == "remove_from_cart" and history.cart_ids:
         in_cart = history.cart_ids
-        ids = [pid for pid in refs if pid in in_cart] or (sorted(in_cart) if len(in_cart) == 1 else [])
+        ids = (
+            _in_cart_by_name(intent, history)
+            or [pid for pid in refs if pid in in_cart]
+            or (sorted(in_cart) if len(in_cart) == 1 else [])
+        )
         if not ids:
             return _ask("Which product should I take out of your cart?")
         return Proposal(calls=tuple(ToolCall("remove_from_cart", {"product_id": pid}) for pid in ids[:4]))
@@ -424,10 +430,33 @@ def _answers(ids: Sequence[int], question: str, history: History) -> Proposal:
     return Proposal(calls=calls, state=after)
 
 
+def _in_cart_by_name(intent: Intent, history: History) -> list[int]:
+    """The cart's products the message names by their title's words ("take the leggings out", "remove the
+    stuffed animal first"): those whose titles have the most of the message's words that some cart title
+    has and not every one does."""
+    titles = {
+        pid: {stem(word) for word in re.findall(r"[a-z]{3,}", title.lower())}
+        for pid, title in history.cart_titles.items()
+    }
+    if len(titles) < 2:
+        return []
+    said = {stem(word) for word in re.findall(r"[a-z]{3,}", intent.clean.lower()) if word not in _FILLER}
+    telling = {
+        word
+        for word in said
+        if any(word in t for t in titles.values()) and not all(word in t for t in titles.values())
+    }
+    scores = {pid: len(telling & words) for pid, words in titles.items()}
+    best = max(scores.values(), default=0)
+    return sorted(pid for pid, score in scores.items() if best and score == best)
+
+
 def _names_another_product(intent: Intent, history: History) -> bool:
     """Whether the message names a kind of product other than those shown ("I need a monitor stand")."""
     if intent.outside_brand:
         return True  # "do you have lululemon?" asks for what is not on the screen
+    if intent.references and _EXPLICIT_REF.search(intent.clean):
+        return False  # "do the first ones have noise cancelling or just block sound": about those shown
     if not intent.catalog_topic and not intent.slots.category:
         return bool(intent.topic) and not intent.references and intent.words != ""
     shown = " ".join(f"{p.title} {p.category}" for p in history.shown).lower()
@@ -563,9 +592,11 @@ def _meant(intent: Intent, history: History) -> list[int]:
 def _compare(intent: Intent, text: str, history: History) -> Proposal:
     ordered = [p.product_id for p in _ordered(history.shown)]
     refs = intent.references
-    if len(refs) >= 2:
+    if _TWO.search(text):  # "which of those two", "both": two, the first two of those referred to
+        ids = [pid for pid in ordered if pid in refs][:2] if len(refs) >= 2 else ordered[:2]
+    elif len(refs) >= 2:
         ids = refs
-    elif _TWO.search(text) or len(ordered) == 2:
+    elif len(ordered) == 2:
         ids = ordered[:2]
     else:
         ids = ordered[:4]

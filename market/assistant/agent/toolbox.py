@@ -117,9 +117,9 @@ class Toolbox:
         return ToolResult(name="product_details", arguments={}, ok=True, data={"product": product})
 
     async def _answer_question(self, session: Session, args: AnswerQuestion) -> ToolResult:
-        question = read_question(args.question, self.vocabulary.attribute_keys) or Question(
-            properties=("description",)
-        )
+        question = read_question(
+            args.question, self.vocabulary.attribute_keys, self.vocabulary.attribute_values
+        ) or Question(properties=("description",))
         described = await self._describe([args.product_id], with_variants=True)
         product, _ = described[0]
         found = answers.answer(question, product)
@@ -131,8 +131,17 @@ class Toolbox:
         if len(ids) < 2:
             raise InvalidInput.invalid("product_ids", "comparing needs two different products")
         products = [product for product, _ in await self._describe(ids, description_chars=200)]
+        # Named by their place in the list when it is known: "the first (…)" tells apart two titles that
+        # differ only by a model number.
+        places = dict(zip(args.product_ids, args.positions, strict=False)) if args.positions else {}
         data: dict[str, Any] = {
-            "products": [_named(p) | {"price": p["price"]} for p in products if "price" in p]
+            "products": [
+                _named(p)
+                | {"price": p["price"]}
+                | ({"position": places[p["product_id"]]} if p["product_id"] in places else {})
+                for p in products
+                if "price" in p
+            ]
         }
         comparison = read_comparison(args.along or "") or Comparison(
             attributes=("price",), wants="min", phrase="cheaper"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from typing import Literal
 
@@ -74,20 +75,38 @@ def is_question(text: str) -> bool:
     return bool(_QUESTION.search(text))
 
 
-def read_question(text: str, attribute_keys: tuple[str, ...] = ()) -> Question | None:
-    """The properties a question asks about, by where they are named (longest phrase first); None when
-    the message names none. `attribute_keys`: the catalog's own attribute names ("noise_control")."""
-    found: list[tuple[int, int, str]] = []
+def read_question(
+    text: str,
+    attribute_keys: tuple[str, ...] = (),
+    attribute_values: Mapping[str, Sequence[str]] | None = None,
+) -> Question | None:
+    """The properties a question asks about, in the order it names them; None when
+    the message names none. `attribute_keys`: the catalog's own attribute names ("noise_control");
+    `attribute_values`: their values, which name their attribute too ("is it linen?" asks the material).
+    A phrase inside a longer one names nothing of its own ("cast iron" is a material, not ironing)."""
+    found: list[tuple[int, int, int, str]] = []
     for name, pattern in _question_patterns():
         for match in pattern.finditer(text):
-            found.append((-(match.end() - match.start()), match.start(), name))
-    for key in attribute_keys:
-        phrase = key.replace("_", " ")
-        if re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.IGNORECASE):
-            found.append((-len(phrase), text.lower().find(phrase), key))
-    if not found:
+            found.append((match.start() - match.end(), match.start(), match.end(), name))
+    phrases = [(key, key.replace("_", " ")) for key in attribute_keys]
+    phrases += [
+        (key, str(value))
+        for key, values in (attribute_values or {}).items()
+        for value in values
+        if len(str(value)) >= 4 and not str(value).isdigit()
+    ]
+    for key, phrase in phrases:
+        for match in re.finditer(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.IGNORECASE):
+            found.append((match.start() - match.end(), match.start(), match.end(), key))
+    kept: list[tuple[int, int, int, str]] = []
+    for entry in sorted(found):
+        if not any(
+            start <= entry[1] and entry[2] <= end and (start, end) != entry[1:3] for _, start, end, _ in kept
+        ):
+            kept.append(entry)
+    if not kept:
         return None
-    properties = tuple(dict.fromkeys(name for _, _, name in sorted(found)))
+    properties = tuple(dict.fromkeys(name for *_, name in sorted(kept, key=lambda entry: entry[1])))
     country = _country(text) if "shipping" in properties else None
     return Question(properties=properties, country=country)
 

@@ -31,7 +31,8 @@ PRODUCTS = [
                  {"wattage": "20W", "connectivity": "Bluetooth"}),
     ProductFacts(6, "Trail Pack", "Brightside", "Outdoor > Backpacks", 4500, "GBP",
                  {"volume": "20 L", "material": "ripstop nylon"}),
-    ProductFacts(7, "Summit Pack", "Brightside", "Outdoor > Backpacks", 6500, "GBP", {"volume": "40 L"}),
+    ProductFacts(7, "Summit Pack", "Brightside", "Outdoor > Backpacks", 6500, "GBP", {"volume": "40 L"},
+                 ships_to=("GB", "IE")),
 ]  # fmt: skip
 CATALOG = {product.product_id: product for product in PRODUCTS}
 RATES = ExchangeRates.demo()
@@ -214,6 +215,19 @@ def test_answers_attribute_the_listing_lacks_wants_listing_silent() -> None:
     check = {"answers_attribute": {"product": 1, "attribute": "material"}}
     assert reason(check, turn(reply="The listing doesn't say what it's made of."), ctx) is None
     assert "listing does not say" in reason(check, turn(reply="It's nylon."), ctx)
+
+
+def test_answers_shipping_holds_the_reply_to_what_the_seller_states() -> None:
+    ctx = context(t1=cards(6, 7))
+    canada = {"answers_shipping": {"product": 2, "country": "CA"}}
+    assert reason(canada, turn(reply="Brightside does not ship to CA (it ships to GB, IE)."), ctx) is None
+    assert "does not say so" in reason(canada, turn(reply="Brightside ships to CA."), ctx)
+    ireland = {"answers_shipping": {"product": 2, "country": "IE"}}
+    assert reason(ireland, turn(reply="Brightside ships to IE (it ships to GB, IE)."), ctx) is None
+    assert "does not say so" in reason(ireland, turn(reply="It doesn't ship there."), ctx)
+    silent = {"answers_shipping": {"product": 1, "country": "CA"}}  # its seller has not said
+    assert reason(silent, turn(reply="The seller doesn't say where it ships."), ctx) is None
+    assert "does not say where" in reason(silent, turn(reply="It ships to CA."), ctx)
 
 
 def test_positions_point_at_the_last_list_or_at_a_given_turn() -> None:
