@@ -191,6 +191,14 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     # "into the cart", "in my basket": where things go, not a product ("Hose Reel Cart"); "scratch the
     # size": a condition dropped (`state.refined` reads it), not a product either.
     said = state.DROPPED.sub(" ", clean)
+    # "scrap the pram, just baby bottles": a kind turned down names neither the need nor its category.
+    dropped = [
+        word
+        for word in re.findall(r"[\w'-]+", said)
+        if vocabulary.names_a_kind(word) and turned_down_word(said, word)
+    ]
+    for word in dropped:
+        said = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", " ", said)
     slots = layer.understand(_CART_PLACE.sub(" ", said), vocabulary, currency_default=currency)
 
     def names_here(word: str) -> bool:
@@ -271,7 +279,10 @@ def _said_otherwise(text: str, word: str) -> bool:
 
 
 _VERBS_TOO = frozenset({"throw", "toss", "chuck", "pack"})  # "throw in the earbuds" adds them
-_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")  # "1st one into the cart" names no product
+_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
+_ALSO_ADD = re.compile(
+    r"\b(?:too|also|as\s+well|add|into|in\s+the\s+(?:cart|basket)|grab|take)\b", re.IGNORECASE
+)  # "1st one into the cart" names no product
 
 
 def _units_said(text: str) -> str:
@@ -309,7 +320,8 @@ def _need_words(
         return _content(slots.query)
     colors = {word for color in vocabulary.colors for word in color.lower().split()}
     words = [word for word in phrase.split() if word.lower() not in _FILLER and word.lower() not in colors]
-    words += [word for word in known if word not in {w.lower() for w in words}]
+    if not any(vocabulary.names_a_kind(word) for word in words):  # "shampoo for dry hair" is shampoo
+        words += [word for word in known if word not in {w.lower() for w in words}]
     return " ".join(words)
 
 
@@ -363,6 +375,10 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         if confirms_checkout(text, asked=asked):
             return Proposal(calls=(ToolCall("start_checkout", {}),))
         return Proposal(confirm_checkout=True)
+    if action == "view_cart" and refs and _ALSO_ADD.search(text) and _EXPLICIT_REF.search(text):
+        return _cart_add(
+            intent, history
+        )  # "the third one too pls. what does my cart look like?": the cart shows
     if action == "view_cart":
         return Proposal(calls=(ToolCall("view_cart", {}),))
     if (
@@ -430,6 +446,19 @@ def _answers(ids: Sequence[int], question: str, history: History) -> Proposal:
     return Proposal(calls=calls, state=after)
 
 
+def _asking_sentence(text: str) -> str:
+    """The first sentence of a message that says more than everyday words ("lovely. any of those in black?
+    hides the dog hair" -> "any of those in black?"): what it asks; the sentences after give reasons."""
+    common = language.english_words()
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        if any(
+            word not in common and word not in _FILLER
+            for word in re.findall(r"[a-z][a-z'-]*", sentence.lower())
+        ):
+            return sentence
+    return text
+
+
 def _in_cart_by_name(intent: Intent, history: History) -> list[int]:
     """The cart's products the message names by their title's words ("take the leggings out", "remove the
     stuffed animal first"): those whose titles have the most of the message's words that some cart title
@@ -455,7 +484,7 @@ def _names_another_product(intent: Intent, history: History) -> bool:
     """Whether the message names a kind of product other than those shown ("I need a monitor stand")."""
     if intent.outside_brand:
         return True  # "do you have lululemon?" asks for what is not on the screen
-    if intent.references and _EXPLICIT_REF.search(intent.clean):
+    if intent.references and intent.question is not None and _EXPLICIT_REF.search(intent.clean):
         return False  # "do the first ones have noise cancelling or just block sound": about those shown
     if not intent.catalog_topic and not intent.slots.category:
         return bool(intent.topic) and not intent.references and intent.words != ""
@@ -514,7 +543,13 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
     extra = [word for word in intent.catalog_topic if stem(word) not in had]
     if not _EXPLICIT_REF.search(intent.clean):  # "over-ear only": a word titles have, asked for
         extra += [word for word in intent.title_words if stem(word) not in had]
-    extra = [word for word in extra if not turned_down_word(intent.clean, word)]  # "earbuds hurt my ears"
+    asking = _asking_sentence(intent.clean)  # not "hides the dog hair" after "any of those in black?"
+    extra = [
+        word
+        for word in extra
+        if not turned_down_word(intent.clean, word)  # "earbuds hurt my ears"
+        and re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", asking, re.IGNORECASE)
+    ]
     narrower = slots.category and not (need.category and need.category.startswith(slots.category))
     if extra and not narrower:  # "over-ear only" within headphones: words of the need
         refined = msgspec.structs.replace(refined, words=f"{refined.words} {' '.join(extra)}".strip())

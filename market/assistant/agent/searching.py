@@ -111,7 +111,7 @@ def _kind_asked(query: str, count: int, vocabulary: Vocabulary):
     tried = [phrase | marks for phrase in phrases if marks - phrase] + phrases
 
     def keep(hits: list) -> list:
-        named = [_stems(f"{hit.title} {hit.category or ''}") for hit in hits]
+        named = [_stems(f"{hit.title} {_kinds_of(hit.category or '')}") for hit in hits]
         for phrase in tried:
             having = [hit for hit, stems in zip(hits, named, strict=True) if phrase <= stems]
             if len(having) >= 2:
@@ -119,6 +119,12 @@ def _kind_asked(query: str, count: int, vocabulary: Vocabulary):
         return hits[:count]
 
     return keep
+
+
+def _kinds_of(category: str) -> str:
+    """The words of a category path that every product in it is: "Shoes > Running > Trail", but of "Dogs >
+    Collars & Leashes" only "Dogs" (a harness is no leash)."""
+    return " ".join(part for part in category.split(">") if not re.search(r"&|\band\b", part))
 
 
 def _stems(text: str) -> set[str]:

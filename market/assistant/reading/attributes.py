@@ -53,6 +53,7 @@ _GENDER = {
 }
 _NEGATION = re.compile(
     r"(?:\bnot|\bno|\bnon|\bwithout|\bexcept|\bavoid|\bnothing|\bnever|\bhate|\brather\s+than|"
+    r"\bscrap|\bditch|\bforget(?:\s+about)?|\bnever\s*mind|\bskip|"
     r"\binstead\s+of|\bother\s+than|\banything\s+but|\b(?:don'?t|do\s+not|doesn'?t)\s+(?:want|like|need|trust))"
     r"\s+(?:[\w'-]+\s+){0,2}$",
     re.IGNORECASE,

@@ -59,8 +59,10 @@ def foreign(text: str, catalog_words: Collection[str] = ()) -> Foreign | None:
         return None
     non_latin = bool(_NON_LATIN.search(text))
     known = english_words()
-    english = sum(1 for word in words if word in known or word in catalog_words)
-    if not non_latin and (len(words) < 2 or english / len(words) > MAX_ENGLISH_SHARE):
+    # Words of one or two letters ("um", "de", "a") belong to too many languages to count.
+    counted = [word for word in words if len(word) > 2] or words
+    english = sum(1 for word in counted if word in known or word in catalog_words)
+    if not non_latin and (len(words) < 2 or english / len(counted) > MAX_ENGLISH_SHARE):
         return None
     confidences = _detector().compute_language_confidence_values(text)
     best = confidences[0] if confidences else None

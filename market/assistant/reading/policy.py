@@ -64,6 +64,8 @@ def read(text: str, *, shopping: bool) -> Reading:
     trick = _trick(text, phrases)
     if trick is not None:
         return Reading("manipulation", trick, conditional=bool(_CONDITION.search(text)))
+    if phrases["tasks"].search(text):
+        return Reading("off_topic")  # "translate 'where is the train station'": no station is wanted
     if shopping:
         return Reading(None)
     if _ARITHMETIC.search(text):

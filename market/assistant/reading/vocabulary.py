@@ -58,7 +58,7 @@ def singular(noun: str) -> str:
 def stem(word: str) -> str:
     """A crude stem for telling whether the catalog has a word in any form: "runner", "running" and "runs"
     are all "run"."""
-    word = singular(word.lower())
+    word = singular(re.sub(r"['’]s$", "", word.lower()))  # "chef's": chef
     for suffix in ("ings", "ing", "ers", "er", "ed"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]
@@ -398,6 +398,10 @@ def _category_terms(paths: Iterable[str], nouns: Mapping[str, Iterable[str]]) ->
             head = lowered.rsplit(" ", 1)[-1]
             if head != lowered and head not in _GENERIC_HEADS:
                 for form in {head, plural(head)}:
+                    add(form, path)
+            if head in _GENERIC_HEADS and " " in lowered:  # "baby bottle set": baby bottles too
+                bare = lowered.rsplit(" ", 1)[0]
+                for form in {bare, plural(bare)}:
                     add(form, path)
     return {term: prefix for term, paths_named in found.items() if (prefix := _common_prefix(paths_named))}
 
