@@ -119,9 +119,18 @@ DETAIL_FORMATS: dict[str, str] = dict(_read("details"))
 SWATCHES: dict[str, str] = dict(_read("swatches"))
 
 
+_IRREGULAR = {
+    "mouse": "mice", "shelf": "shelves", "scarf": "scarves", "leaf": "leaves", "loaf": "loaves", "half": "halves",
+    "wolf": "wolves", "person": "people", "child": "children", "foot": "feet", "tooth": "teeth", "man": "men",
+    "woman": "women",
+}  # fmt: skip
+
+
 def plural(noun: str) -> str:
     """ "running shoe" -> "running shoes", "chef's knife" -> "chef's knives", "leggings" stays."""
     head = noun.rsplit(" ", 1)[-1]
+    if head.lower() in _IRREGULAR:
+        return noun[: len(noun) - len(head)] + _IRREGULAR[head.lower()]
     if head.endswith(("ss", "x", "ch", "sh")):
         return noun + "es"
     if head.endswith("s"):

@@ -190,7 +190,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     clean = policy.without_tricks(normal) if trick.kind == "manipulation" else normal
     # "into the cart", "in my basket": where things go, not a product ("Hose Reel Cart"); "scratch the
     # size": a condition dropped (`state.refined` reads it), not a product either.
-    said = state.DROPPED.sub(" ", clean)
+    said = _CART_PLACE.sub(" ", state.DROPPED.sub(" ", clean))
     # "scrap the pram, just baby bottles": a kind turned down names neither the need nor its category.
     dropped = [
         word
@@ -199,7 +199,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     ]
     for word in dropped:
         said = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", " ", said)
-    slots = layer.understand(_CART_PLACE.sub(" ", said), vocabulary, currency_default=currency)
+    slots = layer.understand(said, vocabulary, currency_default=currency)
 
     def names_here(word: str) -> bool:
         return not turned_down_word(said, word) and not _said_otherwise(said, word)
@@ -244,7 +244,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         references=list(refs),
         policy=reading,
         suggestions=tuple(layer.suggest(_interests(clean) or clean)) if vague_need and not refs else (),
-        foreign=language.foreign(text, vocabulary.words | {b.lower() for b in vocabulary.brands}),
+        foreign=language.foreign(text, vocabulary.said_words | {b.lower() for b in vocabulary.brands}),
         question=read_question(clean, vocabulary.attribute_keys, vocabulary.attribute_values),
         comparison=read_comparison(clean),
         topic=tuple(topic),

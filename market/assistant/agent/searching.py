@@ -93,8 +93,9 @@ async def search(
 
 
 def _kind_asked(query: str, count: int, vocabulary: Vocabulary):
-    """Which ranked results to show: those whose title names the kind of product asked for, when at least
-    two do; else the first `count` as ranked. The kind is the query's last word naming one ("racket" of
+    """Which ranked results to show: those whose title names the kind of product asked for (the fullest
+    naming that two titles have, else the bare kind even if only one has it); else the first `count` as
+    ranked. The kind is the query's last word naming one ("racket" of
     "tennis rackets for a beginner"), with the words before it that are not qualities ("tennis", but not
     "beginner" or "usb-c": attributes filter those), as long as two titles (with their category) still have
     them all: a shopper asking for tennis rackets wants no squash rackets in the list."""
@@ -114,7 +115,7 @@ def _kind_asked(query: str, count: int, vocabulary: Vocabulary):
         named = [_stems(f"{hit.title} {_kinds_of(hit.category or '')}") for hit in hits]
         for phrase in tried:
             having = [hit for hit, stems in zip(hits, named, strict=True) if phrase <= stems]
-            if len(having) >= 2:
+            if len(having) >= 2 or (having and phrase == tried[-1]):  # one shampoo beats four conditioners
                 return having[:count]
         return hits[:count]
 

@@ -121,6 +121,7 @@ class Vocabulary:
     category_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     category_by_term: dict[str, str] = field(init=False, repr=False, compare=False)
     word_stems: frozenset[str] = field(init=False, repr=False, compare=False)
+    said_words: frozenset[str] = field(init=False, repr=False, compare=False)  # `words` and attribute values
     kind_words: frozenset[str] = field(init=False, repr=False, compare=False)
     path_words: frozenset[str] = field(init=False, repr=False, compare=False)  # of category paths, singular
     quality_stems: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -153,6 +154,7 @@ class Vocabulary:
         said = (*self.colors, *(value for values in self.attribute_values.values() for value in values))
         valued = {word for value in said for word in product_words(str(value))}
         set_attr("word_stems", frozenset(stem(word) for word in self.words | valued))
+        set_attr("said_words", frozenset(self.words | valued))
         set_attr(
             "path_words",
             frozenset(
