@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from market.assistant.agent.replies import money
 from market.assistant.dialogues import MAX_TURNS, ORDINALS, meets
+from market.taxonomy.rates import demo_exchange_rates
 
 SLOT_KINDS = ("category", "budget", "attributes", "reference")
 _MONEY = re.compile(r"([$€£])\s?(\d[\d,]*(?:\.\d+)?)")
@@ -37,6 +38,9 @@ _SYMBOL = {"USD": "$", "EUR": "€", "GBP": "£"}
 # --- metrics on turn records ----------------------------------------------------------------------------
 # A turn record: {"dialogue", "kind", "expected_actions", "action", "expected_slots", "slots",
 #                 "expected_reference", "references", "latency_ms", "hallucinations"}
+
+
+_RATES = demo_exchange_rates()
 
 
 def action_accuracy(turns: Sequence[Mapping[str, Any]]) -> float:
@@ -71,8 +75,9 @@ def slot_accuracy(turns: Sequence[Mapping[str, Any]]) -> dict[str, float | None]
 
 
 def task_success(need: Mapping[str, Any], cart_products: Iterable[Any]) -> bool:
-    """Whether a product in the cart meets the hidden need."""
-    return any(product is not None and meets(dict(need), product) for product in cart_products)
+    """Whether a product in the cart meets the hidden need (its price converted by the demo's rates, which
+    the evaluated app runs with)."""
+    return any(product is not None and meets(dict(need), product, _RATES) for product in cart_products)
 
 
 def money_mentions(text: str) -> set[tuple[str, Decimal]]:
@@ -286,7 +291,7 @@ def _next_step(script: Mapping[str, Any], kind: str, cards: list[dict], need: Ma
         if card.get("availability"):
             continue
         product = catalog.get(card["product_id"])
-        if product is not None and meets(dict(need), product) and card["position"] <= len(ORDINALS):
+        if product is not None and meets(dict(need), product, _RATES) and card["position"] <= len(ORDINALS):
             return script["add"] | {
                 "kind": "add",
                 "position": card["position"],

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from market.assistant.reading.vocabulary import Vocabulary
+from market.core.money import ExchangeRates
 from market.taxonomy.demo_catalog import DEMO_SELLERS, demo_seller_products
 
 SEED = 20250611
@@ -60,8 +61,9 @@ def demo_products() -> list[dict[str, Any]]:
     return [product for seller in DEMO_SELLERS for product in demo_seller_products(seller)]
 
 
-def meets(need: dict[str, Any], product: Any) -> bool:
-    """Whether a product (a demo product dict, or any object with category/price/attributes) meets `need`."""
+def meets(need: dict[str, Any], product: Any, rates: ExchangeRates | None = None) -> bool:
+    """Whether a product (a demo product dict, or any object with category/price/attributes) meets `need`.
+    With `rates`, a price in another currency meets the budget once converted, as the assistant reads it."""
     if isinstance(product, dict):
         category, price = product["category"], product["price"]
         amount, currency = price["amount"], price["currency"]
@@ -71,7 +73,9 @@ def meets(need: dict[str, Any], product: Any) -> bool:
         color = (product.attributes or {}).get("color")
     if not (category == need["category"] or category.startswith(need["category"] + " > ")):
         return False
-    if amount is None or currency != need["currency"] or amount > need["budget_max"]:
+    if amount is not None and currency != need["currency"]:
+        amount = rates.convert(amount, currency, need["currency"]) if rates is not None else None
+    if amount is None or amount > need["budget_max"]:
         return False
     return need.get("color") is None or (color or "").lower() == need["color"]
 

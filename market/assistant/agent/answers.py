@@ -84,7 +84,12 @@ def _answer_one(name: str, question: Question, product: Mapping[str, Any]) -> di
         return {"property": "description", "verdict": "value", "value": text} if text else None
     for key in _FALLBACKS.get(name, (name,)):
         if key in attributes and attributes[key] not in (None, "", []):
-            return {"property": key, "verdict": "value", "value": _text(attributes[key])}
+            value = _text(attributes[key])
+            asked = [wanted for named_key, wanted in question.named if named_key == key]
+            if asked:  # "is it goose down?": yes or no, with what the listing says
+                verdict = "yes" if any(wanted.lower() in value.lower() for wanted in asked) else "no"
+                return {"property": key, "verdict": verdict, "value": value}
+            return {"property": key, "verdict": "value", "value": value}
     for term in _DESCRIPTION_TERMS.get(name, ()):
         sentence = _sentence_with(product.get("description") or "", term)
         if sentence:

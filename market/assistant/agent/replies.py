@@ -200,7 +200,7 @@ def _compare(data: dict[str, Any]) -> str:
     phrase = comparison.get("phrase", "")
     higher = "higher" if comparison.get("wants") == "max" else "lower"
     verdict = f"is {phrase}" if re.fullmatch(r"[a-z]+er", phrase) else f"has the {higher} {label}"
-    return text + f" So {winner[:1].upper() + winner[1:]} {verdict}."
+    return text + f" {winner[:1].upper() + winner[1:]} {verdict}."
 
 
 def answer_text(product: dict[str, Any], found: dict[str, Any]) -> str:
@@ -235,6 +235,8 @@ def answer_text(product: dict[str, Any], found: dict[str, Any]) -> str:
         return f"The seller lists {title} in this {kind} only{own}."
     if verdict == "value":
         return f"{title} — {label}: {found['value']}."
+    if verdict in ("yes", "no") and found.get("value"):
+        return f"{verdict.capitalize()}: {title} — {label}: {found['value']}."
     if verdict == "yes" and found.get("evidence"):
         return f"Yes — the listing of {title} says: “{found['evidence']}”"
     return f"The listing of {title} doesn't say ({label})."

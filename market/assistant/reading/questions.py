@@ -30,10 +30,12 @@ _COUNTRY_ALIASES = {
 
 
 class Question(Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """The properties asked about, most specific first; `country` for a shipping question ("to Canada")."""
+    """The properties asked about, most specific first; `country` for a shipping question ("to Canada");
+    `named`: attribute values the question names, (key, value) ("is it goose down?" asks yes or no)."""
 
     properties: tuple[str, ...]
     country: str | None = None
+    named: tuple[tuple[str, str], ...] = ()
 
 
 class Comparison(Struct, frozen=True, kw_only=True):
@@ -95,9 +97,12 @@ def read_question(
         for value in values
         if len(str(value)) >= 4 and not str(value).isdigit()
     ]
-    for key, phrase in phrases:
+    values: dict[tuple[int, int], str] = {}
+    for index, (key, phrase) in enumerate(phrases):
         for match in re.finditer(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.IGNORECASE):
             found.append((match.start() - match.end(), match.start(), match.end(), key))
+            if index >= len(attribute_keys):
+                values[match.span()] = phrase
     kept: list[tuple[int, int, int, str]] = []
     for entry in sorted(found):
         if not any(
@@ -108,7 +113,10 @@ def read_question(
         return None
     properties = tuple(dict.fromkeys(name for *_, name in sorted(kept, key=lambda entry: entry[1])))
     country = _country(text) if "shipping" in properties else None
-    return Question(properties=properties, country=country)
+    named = tuple(
+        dict.fromkeys((key, values[start, end]) for _, start, end, key in kept if (start, end) in values)
+    )
+    return Question(properties=properties, country=country, named=named)
 
 
 def read_comparison(text: str) -> Comparison | None:

@@ -71,7 +71,12 @@ def test_task_success_needs_a_product_meeting_the_hidden_need() -> None:
         )
 
     assert task_success(NEED, [product(amount=40000), product()])
-    assert not task_success(NEED, [product(amount=30001), product(color="blue"), product(currency="EUR")])
+    assert not task_success(
+        NEED, [product(amount=30001), product(color="blue"), product(currency="NZD")]
+    )  # no NZD rate
+    # a price in another currency counts at the demo's rates (1 USD = 0.92 EUR): €250 is about $271.74
+    assert task_success(NEED, [product(amount=25000, currency="EUR")])
+    assert not task_success(NEED, [product(amount=28000, currency="EUR")])  # about $304.35
     assert not task_success(NEED, [product(category="Outdoor > Camping"), None])
     assert task_success(NEED | {"category": "Outdoor"}, [product()])
 

@@ -1,0 +1,51 @@
+"""Answers about a shown product come from its listing: a value asked about is a yes or a no with what the
+listing says, a comparison names both values and the winner."""
+
+from market.assistant.agent import answers, replies
+from market.assistant.reading.questions import read_comparison, read_question
+
+_VALUES = {"fill": ["goose down", "duck down", "synthetic"], "color": ["red", "navy"]}
+_BAG = {
+    "product_id": 7,
+    "title": "Canyon Sleeping Bag",
+    "attributes": {"fill": "duck down", "temperature_rating": "20°F", "color": "red"},
+    "description": "A three-season bag. Machine washable on a gentle cycle.",
+}
+
+
+def _reply(text: str, product=_BAG) -> str:
+    question = read_question(text, ("fill", "temperature_rating", "color"), _VALUES)
+    assert question is not None
+    return replies.answer_text(product, answers.answer(question, product))
+
+
+def test_a_value_the_listing_has_is_a_yes_quoting_it() -> None:
+    assert _reply("is it duck down?") == "Yes: Canyon Sleeping Bag — fill: duck down."
+
+
+def test_a_value_the_listing_contradicts_is_a_no_with_the_listings_value() -> None:
+    assert _reply("is the first one goose down?") == "No: Canyon Sleeping Bag — fill: duck down."
+    assert _reply("is it navy?") == "No: Canyon Sleeping Bag — color: red."
+
+
+def test_a_property_without_a_value_is_answered_with_the_value() -> None:
+    assert _reply("what is the temperature rating?") == "Canyon Sleeping Bag — temperature rating: 20°F."
+
+
+def test_a_property_the_listing_lacks_is_said_to_be_missing() -> None:
+    bare = {**_BAG, "attributes": {"color": "red"}, "description": ""}
+    assert _reply("what's the fill?", bare) == "The listing of Canyon Sleeping Bag doesn't say (fill)."
+
+
+def test_a_comparison_names_both_values_and_which_wins() -> None:
+    warm = {**_BAG, "product_id": 8, "title": "Tundra Bag", "position": 2,
+            "attributes": {"temperature_rating": "15°F"}}  # fmt: skip
+    comparison = read_comparison("which of the two is warmer?")
+    assert comparison is not None
+    result = answers.compare(comparison, [{**_BAG, "position": 1}, warm])
+    assert result["winner"] == 8
+    text = replies.compose(
+        [("compare_products", {"products": [{**_BAG, "position": 1}, warm], "comparison": result})]
+    )
+    assert "20°F" in text and "15°F" in text
+    assert text.endswith("The second (Tundra Bag) is warmer.")
