@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import shutil
 import tempfile
 import warnings
@@ -77,6 +78,8 @@ async def app_in_process(settings: Any, *, progress: bool = False) -> AsyncItera
             await pool.close()
         app = create_app(app_settings, url, show_progress=progress)
         async with AsyncTestClient(app, timeout=600) as client:
+            # The client's own request log would bury the evaluation's progress and table.
+            logging.getLogger("httpx").setLevel(logging.WARNING)
             engine = client.app.state.engine
             while not engine.ready:
                 await asyncio.sleep(0.05)

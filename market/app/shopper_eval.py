@@ -1,7 +1,8 @@
-"""`agora eval assistant --set shoppers|holdout`: the hand-written shopper dialogues through the assistant.
+"""`agora eval assistant --set shoppers|holdout|fresh`: the hand-written shopper dialogues through the assistant.
 
-The sets are `market/assistant/dialogues/shoppers/*.json` (one file per class) and
-`market/assistant/dialogues/shoppers_holdout/dialogues.json`; their format and every check are specified in
+The sets are `market/assistant/dialogues/shoppers/*.json` (one file per class),
+`market/assistant/dialogues/shoppers_holdout/dialogues.json` and `shoppers_fresh/dialogues.json` (written
+later, by a tester who saw neither the assistant's code nor its answers); their format and every check are specified in
 `market/assistant/dialogues/shoppers/FORMAT.md`. Each dialogue is one conversation with the app, over its
 HTTP API only (the assistant is a black box): per turn the answer of `POST /v1/conversations/{id}/messages`
 (reply, product cards, checkout), the conversation's cart through `GET /v1/conversations/{id}` (its
@@ -36,7 +37,8 @@ from market.app.dialogue_checks import (
 from market.app.exchange_rates import ExchangeRates
 from market.app.fact_checks import turn_hallucinations
 
-SHOPPER_SETS = {"shoppers": "shoppers", "holdout": "shoppers_holdout"}  # set -> folder under dialogues/
+# set -> folder under dialogues/
+SHOPPER_SETS = {"shoppers": "shoppers", "holdout": "shoppers_holdout", "fresh": "shoppers_fresh"}
 
 
 def load_set(name: str) -> list[dict[str, Any]]:
@@ -287,7 +289,7 @@ def format_table(summary: Mapping[str, Any]) -> str:
 
 # --- every set asked for, on one app ------------------------------------------------------------------------
 
-SETS = ("generated", "shoppers", "holdout")
+SETS = ("generated", "shoppers", "holdout", "fresh")
 
 
 async def evaluate_sets(

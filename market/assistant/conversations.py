@@ -25,7 +25,7 @@ from msgspec import Meta, Struct
 
 from market.assistant import store
 from market.assistant.agent.clarify import Suggester
-from market.assistant.agent.proposals import Classifier, Layer
+from market.assistant.agent.intent import Classifier, Layer
 from market.assistant.agent.state import load as load_state
 from market.assistant.agent.toolbox import Session, Toolbox
 from market.assistant.agent.tools import CheckoutStarted, ProductCard

@@ -9,19 +9,23 @@ Three kinds of evidence, in order:
 3. after searching, when a word of the query is sold nowhere or its head is an `unheard_pair` ("dog
    food"), the best of the first results means something else: its cosine with the query is below
    `ranking.similarity.LOW_RELEVANCE_COSINE` (the threshold unmet demand uses, measured on the demo
-   catalog) -> said so, and the results are labelled as the closest alternatives.
+   catalog) -> said so, and the results are labelled as the closest alternatives;
+4. the titles found have the head only as part of another product's name (`named_only_within`: "mountain
+   bike" finds mountain bike helmets) -> said so, the results labelled as alternatives.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Literal
 
 from market.assistant.reading.language import english_words
-from market.assistant.reading.vocabulary import Vocabulary, singular, together
+from market.assistant.reading.vocabulary import Vocabulary
+from market.assistant.reading.words import singular, title_head, together
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'&.-]*")
 _CUT = re.compile(
@@ -95,6 +99,22 @@ def unheard_pair(words: str, vocabulary: Vocabulary) -> str | None:
     first, second = tokens[-2], tokens[-1]
     named = singular(first) in vocabulary.path_words and vocabulary.names_a_kind(second)
     return f"{first} {second}" if named and together(first, second) not in vocabulary.pairs else None
+
+
+def named_only_within(words: str, titles: Sequence[str], vocabulary: Vocabulary) -> bool:
+    """Whether the titles found name the head of `words` only as part of another product: "mountain bike"
+    finds "Mountain Bike Helmet"s, whose head is helmet; no title found is a bike, and no category is
+    named by it. A title whose head is a set or pack ("Baby Bottle Set") proves nothing either way."""
+    head = _CUT.split(words, maxsplit=1)[0]
+    tokens = [token.lower() for token in _TOKEN.findall(head) if token.isalpha()]
+    if not tokens or singular(tokens[-1]) in vocabulary.path_words:
+        return False
+    asked = singular(tokens[-1])
+    having = [
+        title for title in titles if asked in {singular(w) for w in re.findall(r"[a-z]+", title.lower())}
+    ]
+    heads = [title_head(title) for title in having]
+    return bool(having) and all(found is not None and found != asked for found in heads)
 
 
 def _plural_of(word: str) -> str:

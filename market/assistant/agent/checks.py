@@ -12,7 +12,7 @@ import msgspec
 
 from market.assistant.agent.grounding import Facts
 from market.assistant.agent.history import History
-from market.assistant.agent.proposals import Intent
+from market.assistant.agent.intent import Intent
 from market.assistant.agent.tools import CART_TOOLS, AddToCart, SearchProducts, ToolResult, confirms_checkout
 
 _NOT_WORDS = frozenset(

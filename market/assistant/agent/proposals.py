@@ -1,54 +1,35 @@
-"""The deterministic layer's reading of a message, and what it proposes to do about it.
+"""What the deterministic layer proposes to do about a message it has read (`intent.read`).
 
-`read` runs the layer's parts on the shopper's message: the language, what policy makes of it (small talk,
-off-topic, an attempt to bend the rules), `understand` (budget, colours, brands and what is turned down,
-category, search words), the action classifier, references to products shown, a question about a product
-and a comparison. `propose` turns that reading and the dialogue state into a plan: a reply by policy, or
-tool calls with their arguments filled in from the state. The local backend carries the plan out as it is;
-an openai backend falls back on it when the model fails.
+`propose` turns the reading and the dialogue state into a plan: a reply by policy, or tool calls with their
+arguments filled in from the state. The local backend carries the plan out as it is; an openai backend falls
+back on it when the model fails.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
 from market.assistant.agent import replies, state
-from market.assistant.agent.carried import missing_brand, missing_product, unheard_pair
 from market.assistant.agent.history import History
+from market.assistant.agent.intent import FILLER, Intent
 from market.assistant.agent.state import DialogueState, Need
 from market.assistant.agent.tools import confirms_checkout
 from market.assistant.llm.messages import ToolCall
-from market.assistant.reading import language, policy, references, synonyms, understanding
-from market.assistant.reading.amounts import read_budget
-from market.assistant.reading.attributes import AttributeReading, read_attributes, turned_down_word
+from market.assistant.reading import language
+from market.assistant.reading.attributes import turned_down_word
 from market.assistant.reading.questions import (
-    Comparison,
-    Question,
     is_question,
-    read_comparison,
-    read_question,
 )
 from market.assistant.reading.references import ShownProduct
-from market.assistant.reading.request import requested
-from market.assistant.reading.understanding import Slots
-from market.assistant.reading.vocabulary import Vocabulary, generic_head, stem, title_words
+from market.assistant.reading.words import stem
 
 MAX_QUANTITY = 20
 MAX_QUERY_CHARS = 200  # what the search tool takes; a longer message is cut, not refused
-# Words of a message that add nothing to the search itself: "show me some other cheaper ones".
-_FILLER_WORDS = (
-    "show me some any other others more ones one those these them cheaper cheap less expensive lower priced "
-    "affordable instead something else different in a an the with without please only just what about how "
-    "do you have got ok okay sure yes no maybe like i want need looking for find get see please pls thanks "
-    "then now actually hmm um well so also too again anything everything stuff things item items product products "
-    "ooh oh ah ugh meh wow hey yeah yep nope tho though lol haha"
-)
-_FILLER = frozenset(_FILLER_WORDS.split())
 _TWO = re.compile(r"\b(?:the|these|those)\s+two\b|\bboth\b", re.IGNORECASE)
 # Words that speak of the kind of product rather than of one shown ("any of those in black", "ones with").
 _OF_THE_KIND = re.compile(
@@ -63,16 +44,24 @@ _THIS_ONE = re.compile(r"\b(?:it|its|it's|this|that|they|them|their)\b", re.IGNO
 _REFINING = re.compile(
     r"\b(?:cheaper|pricier|less\s+expensive|more\s+expensive|other|others|different|else)\b", re.IGNORECASE
 )
-_CART_PLACE = re.compile(
-    r"\b(?:in|into|to|from|out\s+of)\s+(?:the|my|your)?\s*(?:cart|basket|trolley|bag)\b", re.IGNORECASE
-)
 _SET_QUANTITY = re.compile(
     r"\b(?:make\s+(?:it|that|them|those)|change\s+(?:it|that)\s+to|instead|only|just)\b", re.IGNORECASE
 )
+_QUANTITY_SET = re.compile(
+    r"\b(?:make\s+(?:it|that|them|those)(?:\s+(?:just|only))?|change\s+(?:it|that)\s+to|just|only)\s+"
+    r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|a\s+single)\b(?!\s*(?:of\s+the|more))",
+    re.IGNORECASE,
+)  # "make that just one", "only 2": a cart line's new quantity
 _CHECKOUT_TOO = re.compile(r"\b(?:check\s?out|checkout|pay(?:ment)?|place\s+the\s+order)\b", re.IGNORECASE)
 _MANY = re.compile(r"\b(?:both|all|each|and|&|first\s+(?:two|three|\d))\b", re.IGNORECASE)
 _ADD_CUE = re.compile(
-    r"\b(?:add|put|throw|toss|grab|i'?ll\s+take|take|get\s+me|too|as\s+well|also|into\s+(?:the|my)\s+(?:cart|basket))\b",
+    r"\b(?:add|put|throw|toss|grab|pop|stick|chuck|i'?ll\s+take|get\s+me|too|as\s+well|also|"
+    r"in(?:to)?\s+(?:the|my)\s+(?:cart|basket|trolley))\b",
+    re.IGNORECASE,
+)
+_REMOVE_CUE = re.compile(
+    r"\b(?:remove|delete|drop|ditch|lose|get\s+rid|take\s+(?:[\w'-]+\s+){0,4}(?:out|off)|out\s+of\s+(?:the|my)|"
+    r"don'?t\s+(?:want|need))\b",
     re.IGNORECASE,
 )
 _ABOUT_THE_CART = re.compile(
@@ -91,84 +80,6 @@ _COMPARING = re.compile(
 )
 
 
-class Classifier(Protocol):
-    """The action classifier: which of the nine actions a message asks for, and how sure it is."""
-
-    def predict(self, text: str, *, has_shown: bool) -> tuple[str, float]: ...
-
-
-@dataclass(frozen=True)
-class Layer:
-    """The deterministic parts, injected so that tests (and other catalogs) can bring their own.
-    `suggest(text)`: 3-5 category paths of the live catalog that could suit a vague need."""
-
-    vocabulary: Vocabulary
-    classifier: Classifier
-    understand: Callable[..., Slots] = understanding.understand
-    resolve: Callable[..., list[int]] = references.resolve_reference
-    suggest: Callable[[str], list[str]] = lambda text: []
-
-
-@dataclass(frozen=True)
-class Intent:
-    """What the layer read in one message."""
-
-    action: str
-    confidence: float
-    slots: Slots
-    references: list[int]
-    policy: policy.Reading = field(default_factory=lambda: policy.Reading(None))
-    foreign: language.Foreign | None = None
-    question: Question | None = None
-    comparison: Comparison | None = None
-    topic: tuple[str, ...] = ()  # the message's words that name a kind of product (known or not)
-    suggestions: tuple[str, ...] = ()  # category paths that could suit a vague need, for one question
-    catalog_topic: tuple[str, ...] = ()  # those of `topic` that the catalog's titles and categories have
-    title_words: tuple[str, ...] = ()  # words only a title says ("over-ear"): see `vocabulary.title_words`
-    describes_need: bool = False  # attribute values of what is being looked for: a refinement
-    words: str = ""  # the search words of what the message asks for
-    attributes: AttributeReading = field(default_factory=AttributeReading)
-    clean: str = ""  # the message as read: the catalog's words, without attempts to bend the rules
-    outside_brand: bool = False  # a well-known brand the catalog does not list is named
-
-    def record(self) -> dict[str, Any]:
-        """As the turn's row and the `intent` event keep it."""
-        found: dict[str, Any] = {
-            "action": self.action,
-            "confidence": round(self.confidence, 4),
-            "slots": msgspec.to_builtins(self.slots),
-            "references": self.references,
-        }
-        if self.policy.kind:
-            found["policy"] = (
-                self.policy.kind if not self.policy.trick else f"{self.policy.kind}:{self.policy.trick}"
-            )
-        if self.foreign:
-            found["language"] = self.foreign.code
-        if self.question:
-            found["question"] = list(self.question.properties)
-        if self.comparison:
-            found["comparison"] = list(self.comparison.attributes)
-        return found
-
-    def note(self, currency: str) -> str:
-        """A line for the model: what the layer read that it must respect (budget, quantity, references).
-        A budget without a currency is in `currency`, as the search tool will read it."""
-        slots, parts = self.slots, []
-        currency = slots.currency or currency
-        if slots.budget_max is not None and currency:
-            parts.append(f"max_price {slots.budget_max} ({replies.money(slots.budget_max, currency)})")
-        if slots.budget_min is not None and currency:
-            parts.append(f"min_price {slots.budget_min} ({replies.money(slots.budget_min, currency)})")
-        if slots.quantity:
-            parts.append(f"quantity {slots.quantity}")
-        if slots.exclude_brands:
-            parts.append(f"exclude brands {', '.join(slots.exclude_brands)}")
-        if self.references:
-            parts.append(f"refers to product_id {', '.join(map(str, self.references))}")
-        return f"Agora's parser read the shopper's message as: {'; '.join(parts)}." if parts else ""
-
-
 @dataclass(frozen=True)
 class Proposal:
     """The layer's plan for a turn."""
@@ -183,161 +94,9 @@ class Proposal:
     state: DialogueState | None = None  # the dialogue state after this turn; None: unchanged
 
 
-def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
-    vocabulary = layer.vocabulary
-    normal = _units_said(synonyms.normalized(text))
-    trick = policy.read(normal, shopping=True)
-    clean = policy.without_tricks(normal) if trick.kind == "manipulation" else normal
-    # "into the cart", "in my basket": where things go, not a product ("Hose Reel Cart"); "scratch the
-    # size": a condition dropped (`state.refined` reads it), not a product either.
-    said = _CART_PLACE.sub(" ", state.DROPPED.sub(" ", clean))
-    # "scrap the pram, just baby bottles": a kind turned down names neither the need nor its category.
-    dropped = [
-        word
-        for word in re.findall(r"[\w'-]+", said)
-        if vocabulary.names_a_kind(word) and turned_down_word(said, word)
-    ]
-    for word in dropped:
-        said = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", " ", said)
-    slots = layer.understand(said, vocabulary, currency_default=currency)
-
-    def names_here(word: str) -> bool:
-        return not turned_down_word(said, word) and not _said_otherwise(said, word)
-
-    known = [w for w in topic_words(slots, vocabulary) if vocabulary.names_a_kind(w) and names_here(w)]
-    message = [word for word in re.findall(r"[\w'-]+", said) if names_here(word)]
-    kinds = [word for word in message if vocabulary.names_a_kind(word) and not generic_head(word)]
-    phrase = requested(said, kinds, [word for word in message if _unknown_words(word, vocabulary)])
-    colors = frozenset(word.lower() for color in vocabulary.colors for word in color.split())
-    if (
-        phrase
-        and not missing_brand(phrase, vocabulary)
-        and (missing_product(phrase, vocabulary, ignore=colors) or unheard_pair(phrase, vocabulary))
-    ):
-        # "grain free dog food, big bag": what is asked for may not be sold; other words ("bag") must not
-        # find something else for it (only the phrase's own category counts). The search decides whether
-        # it is sold (`carried`).
-        in_phrase = {word.lower() for word in re.findall(r"[\w'-]+", phrase)}
-        known = [word for word in known if word.lower() in in_phrase]
-        own = layer.understand(phrase, vocabulary, currency_default=currency).category
-        slots = msgspec.structs.replace(slots, category=own)
-    unknown = [word for word in _unknown_words(phrase or "", vocabulary) if word not in known]
-    named = bool(slots.category or slots.brand or slots.exclude_brands or known)
-    reading = trick if trick.kind else policy.read(clean, shopping=named)
-    action, confidence = layer.classifier.predict(clean, has_shown=bool(history.shown))
-    if history.asked_checkout and confirms_checkout(clean, asked=True):
-        action, confidence = "checkout", 1.0  # "yes" answers the question the assistant just asked
-    refs = layer.resolve(clean, history.shown, focus=history.focus) if history.shown else []
-    if not refs and history.earlier_lists:  # "add the tent from before": a product of an earlier list
-        for shown in reversed(history.earlier_lists):
-            if found := layer.resolve(clean, shown, focus=None):
-                refs = found
-                break
-    topic = (*known, *unknown)
-    context = slots.category or (history.state.need.category if history.state.need and not topic else None)
-    vague_need = reading.kind is None and not (named or unknown or slots.colors)
-    attributes = read_attributes(read_budget(clean, currency_default=currency).rest, vocabulary, context)
-    return Intent(
-        action=action,
-        confidence=float(confidence),
-        slots=slots,
-        references=list(refs),
-        policy=reading,
-        suggestions=tuple(layer.suggest(_interests(clean) or clean)) if vague_need and not refs else (),
-        foreign=language.foreign(text, vocabulary.said_words | {b.lower() for b in vocabulary.brands}),
-        question=read_question(clean, vocabulary.attribute_keys, vocabulary.attribute_values),
-        comparison=read_comparison(clean),
-        topic=tuple(topic),
-        catalog_topic=tuple(known),
-        title_words=tuple(title_words(clean, vocabulary)),
-        describes_need=_describes(attributes, history.state.need, vocabulary),
-        words=_without_excluded(_need_words(phrase, known, unknown, slots, vocabulary), attributes, slots),
-        attributes=attributes,
-        clean=clean,
-        outside_brand=missing_brand(clean, vocabulary) is not None,
-    )
-
-
-_TOPS = re.compile(r"(\d[\w.$£€]*\s*(?:[a-z]+\s+)?)tops\b", re.IGNORECASE)
-_WEIGHT_TALK = re.compile(
-    r"\b(?:weigh\w*|weight|heavy|guy|kid|child|toddler|hold|holds|take|takes|support\w*|carr\w+|capacity)\b",
-    re.IGNORECASE,
-)
-_POUNDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:pounds|pound)\b", re.IGNORECASE)
-
-
-def _said_otherwise(text: str, word: str) -> bool:
-    """Whether `word` is said as something other than a product: a verb ("I camp wild", "throw in the
-    earbuds") or "in stock"."""
-    escaped = re.escape(word)
-    patterns = [rf"\b(?:i|we|you|they|he|she|i'?ll|we'?ll|i'?d|we'?d|to|usually|often|always)\s+{escaped}\b"]
-    if word.lower() == "stock":
-        patterns.append(r"\b(?:in|out\s+of|back\s+in)\s+stock\b")
-    if word.lower() in _VERBS_TOO:
-        patterns.append(rf"\b{escaped}\s+(?:in|it|them|those|these|that|this|one)\b")
-    return any(re.search(pattern, text, re.IGNORECASE) for pattern in patterns)
-
-
-_VERBS_TOO = frozenset({"throw", "toss", "chuck", "pack"})  # "throw in the earbuds" adds them
-_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
 _ALSO_ADD = re.compile(
     r"\b(?:too|also|as\s+well|add|into|in\s+the\s+(?:cart|basket)|grab|take)\b", re.IGNORECASE
 )  # "1st one into the cart" names no product
-
-
-def _units_said(text: str) -> str:
-    """ "30 min tops" is at most 30 minutes, not a top to wear; "300 pounds" near "weight" is a weight."""
-    text = _TOPS.sub(r"\1max", text)
-    if _WEIGHT_TALK.search(text):
-        text = _POUNDS.sub(r"\1 lb", text)
-    return text
-
-
-def _unknown_words(phrase: str, vocabulary: Vocabulary) -> list[str]:
-    """Words of the requested phrase that may name a product the catalog lacks: not common English, not
-    the catalog's own words, colours or brands."""
-    common = language.english_words()
-    found = []
-    for word in re.findall(r"[\w'-]+", phrase.lower()):
-        word = re.sub(r"['’]s$", "", word)  # "dad's": dad
-        if len(word) < 2 or word in common or word.isdigit() or word in _FILLER or _ORDINAL.fullmatch(word):
-            continue
-        if vocabulary.sells(word):
-            continue
-        found.append(word)
-    return found
-
-
-def _need_words(
-    phrase: str | None, known: list[str], unknown: list[str], slots: Slots, vocabulary: Vocabulary
-) -> str:
-    """The search words of what a message asks for: the requested phrase and the catalog's words said
-    elsewhere ("a gift for my nephew, he loves building things" -> "gift building"); nothing for a message
-    that names no product (a vague need, asked about instead of searched)."""
-    if not (known or unknown):
-        return ""
-    if not phrase:
-        return _content(slots.query)
-    colors = {word for color in vocabulary.colors for word in color.lower().split()}
-    words = [word for word in phrase.split() if word.lower() not in _FILLER and word.lower() not in colors]
-    if not any(vocabulary.names_a_kind(word) for word in words):  # "shampoo for dry hair" is shampoo
-        words += [word for word in known if word not in {w.lower() for w in words}]
-    return " ".join(words)
-
-
-def _without_excluded(words: str, attributes: AttributeReading, slots: Slots) -> str:
-    """The search words without what the shopper turned down: "a face serum without retinol" searches
-    "face serum", never "retinol"."""
-    turned_down = {
-        w
-        for value in [
-            *slots.exclude_brands,
-            *slots.exclude_colors,
-            *(v for values in attributes.excluded.values() for v in values),
-        ]
-        for w in value.lower().split()
-    }
-    return " ".join(word for word in words.split() if word.lower().strip(",.") not in turned_down)
 
 
 def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Proposal:
@@ -355,6 +114,10 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         if reading.trick == "instructions" and intent.catalog_topic:  # a search with an injection inside
             return msgspec_replace(_need(intent, text, history), prefix=refusal)
         return Proposal(say=refusal, kind="refusal")
+    if action == "remove_from_cart" and _ADD_CUE.search(text) and not _REMOVE_CUE.search(text):
+        action = "add_to_cart"  # "pop the second toaster in the basket as well"
+    if action in ("remove_from_cart", "add_to_cart") and (set_to := _quantity_set(intent, history)):
+        return set_to  # "make that just one"
     current = history.state
     if current.options and (option := _chosen(intent, current.options)):
         need = state.fresh(slots, intent.words, intent.attributes)
@@ -452,7 +215,7 @@ def _asking_sentence(text: str) -> str:
     common = language.english_words()
     for sentence in re.split(r"(?<=[.!?])\s+", text):
         if any(
-            word not in common and word not in _FILLER
+            word not in common and word not in FILLER
             for word in re.findall(r"[a-z][a-z'-]*", sentence.lower())
         ):
             return sentence
@@ -469,7 +232,7 @@ def _in_cart_by_name(intent: Intent, history: History) -> list[int]:
     }
     if len(titles) < 2:
         return []
-    said = {stem(word) for word in re.findall(r"[a-z]{3,}", intent.clean.lower()) if word not in _FILLER}
+    said = {stem(word) for word in re.findall(r"[a-z]{3,}", intent.clean.lower()) if word not in FILLER}
     telling = {
         word
         for word in said
@@ -514,13 +277,31 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
     # product, whatever category "camping" reads as.
     unsold = [word for word in intent.topic if word not in intent.catalog_topic]
     elsewhere = bool(need and unsold and not intent.describes_need and not state.has_words(need, unsold))
-    if need is None or elsewhere or (names_product and not state.same_topic(need, slots, intent.topic)):
+    # "over-ear only" after wireless headphones: words the titles just shown have narrow the need.
+    in_list = bool(need and intent.topic and not slots.category) and all(
+        any(stem(word) in {stem(w) for w in re.findall(r"[\w'-]+", p.title.lower())} for p in history.shown)
+        for word in intent.topic
+    )
+    # "and a toaster" after an electric kettle: another kind of product, though in the same category.
+    said = {stem(word) for word in re.findall(r"[\w'-]+", intent.clean.lower())}
+    path = {stem(word) for word in re.findall(r"[a-z]+", (need.category or "").lower())} if need else set()
+    another = bool(need and need.words) and any(stem(word) not in path for word in intent.catalog_topic)
+    another = another and not any(stem(word) in said for word in need.words.lower().split())
+    if need is None or (
+        not in_list
+        and (elsewhere or another or (names_product and not state.same_topic(need, slots, intent.topic)))
+    ):
         fresh = state.fresh(slots, intent.words, intent.attributes)
         if need is not None and not (need.words or need.category or fresh.budget_max or fresh.budget_min):
             # "secret santa, £20 limit" asked about, then "something for his desk": still £20
             fresh = msgspec.structs.replace(
                 fresh, budget_min=need.budget_min, budget_max=need.budget_max, currency=need.currency
             )
+        if intent.outside_brand and need is not None and not fresh.category:
+            # "I want the Sony WH-1000XM5": not carried; the alternatives are of the kind looked at
+            fresh = msgspec.structs.replace(fresh, category=need.category)
+        if intent.broad and not current.options:  # "for a camping trip": which kind of thing, first
+            return _question(intent, fresh, current)
         if not (fresh.words or fresh.category or fresh.brand):
             if current.options and intent.suggestions:
                 # Asked once already ("what kind of thing?"), answered with a person's interests ("he's into
@@ -528,14 +309,7 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
                 fresh = msgspec.structs.replace(fresh, category=intent.suggestions[0])
                 return _search(fresh, state.replaced(current, fresh))
             if len(intent.suggestions) >= 3:  # a need with nothing to search by: one question, with options
-                question = replies.clarifying_question(intent.suggestions)
-                kept = (
-                    fresh if fresh.budget_max or fresh.budget_min else current.need
-                )  # its budget, for later
-                after = DialogueState(need=kept, earlier=current.earlier, options=intent.suggestions)
-                names = [option.rsplit(">", 1)[-1].strip() for option in intent.suggestions]
-                call = ToolCall("ask_clarifying_question", {"question": question, "options": names})
-                return Proposal(calls=(call,), state=after)
+                return _question(intent, fresh, current)
             return Proposal(say=replies.ASK_WHAT, kind="prompt")
         return _search(fresh, state.replaced(current, fresh))
     refined = state.refined(need, slots, text, history.shown, intent.attributes)
@@ -556,18 +330,14 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
     return _search(refined, DialogueState(need=refined, earlier=current.earlier))
 
 
-def _describes(attributes: AttributeReading, need: Need | None, vocabulary: Vocabulary) -> bool:
-    """Whether a message asks for attribute values of the need's category ("one rated to 15 degrees F,
-    going up high in october"): then its words the catalog lacks describe the need, they name nothing."""
-    if need is None or not need.category or not attributes.wanted:
-        return False
-    keys = {
-        key
-        for path, found in vocabulary.category_attributes.items()
-        if path.startswith(need.category) or need.category.startswith(path)
-        for key in found
-    }
-    return set(attributes.wanted) <= keys
+def _question(intent: Intent, fresh: Need, current: DialogueState) -> Proposal:
+    """One clarifying question, its options the suggested categories; a budget said is kept for later."""
+    question = replies.clarifying_question(intent.suggestions)
+    kept = fresh if fresh.budget_max or fresh.budget_min else current.need
+    after = DialogueState(need=kept, earlier=current.earlier, options=intent.suggestions)
+    names = [option.rsplit(">", 1)[-1].strip() for option in intent.suggestions]
+    call = ToolCall("ask_clarifying_question", {"question": question, "options": names})
+    return Proposal(calls=(call,), state=after)
 
 
 def _search(need: Need, after: DialogueState) -> Proposal:
@@ -609,6 +379,27 @@ def _cart_add(intent: Intent, history: History) -> Proposal:
     return Proposal(calls=calls, confirm_checkout=bool(_CHECKOUT_TOO.search(intent.clean)))
 
 
+def _quantity_set(intent: Intent, history: History) -> Proposal | None:
+    """ "make that just one", "only 2 of them": a new quantity of the product last added (or the cart's only
+    one), set rather than added."""
+    if not (intent.slots.quantity and _QUANTITY_SET.search(intent.clean) and history.cart_ids):
+        return None
+    in_cart = history.cart_ids
+    meant = [pid for pid in intent.references if pid in in_cart]
+    if intent.references and not meant:
+        return None  # "only 2 of the third one": an add, of a product not in the cart yet
+    ids = (
+        _in_cart_by_name(intent, history)
+        or meant
+        or ([history.focus] if history.focus in in_cart else sorted(in_cart) if len(in_cart) == 1 else [])
+    )
+    if len(ids) != 1:
+        return None
+    quantity = min(intent.slots.quantity, MAX_QUANTITY)
+    call = ToolCall("add_to_cart", {"product_id": ids[0], "quantity": quantity, "exact": True})
+    return Proposal(calls=(call,))
+
+
 def _meant(intent: Intent, history: History) -> list[int]:
     """The products referred to; of several matched by a word ("the 320 piece one"), those of what the
     shopper is looking for when that tells them apart."""
@@ -644,18 +435,6 @@ def _compare(intent: Intent, text: str, history: History) -> Proposal:
     return Proposal(calls=(ToolCall("compare_products", arguments),))
 
 
-def _interests(text: str) -> str:
-    """The words of a vague message that are no everyday English ("he's 15 and into music" -> "music"):
-    what the person cares about, for suggesting categories."""
-    common = language.english_words()
-    words = [
-        word
-        for word in re.findall(r"[a-z][a-z'-]+", text.lower())
-        if word not in common and word not in _FILLER
-    ]
-    return " ".join(words)
-
-
 def _chosen(intent: Intent, options: Sequence[str]) -> str | None:
     """The option of the last clarifying question that the shopper's answer picks, if any."""
     slots = intent.slots
@@ -663,9 +442,9 @@ def _chosen(intent: Intent, options: Sequence[str]) -> str | None:
         for option in options:
             if slots.category.startswith(option) or option.startswith(slots.category):
                 return slots.category if slots.category.startswith(option) else option
-    words = {word.lower().rstrip("s") for word in re.findall(r"[\w&]+", slots.query)}
-    for option in options:
-        names = {word.lower().rstrip("s") for word in re.findall(r"[\w]+", option) if len(word) > 2}
+    words = {word.lower()[:5] for word in re.findall(r"[\w&]+", slots.query) if len(word) > 3}
+    for option in options:  # "clothes" picks Clothing: the words' first five letters
+        names = {word.lower()[:5] for word in re.findall(r"[\w]+", option) if len(word) > 3}
         if names & words:
             return option
     return None
@@ -685,26 +464,7 @@ def _ordered(shown: Sequence[ShownProduct]) -> list[ShownProduct]:
     return sorted(shown, key=lambda product: product.position)
 
 
-def _content(query: str) -> str:
-    return " ".join(word for word in query.split() if word.lower().strip(",.!?") not in _FILLER)
-
-
 def _catalog_words(intent: Intent) -> list[str]:
     """The message's product words that the catalog sells: a new kind of product named, not a question
     about one shown ("does it ship to Canada?" names none)."""
     return [word for word in intent.topic if word in intent.catalog_topic]
-
-
-def topic_words(slots: Slots, vocabulary: Vocabulary) -> list[str]:
-    """The words of a message that name a kind of product: not filler, not common English, not a colour,
-    size or brand (those are read as filters)."""
-    common = language.english_words()
-    colors = {word for color in vocabulary.colors for word in color.lower().split()}
-    brands = {word for brand in (*vocabulary.brands, *slots.exclude_brands) for word in brand.lower().split()}
-    found = []
-    for word in _content(slots.query).split():
-        token = word.lower().strip(",.!?;:'\"()")
-        if len(token) < 2 or token in common or token in colors or token in brands or token.isdigit():
-            continue
-        found.append(token)
-    return found

@@ -15,14 +15,22 @@ import msgspec
 
 from feedback.events import ImpressionLog, impression_payload
 from market.assistant.agent import listings, replies
-from market.assistant.agent.carried import Missing, missing_brand, missing_product, unheard_pair
+from market.assistant.agent.carried import (
+    Missing,
+    missing_brand,
+    missing_product,
+    named_only_within,
+    unheard_pair,
+)
 from market.assistant.agent.tools import ProductCard, SearchProducts
 from market.assistant.reading.language import english_words
 from market.assistant.reading.understanding import size_alternatives
-from market.assistant.reading.vocabulary import Vocabulary, stem, title_words
+from market.assistant.reading.vocabulary import Vocabulary, title_words
+from market.assistant.reading.words import stem
 from market.core.money import Money
 from market.core.settings import Settings
 from market.search.service import run_search
+from market.taxonomy.vocabulary import plural
 from ranking.engine import MatchingEngine, SearchRequest, SearchResponse
 from ranking.filters import SearchFilters
 from ranking.similarity import LOW_RELEVANCE_COSINE, best_cosine
@@ -62,8 +70,9 @@ async def search(
     if missing is not None and missing.kind == "product":
         await _log_unserved(impressions, query, session_id)
         return Found(data=_not_carried(missing, query), cards=[], search_id=None)
-    if missing is not None:
-        query = missing.rest or (args.category or "").rsplit(">", 1)[-1].strip() or query
+    if missing is not None:  # the rest, if it names anything sold ("wh-1000xm5 specifically" does not)
+        rest = missing.rest if any(vocabulary.sells(w) for w in _content_words(missing.rest)) else ""
+        query = rest or (args.category or "").rsplit(">", 1)[-1].strip() or query
     filters = _filters(args, settings, categories, vocabulary)
     request = SearchRequest(
         query=query[:500], filters=filters, limit=settings.assistant_results * WIDER, session_id=session_id
@@ -83,6 +92,9 @@ async def search(
         cosine = best_cosine(engine, query, [hit.product_id for hit in response.results[:RELEVANCE_TOP_K]])
         if cosine is not None and cosine < LOW_RELEVANCE_COSINE:
             missing = Missing("product", query)
+    titles = [hit.title for hit in response.results[: settings.assistant_results]]
+    if missing is None and not filters.brand and named_only_within(query, titles, vocabulary):
+        missing = Missing("product", plural(query.strip()))
     found = await _found(
         response, filters.currency or settings.assistant_currency, filters, engine, extras_of
     )
@@ -307,3 +319,8 @@ def _filters_json(filters: SearchFilters) -> dict[str, Any]:
 
 def _norm(text: str) -> str:
     return " ".join(text.lower().split())
+
+
+def _content_words(text: str) -> list[str]:
+    common = english_words()
+    return [word for word in re.findall(r"[a-z][a-z'-]+", text.lower()) if word not in common]

@@ -29,7 +29,8 @@ from market.assistant.agent import replies
 from market.assistant.agent.checks import check_call
 from market.assistant.agent.grounding import Facts, Removal, cut_links, ground, readable_reply
 from market.assistant.agent.history import History
-from market.assistant.agent.proposals import Intent, Layer, Proposal, propose, read
+from market.assistant.agent.intent import Intent, Layer, read
+from market.assistant.agent.proposals import Proposal, propose
 from market.assistant.agent.state import DialogueState
 from market.assistant.agent.toolbox import Session, Toolbox
 from market.assistant.agent.tools import (

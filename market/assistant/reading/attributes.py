@@ -44,7 +44,10 @@ _QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _SLEEPS = re.compile(
-    rf"\b(?:sleeps|fits|for)\s+(?P<number>\d+|{_NUMBER_WORDS})(?:\s+(?:of\s+us|adults))?\b", re.IGNORECASE
+    rf"\b(?:sleeps|fits|for)\s+(?P<number>\d+|{_NUMBER_WORDS})(?:\s+(?:of\s+us|adults))?\b"
+    rf"|\b(?:there'?s|there\s+are|we'?re|we\s+are)\s+(?P<people>\d+|{_NUMBER_WORDS})(?:\s+of\s+us)?\b"
+    rf"|\b(?P<us>\d+|{_NUMBER_WORDS})\s+of\s+us\b",
+    re.IGNORECASE,
 )
 _GENDER = {
     "men": r"\b(?:men'?s?|man'?s|male|guys?|gents?|for\s+him)\b",
@@ -54,7 +57,9 @@ _GENDER = {
 _NEGATION = re.compile(
     r"(?:\bnot|\bno|\bnon|\bwithout|\bexcept|\bavoid|\bnothing|\bnever|\bhate|\brather\s+than|"
     r"\bscrap|\bditch|\bforget(?:\s+about)?|\bnever\s*mind|\bskip|"
-    r"\binstead\s+of|\bother\s+than|\banything\s+but|\b(?:don'?t|do\s+not|doesn'?t)\s+(?:want|like|need|trust))"
+    r"\binstead\s+of|\bother\s+than|\banything\s+but|\b(?:don'?t|do\s+not|doesn'?t)\s+(?:want|like|need|trust)|"
+    r"\bnot\s+(?:(?:too|very|that|really|so)\s+)?(?:keen|fussed|sold|big|into|(?:a\s+)?(?:big\s+)?fan)(?:\s+(?:on|of))?|"
+    r"\bcan'?t\s+stand)"
     r"\s+(?:[\w'-]+\s+){0,2}$",
     re.IGNORECASE,
 )
@@ -187,7 +192,7 @@ def _quantities(text: str, keys: list[str], values: Mapping[str, tuple[str, ...]
         unit = _UNITS[match["unit"].lower()]
         asked.append((quantities._units().Quantity(float(number), unit), bound))
     for match in _SLEEPS.finditer(text):
-        number = parse_number(match["number"])
+        number = parse_number(match["number"] or match["people"] or match["us"])
         if number is not None:
             asked.append((quantities._units().Quantity(float(number), "person"), "="))
     found: dict[str, list[str]] = {}

@@ -33,7 +33,12 @@ _COUPON = re.compile(r"\b(?:code|coupon|voucher)\s+[A-Z0-9]*\d[A-Z0-9]*\b|\b[A-Z
 _BRACKETED = re.compile(r"\[[^\]]*\]?|\{[^}]*\}?|<[^>]*>?")
 _SENTENCE_END = re.compile(r"(?<=[.;!?\n])\s+")
 _SHIPPING = re.compile(r"\b(?:ship|shipping|shipped|delivery|deliver|returns?)\b", re.IGNORECASE)
-_CONDITION = re.compile(r"\b(?:if|unless|otherwise|or else|only if|as long as|provided)\b", re.IGNORECASE)
+# A request that holds only on the trick's terms: "... if you knock 20% off", "add it but at 50% off".
+_CONDITION = re.compile(
+    r"\b(?:if|unless|otherwise|or else|only if|as long as|provided|but\s+(?:at|for|with)|"
+    r"at\s+(?:\d+\s*%\s*off|half(?:\s+the)?\s+price|a\s+discount|cost)|for\s+(?:free|nothing|half))\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)

@@ -36,27 +36,40 @@ _TO_VERB = re.compile(r"^\s*to\s+(?:learn|play|buy|get|find|try|have|own|start|t
 _BARE_WORDS = 4  # a message this short with no request in it may be the thing itself: "snowboards?"
 
 
+def asks(text: str) -> bool:
+    """Whether `text` makes a request ("do you sell", "I need", "show me")."""
+    return _FRAME.search(text) is not None
+
+
 def requested(text: str, kinds: Sequence[str] = (), unsold: Sequence[str] = ()) -> str | None:
     """The words naming what is asked for, or None when the message asks for nothing in particular.
     `kinds`: the words of the message that name a kind of product; a message with no request in it that
     says one asks for it, in the words around it: "frying pan with no nonstick coating, don't trust the
     stuff" asks for a frying pan. `unsold`: words that may name a product the catalog lacks; one opening
     such a message names what it asks for too."""
-    match = None
-    for match in _FRAME.finditer(text):
-        pass  # the last request wins: "i'm looking for something, do you sell snowboards"
-    if match is not None:
-        rest = _TO_VERB.sub("", text[match.end() :], count=1)  # "wants to learn guitar": guitar
-    else:
-        words = re.findall(r"[\w'-]+", text)
-        if not words or _QUESTION_WORD.match(text):
-            return None
-        if len(words) > _BARE_WORDS:
-            return _clause_naming(text, kinds, unsold)
-        rest = text
-    phrase = _CUT.split(rest, maxsplit=1)[0]
-    phrase = _LEADING.sub("", phrase.strip()).strip(" -'\"")
-    return phrase or None
+    matches = list(_FRAME.finditer(text))
+    # The last request naming something wins: "i'm looking for something, do you sell snowboards"; but "I want
+    # the Sony WH-1000XM5. Do you stock those?" asks for the Sony.
+    phrases = [_phrase(_TO_VERB.sub("", text[match.end() :], count=1)) for match in reversed(matches)]
+    for phrase in phrases:  # "wants to learn guitar": guitar
+        if phrase.lower() not in _PRONOUNS:
+            return phrase
+    if phrases:
+        return phrases[0] or None
+    words = re.findall(r"[\w'-]+", text)
+    if not words or _QUESTION_WORD.match(text):
+        return None
+    if len(words) > _BARE_WORDS:
+        return _clause_naming(text, kinds, unsold)
+    return _phrase(text) or None
+
+
+def _phrase(rest: str) -> str:
+    """The words up to where the request's qualifiers begin, without leading articles."""
+    return _LEADING.sub("", _CUT.split(rest, maxsplit=1)[0].strip()).strip(" -'\"")
+
+
+_PRONOUNS = frozenset({"", "it", "them", "that", "those", "these", "this", "one", "ones"})
 
 
 def _clause_naming(text: str, kinds: Sequence[str], opening: Sequence[str]) -> str | None:

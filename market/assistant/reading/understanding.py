@@ -61,7 +61,7 @@ class _Text:
 
 _Q = rf"(?P<n>(?<![\d.,])\d{{1,2}}(?![\d.,])|{WORD_NUMBER})"
 _ORDERING = (
-    r"(?:add|buy|get|order|take|want|need|grab|put|make\s+(?:it|that)|change\s+(?:it\s+)?to|i'?ll\s+take|"
+    r"(?:add|buy|get|order|take|want|need|grab|put|make\s+(?:it|that|them)(?:\s+(?:just|only))?|change\s+(?:it\s+)?to|i'?ll\s+take|"
     r"give\s+me)"
 )
 _QUANTITY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -145,7 +145,9 @@ _NEGATION = re.compile(
     r"(?:\b(?:anything|everything|all|any)\s+(?:but|except|other\s+than)|\bnot|\bno|\bnon|\bwithout|\bexcept|"
     r"\bexcluding|\bbut\s+not|\bother\s+than|\bnothing|\bnever|\bavoid|\bskip|\bhate|\bdislike|"
     r"\bisn'?t|\baren'?t|\bpass\s+on|\bsteer\s+clear\s+of|\b(?:sick|tired)\s+of|\bhad\s+enough\s+of|"
-    r"\b(?:don'?t|do\s+not|doesn'?t|won'?t)\s+(?:want|like|need|care\s+for|trust))"
+    r"\b(?:don'?t|do\s+not|doesn'?t|won'?t)\s+(?:want|like|need|care\s+for|trust)|"
+    r"\bnot\s+(?:(?:too|very|that|really|so)\s+)?(?:keen|fussed|sold|big|into|(?:a\s+)?(?:big\s+)?fan)(?:\s+(?:on|of))?|"
+    r"\bcan'?t\s+stand)"
     r"\s+(?:(?:in|from|by|made\s+by|any|anything|anymore|of|the|a|an|more|those|these|stuff)\s+)*$",
     re.IGNORECASE,
 )
@@ -175,19 +177,21 @@ def _read_colors(text: _Text, vocabulary: Vocabulary) -> tuple[tuple[str, ...], 
     original = text.masked
     last_excluded_end = None
     for match in list(text.find(vocabulary.color_pattern)):
-        color = vocabulary.color_by_word[" ".join(match.group(0).lower().split())]
+        said = " ".join(match.group(0).lower().split())
+        color = vocabulary.color_by_word[said]
+        family = vocabulary.color_families.get(said, (color,))  # "green": forest green, sage green
         before = text.masked[max(0, match.start() - 20) : match.start()]
         continues = last_excluded_end is not None and _LIST_GOES_ON.match(
             original[last_excluded_end : match.start()]
         )
         negation = _NEGATION.search(before)
         if negation or continues:
-            excluded.append(color)
+            excluded.extend(family)
             start = match.start() - len(before) + negation.start() if negation else match.start()
             text.take(start, match.end())
             last_excluded_end = match.end()
-        elif color not in wanted:
-            wanted.append(color)
+        else:
+            wanted.extend(member for member in family if member not in wanted)
     return tuple(wanted), tuple(dict.fromkeys(excluded))
 
 

@@ -13,8 +13,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Nouns are made plural by the same rule as the demo vocabulary (kept there, beside the nouns).
 from market.assistant.reading.language import english_words
+from market.assistant.reading.words import (
+    GENERIC_HEADS,
+    WORD,
+    product_words,
+    singular,
+    stem,
+    title_head,
+    word_pairs,
+)
+
+# Nouns are made plural by the same rule as the demo vocabulary (kept there, beside the nouns).
 from market.taxonomy.vocabulary import plural
 
 _SIZE_WORDS = (
@@ -28,44 +38,8 @@ _SIZE_WORDS = (
     "xx-large",
     "2xl",
 )
-# Last words of product nouns that name no kind of product on their own ("Pillowcase Pair", "Brick Set").
-_GENERIC_HEADS = frozenset(
-    {"pair", "set", "kit", "pack", "combo", "bundle", "case", "cover", "one", "piece", "plus"}
-)
 _LETTER_SIZES = ("XS", "S", "M", "L", "XL", "XXL")
-_IRREGULAR_PLURALS = {
-    "knives": "knife", "shelves": "shelf", "scarves": "scarf", "leaves": "leaf", "halves": "half",
-    "wolves": "wolf", "loaves": "loaf", "hooves": "hoof", "calves": "calf", "wives": "wife", "lives": "life",
-    "men": "man", "women": "woman", "children": "child", "feet": "foot", "teeth": "tooth", "mice": "mouse",
-}  # fmt: skip
 _LINKS = frozenset({"and", "for", "with", "the", "other", "all"})  # in category terms, naming no kind
-
-
-def singular(noun: str) -> str:
-    """ "turntables" -> "turntable", "accessories" -> "accessory", "benches" -> "bench", "knives" -> "knife";
-    a rough rule."""
-    if noun in _IRREGULAR_PLURALS:
-        return _IRREGULAR_PLURALS[noun]
-    if noun.endswith("ies") and len(noun) > 4:
-        return noun[:-3] + "y"
-    if noun.endswith(("ches", "shes", "xes", "sses")):
-        return noun[:-2]
-    if noun.endswith("s") and not noun.endswith(("ss", "us", "is")):
-        return noun[:-1]
-    return noun
-
-
-def stem(word: str) -> str:
-    """A crude stem for telling whether the catalog has a word in any form: "runner", "running" and "runs"
-    are all "run"."""
-    word = singular(re.sub(r"['’]s$", "", word.lower()))  # "chef's": chef
-    for suffix in ("ings", "ing", "ers", "er", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            break
-    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiousl":
-        word = word[:-1]  # "runn" -> "run"
-    return word
 
 
 def _common_prefix(paths: Iterable[str]) -> str:
@@ -122,6 +96,9 @@ class Vocabulary:
     category_by_term: dict[str, str] = field(init=False, repr=False, compare=False)
     word_stems: frozenset[str] = field(init=False, repr=False, compare=False)
     said_words: frozenset[str] = field(init=False, repr=False, compare=False)  # `words` and attribute values
+    color_families: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    spelling_words: tuple[str, ...] = field(init=False, repr=False, compare=False)  # what a typo is read as
+    brand_words: frozenset[str] = field(init=False, repr=False, compare=False)  # lower case
     kind_words: frozenset[str] = field(init=False, repr=False, compare=False)
     path_words: frozenset[str] = field(init=False, repr=False, compare=False)  # of category paths, singular
     quality_stems: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -135,6 +112,14 @@ class Vocabulary:
                 colors.setdefault(lowered.replace("grey", "gray"), color)
             if lowered == "navy":
                 colors.setdefault("navy blue", color)
+        # "green" where the catalog only says "forest green" and "sage green": a family of colours.
+        families: dict[str, list[str]] = {}
+        for color in self.colors:
+            words = color.lower().split()
+            if len(words) > 1 and words[-1] not in colors:
+                families.setdefault(words[-1], []).append(color)
+        for word, members in families.items():
+            colors.setdefault(word, members[0])
         brands = {_key(brand): brand for brand in self.brands if len(brand.strip()) > 1}
         sizes = {" ".join(size.lower().split()): size for size in self.sizes}
         terms = {" ".join(term.lower().split()): path for term, path in self.category_terms.items()}
@@ -143,6 +128,7 @@ class Vocabulary:
                 terms.setdefault(term.replace("&", "and"), path)
         set_attr = functools.partial(object.__setattr__, self)
         set_attr("color_by_word", colors)
+        set_attr("color_families", {word: tuple(members) for word, members in families.items()})
         set_attr("color_pattern", _phrase_pattern(colors))
         set_attr("brand_by_word", brands)
         set_attr("brand_pattern", _phrase_pattern(self.brands))
@@ -155,6 +141,9 @@ class Vocabulary:
         valued = {word for value in said for word in product_words(str(value))}
         set_attr("word_stems", frozenset(stem(word) for word in self.words | valued))
         set_attr("said_words", frozenset(self.words | valued))
+        terms_words = {word for term in terms for word in re.findall(r"[a-z][a-z'-]+", term)}
+        set_attr("spelling_words", tuple(sorted(w for w in self.said_words | terms_words if len(w) >= 4)))
+        set_attr("brand_words", frozenset(w for b in self.brands for w in re.findall(r"[\w'-]+", b.lower())))
         set_attr(
             "path_words",
             frozenset(
@@ -309,42 +298,13 @@ class Vocabulary:
         )
 
 
-_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
-
-
-def product_words(text: str) -> set[str]:
-    """The words of a title or phrase as the catalog's vocabulary keeps them: lower-case, singular; a
-    hyphenated word with its parts too ("noise-cancelling", "noise", "cancelling")."""
-    words = [word for word in _WORD.findall(text.lower()) if any(c.isalpha() for c in word)]
-    parts = [part for word in words if "-" in word for part in word.split("-") if part.isalpha()]
-    return {singular(word) for word in (*words, *parts)}
-
-
-_TITLE_CLAUSE = re.compile(r"\s+-\s+|[,(/|]")
-
-
-def generic_head(word: str) -> bool:
-    """Whether a word names no kind of product on its own ("pack", "set", "pair")."""
-    return singular(word.lower()) in _GENERIC_HEADS
-
-
-def title_head(title: str) -> str | None:
-    """The noun a title names its product by, singular: the last word of its first part ("Cast Iron Frying
-    Pan, 12 inch" -> "pan"), unless that word names no kind on its own ("Brick Set", "TR-1200X")."""
-    words = _WORD.findall(_TITLE_CLAUSE.split(title.lower(), maxsplit=1)[0])
-    head = singular(words[-1]) if words else ""
-    if len(head) < 3 or not head.isalpha() or head in _GENERIC_HEADS:
-        return None
-    return head
-
-
 def title_words(text: str, vocabulary: Vocabulary) -> list[str]:
     """The words of `text` that only a product's title says: the catalog has them, yet they are no kind of
     product, no colour, brand or attribute value, and no common English ("over-ear", "tennis", "bolster")."""
     common = english_words()
     return [
         word
-        for word in dict.fromkeys(_WORD.findall(text.lower()))
+        for word in dict.fromkeys(WORD.findall(text.lower()))
         if len(word) > 2
         and any(c.isalpha() for c in word)
         and word not in common
@@ -352,19 +312,6 @@ def title_words(text: str, vocabulary: Vocabulary) -> list[str]:
         and not vocabulary.names_a_kind(word)
         and not vocabulary.qualifies(word)
     ]
-
-
-def word_pairs(text: str) -> set[str]:
-    """Each two words of `text` (a product's title and category), singular, in alphabetical order: "Dog Bed,
-    Pet Supplies > Dogs" -> "bed dog", "pet supply", ..."""
-    words = sorted({singular(word) for word in re.findall(r"[a-z]{3,}", text.lower())})
-    return {f"{one} {two}" for index, one in enumerate(words) for two in words[index + 1 :]}
-
-
-def together(first: str, second: str) -> str:
-    """The key of `pairs` for two words."""
-    one, two = sorted((singular(first.lower()), singular(second.lower())))
-    return f"{one} {two}"
 
 
 def _field(product: Any, name: str) -> Any:
@@ -379,7 +326,7 @@ def _category_terms(paths: Iterable[str], nouns: Mapping[str, Iterable[str]]) ->
 
     def add(term: str, path: str) -> None:
         term = " ".join(term.lower().split())
-        if term not in _GENERIC_HEADS and term != "top":  # "at the top", "a pair": no kind of product
+        if term not in GENERIC_HEADS and term != "top":  # "at the top", "a pair": no kind of product
             found.setdefault(term, set()).add(path)
 
     for path in paths:
@@ -398,10 +345,10 @@ def _category_terms(paths: Iterable[str], nouns: Mapping[str, Iterable[str]]) ->
             for form in {lowered, plural(lowered)}:
                 add(form, path)
             head = lowered.rsplit(" ", 1)[-1]
-            if head != lowered and head not in _GENERIC_HEADS:
+            if head != lowered and head not in GENERIC_HEADS:
                 for form in {head, plural(head)}:
                     add(form, path)
-            if head in _GENERIC_HEADS and " " in lowered:  # "baby bottle set": baby bottles too
+            if head in GENERIC_HEADS and " " in lowered:  # "baby bottle set": baby bottles too
                 bare = lowered.rsplit(" ", 1)[0]
                 for form in {bare, plural(bare)}:
                     add(form, path)

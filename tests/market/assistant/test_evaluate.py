@@ -223,7 +223,7 @@ async def test_a_shopper_dialogue_is_checked_turn_by_turn() -> None:
 def test_shopper_sets_load_round_robin_over_their_classes() -> None:
     from market.app.shopper_eval import load_set
 
-    shoppers, holdout = load_set("shoppers"), load_set("holdout")
-    assert (len(shoppers), len(holdout)) == (168, 60)
+    shoppers, holdout, fresh = load_set("shoppers"), load_set("holdout"), load_set("fresh")
+    assert (len(shoppers), len(holdout), len(fresh)) == (168, 60, 60)
     assert len({dialogue["class"] for dialogue in shoppers[:12]}) == 12
-    assert len({dialogue["id"] for dialogue in shoppers + holdout}) == 228
+    assert len({dialogue["id"] for dialogue in shoppers + holdout + fresh}) == 288

@@ -1,0 +1,420 @@
+"""The deterministic layer's reading of a shopper's message: an `Intent`.
+
+`read` runs the layer's parts on the message: the language, what policy makes of it (small talk,
+off-topic, an attempt to bend the rules), `understand` (budget, colours, brands and what is turned down,
+category, search words), the action classifier, references to products shown, a question about a product
+and a comparison. `proposals.propose` decides what to do about it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import msgspec
+
+from market.assistant.agent import replies, state
+from market.assistant.agent.carried import Missing, missing_brand, missing_product, unheard_pair
+from market.assistant.agent.history import History
+from market.assistant.agent.state import Need
+from market.assistant.agent.tools import confirms_checkout
+from market.assistant.reading import language, policy, references, spelling, synonyms, understanding
+from market.assistant.reading.amounts import read_budget
+from market.assistant.reading.attributes import AttributeReading, read_attributes, turned_down_word
+from market.assistant.reading.questions import (
+    Comparison,
+    Question,
+    read_comparison,
+    read_question,
+)
+from market.assistant.reading.request import asks, requested
+from market.assistant.reading.understanding import Slots
+from market.assistant.reading.vocabulary import Vocabulary, title_words
+from market.assistant.reading.words import generic_head, singular
+
+# Words of a message that add nothing to the search itself: "show me some other cheaper ones".
+_FILLER_WORDS = (
+    "show me some any other others more ones one those these them cheaper cheap less expensive lower priced "
+    "affordable instead something else different in a an the with without please only just what about how "
+    "do you have got ok okay sure yes no maybe like i want need looking for find get see please pls thanks "
+    "then now actually hmm um well so also too again anything everything stuff things item items product products "
+    "ooh oh ah ugh meh wow hey yeah yep nope tho though lol haha colour color colours colors"
+)
+FILLER = frozenset(_FILLER_WORDS.split())
+_CART_PLACE = re.compile(
+    r"\b(?:in|into|to|from|out\s+of)\s+(?:the|my|your)?\s*(?:cart|basket|trolley|bag)\b", re.IGNORECASE
+)
+
+
+class Classifier(Protocol):
+    """The action classifier: which of the nine actions a message asks for, and how sure it is."""
+
+    def predict(self, text: str, *, has_shown: bool) -> tuple[str, float]: ...
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The deterministic parts, injected so that tests (and other catalogs) can bring their own.
+    `suggest(text)`: 3-5 category paths of the live catalog that could suit a vague need."""
+
+    vocabulary: Vocabulary
+    classifier: Classifier
+    understand: Callable[..., Slots] = understanding.understand
+    resolve: Callable[..., list[int]] = references.resolve_reference
+    suggest: Callable[[str], list[str]] = lambda text: []
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What the layer read in one message."""
+
+    action: str
+    confidence: float
+    slots: Slots
+    references: list[int]
+    policy: policy.Reading = field(default_factory=lambda: policy.Reading(None))
+    foreign: language.Foreign | None = None
+    question: Question | None = None
+    comparison: Comparison | None = None
+    topic: tuple[str, ...] = ()  # the message's words that name a kind of product (known or not)
+    suggestions: tuple[str, ...] = ()  # category paths that could suit a vague need, for one question
+    broad: bool = False  # only a broad category is named ("for a camping trip"): `suggestions` are its kinds
+    catalog_topic: tuple[str, ...] = ()  # those of `topic` that the catalog's titles and categories have
+    title_words: tuple[str, ...] = ()  # words only a title says ("over-ear"): see `vocabulary.title_words`
+    describes_need: bool = False  # attribute values of what is being looked for: a refinement
+    words: str = ""  # the search words of what the message asks for
+    attributes: AttributeReading = field(default_factory=AttributeReading)
+    clean: str = ""  # the message as read: the catalog's words, without attempts to bend the rules
+    outside_brand: bool = False  # a well-known brand the catalog does not list is named
+
+    def record(self) -> dict[str, Any]:
+        """As the turn's row and the `intent` event keep it."""
+        found: dict[str, Any] = {
+            "action": self.action,
+            "confidence": round(self.confidence, 4),
+            "slots": msgspec.to_builtins(self.slots),
+            "references": self.references,
+        }
+        if self.policy.kind:
+            found["policy"] = (
+                self.policy.kind if not self.policy.trick else f"{self.policy.kind}:{self.policy.trick}"
+            )
+        if self.foreign:
+            found["language"] = self.foreign.code
+        if self.question:
+            found["question"] = list(self.question.properties)
+        if self.comparison:
+            found["comparison"] = list(self.comparison.attributes)
+        return found
+
+    def note(self, currency: str) -> str:
+        """A line for the model: what the layer read that it must respect (budget, quantity, references).
+        A budget without a currency is in `currency`, as the search tool will read it."""
+        slots, parts = self.slots, []
+        currency = slots.currency or currency
+        if slots.budget_max is not None and currency:
+            parts.append(f"max_price {slots.budget_max} ({replies.money(slots.budget_max, currency)})")
+        if slots.budget_min is not None and currency:
+            parts.append(f"min_price {slots.budget_min} ({replies.money(slots.budget_min, currency)})")
+        if slots.quantity:
+            parts.append(f"quantity {slots.quantity}")
+        if slots.exclude_brands:
+            parts.append(f"exclude brands {', '.join(slots.exclude_brands)}")
+        if self.references:
+            parts.append(f"refers to product_id {', '.join(map(str, self.references))}")
+        return f"Agora's parser read the shopper's message as: {'; '.join(parts)}." if parts else ""
+
+
+def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
+    vocabulary = layer.vocabulary
+    normal = _units_said(synonyms.normalized(spelling.corrected(text, vocabulary)))
+    trick = policy.read(normal, shopping=True)
+    clean = policy.without_tricks(normal) if trick.kind == "manipulation" else normal
+    # "into the cart", "in my basket": where things go, not a product ("Hose Reel Cart"); "scratch the
+    # size": a condition dropped (`state.refined` reads it), not a product either.
+    said = _CART_PLACE.sub(" ", state.DROPPED.sub(" ", clean))
+    if history.state.need is not None:  # "4-season only, we're going up into the mountains"
+        said = _without_reasons(said, vocabulary, refining=True)
+    else:  # "a puffer jacket, any colour except black - I own far too many black coats"
+        said = _without_reasons(said, vocabulary, refining=False)
+    # "scrap the pram, just baby bottles": a kind turned down names neither the need nor its category.
+    dropped = [
+        word
+        for word in re.findall(r"[\w'-]+", said)
+        if vocabulary.names_a_kind(word) and turned_down_word(said, word)
+    ]
+    for word in dropped:
+        said = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", " ", said)
+    slots = layer.understand(said, vocabulary, currency_default=currency)
+
+    def names_here(word: str) -> bool:
+        return not turned_down_word(said, word) and not _said_otherwise(said, word)
+
+    known = [w for w in topic_words(slots, vocabulary) if vocabulary.names_a_kind(w) and names_here(w)]
+    message = [word for word in re.findall(r"[\w'-]+", said) if names_here(word)]
+    kinds = [word for word in message if vocabulary.names_a_kind(word) and not generic_head(word)]
+    phrase = requested(said, kinds, [word for word in message if _unknown_words(word, vocabulary)])
+    colors = frozenset(word.lower() for color in vocabulary.colors for word in color.split())
+    if (
+        phrase
+        and not missing_brand(phrase, vocabulary)
+        and (missing_product(phrase, vocabulary, ignore=colors) or unheard_pair(phrase, vocabulary))
+    ):
+        # "grain free dog food, big bag": what is asked for may not be sold; other words ("bag") must not
+        # find something else for it (only the phrase's own category counts). The search decides whether
+        # it is sold (`carried`).
+        in_phrase = {word.lower() for word in re.findall(r"[\w'-]+", phrase)}
+        known = [word for word in known if word.lower() in in_phrase]
+        own = layer.understand(phrase, vocabulary, currency_default=currency).category
+        slots = msgspec.structs.replace(slots, category=own)
+    unknown = [word for word in _unknown_words(phrase or "", vocabulary) if word not in known]
+    named = bool(slots.category or slots.brand or slots.exclude_brands or known)
+    reading = trick if trick.kind else policy.read(clean, shopping=named)
+    action, confidence = layer.classifier.predict(clean, has_shown=bool(history.shown))
+    if history.asked_checkout and confirms_checkout(clean, asked=True):
+        action, confidence = "checkout", 1.0  # "yes" answers the question the assistant just asked
+    refs = layer.resolve(clean, history.shown, focus=history.focus) if history.shown else []
+    if not refs and history.earlier_lists:  # "add the tent from before": a product of an earlier list
+        for shown in reversed(history.earlier_lists):
+            if found := layer.resolve(clean, shown, focus=None):
+                refs = found
+                break
+    topic = (*known, *unknown)
+    context = slots.category or (history.state.need.category if history.state.need and not topic else None)
+    vague_need = reading.kind is None and not (named or unknown or slots.colors)
+    attributes = read_attributes(read_budget(clean, currency_default=currency).rest, vocabulary, context)
+    suggestions = tuple(layer.suggest(_interests(clean) or clean)) if vague_need and not refs else ()
+    outside = missing_brand(clean, vocabulary)
+    broad = ()
+    if (
+        _ASKS_ADVICE.search(clean)
+        and reading.kind is None
+        and not (refs or unknown or slots.brand or slots.colors or attributes.wanted)
+    ):  # "my sister just had a baby, what should I get her?"
+        broad = _kinds_within(slots.category, [*known, *kinds], vocabulary, lambda: layer.suggest(clean))
+    return Intent(
+        action=action,
+        confidence=float(confidence),
+        slots=slots,
+        references=list(refs),
+        policy=reading,
+        suggestions=broad or suggestions,
+        broad=bool(broad),
+        foreign=language.foreign(text, vocabulary.said_words | {b.lower() for b in vocabulary.brands}),
+        question=read_question(clean, vocabulary.attribute_keys, vocabulary.attribute_values),
+        comparison=read_comparison(clean),
+        topic=tuple(topic),
+        catalog_topic=tuple(known),
+        title_words=tuple(title_words(said, vocabulary)),
+        describes_need=_describes(attributes, history.state.need, vocabulary),
+        words=_with_brand(
+            outside,
+            _without_excluded(_need_words(phrase, known, unknown, slots, vocabulary), attributes, slots),
+        ),
+        attributes=attributes,
+        clean=clean,
+        outside_brand=outside is not None,
+    )
+
+
+_TOPS = re.compile(r"(\d[\w.$£€]*\s*(?:[a-z]+\s+)?)tops\b", re.IGNORECASE)
+_WEIGHT_TALK = re.compile(
+    r"\b(?:weigh\w*|weight|heavy|guy|kid|child|toddler|hold|holds|take|takes|support\w*|carr\w+|capacity)\b",
+    re.IGNORECASE,
+)
+_POUNDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:pounds|pound)\b", re.IGNORECASE)
+
+
+# Where a message's clauses part, and how a clause giving a reason opens ("earbuds hurt my ears", "we're
+# going up into the mountains", "because the old one broke").
+_CLAUSE_END = re.compile(r"[,;.!?]+\s+|\s+-\s+|\s+(?=(?:because|since|cos|cuz|coz)\b)", re.IGNORECASE)
+_REASON = re.compile(
+    r"^(?:because|since|cos|cuz|coz|i|i'm|im|i've|i'd|we|we're|we've|he|he's|she|she's|they|they're|it|it's|"
+    r"my|our|his|her|their|there's|(?:the|those|these|\w+)\s+(?:\w+\s+)?(?:is|are|was|were|hurt|hurts|broke|"
+    r"keep|keeps|never|always|don't|doesn't)|hides|shows|gets|keeps|looks|goes|makes|helps|fits|matches|works)\b",
+    re.IGNORECASE,
+)
+
+
+# A shopper asking what to buy, rather than for something: "what do I need?", "any ideas?"
+_ASKS_ADVICE = re.compile(
+    r"\bwhat\s+(?:do|should|would|could|can)\s+(?:i|we|you)\s+(?:need|get|buy|take|bring|pack|recommend|suggest)|"
+    r"\bwhat\s+to\s+(?:get|buy)|\bany\s+(?:ideas|suggestions|recommendations)|\bideas\s+for\b",
+    re.IGNORECASE,
+)
+
+
+def _kinds_within(
+    category: str | None,
+    known: Sequence[str],
+    vocabulary: Vocabulary,
+    suggest: Callable[[], Sequence[str]],
+) -> tuple[str, ...]:
+    """The kinds of product below a broad category that a message names nothing more of ("getting stuff
+    together for a camping trip": tents, sleeping bags, ...), the suggested first; () when the category is
+    narrow (fewer than three kinds below it) or the message names a kind of its own."""
+    if not category:
+        return ()
+    path_words = {singular(word) for word in re.findall(r"[a-z]+", category.lower())}
+    if any(singular(word.lower()) not in path_words for word in known):
+        return ()
+    prefix = category + " > "
+    below = {
+        prefix + path[len(prefix) :].split(" > ", 1)[0]
+        for path in vocabulary.category_terms.values()
+        if path.startswith(prefix)
+    }
+    if len(below) < 3:
+        return ()
+    ranked = [path for path in suggest() if path in below]
+    ranked += [path for path in sorted(below) if path not in ranked]
+    return tuple(ranked[:5])
+
+
+def _with_brand(outside: Missing | None, words: str) -> str:
+    """The search words with the well-known brand asked for that no seller lists ("Nike Pegasus for men?
+    ... something similar for road running"), so that the search says it is not carried."""
+    if outside is None or outside.what.lower() in words.lower():
+        return words
+    return f"{outside.what} {words}".strip()
+
+
+def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> str:
+    """A message without the clauses after its first that give reasons: "over-ear only, earbuds hurt my
+    ears after an hour" -> "over-ear only". A clause with a number or an amount is kept ("my budget is 60
+    euros", "we're 4"), and so is the whole message when what is left names nothing the catalog has
+    (`refining` a need) or no kind of product (a new one: "a gift, my dad loves fishing" keeps fishing)."""
+    parts = re.split(f"({_CLAUSE_END.pattern})", text, flags=re.IGNORECASE)  # clause, separator, clause, ...
+    clauses, separators = parts[0::2], parts[1::2]
+    kept = [clauses[0]]
+    for separator, clause in zip(separators, clauses[1:], strict=False):
+        if not _REASON.match(clause.strip()) or re.search(r"\d|[$£€]", clause) or asks(clause):
+            kept += [separator, clause]
+    left = "".join(kept)
+    if left == text:
+        return text
+    common = language.english_words()
+    words = [
+        word for word in re.findall(r"[\w'-]+", left.lower()) if word not in FILLER and word not in common
+    ]
+    if refining:
+        return left if any(vocabulary.sells(w) or w in vocabulary.brand_words for w in words) else text
+    return left if any(vocabulary.names_a_kind(word) for word in words) else text
+
+
+def _said_otherwise(text: str, word: str) -> bool:
+    """Whether `word` is said as something other than a product: a verb ("I camp wild", "throw in the
+    earbuds") or "in stock"."""
+    escaped = re.escape(word)
+    patterns = [rf"\b(?:i|we|you|they|he|she|i'?ll|we'?ll|i'?d|we'?d|to|usually|often|always)\s+{escaped}\b"]
+    if word.lower() == "stock":
+        patterns.append(r"\b(?:in|out\s+of|back\s+in)\s+stock\b")
+    if word.lower() in _VERBS_TOO:
+        patterns.append(rf"\b{escaped}\s+(?:in|it|them|those|these|that|this|one)\b")
+    return any(re.search(pattern, text, re.IGNORECASE) for pattern in patterns)
+
+
+_VERBS_TOO = frozenset({"throw", "toss", "chuck", "pack"})  # "throw in the earbuds" adds them
+_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
+
+
+def _units_said(text: str) -> str:
+    """ "30 min tops" is at most 30 minutes, not a top to wear; "300 pounds" near "weight" is a weight."""
+    text = _TOPS.sub(r"\1max", text)
+    if _WEIGHT_TALK.search(text):
+        text = _POUNDS.sub(r"\1 lb", text)
+    return text
+
+
+def _unknown_words(phrase: str, vocabulary: Vocabulary) -> list[str]:
+    """Words of the requested phrase that may name a product the catalog lacks: not common English, not
+    the catalog's own words, colours or brands."""
+    common = language.english_words()
+    found = []
+    for word in re.findall(r"[\w'-]+", phrase.lower()):
+        word = re.sub(r"['’]s$", "", word)  # "dad's": dad
+        if len(word) < 2 or word in common or word.isdigit() or word in FILLER or _ORDINAL.fullmatch(word):
+            continue
+        if vocabulary.sells(word):
+            continue
+        found.append(word)
+    return found
+
+
+def _need_words(
+    phrase: str | None, known: list[str], unknown: list[str], slots: Slots, vocabulary: Vocabulary
+) -> str:
+    """The search words of what a message asks for: the requested phrase and the catalog's words said
+    elsewhere ("a gift for my nephew, he loves building things" -> "gift building"); nothing for a message
+    that names no product (a vague need, asked about instead of searched)."""
+    if not (known or unknown):
+        return ""
+    if not phrase:
+        return _content(slots.query)
+    colors = {word for color in vocabulary.colors for word in color.lower().split()}
+    words = [word for word in phrase.split() if word.lower() not in FILLER and word.lower() not in colors]
+    if not any(vocabulary.names_a_kind(word) for word in words):  # "shampoo for dry hair" is shampoo
+        words += [word for word in known if word not in {w.lower() for w in words}]
+    return " ".join(words)
+
+
+def _without_excluded(words: str, attributes: AttributeReading, slots: Slots) -> str:
+    """The search words without what the shopper turned down: "a face serum without retinol" searches
+    "face serum", never "retinol"."""
+    turned_down = {
+        w
+        for value in [
+            *slots.exclude_brands,
+            *slots.exclude_colors,
+            *(v for values in attributes.excluded.values() for v in values),
+        ]
+        for w in value.lower().split()
+    }
+    return " ".join(word for word in words.split() if word.lower().strip(",.") not in turned_down)
+
+
+def _describes(attributes: AttributeReading, need: Need | None, vocabulary: Vocabulary) -> bool:
+    """Whether a message asks for attribute values of the need's category ("one rated to 15 degrees F,
+    going up high in october"): then its words the catalog lacks describe the need, they name nothing."""
+    if need is None or not need.category or not attributes.wanted:
+        return False
+    keys = {
+        key
+        for path, found in vocabulary.category_attributes.items()
+        if path.startswith(need.category) or need.category.startswith(path)
+        for key in found
+    }
+    return set(attributes.wanted) <= keys
+
+
+def _interests(text: str) -> str:
+    """The words of a vague message that are no everyday English ("he's 15 and into music" -> "music"):
+    what the person cares about, for suggesting categories."""
+    common = language.english_words()
+    words = [
+        word
+        for word in re.findall(r"[a-z][a-z'-]+", text.lower())
+        if word not in common and word not in FILLER
+    ]
+    return " ".join(words)
+
+
+def _content(query: str) -> str:
+    return " ".join(word for word in query.split() if word.lower().strip(",.!?") not in FILLER)
+
+
+def topic_words(slots: Slots, vocabulary: Vocabulary) -> list[str]:
+    """The words of a message that name a kind of product: not filler, not common English, not a colour,
+    size or brand (those are read as filters)."""
+    common = language.english_words()
+    colors = {word for color in vocabulary.colors for word in color.lower().split()}
+    brands = {word for brand in (*vocabulary.brands, *slots.exclude_brands) for word in brand.lower().split()}
+    found = []
+    for word in _content(slots.query).split():
+        token = word.lower().strip(",.!?;:'\"()")
+        if len(token) < 2 or token in common or token in colors or token in brands or token.isdigit():
+            continue
+        found.append(token)
+    return found
