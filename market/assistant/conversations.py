@@ -339,6 +339,8 @@ def history_from(rows: list[asyncpg.Record], *, cart: CartView | None, model_tur
                 history.last_search = call["arguments"]
             elif name in ("product_details", "answer_question", "add_to_cart"):
                 history.focus = call["arguments"].get("product_id")
+            elif name == "compare_products" and (result.get("comparison") or {}).get("winner"):
+                history.focus = result["comparison"]["winner"]  # "add the warmer one"
     if rows:
         history.asked_checkout = bool(rows[-1]["intent"].get("asked_checkout"))
         history.state = load_state(rows[-1].get("state"))

@@ -190,6 +190,18 @@ async def test_details_compare_add_view_and_remove_by_reference(shop, db) -> Non
     assert ids["velocity"] in shown
 
 
+async def test_the_product_a_comparison_picked_is_the_one_added(shop) -> None:
+    use(shop, local(), FixedClassifier(["search", "compare", "add_to_cart"]))
+    conversation = await converse(shop)
+    shown = [card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]]
+    compared = await say(shop, conversation, "which of the first two is cheaper?")
+    assert compared["reply"].endswith("is cheaper.") and "The second" in compared["reply"]
+
+    added = await say(shop, conversation, "add the cheaper one")
+    (group,) = added["cart"]["sellers"]
+    assert [(line["product_id"], line["quantity"]) for line in group["lines"]] == [(shown[1], 1)]
+
+
 async def test_checkout_starts_only_after_an_explicit_confirmation(shop, db) -> None:
     use(shop, local(), FixedClassifier(["search", "add_to_cart", "checkout", "chit_chat", "checkout"]))
     conversation = await converse(shop)
