@@ -75,13 +75,20 @@ def missing_product(
     candidates = [
         token
         for token in _TOKEN.findall(head)
-        if any(c.isalpha() for c in token) and token.lower() not in common and token.lower() not in ignore
+        if any(c.isalpha() for c in token)
+        and token.lower() not in common
+        and singular(token.lower()) not in common  # "my sisters bday": a sister is no product
+        and token.lower() not in ignore
     ]
     if not candidates:
         return None
     # The head of a noun phrase is its last word: "grain free dog food" asks for food, which no title has,
     # whatever "dog" finds.
     if vocabulary.sells(candidates[-1]):
+        return None
+    # ... unless an earlier word is what titles are named by: "bike helmet asap", "a swaddle blanket maybe"
+    # ask for a helmet and a blanket; the words after it are talk.
+    if any(singular(token.lower()) in vocabulary.heads for token in candidates[:-1]):
         return None
     what = " ".join(candidates)
     return Missing("product", what if len(candidates) > 1 else _plural_of(candidates[0]))

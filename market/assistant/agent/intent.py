@@ -32,7 +32,7 @@ from market.assistant.reading.questions import (
 from market.assistant.reading.request import asks, requested
 from market.assistant.reading.understanding import Slots
 from market.assistant.reading.vocabulary import Vocabulary, title_words
-from market.assistant.reading.words import generic_head, singular
+from market.assistant.reading.words import generic_head, singular, stem
 
 # Words of a message that add nothing to the search itself: "show me some other cheaper ones".
 _FILLER_WORDS = (
@@ -154,7 +154,12 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
 
     known = [w for w in topic_words(slots, vocabulary) if vocabulary.names_a_kind(w) and names_here(w)]
     message = [word for word in re.findall(r"[\w'-]+", said) if names_here(word)]
-    kinds = [word for word in message if vocabulary.names_a_kind(word) and not generic_head(word)]
+    kinds = [
+        word
+        for word in message
+        if (vocabulary.names_a_kind(word) or singular(word.lower()) in vocabulary.heads)
+        and not generic_head(word)
+    ]  # a word titles are named by is a kind too: "a swaddle blanket maybe?"
     phrase = requested(said, kinds, [word for word in message if _unknown_words(word, vocabulary)])
     colors = frozenset(word.lower() for color in vocabulary.colors for word in color.split())
     if (
@@ -175,7 +180,12 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     action, confidence = layer.classifier.predict(clean, has_shown=bool(history.shown))
     if history.asked_checkout and confirms_checkout(clean, asked=True):
         action, confidence = "checkout", 1.0  # "yes" answers the question the assistant just asked
-    refs = layer.resolve(clean, history.shown, focus=history.focus) if history.shown else []
+    shown = history.shown
+    if known and shown and not _titles_have(shown, known):
+        # "going back to the mixers, add the first one": the first of the list that showed mixers
+        earlier = [listed for listed in reversed(history.earlier_lists) if _titles_have(listed, known)]
+        shown = earlier[0] if earlier else shown
+    refs = layer.resolve(clean, shown, focus=history.focus) if shown else []
     if not refs and history.earlier_lists:  # "add the tent from before": a product of an earlier list
         for shown in reversed(history.earlier_lists):
             if found := layer.resolve(clean, shown, focus=None):
@@ -233,7 +243,8 @@ _CLAUSE_END = re.compile(r"[,;.!?]+\s+|\s+-\s+|\s+(?=(?:because|since|cos|cuz|co
 _REASON = re.compile(
     r"^(?:because|since|cos|cuz|coz|i|i'm|im|i've|i'd|we|we're|we've|he|he's|she|she's|they|they're|it|it's|"
     r"my|our|his|her|their|there's|(?:the|those|these|\w+)\s+(?:\w+\s+)?(?:is|are|was|were|hurt|hurts|broke|"
-    r"keep|keeps|never|always|don't|doesn't)|hides|shows|gets|keeps|looks|goes|makes|helps|fits|matches|works)\b",
+    r"keep|keeps|never|always|don't|doesn't|look|looks|get|gets|feel|feels|seem|seems)|"
+    r"hides|shows|gets|keeps|looks|goes|makes|helps|fits|matches|works)\b",
     re.IGNORECASE,
 )
 
@@ -241,7 +252,8 @@ _REASON = re.compile(
 # A shopper asking what to buy, rather than for something: "what do I need?", "any ideas?"
 _ASKS_ADVICE = re.compile(
     r"\bwhat\s+(?:do|should|would|could|can)\s+(?:i|we|you)\s+(?:need|get|buy|take|bring|pack|recommend|suggest)|"
-    r"\bwhat\s+to\s+(?:get|buy)|\bany\s+(?:ideas|suggestions|recommendations)|\bideas\s+for\b",
+    r"\bwhat\s+to\s+(?:get|buy)|\bany\s+(?:ideas|suggestions|recommendations)|\bideas\s+for\b|"
+    r"\bworth\s+(?:getting|buying|having)|\b(?:zero|no)\s+ideas?\b",
     re.IGNORECASE,
 )
 
@@ -271,6 +283,14 @@ def _kinds_within(
     ranked = [path for path in suggest() if path in below]
     ranked += [path for path in sorted(below) if path not in ranked]
     return tuple(ranked[:5])
+
+
+def _titles_have(shown: Sequence[Any], words: Sequence[str]) -> bool:
+    """Whether the titles of a list shown name one of `words` ("mixers": a Stand Mixer)."""
+    stems = {stem(word) for word in words}
+    return any(
+        stem(word) in stems for product in shown for word in re.findall(r"[\w'-]+", product.title.lower())
+    )
 
 
 def _with_brand(outside: Missing | None, words: str) -> str:

@@ -20,7 +20,7 @@ from market.assistant.agent.intent import FILLER, Intent
 from market.assistant.agent.state import DialogueState, Need
 from market.assistant.agent.tools import confirms_checkout
 from market.assistant.llm.messages import ToolCall
-from market.assistant.reading import language
+from market.assistant.reading import language, policy
 from market.assistant.reading.attributes import turned_down_word
 from market.assistant.reading.questions import (
     is_question,
@@ -36,6 +36,8 @@ _OF_THE_KIND = re.compile(
     r"\b(?:any|ones|those|these|others|anything|something|some|one\s+(?:with|in|that|for)|a\s+\w+er\s+one)\b",
     re.IGNORECASE,
 )
+# Asking for more products, not which of those shown: "anything cheaper than those?", "something else".
+_MORE_OF = re.compile(r"^(?!.*\bwhich\b).*\b(?:anything|something|others)\b", re.IGNORECASE)
 _EXPLICIT_REF = re.compile(
     r"\b(?:first|second|third|fourth|fifth|sixth|last|1st|2nd|3rd|4th|5th|6th|number\s+\d|no\.?\s*\d|option\s+\d)\b|#\s?\d",
     re.IGNORECASE,
@@ -123,11 +125,19 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         need = state.fresh(slots, intent.words, intent.attributes)
         need = msgspec.structs.replace(need, category=option if not slots.category else need.category)
         return _search(need, state.replaced(current, need))
+    if reading.kind == "thanks" and history.cart_ids and _CHECKOUT_TOO.search(text):
+        reading, action = policy.Reading(None), "checkout"  # "that's it, let's check out"
     if reading.kind in ("greeting", "thanks", "off_topic"):
         return Proposal(say=replies.POLICY[reading.kind], kind=reading.kind)
     if history.shown and not _names_another_product(intent, history):
-        if intent.comparison and (
-            _COMPARING.search(text) or (not _filters_said(intent) and (action == "compare" or len(refs) >= 2))
+        asks_for_more = bool(_MORE_OF.search(text) and _REFINING.search(text))  # "anything cheaper?"
+        if (
+            intent.comparison
+            and not asks_for_more
+            and (
+                _COMPARING.search(text)
+                or (not _filters_said(intent) and (action == "compare" or len(refs) >= 2))
+            )
         ):
             return _compare(intent, text, history)
         question = _question_about_shown(intent, text, history)
@@ -184,7 +194,9 @@ def _question_about_shown(intent: Intent, text: str, history: History) -> Propos
     if _ABOUT_THE_CART.search(text):
         return None  # "what's in my cart?" is about the cart, not a product
     slots = intent.slots
-    about_the_kind = _REFINING.search(text) or _OF_THE_KIND.search(text) or intent.attributes.wanted
+    of_this_one = intent.question is not None and _THIS_ONE.search(text)  # "any kind of warranty on it?"
+    about_the_kind = _REFINING.search(text) or (_OF_THE_KIND.search(text) and not of_this_one)
+    about_the_kind = about_the_kind or intent.attributes.wanted
     if (about_the_kind or slots.colors or slots.has_budget or slots.size) and not _EXPLICIT_REF.search(text):
         return None  # "anything cheaper?", "have you got it in sage green?": a search again
     question_like = bool(intent.question) or is_question(text)
@@ -249,14 +261,21 @@ def _names_another_product(intent: Intent, history: History) -> bool:
         return True  # "do you have lululemon?" asks for what is not on the screen
     if intent.references and intent.question is not None and _EXPLICIT_REF.search(intent.clean):
         return False  # "do the first ones have noise cancelling or just block sound": about those shown
+    if intent.question is not None and history.focus is not None and _THIS_ONE.search(intent.clean):
+        return False  # "does it come with a warranty if she chews through it?": about the one talked of
     if not intent.catalog_topic and not intent.slots.category:
         return bool(intent.topic) and not intent.references and intent.words != ""
-    shown = " ".join(f"{p.title} {p.category}" for p in history.shown).lower()
+    listed = [history.shown, *history.earlier_lists]
+    referred = [products for products in listed if set(intent.references) <= {p.product_id for p in products}]
+    in_view = (
+        referred[0] if intent.references and referred else history.shown
+    )  # "back to the mixers, the first"
+    shown = " ".join(f"{p.title} {p.category}" for p in in_view).lower()
     if intent.slots.category and history.state.need and history.state.need.category:
         need = history.state.need.category
         if intent.slots.category.startswith(need) or need.startswith(intent.slots.category):
             return False
-    return not any(word in shown for word in intent.catalog_topic)
+    return not any(stem(word) in shown for word in intent.catalog_topic)
 
 
 def msgspec_replace(proposal: Proposal, **changes: Any) -> Proposal:

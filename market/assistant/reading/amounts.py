@@ -154,7 +154,7 @@ _LEAD_WORDS = frozenset((
 _BUDGET_WORD = r"(?:budget(?:\s+is|\s+of|'s|\s+'s|:)?|price\s+range(?:\s+is|\s+of)?|(?:to\s+|can\s+)?spend|(?:to\s+)?pay|afford)"
 _TAIL = r"(?:\s*(?:max(?:imum)?|tops|or\s+less|or\s+so|at\s+(?:the\s+)?most|or\s+under|or\s+thereabouts)\b)?"
 _MAX_WORDS = (
-    r"(?:under|below|beneath|less\s+than|lower\s+than|cheaper\s+than|no\s+more\s+than|not\s+more\s+than|"
+    r"(?:under|below|nothing\s+(?:over|above|more\s+than)(?:\s+like)?|beneath|less\s+than|lower\s+than|cheaper\s+than|no\s+more\s+than|not\s+more\s+than|"
     r"no\s+higher\s+than|not\s+over|at\s+(?:the\s+)?most|up\s*to|max(?:imum)?(?:\s+of)?|within|"
     r"not\s+exceeding|not\s+to\s+exceed|capped\s+at|a\s+cap\s+of|limit\s+of|"
     r"(?:don'?t|do\s+not|won'?t|wouldn'?t|can'?t|cannot|not)\s+(?:want\s+to\s+|wanna\s+)?(?:pay|spend|go|be)\s+"

@@ -108,7 +108,7 @@ def without_tricks(text: str) -> str:
 
 def _only_common_words(text: str) -> bool:
     words = re.findall(r"[a-z']+", text.lower())
-    return len(words) <= 6 and all(word in english_words() for word in words)
+    return len(words) <= 8 and all(word in english_words() for word in words)
 
 
 def greeting_only(text: str) -> str:

@@ -46,7 +46,14 @@ _ONE = (
 
 _GROUP_FIRST = re.compile(rf"\b(?:the\s+)?(?:first|top)\s+{_COUNT}\b", re.IGNORECASE)
 _GROUP_LAST = re.compile(rf"\b(?:the\s+)?(?:last|bottom|final)\s+{_COUNT}\b", re.IGNORECASE)
-_FROM_END_ONE = re.compile(rf"\b(?:the\s+)?{_FROM_END}\b{_ONE}", re.IGNORECASE)
+# "last" as a verb is no position: "does it last on a charge?", "will they last long"
+_LAST_VERB_BEFORE = (
+    r"(?<!\bit\s)(?<!they\s)(?<!does\s)(?<!will\s)(?<!\bto\s)(?<!would\s)(?<!did\s)(?<!that\s)"
+)
+_FROM_END_ONE = re.compile(
+    rf"\b{_LAST_VERB_BEFORE}(?:the\s+)?{_FROM_END}\b(?!\s+(?:long|on|for|through|all|a\s+while)\b)" + _ONE,
+    re.IGNORECASE,
+)
 _ORDINAL_ONE = re.compile(
     rf"(?<!\ba\s)\b(?:the\s+)?(?P<ordinal>{_ORDINAL})\b(?!\s+(?:time|thing|of\s+all))", re.IGNORECASE
 )

@@ -51,6 +51,12 @@ def requested(text: str, kinds: Sequence[str] = (), unsold: Sequence[str] = ()) 
     # The last request naming something wins: "i'm looking for something, do you sell snowboards"; but "I want
     # the Sony WH-1000XM5. Do you stock those?" asks for the Sony.
     phrases = [_phrase(_TO_VERB.sub("", text[match.end() :], count=1)) for match in reversed(matches)]
+    named = {kind.lower() for kind in kinds}
+    for phrase in phrases:  # "looking for a dutch oven, want to start doing no-knead bread": the dutch oven
+        if named & {word.lower() for word in re.findall(r"[\w'-]+", phrase)}:
+            return phrase
+    if named and phrases and (clause := _clause_naming(text, kinds, ())):
+        return clause  # "rechargeable headlamp for running at night, i'm sick of buying AAAs": a headlamp
     for phrase in phrases:  # "wants to learn guitar": guitar
         if phrase.lower() not in _PRONOUNS:
             return phrase

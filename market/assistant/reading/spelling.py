@@ -14,8 +14,9 @@ from wordfreq import zipf_frequency
 from market.assistant.reading.language import english_words
 from market.assistant.reading.vocabulary import Vocabulary
 
-_WORD = re.compile(r"(?<![\w'-])[a-z][a-z'-]{3,}(?![\w'-])", re.IGNORECASE)
+_WORD = re.compile(r"(?<![\w'-])[a-z][a-z'-]{2,}(?![\w'-])", re.IGNORECASE)
 _SHORTEST = 5  # shorter words have too many neighbours one edit away ("mat", "hat", "cat")
+_DRAWN_OUT = re.compile(r"([a-z])\1{2,}")  # a letter said three times or more
 _KNOWN_ZIPF = 1.5  # a word at least this frequent in English text is a word, not a typo
 
 
@@ -26,6 +27,13 @@ def corrected(text: str, vocabulary: Vocabulary) -> str:
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
         lowered = word.lower()
+        drawn_out = _DRAWN_OUT.sub(r"\1", lowered)  # "heyyy", "soooo", "thankssss"
+        if (
+            drawn_out != lowered
+            and len(drawn_out) > 1
+            and (drawn_out in common or zipf_frequency(drawn_out, "en") >= _KNOWN_ZIPF)
+        ):
+            return drawn_out
         if len(lowered) < _SHORTEST or lowered in common or lowered in brands or vocabulary.sells(lowered):
             return word
         if zipf_frequency(lowered, "en") >= _KNOWN_ZIPF:
