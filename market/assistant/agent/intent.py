@@ -154,12 +154,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
 
     known = [w for w in topic_words(slots, vocabulary) if vocabulary.names_a_kind(w) and names_here(w)]
     message = [word for word in re.findall(r"[\w'-]+", said) if names_here(word)]
-    kinds = [
-        word
-        for word in message
-        if (vocabulary.names_a_kind(word) or singular(word.lower()) in vocabulary.heads)
-        and not generic_head(word)
-    ]  # a word titles are named by is a kind too: "a swaddle blanket maybe?"
+    kinds = [word for word in message if vocabulary.names_a_kind(word) and not generic_head(word)]
     phrase = requested(said, kinds, [word for word in message if _unknown_words(word, vocabulary)])
     colors = frozenset(word.lower() for color in vocabulary.colors for word in color.split())
     if (
@@ -301,6 +296,9 @@ def _with_brand(outside: Missing | None, words: str) -> str:
     return f"{outside.what} {words}".strip()
 
 
+_FED_UP = re.compile(r"\b(?:sick|tired|fed\s+up|done)\s+(?:of|with)\b", re.IGNORECASE)
+
+
 def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> str:
     """A message without the clauses after its first that give reasons: "over-ear only, earbuds hurt my
     ears after an hour" -> "over-ear only". A clause with a number or an amount is kept ("my budget is 60
@@ -310,7 +308,12 @@ def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> st
     clauses, separators = parts[0::2], parts[1::2]
     kept = [clauses[0]]
     for separator, clause in zip(separators, clauses[1:], strict=False):
-        if not _REASON.match(clause.strip()) or re.search(r"\d|[$£€]", clause) or asks(clause):
+        fed_up = _FED_UP.search(clause)  # "i'm sick of buying AAAs" asks for nothing
+        if (
+            not _REASON.match(clause.strip())
+            or re.search(r"\d|[$£€]", clause)
+            or (asks(clause) and not fed_up)
+        ):
             kept += [separator, clause]
     left = "".join(kept)
     if left == text:
@@ -321,7 +324,8 @@ def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> st
     ]
     if refining:
         return left if any(vocabulary.sells(w) or w in vocabulary.brand_words for w in words) else text
-    return left if any(vocabulary.names_a_kind(word) for word in words) else text
+    named = [word for word in words if vocabulary.names_a_kind(word) or singular(word) in vocabulary.heads]
+    return left if named else text  # "rechargeable headlamp, i'm sick of buying AAAs": a headlamp
 
 
 def _said_otherwise(text: str, word: str) -> bool:

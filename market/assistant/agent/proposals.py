@@ -194,7 +194,8 @@ def _question_about_shown(intent: Intent, text: str, history: History) -> Propos
     if _ABOUT_THE_CART.search(text):
         return None  # "what's in my cart?" is about the cart, not a product
     slots = intent.slots
-    of_this_one = intent.question is not None and _THIS_ONE.search(text)  # "any kind of warranty on it?"
+    # "does it come with any kind of warranty?": a question about the product talked of
+    of_this_one = intent.question is not None and is_question(text) and _THIS_ONE.search(text)
     about_the_kind = _REFINING.search(text) or (_OF_THE_KIND.search(text) and not of_this_one)
     about_the_kind = about_the_kind or intent.attributes.wanted
     if (about_the_kind or slots.colors or slots.has_budget or slots.size) and not _EXPLICIT_REF.search(text):

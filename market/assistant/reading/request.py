@@ -55,8 +55,6 @@ def requested(text: str, kinds: Sequence[str] = (), unsold: Sequence[str] = ()) 
     for phrase in phrases:  # "looking for a dutch oven, want to start doing no-knead bread": the dutch oven
         if named & {word.lower() for word in re.findall(r"[\w'-]+", phrase)}:
             return phrase
-    if named and phrases and (clause := _clause_naming(text, kinds, ())):
-        return clause  # "rechargeable headlamp for running at night, i'm sick of buying AAAs": a headlamp
     for phrase in phrases:  # "wants to learn guitar": guitar
         if phrase.lower() not in _PRONOUNS:
             return phrase

@@ -27,7 +27,8 @@ def corrected(text: str, vocabulary: Vocabulary) -> str:
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
         lowered = word.lower()
-        drawn_out = _DRAWN_OUT.sub(r"\1", lowered)  # "heyyy", "soooo", "thankssss"
+        # "heyyy", "soooo", "thankssss"; not an acronym ("AAAs")
+        drawn_out = _DRAWN_OUT.sub(r"\1", lowered) if sum(c.isupper() for c in word) < 2 else lowered
         if (
             drawn_out != lowered
             and len(drawn_out) > 1
