@@ -1,5 +1,5 @@
 """The shopping assistant on its dialogue sets: the generated regression set, the hand-written shopper set, its
-holdout and the fresh set, per class.
+holdout and the fresh sets, per class.
 
     .venv/bin/python bench/assistant.py [--limit N] [--json FILE]
 

@@ -1,8 +1,8 @@
-"""`agora eval assistant --set shoppers|holdout|fresh`: the hand-written shopper dialogues through the assistant.
+"""`agora eval assistant --set shoppers|holdout|fresh|fresh2`: the hand-written shopper dialogues through the assistant.
 
 The sets are `market/assistant/dialogues/shoppers/*.json` (one file per class),
-`market/assistant/dialogues/shoppers_holdout/dialogues.json` and `shoppers_fresh/dialogues.json` (written
-later, by a tester who saw neither the assistant's code nor its answers); their format and every check are specified in
+`market/assistant/dialogues/shoppers_holdout/dialogues.json`, `shoppers_fresh/` and `shoppers_fresh2/` (each
+written later, by a tester who saw neither the assistant's code nor its answers); their format and every check are specified in
 `market/assistant/dialogues/shoppers/FORMAT.md`. Each dialogue is one conversation with the app, over its
 HTTP API only (the assistant is a black box): per turn the answer of `POST /v1/conversations/{id}/messages`
 (reply, product cards, checkout), the conversation's cart through `GET /v1/conversations/{id}` (its
@@ -38,7 +38,12 @@ from market.app.exchange_rates import ExchangeRates
 from market.app.fact_checks import turn_hallucinations
 
 # set -> folder under dialogues/
-SHOPPER_SETS = {"shoppers": "shoppers", "holdout": "shoppers_holdout", "fresh": "shoppers_fresh"}
+SHOPPER_SETS = {
+    "shoppers": "shoppers",
+    "holdout": "shoppers_holdout",
+    "fresh": "shoppers_fresh",
+    "fresh2": "shoppers_fresh2",
+}
 
 
 def load_set(name: str) -> list[dict[str, Any]]:
@@ -289,7 +294,7 @@ def format_table(summary: Mapping[str, Any]) -> str:
 
 # --- every set asked for, on one app ------------------------------------------------------------------------
 
-SETS = ("generated", "shoppers", "holdout", "fresh")
+SETS = ("generated", "shoppers", "holdout", "fresh", "fresh2")
 
 
 async def evaluate_sets(

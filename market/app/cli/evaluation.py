@@ -57,11 +57,11 @@ def eval_relevance(settings: Settings, dataset: Path, model: Path | None, as_jso
 @click.option(
     "--set",
     "which",
-    type=click.Choice(["generated", "shoppers", "holdout", "fresh", "all"]),
+    type=click.Choice(["generated", "shoppers", "holdout", "fresh", "fresh2", "all"]),
     default="shoppers",
     show_default=True,
     help="Which dialogues: the generated regression set, the hand-written shopper set, its holdout, the fresh "
-    "set written later by another tester, or all four.",
+    "sets written later by other testers, or all of them.",
 )
 @click.option(
     "--dialogues",
@@ -104,7 +104,7 @@ def eval_assistant(
     """Dialogues through the shopping assistant, with the configured backend.
 
     generated: scripted dialogues made from the demo catalog (a regression check): action and slot
-    accuracy, task success, hallucinated products or prices, turn latency (p50/p95). shoppers / holdout / fresh:
+    accuracy, task success, hallucinated products or prices, turn latency (p50/p95). shoppers / holdout / fresh / fresh2:
     hand-written shopper dialogues (market/assistant/dialogues/shoppers/FORMAT.md): task success overall and
     per class (every check of every turn holds), failed checks by kind, hallucinations, turn latency.
 
