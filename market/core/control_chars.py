@@ -38,6 +38,11 @@ def find_control_character(value: Any, *, free_text: bool = True) -> ControlChar
     return _find(value, "", pattern, free_text)
 
 
+def has_control_character(text: str) -> bool:
+    """Whether `text` holds any control character, line breaks and tab included."""
+    return _ANY.search(text) is not None
+
+
 def escape_control_characters(text: str) -> str:
     """`text` with every control character (line breaks included) written as its escape: `\\n`, `\\x1b`."""
     return _ANY.sub(_escaped, text)
