@@ -17,9 +17,15 @@ from typing import Any
 import asyncpg
 
 from feedback import store
+from market.core import telemetry
 from ranking.features import ProductStats
 
 logger = logging.getLogger(__name__)
+
+# What the database refuses in a row, as opposed to the database being away: a value it cannot store (a NUL
+# in text or jsonb, a number out of range: SQLSTATE class 22), a broken constraint (class 23), or a value
+# asyncpg cannot even encode (a ValueError on this side). Retrying such a row would fail forever.
+ROW_REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError)
 
 
 def impression_payload(
@@ -49,8 +55,11 @@ class ImpressionLog:
     lost, which the training sets can bear; purchases and payments are never written this way.
 
     `record` only queues; `flush` writes what is queued now (tests and shutdown use it). If the database
-    refuses a batch, it is kept and retried; past `max_pending` queued rows the oldest are dropped, with a
-    warning, rather than letting memory grow without bound while the database is away.
+    is away, the batch is kept and retried; past `max_pending` queued rows the oldest are dropped, counted
+    (`agora_impressions_dropped_total`) and warned of, rather than letting memory grow without bound. If the
+    database refuses the batch for what is in it, the batch is halved until the refused rows are found:
+    they go to the dead-letter table with the reason, and every other row is written, so one bad row never
+    holds up the log.
     """
 
     def __init__(
@@ -82,6 +91,7 @@ class ImpressionLog:
             excess = len(self._pending) - self._max_pending
             del self._pending[:excess]
             self.dropped += excess
+            telemetry.impressions_dropped(excess)
             logger.warning("impression log full: dropped %d impressions (database unavailable?)", excess)
         if len(self._pending) >= self._max_batch:
             self._wakeup.set()
@@ -93,9 +103,9 @@ class ImpressionLog:
                 batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
                 try:
                     async with self._pool.acquire() as conn:
-                        await store.insert_events(conn, batch, durable=False)
+                        await _write_or_set_aside(conn, batch)
                 except BaseException:
-                    self._pending[:0] = batch  # keep them for the next try
+                    self._pending[:0] = batch  # keep them for the next try (what was written is skipped)
                     raise
 
     async def run(self) -> None:
@@ -109,12 +119,32 @@ class ImpressionLog:
                 try:
                     await self.flush()
                     delay = self._flush_seconds
-                except (OSError, asyncpg.PostgresError) as exc:
+                except Exception as exc:  # noqa: BLE001 - the database away, or anything else: never stop
                     delay = min(max(delay * 2, 0.5), 10.0)
                     logger.warning("impressions not written yet (%s); retrying in %.1f s", exc, delay)
         finally:
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 await asyncio.shield(self.flush())
+
+
+async def _write_or_set_aside(conn: asyncpg.Connection, rows: list[tuple]) -> None:
+    """Write `rows` in one statement; if the database refuses them for what they hold, write each half the
+    same way, down to the single rows it refuses, which are set aside with the reason. A few refused rows
+    among a thousand cost a few dozen statements, once."""
+    try:
+        await store.insert_events(conn, rows, durable=False)
+    except ROW_REFUSED as exc:
+        if len(rows) == 1:
+            logger.warning("an impression the database refused is set aside in event_dead_letters: %s", exc)
+            try:
+                await store.insert_dead_letter(conn, rows[0], exc)
+            except ROW_REFUSED as again:  # not even set aside: dropped, and counted, rather than retried
+                logger.error("an impression refused twice is dropped: %s", again)
+                telemetry.impressions_dropped(1)
+            return
+        middle = len(rows) // 2
+        await _write_or_set_aside(conn, rows[:middle])
+        await _write_or_set_aside(conn, rows[middle:])
 
 
 async def product_stats(pool: asyncpg.Pool, *, before: datetime | None = None) -> dict[int, ProductStats]:

@@ -19,6 +19,7 @@ import msgspec
 
 from feedback import store
 from feedback.schemas import SERVER_RECORDED, EventBatchResult, EventIn, RejectedEvent
+from market.core.control_chars import find_control_character
 from market.core.errors import split_msgspec_message
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,9 @@ def _decode(index: int, item: Any, now: datetime, attribution_window: timedelta)
         return RejectedEvent(index, None, at, f"an event is a JSON object, not {type(item).__name__}")
     sent_id = item.get("event_id")
     event_id = sent_id if isinstance(sent_id, str) else None
+    # A click holds no free text, so no control character at all; PostgreSQL would refuse the batch for a NUL.
+    if fault := find_control_character(item, free_text=False):
+        return RejectedEvent(index, event_id, f"{at}.{fault.where}" if fault.where else at, fault.message)
     kind = item.get("type")
     if isinstance(kind, str) and kind != "click":
         why = SERVER_RECORDED.get(kind, f"{kind!r} is not an event type")

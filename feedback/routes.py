@@ -10,7 +10,7 @@ from litestar.params import JSONBody
 
 from feedback.interactions import record_interactions
 from feedback.schemas import EventBatchIn, EventBatchResult
-from market.core.dependencies import AppSettings, Pool
+from market.core.dependencies import ITEMS_CHECKED_ONE_BY_ONE, AppSettings, Pool
 from market.core.errors import TooLarge
 
 
@@ -29,6 +29,7 @@ class EventController(Controller):
             "stored once. Each refused event is listed with its `index`, `where` and `message`, and does "
             "not stop the others."
         ),
+        opt={ITEMS_CHECKED_ONE_BY_ONE: True},
     )
     async def record(
         self, data: JSONBody[EventBatchIn], request: Request, pool: Pool, settings: AppSettings

@@ -1,4 +1,5 @@
-"""SQL for the table feedback owns: events (append-only)."""
+"""SQL for the tables feedback owns: events (append-only), and event_dead_letters (events the database
+refused, with why)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from market.core import telemetry
+from market.core.control_chars import escape_control_characters
 
 # Events written are counted (type, source "client" or "server", how many) for Prometheus. A server event is
 # counted when its statement runs: the rare transaction rolled back after it is counted all the same.
@@ -66,6 +69,32 @@ async def insert_events(conn: asyncpg.Connection, rows: Sequence[tuple], *, dura
         )
     for event_type, count in Counter(row[1] for row in rows).items():  # a retried row counts twice: rare
         _written(event_type, "server", count)
+
+
+_EVENT_COLUMNS = ("event_id", "type", "occurred_at", "session_id", "search_id", "payload")
+
+
+async def insert_dead_letter(conn: asyncpg.Connection, row: tuple, error: Exception) -> None:
+    """Set aside an event row (as `insert_events` takes them) that the database refused, with why. It is
+    kept as JSON text, where a NUL is the escape `\\u0000`; once set aside it stays, a retry adds nothing."""
+    event = dict(zip(_EVENT_COLUMNS, row))
+    try:
+        text = msgspec.json.encode(event).decode()
+    except (TypeError, ValueError):  # not even JSON holds it (a lone surrogate): its Python form, in ASCII
+        text = ascii(event)
+    detail = getattr(error, "detail", None)
+    reason = f"{type(error).__name__}: {error}" + (f" ({detail})" if detail else "")
+    status = await conn.execute(
+        """
+        INSERT INTO event_dead_letters (event_id, type, reason, event) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (event_id) DO NOTHING
+        """,
+        event["event_id"],
+        escape_control_characters(str(event["type"])),
+        escape_control_characters(reason),
+        text,
+    )
+    telemetry.events_dead_lettered(str(event["type"]), int(status.endswith(" 1")))
 
 
 async def interaction_counts(

@@ -32,7 +32,9 @@ _LARGEST_PRICE = np.iinfo(np.int64).max
 ALLOWED_CACHE_SIZE = 256  # distinct non-price filters whose allowed ids are kept between catalog changes
 MAX_EXCLUDED = 20  # values per exclusion (and attribute keys): a shopper's "not these", not a blocklist
 EXCLUDED_CHARS = 100
-MinorUnits = Annotated[int, msgspec.Meta(ge=0)]
+# A price bound in minor units: any a 64-bit integer holds (the price columns' type), so that a larger one
+# is refused with the request rather than overflowing the comparison.
+PriceBound = Annotated[int, msgspec.Meta(ge=0, le=int(_LARGEST_PRICE))]
 # Not blank: a category needs a named level, a brand or attribute value a letter or digit.
 Category = Annotated[str, msgspec.Meta(min_length=1, max_length=750, pattern=r"[^\s>]")]
 Excluded = Annotated[str, msgspec.Meta(min_length=1, max_length=EXCLUDED_CHARS, pattern=r"\S")]
@@ -43,8 +45,8 @@ class SearchFilters(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     operator's exchange-rate table, products priced in another currency are compared by their price
     converted into `currency`. Brands, categories and attribute values compare ignoring case."""
 
-    min_price: MinorUnits | None = None
-    max_price: MinorUnits | None = None
+    min_price: PriceBound | None = None
+    max_price: PriceBound | None = None
     currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] | None = None
     category: Category | None = None
     brand: Annotated[str, msgspec.Meta(min_length=1, max_length=70, pattern=r"\S")] | None = None

@@ -6,7 +6,7 @@ HTTP stays in routes.py; SQL stays in store.py.
 from __future__ import annotations
 
 import base64
-import binascii
+import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
@@ -15,6 +15,7 @@ from uuid import UUID
 import asyncpg
 from msgspec import UNSET
 
+from market.core.db import BIGINT_MAX
 from market.core.errors import DomainError, InvalidInput, NotFound
 from market.core.money import Money
 from sellers import store
@@ -42,6 +43,8 @@ from sellers.validation import (
     decode_product,
     product_id_of,
 )
+
+_CURSOR = re.compile(r"p([0-9]{1,19})")  # `p` and the last product id shown
 
 
 class ItemReader(Protocol):
@@ -365,11 +368,11 @@ def encode_cursor(last_id: int) -> str:
 
 def decode_cursor(cursor: str) -> int:
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.startswith("p") and text[1:].isdigit():
-            return int(text[1:])
-    except (binascii.Error, UnicodeDecodeError):
-        pass
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except ValueError:  # not base64, not ASCII (binascii.Error and UnicodeDecodeError are ValueErrors)
+        text = ""
+    if (found := _CURSOR.fullmatch(text)) and int(found[1]) <= BIGINT_MAX:
+        return int(found[1])
     raise InvalidInput("invalid_cursor", "The cursor is not one this API gave out.", where="query.cursor")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from market.core.json_depth import TOO_DEEP, check_depth, exceeds_depth
 from sellers.validation import Problem
 
 MAX_LINE_BYTES = 1024 * 1024
@@ -35,6 +36,7 @@ class MalformedBody(Exception):
 
 
 def read_json_array(body: bytes) -> list[RawItem]:
+    check_depth(body, "body")  # the whole array is parsed at once: too deep an item refuses the body
     try:
         elements = msgspec.json.decode(body, type=list[msgspec.Raw])
     except msgspec.ValidationError:
@@ -230,6 +232,7 @@ def csv_column_for(field: str | None) -> str | None:
     """The CSV column a product field came from, so that an error points at the cell to fix."""
     if field is None:
         return None
+    field = field.split("[", 1)[0]  # a list's cell: `images[2]` is the images column
     if field.startswith("attributes."):
         return "attr." + field.removeprefix("attributes.")
     return _FIELD_TO_COLUMN.get(field, field)
@@ -245,6 +248,8 @@ def _boolean(cell: str, column: str) -> bool:
 
 
 def _json_object(cell: str) -> dict[str, Any]:
+    if exceeds_depth(cell):
+        raise Problem("attributes", TOO_DEEP)
     try:
         value = msgspec.json.decode(cell)
     except msgspec.DecodeError as exc:

@@ -1,8 +1,9 @@
 """Turning what a seller sent into products Agora can store, or into a precise reason why not.
 
 Shape and types are checked by msgspec against `ProductIn`; the rules msgspec cannot express (known
-currency codes, GTIN check digits, price below list price, a well-formed category path) are checked here.
-Every problem names the field at fault, so a seller can fix the row and send it again.
+currency codes, GTIN check digits, price below list price, a well-formed category path, no control
+character in any text, no JSON nested past the limit) are checked here. Every problem names the field at
+fault, so a seller can fix the row and send it again.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 import msgspec
 from babel.numbers import list_currencies
 
+from market.core.control_chars import find_control_character
 from market.core.errors import split_msgspec_message
+from market.core.json_depth import TOO_DEEP, exceeds_depth
 from sellers.schemas import ProductIn
 
 # Codes that are not money one can charge in (no currency, testing, precious metals).
@@ -55,12 +58,19 @@ def decode_product(data: bytes | dict[str, Any], *, from_text: bool = False) -> 
     """Check the shape of one product. `from_text` accepts strings for numbers and booleans (CSV cells)."""
     try:
         if isinstance(data, (bytes, bytearray, memoryview, str)):
-            return msgspec.json.decode(data, type=ProductIn)
-        return msgspec.convert(data, ProductIn, strict=not from_text)
+            if exceeds_depth(data):
+                raise Problem(None, TOO_DEEP)
+            product = msgspec.json.decode(data, type=ProductIn)
+        else:
+            product = msgspec.convert(data, ProductIn, strict=not from_text)
     except msgspec.ValidationError as exc:
         raise problem_from_msgspec(str(exc)) from None
     except msgspec.DecodeError as exc:
         raise Problem(None, f"not valid JSON: {exc}") from None
+    # PostgreSQL refuses a NUL in text and in jsonb, and would fail the whole batch for it.
+    if fault := find_control_character(product):
+        raise Problem(fault.where or None, fault.message)
+    return product
 
 
 def check_product(item: ProductIn, default_currency: str) -> ProductRecord:
@@ -133,6 +143,8 @@ def product_id_of(data: bytes | dict[str, Any]) -> str | None:
     """Best effort to name a rejected item by its id, even when the item as a whole is unusable."""
     if isinstance(data, dict):
         value = data.get("id")
+    elif exceeds_depth(data):
+        return None
     else:
         try:
             value = msgspec.json.decode(data, type=dict[str, Any]).get("id")

@@ -22,6 +22,8 @@ from market.app.demo_images import demo_image
 from market.app.dependencies import APP_DEPENDENCIES
 from market.app.errors import EXCEPTION_HANDLERS
 from market.app.health import healthz, readyz
+from market.app.input_guard import check_input
+from market.app.log_lines import escape_log_records
 from market.app.operator import OperatorController
 from market.assistant.page import chat_page, chat_script
 from market.assistant.routes import ConversationController
@@ -60,6 +62,7 @@ def create_app(
     this process learns whether it leads the service (one of several workers); default: serving alone.
     `worker`: this process's name among several workers, sent as `Agora-Worker` on every answer."""
     leadership = leadership or Leadership()
+    escape_log_records()  # a path or query logged with a line feed in it cannot forge a log line
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -155,6 +158,7 @@ def create_app(
         dependencies=APP_DEPENDENCIES,
         middleware=[telemetry.REQUESTS.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=check_input,  # no control character, no deep nesting: checked before any handler
         request_max_body_size=settings.max_body_bytes,
         openapi_config=_openapi(),
         response_headers=[ResponseHeader(name="Agora-Worker", value=worker)] if worker else None,

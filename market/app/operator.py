@@ -14,6 +14,7 @@ from litestar.response import Stream
 from feedback import export
 from feedback.schemas import EventType
 from market.core.auth import operator_guard
+from market.core.db import BIGINT_MAX
 from market.core.dependencies import AppSettings, Pool
 from market.core.errors import InvalidInput, NotFound
 from market.search.store import request_rebuild
@@ -121,7 +122,7 @@ class OperatorController(Controller):
     async def catalog_changes(
         self,
         pool: Pool,
-        after: Annotated[int, QueryParameter(ge=0)] = 0,
+        after: Annotated[int, QueryParameter(ge=0, le=BIGINT_MAX)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
     ) -> CatalogChangePage:
         return await catalog.read_changes(pool, after, limit)

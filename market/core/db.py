@@ -18,6 +18,9 @@ from market.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# PostgreSQL's largest bigint: no id or sequence number is larger, and asyncpg cannot send a larger one.
+BIGINT_MAX = 2**63 - 1
+
 
 def database_url(settings: Settings) -> str:
     """The URL to connect to: the configured one always wins; otherwise the embedded server's."""

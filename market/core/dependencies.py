@@ -1,4 +1,5 @@
 """The names every stage's route handlers may ask for; the app (`market.app.dependencies`) provides them.
+Also the route options the app's edge reads.
 
 async def handler(pool: Pool, settings: AppSettings) -> ...
 """
@@ -12,3 +13,8 @@ from market.core.settings import Settings
 
 Pool = NamedDependency[asyncpg.Pool]
 AppSettings = NamedDependency[Settings]
+
+# A route option, `opt={ITEMS_CHECKED_ONE_BY_ONE: True}`: the body is a batch whose items are checked for
+# control characters one by one where they are read (one bad item is refused, not the batch), so the app's
+# input guard (`market.app.input_guard`) checks the body's depth only.
+ITEMS_CHECKED_ONE_BY_ONE = "items_checked_one_by_one"

@@ -1,6 +1,6 @@
 """Agora's own Prometheus series, counted where things happen by explicit calls: search stages
-(`market.search.service`), checkout outcomes (`market.orders`), events written to the log
-(`feedback.store`) and the models the engine serves. Request counts and latency per route come from
+(`market.search.service`), checkout outcomes (`market.orders`), events written to the log, dropped from
+its queue or refused by the database (`feedback.store`, `feedback.events`) and the models the engine serves. Request counts and latency per route come from
 Litestar's Prometheus middleware (`REQUESTS`), labelled by route template (`/v1/catalog/products/{id}`),
 never the raw path, so that the number of series stays bounded. `market.metrics.prometheus` serves them.
 
@@ -41,6 +41,15 @@ EVENTS = Counter(
     "agora_events_ingested_total",
     "Events written to the event log, by type and by who reported them (client or server)",
     ["type", "source"],
+)
+IMPRESSIONS_DROPPED = Counter(
+    "agora_impressions_dropped_total",
+    "Impressions dropped unwritten because the in-memory queue was full (the database away for long)",
+)
+DEAD_LETTERS = Counter(
+    "agora_events_dead_lettered_total",
+    "Events the database refused to store (a value it cannot hold), set aside in event_dead_letters",
+    ["type"],
 )
 MODELS = Gauge(
     "agora_model_version_serving",
@@ -87,6 +96,16 @@ def checkout_canceled(reason: str) -> None:
 def events_written(event_type: str, source: str, count: int) -> None:
     if count:
         EVENTS.labels(event_type, source).inc(count)
+
+
+def impressions_dropped(count: int) -> None:
+    if count:
+        IMPRESSIONS_DROPPED.inc(count)
+
+
+def events_dead_lettered(event_type: str, count: int) -> None:
+    if count:
+        DEAD_LETTERS.labels(event_type).inc(count)
 
 
 def models_serving(serving: set[tuple[str, str]]) -> None:

@@ -8,9 +8,10 @@ from uuid import UUID
 
 from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 
 from market.core.auth import SELLER_KEY, operator_guard
+from market.core.db import BIGINT_MAX
 from market.core.dependencies import AppSettings, Pool
 from market.core.errors import Unavailable
 from market.orders import accounting, carts, checkout, lifecycle, refunds, views, webhook
@@ -38,6 +39,8 @@ from sellers.accounts import Principal
 
 SellerPrincipal = NamedDependency[Principal]
 Gateway = NamedDependency[StripeGateway]
+# A product id in a path, bounded as the database bounds it, so that a larger number is a 400.
+ProductIdInPath = Annotated[int, PathParameter(ge=1, le=BIGINT_MAX)]
 
 
 class CartController(Controller):
@@ -57,14 +60,14 @@ class CartController(Controller):
         summary="Set how many units of a product the cart holds (0 removes it)",
     )
     async def set_item(
-        self, cart_id: FromPath[UUID], product_id: FromPath[int], data: JSONBody[CartItemIn], pool: Pool
+        self, cart_id: FromPath[UUID], product_id: ProductIdInPath, data: JSONBody[CartItemIn], pool: Pool
     ) -> CartView:
         return await carts.set_item(pool, cart_id, product_id, data)
 
     @delete(
         "/{cart_id:uuid}/items/{product_id:int}", status_code=200, summary="Remove a product from the cart"
     )
-    async def remove_item(self, cart_id: FromPath[UUID], product_id: FromPath[int], pool: Pool) -> CartView:
+    async def remove_item(self, cart_id: FromPath[UUID], product_id: ProductIdInPath, pool: Pool) -> CartView:
         return await carts.remove_item(pool, cart_id, product_id)
 
     @post(

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from msgspec import Meta, Struct
 
+from market.core.db import BIGINT_MAX
 from market.core.money import Money
 
 SessionId = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -153,7 +154,7 @@ class PayoutAccount(Struct, kw_only=True):
 
 
 class RefundLineIn(Struct, forbid_unknown_fields=True, kw_only=True):
-    line_id: Annotated[int, Meta(ge=1)]
+    line_id: Annotated[int, Meta(ge=1, le=BIGINT_MAX)]
     quantity: Annotated[int, Meta(ge=1, le=1000)]
 
 

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from feedback.events import ImpressionLog
+from market.core.db import BIGINT_MAX
 from market.core.dependencies import AppSettings
 from market.core.errors import InvalidInput, split_msgspec_message
 from market.search.service import Exploration, run_search
@@ -64,8 +65,8 @@ class SearchController(Controller):
         q: Annotated[str, QueryParameter(min_length=1, max_length=500)],
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         cursor: FromQuery[str | None] = None,
-        min_price: Annotated[int | None, QueryParameter(ge=0)] = None,
-        max_price: Annotated[int | None, QueryParameter(ge=0)] = None,
+        min_price: Annotated[int | None, QueryParameter(ge=0, le=BIGINT_MAX)] = None,
+        max_price: Annotated[int | None, QueryParameter(ge=0, le=BIGINT_MAX)] = None,
         currency: FromQuery[str | None] = None,
         category: FromQuery[str | None] = None,
         brand: FromQuery[str | None] = None,

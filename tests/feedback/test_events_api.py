@@ -207,3 +207,35 @@ async def test_malformed_json_gets_the_usual_error(client):
     )
     assert response.status_code == 400
     assert response.json()["error"]["status"] == 400
+
+
+async def test_a_control_character_in_an_event_refuses_that_event_and_keeps_the_others(shop, client, db):
+    answer = await search(client)
+    batch = [
+        click(answer, 0),
+        click(answer, 1, session_id="tab\u00002"),
+        click(answer, 2, session_id="tab\u001b[2J"),
+        click(answer, 2, event_id="\u0000"),
+    ]
+
+    result = await send(client, batch)
+
+    assert result["accepted"] == 1
+    assert [(item["index"], item["where"]) for item in result["rejected"]] == [
+        (1, "events[1].session_id"),
+        (2, "events[2].session_id"),
+        (3, "events[3].event_id"),
+    ]
+    assert all("control character" in item["message"] for item in result["rejected"])
+    assert [str(row["event_id"]) for row in await stored_clicks(db)] == [batch[0]["event_id"]]
+
+
+async def test_a_deeply_nested_batch_is_refused_before_it_is_read(client):
+    response = await client.post(
+        EVENTS,
+        content=b'{"events": ' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "too_deeply_nested"

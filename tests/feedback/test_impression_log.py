@@ -1,4 +1,5 @@
-"""The impression log writes in the background, and a database that is away loses nothing it can keep."""
+"""The impression log writes in the background, a database that is away loses nothing it can keep, and a
+row the database refuses is set aside with why instead of holding up the rows after it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import uuid
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from feedback.events import ImpressionLog, impression_payload
+
+NUL = "\u0000"
 
 
 def payload(query: str) -> dict:
@@ -80,11 +84,50 @@ async def test_impressions_are_kept_while_the_database_is_away_and_written_when_
     assert await logged_queries(db) == ["kept"]
 
 
+def dropped_total() -> float:
+    return REGISTRY.get_sample_value("agora_impressions_dropped_total") or 0.0
+
+
 async def test_a_full_log_drops_the_oldest_and_counts_them(pool, db):
     log = ImpressionLog(FlakyPool(pool, failures=0), max_pending=3)
+    before = dropped_total()
     for number in range(5):
         log.record(search_id=uuid.uuid4(), payload=payload(f"q{number}"))
     assert log.dropped == 2
+    assert dropped_total() - before == 2  # what Prometheus is told
 
     await log.flush()
     assert await logged_queries(db) == ["q2", "q3", "q4"]
+
+
+async def test_rows_the_database_refuses_are_dead_lettered_and_every_other_row_is_written(pool, db):
+    log = ImpressionLog(pool, max_batch=8)
+    search_ids = [uuid.uuid4() for _ in range(20)]
+    poisoned = {3: "session", 11: "query", 12: "query", 19: "session"}
+    for number, search_id in enumerate(search_ids):
+        query = f"tent{NUL}boots" if poisoned.get(number) == "query" else f"query {number:02d}"
+        session = f"shopper{NUL}" if poisoned.get(number) == "session" else "s-1"
+        log.record(search_id=search_id, session_id=session, payload=payload(query))
+
+    await log.flush()
+
+    assert await logged_queries(db) == [f"query {n:02d}" for n in range(20) if n not in poisoned]
+    dead = await db.fetch("SELECT type, reason, event FROM event_dead_letters")
+    assert sorted(json.loads(row["event"])["search_id"] for row in dead) == sorted(
+        str(search_ids[n]) for n in poisoned
+    )
+    assert {row["type"] for row in dead} == {"impression"}
+    assert all(row["reason"] for row in dead)
+    assert "tent\\u0000boots" in next(row["event"] for row in dead if "tent" in row["event"])
+
+
+async def test_a_refused_row_does_not_hold_up_the_impressions_recorded_after_it(pool, db):
+    log = ImpressionLog(pool)
+    log.record(search_id=uuid.uuid4(), payload=payload(f"tent{NUL}boots"))
+    await log.flush()
+
+    log.record(search_id=uuid.uuid4(), payload=payload("after"))
+    await log.flush()
+
+    assert await logged_queries(db) == ["after"]
+    assert await db.fetchval("SELECT count(*) FROM event_dead_letters") == 1

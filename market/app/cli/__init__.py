@@ -10,6 +10,7 @@ import sys
 import click
 
 from market.app.cli import catalog, database, evaluation, events, flywheel, index, models, report, serve
+from market.app.log_lines import escape_log_records
 from market.core.settings import SettingsError, load_settings
 
 
@@ -22,6 +23,7 @@ def main(ctx: click.Context) -> None:
     # OpenMP threads (LightGBM's) that spin while idle starve llama.cpp's threads on a small machine: the
     # assistant's first reply took 9-11 s instead of ~3.5 s. It must be set before LightGBM is loaded.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    escape_log_records()  # whatever a command logs of its input, one record stays one line
     try:
         ctx.obj = load_settings()
     except SettingsError as exc:

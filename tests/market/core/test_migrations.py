@@ -87,22 +87,22 @@ def migrations_dir(tmp_path, monkeypatch) -> Path:
 
 
 async def test_later_migrations_run_after_the_ones_they_build_on(conn, migrations_dir):
-    # 0011 needs the table 0010 makes; both must come after the real ones.
-    (migrations_dir / "0011_add_rating.sql").write_text("ALTER TABLE reviews ADD COLUMN rating integer;")
-    (migrations_dir / "0010_reviews.sql").write_text("CREATE TABLE reviews (product_id bigint);")
+    # 9011 needs the table 9010 makes; both must come after the real ones.
+    (migrations_dir / "9011_add_rating.sql").write_text("ALTER TABLE reviews ADD COLUMN rating integer;")
+    (migrations_dir / "9010_reviews.sql").write_text("CREATE TABLE reviews (product_id bigint);")
     (migrations_dir / "notes.txt").write_text("not a migration")
     (migrations_dir / "12_misnamed.sql").write_text("SELECT 1 / 0;")
 
     applied = await migrate.upgrade(conn)
 
-    assert names(applied)[-2:] == ["0010_reviews", "0011_add_rating"]
-    assert [version for version, _, _ in await recorded(conn)][-2:] == [10, 11]
-    assert await conn.fetchval("SELECT rating FROM reviews") is None  # the column 0011 adds is there
+    assert names(applied)[-2:] == ["9010_reviews", "9011_add_rating"]
+    assert [version for version, _, _ in await recorded(conn)][-2:] == [9010, 9011]
+    assert await conn.fetchval("SELECT rating FROM reviews") is None  # the column 9011 adds is there
 
 
 def test_two_files_with_one_version_number_are_refused(migrations_dir):
-    (migrations_dir / "0010_reviews.sql").write_text("SELECT 1;")
-    (migrations_dir / "0010_ratings.sql").write_text("SELECT 1;")
+    (migrations_dir / "9010_reviews.sql").write_text("SELECT 1;")
+    (migrations_dir / "9010_ratings.sql").write_text("SELECT 1;")
 
     with pytest.raises(MigrationError, match="share a version"):
         migrate.available_migrations()
