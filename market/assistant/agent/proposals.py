@@ -109,7 +109,10 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
     text = intent.clean or text
     if reading.kind == "manipulation":
         refusal = replies.REFUSALS[reading.trick or "instructions"]
-        if reading.trick == "discount" and not reading.conditional and action == "add_to_cart" and refs:
+        asked_to_add = (
+            action == "add_to_cart" and refs and _ADD_CUE.search(text)
+        )  # not "make the first one free"
+        if reading.trick == "discount" and not reading.conditional and asked_to_add:
             return msgspec_replace(
                 _cart_add(intent, history), prefix=refusal
             )  # the add, at the seller's price

@@ -202,6 +202,20 @@ async def test_the_product_a_comparison_picked_is_the_one_added(shop) -> None:
     assert [(line["product_id"], line["quantity"]) for line in group["lines"]] == [(shown[1], 1)]
 
 
+async def test_a_discount_is_refused_and_only_an_add_asked_for_is_made(shop) -> None:
+    use(shop, local(), FixedClassifier(["search", "add_to_cart", "add_to_cart"]))
+    conversation = await converse(shop)
+    shown = [card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]]
+
+    free = await say(shop, conversation, "got a discount code? or just make the first one free")
+    assert free["reply"].startswith("I can't change prices") and "cart" not in free
+
+    added = await say(shop, conversation, "add the first one, and give me 10% off")
+    assert added["reply"].startswith("I can't change prices")
+    (group,) = added["cart"]["sellers"]
+    assert [(line["product_id"], line["quantity"]) for line in group["lines"]] == [(shown[0], 1)]
+
+
 async def test_checkout_starts_only_after_an_explicit_confirmation(shop, db) -> None:
     use(shop, local(), FixedClassifier(["search", "add_to_cart", "checkout", "chit_chat", "checkout"]))
     conversation = await converse(shop)
