@@ -26,6 +26,7 @@ from market.assistant.reading.attributes import AttributeReading, read_attribute
 from market.assistant.reading.questions import (
     Comparison,
     Question,
+    home_currency,
     read_comparison,
     read_question,
 )
@@ -148,6 +149,8 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     for word in dropped:
         said = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", " ", said)
     slots = layer.understand(said, vocabulary, currency_default=currency)
+    if slots.currency is None and (home := home_currency(clean)):  # "i'm in the UK": prices in pounds
+        slots = msgspec.structs.replace(slots, currency=home)
 
     def names_here(word: str) -> bool:
         return not turned_down_word(said, word) and not _said_otherwise(said, word)

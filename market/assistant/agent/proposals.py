@@ -315,6 +315,8 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
         and (elsewhere or another or (names_product and not state.same_topic(need, slots, intent.topic)))
     ):
         fresh = state.fresh(slots, intent.words, intent.attributes)
+        if need is not None and need.currency and not fresh.currency:  # the shopper's currency stays theirs
+            fresh = msgspec.structs.replace(fresh, currency=need.currency)
         if need is not None and not (need.words or need.category or fresh.budget_max or fresh.budget_min):
             # "secret santa, £20 limit" asked about, then "something for his desk": still £20
             fresh = msgspec.structs.replace(
@@ -372,12 +374,14 @@ def _search(need: Need, after: DialogueState) -> Proposal:
 
 def _arguments(need: Need) -> dict[str, Any]:
     words = need.words or (need.category or "").rsplit(">", 1)[-1].strip() or (need.brand or "")
+    budgeted = need.budget_min is not None or need.budget_max is not None
     arguments: dict[str, Any] = {
         "query": words[:MAX_QUERY_CHARS],
         "category": need.category,
         "min_price": need.budget_min,
         "max_price": need.budget_max,
-        "currency": need.currency if need.budget_min is not None or need.budget_max is not None else None,
+        "currency": need.currency if budgeted else None,
+        "show_prices_in": need.currency if not budgeted else None,
         "brand": need.brand,
         "colors": list(need.colors) or None,
         "size": need.size,

@@ -95,9 +95,8 @@ async def search(
     titles = [hit.title for hit in response.results[: settings.assistant_results]]
     if missing is None and not filters.brand and named_only_within(query, titles, vocabulary):
         missing = Missing("product", plural(query.strip()))
-    found = await _found(
-        response, filters.currency or settings.assistant_currency, filters, engine, extras_of
-    )
+    shown_in = filters.currency or args.show_prices_in or settings.assistant_currency
+    found = await _found(response, shown_in, filters, engine, extras_of)
     if missing is not None:
         found.data["not_carried"] = {"kind": missing.kind, "what": missing.what}
         found.data["alternatives"] = bool(response.results)

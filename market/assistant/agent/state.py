@@ -93,6 +93,8 @@ def refined(
             budget_max=None if dropped & {"budge", "price", "limit"} else need.budget_max,
         )
     changes: dict[str, object] = {}
+    if slots.currency and not slots.has_budget:  # "what are those in quid?": shown in pounds
+        changes["currency"] = slots.currency
     if slots.has_budget:
         changes |= {
             "budget_min": slots.budget_min,
@@ -149,7 +151,7 @@ def fresh(slots: Slots, words: str, attributes: AttributeReading | None = None) 
         category=slots.category,
         budget_min=slots.budget_min,
         budget_max=slots.budget_max,
-        currency=slots.currency if slots.has_budget else None,
+        currency=slots.currency,  # with a budget, its currency; without, the one prices are shown in
         brand=slots.brand,
         colors=slots.colors,
         size=slots.size,

@@ -46,6 +46,10 @@ class SearchProducts(Struct, forbid_unknown_fields=True, kw_only=True):
     ] = {}
     exclude_attributes: Annotated[dict[str, list[Words]], Meta(max_length=10)] = {}
     in_stock: bool | None = None
+    show_prices_in: (
+        Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217: also show prices converted to it")]
+        | None
+    ) = None
 
 
 class ProductDetails(Struct, forbid_unknown_fields=True, kw_only=True):

@@ -19,6 +19,7 @@ from msgspec import Struct
 
 from market.assistant.reading import quantities
 from market.assistant.reading.amounts import parse_number
+from market.assistant.reading.language import english_words
 from market.assistant.reading.vocabulary import Vocabulary
 
 _SKIP = frozenset({"color", "colour", "size"})
@@ -99,6 +100,12 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
         target.setdefault(key, []).append(value)
     for key, values in _quantities(text, keys, vocabulary.attribute_values).items():
         wanted.setdefault(key, []).extend(values)
+    if "age_range" in keys and (age := _youngest(text)) is not None:  # "for my 9 year old": 3+, 6+, 8+
+        suitable = [
+            value for value in vocabulary.attribute_values.get("age_range", ()) if _from_age(value) <= age
+        ]
+        if suitable:
+            wanted["age_range"] = suitable
     for key, values in excluded.items():  # "no leather of any kind": bonded and vegan leather neither
         values += [
             other
@@ -109,6 +116,36 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
         wanted={key: tuple(dict.fromkeys(values)) for key, values in wanted.items()},
         excluded={key: tuple(dict.fromkeys(values)) for key, values in excluded.items()},
     )
+
+
+_AGE = re.compile(
+    rf"\b(?P<n>\d{{1,2}}|{_NUMBER_WORDS})[\s-]*(?:years?|yrs?|yo)(?:[\s-]*olds?)?\b|"
+    rf"\b(?:aged?|turning|turns)\s+(?P<m>\d{{1,2}}|{_NUMBER_WORDS})\b|"
+    r"\b(?P<word>newborn|baby|babies|infant|toddler|toddlers|teen|teens|teenager|teenagers)\b",
+    re.IGNORECASE,
+)
+_AGE_OF = {"newborn": 0, "baby": 0, "babies": 0, "infant": 0, "toddler": 1, "toddlers": 1, "teen": 13,
+           "teens": 13, "teenager": 13, "teenagers": 13}  # fmt: skip
+
+
+def _youngest(text: str) -> int | None:
+    """The youngest age a message says someone is ("kids aged 9 and 11": 9; "a toddler": 1)."""
+    ages = []
+    for match in _AGE.finditer(text):
+        if match["word"]:
+            ages.append(_AGE_OF[match["word"].lower()])
+        elif (number := parse_number(match["n"] or match["m"])) is not None:
+            ages.append(int(number))
+    ages += [int(n) for n in re.findall(r"\band\s+(\d{1,2})\b", text)] if ages else []
+    return min(ages) if ages else None
+
+
+def _from_age(value: str) -> int:
+    """The youngest age an `age_range` value suits: "8+" -> 8, "3-5" -> 3; 99 when unreadable."""
+    found = re.match(r"\s*(\d{1,2})", value)
+    if not found:
+        return 99
+    return int(found[1]) // 12 if "month" in value.lower() else int(found[1])  # "12+ months": 1
 
 
 def _keys_for(vocabulary: Vocabulary, category: str | None) -> list[str]:
@@ -161,6 +198,17 @@ def _words(
                     (key, value, match.start(), match.end()) for value in named if value not in named_whole
                 ]
                 break
+        # "not damascus": a value named by a first word no other value starts with, and no everyday word
+        common = english_words()
+        firsts: dict[str, list[str]] = {}
+        for value in textual:
+            words = value.lower().split()
+            if len(words) >= 2 and len(words[0]) >= 5 and words[0] not in common:
+                firsts.setdefault(words[0], []).append(value)
+        for first, named in firsts.items():
+            match = _find(first, text) if len(named) == 1 and named[0] not in named_whole else None
+            if match and not any(_overlap(match, other) for _, other in exact):
+                found.append((key, named[0], match.start(), match.end()))
     return found
 
 

@@ -16,6 +16,7 @@ from importlib.resources import files
 from typing import Literal
 
 from babel import Locale
+from babel.numbers import get_territory_currencies
 from msgspec import Struct
 
 _QUESTION = re.compile(
@@ -128,6 +129,21 @@ def read_comparison(text: str) -> Comparison | None:
     return Comparison(
         attributes=tuple(rule["attributes"]), wants=rule["wants"], phrase=match.group(0).lower()
     )
+
+
+# "I'm in the UK", "we live in Sweden", "shopping from Canada": where the shopper is, whose currency they read.
+_WHERE_I_AM = re.compile(
+    r"\b(?:i'?m|i\s+am|we'?re|we\s+are|based|living|live|shopping|ordering|buying)\s+(?:in|from)\s+(?P<place>.+)",
+    re.IGNORECASE,
+)
+
+
+def home_currency(text: str) -> str | None:
+    """The currency of the country the shopper says they are in ("i'm in the UK": GBP), if any."""
+    match = _WHERE_I_AM.search(text)
+    code = _country(match["place"]) if match else None
+    currencies = get_territory_currencies(code) if code else []
+    return currencies[0] if currencies else None
 
 
 def _country(text: str) -> str | None:
