@@ -1,7 +1,7 @@
-"""`agora eval assistant --set shoppers|holdout|fresh|fresh2`: the hand-written shopper dialogues through the assistant.
+"""`agora eval assistant --set shoppers|holdout|fresh|fresh2|fresh3`: the hand-written shopper dialogues through the assistant.
 
 The sets are `market/assistant/dialogues/shoppers/*.json` (one file per class),
-`market/assistant/dialogues/shoppers_holdout/dialogues.json`, `shoppers_fresh/` and `shoppers_fresh2/` (each
+`market/assistant/dialogues/shoppers_holdout/dialogues.json`, `shoppers_fresh/`, `shoppers_fresh2/` and `shoppers_fresh3/` (each
 written later, by a tester who saw neither the assistant's code nor its answers); their format and every check are specified in
 `market/assistant/dialogues/shoppers/FORMAT.md`. Each dialogue is one conversation with the app, over its
 HTTP API only (the assistant is a black box): per turn the answer of `POST /v1/conversations/{id}/messages`
@@ -43,6 +43,7 @@ SHOPPER_SETS = {
     "holdout": "shoppers_holdout",
     "fresh": "shoppers_fresh",
     "fresh2": "shoppers_fresh2",
+    "fresh3": "shoppers_fresh3",
 }
 
 
@@ -294,7 +295,7 @@ def format_table(summary: Mapping[str, Any]) -> str:
 
 # --- every set asked for, on one app ------------------------------------------------------------------------
 
-SETS = ("generated", "shoppers", "holdout", "fresh", "fresh2")
+SETS = ("generated", "shoppers", "holdout", "fresh", "fresh2", "fresh3")
 
 
 async def evaluate_sets(

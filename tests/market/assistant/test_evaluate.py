@@ -224,7 +224,7 @@ def test_shopper_sets_load_round_robin_over_their_classes() -> None:
     from market.app.shopper_eval import load_set
 
     shoppers, holdout, fresh = load_set("shoppers"), load_set("holdout"), load_set("fresh")
-    fresh2 = load_set("fresh2")
-    assert (len(shoppers), len(holdout), len(fresh), len(fresh2)) == (168, 60, 60, 60)
+    fresh2, fresh3 = load_set("fresh2"), load_set("fresh3")
+    assert (len(shoppers), len(holdout), len(fresh), len(fresh2), len(fresh3)) == (168, 60, 60, 60, 60)
     assert len({dialogue["class"] for dialogue in shoppers[:12]}) == 12
-    assert len({dialogue["id"] for dialogue in shoppers + holdout + fresh + fresh2}) == 348
+    assert len({dialogue["id"] for dialogue in shoppers + holdout + fresh + fresh2 + fresh3}) == 408

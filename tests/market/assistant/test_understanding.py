@@ -242,3 +242,39 @@ def test_a_live_catalog_borrows_richer_category_words_only_for_categories_it_has
     # The demo knows notebooks, this catalog sells none: no filter that could only find nothing.
     assert understand("spiral notebooks", Vocabulary.demo(), currency_default="USD").category
     assert understand("spiral notebooks", words, currency_default="USD").category is None
+
+
+def test_colour_families_ages_and_first_words_of_values(words: Vocabulary) -> None:
+    from market.assistant.reading.attributes import read_attributes
+
+    assert understand("do any come in green", words, currency_default="USD").colors == (
+        "forest green",
+        "sage green",
+    )
+    assert understand("no green please", words, currency_default="USD").exclude_colors == (
+        "forest green",
+        "sage green",
+    )
+    kids = read_attributes("a board game for my kids aged 9 and 11", words, "Toys & Games > Board Games")
+    assert set(kids.wanted["age_range"]) == {
+        "0+",
+        "3+",
+        "4+",
+        "6+",
+        "8+",
+        "0+ months",
+        "6+ months",
+        "12+ months",
+    }
+    baby = read_attributes("something for a baby", words, "Toys & Games > Plush")
+    assert set(baby.wanted["age_range"]) == {"0+", "0+ months", "6+ months"}
+    knife = read_attributes("a good kitchen knife but NOT damascus", words, "Home & Kitchen > Cutlery")
+    assert knife.excluded == {"material": ("Damascus steel",)} and not knife.wanted
+
+
+def test_the_shoppers_currency_from_where_they_are() -> None:
+    from market.assistant.reading.questions import home_currency
+
+    assert home_currency("what are those in quid? i'm in the UK") == "GBP"
+    assert home_currency("we live in Sweden") == "SEK"
+    assert home_currency("i am in a hurry") is None
