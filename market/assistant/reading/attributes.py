@@ -98,6 +98,9 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
     for key, value, start, end in _words(text, keys, vocabulary.attribute_values):
         target = excluded if turned_down(text, start, end) else wanted
         target.setdefault(key, []).append(value)
+    for key, value, _, _ in _first_words(text, keys, vocabulary.attribute_values):
+        if value not in excluded.get(key, []):
+            excluded.setdefault(key, []).append(value)
     for key, values in _quantities(text, keys, vocabulary.attribute_values).items():
         wanted.setdefault(key, []).extend(values)
     if "age_range" in keys and (age := _youngest(text)) is not None:  # "for my 9 year old": 3+, 6+, 8+
@@ -198,16 +201,29 @@ def _words(
                     (key, value, match.start(), match.end()) for value in named if value not in named_whole
                 ]
                 break
-        # "not damascus": a value named by a first word no other value starts with, and no everyday word
-        common = english_words()
+    return found
+
+
+def _first_words(
+    text: str, keys: Iterable[str], values: Mapping[str, tuple[str, ...]]
+) -> list[tuple[str, str, int, int]]:
+    """(key, value, start, end) for values named by a distinctive first word that no other value starts with
+    and that is no everyday word ("damascus": Damascus steel). Only ever a value turned down: "not
+    damascus"; a wanted "walnut" is a handle, not also walnut wood."""
+    common = english_words()
+    found: list[tuple[str, str, int, int]] = []
+    for key in keys:
         firsts: dict[str, list[str]] = {}
-        for value in textual:
+        for value in values.get(key, ()):
             words = value.lower().split()
             if len(words) >= 2 and len(words[0]) >= 5 and words[0] not in common:
                 firsts.setdefault(words[0], []).append(value)
         for first, named in firsts.items():
-            match = _find(first, text) if len(named) == 1 and named[0] not in named_whole else None
-            if match and not any(_overlap(match, other) for _, other in exact):
+            if (
+                len(named) == 1
+                and (match := _find(first, text))
+                and turned_down(text, match.start(), match.end())
+            ):
                 found.append((key, named[0], match.start(), match.end()))
     return found
 
