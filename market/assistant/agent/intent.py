@@ -195,13 +195,19 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     attributes = read_attributes(read_budget(clean, currency_default=currency).rest, vocabulary, context)
     suggestions = tuple(layer.suggest(_interests(clean) or clean)) if vague_need and not refs else ()
     outside = missing_brand(clean, vocabulary)
-    broad = ()
+    broad: tuple[str, ...] = ()
+    open_ended = _ASKS_ADVICE.search(clean) or (_VAGUE_THING.search(clean) and not slots.has_budget)
     if (
-        _ASKS_ADVICE.search(clean)
+        open_ended
+        and slots.category
         and reading.kind is None
         and not (refs or unknown or slots.brand or slots.colors or attributes.wanted)
-    ):  # "my sister just had a baby, what should I get her?"
+    ):  # "my sister just had a baby, what should I get her?", "I need a thing for my dog"
         broad = _kinds_within(slots.category, [*known, *kinds], vocabulary, lambda: layer.suggest(clean))
+        if not broad and not _names_more_than(slots.category, [*known, *kinds]) and " > " in slots.category:
+            # "for a camping trip": camping has two kinds; what the outdoors has, then
+            parent = slots.category.rsplit(" > ", 1)[0]
+            broad = _kinds_within(parent, [], vocabulary, lambda: layer.suggest(clean))
     return Intent(
         action=action,
         confidence=float(confidence),
@@ -249,11 +255,24 @@ _REASON = re.compile(
 
 # A shopper asking what to buy, rather than for something: "what do I need?", "any ideas?"
 _ASKS_ADVICE = re.compile(
-    r"\bwhat\s+(?:do|should|would|could|can)\s+(?:i|we|you)\s+(?:need|get|buy|take|bring|pack|recommend|suggest)|"
+    r"\bwhat\s+(?:do|should|would|could|can)\s+(?:i|we|you)\s+(?:even\s+)?"
+    r"(?:need|get|buy|take|bring|pack|recommend|suggest)|"
     r"\bwhat\s+to\s+(?:get|buy)|\bany\s+(?:ideas|suggestions|recommendations)|\bideas\s+for\b|"
-    r"\bworth\s+(?:getting|buying|having)|\b(?:zero|no)\s+ideas?\b",
+    r"\bworth\s+(?:getting|buying|having)|\b(?:zero|no|absolutely\s+no)\s+(?:ideas?|clue)\b|"
+    r"\bwhere\s+(?:do|should)\s+(?:i|we)\s+(?:even\s+)?start|\bimpossible\s+to\s+buy\s+for|\buseless\s+at\s+this",
     re.IGNORECASE,
 )
+# What a shopper says who has no kind of product in mind yet: "a thing for my dog", "some things for my flat".
+_VAGUE_THING = re.compile(
+    r"\b(?:a\s+thing|something|some\s+(?:things|stuff|bits)|stuff|a\s+(?:present|gift)|presents?|gifts?)\b",
+    re.IGNORECASE,
+)
+
+
+def _names_more_than(category: str, known: Sequence[str]) -> bool:
+    """Whether a message names a kind of product besides the words of the category it read."""
+    path_words = {singular(word) for word in re.findall(r"[a-z]+", category.lower())}
+    return any(singular(word.lower()) not in path_words for word in known)
 
 
 def _kinds_within(
@@ -265,10 +284,7 @@ def _kinds_within(
     """The kinds of product below a broad category that a message names nothing more of ("getting stuff
     together for a camping trip": tents, sleeping bags, ...), the suggested first; () when the category is
     narrow (fewer than three kinds below it) or the message names a kind of its own."""
-    if not category:
-        return ()
-    path_words = {singular(word) for word in re.findall(r"[a-z]+", category.lower())}
-    if any(singular(word.lower()) not in path_words for word in known):
+    if not category or _names_more_than(category, known):
         return ()
     prefix = category + " > "
     below = {
