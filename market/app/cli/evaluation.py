@@ -57,7 +57,7 @@ def eval_relevance(settings: Settings, dataset: Path, model: Path | None, as_jso
 @click.option(
     "--set",
     "which",
-    type=click.Choice(["generated", "shoppers", "holdout", "fresh", "fresh2", "fresh3", "all"]),
+    type=click.Choice(["generated", "shoppers", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "all"]),
     default="shoppers",
     show_default=True,
     help="Which dialogues: the generated regression set, the hand-written shopper set, its holdout, the fresh "
@@ -104,7 +104,7 @@ def eval_assistant(
     """Dialogues through the shopping assistant, with the configured backend.
 
     generated: scripted dialogues made from the demo catalog (a regression check): action and slot
-    accuracy, task success, hallucinated products or prices, turn latency (p50/p95). shoppers / holdout / fresh / fresh2 / fresh3:
+    accuracy, task success, hallucinated products or prices, turn latency (p50/p95). shoppers / holdout / fresh*:
     hand-written shopper dialogues (market/assistant/dialogues/shoppers/FORMAT.md): task success overall and
     per class (every check of every turn holds), failed checks by kind, hallucinations, turn latency.
 
