@@ -4,7 +4,8 @@
 
 Services raise domain errors (`market.core.errors`); this is the one place that decides their HTTP status.
 The handlers below also translate Litestar's own exceptions (validation, body too large, unknown route)
-into the same shape, so a client parses one format.
+into the same shape, so a client parses one format, and a database connection lost under a request
+(`market.core.db.CONNECTION_LOST`) into `DatabaseUnavailable`: a 503 with `Retry-After`, never a 500.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR
 
+from market.core.db import CONNECTION_LOST
 from market.core.errors import (
     Conflict,
+    DatabaseUnavailable,
     DomainError,
     ErrorDetail,
     Forbidden,
@@ -66,11 +69,25 @@ def status_of(exc: DomainError) -> int:
     return 400
 
 
+def as_domain_error(exc: Exception) -> DomainError | None:
+    """`exc` in the market's terms: a domain error as it is, a lost database connection as
+    `DatabaseUnavailable`; None for an unexpected error."""
+    if isinstance(exc, DomainError):
+        return exc
+    if isinstance(exc, CONNECTION_LOST):
+        return DatabaseUnavailable()
+    return None
+
+
 def error_body(exc: Exception) -> ErrorBody:
     """What a client is told of `exc`: its own words for a domain error, nothing of an unexpected one."""
-    if isinstance(exc, DomainError):
+    if (known := as_domain_error(exc)) is not None:
         return ErrorBody(
-            status=status_of(exc), code=exc.code, message=exc.message, where=exc.where, details=exc.details
+            status=status_of(known),
+            code=known.code,
+            message=known.message,
+            where=known.where,
+            details=known.details,
         )
     return ErrorBody(
         status=HTTP_500_INTERNAL_SERVER_ERROR, code="internal_error", message="Something went wrong."
@@ -82,8 +99,17 @@ def _respond(body: ErrorBody, headers: dict[str, str] | None = None) -> Response
 
 
 def handle_domain_error(_: Request, exc: DomainError) -> Response[ErrorResponse]:
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    headers = None
+    if isinstance(exc, Unauthenticated):
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif isinstance(exc, DatabaseUnavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
     return _respond(error_body(exc), headers)
+
+
+def handle_lost_connection(request: Request, exc: Exception) -> Response[ErrorResponse]:
+    request.logger.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    return handle_domain_error(request, DatabaseUnavailable())
 
 
 def handle_validation_error(_: Request, exc: ValidationException) -> Response[ErrorResponse]:
@@ -118,6 +144,7 @@ def handle_unexpected_error(request: Request, exc: Exception) -> Response[ErrorR
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: handle_domain_error,
+    **dict.fromkeys(CONNECTION_LOST, handle_lost_connection),
     ValidationException: handle_validation_error,
     HTTPException: handle_http_error,
     Exception: handle_unexpected_error,

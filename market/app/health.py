@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncpg
 import msgspec
 from litestar import Response, get
 from litestar.datastructures import State
 
 from market.core import migrate
+from market.core.db import DATABASE_ERRORS
 from market.core.dependencies import Pool
 
 
@@ -34,8 +34,9 @@ async def readyz(pool: Pool, state: State) -> Response[Health]:
     try:
         async with pool.acquire(timeout=2) as conn:
             pending = [f"{m.version:04d}_{m.name}" for m in await migrate.pending(conn)]
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        return Response(Health(status="unavailable", database=f"unreachable: {exc}"), status_code=503)
+    except DATABASE_ERRORS as exc:
+        reason = exc.__cause__ or exc  # of a DatabaseUnavailable, the connection error behind it
+        return Response(Health(status="unavailable", database=f"unreachable: {reason}"), status_code=503)
     engine = getattr(state, "engine", None)
     if engine is None:
         search = "disabled"

@@ -3,23 +3,59 @@
 With no `DATABASE_URL`, Agora runs an embedded PostgreSQL whose data directory lives under the data dir and
 survives restarts. The server is shared by every Agora process on the same data dir and stopped when the
 last of them exits.
+
+While the database does not answer, the pool opens no connection more often than a backoff allows, and
+everything that fails for want of it says so as `DatabaseUnavailable` (or one of `CONNECTION_LOST`, for a
+connection lost under a statement); once the database answers again the pool's connections are made anew.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
 import msgspec
 
+from market.core.errors import DatabaseUnavailable
 from market.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 # PostgreSQL's largest bigint: no id or sequence number is larger, and asyncpg cannot send a larger one.
 BIGINT_MAX = 2**63 - 1
+CONNECT_TIMEOUT_SECONDS = 10.0  # a server that does not answer at all (a dropped network) fails within this
+
+# What a statement raises when its connection was lost under it: the server ended the session (a crash, a
+# restart, an operator), or the socket closed mid-statement (ConnectionDoesNotExistError is one of class 08).
+# asyncpg raises InternalClientError for a statement sent on a connection whose server ended it while idle.
+CONNECTION_LOST: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.InternalClientError,
+)
+# What opening a connection raises when the server is not there, not ready, or full.
+_CANNOT_CONNECT: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.TooManyConnectionsError,
+    *CONNECTION_LOST,
+)
+# Everything the database, or the way to it, may raise: what a loop that must outlive an outage catches.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    DatabaseUnavailable,
+)
 
 
 def database_url(settings: Settings) -> str:
@@ -48,7 +84,47 @@ async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
         init=init_connection,
+        connect=Reconnect(),
+        timeout=CONNECT_TIMEOUT_SECONDS,
     )
+
+
+class Reconnect:
+    """How the pool opens connections. While the database does not answer, one attempt is made per backoff
+    interval (doubling from `first_wait` to `longest_wait` seconds) and every other one fails at once with
+    `DatabaseUnavailable`, whose `retry_after` says when the next attempt will be: a burst of requests
+    neither waits on a server that is away nor hammers it as it comes back. The first connection that
+    succeeds ends the backoff."""
+
+    def __init__(
+        self,
+        *,
+        first_wait: float = 0.25,
+        longest_wait: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.first_wait, self.longest_wait, self._clock = first_wait, longest_wait, clock
+        self.failures = 0
+        self._wait = first_wait  # before the next attempt, after one more failure
+        self._next_attempt = 0.0
+
+    async def __call__(self, *args, **kwargs) -> asyncpg.Connection:
+        now = self._clock()
+        if self.failures and now < self._next_attempt:
+            raise DatabaseUnavailable(retry_after=math.ceil(self._next_attempt - now))
+        try:
+            conn = await asyncpg.connect(*args, **kwargs)
+        except _CANNOT_CONNECT as exc:
+            wait, self._wait = self._wait, min(self._wait * 2, self.longest_wait)
+            self._next_attempt = self._clock() + wait
+            if not self.failures:
+                log.warning("the database does not answer (%s); connecting again with backoff", exc)
+            self.failures += 1
+            raise DatabaseUnavailable(retry_after=math.ceil(wait)) from exc
+        if self.failures:
+            log.warning("the database answers again, after %d failed connection attempts", self.failures)
+            self.failures, self._wait = 0, self.first_wait
+        return conn
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:

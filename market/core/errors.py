@@ -80,6 +80,17 @@ class Unavailable(DomainError):
     """A part of the market is switched off on this node or not ready."""
 
 
+class DatabaseUnavailable(Unavailable):
+    """The database does not answer: it is restarting, or out of reach. Nothing the request asked for was
+    acknowledged; asking again after `retry_after` seconds may succeed."""
+
+    def __init__(self, retry_after: int = 1) -> None:
+        super().__init__(
+            "database_unavailable", "The database is not available at the moment; try again shortly."
+        )
+        self.retry_after = max(1, retry_after)
+
+
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _NAMED_FIELD = re.compile(r"(?:missing required field|unknown field) `(?P<name>[^`]+)`")
 

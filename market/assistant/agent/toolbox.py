@@ -35,7 +35,7 @@ from market.assistant.agent.tools import (
 )
 from market.assistant.reading.questions import Comparison, Question, read_comparison, read_question
 from market.assistant.reading.vocabulary import Vocabulary
-from market.core.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
+from market.core.errors import Conflict, DatabaseUnavailable, DomainError, InvalidInput, NotFound, Unavailable
 from market.core.settings import Settings
 from market.orders import carts, checkout
 from market.orders.schemas import CartIn, CartItemIn, CartView, CheckoutIn
@@ -73,6 +73,8 @@ class Toolbox:
         raw = {key: value for key, value in msgspec.to_builtins(arguments).items() if value not in (None, [])}
         try:
             result = await getattr(self, f"_{name}")(session, arguments)
+        except DatabaseUnavailable:  # nothing the shopper can act on: the turn fails, and is not recorded
+            raise
         except DomainError as exc:
             return ToolResult(name=name, arguments=raw, ok=False, data={"error": exc.message})
         except msgspec.ValidationError as exc:
