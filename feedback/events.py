@@ -18,6 +18,7 @@ import asyncpg
 
 from feedback import store
 from market.core import telemetry
+from market.core.db import DATABASE_ERRORS
 from ranking.features import ProductStats
 
 logger = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ class ImpressionLog:
                     delay = min(max(delay * 2, 0.5), 10.0)
                     logger.warning("impressions not written yet (%s); retrying in %.1f s", exc, delay)
         finally:
-            with contextlib.suppress(OSError, asyncpg.PostgresError):
+            with contextlib.suppress(*DATABASE_ERRORS):  # the database away: what is queued is lost
                 await asyncio.shield(self.flush())
 
 

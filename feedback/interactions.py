@@ -20,6 +20,7 @@ import msgspec
 from feedback import store
 from feedback.schemas import SERVER_RECORDED, EventBatchResult, EventIn, RejectedEvent
 from market.core.control_chars import find_control_character
+from market.core.db import DATABASE_ERRORS
 from market.core.errors import split_msgspec_message
 
 logger = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ async def _searches(
     if missing and flush is not None:
         try:
             await flush()
-        except (OSError, asyncpg.PostgresError) as exc:  # the clicks are then refused as unknown, not lost
+        except DATABASE_ERRORS as exc:  # the clicks are then refused as unknown, not lost
             logger.warning("impressions could not be written before checking clicks: %s", exc)
         found |= await _read_searches(pool, missing)
     return found

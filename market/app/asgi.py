@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -47,6 +47,9 @@ from sellers.routes import CatalogController, SellerController
 
 VERSION = "0.1.0"
 DOCS_ASSETS = "/docs/assets"
+POOL_CLOSE_SECONDS = 10.0  # at shutdown, how long connections still in use may take before they are cut
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -79,11 +82,9 @@ def create_app(
             yield
         finally:
             if keeping is not None:
-                keeping.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await keeping
+                await _stop(keeping)
                 await leadership.release()
-            await pool.close()
+            await _close(pool)
 
     @asynccontextmanager
     async def search(app: Litestar) -> AsyncIterator[None]:
@@ -99,17 +100,17 @@ def create_app(
             # Lexical search is served at once; `run` embeds the catalog (minutes for a large one, on every
             # core) unless a saved vector index covers it.
             await indexer.start(progress=show_progress, wait_for_vectors=False)
-        except (OSError, asyncpg.PostgresError) as exc:  # e.g. an unmigrated database: keep trying
+        except db.DATABASE_ERRORS as exc:  # e.g. an unmigrated database, or one away: keep trying
             app.logger.warning("search starts once the database allows it: %s", exc)
         following = asyncio.create_task(indexer.run(progress=show_progress), name="search-indexer")
         try:
             yield
         finally:
-            for task in (following, writing):  # the impression log writes what it holds as it stops
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await asyncio.to_thread(indexer.save)  # the next start then embeds nothing it already had
+            # The impression log writes what it holds as it stops, if the database lets it. Neither task's
+            # failure keeps the index from being saved: the next start then embeds nothing it already had.
+            for task in (following, writing):
+                await _stop(task)
+            await asyncio.to_thread(indexer.save)
 
     @asynccontextmanager
     async def payments(app: Litestar) -> AsyncIterator[None]:
@@ -125,9 +126,7 @@ def create_app(
         try:
             yield
         finally:
-            sweeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeping
+            await _stop(sweeping)
             await gateway.close()
 
     return Litestar(
@@ -163,6 +162,33 @@ def create_app(
         openapi_config=_openapi(),
         response_headers=[ResponseHeader(name="Agora-Worker", value=worker)] if worker else None,
     )
+
+
+async def _stop(task: asyncio.Task | None) -> None:
+    """Cancel a background task and wait for it; an error it ended with is logged, not raised, so that the
+    rest of the shutdown (the index saved, the pool closed) still happens."""
+    if task is None:
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    except Exception:
+        log.exception("background task %s had failed", task.get_name())
+
+
+async def _close(pool: asyncpg.Pool) -> None:
+    """Close the pool, cutting the connections still in use after a while (a statement waiting on a server
+    that is gone)."""
+    try:
+        await asyncio.wait_for(pool.close(), POOL_CLOSE_SECONDS)
+    except TimeoutError:
+        log.warning("database connections still in use after %.0f s; cutting them", POOL_CLOSE_SECONDS)
+        pool.terminate()
+    except db.DATABASE_ERRORS as exc:  # a connection whose server is gone cannot say goodbye
+        log.warning("database connections cut at shutdown: %r", exc)
+        pool.terminate()
 
 
 def _openapi() -> OpenAPIConfig:

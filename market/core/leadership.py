@@ -16,6 +16,8 @@ import logging
 
 import asyncpg
 
+from market.core.db import CONNECT_TIMEOUT_SECONDS, DATABASE_ERRORS
+
 log = logging.getLogger(__name__)
 # An arbitrary constant shared by every Agora process, distinct from the keys of the other advisory locks:
 # migrate.MIGRATION_LOCK_KEY (0x4A60_0001) and sellers.store.CHANGE_FEED_LOCK_KEY (0x4A60_0002).
@@ -42,13 +44,13 @@ class Leadership:
             try:
                 await self._conn.fetchval("SELECT 1")
                 return self.held
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except DATABASE_ERRORS:
                 log.warning("lost the database connection that held the lead")
                 await self._close()
         try:
-            self._conn = await asyncpg.connect(self._url)
+            self._conn = await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT_SECONDS)
             self.held = bool(await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK_KEY))
-        except (OSError, asyncpg.PostgresError) as exc:
+        except DATABASE_ERRORS as exc:
             log.warning("cannot ask for the lead: %s", exc)
             await self._close()
             return False
@@ -73,5 +75,5 @@ class Leadership:
         conn, self._conn = self._conn, None
         self.held = self.alone
         if conn is not None:
-            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            with contextlib.suppress(*DATABASE_ERRORS):
                 await conn.close(timeout=2)

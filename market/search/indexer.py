@@ -26,6 +26,7 @@ import asyncpg
 
 from feedback import events
 from market.core import telemetry
+from market.core.db import DATABASE_ERRORS
 from market.core.errors import DomainError
 from market.core.leadership import Leadership
 from market.core.settings import Settings
@@ -161,8 +162,8 @@ class SearchIndexer:
                     await self.start(progress=progress, wait_for_vectors=False)
                 else:  # the leader is embedding the catalog; words serve meanwhile
                     await asyncio.sleep(LEADER_WAIT_SECONDS)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("search index not started yet (%s); retrying", exc)
+            except DATABASE_ERRORS as exc:
+                log.warning("search index not started yet (%r); retrying", exc)
                 await asyncio.sleep(max(self.settings.index_poll_seconds, 1.0))
         self.engine.embedder.set_threads(self.settings.search_threads)
         try:
@@ -204,8 +205,8 @@ class SearchIndexer:
                     await asyncio.sleep(self.settings.index_poll_seconds)
             except asyncio.CancelledError:
                 raise
-            except (OSError, asyncpg.PostgresError) as exc:  # the database went away for a moment: retry
-                log.warning("search indexer: %s; retrying", exc)
+            except DATABASE_ERRORS as exc:  # the database went away for a moment: retry
+                log.warning("search indexer: %r; retrying", exc)
                 await asyncio.sleep(max(self.settings.index_poll_seconds, 1.0))
 
     async def _searchable_products(self) -> list[IndexedProduct]:
