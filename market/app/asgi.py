@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import asyncpg
 from litestar import Litestar
@@ -27,7 +28,7 @@ from market.app.log_lines import escape_log_records
 from market.app.operator import OperatorController
 from market.assistant.page import chat_page, chat_script
 from market.assistant.routes import ConversationController
-from market.core import db, migrate, telemetry
+from market.core import db, db_supervisor, migrate, telemetry
 from market.core.leadership import Leadership
 from market.core.settings import Settings, ensure_operator_token
 from market.metrics.demand_routes import OperatorDemandController, SellerDemandController
@@ -60,17 +61,20 @@ def create_app(
     show_progress: bool = False,
     leadership: Leadership | None = None,
     worker: str | None = None,
+    embedded_pgdata: Path | None = None,
 ) -> Litestar:
     """The Agora service, connected to `database_url` (see `market.core.db.database_url`). `leadership`: how
     this process learns whether it leads the service (one of several workers); default: serving alone.
-    `worker`: this process's name among several workers, sent as `Agora-Worker` on every answer."""
+    `worker`: this process's name among several workers, sent as `Agora-Worker` on every answer.
+    `embedded_pgdata`: the data directory of the embedded server behind `database_url`, which the leader
+    then starts again if it dies (`market.core.db_supervisor`); None for a database run by someone else."""
     leadership = leadership or Leadership()
     escape_log_records()  # a path or query logged with a line feed in it cannot forge a log line
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         pool = await db.create_pool(database_url, settings)
-        keeping = None
+        keeping = supervising = None
         try:
             if migrate_on_start:
                 async with pool.acquire() as conn:
@@ -79,8 +83,14 @@ def create_app(
             if not leadership.alone:
                 await leadership.claim()
                 keeping = asyncio.create_task(leadership.keep(), name="leadership")
+            if embedded_pgdata is not None:
+                supervising = asyncio.create_task(
+                    db_supervisor.supervise(embedded_pgdata, lambda: leadership.held or leadership.led_last),
+                    name="postgres-supervisor",
+                )
             yield
         finally:
+            await _stop(supervising)
             if keeping is not None:
                 await _stop(keeping)
                 await leadership.release()

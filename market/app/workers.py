@@ -15,7 +15,8 @@ assistant; what they share lives in PostgreSQL and the data dir. What holds acro
 - next-page cursors are signed with one key and carry their search (`ranking.cursors`), so any worker
   continues any search;
 - the service's once-only work (embedding the catalog on a cold start, saving the vector index, sweeping
-  lapsed orders) is the leader's (`market.core.leadership`); the others load the index the leader saved;
+  lapsed orders, starting the embedded PostgreSQL again if it dies) is the leader's
+  (`market.core.leadership`); the others load the index the leader saved;
 - Prometheus counts are summed over the workers by prometheus_client's multiprocess mode, in a directory
   under the data dir emptied at each start.
 """
@@ -144,13 +145,16 @@ def worker_app() -> Litestar:
     from prometheus_client import multiprocess
 
     from market.app.asgi import create_app
+    from market.core.db import embedded_pgdata
 
     database_url = os.environ[DATABASE_VARIABLE]
+    settings = settings_from_json(os.environ[SETTINGS_VARIABLE])
     app = create_app(
-        settings_from_json(os.environ[SETTINGS_VARIABLE]),
+        settings,
         database_url,
         leadership=Leadership(database_url),
         worker=str(os.getpid()),  # which worker answered, for whoever needs to tell them apart
+        embedded_pgdata=embedded_pgdata(settings),  # the leader starts it again if it dies
     )
     # This worker's "live" gauges stop counting once it has stopped.
     app.on_shutdown.append(lambda: multiprocess.mark_process_dead(os.getpid()))

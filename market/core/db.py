@@ -2,7 +2,7 @@
 
 With no `DATABASE_URL`, Agora runs an embedded PostgreSQL whose data directory lives under the data dir and
 survives restarts. The server is shared by every Agora process on the same data dir and stopped when the
-last of them exits.
+last of them exits; if it dies meanwhile, `market.core.db_supervisor` starts it again.
 
 While the database does not answer, the pool opens no connection more often than a backoff allows, and
 everything that fails for want of it says so as `DatabaseUnavailable` (or one of `CONNECTION_LOST`, for a
@@ -58,6 +58,11 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+def embedded_pgdata(settings: Settings) -> Path | None:
+    """The embedded server's data directory, or None when a database is given (`DATABASE_URL`)."""
+    return None if settings.database_url else settings.embedded_pgdata
+
+
 def database_url(settings: Settings) -> str:
     """The URL to connect to: the configured one always wins; otherwise the embedded server's."""
     if settings.database_url:
@@ -66,7 +71,8 @@ def database_url(settings: Settings) -> str:
 
 
 def start_embedded_postgres(pgdata: Path) -> str:
-    """Start (or join) the embedded server for `pgdata` and return its URL; it stops when this process exits."""
+    """Start (or join) the embedded server for `pgdata` and return its URL; it stops when this process exits.
+    Called again once that server has died, it starts it again on the same data directory (same URL)."""
     with warnings.catch_warnings():
         # It looks for XDG_RUNTIME_DIR, often unset on servers, and falls back to /tmp as it should.
         warnings.simplefilter("ignore")
@@ -74,7 +80,11 @@ def start_embedded_postgres(pgdata: Path) -> str:
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     log.info("using embedded PostgreSQL in %s", pgdata)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")  # this process's handle, made once
+    # The handle may be older than the server's death: look again, under the library's lock across
+    # processes, so that two processes never start it at once.
+    with server._lock:
+        server.ensure_postgres_running()
     return server.get_uri()
 
 

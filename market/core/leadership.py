@@ -6,6 +6,10 @@ vector index, sweeping lapsed orders. The leader is whichever process holds a Po
 on a connection of its own kept for that purpose; the lock goes with the connection, so if the leader dies
 or loses the database, another process takes it over at its next look (`keep`). A process serving alone
 is its own leader and never asks the database.
+
+While the database is down nobody holds the lock; the work that needs no database (starting the embedded
+server again, `market.core.db_supervisor`) stays with the process that led when it last answered
+(`led_last`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ class Leadership:
         self.look_every_seconds = look_every_seconds
         self._conn: asyncpg.Connection | None = None
         self.held = database_url is None
+        # Whether this process led when the database last answered; unlike `held`, kept while it is down.
+        self.led_last = self.held
 
     @property
     def alone(self) -> bool:
@@ -43,6 +49,7 @@ class Leadership:
         if self._conn is not None and not self._conn.is_closed():
             try:
                 await self._conn.fetchval("SELECT 1")
+                self.led_last = self.held
                 return self.held
             except DATABASE_ERRORS:
                 log.warning("lost the database connection that held the lead")
@@ -54,6 +61,7 @@ class Leadership:
             log.warning("cannot ask for the lead: %s", exc)
             await self._close()
             return False
+        self.led_last = self.held
         if self.held:
             log.info("this process leads the service")
         else:
@@ -69,7 +77,7 @@ class Leadership:
 
     async def release(self) -> None:
         await self._close()
-        self.held = self.alone
+        self.held = self.led_last = self.alone
 
     async def _close(self) -> None:
         conn, self._conn = self._conn, None

@@ -102,6 +102,7 @@ def serve_http(settings: Settings, host: str | None, port: int | None, url: str 
         click.echo(f"{settings.workers} worker processes")
         serve_workers(settings, url, host, port)
         return
-    uvicorn.run(
-        create_app(settings, url, show_progress=True), host=host, port=port, log_level=settings.log_level
-    )
+    from market.core.db import embedded_pgdata
+
+    app = create_app(settings, url, show_progress=True, embedded_pgdata=embedded_pgdata(settings))
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level)

@@ -98,6 +98,39 @@ async def test_one_process_leads_and_another_takes_over_when_its_connection_goes
     assert await Leadership().claim()  # a process serving alone leads without asking anyone
 
 
+async def test_while_the_database_is_away_nobody_leads_but_the_last_leader_is_known(
+    database_url, monkeypatch
+):
+    first, second = Leadership(database_url), Leadership(database_url)
+    admin = await asyncpg.connect(database_url)
+    try:
+        assert await first.claim() and not await second.claim()
+
+        async def refused(*args, **kwargs):
+            raise ConnectionRefusedError(111, "Connection refused")
+
+        monkeypatch.setattr(asyncpg, "connect", refused)  # the database is away from now on
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1",
+            LEADER_LOCK_KEY,
+        )
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while await first.claim():  # until it notices that its connection is gone
+            assert time.monotonic() < deadline, "the lost connection went unnoticed"
+            await asyncio.sleep(0.05)
+
+        assert not first.held and first.led_last  # it supervises the embedded server meanwhile
+        assert not await second.claim() and not second.held and not second.led_last
+
+        monkeypatch.undo()  # the database is back: whoever asks first leads
+        assert await second.claim() and second.led_last
+        assert not await first.claim() and not first.led_last
+    finally:
+        await admin.close()
+        await first.release()
+        await second.release()
+
+
 # -- workers in one test process ------------------------------------------------------------------------------
 
 
