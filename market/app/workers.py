@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from litestar import Litestar
 
+from market.core.db import embedded_pgdata, rejoin_embedded_postgres
 from market.core.leadership import Leadership
 from market.core.settings import Settings, ensure_operator_token, settings_from_json, settings_to_json
 
@@ -67,7 +68,13 @@ def serve_workers(settings: Settings, database_url: str, host: str, port: int) -
         workers=settings.workers,
         log_level=settings.log_level,
     )
-    supervise(config, listening_sockets(host, port, settings.workers))
+    try:
+        supervise(config, listening_sockets(host, port, settings.workers))
+    finally:
+        if (pgdata := embedded_pgdata(settings)) is not None:
+            # The leader may have started the embedded server again: this process, the last to leave, is
+            # to stop that one.
+            rejoin_embedded_postgres(pgdata)
 
 
 def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
@@ -145,7 +152,6 @@ def worker_app() -> Litestar:
     from prometheus_client import multiprocess
 
     from market.app.asgi import create_app
-    from market.core.db import embedded_pgdata
 
     database_url = os.environ[DATABASE_VARIABLE]
     settings = settings_from_json(os.environ[SETTINGS_VARIABLE])

