@@ -10,9 +10,6 @@ from contextlib import asynccontextmanager
 import asyncpg
 from litestar import Litestar
 from litestar.datastructures import ResponseHeader, State
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
@@ -24,6 +21,7 @@ from market.app.errors import EXCEPTION_HANDLERS
 from market.app.health import healthz, readyz
 from market.app.input_guard import check_input
 from market.app.log_lines import escape_log_records
+from market.app.openapi import DOCS_ASSETS, openapi_config
 from market.app.operator import OperatorController
 from market.assistant.page import chat_page, chat_script
 from market.assistant.routes import ConversationController
@@ -46,7 +44,6 @@ from ranking.engine import MatchingEngine
 from sellers.routes import CatalogController, SellerController
 
 VERSION = "0.1.0"
-DOCS_ASSETS = "/docs/assets"
 
 
 def create_app(
@@ -160,31 +157,6 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_input,  # no control character, no deep nesting: checked before any handler
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=_openapi(),
+        openapi_config=openapi_config(VERSION),
         response_headers=[ResponseHeader(name="Agora-Worker", value=worker)] if worker else None,
-    )
-
-
-def _openapi() -> OpenAPIConfig:
-    # The docs page loads Swagger UI from the installed package, not a CDN: it works offline.
-    swagger = SwaggerRenderPlugin(
-        path="/",
-        js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
-        css_url=f"{DOCS_ASSETS}/swagger-ui.css",
-        standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
-    )
-    return OpenAPIConfig(
-        title="Agora",
-        version=VERSION,
-        description="An agentic-commerce marketplace. Sellers publish catalogs here; shoppers' assistants buy.",
-        path="/docs",
-        render_plugins=[swagger],
-        components=Components(
-            security_schemes={
-                "SellerKey": SecurityScheme(type="http", scheme="bearer", description="A seller's API key"),
-                "OperatorToken": SecurityScheme(
-                    type="http", scheme="bearer", description="The operator token"
-                ),
-            }
-        ),
     )
