@@ -23,6 +23,7 @@ from market.app.input_guard import check_input
 from market.app.log_lines import escape_log_records
 from market.app.openapi import DOCS_ASSETS, openapi_config
 from market.app.operator import OperatorController
+from market.app.security_headers import add_security_headers
 from market.assistant.page import chat_page, chat_script
 from market.assistant.routes import ConversationController
 from market.core import db, migrate, telemetry
@@ -156,6 +157,7 @@ def create_app(
         middleware=[telemetry.REQUESTS.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_input,  # no control character, no deep nesting: checked before any handler
+        before_send=[add_security_headers],  # nosniff, no referrer, a Content-Security-Policy: every answer
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(VERSION),
         response_headers=[ResponseHeader(name="Agora-Worker", value=worker)] if worker else None,

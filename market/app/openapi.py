@@ -6,21 +6,40 @@ So before the document is served, each operation's error responses are replaced 
 made from `ErrorResponse` itself, so the two cannot drift apart): the statuses that follow from what the
 operation takes (400 for any request, 401 with credentials, 403 with a seller's key, 404 with a path
 parameter, 413 and 415 with a body), and `default` for the rest (402, 409, 502, 503, 500).
+
+The docs page runs no inline script and loads nothing from elsewhere (Swagger UI comes from the installed
+`swagger-ui-bundle` package, its start-up from `/docs/swagger-init.js`), so its Content-Security-Policy
+allows scripts from this origin alone.
 """
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import msgspec
-from litestar import Request
+from litestar import Request, Router, get
+from litestar.datastructures import ResponseHeader
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from market.app.errors import ErrorResponse
 
-DOCS_ASSETS = "/docs/assets"
+DOCS = "/docs"
+DOCS_ASSETS = f"{DOCS}/assets"
+_DOCS_POLICY = [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",  # Swagger UI's stylesheet (the styles its script sets are not inline ones)
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    "connect-src 'self'",  # the document itself, and "Try it out"
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+]
+DOCS_POLICY = "; ".join(_DOCS_POLICY)
 SELLER_KEY, OPERATOR_TOKEN = "SellerKey", "OperatorToken"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -48,11 +67,18 @@ def openapi_config(version: str) -> OpenAPIConfig:
         css_url=f"{DOCS_ASSETS}/swagger-ui.css",
         standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
     )
+    docs = Router(
+        DOCS,
+        route_handlers=[],
+        include_in_schema=False,
+        response_headers=[ResponseHeader(name="Content-Security-Policy", value=DOCS_POLICY)],
+    )
     return OpenAPIConfig(
         title="Agora",
         version=version,
         description="An agentic-commerce marketplace. Sellers publish catalogs here; shoppers' assistants buy.",
-        path="/docs",
+        path=DOCS,
+        openapi_router=docs,
         render_plugins=[swagger, _JsonWithErrors(path="/openapi.json")],
         components=Components(
             security_schemes={
@@ -105,8 +131,41 @@ def _document_operation_errors(operation: dict[str, Any], path_parameters: list[
 
 
 class _SwaggerWithErrors(SwaggerRenderPlugin):
+    """Swagger UI reading `/docs/openapi.json`, started by a script of its own rather than an inline one."""
+
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, document_errors(openapi_schema))
+        title = html.escape(openapi_schema["info"]["title"])
+        return (
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{title}</title><link rel="icon" href="data:,">'
+            f'<link rel="stylesheet" href="{self.css_url}">'
+            f'<script src="{self.js_url}" defer></script>'
+            f'<script src="{self.standalone_preset_js_url}" defer></script>'
+            f'<script src="{DOCS}/swagger-init.js" defer></script>'
+            '</head><body><div id="swagger-container"></div></body></html>'
+        ).encode()
+
+    def receive_router(self, router: Router) -> None:
+        super().receive_router(router)
+        router.register(swagger_init)
+
+
+@get("/swagger-init.js", media_type="text/javascript", sync_to_thread=False)
+def swagger_init() -> str:
+    return _SWAGGER_INIT
+
+
+_SWAGGER_INIT = f"""window.addEventListener("DOMContentLoaded", () => {{
+  window.ui = SwaggerUIBundle({{
+    url: "{DOCS}/openapi.json",
+    dom_id: "#swagger-container",
+    deepLinking: true,
+    validatorUrl: null,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+  }});
+}});
+"""
 
 
 class _JsonWithErrors(JsonRenderPlugin):
