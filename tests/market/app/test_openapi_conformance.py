@@ -6,6 +6,8 @@ document does not describe."""
 
 from __future__ import annotations
 
+import re
+
 import hypothesis
 import pytest
 import schemathesis
@@ -26,7 +28,7 @@ from market.assistant.llm.messages import ModelReply
 from tests.conftest import OPERATOR_TOKEN, product
 
 SEED = 20240611
-EXAMPLES = 5  # per operation, once with valid and once with invalid input
+EXAMPLES = 10  # per operation, once with valid and once with invalid input
 BASE = "http://testserver"
 ERROR = {"$ref": "#/components/schemas/ErrorResponse"}
 CHECKS = [
@@ -68,6 +70,29 @@ async def test_an_operation_with_a_key_a_path_and_a_body_documents_what_each_can
     assert {"400", "401", "403", "404", "413", "415", "default"} <= set(patch)
     assert "WWW-Authenticate" in patch["401"]["headers"]
     assert set(health) == {"200", "400", "default"}
+
+
+async def test_the_document_says_what_a_request_may_carry_as_the_app_reads_it(client):
+    document = (await client.get("/docs/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    search = {
+        parameter["name"]: parameter["schema"]
+        for parameter in document["paths"]["/v1/search"]["get"]["parameters"]
+    }
+    query_text = re.compile(search["q"]["pattern"])
+    body_text = re.compile(schemas["MessageIn"]["properties"]["text"]["pattern"])
+
+    # No control character in a query; tab and line breaks, but no other, in a body's free text.
+    assert query_text.match("trail shoes") and not query_text.match("trail\tshoes")
+    assert (
+        body_text.match("a tent\r\n\tplease")
+        and not body_text.match("tent\x00")
+        and not body_text.match("\x85")
+    )
+    # Bodies whose fields are fixed say so; a bound of 0 is written (a price, a stock count).
+    assert schemas["SearchRequest"]["additionalProperties"] is False
+    assert search["min_price"]["minimum"] == 0
+    assert schemas["ProductPatch"]["properties"]["inventory_quantity"]["minimum"] == 0
 
 
 class CannedModel:
