@@ -297,9 +297,15 @@ class StripeGateway:
 
     # What Stripe holds, for reconciliation.
 
-    async def charge_summary(self, charge_id: str) -> ChargeSummary:
-        with stripe_errors("charge_summary", self.api_base):
-            charge = await self._client.v1.charges.retrieve_async(charge_id)
+    async def charge_summary(self, charge_id: str) -> ChargeSummary | None:
+        """The charge as Stripe holds it; None when Stripe has no such charge."""
+        try:
+            with stripe_errors("charge_summary", self.api_base):
+                charge = await self._client.v1.charges.retrieve_async(charge_id)
+        except GatewayError as refused:
+            if refused.code == "resource_missing":
+                return None
+            raise
         fields = charge.to_dict()
         captured = fields.get("amount_captured")
         if captured is None:  # older API shapes (and localstripe) only say whether it was captured

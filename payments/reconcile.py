@@ -5,7 +5,8 @@ apart when a process dies between a Stripe call and the ledger write, or when so
 dashboard. Each disagreement becomes a Difference an operator can look up in both places:
 
 - the charge: captured and refunded amounts against the ledger's charge and refunds, and its amount and
-  refunds against the order's own total_amount and refunded_amount;
+  refunds against the order's own total_amount and refunded_amount; a charge Stripe does not have at all
+  is one difference ("charge ch_... missing at Stripe": the ledger's charge against 0);
 - each transfer of the order's transfer group: its amount and reversed amount against the ledger's
   transfer to that seller and the reversals booked for the seller;
 - the ledger's own equation (money kept = fees kept + transfers kept), checked only when everything above
@@ -53,7 +54,7 @@ async def reconcile_order(
 ) -> list[Difference]:
     """Every disagreement between the order's ledger and Stripe; an empty list means reconciled.
 
-    Raises GatewayError when Stripe cannot be asked.
+    Raises GatewayError when Stripe cannot be asked (a charge it does not have is a difference).
     """
     entries = await ledger.entries(conn, order.order_id)
     balance = await ledger.order_balance(conn, order.order_id)
@@ -72,6 +73,8 @@ async def _charge_differences(
         return _compare(order, [("charge", balance.charged, 0), ("refunded", balance.refunded, 0)])
     charge = await gateway.charge_summary(order.charge_id)
     named = f"charge {order.charge_id}"
+    if charge is None:
+        return [Difference(order.order_id, f"{named} missing at Stripe", balance.charged, 0)]
     return _compare(
         order,
         [

@@ -11,9 +11,6 @@ from pathlib import Path
 import asyncpg
 from litestar import Litestar
 from litestar.datastructures import ResponseHeader, State
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
@@ -25,7 +22,9 @@ from market.app.errors import EXCEPTION_HANDLERS
 from market.app.health import healthz, readyz
 from market.app.input_guard import check_input
 from market.app.log_lines import escape_log_records
+from market.app.openapi import DOCS_ASSETS, openapi_config
 from market.app.operator import OperatorController
+from market.app.security_headers import add_security_headers
 from market.assistant.page import chat_page, chat_script
 from market.assistant.routes import ConversationController
 from market.core import db, db_supervisor, migrate, telemetry
@@ -47,7 +46,6 @@ from ranking.engine import MatchingEngine
 from sellers.routes import CatalogController, SellerController
 
 VERSION = "0.1.0"
-DOCS_ASSETS = "/docs/assets"
 POOL_CLOSE_SECONDS = 10.0  # at shutdown, how long connections still in use may take before they are cut
 
 log = logging.getLogger(__name__)
@@ -168,8 +166,9 @@ def create_app(
         middleware=[telemetry.REQUESTS.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_input,  # no control character, no deep nesting: checked before any handler
+        before_send=[add_security_headers],  # nosniff, no referrer, a Content-Security-Policy: every answer
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=_openapi(),
+        openapi_config=openapi_config(VERSION),
         response_headers=[ResponseHeader(name="Agora-Worker", value=worker)] if worker else None,
     )
 
@@ -199,28 +198,3 @@ async def _close(pool: asyncpg.Pool) -> None:
     except db.DATABASE_ERRORS as exc:  # a connection whose server is gone cannot say goodbye
         log.warning("database connections cut at shutdown: %r", exc)
         pool.terminate()
-
-
-def _openapi() -> OpenAPIConfig:
-    # The docs page loads Swagger UI from the installed package, not a CDN: it works offline.
-    swagger = SwaggerRenderPlugin(
-        path="/",
-        js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
-        css_url=f"{DOCS_ASSETS}/swagger-ui.css",
-        standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
-    )
-    return OpenAPIConfig(
-        title="Agora",
-        version=VERSION,
-        description="An agentic-commerce marketplace. Sellers publish catalogs here; shoppers' assistants buy.",
-        path="/docs",
-        render_plugins=[swagger],
-        components=Components(
-            security_schemes={
-                "SellerKey": SecurityScheme(type="http", scheme="bearer", description="A seller's API key"),
-                "OperatorToken": SecurityScheme(
-                    type="http", scheme="bearer", description="The operator token"
-                ),
-            }
-        ),
-    )

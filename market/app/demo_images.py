@@ -51,7 +51,6 @@ role="img" aria-label="$label">
 _HEADERS = {
     # An SVG is a document: this one may draw, and nothing else (no scripts, no loads).
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-    "X-Content-Type-Options": "nosniff",
     "Cache-Control": "public, max-age=86400",
 }
 

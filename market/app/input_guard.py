@@ -1,9 +1,11 @@
 """What a request brings is checked here, once, before any handler or dependency reads it.
 
-No path or query parameter may hold a control character; a JSON body may hold tab and line breaks (free
-text) but no other control character, and may not nest deeper than `json_depth.MAX_DEPTH`. A refusal is a
-400 in the one error shape, saying what, where (`path.id`, `query.q`, `body.filters.brand`) and why. The rules
-themselves live in `market.core.control_chars` and `market.core.json_depth`.
+No path or query parameter may hold a control character; a JSON body must say it is JSON (a Content-Type
+other than `application/json` or `application/*+json` is a 415; none at all is read as JSON), may hold tab
+and line breaks (free text) but no other control character, and may not nest deeper than
+`json_depth.MAX_DEPTH`. A refusal is a 400 (415) in the one error shape, saying what, where (`path.id`,
+`query.q`, `body.filters.brand`, `header.Content-Type`) and why. The rules themselves live in
+`market.core.control_chars` and `market.core.json_depth`.
 
 A route whose body is a batch checked item by item says so with `opt={ITEMS_CHECKED_ONE_BY_ONE: True}`:
 its body is checked for depth here, and each item for control characters where it is read, so that one
@@ -16,23 +18,28 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import SerializationException
 
 from market.core.control_chars import find_control_character
 from market.core.dependencies import ITEMS_CHECKED_ONE_BY_ONE
-from market.core.errors import InvalidInput
+from market.core.errors import InvalidInput, UnsupportedMediaType
 from market.core.json_depth import check_depth
 
 
 async def check_input(request: Request) -> None:
-    """Litestar's `before_request` hook for every route: raises InvalidInput at the first fault."""
+    """Litestar's `before_request` hook for every route: raises InvalidInput (UnsupportedMediaType for a body
+    that is not JSON) at the first fault."""
     for name, value in request.path_params.items():
         _refuse_control_characters(value, f"path.{name}", free_text=False)
     for name, value in request.query_params.multi_items():
         _refuse_control_characters(name, "query", free_text=False)
         _refuse_control_characters(value, f"query.{name}", free_text=False)
-    if "data" not in request.route_handler.parsed_fn_signature.parameters:
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if data is None:
         return
+    if getattr(data.kwarg_definition, "media_type", RequestEncodingType.JSON) == RequestEncodingType.JSON:
+        _refuse_other_media_types(request)
     check_depth(await request.body(), "body")
     if request.route_handler.opt.get(ITEMS_CHECKED_ONE_BY_ONE):
         return
@@ -41,6 +48,16 @@ async def check_input(request: Request) -> None:
     except SerializationException:
         return  # not JSON: decoding `data` says so, in the usual way
     _refuse_control_characters(body, "body", free_text=True)
+
+
+def _refuse_other_media_types(request: Request) -> None:
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType(
+            "unsupported_media_type",
+            f"Content-Type {media_type!r}: send application/json.",
+            where="header.Content-Type",
+        )
 
 
 def _refuse_control_characters(value: Any, where: str, *, free_text: bool) -> None:

@@ -38,11 +38,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
-}
+_HEADERS = {"Cache-Control": "no-cache"}  # nosniff and no referrer: on every answer (market.app)
 
 
 @get("/", include_in_schema=False, media_type=MediaType.HTML)

@@ -18,6 +18,9 @@ from typing import Any
 import msgspec
 
 _NEVER = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+# The same rules as JSON Schema patterns, for the API's document (a lone surrogate cannot be sent as UTF-8).
+FREE_TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+PLAIN_TEXT_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*$"
 _IN_FREE_TEXT = re.compile(f"[{_NEVER}]")
 _ANY = re.compile(f"[\t\n\r{_NEVER}]")
 

@@ -50,9 +50,7 @@ _POLICY = [
 CONTENT_SECURITY_POLICY = "; ".join(_POLICY)
 _HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
+    "Cache-Control": "no-cache",  # nosniff and no referrer: on every answer (market.app)
 }
 
 
@@ -82,7 +80,7 @@ async def plotly_js() -> File:
         PLOTLY_JS,
         media_type="text/javascript; charset=utf-8",
         content_disposition_type="inline",
-        headers={"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"},
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+import msgspec
 
 from payments import ledger
 from payments.gateway import StripeGateway
@@ -119,3 +120,15 @@ async def test_an_order_never_paid_has_nothing_to_reconcile(
     order_id = await add_order(db, total_amount=500, platform_fee_amount=50)
     order = OrderMoney(order_id, "USD", None, unique("group"), total_amount=500, refunded_amount=0)
     assert await reconcile_order(db, gateway, order) == []
+
+
+async def test_a_charge_stripe_does_not_have_is_named_and_its_transfers_still_checked(
+    db: asyncpg.Connection, gateway: StripeGateway
+) -> None:
+    order, transfer_id, _ = await paid_refunded_order(db, gateway, booked_transfer=800)
+    lost = msgspec.structs.replace(order, charge_id="ch_gone_from_stripe")
+
+    assert await reconcile_order(db, gateway, lost) == [
+        Difference(order.order_id, "charge ch_gone_from_stripe missing at Stripe", ledger=1000, stripe=0),
+        Difference(order.order_id, f"transfer {transfer_id}", ledger=800, stripe=900),
+    ]

@@ -1,4 +1,5 @@
-"""Webhook events are believed only when signed by Stripe, recently, and are handled once per event id."""
+"""Webhook events are believed only when signed by Stripe, at a time within the tolerance either way, and are
+handled once per event id."""
 
 from __future__ import annotations
 
@@ -75,6 +76,14 @@ def test_a_genuine_but_old_signature_is_rejected_as_stale() -> None:
     assert rejection(payload, signed(payload, at=int(time.time()) - 301)) == "stale_signature"
     # Within the tolerance it is fine.
     assert verify(payload, signed(payload, at=int(time.time()) - 200), SECRET)["id"] == EVENT["id"]
+
+
+def test_a_genuine_signature_dated_ahead_of_the_tolerance_is_rejected() -> None:
+    payload = json.dumps(EVENT).encode()
+    assert rejection(payload, signed(payload, at=int(time.time()) + 3600)) == "future_signature"
+    assert rejection(payload, signed(payload, at=int(time.time()) + 301)) == "future_signature"
+    # A clock a little ahead of this one is fine.
+    assert verify(payload, signed(payload, at=int(time.time()) + 200), SECRET)["id"] == EVENT["id"]
 
 
 @pytest.mark.parametrize("payload", [b"{not json", b"[1, 2]", b'{"id": "evt_1"}', b"\xff\xfe"])

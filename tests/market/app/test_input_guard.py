@@ -1,13 +1,13 @@
 """Input from outside is checked at the edge, before any handler reads it: a control character in a path, a
-query or a JSON body is a 400 saying what, where and why; JSON nested past the limit is a 400; and no route
-is left out of that check."""
+query or a JSON body is a 400 saying what, where and why; JSON nested past the limit is a 400; a body sent as
+anything but JSON to a route that reads JSON is a 415; and no route is left out of that check."""
 
 from __future__ import annotations
 
 import pytest
 
 from market.app.asgi import create_app
-from tests.conftest import OPERATOR_TOKEN
+from tests.conftest import OPERATOR_TOKEN, product, register
 from tests.market.assistant.scripted import FixedClassifier, converse, local, use
 
 NUL = "\u0000"
@@ -119,6 +119,47 @@ async def test_brackets_inside_strings_do_not_count_as_nesting(client):
     answer = await client.post("/v1/search", json={"query": "[" * 400})
 
     assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "text/json"])
+async def test_a_patch_sent_as_anything_but_json_is_a_415_and_changes_nothing(client, content_type):
+    _, headers = await register(client)
+    assert (await client.post("/v1/catalog/products", json=[product("tent")], headers=headers)).is_success
+
+    answer = await client.patch(
+        "/v1/catalog/products/tent",
+        content=b'{"inventory_quantity": 0}',
+        headers=headers | {"Content-Type": content_type},
+    )
+
+    assert answer.status_code == 415, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "unsupported_media_type" and error["where"] == "header.Content-Type"
+    assert content_type in error["message"]
+    unchanged = await client.get("/v1/catalog/products/tent", headers=headers)
+    assert unchanged.json()["inventory_quantity"] == 10
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/merge-patch+json"])
+async def test_a_patch_sent_as_json_is_read(client, content_type):
+    _, headers = await register(client)
+    assert (await client.post("/v1/catalog/products", json=[product("tent")], headers=headers)).is_success
+
+    answer = await client.patch(
+        "/v1/catalog/products/tent",
+        content=b'{"inventory_quantity": 3}',
+        headers=headers | {"Content-Type": content_type},
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["inventory_quantity"] == 3
+
+
+async def test_a_search_sent_as_a_form_is_a_415(client, db):
+    answer = await client.post("/v1/search", data={"query": "tent"})
+
+    assert answer.status_code == 415, answer.text
+    assert await logged_events(client, db) == 0
 
 
 @pytest.mark.parametrize("cursor", ["é", "%C3%A9", "not a cursor"])

@@ -26,6 +26,7 @@ from litestar.testing import AsyncTestClient
 from market.app.asgi import create_app
 from market.core.leadership import LEADER_LOCK_KEY, Leadership
 from market.core.settings import Settings
+from market.search.indexer import SearchIndexer
 from market.taxonomy.demo_catalog import generate_products
 from tests.conftest import OPERATOR_TOKEN, register
 
@@ -135,8 +136,16 @@ async def test_while_the_database_is_away_nobody_leads_but_the_last_leader_is_kn
 
 
 async def test_a_worker_that_does_not_lead_serves_by_words_and_embeds_nothing_until_it_takes_the_lead(
-    settings, database_url, embedded
+    settings, database_url, embedded, monkeypatch
 ):
+    looks: list[bool] = []  # each time a worker looked for the leader's saved index, whether it was there
+    look = SearchIndexer._leader_saved_index
+
+    def counted_look(self) -> bool:
+        looks.append(look(self))
+        return looks[-1]
+
+    monkeypatch.setattr(SearchIndexer, "_leader_saved_index", counted_look)
     await upload_catalog(settings, database_url, 30)
     elsewhere = await asyncpg.connect(database_url)  # another worker leads and is still embedding
     await elsewhere.execute("SELECT pg_advisory_lock($1)", LEADER_LOCK_KEY)
@@ -144,7 +153,8 @@ async def test_a_worker_that_does_not_lead_serves_by_words_and_embeds_nothing_un
         async with worker(settings, database_url) as follower:
             engine = follower.app.state.engine
             await eventually(lambda: engine.lexical_only, "serving by words")
-            await asyncio.sleep(2.5)  # more than one look for the leader's index
+            await eventually(lambda: len(looks) >= 2, "two looks for the leader's index")
+            assert not any(looks)
             answer = (await follower.post("/v1/search", json={"query": "jacket"})).json()
             assert answer["retrieval"] == ["lexical"] and not engine.ready
             assert (await follower.get("/readyz")).status_code == 503

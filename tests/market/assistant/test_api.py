@@ -96,7 +96,7 @@ async def test_a_json_answer_with_the_real_classifier_and_what_the_turn_stored(s
     assert turn["user_text"] == "show me running shoes under $130" and turn["reply"] == answer["reply"]
     assert turn["intent"]["action"] == "search" and turn["intent"]["slots"]["budget_max"] == 13000
     assert [shown["position"] for shown in turn["products_shown"]] == [1, 2]
-    assert turn["model"] == "layer" and turn["latency_ms"] > 0
+    assert turn["model"] == "layer" and turn["latency_ms"] >= 0  # recorded, whatever the machine's speed
 
     intent = await db.fetchrow("SELECT session_id, payload FROM events WHERE type = 'intent'")
     assert intent["session_id"] == conversation

@@ -98,7 +98,6 @@ async def test_a_search_moves_its_route_histogram_and_the_stage_timings(client, 
     assert not [key for key in after if ("path", "/metrics") in key[1]]  # scrapes are left out
     for stage in ("embed", "dense", "lexical", "fusion", "retrieval_total", "features", "rerank"):
         assert moved(before, after, "agora_search_stage_seconds_count", stage=stage) == 1, stage
-    assert moved(before, after, "agora_search_stage_seconds_sum", stage="retrieval_total") > 0
     assert moved(before, after, "agora_searches_total", results="some") == 1
 
 

@@ -37,7 +37,7 @@ async def _status(shop, order_id: str) -> str:
     return (await shop.get(f"/v1/orders/{order_id}")).json()["status"]
 
 
-async def test_unsigned_forged_or_stale_events_are_refused_and_change_nothing(
+async def test_unsigned_forged_stale_or_future_dated_events_are_refused_and_change_nothing(
     shop, stripe, stripe_server, db
 ):
     since = int(time.time())
@@ -54,12 +54,16 @@ async def test_unsigned_forged_or_stale_events_are_refused_and_change_nothing(
     stale = await shop.post(
         WEBHOOK, content=body, headers=signed(body, secret, timestamp=int(time.time()) - 3600)
     )
+    ahead = await shop.post(
+        WEBHOOK, content=body, headers=signed(body, secret, timestamp=int(time.time()) + 3600)
+    )
 
-    for answer in (missing, wrong_secret, tampered, stale):
+    for answer in (missing, wrong_secret, tampered, stale, ahead):
         assert answer.status_code == 400, answer.text
         error = answer.json()["error"]
         assert (error["code"], error["where"]) == ("invalid_signature", "header.Stripe-Signature")
     assert "stale_signature" in stale.json()["error"]["message"]
+    assert "future_signature" in ahead.json()["error"]["message"]
     assert "missing_signature" in missing.json()["error"]["message"]
     assert await _status(shop, order["order_id"]) == "pending"
     assert await db.fetchval("SELECT count(*) FROM stripe_events") == 0
