@@ -120,12 +120,21 @@ TOOLS: dict[str, type[Struct]] = {
 CART_TOOLS = frozenset({"add_to_cart", "remove_from_cart", "start_checkout"})
 
 
+# Arguments the layer fills and the model is not shown: every token of the tools' schemas is read with each
+# prompt, and a small model's context (4,096 tokens on the local server) holds little more than them.
+LAYER_ONLY = frozenset({"show_prices_in"})
+
+
 def tool_specs() -> list[ToolSpec]:
     """Every tool as the model sees it: name, what it does, the JSON schema of its arguments."""
     specs = []
     for name, kind in TOOLS.items():
         schema = msgspec.json.schema(kind)
         parameters = dict(schema["$defs"][schema["$ref"].rsplit("/", 1)[-1]])
+        properties = {
+            key: value for key, value in parameters.get("properties", {}).items() if key not in LAYER_ONLY
+        }
+        parameters["properties"] = properties
         description = parameters.pop("description", "")
         parameters.pop("title", None)
         specs.append(ToolSpec(name=name, description=description, parameters=parameters))
