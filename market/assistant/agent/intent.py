@@ -179,9 +179,9 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     if history.asked_checkout and confirms_checkout(clean, asked=True):
         action, confidence = "checkout", 1.0  # "yes" answers the question the assistant just asked
     shown = history.shown
-    if known and shown and not _titles_have(shown, known):
+    if known and shown and not titles_have(shown, known):
         # "going back to the mixers, add the first one": the first of the list that showed mixers
-        earlier = [listed for listed in reversed(history.earlier_lists) if _titles_have(listed, known)]
+        earlier = [listed for listed in reversed(history.earlier_lists) if titles_have(listed, known)]
         shown = earlier[0] if earlier else shown
     refs = layer.resolve(clean, shown, focus=history.focus) if shown else []
     if not refs and history.earlier_lists:  # "add the tent from before": a product of an earlier list
@@ -299,7 +299,7 @@ def _kinds_within(
     return tuple(ranked[:5])
 
 
-def _titles_have(shown: Sequence[Any], words: Sequence[str]) -> bool:
+def titles_have(shown: Sequence[Any], words: Sequence[str]) -> bool:
     """Whether the titles of a list shown name one of `words` ("mixers": a Stand Mixer)."""
     stems = {stem(word) for word in words}
     return any(

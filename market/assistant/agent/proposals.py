@@ -16,7 +16,7 @@ import msgspec
 
 from market.assistant.agent import replies, state
 from market.assistant.agent.history import History
-from market.assistant.agent.intent import FILLER, Intent
+from market.assistant.agent.intent import FILLER, Intent, titles_have
 from market.assistant.agent.state import DialogueState, Need
 from market.assistant.agent.tools import confirms_checkout
 from market.assistant.llm.messages import ToolCall
@@ -49,7 +49,7 @@ _REFINING = re.compile(
 _SET_QUANTITY = re.compile(
     r"\b(?:make\s+(?:it|that|them|those)|change\s+(?:it|that)\s+to|instead|only|just)\b", re.IGNORECASE
 )
-_QUANTITY_SET = re.compile(
+_NEW_QUANTITY = re.compile(
     r"\b(?:make\s+(?:it|that|them|those)(?:\s+(?:just|only))?|change\s+(?:it|that)\s+to|just|only)\s+"
     r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|a\s+single)\b(?!\s*(?:of\s+the|more))",
     re.IGNORECASE,
@@ -302,8 +302,7 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
     elsewhere = bool(need and unsold and not intent.describes_need and not state.has_words(need, unsold))
     # "over-ear only" after wireless headphones: words the titles just shown have narrow the need.
     in_list = bool(need and intent.topic and not slots.category) and all(
-        any(stem(word) in {stem(w) for w in re.findall(r"[\w'-]+", p.title.lower())} for p in history.shown)
-        for word in intent.topic
+        titles_have(history.shown, [word]) for word in intent.topic
     )
     # "and a toaster" after an electric kettle: another kind of product, though in the same category.
     said = {stem(word) for word in re.findall(r"[\w'-]+", intent.clean.lower())}
@@ -409,7 +408,7 @@ def _cart_add(intent: Intent, history: History) -> Proposal:
 def _quantity_set(intent: Intent, history: History) -> Proposal | None:
     """ "make that just one", "only 2 of them": a new quantity of the product last added (or the cart's only
     one), set rather than added."""
-    if not (intent.slots.quantity and _QUANTITY_SET.search(intent.clean) and history.cart_ids):
+    if not (intent.slots.quantity and _NEW_QUANTITY.search(intent.clean) and history.cart_ids):
         return None
     in_cart = history.cart_ids
     meant = [pid for pid in intent.references if pid in in_cart]
