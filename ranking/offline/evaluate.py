@@ -275,29 +275,47 @@ def reciprocal_rank(ranked: Sequence[int], grades: Mapping[int, float]) -> float
     return 0.0
 
 
-def evaluate(
-    stages: Mapping[str, StageRanker], relevance: RelevanceSet, *, progress: bool = False
-) -> dict[str, dict[str, float]]:
-    """Mean NDCG@10, Recall@100 and MRR per stage over the queries with at least one relevant label."""
-    judged = [
-        (relevance.queries[query_id], grades)
-        for query_id, grades in ((qid, relevance.labels.get(qid, {})) for qid in relevance.queries)
-        if any(grade > 0 for grade in grades.values())
+def judged_queries(relevance: RelevanceSet) -> list[str]:
+    """The ids of the queries with at least one product graded above 0, in the set's order."""
+    return [
+        query_id
+        for query_id in relevance.queries
+        if any(grade > 0 for grade in relevance.labels.get(query_id, {}).values())
     ]
+
+
+def score_queries(
+    stages: Mapping[str, StageRanker], relevance: RelevanceSet, *, progress: bool = False
+) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Each stage's NDCG@10, Recall@100 and MRR per judged query: (query ids, {stage: rows of METRICS})."""
+    judged = judged_queries(relevance)
     if not judged:
         raise ValueError("no query in the relevance set has a product labelled with a grade above 0")
-    totals = {name: np.zeros(len(METRICS)) for name in stages}
+    scores = {name: np.zeros((len(judged), len(METRICS))) for name in stages}
     # Queries outside, stages inside: one progress bar, and every stage sees the queries in the same order.
-    for text, grades in tqdm(judged, desc="evaluating", unit=" queries", disable=not progress):
+    for row, query_id in enumerate(tqdm(judged, desc="evaluating", unit=" queries", disable=not progress)):
+        text, grades = relevance.queries[query_id], relevance.labels[query_id]
         for name, ranker in stages.items():
             ranked = [int(product_id) for product_id in ranker(text)]
-            totals[name] += (
+            scores[name][row] = (
                 ndcg_at_k(ranked, grades, 10),
                 recall_at_k(ranked, grades, 100),
                 reciprocal_rank(ranked, grades),
             )
-    means = {name: total / len(judged) for name, total in totals.items()}
-    return {name: dict(zip(METRICS, map(float, mean), strict=True)) for name, mean in means.items()}
+    return judged, scores
+
+
+def mean_scores(scores: Mapping[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    return {
+        name: dict(zip(METRICS, map(float, rows.mean(axis=0)), strict=True)) for name, rows in scores.items()
+    }
+
+
+def evaluate(
+    stages: Mapping[str, StageRanker], relevance: RelevanceSet, *, progress: bool = False
+) -> dict[str, dict[str, float]]:
+    """Mean NDCG@10, Recall@100 and MRR per stage over the queries with at least one relevant label."""
+    return mean_scores(score_queries(stages, relevance, progress=progress)[1])
 
 
 def format_table(results: dict[str, dict[str, float]]) -> str:

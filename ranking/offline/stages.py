@@ -10,15 +10,41 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from ranking.embedder import Embedder
 from ranking.engine import CANDIDATES, MatchingEngine, SearchRequest
 from ranking.features import Signals, feature_matrix
+from ranking.index import EXACT_BELOW, VectorIndex
+from ranking.offline.embedding_cache import product_vectors
 from ranking.offline.evaluate import RelevanceSet, StageRanker, evaluate
 
 DEPTH = 100  # every stage is judged on its first 100 products (Recall@100)
+
+
+def engine_over(
+    relevance: RelevanceSet,
+    embedder: Embedder,
+    *,
+    exact: bool = True,
+    exact_below: int = EXACT_BELOW,
+    cache_dir: Path | None = None,
+    progress: bool = False,
+) -> MatchingEngine:
+    """An engine holding the set's products. `exact`: vectors searched exhaustively whatever the catalog's
+    size (offline, the approximate index's misses would be charged to the model); otherwise the serving
+    threshold `exact_below` decides. Vectors come from `cache_dir` when this model embedded this catalog."""
+    products = relevance.products
+    threshold = max(exact_below, len(products) + 1) if exact else exact_below
+    engine = MatchingEngine(embedder, exact_below=threshold)
+    vectors = product_vectors(embedder, products, cache_dir, progress=progress)
+    ids = np.fromiter((p.product_id for p in products), dtype=np.int64, count=len(products))
+    index = VectorIndex.build(ids, vectors, exact_below=threshold) if len(products) else None
+    engine.load(products, index=index)
+    return engine
 
 
 def stage_rankers(engine: MatchingEngine) -> dict[str, StageRanker]:
