@@ -1,7 +1,7 @@
 """The matching engine: a shopper's query in, ranked offers out.
 
     query -> embed -> dense candidates (FAISS) --+
-                   -> lexical candidates (BM25) -+-> reciprocal rank fusion -> features -> LightGBM -> page
+                   -> lexical candidates (BM25) -+-> score fusion by query kind -> features -> LightGBM -> page
 
 Filters are exact: the allowed products are computed first and handed to both retrievers, and each result
 is checked again before it is shown; a price range also applies, converted, to products priced in another
@@ -36,13 +36,13 @@ from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
 from ranking.features import Candidate, Signals, feature_matrix, product_profile
 from ranking.filters import CatalogView, SearchFilters, converted_price, price_conversion
+from ranking.fusion import KIND_CODE, lexical_weight, scaled_dense, scaled_lexical
 from ranking.index import EXACT_BELOW, VectorIndex
 from ranking.lexical import LexicalIndex
 from ranking.reranker import RerankerModel
 from ranking.search_types import SearchError, SearchHit, SearchRequest, SearchResponse
 
 CANDIDATES = 100  # from each retriever
-RRF_K = 60  # the usual constant of reciprocal rank fusion
 RESULT_CACHE_SIZE = 5000  # ranked lists kept for their next pages (others are ranked again)
 
 
@@ -276,24 +276,44 @@ class MatchingEngine:
             dense_ids, dense_scores = vectors.search(query_vector, CANDIDATES, allowed=allowed)
             clock = _lap(timings, "dense", clock)
         # Lexical retrieval cannot take the filter inside, so it looks further and is filtered after.
-        lexical = self.lexical.search(request.query, CANDIDATES if allowed is None else CANDIDATES * 5)
+        lexical, profile = self.lexical.search_profiled(
+            request.query, CANDIDATES if allowed is None else CANDIDATES * 5
+        )
         clock = _lap(timings, "lexical", clock)
 
+        weight = lexical_weight(profile) if len(dense_ids) else 1.0
+        kind, known = KIND_CODE[profile.kind], profile.known_share
         candidates: dict[int, Candidate] = {}
-        for rank, (product_id, score) in enumerate(zip(dense_ids.tolist(), dense_scores.tolist()), start=1):
-            if product_id >= 0 and (product := self.catalog.get(product_id)):
+        found = dense_ids >= 0
+        dense_ids, dense_scores = dense_ids[found], dense_scores[found]
+        dense_scaled = scaled_dense(dense_scores.astype(np.float64))
+        for rank, (product_id, score, scaled) in enumerate(
+            zip(dense_ids.tolist(), dense_scores.tolist(), dense_scaled.tolist()), start=1
+        ):
+            if product := self.catalog.get(product_id):
                 candidates[product_id] = Candidate(
-                    product, dense_score=score, dense_rank=rank, fused_score=1 / (RRF_K + rank)
+                    product,
+                    dense_score=score,
+                    dense_rank=rank,
+                    dense_scaled=scaled,
+                    fused_score=(1 - weight) * scaled,
+                    query_kind=kind,
+                    known_share=known,
                 )
         if allowed is not None and lexical:
             lexical = _only_allowed(lexical, allowed)
-        for rank, (product_id, score) in enumerate(lexical[:CANDIDATES], start=1):
+        lexical = lexical[:CANDIDATES]
+        lexical_scaled = scaled_lexical(np.array([score for _, score in lexical], dtype=np.float64))
+        for rank, ((product_id, score), scaled) in enumerate(zip(lexical, lexical_scaled.tolist()), start=1):
             product = self.catalog.get(product_id)
             if product is None:
                 continue
-            candidate = candidates.setdefault(product_id, Candidate(product))
+            candidate = candidates.setdefault(
+                product_id, Candidate(product, query_kind=kind, known_share=known)
+            )
             candidate.lexical_score, candidate.lexical_rank = score, rank
-            candidate.fused_score += 1 / (RRF_K + rank)
+            candidate.lexical_scaled = scaled
+            candidate.fused_score += weight * scaled
         _lap(timings, "fusion", clock)
         wanted = self.catalog.compile(request.filters)
         return [c for c in candidates.values() if self.catalog.matches(c.product, wanted, rates)]

@@ -6,6 +6,7 @@ feeds it exactly those, in that order. Missing values are NaN, which LightGBM ha
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,7 @@ from uuid import UUID
 import numpy as np
 
 from ranking.documents import IndexedProduct
+from ranking.query_text import words as text_words
 
 FEATURES: tuple[str, ...] = (
     "dense_score",
@@ -40,6 +42,15 @@ FEATURES: tuple[str, ...] = (
     "conversion_rate",
     "seller_quality",
     "freshness_days",
+    # Features that mean the same on any catalog (no brand, category, price or history needed).
+    "lexical_scaled",
+    "dense_scaled",
+    "query_kind",
+    "known_share",
+    "title_coverage",
+    "number_match",
+    "title_pairs",
+    "title_length",
 )
 ABSENT_RANK = 1000.0
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -64,6 +75,8 @@ class ProductProfile:
     field matches) and the numbers that do not depend on the query (price, stock, age)."""
 
     title: frozenset[str]
+    title_words: frozenset[str]  # ranking.query_text words: measures and model numbers normalised
+    title_pairs: frozenset[tuple[str, str]]  # adjacent pairs of those words ("led light" in a title)
     brand: frozenset[str]
     category: frozenset[str]
     attributes: frozenset[str]
@@ -76,12 +89,15 @@ class ProductProfile:
 def product_profile(product: IndexedProduct) -> ProductProfile:
     """The product's profile, made on first use and kept on the product (a new version is a new object)."""
     if product.profile is None:
+        title_words = text_words(product.title)
         attribute_tokens: set[str] = set()
         for value in product.attributes.values():
             attribute_tokens |= tokens(" ".join(map(str, value)) if isinstance(value, list) else str(value))
         price = product.price_amount
         product.profile = ProductProfile(
             title=frozenset(tokens(product.title)),
+            title_words=frozenset(title_words),
+            title_pairs=frozenset(itertools.pairwise(title_words)),
             brand=frozenset(tokens(product.brand)),
             category=frozenset(tokens(product.category)),
             attributes=frozenset(attribute_tokens),
@@ -129,6 +145,10 @@ class Candidate:
     lexical_score: float = 0.0
     lexical_rank: float = ABSENT_RANK
     fused_score: float = 0.0
+    lexical_scaled: float = 0.0  # within the lexical list, 0..1 (ranking.fusion)
+    dense_scaled: float = 0.0  # within the dense list, 0..1
+    query_kind: float = 0.0  # ranking.fusion.KIND_CODE of the query
+    known_share: float = 1.0  # share of the query's words the catalog holds
 
 
 def feature_matrix(
@@ -146,6 +166,10 @@ def feature_matrix(
     arithmetic is done on whole columns (a search scores ~150 candidates, and this runs on every search)."""
     now_seconds = (now or datetime.now(UTC)).timestamp()
     query_tokens = tokens(query)
+    query_sequence = text_words(query)
+    query_words = frozenset(query_sequence)
+    query_pairs = frozenset(itertools.pairwise(query_sequence))
+    query_numbers = frozenset(word for word in query_words if any(ch.isdigit() for ch in word))
     lowered_query = query.lower()
     product_stats, seller_quality = signals.product_stats, signals.seller_quality
     no_stats = ProductStats()
@@ -172,6 +196,14 @@ def feature_matrix(
                 stats.add_to_carts,
                 stats.purchases,
                 seller_quality.get(product.seller_id, math.nan) if product.seller_id else math.nan,
+                candidate.lexical_scaled,
+                candidate.dense_scaled,
+                candidate.query_kind,
+                candidate.known_share,
+                len(query_words & profile.title_words),
+                len(query_numbers & profile.title_words) if query_numbers else math.nan,
+                len(query_pairs & profile.title_pairs) if query_pairs else math.nan,
+                len(profile.title_words),
             )
         )
     given = np.array(rows, dtype=np.float64).reshape(len(candidates), _GIVEN_COLUMNS)
@@ -180,6 +212,8 @@ def feature_matrix(
         title_hits, brand_match, category_hits, attribute_hits, exact_id_match,
         price, log_price, discount, in_stock, log_inventory, updated_at,
         impressions, clicks, add_to_carts, purchases, quality,
+        lexical_scaled, dense_scaled, query_kind, known_share, title_word_hits, number_hits,
+        pair_hits, title_length,
     ) = given.T  # fmt: skip
     n_query = max(len(query_tokens), 1)
     columns = (
@@ -205,11 +239,19 @@ def feature_matrix(
         (purchases + 1.0) / (clicks + 20.0),
         quality,
         (now_seconds - updated_at) / 86400,
+        lexical_scaled,
+        dense_scaled,
+        query_kind,
+        known_share,
+        title_word_hits / max(len(query_words), 1),
+        number_hits / max(len(query_numbers), 1),
+        pair_hits / max(len(query_pairs), 1),
+        title_length,
     )
     return np.stack(columns, axis=1).astype(np.float32, copy=False).reshape(len(candidates), len(FEATURES))
 
 
-_GIVEN_COLUMNS = 21  # the per-candidate values feature_matrix gathers before computing the features
+_GIVEN_COLUMNS = 29  # the per-candidate values feature_matrix gathers before computing the features
 
 
 def _per_budget(price: np.ndarray, budget: int | np.ndarray | None) -> np.ndarray:

@@ -14,8 +14,10 @@ from collections.abc import Iterable
 import tantivy
 
 from ranking.documents import IndexedProduct, attribute_text
+from ranking.fusion import QueryProfile, classify
+from ranking.query_text import words as text_words
 
-TEXT_ANALYZER = "agora_text"  # split on non-alphanumerics, lowercase, fold accents, English stem
+TEXT_ANALYZER = "agora_text"  # words made by ranking.query_text, lowercased, accents folded
 PARTS_ANALYZER = "agora_parts"  # same split, no stemming: "1200x" must stay "1200x"
 EXACT_ANALYZER = "agora_exact"  # whole whitespace-delimited ids, lowercased: "tr-1200x" as one token
 
@@ -25,18 +27,28 @@ EXACT_ANALYZER = "agora_exact"  # whole whitespace-delimited ids, lowercased: "t
 TEXT_FIELDS = {"title": 3.0, "brand": 2.0, "category": 1.5, "attributes": 1.0, "description": 0.5}
 PARTS_BOOST = 2.0
 EXACT_BOOST = 10.0
+# A query word no title has (28% of real shoppers' queries hold one, mostly misspelt) is also looked up as
+# the title words within one edit (two for long words), at this share of a title match.
+FUZZY_SHARE = 0.5
+FUZZY_MIN_CHARS = 5
 
 MAX_TOKEN_CHARS = 40  # longer "words" are noise (or an attack); tantivy's default analyzer drops them too
 MAX_QUERY_TERMS = 32  # bounds the query tree a 5,000-character query can build
 _TRIM = "\"'`()[]{}<>,;:.!?*+^~|\\/=&"  # punctuation around a typed id, not part of it
 
 
-def _analyzer(tokenizer: tantivy.Tokenizer, stem: bool = False) -> tantivy.TextAnalyzer:
+def _analyzer(tokenizer: tantivy.Tokenizer, fold: bool = False) -> tantivy.TextAnalyzer:
     builder = tantivy.TextAnalyzerBuilder(tokenizer).filter(tantivy.Filter.remove_long(MAX_TOKEN_CHARS))
     builder = builder.filter(tantivy.Filter.lowercase())
-    if stem:
-        builder = builder.filter(tantivy.Filter.ascii_fold()).filter(tantivy.Filter.stemmer("english"))
+    if fold:
+        builder = builder.filter(tantivy.Filter.ascii_fold())
     return builder.build()
+
+
+def _normalised(text: str) -> str:
+    """Text fields are indexed as ranking.query_text's words (measures, dimensions, model numbers, light
+    plural fold), split on the spaces between them; queries go through the same function."""
+    return " ".join(text_words(text)) if text else ""
 
 
 def _exact_tokens(text: str) -> list[str]:
@@ -63,7 +75,7 @@ class LexicalIndex:
         self._schema = builder.build()
         self._index = tantivy.Index(self._schema)  # no path: in RAM
         # Analyzers are registered on the index and kept here so queries are tokenized the same way.
-        self._text = _analyzer(tantivy.Tokenizer.simple(), stem=True)
+        self._text = _analyzer(tantivy.Tokenizer.whitespace(), fold=True)
         self._parts = _analyzer(tantivy.Tokenizer.simple())
         self._exact = _analyzer(tantivy.Tokenizer.whitespace())
         self._index.register_tokenizer(TEXT_ANALYZER, self._text)
@@ -82,12 +94,13 @@ class LexicalIndex:
     def _document(self, product: IndexedProduct) -> tantivy.Document:
         doc = tantivy.Document()
         doc.add_integer("product_id", product.product_id)
-        doc.add_text("title", product.title or "")
-        doc.add_text("brand", product.brand or "")
-        # "Shoes > Running" -> "Shoes Running": the separator would be dropped by the tokenizer anyway.
-        doc.add_text("category", " ".join(product.category_parts))
-        doc.add_text("attributes", attribute_text(product.attributes) if product.attributes else "")
-        doc.add_text("description", product.description or "")
+        doc.add_text("title", _normalised(product.title))
+        doc.add_text("brand", _normalised(product.brand))
+        doc.add_text("category", _normalised(" ".join(product.category_parts)))
+        doc.add_text(
+            "attributes", _normalised(attribute_text(product.attributes)) if product.attributes else ""
+        )
+        doc.add_text("description", _normalised(product.description))
         for code in (product.external_id, product.gtin):
             if code:
                 doc.add_text("sku_parts", code)
@@ -122,14 +135,14 @@ class LexicalIndex:
             searcher = self._searcher
         return searcher.num_docs
 
-    def _build_query(self, text: str) -> tantivy.Query | None:
+    def _build_query(self, text: str, searcher: tantivy.Searcher) -> tantivy.Query | None:
         # We build the query tree ourselves rather than feed shopper text to tantivy's query parser:
         # the parser gives meaning to + - : " ( ) ^ ~ * and AND/OR/NOT, so a SKU like "TR-1200X" would
         # turn into "TR but NOT 1200X", and escaping every operator is fragile. A flat OR (Occur.Should)
         # of boosted per-field term queries is plain BM25F-style scoring: every matched word adds its
         # field-weighted BM25, so documents matching more (and rarer) words rank first, and nothing the
         # shopper types can raise or silently switch to a match-nothing query.
-        words = _dedup(self._text.analyze(text), MAX_QUERY_TERMS)
+        words = _dedup(self._text.analyze(_normalised(text)), MAX_QUERY_TERMS)
         parts = _dedup(self._parts.analyze(text), MAX_QUERY_TERMS)
         exact = _dedup(_exact_tokens(text), MAX_QUERY_TERMS)
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
@@ -141,6 +154,16 @@ class LexicalIndex:
         for word in words:
             for field, boost in TEXT_FIELDS.items():
                 add(field, word, boost)
+            if len(word) >= FUZZY_MIN_CHARS and word.isalpha() and not searcher.doc_freq("title", word):
+                near = tantivy.Query.fuzzy_term_query(
+                    self._schema, "title", word, distance=1 if len(word) < 8 else 2
+                )
+                clauses.append(
+                    (
+                        tantivy.Occur.Should,
+                        tantivy.Query.boost_query(near, TEXT_FIELDS["title"] * FUZZY_SHARE),
+                    )
+                )
         for part in parts:
             add("sku_parts", part, PARTS_BOOST)
         for code in exact:
@@ -148,13 +171,26 @@ class LexicalIndex:
         return tantivy.Query.boolean_query(clauses) if clauses else None
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        if k <= 0 or not query or not query.strip():
-            return []
-        built = self._build_query(query)
-        if built is None:
-            return []
+        return self.search_profiled(query, k)[0]
+
+    def search_profiled(self, query: str, k: int) -> tuple[list[tuple[int, float]], QueryProfile]:
+        """The hits and what kind of query this is for this catalog (for fusion and the reranker)."""
         with self._lock:
             searcher = self._searcher
+        return self._search(query, k, searcher), self._profile(query, searcher)
+
+    def _profile(self, query: str, searcher: tantivy.Searcher) -> QueryProfile:
+        words = _dedup(self._text.analyze(_normalised(query)), MAX_QUERY_TERMS)
+        known = [any(searcher.doc_freq(field, word) for field in TEXT_FIELDS) for word in words]
+        brand_only = bool(words) and len(words) <= 3 and all(searcher.doc_freq("brand", w) for w in words)
+        return classify(_exact_tokens(query), sum(known) / len(known) if known else 1.0, brand_only)
+
+    def _search(self, query: str, k: int, searcher: tantivy.Searcher) -> list[tuple[int, float]]:
+        if k <= 0 or not query or not query.strip():
+            return []
+        built = self._build_query(query, searcher)
+        if built is None:
+            return []
         hits = searcher.search(built, limit=k, count=False).hits
         if not hits:
             return []

@@ -2,8 +2,8 @@
 
 Files live under `<data dir>/models/<kind>/<version>/`; the `model_versions` table says which version of
 each kind serves. Promotion is one transaction, so exactly one version serves at any moment. Before any
-model has been trained, the reranker shipped with Agora (trained on the seed relevance set, see
-`ranking.offline.train_seed`) is registered as the first serving one.
+model has been trained, the reranker shipped with Agora (trained on the seed relevance set and outside
+sets, see `ranking.offline.train_mix`) is registered as the first serving one.
 """
 
 from __future__ import annotations

@@ -55,7 +55,16 @@ def row(matrix: np.ndarray, index: int) -> dict[str, float]:
 
 def test_every_feature_of_a_candidate_matches_the_hand_computed_value():
     candidate = Candidate(
-        trail_shoe(), dense_score=0.8, dense_rank=2, lexical_score=11.5, lexical_rank=1, fused_score=0.0325
+        trail_shoe(),
+        dense_score=0.8,
+        dense_rank=2,
+        lexical_score=11.5,
+        lexical_rank=1,
+        fused_score=0.0325,
+        lexical_scaled=1.0,
+        dense_scaled=0.5,
+        query_kind=2.0,
+        known_share=0.8,
     )
     signals = Signals(
         product_stats={7: ProductStats(impressions=150, clicks=15, add_to_carts=4, purchases=2)},
@@ -91,6 +100,15 @@ def test_every_feature_of_a_candidate_matches_the_hand_computed_value():
         "conversion_rate": (2 + 1) / (15 + 20),
         "seller_quality": 0.9,
         "freshness_days": 2.5,
+        "lexical_scaled": 1.0,
+        "dense_scaled": 0.5,
+        "query_kind": 2.0,
+        "known_share": 0.8,
+        # normalised words: blue, stridewell, running, shoe, sw, tr1200; the title has running, shoe
+        "title_coverage": 2 / 6,
+        "number_match": 0.0,  # tr1200, the one word with a digit, is not in the title
+        "title_pairs": 1 / 5,  # of the query's 5 adjacent pairs the title has "running shoe"
+        "title_length": 3,  # trail, running, shoe
     }
     assert features == pytest.approx(expected, rel=1e-6)
 
