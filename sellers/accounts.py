@@ -91,8 +91,17 @@ async def authenticate(pool: asyncpg.Pool, api_key: str) -> Principal:
     return Principal(seller=seller, key_id=key_id)
 
 
-async def issue_key(pool: asyncpg.Pool, seller_id: UUID) -> IssuedKey:
-    async with pool.acquire() as conn:
+async def issue_key(pool: asyncpg.Pool, seller_id: UUID, *, max_active: int | None) -> IssuedKey:
+    """A further key, unless the seller already holds `max_active` live ones (409: revoke one first);
+    None: no limit (the demo's own tooling)."""
+    async with pool.acquire() as conn, conn.transaction():
+        active = await store.count_active_keys_locked(conn, seller_id)
+        if max_active is not None and active >= max_active:
+            raise Conflict(
+                "too_many_keys",
+                f"This seller already has {active} active keys; the limit is {max_active}. "
+                "Revoke one (DELETE /v1/sellers/me/keys/{key_id}) to free a place.",
+            )
         return await _issue_key(conn, seller_id)
 
 

@@ -11,6 +11,7 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from market.core import rate_limits
 from market.core.auth import SELLER_KEY
 from market.core.dependencies import AppSettings, Pool
 from market.core.errors import DomainError, InvalidInput, TooLarge, UnsupportedMediaType
@@ -44,7 +45,10 @@ class SellerController(Controller):
     tags = ("sellers",)
 
     @post(
-        "/", status_code=201, summary="Register a seller; the answer holds its API key, shown only this once"
+        "/",
+        status_code=201,
+        opt=rate_limits.SELLER_REGISTRATION,
+        summary="Register a seller; the answer holds its API key, shown only this once",
     )
     async def register(self, data: JSONBody[SellerRegistration], pool: Pool) -> SellerCreated:
         return await accounts.register_seller(pool, data)
@@ -69,14 +73,21 @@ class SellerController(Controller):
     async def keys(self, principal: SellerPrincipal, pool: Pool) -> list[ApiKeyInfo]:
         return await accounts.list_keys(pool, principal.seller.seller_id)
 
-    @post("/me/keys", status_code=201, security=SELLER_KEY, summary="Issue an additional key")
-    async def add_key(self, principal: SellerPrincipal, pool: Pool) -> IssuedKey:
-        return await accounts.issue_key(pool, principal.seller.seller_id)
+    @post(
+        "/me/keys",
+        status_code=201,
+        security=SELLER_KEY,
+        opt=rate_limits.KEY_ISSUE,
+        summary="Issue an additional key (409 too_many_keys at the limit of active keys)",
+    )
+    async def add_key(self, principal: SellerPrincipal, pool: Pool, settings: AppSettings) -> IssuedKey:
+        return await accounts.issue_key(pool, principal.seller.seller_id, max_active=settings.max_active_keys)
 
     @post(
         "/me/keys/rotate",
         status_code=201,
         security=SELLER_KEY,
+        opt=rate_limits.KEY_ISSUE,
         summary="Replace the key used: it stops working now",
     )
     async def rotate_key(self, principal: SellerPrincipal, pool: Pool) -> IssuedKey:

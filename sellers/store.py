@@ -150,6 +150,15 @@ async def insert_api_key(
     )
 
 
+async def count_active_keys_locked(conn: asyncpg.Connection, seller_id: UUID) -> int:
+    """How many keys of the seller are live, holding the seller's row until the transaction ends so that
+    two keys issued at the same moment are counted one after the other."""
+    await conn.execute("SELECT 1 FROM sellers WHERE id = $1 FOR UPDATE", seller_id)
+    return await conn.fetchval(
+        "SELECT count(*) FROM seller_api_keys WHERE seller_id = $1 AND revoked_at IS NULL", seller_id
+    )
+
+
 async def find_key(conn: asyncpg.Connection, key_hash: bytes) -> asyncpg.Record | None:
     """The live key with this hash, with its seller; None for unknown or revoked keys."""
     return await conn.fetchrow(

@@ -24,6 +24,7 @@ from market.app.input_guard import check_input
 from market.app.log_lines import escape_log_records
 from market.app.openapi import DOCS_ASSETS, openapi_config
 from market.app.operator import OperatorController
+from market.app.rate_limits import rate_limit_middleware
 from market.app.security_headers import add_security_headers
 from market.assistant.page import chat_page, chat_script
 from market.assistant.routes import ConversationController
@@ -163,7 +164,7 @@ def create_app(
         lifespan=[database, payments, search] if settings.search_enabled else [database, payments],
         state=State({"settings": settings, "operator_token": ensure_operator_token(settings)}),
         dependencies=APP_DEPENDENCIES,
-        middleware=[telemetry.REQUESTS.middleware],
+        middleware=[telemetry.REQUESTS.middleware, *rate_limit_middleware(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_input,  # no control character, no deep nesting: checked before any handler
         before_send=[add_security_headers],  # nosniff, no referrer, a Content-Security-Policy: every answer

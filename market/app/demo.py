@@ -96,7 +96,9 @@ async def _demo_principal(
         )
         known[demo_seller.email] = (await accounts.register_seller(pool, registration)).api_key
     else:
-        known[demo_seller.email] = (await accounts.issue_key(pool, existing.seller_id)).api_key
+        known[demo_seller.email] = (
+            await accounts.issue_key(pool, existing.seller_id, max_active=None)
+        ).api_key
     return await accounts.authenticate(pool, known[demo_seller.email])
 
 

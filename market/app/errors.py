@@ -28,6 +28,7 @@ from market.core.errors import (
     NotFound,
     PaymentRefused,
     ProviderUnavailable,
+    RateLimited,
     TooLarge,
     Unauthenticated,
     Unavailable,
@@ -57,6 +58,7 @@ STATUS: dict[type[DomainError], int] = {
     Conflict: 409,
     TooLarge: 413,
     UnsupportedMediaType: 415,
+    RateLimited: 429,
     ProviderUnavailable: 502,
     Unavailable: 503,
 }
@@ -102,7 +104,7 @@ def handle_domain_error(_: Request, exc: DomainError) -> Response[ErrorResponse]
     headers = None
     if isinstance(exc, Unauthenticated):
         headers = {"WWW-Authenticate": "Bearer"}
-    elif isinstance(exc, DatabaseUnavailable):
+    elif isinstance(exc, (DatabaseUnavailable, RateLimited)):
         headers = {"Retry-After": str(exc.retry_after)}
     return _respond(error_body(exc), headers)
 
