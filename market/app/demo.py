@@ -108,8 +108,9 @@ async def _demo_principal(
 async def open_payout_accounts(
     pool: asyncpg.Pool, gateway: StripeGateway, accounts: list[DemoAccount], *, fresh_stripe: bool
 ) -> list[str]:
-    """A Stripe Connect account for each demo seller, so that their sales can be paid out. A local Stripe
-    starts empty every time, so with `fresh_stripe` the accounts of an earlier run are replaced."""
+    """A Stripe Connect account for each demo seller, so that their sales can be paid out. With
+    `fresh_stripe` (a local Stripe that starts empty: no state file of an earlier run) the accounts of an
+    earlier run are replaced."""
     seller_ids = [account.seller_id for account in accounts]
     if fresh_stripe:
         await seller_accounts.forget_payout_accounts(pool, seller_ids)
