@@ -39,7 +39,7 @@ from ranking.filters import CatalogView, SearchFilters, converted_price, price_c
 from ranking.index import EXACT_BELOW, VectorIndex
 from ranking.lexical import LexicalIndex
 from ranking.reranker import RerankerModel
-from ranking.search_types import SearchError, SearchHit, SearchRequest, SearchResponse
+from ranking.search_types import SearchError, SearchHit, SearchRequest, SearchResponse, check_cursor_matches
 
 CANDIDATES = 100  # from each retriever
 RRF_K = 60  # the usual constant of reciprocal rank fusion
@@ -348,6 +348,7 @@ class MatchingEngine:
             state = self.cursors.decode(request.cursor or "")
         except InvalidCursor:
             raise SearchError("This cursor was not made by this service; search again.", "cursor") from None
+        check_cursor_matches(request, state.query, state.filters)
         with self._ranked_lock:
             ranked = self._ranked.get(str(state.uuid))
         timings: dict[str, float] = {}

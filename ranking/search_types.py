@@ -96,8 +96,40 @@ class SearchResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class SearchError(ValueError):
-    """A search request the engine cannot answer as asked (e.g. an expired cursor)."""
+    """A search request the engine cannot answer as asked (e.g. an expired cursor). `where` names the
+    request's field at fault (`cursor`, `query`, `filters.max_price`)."""
+
+    code = "invalid_cursor"
 
     def __init__(self, message: str, where: str) -> None:
         super().__init__(message)
         self.where = where
+
+
+class CursorMismatch(SearchError):
+    """A cursor sent with a query or a filter other than the ones its search was made with."""
+
+    code = "cursor_mismatch"
+
+
+def check_cursor_matches(request: SearchRequest, query: str, filters: SearchFilters) -> None:
+    """Refuses `request` if it sends a query or a filter that differs from what its cursor's search
+    (`query`, `filters`) was made with: the cursor would silently override it. A filter left out is not a
+    difference: the cursor's applies."""
+    again = "send the cursor with the same query and filters, or with none of the filters, or search anew"
+    if request.query != query:
+        raise CursorMismatch(
+            f"This cursor continues the search for {query!r}, not {request.query!r}: {again}.", "query"
+        )
+    unset = SearchFilters()
+    for name in SearchFilters.__struct_fields__:
+        sent, made = getattr(request.filters, name), getattr(filters, name)
+        if sent != getattr(unset, name) and sent != made:
+            raise CursorMismatch(
+                f"This cursor was made with {name} {_shown(made)}, not {_shown(sent)}: {again}.",
+                f"filters.{name}",
+            )
+
+
+def _shown(value: object) -> str:
+    return "unset" if value in (None, [], {}) else msgspec.json.encode(value).decode()
