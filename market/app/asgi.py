@@ -73,7 +73,7 @@ def create_app(
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         pool = await db.create_pool(database_url, settings)
-        keeping = supervising = None
+        keeping = supervising = supervision = None
         try:
             if migrate_on_start:
                 async with pool.acquire() as conn:
@@ -83,13 +83,15 @@ def create_app(
                 await leadership.claim()
                 keeping = asyncio.create_task(leadership.keep(), name="leadership")
             if embedded_pgdata is not None:
+                supervision = db_supervisor.SupervisionLock(embedded_pgdata)
                 supervising = asyncio.create_task(
-                    db_supervisor.supervise(embedded_pgdata, lambda: leadership.held or leadership.led_last),
-                    name="postgres-supervisor",
+                    db_supervisor.supervise(embedded_pgdata, supervision.held), name="postgres-supervisor"
                 )
             yield
         finally:
             await _stop(supervising)
+            if supervision is not None:
+                supervision.release()
             if keeping is not None:
                 await _stop(keeping)
                 await leadership.release()
