@@ -1,7 +1,7 @@
 """Rate limits on the routes that create credentials (seller registration, API keys), per client address.
 
-Litestar's own rate-limit middleware counts the requests (a sliding list of timestamps in the app's memory
-store, so each worker process counts its own); a route takes part by naming its limit in `opt`
+Litestar's own rate-limit middleware counts the requests (per client address in the app's memory store, in a
+window that starts at the client's first request; each worker process counts its own); a route takes part by naming its limit in `opt`
 (`market.core.rate_limits`). A request past the limit is refused before its handler runs, as the domain
 error `RateLimited`: a 429 in Agora's error shape with `Retry-After`.
 """
