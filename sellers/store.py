@@ -21,7 +21,8 @@ _SELLER_COLUMNS = """
 _PRODUCT_COLUMNS = """
     id AS product_id, seller_id, external_id, title, description, brand, category, currency, price_amount,
     list_price_amount, availability, inventory_quantity, attributes, images, url, gtin, enable_search,
-    enable_checkout, status, created_at, updated_at
+    enable_checkout, group_id, listing_has_variations, condition, store_country, target_countries,
+    shipping_price_amount, return_deadline_in_days, accepts_returns, status, created_at, updated_at
 """
 # The columns a catalog upsert writes, in the order jsonb_to_recordset reads them.
 _UPSERT_COLUMNS = list(ProductRecord.__struct_fields__)
@@ -33,6 +34,11 @@ _UPSERT_TYPES = {
     "images": "jsonb",
     "enable_search": "boolean",
     "enable_checkout": "boolean",
+    "listing_has_variations": "boolean",
+    "target_countries": "jsonb",
+    "shipping_price_amount": "bigint",
+    "return_deadline_in_days": "integer",
+    "accepts_returns": "boolean",
 }
 _RECORD_DEFINITION = ", ".join(f"{name} {_UPSERT_TYPES.get(name, 'text')}" for name in _UPSERT_COLUMNS)
 _CONTENT_COLUMNS = [name for name in _UPSERT_COLUMNS if name != "external_id"]

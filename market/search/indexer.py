@@ -59,7 +59,7 @@ def indexed(product: Product) -> IndexedProduct:
         description=product.description,
         attributes=product.attributes,
         seller_id=product.seller_id,
-        external_id=product.id,
+        external_id=product.item_id,
         gtin=product.gtin,
         currency=product.price.currency,
         price_amount=product.price.amount,
