@@ -308,22 +308,37 @@ class MatchingEngine:
         timings: dict[str, float],
         rates: ExchangeRates | None,
     ) -> SearchResponse:
-        """The next `limit` of `ranked` not `shown` yet, at positions after `offset`."""
+        """The next `limit` of `ranked` not `shown` yet, at positions after `offset`. The variants of one
+        product are one result, the best ranked: the others are passed over, on this page and the next."""
         remaining = [hit for hit in ranked.hits if hit[0] not in shown] if shown else ranked.hits
-        results = []
+        results: list[SearchHit] = []
         wanted = self.catalog.compile(ranked.filters)
         conversion = price_conversion(ranked.filters, rates)
-        for position, (product_id, score) in enumerate(remaining[:limit], start=offset + 1):
+        groups_shown = {key for key in map(self._group_of, shown) if key is not None}
+        passed = 0  # of `remaining`: shown now, or passed over (stale, or a variant of one shown)
+        for product_id, score in remaining:
+            if len(results) == limit:
+                break
+            passed += 1
             product = self.catalog.get(product_id)
             # A product deleted or changed since the first page is left out rather than shown stale.
             if product is None or not self.catalog.matches(product, wanted, rates):
                 continue
+            group = product.group_key
+            if group is not None:
+                if group in groups_shown:
+                    continue
+                groups_shown.add(group)
             converted = converted_price(product, ranked.filters, conversion)
-            results.append(SearchHit.of(product, score, position, converted_price=converted))
+            position = offset + len(results) + 1
+            variants = self.catalog.variants(product)
+            results.append(
+                SearchHit.of(product, score, position, converted_price=converted, variants=variants)
+            )
         next_cursor = None
-        if len(remaining) > limit:
-            shown = shown | {product_id for product_id, _ in remaining[:limit]}
-            state = PageState.of(search_id, ranked.query, ranked.filters, offset + limit, shown)
+        if len(remaining) > passed:
+            shown = shown | {product_id for product_id, _ in remaining[:passed]}
+            state = PageState.of(search_id, ranked.query, ranked.filters, offset + len(results), shown)
             next_cursor = self.cursors.encode(state)
             with self._ranked_lock:
                 self._ranked[str(search_id)] = ranked
@@ -340,6 +355,10 @@ class MatchingEngine:
             timings_ms={k: round(v * 1000, 3) for k, v in timings.items()},
             exchange_rates_as_of=conversion.as_of if conversion else None,
         )
+
+    def _group_of(self, product_id: int) -> tuple | None:
+        product = self.catalog.get(product_id)
+        return product.group_key if product is not None else None
 
     def _next_page(self, request: SearchRequest, rates: ExchangeRates | None) -> SearchResponse:
         """The page after the cursor's: from the ranked list if this engine served the search, else from

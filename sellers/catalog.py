@@ -69,7 +69,9 @@ def validate_items(
             record = check_product(product, default_currency)
             if record.external_id in first_index:
                 named = "item_id" if product.item_id is not UNSET else "id"  # as the item names it
-                raise Problem(named, f"appears again: item {first_index[record.external_id]} has the same {named}")
+                raise Problem(
+                    named, f"appears again: item {first_index[record.external_id]} has the same {named}"
+                )
             first_index[record.external_id] = item.index
             valid.append((item.index, record))
         except Problem as problem:

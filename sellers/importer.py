@@ -131,7 +131,11 @@ _CSV_LIST_COLUMNS = {
     "target_countries": r"[|,\s]+",
 }
 CSV_COLUMNS = frozenset(
-    _CSV_TEXT_COLUMNS | _CSV_BOOLEAN_COLUMNS | set(_CSV_MONEY_COLUMNS) | set(_CSV_LIST_COLUMNS) | {"attributes"}
+    _CSV_TEXT_COLUMNS
+    | _CSV_BOOLEAN_COLUMNS
+    | set(_CSV_MONEY_COLUMNS)
+    | set(_CSV_LIST_COLUMNS)
+    | {"attributes"}
 )
 _FIELD_TO_COLUMN = {f"{outer}.{inner}": column for column, (outer, inner) in _CSV_MONEY_COLUMNS.items()}
 _TRUE, _FALSE = {"true", "1", "yes", "y"}, {"false", "0", "no", "n"}

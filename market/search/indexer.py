@@ -67,6 +67,9 @@ def indexed(product: Product) -> IndexedProduct:
         availability=product.availability,
         inventory_quantity=product.inventory_quantity,
         updated_at=product.updated_at,
+        url=product.url,
+        image_url=product.image_url,
+        group_id=product.group_id,
     )
 
 
