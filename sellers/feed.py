@@ -26,7 +26,7 @@ from market.core.errors import NotFound
 from market.core.money import Money
 from ranking.documents import differing_attributes
 from ranking.search_types import VariantOption
-from sellers import store
+from sellers import listing_store
 from sellers.catalog import product_from_row
 from sellers.schemas import AttributeValue, Availability, Condition, Product
 
@@ -82,7 +82,7 @@ async def feed_lines(pool: asyncpg.Pool, *, seller_id: UUID | None = None) -> As
     after_id = 0
     while True:
         async with pool.acquire() as conn:
-            rows = await store.listings_page(conn, after_id, PAGE_SIZE, seller_id)
+            rows = await listing_store.listings_page(conn, after_id, PAGE_SIZE, seller_id)
         if not rows:
             return
         yield _encoder.encode_lines([feed_item(row) for row in rows])
@@ -94,7 +94,7 @@ async def feed_lines(pool: asyncpg.Pool, *, seller_id: UUID | None = None) -> As
 async def listing(pool: asyncpg.Pool, product_id: int) -> Listing:
     """The public listing of `product_id`, with its variants; NotFound unless shoppers may find it."""
     async with pool.acquire() as conn:
-        rows = await store.listing_with_variants(conn, product_id)
+        rows = await listing_store.listing_with_variants(conn, product_id)
     found = next((row for row in rows if row["product_id"] == product_id), None)
     if found is None:
         raise NotFound("product_not_found", f"No product {product_id} is on offer.", where="path.product_id")
@@ -109,7 +109,7 @@ async def listing(pool: asyncpg.Pool, product_id: int) -> Listing:
 
 
 def feed_item(row: asyncpg.Record) -> FeedItem:
-    """The feed line of a listing row (`store.listings_page`): the product's fields, the seller's where the
+    """The feed line of a listing row (`listing_store.listings_page`): the product's fields, the seller's where the
     product says nothing."""
     product = product_from_row(row)
     accepts_returns, return_days = product.accepts_returns, product.return_deadline_in_days

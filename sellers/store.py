@@ -18,7 +18,7 @@ _SELLER_COLUMNS = """
     id AS seller_id, name, email, country, currency, status, created_at, ships_to, shipping_price_amount,
     shipping_price_currency, free_shipping_over_amount, free_shipping_over_currency, return_window_days
 """
-_PRODUCT_COLUMNS = """
+PRODUCT_COLUMNS = """
     id AS product_id, seller_id, external_id, title, description, brand, category, currency, price_amount,
     list_price_amount, availability, inventory_quantity, attributes, images, url, gtin, enable_search,
     enable_checkout, group_id, listing_has_variations, condition, store_country, target_countries,
@@ -215,7 +215,7 @@ async def get_product(
     lock = " FOR UPDATE" if for_update else ""
     return await conn.fetchrow(
         f"""
-        SELECT {_PRODUCT_COLUMNS} FROM products
+        SELECT {PRODUCT_COLUMNS} FROM products
         WHERE seller_id = $1 AND external_id = $2 AND deleted_at IS NULL{lock}
         """,
         seller_id,
@@ -237,7 +237,7 @@ async def list_products(
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
         f"""
-        SELECT {_PRODUCT_COLUMNS} FROM products
+        SELECT {PRODUCT_COLUMNS} FROM products
         WHERE seller_id = $1 AND deleted_at IS NULL AND id > $2
           AND ($4::text IS NULL OR category = $4 OR starts_with(category, $4 || ' > '))
           AND ($5::text IS NULL OR lower(brand) = lower($5))
@@ -259,21 +259,12 @@ async def list_products(
 
 
 _SEARCHABLE = "deleted_at IS NULL AND status = 'active' AND enable_search"
-# The same columns and condition, of products joined with their sellers (`p`, `s`).
-_P_PRODUCT_COLUMNS = ", ".join(f"p.{column.strip()}" for column in _PRODUCT_COLUMNS.split(","))
-_P_SEARCHABLE = "p.deleted_at IS NULL AND p.status = 'active' AND p.enable_search AND s.status = 'active'"
-# What a public listing says of its seller: the name, and the policy a product leaves unsaid.
-_LISTING_SELLER_COLUMNS = """
-    s.name AS seller_name, s.country AS seller_country, s.ships_to AS seller_ships_to,
-    s.shipping_price_amount AS seller_shipping_amount, s.shipping_price_currency AS seller_shipping_currency,
-    s.return_window_days AS seller_return_window_days
-"""
 
 
 async def searchable_products(conn: asyncpg.Connection, product_ids: Sequence[int]) -> list[asyncpg.Record]:
     """Those of `product_ids` that shoppers may find now (not deleted, not paused, search enabled)."""
     return await conn.fetch(
-        f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE id = ANY($1::bigint[]) AND {_SEARCHABLE}",
+        f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ANY($1::bigint[]) AND {_SEARCHABLE}",
         list(product_ids),
     )
 
@@ -330,7 +321,7 @@ async def searchable_products_page(
     conn: asyncpg.Connection, after_id: int, limit: int
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
-        f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE id > $1 AND {_SEARCHABLE} ORDER BY id LIMIT $2",
+        f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id > $1 AND {_SEARCHABLE} ORDER BY id LIMIT $2",
         after_id,
         limit,
     )
@@ -358,7 +349,7 @@ async def update_product(
     """Set the given columns (names come from code, never from the client) and return the product."""
     assignments = ", ".join(f"{column} = ${position}" for position, column in enumerate(changes, start=2))
     return await conn.fetchrow(
-        f"UPDATE products SET {assignments}, updated_at = now() WHERE id = $1 RETURNING {_PRODUCT_COLUMNS}",
+        f"UPDATE products SET {assignments}, updated_at = now() WHERE id = $1 RETURNING {PRODUCT_COLUMNS}",
         product_id,
         *changes.values(),
     )
@@ -403,42 +394,4 @@ async def read_changes(conn: asyncpg.Connection, after_seq: int, limit: int) -> 
         """,
         after_seq,
         limit,
-    )
-
-
-async def listings_page(
-    conn: asyncpg.Connection, after_id: int, limit: int, seller_id: UUID | None = None
-) -> list[asyncpg.Record]:
-    """Public listings (searchable products of active sellers, with their sellers' names and policies)
-    after `after_id`, in id order; of one seller, or of all."""
-    return await conn.fetch(
-        f"""
-        SELECT {_P_PRODUCT_COLUMNS}, {_LISTING_SELLER_COLUMNS}
-        FROM products p JOIN sellers s ON s.id = p.seller_id
-        WHERE p.id > $1 AND {_P_SEARCHABLE} AND ($3::uuid IS NULL OR p.seller_id = $3)
-        ORDER BY p.id LIMIT $2
-        """,
-        after_id,
-        limit,
-        seller_id,
-    )
-
-
-async def listing_with_variants(conn: asyncpg.Connection, product_id: int) -> list[asyncpg.Record]:
-    """The public listing of `product_id` and of the other variants of its product (same seller and
-    group), in id order; [] when the product is not on public offer."""
-    return await conn.fetch(
-        f"""
-        WITH wanted AS (
-            SELECT p.seller_id, p.group_id FROM products p JOIN sellers s ON s.id = p.seller_id
-            WHERE p.id = $1 AND {_P_SEARCHABLE}
-        )
-        SELECT {_P_PRODUCT_COLUMNS}, {_LISTING_SELLER_COLUMNS}
-        FROM wanted w
-        JOIN products p ON p.seller_id = w.seller_id AND (p.id = $1 OR p.group_id = w.group_id)
-        JOIN sellers s ON s.id = p.seller_id
-        WHERE {_P_SEARCHABLE}
-        ORDER BY p.id
-        """,
-        product_id,
     )

@@ -127,13 +127,7 @@ def check_product(item: ProductIn, default_currency: str) -> ProductRecord:
         shipping_amount = item.shipping_price.amount
     if item.accepts_returns is False and item.return_deadline_in_days:
         raise Problem("return_deadline_in_days", "a return deadline needs accepts_returns true (or unsaid)")
-    group_id = current_value(item, "group_id")
-    group_id = None if group_id is UNSET or group_id is None else " ".join(group_id.split())
-    listing_has_variations = item.listing_has_variations
-    if listing_has_variations is None:
-        listing_has_variations = group_id is not None
-    elif listing_has_variations and group_id is None:
-        raise Problem("group_id", "is required when listing_has_variations is true")
+    group_id, listing_has_variations = _variation(item)
 
     title = " ".join(item.title.split())
     if not title:
@@ -176,6 +170,18 @@ def current_value(item: Any, current: str) -> Any:
     if value is not UNSET and former_value is not UNSET:
         raise Problem(current, f"sent twice, as `{current}` and as its former name `{former}`; send one")
     return former_value if value is UNSET else value
+
+
+def _variation(item: ProductIn) -> tuple[str | None, bool]:
+    """The product's group (None: it stands alone) and whether it is one of several variants; unsaid, it
+    is when it names a group."""
+    group_id = current_value(item, "group_id")
+    group_id = None if group_id is UNSET or group_id is None else " ".join(group_id.split())
+    if item.listing_has_variations is None:
+        return group_id, group_id is not None
+    if item.listing_has_variations and group_id is None:
+        raise Problem("group_id", "is required when listing_has_variations is true")
+    return group_id, item.listing_has_variations
 
 
 def _images(item: ProductIn) -> list[str]:

@@ -305,7 +305,9 @@ async def test_sellers_see_and_change_only_their_own_products(client, db):
         await client.patch(f"{PRODUCTS}/shared-id", json={"inventory_quantity": 0}, headers=bob)
     ).status_code == 404
     assert (await client.delete(f"{PRODUCTS}/shared-id", headers=bob)).status_code == 404
-    assert [p["item_id"] for p in (await client.get(PRODUCTS, headers=bob)).json()["products"]] == ["bobs-only"]
+    assert [p["item_id"] for p in (await client.get(PRODUCTS, headers=bob)).json()["products"]] == [
+        "bobs-only"
+    ]
 
     # The same own id in Bob's catalog is Bob's product, not a change to Alice's.
     await upsert(client, bob, [product("shared-id", title="Bob's shoe")])
