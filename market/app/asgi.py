@@ -37,6 +37,8 @@ from market.metrics.routes import OperatorMetricsController, SellerInsightsContr
 from market.orders import sweeper
 from market.orders.pages import PAGES
 from market.orders.routes import ROUTES as ORDER_ROUTES
+from market.protocols.acp.routes import ROUTES as ACP_ROUTES
+from market.protocols.routes import ROUTES as AGENT_ROUTES
 from market.search.indexer import SearchIndexer
 from market.search.routes import SearchController
 from payments.gateway import StripeGateway
@@ -155,6 +157,8 @@ def create_app(
             EventController,
             ConversationController,
             *ORDER_ROUTES,
+            *AGENT_ROUTES,
+            *ACP_ROUTES,
             *PAGES,
             *DASHBOARD_ROUTES,
             MetricsController,
