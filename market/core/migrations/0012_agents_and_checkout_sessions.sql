@@ -21,7 +21,7 @@ CREATE TABLE checkout_sessions (
     protocol text NOT NULL,
     cart_id uuid NOT NULL REFERENCES carts (id),
     currency char(3) NOT NULL,
-    state text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'completed', 'canceled')),
+    state text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'in_progress', 'completed', 'canceled')),
     buyer jsonb,
     fulfillment jsonb,
     shipping jsonb NOT NULL DEFAULT '{}',

@@ -9,7 +9,9 @@ from tests.market.protocols.conftest import acp_headers
 
 
 async def _two_sellers(shop):
-    boots = await payable_seller(shop, "Trailhead", [product("boot", price={"amount": 5000, "currency": "USD"})])
+    boots = await payable_seller(
+        shop, "Trailhead", [product("boot", price={"amount": 5000, "currency": "USD"})]
+    )
     await shop.patch(
         "/v1/sellers/me",
         json={"ships_to": ["US"], "shipping_price": {"amount": 700, "currency": "USD"}},
@@ -37,7 +39,9 @@ async def test_a_new_session_is_priced_from_the_catalog_and_not_ready_without_an
     assert answer.status_code == 201, answer.text
     session = answer.json()
     assert session["status"] == "not_ready_for_payment"
-    assert [(line["item"]["id"], line["quantity"], line["unit_amount"]) for line in session["line_items"]] == [
+    assert [
+        (line["item"]["id"], line["quantity"], line["unit_amount"]) for line in session["line_items"]
+    ] == [
         (str(boot), 2, 5000),
         (str(tent), 1, 20000),
     ]
@@ -47,10 +51,14 @@ async def test_a_new_session_is_priced_from_the_catalog_and_not_ready_without_an
     }
     totals = {total["type"]: total["amount"] for total in session["totals"]}
     assert (totals["subtotal"], totals["total"]) == (30000, 30000)
-    assert {(m["code"], m["param"]) for m in session["messages"]} == {("missing", "$.fulfillment_details.address")}
+    assert {(m["code"], m["param"]) for m in session["messages"]} == {
+        ("missing", "$.fulfillment_details.address")
+    }
 
 
-async def test_an_address_and_a_shipping_option_per_seller_make_it_ready_with_shipping_in_the_total(shop, agent):
+async def test_an_address_and_a_shipping_option_per_seller_make_it_ready_with_shipping_in_the_total(
+    shop, agent
+):
     boot, tent = await _two_sellers(shop)
     session = (await _create(shop, agent["token"], [{"id": str(boot)}, {"id": str(tent)}])).json()
     address = {
@@ -114,9 +122,7 @@ async def test_canceling_records_why_the_buyer_did_not_buy(shop, agent, db):
         json={"intent_trace": {"reason_code": "shipping_cost", "trace_summary": "Shipping costs too much."}},
         headers=acp_headers(agent["token"]),
     )
-    again = await shop.post(
-        f"/checkout_sessions/{session['id']}/cancel", headers=acp_headers(agent["token"])
-    )
+    again = await shop.post(f"/checkout_sessions/{session['id']}/cancel", headers=acp_headers(agent["token"]))
 
     assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
     assert again.status_code == 405
