@@ -38,7 +38,8 @@ from market.orders import sweeper
 from market.orders.pages import PAGES
 from market.orders.routes import ROUTES as ORDER_ROUTES
 from market.protocols import order_webhooks
-from market.protocols.acp.routes import ROUTES as ACP_ROUTES
+from market.protocols.acp.discovery import acp_discovery
+from market.protocols.acp.routes import AcpCheckoutController
 from market.protocols.routes import ROUTES as AGENT_ROUTES
 from market.search.indexer import SearchIndexer
 from market.search.routes import SearchController
@@ -169,7 +170,8 @@ def create_app(
             ConversationController,
             *ORDER_ROUTES,
             *AGENT_ROUTES,
-            *ACP_ROUTES,
+            AcpCheckoutController,
+            acp_discovery,
             *PAGES,
             *DASHBOARD_ROUTES,
             MetricsController,

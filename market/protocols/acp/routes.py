@@ -178,6 +178,3 @@ class AcpCheckoutController(Controller):
             summary=trace.trace_summary if trace else None,
         )
         return mapping.session(view, settings)
-
-
-ROUTES = [AcpCheckoutController]

@@ -216,3 +216,21 @@ async def _give_payout_account(database_url, seller_id):
         await conn.execute("UPDATE sellers SET stripe_account_id = 'acct_offline' WHERE id = $1", seller_id)
     finally:
         await conn.close()
+
+
+async def test_discovery_needs_no_token_and_names_no_seller(shop):
+    await payable_seller(shop, "Trailhead", [product("boot")])
+
+    answer = await shop.get("/.well-known/acp.json")
+
+    assert answer.status_code == 200
+    assert "max-age=3600" in answer.headers["cache-control"]
+    document = answer.json()
+    assert document["protocol"] == {
+        "name": "acp",
+        "version": "2026-04-17",
+        "supported_versions": ["2026-04-17"],
+        "documentation_url": document["api_base_url"] + "/docs",
+    }
+    assert document["capabilities"]["services"] == ["checkout", "orders"]
+    assert "Trailhead" not in answer.text and "seller" not in answer.text
