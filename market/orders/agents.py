@@ -104,8 +104,3 @@ async def set_webhook(pool: asyncpg.Pool, agent_id: UUID, data: WebhookIn) -> We
 def hash_token(token: str) -> bytes:
     # Tokens carry 256 random bits, so a fast hash is safe: there is nothing to brute-force.
     return hashlib.sha256(token.encode()).digest()
-
-
-def identity(token: str) -> str:
-    """A stable name for whoever holds `token`, that does not reveal it (idempotency keys are scoped by it)."""
-    return hashlib.sha256(b"agent:" + token.encode()).hexdigest()[:32]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from uuid import UUID
 
 import msgspec
 
-from market.core.errors import InvalidInput
+from market.core.errors import DomainError, InvalidInput
 from market.core.settings import Settings
 from market.orders.session_schemas import (
     Address,
@@ -23,6 +25,29 @@ from market.protocols.acp import models
 PAYMENT_HANDLER_ID = "stripe_spt"
 MAX_PRODUCT_ID = 2**63 - 1
 _INDEXED = re.compile(r"\[(\d+)\]")
+
+
+# Where the session core names a part of a change, and where an ACP body has it.
+_BODY_PATHS = (
+    ("items[", "body.line_items["),
+    ("shipping_choices[", "body.selected_fulfillment_options["),
+    ("currency", "body.currency"),
+)
+
+
+@contextlib.contextmanager
+def body_paths() -> Iterator[None]:
+    """A refusal by the session core names the part of the ACP body at fault, not the core's own field."""
+    try:
+        yield
+    except DomainError as refused:
+        for core, body in _BODY_PATHS:
+            if refused.where and refused.where.startswith(core):
+                refused.where = body + refused.where[len(core) :]
+                if core == "shipping_choices[":
+                    refused.where = refused.where.replace("]", "].option_id", 1)
+                break
+        raise
 
 
 def create_changes(data: models.CreateRequest) -> SessionChanges:

@@ -7,6 +7,7 @@ only reads and writes ACP's payloads (`mapping`).
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Annotated
 from uuid import UUID
 
@@ -17,7 +18,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import Body, FromPath, HeaderParameter, JSONBody
 
 from market.core.auth import AGENT_TOKEN
-from market.core.dependencies import AppSettings, Pool
+from market.core.dependencies import FLAT_ERRORS, AppSettings, Pool
 from market.core.errors import ErrorDetail, InvalidInput
 from market.orders import sessions
 from market.orders.agents import Agent
@@ -76,6 +77,7 @@ class AcpCheckoutController(Controller):
     security = AGENT_TOKEN
     guards = (api_version_guard,)
     middleware = (IdempotencyMiddleware,)
+    opt = MappingProxyType({FLAT_ERRORS: True})  # ACP's clients read its flat error fields
 
     @post("/", status_code=201, summary="ACP: start a checkout session")
     async def create(
@@ -87,9 +89,10 @@ class AcpCheckoutController(Controller):
         api_version: ApiVersion,
         idempotency_key: IdempotencyKey,
     ) -> models.CheckoutSession:
-        view = await sessions.create_session(
-            pool, agent.agent_id, PROTOCOL, data.currency, mapping.create_changes(data)
-        )
+        with mapping.body_paths():
+            view = await sessions.create_session(
+                pool, agent.agent_id, PROTOCOL, data.currency, mapping.create_changes(data)
+            )
         return mapping.session(view, settings)
 
     @post("/{checkout_session_id:uuid}", status_code=200, summary="ACP: change a checkout session")
@@ -103,9 +106,10 @@ class AcpCheckoutController(Controller):
         api_version: ApiVersion,
         idempotency_key: IdempotencyKey,
     ) -> models.CheckoutSession:
-        view = await sessions.update_session(
-            pool, agent.agent_id, checkout_session_id, mapping.update_changes(data)
-        )
+        with mapping.body_paths():
+            view = await sessions.update_session(
+                pool, agent.agent_id, checkout_session_id, mapping.update_changes(data)
+            )
         return mapping.session(view, settings)
 
     @get("/{checkout_session_id:uuid}", summary="ACP: a checkout session as it stands")

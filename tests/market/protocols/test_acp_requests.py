@@ -63,6 +63,8 @@ async def test_the_same_key_with_another_body_is_a_422_conflict(shop, agent, db)
 
     assert other.status_code == 422
     assert other.json()["error"]["code"] == "idempotency_conflict"
+    # ACP's own flat error fields, beside Agora's envelope
+    assert (other.json()["type"], other.json()["code"]) == ("invalid_request", "idempotency_conflict")
     assert await db.fetchval("SELECT count(*) FROM checkout_sessions") == 1
 
 
@@ -117,6 +119,7 @@ async def test_a_post_without_a_key_is_a_400_idempotency_key_required(shop, agen
 
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "idempotency_key_required"
+    assert answer.json()["code"] == "idempotency_key_required"
 
 
 async def test_a_missing_or_unsupported_api_version_is_a_400_listing_the_supported_ones(shop, agent):

@@ -139,7 +139,8 @@ async def test_an_unknown_item_is_a_400_naming_it(shop, agent):
     answer = await _create(shop, agent["token"], [{"id": "999999"}])
 
     assert answer.status_code == 400
-    assert answer.json()["error"]["where"] == "items[0].id"
+    assert answer.json()["error"]["where"] == "body.line_items[0].id"
+    assert answer.json()["param"] == "$.line_items[0].id"
 
 
 async def test_another_agents_session_does_not_exist_for_this_one(shop, agent):
