@@ -150,3 +150,47 @@ async def test_an_event_the_webhook_refuses_is_kept_and_sent_again(shop, agent, 
         receiver.server.shutdown()
 
     assert [json.loads(body)["type"] for _, body in receiver.received] == ["order_create", "order_update"]
+
+
+async def test_a_refund_reaches_the_agent_as_an_order_update_with_the_adjustment(
+    shop, agent, stripe, receiver
+):
+    from tests.market.protocols.conftest import OPERATOR
+
+    boots = await payable_seller(
+        shop, "Trailhead", [product("boot", price={"amount": 5000, "currency": "USD"})]
+    )
+    hook = await shop.put(
+        "/v1/agent/webhook", json={"url": receiver.url}, headers={"Authorization": f"Bearer {agent['token']}"}
+    )
+    secret = hook.json()["webhook_secret"]
+    session = await ready_session(shop, agent["token"], [{"id": str(boots.products["boot"]), "quantity": 2}])
+    done = await shop.post(
+        f"/checkout_sessions/{session['id']}/complete",
+        json=spt_payment(await granted_token(stripe)),
+        headers=acp_headers(agent["token"]),
+    )
+    order = (await shop.get(f"/v1/orders/{done.json()['order']['id']}")).json()
+    line_id = order["sellers"][0]["lines"][0]["line_id"]
+
+    refund = await shop.post(
+        f"/v1/operator/orders/{order['order_id']}/refunds",
+        json={"lines": [{"line_id": line_id, "quantity": 1}], "reason": "arrived damaged"},
+        headers=OPERATOR,
+    )
+    assert refund.status_code == 201, refund.text
+
+    async def refund_told():
+        events = receiver.events(secret)
+        return events[2] if len(events) >= 3 else None
+
+    update = await eventually(refund_told, what="the order_update for the refund")
+    assert update["type"] == "order_update"
+    [adjustment] = update["data"]["adjustments"]
+    assert (adjustment["type"], adjustment["amount"], adjustment["description"]) == (
+        "refund",
+        5000,
+        "arrived damaged",
+    )
+    totals = {total["type"]: total["amount"] for total in update["data"]["totals"]}
+    assert totals["amount_refunded"] == 5000
