@@ -182,9 +182,9 @@ async def cancel_session(
     reason_code: str | None = None,
     summary: str | None = None,
 ) -> SessionView:
-    """Drop the session; `reason_code` (why the buyer did not buy) is logged as an `checkout_abandoned`
-    event per product, which the unmet-demand and funnel views read. A completed or canceled session
-    cannot be canceled (405)."""
+    """Drop the session; `reason_code` (why the buyer did not buy) is logged as a `checkout_abandoned`
+    event per product, which the unmet-demand views count (`market.metrics.abandonment`). A session paid
+    for, being paid for, or canceled already cannot be canceled (405)."""
     async with pool.acquire() as conn, conn.transaction():
         session = await _session_or_404(conn, agent_id, session_id, for_update=True)
         view = await session_view(pool, conn, session)
