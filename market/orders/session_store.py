@@ -9,9 +9,15 @@ from uuid import UUID
 
 import asyncpg
 
-_COLUMNS = """
-    id, agent_id, protocol, cart_id, currency, state, buyer, fulfillment, shipping, order_id, payment,
-    cancel_reason, created_at, updated_at, expires_at, expires_at < now() AS expired
+# A payment that has not finished in this long was cut short (its process died): the session's own
+# order, if any, says what happened; without a pending or paid one, the session is open again.
+IN_PROGRESS_FOR = "2 minutes"
+
+_COLUMNS = f"""
+    id, agent_id, protocol, cart_id, currency, buyer, fulfillment, shipping, order_id, payment,
+    cancel_reason, created_at, updated_at, expires_at, expires_at < now() AS expired,
+    CASE WHEN state = 'in_progress' AND updated_at < now() - interval '{IN_PROGRESS_FOR}' THEN 'open'
+         ELSE state END AS state
 """
 
 

@@ -120,3 +120,20 @@ async def test_a_card_that_asks_for_3ds_waits_for_the_cardholder_then_completes(
 
     done = await eventually(completed, what="the session completed after 3-D Secure")
     assert done["order"]["status"] == "confirmed"
+
+
+async def test_a_payment_cut_short_by_a_dead_process_does_not_hold_the_session_forever(
+    shop, agent, stripe, db
+):
+    session = await ready_session(shop, agent["token"], await _basket(shop))
+    # As a process that died between taking the session for payment and placing its order leaves it.
+    await db.execute("UPDATE checkout_sessions SET state = 'in_progress' WHERE id = $1", session["id"])
+    right_after = await shop.get(f"/checkout_sessions/{session['id']}", headers=acp_headers(agent["token"]))
+    await db.execute(
+        "UPDATE checkout_sessions SET updated_at = now() - interval '3 minutes' WHERE id = $1", session["id"]
+    )
+
+    paid = await _complete(shop, agent, session, await granted_token(stripe))
+
+    assert right_after.json()["status"] == "in_progress"
+    assert paid.json()["status"] == "completed", paid.text
