@@ -38,6 +38,10 @@ from market.metrics.routes import OperatorMetricsController, SellerInsightsContr
 from market.orders import sweeper
 from market.orders.pages import PAGES
 from market.orders.routes import ROUTES as ORDER_ROUTES
+from market.protocols import order_webhooks
+from market.protocols.acp.discovery import acp_discovery
+from market.protocols.acp.routes import AcpCheckoutController
+from market.protocols.routes import ROUTES as AGENT_ROUTES
 from market.search.indexer import SearchIndexer
 from market.search.routes import SearchController
 from payments.gateway import StripeGateway
@@ -140,6 +144,16 @@ def create_app(
             await _stop(sweeping)
             await gateway.close()
 
+    @asynccontextmanager
+    async def agent_webhooks(app: Litestar) -> AsyncIterator[None]:
+        delivering = asyncio.create_task(
+            order_webhooks.run(app.state.pool, settings, leadership), name="agent-order-events"
+        )
+        try:
+            yield
+        finally:
+            await _stop(delivering)
+
     return Litestar(
         route_handlers=[
             chat_page,
@@ -159,12 +173,17 @@ def create_app(
             EventController,
             ConversationController,
             *ORDER_ROUTES,
+            *AGENT_ROUTES,
+            AcpCheckoutController,
+            acp_discovery,
             *PAGES,
             *DASHBOARD_ROUTES,
             MetricsController,
             create_static_files_router(DOCS_ASSETS, [swagger_ui_path], include_in_schema=False),
         ],
-        lifespan=[database, payments, search] if settings.search_enabled else [database, payments],
+        lifespan=[database, payments, agent_webhooks, search]
+        if settings.search_enabled
+        else [database, payments, agent_webhooks],
         state=State({"settings": settings, "operator_token": ensure_operator_token(settings)}),
         dependencies=APP_DEPENDENCIES,
         middleware=[telemetry.REQUESTS.middleware, *rate_limit_middleware(settings)],
