@@ -37,6 +37,7 @@ from market.metrics.routes import OperatorMetricsController, SellerInsightsContr
 from market.orders import sweeper
 from market.orders.pages import PAGES
 from market.orders.routes import ROUTES as ORDER_ROUTES
+from market.protocols.ucp.routes import ROUTES as UCP_ROUTES
 from market.search.indexer import SearchIndexer
 from market.search.routes import SearchController
 from payments.gateway import StripeGateway
@@ -155,6 +156,7 @@ def create_app(
             EventController,
             ConversationController,
             *ORDER_ROUTES,
+            *UCP_ROUTES,
             *PAGES,
             *DASHBOARD_ROUTES,
             MetricsController,

@@ -1,0 +1,104 @@
+"""UCP's REST binding: the business profile, the catalog, checkout sessions and orders.
+
+Every operation but the profile needs the `UCP-Agent` header (`agent.read_agent`). The routes of the
+current version sit at the root, as the profile's REST endpoint says; platforms on 2026-01-11 use the same
+operations under `/ucp/2026-01-11`, whose own profile says so.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import HeaderParameter, JSONBody, QueryParameter
+
+from feedback.events import ImpressionLog
+from market.core.dependencies import AppSettings, Pool
+from market.protocols.ucp import catalog, models
+from market.protocols.ucp.agent import HEADER, read_agent
+from market.protocols.ucp.envelope import LOOKUP, SEARCH, envelope
+from market.protocols.ucp.profile import LEGACY_PREFIX, business_profile, legacy_profile
+from ranking.engine import MatchingEngine
+
+AgentHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name=HEADER,
+        description='the calling platform\'s profile, an RFC 8941 dictionary: profile="https://..."; '
+        'optionally with its UCP version: profile="..."; version="2026-04-08"',
+        max_length=2000,
+    ),
+]
+
+
+@get(
+    "/.well-known/ucp",
+    summary="The UCP business profile: services, capabilities, payment handlers",
+    tags=["ucp"],
+)
+async def ucp_profile(settings: AppSettings) -> dict[str, Any]:
+    return business_profile(settings.base_url)
+
+
+@get(
+    f"{LEGACY_PREFIX}/.well-known/ucp",
+    summary="The UCP business profile for platforms on version 2026-01-11",
+    tags=["ucp"],
+)
+async def ucp_legacy_profile(settings: AppSettings) -> dict[str, Any]:
+    return legacy_profile(settings.base_url)
+
+
+class CatalogController(Controller):
+    path = "/catalog"
+    tags = ("ucp",)
+
+    @post("/search", status_code=200, summary="UCP catalog search: a query, filters, a page of products")
+    async def search(
+        self,
+        data: JSONBody[models.SearchRequest],
+        ucp_agent: AgentHeader,
+        pool: Pool,
+        engine: NamedDependency[MatchingEngine],
+        impressions: NamedDependency[ImpressionLog],
+    ) -> models.SearchResponse:
+        agent = read_agent(ucp_agent)
+        return await catalog.search(
+            data,
+            envelope(agent.version, SEARCH),
+            pool=pool,
+            engine=engine,
+            impressions=impressions,
+            exploration=None,
+            agent_profile=agent.profile,
+        )
+
+    @post("/lookup", status_code=200, summary="UCP catalog lookup: up to 100 products by id")
+    async def lookup(
+        self, data: JSONBody[models.LookupRequest], ucp_agent: AgentHeader, pool: Pool
+    ) -> models.LookupResponse:
+        agent = read_agent(ucp_agent)
+        return await catalog.lookup(data, envelope(agent.version, LOOKUP), pool=pool)
+
+    @post("/product", status_code=200, summary="UCP get product: one product's full listing")
+    async def product(
+        self, data: JSONBody[models.ProductRequest], ucp_agent: AgentHeader, pool: Pool
+    ) -> models.ProductResponse:
+        agent = read_agent(ucp_agent)
+        return await catalog.product(data, envelope(agent.version, LOOKUP), pool=pool)
+
+    @get("/product", summary="UCP get product by its id in the query: /catalog/product?id=264")
+    async def product_by_query(
+        self,
+        ucp_agent: AgentHeader,
+        pool: Pool,
+        product_id: Annotated[str, QueryParameter(name="id", min_length=1, max_length=200)],
+    ) -> models.ProductResponse:
+        agent = read_agent(ucp_agent)
+        return await catalog.product(
+            models.ProductRequest(id=product_id), envelope(agent.version, LOOKUP), pool=pool
+        )
+
+
+ROUTES = [ucp_profile, ucp_legacy_profile, CatalogController]
