@@ -22,6 +22,7 @@ from market.app.errors import EXCEPTION_HANDLERS
 from market.app.health import healthz, readyz
 from market.app.input_guard import check_input
 from market.app.log_lines import escape_log_records
+from market.app.mcp_mount import mcp_mount
 from market.app.openapi import DOCS_ASSETS, openapi_config
 from market.app.operator import OperatorController
 from market.app.security_headers import add_security_headers
@@ -138,8 +139,10 @@ def create_app(
             await _stop(sweeping)
             await gateway.close()
 
+    mcp_endpoint, mcp_sessions = mcp_mount()
     return Litestar(
         route_handlers=[
+            mcp_endpoint,
             chat_page,
             chat_script,
             demo_image,
@@ -162,7 +165,9 @@ def create_app(
             MetricsController,
             create_static_files_router(DOCS_ASSETS, [swagger_ui_path], include_in_schema=False),
         ],
-        lifespan=[database, payments, search] if settings.search_enabled else [database, payments],
+        lifespan=[database, payments, search, mcp_sessions]
+        if settings.search_enabled
+        else [database, payments, mcp_sessions],
         state=State({"settings": settings, "operator_token": ensure_operator_token(settings)}),
         dependencies=APP_DEPENDENCIES,
         middleware=[telemetry.REQUESTS.middleware],

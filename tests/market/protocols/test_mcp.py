@@ -1,0 +1,94 @@
+"""An outside agent connects with the official MCP client over streamable HTTP (`/mcp`) and shops: the
+tools are UCP's, annotated read-only or not, and answer what the REST routes answer."""
+
+from __future__ import annotations
+
+import json
+from contextlib import asynccontextmanager
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.conftest import product, register
+from tests.market.protocols.test_ucp_catalog import AGENT, searchable
+
+META = {"ucp-agent": {"profile": "https://agent.example/profiles/shopper.json"}}
+
+
+class ThroughTestClient(httpx2.AsyncBaseTransport):
+    """HTTP from the MCP client (httpx2) to the app as the test client runs it, on the app's own event loop
+    (the app's database pool belongs to that loop)."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        answer = await self.client.request(
+            request.method,
+            request.url.raw_path.decode(),
+            headers=[(k.decode(), v.decode()) for k, v in request.headers.raw],
+            content=await request.aread(),
+        )
+        return httpx2.Response(
+            answer.status_code, headers=answer.headers.multi_items(), content=answer.content
+        )
+
+
+@asynccontextmanager
+async def mcp_session(client, headers: dict[str, str] | None = None):
+    """The MCP SDK's client, speaking streamable HTTP to the running app."""
+    http = httpx2.AsyncClient(
+        transport=ThroughTestClient(client), base_url="http://agora.test", headers=headers or {}
+    )
+    async with http, Client(streamable_http_client("http://agora.test/mcp", http_client=http)) as session:
+        yield session
+
+
+def refusal(result) -> dict:
+    """The error a tool answered with: the SDK says which tool failed, then Agora's error as JSON."""
+    _, error = result.content[0].text.split(": ", 1)
+    return json.loads(error)
+
+
+@pytest.fixture
+async def tent(client, db) -> int:
+    _, seller = await register(client)
+    answer = await client.post(
+        "/v1/catalog/products",
+        json=[product("tent-1", title="Alpine Dome Tent", category="Outdoor > Tents")],
+        headers=seller,
+    )
+    await searchable(client, db)
+    return answer.json()["accepted"][0]["product_id"]
+
+
+async def test_the_tools_are_ucps_with_their_annotations(client):
+    async with mcp_session(client) as session:
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+    assert {"search_catalog", "lookup_catalog", "get_product"} <= set(tools)
+    for name in ("search_catalog", "lookup_catalog", "get_product"):
+        assert tools[name].annotations.read_only_hint is True
+        assert {"meta", "catalog"} <= set(tools[name].input_schema["properties"])
+
+
+async def test_search_and_product_answer_as_rest_does(client, tent):
+    async with mcp_session(client) as session:
+        found = await session.call_tool("search_catalog", {"meta": META, "catalog": {"query": "dome tent"}})
+        shown = await session.call_tool("get_product", {"meta": META, "catalog": {"id": str(tent)}})
+    assert not found.is_error
+    assert found.structured_content["products"][0]["id"] == str(tent)
+    rest = await client.post("/catalog/product", json={"id": str(tent)}, headers=AGENT)
+    assert shown.structured_content["product"] == rest.json()["product"]
+    assert json.loads(shown.content[0].text)["product"]["title"] == "Alpine Dome Tent"
+
+
+async def test_a_call_without_the_agent_or_with_a_bad_payload_is_a_tool_error(client, tent):
+    async with mcp_session(client) as session:
+        anonymous = await session.call_tool("search_catalog", {"meta": {}, "catalog": {"query": "tent"}})
+        bad = await session.call_tool("lookup_catalog", {"meta": META, "catalog": {"ids": []}})
+    assert anonymous.is_error
+    assert refusal(anonymous)["code"] == "invalid_profile_url"
+    assert bad.is_error
+    assert refusal(bad)["where"] == "catalog"
