@@ -10,7 +10,7 @@ from aiohttp import web
 from localstripe.errors import json_response
 from localstripe.resources import store
 
-from . import idempotency, paypage
+from . import idempotency, paypage, shared_tokens
 from .checkout import CheckoutSession, refresh_sessions_for
 from .config import settings
 from .connect import Account, Transfer
@@ -108,6 +108,7 @@ def _add_routes(app: web.Application, ls) -> None:
     add("POST", "/_test/reset", test_reset)
     add("POST", "/_test/events/{id}/resend", test_resend_event)
     paypage.add_routes(app)
+    shared_tokens.add_routes(app)
 
     sessions = "/v1/checkout/sessions"
     add("POST", sessions, ls.api_create(CheckoutSession, sessions))

@@ -38,6 +38,8 @@ from market.metrics.routes import OperatorMetricsController, SellerInsightsContr
 from market.orders import sweeper
 from market.orders.pages import PAGES
 from market.orders.routes import ROUTES as ORDER_ROUTES
+from market.protocols.acp.routes import ROUTES as ACP_ROUTES
+from market.protocols.routes import ROUTES as AGENT_ROUTES
 from market.protocols.ucp.routes import ROUTES as UCP_ROUTES
 from market.search.indexer import SearchIndexer
 from market.search.routes import SearchController
@@ -159,6 +161,8 @@ def create_app(
             EventController,
             ConversationController,
             *ORDER_ROUTES,
+            *AGENT_ROUTES,
+            *ACP_ROUTES,
             *UCP_ROUTES,
             *PAGES,
             *DASHBOARD_ROUTES,

@@ -24,13 +24,16 @@ from market.core.errors import (
     DomainError,
     ErrorDetail,
     Forbidden,
+    InFlight,
     InvalidInput,
+    NotAllowedNow,
     NotFound,
     PaymentRefused,
     ProviderUnavailable,
     TooLarge,
     Unauthenticated,
     Unavailable,
+    Unprocessable,
     UnsupportedMediaType,
     split_msgspec_message,
 )
@@ -54,9 +57,11 @@ STATUS: dict[type[DomainError], int] = {
     PaymentRefused: 402,
     Forbidden: 403,
     NotFound: 404,
+    NotAllowedNow: 405,
     Conflict: 409,
     TooLarge: 413,
     UnsupportedMediaType: 415,
+    Unprocessable: 422,
     ProviderUnavailable: 502,
     Unavailable: 503,
 }
@@ -102,7 +107,7 @@ def handle_domain_error(_: Request, exc: DomainError) -> Response[ErrorResponse]
     headers = None
     if isinstance(exc, Unauthenticated):
         headers = {"WWW-Authenticate": "Bearer"}
-    elif isinstance(exc, DatabaseUnavailable):
+    elif isinstance(exc, DatabaseUnavailable | InFlight):
         headers = {"Retry-After": str(exc.retry_after)}
     return _respond(error_body(exc), headers)
 

@@ -24,7 +24,7 @@ from litestar import Litestar
 from market.app.errors import ErrorResponse
 from market.core.control_chars import FREE_TEXT_PATTERN, PLAIN_TEXT_PATTERN
 
-SELLER_KEY, OPERATOR_TOKEN = "SellerKey", "OperatorToken"
+SELLER_KEY, OPERATOR_TOKEN, AGENT_TOKEN = "SellerKey", "OperatorToken", "AgentToken"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 _ERROR = {"$ref": f"#/components/schemas/{ErrorResponse.__name__}"}
@@ -38,8 +38,10 @@ _WHY = {
     "404": "What the path names does not exist, or not for this caller.",
     "413": "The body is larger than the limit.",
     "415": "The body is not JSON.",
-    "default": "Any other refusal, in the same shape: 402 payment refused, 409 conflict with the current "
-    "state, 502 the payment provider did not answer, 503 switched off or not ready, 500 unexpected.",
+    "default": "Any other refusal, in the same shape: 402 payment refused, 405 not possible in this state, "
+    "409 conflict with the current state or a request with this idempotency key still in flight, 422 an "
+    "idempotency key reused with another body, 502 the payment provider did not answer, 503 switched off "
+    "or not ready, 500 unexpected.",
 }
 
 

@@ -53,17 +53,25 @@ async def insert_order(
 
 
 async def insert_seller_order(
-    conn: asyncpg.Connection, order_id: UUID, seller_id: UUID, amount: int, platform_fee_amount: int
+    conn: asyncpg.Connection,
+    order_id: UUID,
+    seller_id: UUID,
+    amount: int,
+    platform_fee_amount: int,
+    *,
+    shipping_amount: int = 0,
 ) -> UUID:
     return await conn.fetchval(
         """
-        INSERT INTO seller_orders (order_id, seller_id, amount, platform_fee_amount) VALUES ($1, $2, $3, $4)
+        INSERT INTO seller_orders (order_id, seller_id, amount, platform_fee_amount, shipping_amount)
+        VALUES ($1, $2, $3, $4, $5)
         RETURNING id
         """,
         order_id,
         seller_id,
         amount,
         platform_fee_amount,
+        shipping_amount,
     )
 
 

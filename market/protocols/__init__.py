@@ -1,2 +1,2 @@
-"""The open agentic-commerce protocols, each a thin adapter over the market's own services: outside agents
-search the catalog and buy through the same code paths as Agora's shoppers."""
+"""The checkout protocols outside shopping agents speak (ACP; UCP), as thin adapters over one checkout core
+(`market.orders.sessions`), with what they share: agent authentication and idempotent POSTs."""

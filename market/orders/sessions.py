@@ -1,0 +1,545 @@
+"""Checkout sessions: an outside agent's basket, priced and checked on every change, then paid through the
+cart checkout (`checkout.place_order` + `checkout.pay_order`), so a session becomes the same multi-seller
+order, with the same take rates and transfers, as a shopper's cart does. Protocol-neutral: the ACP and UCP
+adapters speak to this module in `session_schemas` terms.
+
+A session keeps its items in a cart of its own. Its status is worked out from what it holds each time it is
+read: errors (stock, a missing address, a seller that does not ship there, shipping not chosen) keep it
+`not_ready_for_payment`; completing it places the order and pays it; the order's state then says whether
+it is `completed` or waits for 3-D Secure (`authentication_required`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from datetime import timedelta
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from feedback.store import insert_event
+from market.core.errors import Conflict, InvalidInput, NotAllowedNow, NotFound, PaymentRefused
+from market.core.settings import Settings
+from market.orders import cart_store, checkout, session_store, store
+from market.orders.carts import CartItem, cart_items
+from market.orders.lifecycle import PAID_STATES
+from market.orders.session_schemas import (
+    Buyer,
+    Fulfillment,
+    SessionChanges,
+    SessionItem,
+    SessionLine,
+    SessionMessage,
+    SessionPayment,
+    SessionView,
+    ShippingOption,
+)
+from payments.gateway import StripeGateway
+from sellers import accounts, inventory
+from sellers import catalog as seller_catalog
+from sellers.schemas import SellerPolicy
+
+SESSION_LIFETIME = timedelta(hours=6)
+MAX_ITEMS = 100
+
+
+async def create_session(
+    pool: asyncpg.Pool, agent_id: UUID, protocol: str, currency: str, changes: SessionChanges
+) -> SessionView:
+    """A new session for `agent_id` holding `changes` (items are required)."""
+    if not changes.items:
+        raise InvalidInput("items_required", "A checkout session needs at least one item.", where="items")
+    currency = _currency(currency)
+    session_id = uuid.uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        cart = await cart_store.insert_cart(conn, uuid.uuid4(), f"{protocol}:{session_id}")
+        expires_at = await store.clock_plus(conn, SESSION_LIFETIME)
+        await session_store.insert_session(
+            conn,
+            session_id=session_id,
+            agent_id=agent_id,
+            protocol=protocol,
+            cart_id=cart["id"],
+            currency=currency,
+            expires_at=expires_at,
+        )
+        session = await session_store.get_session(conn, session_id, agent_id, for_update=True)
+        await _apply(conn, session, changes)
+    return await get_session(pool, agent_id, session_id)
+
+
+async def update_session(
+    pool: asyncpg.Pool, agent_id: UUID, session_id: UUID, changes: SessionChanges
+) -> SessionView:
+    async with pool.acquire() as conn, conn.transaction():
+        session = await _open_session(conn, agent_id, session_id)
+        await _apply(conn, session, changes)
+    return await get_session(pool, agent_id, session_id)
+
+
+async def get_session(pool: asyncpg.Pool, agent_id: UUID, session_id: UUID) -> SessionView:
+    async with pool.acquire() as conn:
+        session = await _session_or_404(conn, agent_id, session_id)
+        return await _view(pool, conn, session)
+
+
+async def complete_session(
+    pool: asyncpg.Pool,
+    gateway: StripeGateway,
+    settings: Settings,
+    agent_id: UUID,
+    session_id: UUID,
+    *,
+    shared_payment_token: str,
+    buyer: Buyer | None = None,
+    authenticated: bool = False,
+) -> SessionView:
+    """Place the order and pay it with a shared payment token.
+
+    Completing a completed session answers it as it is. A payment waiting for 3-D Secure keeps the order
+    pending: completing again needs `authenticated` (the agent went through the challenge), and then answers
+    the session as the payment left it. A declined payment cancels that order; the session stays open with
+    a `payment_declined` message, to be completed again with another token.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        session = await _session_or_404(conn, agent_id, session_id, for_update=True)
+        view = await _view(pool, conn, session)
+        if view.status == "completed":
+            return view
+        if view.status == "authentication_required":
+            if not authenticated:
+                raise InvalidInput(
+                    "requires_3ds",
+                    "The payment waits for 3-D Secure: authenticate, then complete again with the result.",
+                    where="body.authentication_result",
+                )
+            return view
+        _check_open(session)
+        if view.status != "ready_for_payment":
+            raise Conflict(
+                "not_ready_for_payment",
+                "The session cannot be paid yet: "
+                + "; ".join(m.message for m in view.messages if m.severity == "error"),
+                where="session",
+            )
+        fields: dict[str, object] = {"state": "in_progress", "payment": None}
+        if buyer is not None:
+            fields["buyer"] = _merged(session["buyer"], buyer)
+        await session_store.update_session(conn, session_id, **fields)
+        shipping = await _shipping_by_seller(pool, conn, session)
+    # The order and the payment run outside the session's lock: Stripe is never waited on with rows held.
+    try:
+        order_id = await checkout.place_order(
+            pool, settings, session["cart_id"], "payment_intent", shipping=shipping
+        )
+    except Exception:
+        await _set(pool, session_id, state="open")
+        raise
+    metadata = {"order_id": str(order_id), "checkout_session_id": str(session_id)}
+    try:
+        paid = await checkout.pay_order(
+            pool,
+            gateway,
+            settings,
+            order_id,
+            checkout.PaymentSource(shared_payment_token=shared_payment_token, where="body.payment_data"),
+            metadata,
+        )
+    except PaymentRefused as declined:
+        reason = declined.details[0] if declined.details else None
+        payment = SessionPayment(
+            status="declined", code=reason.code if reason else declined.code, message=declined.message
+        )
+        await _set(pool, session_id, state="open", payment=payment)
+        return await get_session(pool, agent_id, session_id)
+    except Exception:
+        await _set(pool, session_id, state="open")
+        raise
+    payment = None
+    if paid.payment is not None and paid.payment.status != "succeeded":
+        payment = SessionPayment(
+            status=paid.payment.status,
+            payment_intent_id=paid.payment.payment_intent_id,
+            client_secret=paid.payment.client_secret,
+            next_action=paid.payment.next_action,
+        )
+    await _set(
+        pool,
+        session_id,
+        state="completed" if paid.status in PAID_STATES else "open",
+        order_id=order_id,
+        payment=payment,
+    )
+    return await get_session(pool, agent_id, session_id)
+
+
+async def cancel_session(
+    pool: asyncpg.Pool,
+    agent_id: UUID,
+    session_id: UUID,
+    *,
+    reason_code: str | None = None,
+    summary: str | None = None,
+) -> SessionView:
+    """Drop the session; `reason_code` (why the buyer did not buy) is logged as an `checkout_abandoned`
+    event per product, which the unmet-demand and funnel views read. A completed or canceled session
+    cannot be canceled (405)."""
+    async with pool.acquire() as conn, conn.transaction():
+        session = await _session_or_404(conn, agent_id, session_id, for_update=True)
+        view = await _view(pool, conn, session)
+        if view.status in ("completed", "canceled", "in_progress", "authentication_required"):
+            raise NotAllowedNow(
+                "session_not_cancelable",
+                f"The session is {view.status}: only one not yet paid for can be canceled.",
+                where="path.checkout_session_id",
+            )
+        reason = reason_code or "unspecified"
+        await session_store.update_session(conn, session_id, state="canceled", cancel_reason=reason)
+        cart = await cart_store.get_cart(conn, session["cart_id"])
+        for line in view.lines:
+            await insert_event(
+                conn,
+                event_id=uuid.uuid4(),
+                type="checkout_abandoned",
+                session_id=cart["session_id"],
+                search_id=None,
+                product_id=line.product_id,
+                payload={
+                    "checkout_session_id": str(session_id),
+                    "protocol": session["protocol"],
+                    "reason_code": reason,
+                    "summary": summary,
+                    "quantity": line.quantity,
+                    "amount": line.line_amount,
+                    "currency": view.currency,
+                },
+            )
+    return await get_session(pool, agent_id, session_id)
+
+
+# -- changes -----------------------------------------------------------------------------------------------
+
+
+async def _apply(conn: asyncpg.Connection, session: asyncpg.Record, changes: SessionChanges) -> None:
+    fields: dict[str, object] = {}
+    if changes.items is not None:
+        await _replace_items(conn, session["cart_id"], changes.items)
+    if changes.buyer is not None:
+        fields["buyer"] = _merged(session["buyer"], changes.buyer)
+    if changes.fulfillment is not None:
+        fulfillment = changes.fulfillment
+        if fulfillment.address is not None:
+            fulfillment.address.country = fulfillment.address.country.upper()
+        fields["fulfillment"] = _merged(session["fulfillment"], fulfillment)
+    if changes.shipping_choices is not None:
+        fields["shipping"] = await _chosen_shipping(conn, session, changes.shipping_choices)
+    if fields:
+        await session_store.update_session(conn, session["id"], **fields)
+    else:
+        await session_store.update_session(conn, session["id"])
+
+
+async def _replace_items(conn: asyncpg.Connection, cart_id: UUID, items: list[SessionItem]) -> None:
+    if len(items) > MAX_ITEMS:
+        raise InvalidInput.invalid("items", f"at most {MAX_ITEMS} items in one session")
+    quantities: dict[int, int] = defaultdict(int)
+    for index, item in enumerate(items):
+        if not await seller_catalog.product_on_offer(conn, item.product_id):
+            raise InvalidInput(
+                "item_not_found", f"No product {item.product_id} in the catalog.", where=f"items[{index}].id"
+            )
+        quantities[item.product_id] += item.quantity
+    await cart_store.delete_cart_items(
+        conn, cart_id, [row["product_id"] for row in await cart_store.cart_items(conn, cart_id)]
+    )
+    for product_id, quantity in quantities.items():
+        if quantity > 0:
+            await cart_store.put_cart_item(conn, cart_id, product_id, min(quantity, 1000), None)
+
+
+async def _chosen_shipping(
+    conn: asyncpg.Connection, session: asyncpg.Record, choices: list[str]
+) -> dict[str, str]:
+    """{seller id: option id} for the options named; an id the session does not offer is a 400."""
+    rows = await cart_items(conn, session["cart_id"])
+    offered = {_option_id(session["id"], row.terms.seller_id): row.terms.seller_id for row in rows}
+    chosen = dict(session["shipping"] or {})
+    for index, option_id in enumerate(choices):
+        seller_id = offered.get(option_id)
+        if seller_id is None:
+            raise InvalidInput(
+                "unknown_fulfillment_option",
+                f"The session offers no fulfillment option {option_id!r}.",
+                where=f"shipping_choices[{index}]",
+            )
+        chosen[str(seller_id)] = option_id
+    return chosen
+
+
+# -- the view ----------------------------------------------------------------------------------------------
+
+
+async def _view(pool: asyncpg.Pool, conn: asyncpg.Connection, session: asyncpg.Record) -> SessionView:
+    rows = await cart_items(conn, session["cart_id"])
+    stock = await inventory.available(conn, [row.product_id for row in rows])
+    policies = await accounts.policies(pool, sorted({row.terms.seller_id for row in rows}))
+    buyer = msgspec.convert(session["buyer"], Buyer) if session["buyer"] else None
+    fulfillment = msgspec.convert(session["fulfillment"], Fulfillment) if session["fulfillment"] else None
+    country = fulfillment.address.country if fulfillment and fulfillment.address else None
+    messages: list[SessionMessage] = []
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append(_line(row, stock[row.product_id]))
+        messages.extend(_line_messages(index, row, stock[row.product_id], session["currency"]))
+    by_seller, option_messages = _shipping_options(session, rows, policies, country)
+    options = list(by_seller.values())
+    messages.extend(option_messages)
+    chosen = session["shipping"] or {}
+    selected = [chosen[key] for key in sorted(chosen) if chosen[key] in {o.option_id for o in options}]
+    if country is None:
+        messages.append(
+            SessionMessage(
+                severity="error",
+                code="missing",
+                message="A shipping address is needed.",
+                where="fulfillment.address",
+            )
+        )
+    elif len(selected) < len(options):
+        messages.append(
+            SessionMessage(
+                severity="error",
+                code="missing",
+                message="Choose a fulfillment option for every seller's items.",
+                where="selected_fulfillment_options",
+            )
+        )
+    order = await store.get_order(conn, session["order_id"]) if session["order_id"] else None
+    payment = msgspec.convert(session["payment"], SessionPayment) if session["payment"] else None
+    if payment is not None and payment.status == "declined":
+        messages.append(
+            SessionMessage(
+                severity="error",
+                code="payment_declined",
+                message=payment.message or "The payment was declined.",
+                where="payment_data",
+            )
+        )
+    elif payment is not None and payment.status == "requires_action" and order is not None:
+        if order["status"] == "pending":
+            messages.append(
+                _error(
+                    "requires_3ds",
+                    "The cardholder must complete 3-D Secure authentication.",
+                    "authentication_result",
+                )
+            )
+        elif order["status"] == "canceled":
+            messages.append(
+                _error("payment_declined", "3-D Secure authentication failed; pay again.", "payment_data")
+            )
+    subtotal = sum(line.line_amount for line in lines)
+    shipping = sum(o.amount for o in options if o.option_id in selected)
+    return SessionView(
+        session_id=session["id"],
+        protocol=session["protocol"],
+        status=_status(session, order, payment, messages),
+        currency=session["currency"],
+        lines=lines,
+        shipping_options=options,
+        selected_shipping=selected,
+        subtotal=subtotal,
+        shipping=shipping,
+        total=subtotal + shipping,
+        messages=messages,
+        buyer=buyer,
+        fulfillment=fulfillment,
+        order_id=order["id"] if order else None,
+        order_status=order["status"] if order else None,
+        payment=payment,
+        cancel_reason=session["cancel_reason"],
+        created_at=session["created_at"],
+        updated_at=session["updated_at"],
+        expires_at=session["expires_at"],
+    )
+
+
+def _status(session, order, payment, messages: list[SessionMessage]) -> str:
+    if session["state"] == "canceled":
+        return "canceled"
+    if order is not None and order["status"] in PAID_STATES:
+        return "completed"
+    if session["state"] == "in_progress":
+        return "in_progress"
+    if order is not None and order["status"] == "pending":
+        waiting = payment is not None and payment.status == "requires_action"
+        return "authentication_required" if waiting else "in_progress"
+    if session["expired"]:
+        return "expired"
+    blocking = [m for m in messages if m.severity == "error" and m.code != "payment_declined"]
+    return "not_ready_for_payment" if blocking else "ready_for_payment"
+
+
+def _line(row: CartItem, available: int) -> SessionLine:
+    return SessionLine(
+        line_id=f"li_{row.product_id}",
+        product_id=row.product_id,
+        title=row.terms.title,
+        quantity=row.quantity,
+        unit_amount=row.terms.price_amount,
+        line_amount=row.terms.price_amount * row.quantity,
+        seller_name=row.terms.seller_name,
+        available=available,
+    )
+
+
+def _line_messages(index: int, row: CartItem, available: int, currency: str) -> list[SessionMessage]:
+    where = f"line_items[{index}]"
+    terms = row.terms
+    if terms.deleted or terms.status != "active" or not terms.enable_checkout:
+        return [_error("out_of_stock", f"{terms.title} is no longer sold.", where)]
+    if terms.availability != "in_stock" or available == 0:
+        return [_error("out_of_stock", f"{terms.title} is out of stock.", where)]
+    if available < row.quantity:
+        return [_error("quantity_exceeded", f"Only {available} of {terms.title} can be bought now.", where)]
+    if terms.currency != currency:
+        return [_error("invalid", f"{terms.title} is priced in {terms.currency}, not {currency}.", where)]
+    if not terms.stripe_account_id:
+        return [_error("invalid", f"{terms.seller_name} cannot take payments yet.", where)]
+    return []
+
+
+def _shipping_options(
+    session: asyncpg.Record,
+    rows: list[CartItem],
+    policies: dict[UUID, SellerPolicy],
+    country: str | None,
+) -> tuple[dict[UUID, ShippingOption], list[SessionMessage]]:
+    """One shipping option per seller: its stated price, free over its threshold, refused outside the
+    countries it ships to."""
+    per_seller: dict[UUID, list[tuple[int, CartItem]]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        per_seller[row.terms.seller_id].append((index, row))
+    options: dict[UUID, ShippingOption] = {}
+    messages: list[SessionMessage] = []
+    for seller_id, own in per_seller.items():
+        policy = policies.get(seller_id)
+        name = own[0][1].terms.seller_name
+        if policy and policy.ships_to and country and country not in policy.ships_to:
+            for index, row in own:
+                messages.append(
+                    _error(
+                        "region_restricted",
+                        f"{name} does not ship to {country} (ships to {', '.join(policy.ships_to)}).",
+                        f"line_items[{index}]",
+                    )
+                )
+            continue
+        subtotal = sum(row.terms.price_amount * row.quantity for _, row in own)
+        amount, description = _shipping_price(policy, subtotal, session["currency"])
+        options[seller_id] = ShippingOption(
+            option_id=_option_id(session["id"], seller_id),
+            title=f"Standard shipping from {name}",
+            description=description,
+            amount=amount,
+            line_ids=[f"li_{row.product_id}" for _, row in own],
+        )
+    return options, messages
+
+
+def _shipping_price(policy: SellerPolicy | None, subtotal: int, currency: str) -> tuple[int, str]:
+    if policy is None or policy.shipping_price is None:
+        return 0, "Shipping included: the seller charges nothing extra."
+    threshold = policy.free_shipping_over
+    if threshold is not None and threshold.currency == currency and subtotal >= threshold.amount:
+        return 0, "Free shipping on this order."
+    if policy.shipping_price.currency != currency:
+        return 0, "Shipping included."
+    if policy.shipping_price.amount == 0:
+        return 0, "Free shipping."
+    return policy.shipping_price.amount, "Flat-rate shipping."
+
+
+async def _shipping_by_seller(
+    pool: asyncpg.Pool, conn: asyncpg.Connection, session: asyncpg.Record
+) -> dict[UUID, int]:
+    """What each seller is paid for shipping its part, from the options chosen."""
+    rows = await cart_items(conn, session["cart_id"])
+    policies = await accounts.policies(pool, sorted({row.terms.seller_id for row in rows}))
+    fulfillment = session["fulfillment"] or {}
+    country = (fulfillment.get("address") or {}).get("country")
+    options, _ = _shipping_options(session, rows, policies, country)
+    chosen = set((session["shipping"] or {}).values())
+    return {seller_id: option.amount for seller_id, option in options.items() if option.option_id in chosen}
+
+
+def _option_id(session_id: UUID, seller_id: UUID) -> str:
+    # Stable for the session and the seller, without showing the seller's id.
+    return "ship_" + hashlib.sha256(f"{session_id}:{seller_id}".encode()).hexdigest()[:12]
+
+
+# -- helpers -----------------------------------------------------------------------------------------------
+
+
+def _error(code: str, message: str, where: str) -> SessionMessage:
+    return SessionMessage(severity="error", code=code, message=message, where=where)
+
+
+def _merged(stored: dict | None, change: msgspec.Struct) -> dict:
+    """The stored JSON with the fields `change` sets laid over it."""
+    return {**(stored or {}), **msgspec.to_builtins(change)}
+
+
+def _currency(code: str) -> str:
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise InvalidInput.invalid("currency", f"{code!r} is not an ISO 4217 currency code")
+    return code.upper()
+
+
+async def _session_or_404(
+    conn: asyncpg.Connection, agent_id: UUID, session_id: UUID, *, for_update: bool = False
+) -> asyncpg.Record:
+    session = await session_store.get_session(conn, session_id, agent_id, for_update=for_update)
+    if session is None:
+        raise NotFound(
+            "checkout_session_not_found",
+            f"No checkout session {session_id}.",
+            where="path.checkout_session_id",
+        )
+    return session
+
+
+async def _open_session(conn: asyncpg.Connection, agent_id: UUID, session_id: UUID) -> asyncpg.Record:
+    session = await _session_or_404(conn, agent_id, session_id, for_update=True)
+    _check_open(session)
+    order = await store.get_order(conn, session["order_id"]) if session["order_id"] else None
+    if order is not None and order["status"] != "canceled":
+        raise Conflict(
+            "checkout_session_paying",
+            "The session's order is being paid; it can no longer change.",
+            where="path.checkout_session_id",
+        )
+    return session
+
+
+def _check_open(session: asyncpg.Record) -> None:
+    if session["state"] != "open":
+        raise Conflict(
+            f"checkout_session_{session['state']}",
+            f"The session is {session['state'].replace('_', ' ')}; it can no longer change.",
+            where="path.checkout_session_id",
+        )
+    if session["expired"]:
+        raise Conflict(
+            "checkout_session_expired",
+            "The session has expired; start a new one.",
+            where="path.checkout_session_id",
+        )
+
+
+async def _set(pool: asyncpg.Pool, session_id: UUID, **fields: object) -> None:
+    async with pool.acquire() as conn:
+        await session_store.update_session(conn, session_id, **fields)
