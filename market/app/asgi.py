@@ -40,7 +40,7 @@ from market.orders.pages import PAGES
 from market.orders.routes import ROUTES as ORDER_ROUTES
 from market.protocols.acp.routes import ROUTES as ACP_ROUTES
 from market.protocols.routes import ROUTES as AGENT_ROUTES
-from market.protocols.ucp.routes import ROUTES as UCP_ROUTES
+from market.protocols.ucp.routes import routes as ucp_routes
 from market.search.indexer import SearchIndexer
 from market.search.routes import SearchController
 from payments.gateway import StripeGateway
@@ -163,7 +163,7 @@ def create_app(
             *ORDER_ROUTES,
             *AGENT_ROUTES,
             *ACP_ROUTES,
-            *UCP_ROUTES,
+            *ucp_routes(),
             *PAGES,
             *DASHBOARD_ROUTES,
             MetricsController,

@@ -72,6 +72,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stripe_allow_live_keys: bool = False
     # The address shoppers' browsers reach Agora at: Stripe's hosted page returns them there.
     public_url: str | None = None
+    # UCP platforms identify themselves by their profile (the UCP-Agent header) and may send no credential.
+    # Set to an operator-issued agent token to let such requests through as that agent (the UCP conformance
+    # suite sends none); absent, UCP's checkout and order routes need `Authorization: Bearer <agent token>`.
+    ucp_guest_agent_token: str | None = None
     # The platform's cut of each order line, in basis points (1000 = 10%), unless a category or seller
     # rate says otherwise; how long checkout holds stock for an unpaid order; how often lapsed holds are
     # swept up (stock comes back at the moment a hold lapses, the sweep cancels the order and its payment).

@@ -86,6 +86,15 @@ async def get_session(pool: asyncpg.Pool, agent_id: UUID, session_id: UUID) -> S
         return await _view(pool, conn, session)
 
 
+async def session_of_order(pool: asyncpg.Pool, agent_id: UUID, order_id: UUID) -> SessionView:
+    """The session `agent_id` placed order `order_id` through; another agent's order does not exist for it."""
+    async with pool.acquire() as conn:
+        session = await session_store.session_of_order(conn, order_id)
+        if session is None or session["agent_id"] != agent_id:
+            raise NotFound("order_not_found", f"No order {order_id}.", where="path.id")
+        return await _view(pool, conn, session)
+
+
 async def complete_session(
     pool: asyncpg.Pool,
     gateway: StripeGateway,
@@ -442,7 +451,7 @@ def _shipping_options(
         amount, description = _shipping_price(policy, subtotal, session["currency"])
         options[seller_id] = ShippingOption(
             option_id=_option_id(session["id"], seller_id),
-            title=f"Standard shipping from {name}",
+            title=shipping_title(name),
             description=description,
             amount=amount,
             line_ids=[f"li_{row.product_id}" for _, row in own],
@@ -479,6 +488,16 @@ async def _shipping_by_seller(
 def _option_id(session_id: UUID, seller_id: UUID) -> str:
     # Stable for the session and the seller, without showing the seller's id.
     return "ship_" + hashlib.sha256(f"{session_id}:{seller_id}".encode()).hexdigest()[:12]
+
+
+def shipping_option_id(session_id: UUID, seller_id: UUID) -> str:
+    """The id of the shipping option a seller offered in a session (adapters name a paid order's shipping
+    by it once the session's basket has become the order)."""
+    return _option_id(session_id, seller_id)
+
+
+def shipping_title(seller_name: str) -> str:
+    return f"Standard shipping from {seller_name}"
 
 
 # -- helpers -----------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import msgspec
 from litestar.datastructures import Headers
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from market.core.errors import InFlight, InvalidInput, Unprocessable
+from market.core.errors import Conflict, DomainError, InFlight, InvalidInput, Unprocessable
 from market.protocols import idempotency_store
 
 HEADER = "Idempotency-Key"
@@ -39,11 +39,16 @@ _NOT_KEPT = {b"content-length", b"date", b"server", b"idempotent-replayed", b"id
 
 
 class IdempotencyMiddleware:
+    # The methods whose requests carry a key, and the error a key reused with another body answers (UCP,
+    # which also keys its PUTs, says 409: `ConflictingIdempotencyMiddleware` below).
+    methods: frozenset[str] = frozenset({"POST"})
+    conflict: type[DomainError] = Unprocessable
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http" or scope["method"] not in self.methods:
             await self.app(scope, receive, send)
             return
         headers = Headers.from_scope(scope)
@@ -58,7 +63,7 @@ class IdempotencyMiddleware:
             ):
                 held = await idempotency_store.held(conn, owner, key)
                 if held is not None:
-                    await _answer_held(held, fingerprint, key, send)
+                    await _answer_held(held, fingerprint, key, send, self.conflict)
                     return
                 # Released between the two statements (its request failed with a 5xx): ours now.
                 await idempotency_store.claim(
@@ -97,6 +102,13 @@ class IdempotencyMiddleware:
                 if name.lower() not in _NOT_KEPT
             ]
             await idempotency_store.answer(conn, owner, key, status, kept, b"".join(chunks))
+
+
+class ConflictingIdempotencyMiddleware(IdempotencyMiddleware):
+    """UCP's rules: POST and PUT carry keys, and a key reused with another body is a 409."""
+
+    methods = frozenset({"POST", "PUT"})
+    conflict = Conflict
 
 
 def request_fingerprint(body: bytes) -> bytes:
@@ -156,9 +168,9 @@ async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
-async def _answer_held(held, fingerprint: bytes, key: str, send: Send) -> None:
+async def _answer_held(held, fingerprint: bytes, key: str, send: Send, conflict: type[DomainError]) -> None:
     if bytes(held["request_hash"]) != fingerprint:
-        raise Unprocessable(
+        raise conflict(
             "idempotency_conflict",
             f"This {HEADER} was already used with a different request body.",
             where=f"header.{HEADER}",

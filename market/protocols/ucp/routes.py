@@ -9,27 +9,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from feedback.events import ImpressionLog
 from market.core.dependencies import AppSettings, Pool
 from market.protocols.ucp import catalog, models
-from market.protocols.ucp.agent import HEADER, read_agent
+from market.protocols.ucp.agent import read_agent
+from market.protocols.ucp.checkout_routes import CheckoutController, OrderController
 from market.protocols.ucp.envelope import LOOKUP, SEARCH, envelope
+from market.protocols.ucp.headers import AgentHeader
 from market.protocols.ucp.profile import LEGACY_PREFIX, business_profile, legacy_profile
 from ranking.engine import MatchingEngine
-
-AgentHeader = Annotated[
-    str | None,
-    HeaderParameter(
-        name=HEADER,
-        description='the calling platform\'s profile, an RFC 8941 dictionary: profile="https://..."; '
-        'optionally with its UCP version: profile="..."; version="2026-04-08"',
-        max_length=2000,
-    ),
-]
 
 
 @get(
@@ -42,7 +34,7 @@ async def ucp_profile(settings: AppSettings) -> dict[str, Any]:
 
 
 @get(
-    f"{LEGACY_PREFIX}/.well-known/ucp",
+    "/.well-known/ucp",
     summary="The UCP business profile for platforms on version 2026-01-11",
     tags=["ucp"],
 )
@@ -101,4 +93,9 @@ class CatalogController(Controller):
         )
 
 
-ROUTES = [ucp_profile, ucp_legacy_profile, CatalogController]
+def routes() -> list:
+    """The current version's routes at the root, and 2026-01-11's under `LEGACY_PREFIX`."""
+    legacy = Router(
+        path=LEGACY_PREFIX, route_handlers=[ucp_legacy_profile, CheckoutController, OrderController]
+    )
+    return [ucp_profile, CatalogController, CheckoutController, OrderController, legacy]
