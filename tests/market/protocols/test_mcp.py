@@ -8,10 +8,14 @@ from contextlib import asynccontextmanager
 
 import httpx2
 import pytest
+from litestar.testing import AsyncTestClient
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import product, register
+from market.app.asgi import create_app
+from tests.conftest import product, register, wait_until_ready
+from tests.market.orders.conftest import payable_seller
+from tests.market.protocols.conftest import granted_token, new_agent
 from tests.market.protocols.test_ucp_catalog import AGENT, searchable
 
 META = {"ucp-agent": {"profile": "https://agent.example/profiles/shopper.json"}}
@@ -92,3 +96,131 @@ async def test_a_call_without_the_agent_or_with_a_bad_payload_is_a_tool_error(cl
     assert refusal(anonymous)["code"] == "invalid_profile_url"
     assert bad.is_error
     assert refusal(bad)["where"] == "catalog"
+
+
+@pytest.fixture
+async def market(payment_settings, database_url):
+    """The app with search and payments on (the local Stripe)."""
+    async with AsyncTestClient(create_app(payment_settings, database_url)) as client:
+        await wait_until_ready(client)
+        yield client
+
+
+def ucp_address() -> dict:
+    return {
+        "street_address": "1 Main St",
+        "address_locality": "Springfield",
+        "address_region": "IL",
+        "postal_code": "62701",
+        "address_country": "US",
+        "full_name": "Jane Doe",
+    }
+
+
+async def test_an_agent_searches_and_buys_through_mcp(market, db, stripe):
+    seller = await payable_seller(
+        market, "Trailhead", [product("tent-1", title="Alpine Dome Tent", category="Outdoor > Tents")]
+    )
+    await searchable(market, db)
+    agent = await new_agent(market)
+    headers = {"Authorization": f"Bearer {agent['token']}"}
+    async with mcp_session(market, headers) as session:
+        found = await session.call_tool("search_catalog", {"meta": META, "catalog": {"query": "dome tent"}})
+        item = found.structured_content["products"][0]["id"]
+        assert item == str(seller.products["tent-1"])
+
+        created = await session.call_tool(
+            "create_checkout",
+            {
+                "meta": META | {"idempotency-key": "create-1"},
+                "checkout": {"line_items": [{"item": {"id": item}}]},
+            },
+        )
+        assert not created.is_error, created.content
+        checkout = created.structured_content
+        assert checkout["status"] == "incomplete"
+
+        addressed = await session.call_tool(
+            "update_checkout",
+            {
+                "meta": META,
+                "id": checkout["id"],
+                "checkout": {
+                    "fulfillment": {"methods": [{"type": "shipping", "destinations": [ucp_address()]}]}
+                },
+            },
+        )
+        method = addressed.structured_content["fulfillment"]["methods"][0]
+        chosen = await session.call_tool(
+            "update_checkout",
+            {
+                "meta": META,
+                "id": checkout["id"],
+                "checkout": {
+                    "fulfillment": {
+                        "methods": [
+                            {
+                                "type": "shipping",
+                                "destinations": method["destinations"],
+                                "selected_destination_id": method["selected_destination_id"],
+                                "groups": [{"selected_option_id": method["groups"][0]["options"][0]["id"]}],
+                            }
+                        ]
+                    }
+                },
+            },
+        )
+        assert chosen.structured_content["status"] == "ready_for_complete"
+
+        payment = {
+            "payment": {
+                "instruments": [
+                    {
+                        "handler_id": "stripe",
+                        "type": "card",
+                        "credential": {"type": "spt", "token": await granted_token(stripe)},
+                    }
+                ]
+            }
+        }
+        completed = await session.call_tool(
+            "complete_checkout",
+            {"meta": META | {"idempotency-key": "pay-1"}, "id": checkout["id"], "checkout": payment},
+        )
+        assert not completed.is_error, completed.content
+        assert completed.structured_content["status"] == "completed"
+        order_id = completed.structured_content["order"]["id"]
+
+        replayed = await session.call_tool(
+            "complete_checkout",
+            {"meta": META | {"idempotency-key": "pay-1"}, "id": checkout["id"], "checkout": payment},
+        )
+        assert replayed.structured_content == completed.structured_content  # paid once, answered twice
+        reused = await session.call_tool(
+            "create_checkout",
+            {
+                "meta": META | {"idempotency-key": "create-1"},
+                "checkout": {"line_items": [{"item": {"id": item}, "quantity": 2}]},
+            },
+        )
+        assert reused.is_error and refusal(reused)["code"] == "idempotency_conflict"
+
+        order = await session.call_tool("get_order", {"meta": META, "id": order_id})
+        assert order.structured_content["checkout_id"] == checkout["id"]
+        assert order.structured_content["line_items"][0]["item"]["id"] == item
+
+    rest = await market.get(f"/orders/{order_id}", headers={"UCP-Agent": AGENT["UCP-Agent"], **headers})
+    assert rest.json()["id"] == order_id  # the same order over REST
+
+
+async def test_checkout_tools_need_an_agent_token_and_are_marked_as_changing_things(market):
+    async with mcp_session(market) as session:
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        anonymous = await session.call_tool(
+            "create_checkout", {"meta": META, "checkout": {"line_items": [{"item": {"id": "1"}}]}}
+        )
+    assert anonymous.is_error and refusal(anonymous)["code"] == "missing_agent_token"
+    assert tools["complete_checkout"].annotations.destructive_hint is True
+    assert tools["get_checkout"].annotations.read_only_hint is True
+    assert tools["get_order"].annotations.read_only_hint is True
+    assert tools["create_checkout"].annotations.read_only_hint is False
