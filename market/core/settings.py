@@ -19,7 +19,7 @@ from dotenv import dotenv_values
 
 ENV_PREFIX = "AGORA_"
 # Read by a command line option directly, not a setting of the service.
-COMMAND_LINE_VARIABLES = {"AGORA_SELLER_KEY"}
+COMMAND_LINE_VARIABLES = {"AGORA_SELLER_KEY", "AGORA_MCP_AGENT_TOKEN"}
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]

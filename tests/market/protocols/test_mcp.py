@@ -4,12 +4,15 @@ tools are UCP's, annotated read-only or not, and answer what the REST routes ans
 from __future__ import annotations
 
 import json
+import os
+import sys
 from contextlib import asynccontextmanager
 
 import httpx2
 import pytest
 from litestar.testing import AsyncTestClient
 from mcp import Client
+from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from market.app.asgi import create_app
@@ -224,3 +227,33 @@ async def test_checkout_tools_need_an_agent_token_and_are_marked_as_changing_thi
     assert tools["get_checkout"].annotations.read_only_hint is True
     assert tools["get_order"].annotations.read_only_hint is True
     assert tools["create_checkout"].annotations.read_only_hint is False
+
+
+async def test_agora_mcp_serves_the_same_tools_over_stdio(client, tent, settings, database_url, tmp_path):
+    """`agora mcp`, started as an MCP client starts its servers: a process speaking on stdin/stdout."""
+    server = StdioServerParameters(
+        command=sys.executable,
+        args=["-c", "from market.app.cli import main; main()", "mcp"],
+        env={
+            **os.environ,
+            "AGORA_DATABASE_URL": database_url,
+            "AGORA_DATA_DIR": str(tmp_path / "mcp-data"),
+            "AGORA_OPERATOR_TOKEN": "agora_op_stdio",
+            "AGORA_SEARCH_ENABLED": "false",
+        },
+    )
+    async with Client(server) as session:
+        names = {tool.name for tool in (await session.list_tools()).tools}
+        shown = await session.call_tool("get_product", {"meta": META, "catalog": {"id": str(tent)}})
+    assert names == {
+        "search_catalog",
+        "lookup_catalog",
+        "get_product",
+        "create_checkout",
+        "get_checkout",
+        "update_checkout",
+        "complete_checkout",
+        "cancel_checkout",
+        "get_order",
+    }
+    assert shown.structured_content["product"]["title"] == "Alpine Dome Tent"
