@@ -76,6 +76,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Set to an operator-issued agent token to let such requests through as that agent (the UCP conformance
     # suite sends none); absent, UCP's checkout and order routes need `Authorization: Bearer <agent token>`.
     ucp_guest_agent_token: str | None = None
+    # The id UCP's profile and checkouts give Agora's payment handler (Stripe shared payment tokens); a
+    # business chooses its handlers' ids, and a platform names the one it pays through by it.
+    ucp_payment_handler_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "stripe"
     # The platform's cut of each order line, in basis points (1000 = 10%), unless a category or seller
     # rate says otherwise; how long checkout holds stock for an unpaid order; how often lapsed holds are
     # swept up (stock comes back at the moment a hold lapses, the sweep cancels the order and its payment).

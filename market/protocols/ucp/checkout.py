@@ -24,7 +24,7 @@ from market.orders.session_schemas import (
 from market.orders.views import get_order
 from market.protocols.ucp import catalog, models, rendering
 from market.protocols.ucp import checkout_models as ucp
-from market.protocols.ucp.profile import PAYMENT_HANDLER, PAYMENT_HANDLER_ID
+from market.protocols.ucp.profile import PAYMENT_HANDLER
 from market.protocols.ucp.rendering import Answer
 from payments.gateway import StripeGateway
 from sellers import catalog as seller_catalog
@@ -75,10 +75,10 @@ async def complete(
     answer: Answer,
 ) -> ucp.Checkout:
     instrument, where = _instrument(data)
-    if instrument.handler_id != PAYMENT_HANDLER_ID:
+    if instrument.handler_id != answer.handler_id:
         raise InvalidInput(
             "unsupported_payment_handler",
-            f"Agora takes payment through the handler {PAYMENT_HANDLER_ID!r} ({PAYMENT_HANDLER}), not "
+            f"Agora takes payment through the handler {answer.handler_id!r} ({PAYMENT_HANDLER}), not "
             f"{instrument.handler_id[:60]!r}: the credential token is a Stripe shared payment token (spt_...).",
             where=f"{where}.handler_id",
         )

@@ -39,7 +39,11 @@ async def ucp_principal(request: Request, state: State) -> Agent:
 
 
 def _answer(ucp_agent: str | None, settings: Settings) -> Answer:
-    return Answer(version=read_agent(ucp_agent).version, base_url=settings.base_url)
+    return Answer(
+        version=read_agent(ucp_agent).version,
+        base_url=settings.base_url,
+        handler_id=settings.ucp_payment_handler_id,
+    )
 
 
 class CheckoutController(Controller):

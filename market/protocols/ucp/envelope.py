@@ -12,7 +12,10 @@ SEARCH = ("dev.ucp.shopping.catalog.search",)
 LOOKUP = ("dev.ucp.shopping.catalog.lookup",)
 
 
-def envelope(version: str, capabilities: tuple[str, ...], *, with_payment: bool = False) -> models.Envelope:
+def envelope(
+    version: str, capabilities: tuple[str, ...], *, handler_id: str | None = None
+) -> models.Envelope:
+    """`handler_id`: for answers that name how to pay (checkouts), the id of Agora's payment handler."""
     if version < "2026-04-08":  # 2026-01-11 lists capabilities by name and has no payment_handlers here
         return models.Envelope(
             version=version,
@@ -21,5 +24,5 @@ def envelope(version: str, capabilities: tuple[str, ...], *, with_payment: bool 
     return models.Envelope(
         version=version,
         capabilities={name: [models.VersionRef(version=version)] for name in capabilities},
-        payment_handlers=payment_handlers(version) if with_payment else None,
+        payment_handlers=payment_handlers(version, handler_id) if handler_id else None,
     )

@@ -218,7 +218,7 @@ async def _as_agent(
 ) -> dict[str, Any]:
     async def run(agent: Agent) -> msgspec.Struct:
         principal = await _principal(services, ctx)
-        answer = Answer(version=agent.version, base_url=services.state().settings.base_url)
+        answer = _answer_for(agent, services)
         return await operation(agent, principal, answer)
 
     return await _answer(meta, ctx, run)
@@ -239,7 +239,7 @@ async def _change(
 
     async def run(agent: Agent) -> dict[str, Any]:
         principal = await _principal(services, ctx)
-        answer = Answer(version=agent.version, base_url=services.state().settings.base_url)
+        answer = _answer_for(agent, services)
 
         async def call() -> dict[str, Any]:
             return msgspec.to_builtins(await operation(agent, principal, answer))
@@ -270,6 +270,13 @@ async def _principal(services: Services, ctx: Context) -> Principal:
             where="header.Authorization",
         )
     return await agents.authenticate(state.pool, token)
+
+
+def _answer_for(agent: Agent, services: Services) -> Answer:
+    settings = services.state().settings
+    return Answer(
+        version=agent.version, base_url=settings.base_url, handler_id=settings.ucp_payment_handler_id
+    )
 
 
 def _uuid(value: str, what: str = "checkout") -> UUID:

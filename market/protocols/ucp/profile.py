@@ -28,26 +28,26 @@ CAPABILITIES: dict[str, tuple[str, str, str | None]] = {
 # Catalog capabilities came with 2026-04-08.
 _SINCE = {"dev.ucp.shopping.catalog.search": "2026-04-08", "dev.ucp.shopping.catalog.lookup": "2026-04-08"}
 PAYMENT_HANDLER = "dev.agora.stripe"
-PAYMENT_HANDLER_ID = "stripe"
 
 
-def payment_handlers(version: str) -> dict[str, list[dict[str, Any]]]:
-    """How platforms pay: a card tokenised with Stripe (a PaymentMethod `pm_...`) or a Stripe Shared Payment
-    Token (`spt_...`) that the buyer's agent was granted, sent as the instrument's credential token."""
+def payment_handlers(version: str, handler_id: str) -> dict[str, list[dict[str, Any]]]:
+    """How platforms pay: with a Stripe shared payment token (`spt_...`) the buyer's agent was granted,
+    sent as a card instrument's credential token."""
     return {
         PAYMENT_HANDLER: [
             {
-                "id": PAYMENT_HANDLER_ID,
+                "id": handler_id,
                 "version": version,
                 "available_instruments": [{"type": "card"}],
-                "config": {"credential_types": ["stripe_payment_method", "shared_payment_token"]},
+                "config": {"credential_types": ["shared_payment_token"]},
             }
         ]
     }
 
 
-def business_profile(base_url: str, mcp_path: str = "/mcp") -> dict[str, Any]:
-    """The profile in the current version, with the REST endpoint at `base_url` and MCP at `mcp_path`."""
+def business_profile(base_url: str, handler_id: str, mcp_path: str = "/mcp") -> dict[str, Any]:
+    """The profile in the current version, with the REST endpoint at `base_url` and MCP at `mcp_path`;
+    `handler_id`: the id Agora's payment handler goes by (`AGORA_UCP_PAYMENT_HANDLER_ID`)."""
     version = CURRENT
     service = {"version": version, "spec": SPEC.format(version=version, page="overview")}
     return {
@@ -75,15 +75,15 @@ def business_profile(base_url: str, mcp_path: str = "/mcp") -> dict[str, Any]:
             "capabilities": {
                 name: [_capability(name, version)] for name in CAPABILITIES if _SINCE.get(name, "") <= version
             },
-            "payment_handlers": payment_handlers(version),
+            "payment_handlers": payment_handlers(version, handler_id),
         }
     }
 
 
-def legacy_profile(base_url: str) -> dict[str, Any]:
+def legacy_profile(base_url: str, handler_id: str) -> dict[str, Any]:
     """The profile as platforms on 2026-01-11 read it, its REST endpoint under `LEGACY_PREFIX`."""
     version = VERSIONS[0]
-    handler = payment_handlers(version)[PAYMENT_HANDLER][0]
+    handler = payment_handlers(version, handler_id)[PAYMENT_HANDLER][0]
     return {
         "ucp": {
             "version": version,

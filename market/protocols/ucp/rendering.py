@@ -43,6 +43,7 @@ class Answer(msgspec.Struct, frozen=True):
 
     version: str
     base_url: str
+    handler_id: str = "stripe"
     notes: tuple[models.Message, ...] = ()
 
 
@@ -86,7 +87,7 @@ def render(view: SessionView, answer: Answer, placed: OrderView | None = None) -
     messages = [_message(message) for message in view.messages] + list(answer.notes)
     legacy = answer.version < "2026-04-08"
     return ucp.Checkout(
-        ucp=envelope(answer.version, CHECKOUT, with_payment=True),
+        ucp=envelope(answer.version, CHECKOUT, handler_id=answer.handler_id),
         id=str(view.session_id),
         status=_STATUS[view.status],
         currency=view.currency,
@@ -105,7 +106,7 @@ def render(view: SessionView, answer: Answer, placed: OrderView | None = None) -
             else None
         ),
         fulfillment=_fulfillment_out(view, [line.id for line in lines], shipments),
-        payment=_legacy_payment(answer.base_url) if legacy else None,
+        payment=_legacy_payment(answer) if legacy else None,
         order=(
             ucp.OrderRef(id=str(view.order_id), permalink_url=f"{answer.base_url}/v1/orders/{view.order_id}")
             if placed is not None
@@ -216,5 +217,6 @@ def _message(message: SessionMessage) -> models.Message:
     )
 
 
-def _legacy_payment(base_url: str) -> ucp.LegacyPayment:
-    return ucp.LegacyPayment(handlers=legacy_profile(base_url)["payment"]["handlers"], instruments=[])
+def _legacy_payment(answer: Answer) -> ucp.LegacyPayment:
+    handlers = legacy_profile(answer.base_url, answer.handler_id)["payment"]["handlers"]
+    return ucp.LegacyPayment(handlers=handlers, instruments=[])

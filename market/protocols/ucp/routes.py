@@ -30,7 +30,7 @@ from ranking.engine import MatchingEngine
     tags=["ucp"],
 )
 async def ucp_profile(settings: AppSettings) -> dict[str, Any]:
-    return business_profile(settings.base_url)
+    return business_profile(settings.base_url, settings.ucp_payment_handler_id)
 
 
 @get(
@@ -39,7 +39,7 @@ async def ucp_profile(settings: AppSettings) -> dict[str, Any]:
     tags=["ucp"],
 )
 async def ucp_legacy_profile(settings: AppSettings) -> dict[str, Any]:
-    return legacy_profile(settings.base_url)
+    return legacy_profile(settings.base_url, settings.ucp_payment_handler_id)
 
 
 class CatalogController(Controller):
