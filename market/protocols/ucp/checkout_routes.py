@@ -53,7 +53,7 @@ class CheckoutController(Controller):
     dependencies = {"ucp_agent_principal": Provide(ucp_principal)}  # noqa: RUF012 (read-only)
     middleware = (ConflictingIdempotencyMiddleware,)
 
-    @post("/", status_code=201, summary="UCP: create a checkout session")
+    @post("/", status_code=201, summary="UCP: create a checkout session", operation_id="ucp_create_checkout")
     async def create(
         self,
         data: JSONBody[ucp.CheckoutCreate],
@@ -66,7 +66,9 @@ class CheckoutController(Controller):
         answer = _answer(ucp_agent, settings)
         return await checkout.create(pool, ucp_agent_principal.agent_id, data, answer)
 
-    @get("/{checkout_id:uuid}", summary="UCP: a checkout session as it stands")
+    @get(
+        "/{checkout_id:uuid}", summary="UCP: a checkout session as it stands", operation_id="ucp_get_checkout"
+    )
     async def show(
         self,
         checkout_id: FromPath[UUID],
@@ -78,7 +80,11 @@ class CheckoutController(Controller):
         answer = _answer(ucp_agent, settings)
         return await checkout.show(pool, ucp_agent_principal.agent_id, checkout_id, answer)
 
-    @put("/{checkout_id:uuid}", summary="UCP: update a checkout session (items, buyer, fulfillment)")
+    @put(
+        "/{checkout_id:uuid}",
+        summary="UCP: update a checkout session (items, buyer, fulfillment)",
+        operation_id="ucp_update_checkout",
+    )
     async def update(
         self,
         checkout_id: FromPath[UUID],
@@ -96,6 +102,7 @@ class CheckoutController(Controller):
         "/{checkout_id:uuid}/complete",
         status_code=200,
         summary="UCP: place the order, paying with a Stripe shared payment token",
+        operation_id="ucp_complete_checkout",
         description=(
             "`payment.instruments[]`: `{handler_id: stripe, type: card, credential: {type: spt, token: "
             "spt_...}}`. Paid: `completed` with the `order`. Declined: the session with a "
@@ -118,7 +125,12 @@ class CheckoutController(Controller):
             pool, gateway, settings, ucp_agent_principal.agent_id, checkout_id, data, answer
         )
 
-    @post("/{checkout_id:uuid}/cancel", status_code=200, summary="UCP: cancel a checkout session")
+    @post(
+        "/{checkout_id:uuid}/cancel",
+        status_code=200,
+        summary="UCP: cancel a checkout session",
+        operation_id="ucp_cancel_checkout",
+    )
     async def cancel(
         self,
         checkout_id: FromPath[UUID],
@@ -138,7 +150,11 @@ class OrderController(Controller):
     security = AGENT_TOKEN
     dependencies = {"ucp_agent_principal": Provide(ucp_principal)}  # noqa: RUF012 (read-only)
 
-    @get("/{order_id:uuid}", summary="UCP: an order placed through a checkout session, with its shipments")
+    @get(
+        "/{order_id:uuid}",
+        summary="UCP: an order placed through a checkout session, with its shipments",
+        operation_id="ucp_get_order",
+    )
     async def show(
         self,
         order_id: FromPath[UUID],

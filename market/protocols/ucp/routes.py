@@ -46,7 +46,12 @@ class CatalogController(Controller):
     path = "/catalog"
     tags = ("ucp",)
 
-    @post("/search", status_code=200, summary="UCP catalog search: a query, filters, a page of products")
+    @post(
+        "/search",
+        status_code=200,
+        summary="UCP catalog search: a query, filters, a page of products",
+        operation_id="ucp_search_catalog",
+    )
     async def search(
         self,
         data: JSONBody[models.SearchRequest],
@@ -66,21 +71,35 @@ class CatalogController(Controller):
             agent_profile=agent.profile,
         )
 
-    @post("/lookup", status_code=200, summary="UCP catalog lookup: up to 100 products by id")
+    @post(
+        "/lookup",
+        status_code=200,
+        summary="UCP catalog lookup: up to 100 products by id",
+        operation_id="ucp_lookup_catalog",
+    )
     async def lookup(
         self, data: JSONBody[models.LookupRequest], ucp_agent: AgentHeader, pool: Pool
     ) -> models.LookupResponse:
         agent = read_agent(ucp_agent)
         return await catalog.lookup(data, envelope(agent.version, LOOKUP), pool=pool)
 
-    @post("/product", status_code=200, summary="UCP get product: one product's full listing")
+    @post(
+        "/product",
+        status_code=200,
+        summary="UCP get product: one product's full listing",
+        operation_id="ucp_get_product",
+    )
     async def product(
         self, data: JSONBody[models.ProductRequest], ucp_agent: AgentHeader, pool: Pool
     ) -> models.ProductResponse:
         agent = read_agent(ucp_agent)
         return await catalog.product(data, envelope(agent.version, LOOKUP), pool=pool)
 
-    @get("/product", summary="UCP get product by its id in the query: /catalog/product?id=264")
+    @get(
+        "/product",
+        summary="UCP get product by its id in the query: /catalog/product?id=264",
+        operation_id="ucp_get_product_by_query",
+    )
     async def product_by_query(
         self,
         ucp_agent: AgentHeader,
@@ -95,7 +114,10 @@ class CatalogController(Controller):
 
 def routes() -> list:
     """The current version's routes at the root, and 2026-01-11's under `LEGACY_PREFIX`."""
+    # The same operations for 2026-01-11; the API document describes each operation once.
     legacy = Router(
-        path=LEGACY_PREFIX, route_handlers=[ucp_legacy_profile, CheckoutController, OrderController]
+        path=LEGACY_PREFIX,
+        route_handlers=[ucp_legacy_profile, CheckoutController, OrderController],
+        include_in_schema=False,
     )
     return [ucp_profile, CatalogController, CheckoutController, OrderController, legacy]
