@@ -33,9 +33,10 @@ class Agent(msgspec.Struct, frozen=True):
     version: str
 
 
-def read_agent(header: str | None) -> Agent:
+def read_agent(header: str | None, versions: tuple[str, ...] = VERSIONS) -> Agent:
     """The platform behind a `UCP-Agent` header; a missing or malformed one is refused (400, UCP's
-    `invalid_profile_url`), and a version Agora cannot answer in is refused too (`version_unsupported`)."""
+    `invalid_profile_url`), and a version Agora cannot answer in is refused too (`version_unsupported`).
+    `versions`: those the route answers in, oldest first."""
     if header is None or not header.strip():
         raise InvalidInput(
             "invalid_profile_url",
@@ -58,16 +59,17 @@ def read_agent(header: str | None) -> Agent:
     asked = profile.params.get("version") if profile is not None else None
     if asked is None and "version" in members:
         asked = members["version"].value
-    return Agent(profile=url, version=negotiated_version(asked))
+    return Agent(profile=url, version=negotiated_version(asked, versions))
 
 
-def negotiated_version(asked: object) -> str:
-    """The version to answer a platform on `asked` in: the newest served that is not newer than its own."""
+def negotiated_version(asked: object, versions: tuple[str, ...] = VERSIONS) -> str:
+    """The version to answer a platform on `asked` in: the newest of `versions` not newer than its own.
+    A route family of an older version (`/ucp/2026-01-11`) answers a newer platform in its own version."""
     if asked is None:
-        return CURRENT
+        return versions[-1]
     if not isinstance(asked, str):
         raise InvalidInput("invalid_value", "the UCP version is a date string", where=f"header.{HEADER}")
-    usable = [version for version in VERSIONS if version <= asked]
+    usable = [version for version in versions if version <= asked]
     if asked > CURRENT or not usable:
         raise VersionUnsupported(
             "version_unsupported",

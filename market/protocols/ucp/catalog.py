@@ -22,7 +22,7 @@ UCP_SESSION_PREFIX = "ucp:"  # impressions of outside agents' searches, told apa
 
 
 async def search(
-    request: models.SearchRequest,
+    request: models.UcpSearchRequest,
     envelope: models.Envelope,
     *,
     pool: asyncpg.Pool,
@@ -30,7 +30,7 @@ async def search(
     impressions: ImpressionLog,
     exploration: Exploration | None,
     agent_profile: str,
-) -> models.SearchResponse:
+) -> models.UcpSearchResponse:
     page = request.pagination or models.Pagination()
     found = await run_search(
         EngineRequest(
@@ -45,7 +45,7 @@ async def search(
         exploration,
     )
     listings = await _listings(pool, [hit.product_id for hit in found.results])
-    return models.SearchResponse(
+    return models.UcpSearchResponse(
         ucp=envelope,
         products=[listings[hit.product_id] for hit in found.results if hit.product_id in listings],
         pagination=models.PageInfo(has_next_page=found.next_cursor is not None, cursor=found.next_cursor),
@@ -65,7 +65,7 @@ async def lookup(
         if product_id in listings and product_id not in seen:
             seen.add(product_id)
             products.append(listings[product_id])
-    messages = [models.Message(type="info", code=code, content=asked) for asked, code in unknown.items()]
+    messages = [models.UcpMessage(type="info", code=code, content=asked) for asked, code in unknown.items()]
     return models.LookupResponse(ucp=envelope, products=products, messages=messages or None)
 
 
@@ -114,8 +114,8 @@ def _agora_id(value: str) -> bool:
     return value.isascii() and value.isdigit() and len(value) <= 18
 
 
-def _engine_filters(request: models.SearchRequest) -> EngineFilters:
-    filters = request.filters or models.SearchFilters()
+def _engine_filters(request: models.UcpSearchRequest) -> EngineFilters:
+    filters = request.filters or models.UcpSearchFilters()
     price = filters.price or models.PriceFilter()
     currency = request.context.currency if request.context else None
     if (price.min is not None or price.max is not None) and currency is None:
@@ -128,7 +128,7 @@ def _engine_filters(request: models.SearchRequest) -> EngineFilters:
     return EngineFilters(min_price=price.min, max_price=price.max, currency=currency, category=category)
 
 
-async def _listings(pool: asyncpg.Pool, product_ids: list[int]) -> dict[int, models.Product]:
+async def _listings(pool: asyncpg.Pool, product_ids: list[int]) -> dict[int, models.UcpProduct]:
     if not product_ids:
         return {}
     products = await catalog.searchable_products(pool, product_ids)
@@ -142,7 +142,7 @@ async def _listings(pool: asyncpg.Pool, product_ids: list[int]) -> dict[int, mod
     }
 
 
-def to_product(listing: Listing, seller_name: str | None) -> models.Product:
+def to_product(listing: Listing, seller_name: str | None) -> models.UcpProduct:
     price = models.Price(amount=listing.price.amount, currency=listing.price.currency)
     media = [models.Media(type="image", url=url) for url in listing.images] or None
     available = listing.availability != "out_of_stock" and listing.inventory_quantity > 0
@@ -166,9 +166,9 @@ def to_product(listing: Listing, seller_name: str | None) -> models.Product:
         barcodes=[{"type": "gtin", "value": listing.gtin}] if listing.gtin else None,
         options=options or None,
         media=media,
-        seller=models.Seller(name=seller_name) if seller_name else None,
+        seller=models.UcpSeller(name=seller_name) if seller_name else None,
     )
-    return models.Product(
+    return models.UcpProduct(
         id=str(listing.product_id),
         title=listing.title,
         description=models.Description(plain=listing.description),

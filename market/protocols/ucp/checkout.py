@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from market.core.errors import InvalidInput, NotFound
+from market.core.errors import Conflict, InvalidInput, NotFound
 from market.core.settings import Settings
 from market.orders import sessions
 from market.orders.session_schemas import (
@@ -81,6 +81,12 @@ async def complete(
             f"Agora takes payment through the handler {answer.handler_id!r} ({PAYMENT_HANDLER}), not "
             f"{instrument.handler_id[:60]!r}: the credential token is a Stripe shared payment token (spt_...).",
             where=f"{where}.handler_id",
+        )
+    if (await sessions.get_session(pool, agent_id, session_id)).status == "completed":
+        # A retry of the same completion carries its idempotency key and gets the first answer again; a new
+        # request to complete a paid checkout is refused.
+        raise Conflict(
+            "checkout_completed", "The checkout is completed: its order is placed.", where="path.checkout_id"
         )
     view = await sessions.complete_session(
         pool,
@@ -196,7 +202,7 @@ def _address(destination: ucp.DestinationIn, buyer: ucp.BuyerIn | None) -> Addre
 
 async def _choose_shipping(
     pool: asyncpg.Pool, agent_id: UUID, view: SessionView, given: ucp.FulfillmentIn | None
-) -> tuple[SessionView, tuple[models.Message, ...]]:
+) -> tuple[SessionView, tuple[models.UcpMessage, ...]]:
     """The options selected in the request's groups that the session offers; one it does not offer (the
     address changed, or it was never ours) is left out with a warning rather than failing the request."""
     asked = [
@@ -208,7 +214,7 @@ async def _choose_shipping(
     offered = {option.option_id for option in view.shipping_options}
     chosen = [option_id for option_id in asked if option_id in offered]
     notes = tuple(
-        models.Message(
+        models.UcpMessage(
             type="warning",
             code="invalid_option",
             content=f"No fulfillment option {option_id[:60]!r} for this basket and address; choose one listed.",

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from market.protocols.ucp.models import Envelope, Identifier, Link, Message, Quantity, Text, _Out
+from market.protocols.ucp.models import Envelope, Identifier, Quantity, Text, UcpLink, UcpMessage, _Out
 
 Email = Annotated[str, msgspec.Meta(max_length=254)]
 Country = Annotated[str, msgspec.Meta(pattern="^[A-Za-z]{2}$")]
@@ -88,14 +88,14 @@ class CheckoutUpdate(msgspec.Struct, kw_only=True):
     fulfillment: FulfillmentIn | None = None
 
 
-class Credential(msgspec.Struct, kw_only=True):
+class UcpCredential(msgspec.Struct, kw_only=True):
     type: Annotated[str, msgspec.Meta(max_length=50)]
     token: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
 class InstrumentIn(msgspec.Struct, kw_only=True):
     handler_id: Identifier
-    credential: Credential
+    credential: UcpCredential
     id: Identifier | None = None
     type: Annotated[str, msgspec.Meta(max_length=50)] = "card"
     selected: bool | None = None
@@ -117,7 +117,7 @@ class CheckoutComplete(msgspec.Struct, kw_only=True):
 # --- answers ----------------------------------------------------------------------------------------------
 
 
-class Total(_Out):
+class UcpTotal(_Out):
     type: str
     amount: int
     display_text: str | None = None
@@ -133,7 +133,7 @@ class LineItemOut(_Out):
     id: str
     item: ItemOut
     quantity: int
-    totals: list[Total]
+    totals: list[UcpTotal]
 
 
 class BuyerOut(_Out):
@@ -158,7 +158,7 @@ class OptionOut(_Out):
     id: str
     title: str
     description: str
-    totals: list[Total]
+    totals: list[UcpTotal]
 
 
 class GroupOut(_Out):
@@ -207,9 +207,9 @@ class Checkout(_Out):
     ]
     currency: str
     line_items: list[LineItemOut]
-    totals: list[Total]
-    links: list[Link]
-    messages: list[Message] | None = None
+    totals: list[UcpTotal]
+    links: list[UcpLink]
+    messages: list[UcpMessage] | None = None
     buyer: BuyerOut | None = None
     fulfillment: FulfillmentOut | None = None
     payment: LegacyPayment | None = None
@@ -227,7 +227,7 @@ class OrderLineItem(_Out):
     id: str
     item: ItemOut
     quantity: OrderQuantity
-    totals: list[Total]
+    totals: list[UcpTotal]
     status: str
 
 
@@ -264,7 +264,7 @@ class Adjustment(_Out):
     description: str | None = None
 
 
-class Order(_Out):
+class UcpOrder(_Out):
     ucp: Envelope
     id: str
     checkout_id: str
@@ -273,4 +273,4 @@ class Order(_Out):
     line_items: list[OrderLineItem]
     fulfillment: OrderFulfillment
     adjustments: list[Adjustment]
-    totals: list[Total]
+    totals: list[UcpTotal]

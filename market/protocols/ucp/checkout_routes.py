@@ -28,6 +28,8 @@ from payments.gateway import StripeGateway
 
 Gateway = NamedDependency[StripeGateway]
 UcpPrincipal = NamedDependency[Agent]
+# The UCP versions the route answers in (the root's, or a route family of an older version's).
+Versions = NamedDependency[tuple[str, ...]]
 
 
 async def ucp_principal(request: Request, state: State) -> Agent:
@@ -38,9 +40,9 @@ async def ucp_principal(request: Request, state: State) -> Agent:
     return await agents.authenticate(state.pool, agent_token(request))
 
 
-def _answer(ucp_agent: str | None, settings: Settings) -> Answer:
+def _answer(ucp_agent: str | None, settings: Settings, versions: tuple[str, ...]) -> Answer:
     return Answer(
-        version=read_agent(ucp_agent).version,
+        version=read_agent(ucp_agent, versions).version,
         base_url=settings.base_url,
         handler_id=settings.ucp_payment_handler_id,
     )
@@ -62,8 +64,9 @@ class CheckoutController(Controller):
         ucp_agent_principal: UcpPrincipal,
         pool: Pool,
         settings: AppSettings,
+        ucp_versions: Versions,
     ) -> ucp.Checkout:
-        answer = _answer(ucp_agent, settings)
+        answer = _answer(ucp_agent, settings, ucp_versions)
         return await checkout.create(pool, ucp_agent_principal.agent_id, data, answer)
 
     @get(
@@ -76,8 +79,9 @@ class CheckoutController(Controller):
         ucp_agent_principal: UcpPrincipal,
         pool: Pool,
         settings: AppSettings,
+        ucp_versions: Versions,
     ) -> ucp.Checkout:
-        answer = _answer(ucp_agent, settings)
+        answer = _answer(ucp_agent, settings, ucp_versions)
         return await checkout.show(pool, ucp_agent_principal.agent_id, checkout_id, answer)
 
     @put(
@@ -94,8 +98,9 @@ class CheckoutController(Controller):
         ucp_agent_principal: UcpPrincipal,
         pool: Pool,
         settings: AppSettings,
+        ucp_versions: Versions,
     ) -> ucp.Checkout:
-        answer = _answer(ucp_agent, settings)
+        answer = _answer(ucp_agent, settings, ucp_versions)
         return await checkout.update(pool, ucp_agent_principal.agent_id, checkout_id, data, answer)
 
     @post(
@@ -119,8 +124,9 @@ class CheckoutController(Controller):
         pool: Pool,
         gateway: Gateway,
         settings: AppSettings,
+        ucp_versions: Versions,
     ) -> ucp.Checkout:
-        answer = _answer(ucp_agent, settings)
+        answer = _answer(ucp_agent, settings, ucp_versions)
         return await checkout.complete(
             pool, gateway, settings, ucp_agent_principal.agent_id, checkout_id, data, answer
         )
@@ -139,8 +145,9 @@ class CheckoutController(Controller):
         ucp_agent_principal: UcpPrincipal,
         pool: Pool,
         settings: AppSettings,
+        ucp_versions: Versions,
     ) -> ucp.Checkout:
-        answer = _answer(ucp_agent, settings)
+        answer = _answer(ucp_agent, settings, ucp_versions)
         return await checkout.cancel(pool, ucp_agent_principal.agent_id, checkout_id, answer)
 
 
@@ -162,6 +169,7 @@ class OrderController(Controller):
         ucp_agent_principal: UcpPrincipal,
         pool: Pool,
         settings: AppSettings,
-    ) -> ucp.Order:
-        answer = _answer(ucp_agent, settings)
+        ucp_versions: Versions,
+    ) -> ucp.UcpOrder:
+        answer = _answer(ucp_agent, settings, ucp_versions)
         return await orders.order(pool, ucp_agent_principal.agent_id, order_id, answer)

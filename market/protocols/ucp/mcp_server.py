@@ -287,7 +287,7 @@ def _uuid(value: str, what: str = "checkout") -> UUID:
 
 
 async def _search(services: Services, agent: Agent, payload: dict[str, Any]) -> msgspec.Struct:
-    request = _read(payload, models.SearchRequest, "catalog")
+    request = _read(payload, models.UcpSearchRequest, "catalog")
     state = services.state()
     engine = getattr(state, "engine", None)
     if engine is None:

@@ -43,7 +43,7 @@ class Envelope(_Out):
     payment_handlers: dict[str, list[dict[str, Any]]] | None = None
 
 
-class Message(_Out):
+class UcpMessage(_Out):
     """Something the platform should know or fix: `type` error, warning or info; `path` a JSONPath."""
 
     type: Literal["error", "warning", "info"]
@@ -60,7 +60,7 @@ class Price(_Out):
     currency: str
 
 
-class Link(_Out):
+class UcpLink(_Out):
     type: str
     url: str
     title: str | None = None
@@ -85,7 +85,7 @@ class PriceFilter(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     max: Amount | None = None
 
 
-class SearchFilters(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class UcpSearchFilters(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     categories: Annotated[list[Text], msgspec.Meta(max_length=20)] = msgspec.field(default_factory=list)
     price: PriceFilter | None = None
 
@@ -95,10 +95,10 @@ class Pagination(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
 
 
-class SearchRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class UcpSearchRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     query: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
     context: Context | None = None
-    filters: SearchFilters | None = None
+    filters: UcpSearchFilters | None = None
     pagination: Pagination | None = None
 
 
@@ -146,9 +146,9 @@ class Availability(_Out):
     status: str | None = None
 
 
-class Seller(_Out):
+class UcpSeller(_Out):
     name: str
-    links: list[Link] | None = None
+    links: list[UcpLink] | None = None
 
 
 class OptionValue(_Out):
@@ -177,10 +177,10 @@ class Variant(_Out):
     barcodes: list[dict[str, str]] | None = None
     options: list[VariantOption] | None = None
     media: list[Media] | None = None
-    seller: Seller | None = None
+    seller: UcpSeller | None = None
 
 
-class Product(_Out):
+class UcpProduct(_Out):
     id: str
     title: str
     description: Description
@@ -198,19 +198,19 @@ class PageInfo(_Out):
     cursor: str | None = None
 
 
-class SearchResponse(_Out):
+class UcpSearchResponse(_Out):
     ucp: Envelope
-    products: list[Product]
+    products: list[UcpProduct]
     pagination: PageInfo
-    messages: list[Message] | None = None
+    messages: list[UcpMessage] | None = None
 
 
 class LookupResponse(_Out):
     ucp: Envelope
-    products: list[Product]
-    messages: list[Message] | None = None
+    products: list[UcpProduct]
+    messages: list[UcpMessage] | None = None
 
 
 class ProductResponse(_Out):
     ucp: Envelope
-    product: Product
+    product: UcpProduct

@@ -13,7 +13,7 @@ from market.protocols.ucp.envelope import ORDER, envelope
 from market.protocols.ucp.rendering import Answer, destination_out, shipments_of
 
 
-async def order(pool: asyncpg.Pool, agent_id: UUID, order_id: UUID, answer: Answer) -> ucp.Order:
+async def order(pool: asyncpg.Pool, agent_id: UUID, order_id: UUID, answer: Answer) -> ucp.UcpOrder:
     """An order this agent placed, as UCP shows it: its lines, what shipping was chosen (expectations),
     what has shipped (events) and refunds (adjustments)."""
     view = await sessions.session_of_order(pool, agent_id, order_id)
@@ -31,7 +31,7 @@ async def order(pool: asyncpg.Pool, agent_id: UUID, order_id: UUID, answer: Answ
                     quantity=ucp.OrderQuantity(
                         total=line.quantity, fulfilled=line.quantity if shipped else 0
                     ),
-                    totals=[ucp.Total(type="subtotal", amount=line.line_total.amount)],
+                    totals=[ucp.UcpTotal(type="subtotal", amount=line.line_total.amount)],
                     status="fulfilled" if shipped else "processing",
                 )
             )
@@ -76,7 +76,7 @@ async def order(pool: asyncpg.Pool, agent_id: UUID, order_id: UUID, answer: Answ
             )
         )
     subtotal = sum(line.totals[0].amount for line in lines)
-    return ucp.Order(
+    return ucp.UcpOrder(
         ucp=envelope(answer.version, ORDER),
         id=str(order_id),
         checkout_id=str(view.session_id),
@@ -86,8 +86,8 @@ async def order(pool: asyncpg.Pool, agent_id: UUID, order_id: UUID, answer: Answ
         fulfillment=ucp.OrderFulfillment(expectations=expectations, events=events),
         adjustments=adjustments,
         totals=[
-            ucp.Total(type="subtotal", amount=subtotal),
-            ucp.Total(type="fulfillment", amount=placed.total.amount - subtotal),
-            ucp.Total(type="total", amount=placed.total.amount),
+            ucp.UcpTotal(type="subtotal", amount=subtotal),
+            ucp.UcpTotal(type="fulfillment", amount=placed.total.amount - subtotal),
+            ucp.UcpTotal(type="total", amount=placed.total.amount),
         ],
     )

@@ -44,7 +44,7 @@ class Answer(msgspec.Struct, frozen=True):
     version: str
     base_url: str
     handler_id: str = "stripe"
-    notes: tuple[models.Message, ...] = ()
+    notes: tuple[models.UcpMessage, ...] = ()
 
 
 def render(view: SessionView, answer: Answer, placed: OrderView | None = None) -> ucp.Checkout:
@@ -74,16 +74,16 @@ def render(view: SessionView, answer: Answer, placed: OrderView | None = None) -
             id=line_id,
             item=ucp.ItemOut(id=str(product_id), title=title, price=unit),
             quantity=quantity,
-            totals=[ucp.Total(type="subtotal", amount=amount), ucp.Total(type="total", amount=amount)],
+            totals=[ucp.UcpTotal(type="subtotal", amount=amount), ucp.UcpTotal(type="total", amount=amount)],
         )
         for line_id, product_id, title, unit, quantity, amount in bought
     ]
     subtotal = sum(line.totals[0].amount for line in lines)
     shipping = sum(s.amount for s in shipments if s.selected)
-    totals = [ucp.Total(type="subtotal", amount=subtotal)]
+    totals = [ucp.UcpTotal(type="subtotal", amount=subtotal)]
     if any(s.selected for s in shipments):
-        totals.append(ucp.Total(type="fulfillment", amount=shipping, display_text="Shipping"))
-    totals.append(ucp.Total(type="total", amount=subtotal + shipping))
+        totals.append(ucp.UcpTotal(type="fulfillment", amount=shipping, display_text="Shipping"))
+    totals.append(ucp.UcpTotal(type="total", amount=subtotal + shipping))
     messages = [_message(message) for message in view.messages] + list(answer.notes)
     legacy = answer.version < "2026-04-08"
     return ucp.Checkout(
@@ -169,7 +169,7 @@ def _fulfillment_out(view: SessionView, line_ids: list[str], shipments: list[Shi
                         id=shipment.option_id,
                         title=shipment.title,
                         description=shipment.description,
-                        totals=[ucp.Total(type="total", amount=shipment.amount)],
+                        totals=[ucp.UcpTotal(type="total", amount=shipment.amount)],
                     )
                 ],
                 selected_option_id=shipment.option_id if shipment.selected else None,
@@ -206,9 +206,9 @@ def destination_id(address: Address | None) -> str | None:
     return "dest_" + hashlib.sha256("\x1f".join(part or "" for part in parts).encode()).hexdigest()[:12]
 
 
-def _message(message: SessionMessage) -> models.Message:
+def _message(message: SessionMessage) -> models.UcpMessage:
     where = message.where or ""
-    return models.Message(
+    return models.UcpMessage(
         type=message.severity,
         code=message.code,
         content=message.message,

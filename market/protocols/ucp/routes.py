@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Router, get, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
 
 from feedback.events import ImpressionLog
 from market.core.dependencies import AppSettings, Pool
 from market.protocols.ucp import catalog, models
-from market.protocols.ucp.agent import read_agent
+from market.protocols.ucp.agent import VERSIONS, read_agent
 from market.protocols.ucp.checkout_routes import CheckoutController, OrderController
 from market.protocols.ucp.envelope import LOOKUP, SEARCH, envelope
 from market.protocols.ucp.headers import AgentHeader
@@ -54,12 +54,12 @@ class CatalogController(Controller):
     )
     async def search(
         self,
-        data: JSONBody[models.SearchRequest],
+        data: JSONBody[models.UcpSearchRequest],
         ucp_agent: AgentHeader,
         pool: Pool,
         engine: NamedDependency[MatchingEngine],
         impressions: NamedDependency[ImpressionLog],
-    ) -> models.SearchResponse:
+    ) -> models.UcpSearchResponse:
         agent = read_agent(ucp_agent)
         return await catalog.search(
             data,
@@ -114,10 +114,16 @@ class CatalogController(Controller):
 
 def routes() -> list:
     """The current version's routes at the root, and 2026-01-11's under `LEGACY_PREFIX`."""
+    current = Router(
+        path="/",
+        route_handlers=[ucp_profile, CatalogController, CheckoutController, OrderController],
+        dependencies={"ucp_versions": Provide(lambda: VERSIONS, sync_to_thread=False)},
+    )
     # The same operations for 2026-01-11; the API document describes each operation once.
     legacy = Router(
         path=LEGACY_PREFIX,
         route_handlers=[ucp_legacy_profile, CheckoutController, OrderController],
+        dependencies={"ucp_versions": Provide(lambda: VERSIONS[:1], sync_to_thread=False)},
         include_in_schema=False,
     )
-    return [ucp_profile, CatalogController, CheckoutController, OrderController, legacy]
+    return [current, legacy]
