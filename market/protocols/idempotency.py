@@ -47,6 +47,10 @@ class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
+    def who(self, headers: Headers) -> str:
+        """Whose keys these are: whoever holds the request's credential."""
+        return _who(headers)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in self.methods:
             await self.app(scope, receive, send)
@@ -54,7 +58,7 @@ class IdempotencyMiddleware:
         headers = Headers.from_scope(scope)
         key = _key(headers)
         body, receive = await _buffered(receive)
-        owner = f"{_who(headers)}:{scope['path']}"
+        owner = f"{self.who(headers)}:{scope['path']}"
         fingerprint = request_fingerprint(body)
         pool = scope["app"].state.pool
         async with pool.acquire() as conn:
@@ -109,6 +113,12 @@ class ConflictingIdempotencyMiddleware(IdempotencyMiddleware):
 
     methods = frozenset({"POST", "PUT"})
     conflict = Conflict
+
+    def who(self, headers: Headers) -> str:
+        # The platform (its profile and version, in UCP-Agent) is part of who asks: the same key sent by
+        # another platform, or in another version whose answer has another shape, is another request.
+        platform = hashlib.sha256(headers.get("ucp-agent", "").encode()).hexdigest()[:16]
+        return f"{_who(headers)}:{platform}"
 
 
 def request_fingerprint(body: bytes) -> bytes:
