@@ -14,7 +14,6 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-from babel import Locale
 
 from market.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from market.core.money import Money
@@ -29,16 +28,9 @@ from sellers.schemas import (
     SellerPolicy,
     SellerRegistration,
 )
-from sellers.validation import Problem, check_currency
+from sellers.validation import KNOWN_COUNTRIES, Problem, check_currency
 
 API_KEY_PREFIX = "agora_sk_"
-# Alpha-2 codes that name no country (EU, UN, unknown region, ...).
-_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"}
-KNOWN_COUNTRIES = frozenset(
-    code
-    for code in Locale("en").territories
-    if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
-)
 # What a seller says of shipping and returns; the two Money fields are stored as amount and currency columns.
 POLICY_FIELDS = ("ships_to", "shipping_price", "free_shipping_over", "return_window_days")
 _MONEY_FIELDS = ("shipping_price", "free_shipping_over")

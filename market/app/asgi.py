@@ -47,7 +47,7 @@ from payments.gateway import StripeGateway
 from ranking.cursors import CursorSigner
 from ranking.embedder import embedder_from_settings
 from ranking.engine import MatchingEngine
-from sellers.routes import CatalogController, SellerController
+from sellers.routes import CatalogController, PublicCatalogController, SellerController
 
 VERSION = "0.1.0"
 POOL_CLOSE_SECONDS = 10.0  # at shutdown, how long connections still in use may take before they are cut
@@ -152,6 +152,7 @@ def create_app(
             readyz,
             SellerController,
             CatalogController,
+            PublicCatalogController,
             OperatorController,
             OperatorMetricsController,
             SellerInsightsController,

@@ -60,7 +60,7 @@ async def upload_catalog(
         _, headers = await register(client)
         response = await client.post(PRODUCTS, json=list(generate_products(count, seed=31)), headers=headers)
         assert response.status_code == 200 and response.json()["rejected_count"] == 0, response.text
-    return headers, {accepted["product_id"]: accepted["id"] for accepted in response.json()["accepted"]}
+    return headers, {accepted["product_id"]: accepted["item_id"] for accepted in response.json()["accepted"]}
 
 
 async def found(client: AsyncTestClient, query: str) -> list[int]:

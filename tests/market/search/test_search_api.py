@@ -144,7 +144,7 @@ async def searchable(client, db) -> None:
 async def upload(client, headers, items) -> dict[str, int]:
     response = await client.post(PRODUCTS, json=items, headers=headers)
     assert response.status_code == 200 and response.json()["rejected_count"] == 0, response.text
-    return {accepted["id"]: accepted["product_id"] for accepted in response.json()["accepted"]}
+    return {accepted["item_id"]: accepted["product_id"] for accepted in response.json()["accepted"]}
 
 
 @pytest.fixture
