@@ -7,6 +7,7 @@ name. A product may also be named by its seller's own id when no other seller us
 from __future__ import annotations
 
 import asyncpg
+import msgspec
 
 from feedback.events import ImpressionLog
 from market.core.errors import InvalidInput, NotFound
@@ -15,7 +16,8 @@ from market.search.service import Exploration, run_search
 from ranking.engine import MatchingEngine
 from ranking.engine import SearchRequest as EngineRequest
 from ranking.filters import SearchFilters as EngineFilters
-from sellers import catalog
+from ranking.search_types import VariantOption
+from sellers import catalog, feed
 from sellers.schemas import Product as Listing
 
 UCP_SESSION_PREFIX = "ucp:"  # impressions of outside agents' searches, told apart from shoppers' sessions
@@ -81,7 +83,54 @@ async def product(
             else "is not in the catalog"
         )
         raise NotFound("product_not_found", f"Product {request.id[:200]!r} {why}.", where="body.id")
-    return models.ProductResponse(ucp=envelope, product=listings[resolved[request.id]])
+    shown = listings[resolved[request.id]]
+    variants = (await feed.listing(pool, resolved[request.id])).variants
+    if variants:
+        shown = with_variants(shown, variants)
+    return models.ProductResponse(ucp=envelope, product=shown)
+
+
+def with_variants(shown: models.UcpProduct, variants: list[VariantOption]) -> models.UcpProduct:
+    """The product with every variant of its group (sizes, colours: the attributes in which they differ) as
+    UCP's variants and options; each variant is bought by its own id."""
+    seller = shown.variants[0].seller
+    ucp_variants = [
+        models.Variant(
+            id=str(variant.product_id),
+            title=", ".join(f"{name} {value}" for name, value in sorted(variant.attributes.items()))
+            or shown.title,
+            price=models.Price(amount=variant.price.amount, currency=variant.price.currency),
+            availability=models.Availability(available=variant.in_stock, status=variant.availability),
+            sku=variant.item_id,
+            options=[
+                models.VariantOption(name=name, label=str(value))
+                for name, value in sorted(variant.attributes.items())
+            ],
+            seller=seller,
+        )
+        for variant in variants
+        if variant.price is not None
+    ]
+    labels: dict[str, list[str]] = {}
+    for variant in ucp_variants:
+        for option in variant.options or []:
+            if option.label not in labels.setdefault(option.name, []):
+                labels[option.name].append(option.label)
+    prices = [
+        variant.price for variant in ucp_variants if variant.price.currency == shown.price_range.min.currency
+    ]
+    return msgspec.structs.replace(
+        shown,
+        variants=ucp_variants,
+        options=[
+            models.ProductOption(name=name, values=[models.OptionValue(label=label) for label in values])
+            for name, values in labels.items()
+        ],
+        price_range=models.PriceRange(
+            min=min(prices, key=lambda price: price.amount, default=shown.price_range.min),
+            max=max(prices, key=lambda price: price.amount, default=shown.price_range.max),
+        ),
+    )
 
 
 async def resolve_ids(pool: asyncpg.Pool, ids: list[str]) -> tuple[dict[str, int], dict[str, str]]:
@@ -144,7 +193,12 @@ async def _listings(pool: asyncpg.Pool, product_ids: list[int]) -> dict[int, mod
 
 def to_product(listing: Listing, seller_name: str | None) -> models.UcpProduct:
     price = models.Price(amount=listing.price.amount, currency=listing.price.currency)
-    media = [models.Media(type="image", url=url) for url in listing.images] or None
+    images = (
+        [listing.image_url, *listing.additional_image_urls]
+        if listing.image_url
+        else listing.additional_image_urls
+    )
+    media = [models.Media(type="image", url=url) for url in images] or None
     available = listing.availability != "out_of_stock" and listing.inventory_quantity > 0
     options = [
         models.VariantOption(name=name, label=str(value))
@@ -161,7 +215,7 @@ def to_product(listing: Listing, seller_name: str | None) -> models.UcpProduct:
             else None
         ),
         availability=models.Availability(available=available, status=str(listing.availability)),
-        sku=listing.id,
+        sku=listing.item_id,
         url=listing.url,
         barcodes=[{"type": "gtin", "value": listing.gtin}] if listing.gtin else None,
         options=options or None,

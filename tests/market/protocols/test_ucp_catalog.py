@@ -48,7 +48,7 @@ async def shop(client, db) -> dict[str, int]:
     ]
     answer = await client.post("/v1/catalog/products", json=items, headers=first)
     assert answer.status_code == 200, answer.text
-    ids = {accepted["id"]: accepted["product_id"] for accepted in answer.json()["accepted"]}
+    ids = {accepted["item_id"]: accepted["product_id"] for accepted in answer.json()["accepted"]}
     other = await client.post(
         "/v1/catalog/products", json=[product("tent-1", title="Ridge Tarp Tent")], headers=second
     )
@@ -170,3 +170,31 @@ async def test_a_bad_search_body_names_its_fault(client, body, where):
     answer = await client.post("/catalog/search", json=body, headers=AGENT)
     assert answer.status_code == 400
     assert answer.json()["error"]["where"] == where
+
+
+async def test_a_product_sold_in_variants_lists_them_as_ucp_variants_and_options(client, db):
+    _, seller = await register(client)
+    colours = [
+        product(
+            f"jacket-{colour}",
+            title="Rain Jacket",
+            group_id="jacket",
+            attributes={"color": colour, "size": "M"},
+            price={"amount": price, "currency": "USD"},
+        )
+        for colour, price in (("red", 9000), ("blue", 9500))
+    ]
+    answer = await client.post("/v1/catalog/products", json=colours, headers=seller)
+    ids = {accepted["item_id"]: accepted["product_id"] for accepted in answer.json()["accepted"]}
+    await searchable(client, db)
+    shown = await client.post("/catalog/product", json={"id": str(ids["jacket-red"])}, headers=AGENT)
+    body = shown.json()["product"]
+    assert [(v["id"], v["sku"], v["options"]) for v in body["variants"]] == [
+        (str(ids["jacket-red"]), "jacket-red", [{"name": "color", "label": "red"}]),
+        (str(ids["jacket-blue"]), "jacket-blue", [{"name": "color", "label": "blue"}]),
+    ]
+    assert body["options"] == [{"name": "color", "values": [{"label": "red"}, {"label": "blue"}]}]
+    assert body["price_range"] == {
+        "min": {"amount": 9000, "currency": "USD"},
+        "max": {"amount": 9500, "currency": "USD"},
+    }
