@@ -21,6 +21,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
+from market.core.control_chars import find_control_character, has_control_character
 from market.core.errors import DomainError, InvalidInput, NotFound, Unauthenticated, Unavailable
 from market.orders import agents
 from market.orders.agents import Agent as Principal
@@ -317,7 +318,12 @@ def read_meta_agent(meta: dict[str, Any]) -> Agent:
     """The platform named in `meta["ucp-agent"]`, MCP's counterpart of the `UCP-Agent` header."""
     said = meta.get("ucp-agent") if isinstance(meta, dict) else None
     profile = said.get("profile") if isinstance(said, dict) else None
-    if not isinstance(profile, str) or not profile.strip() or len(profile) > 2000:
+    if (
+        not isinstance(profile, str)
+        or not profile.strip()
+        or len(profile) > 2000
+        or has_control_character(profile)
+    ):
         raise ToolError(
             json.dumps(
                 {
@@ -334,6 +340,10 @@ def read_meta_agent(meta: dict[str, Any]) -> Agent:
 
 
 def _read(payload: Any, model: type[Payload], name: str) -> Payload:
+    # What the HTTP routes' input guard refuses is refused here too: no control character reaches the
+    # database, whichever transport brought it.
+    if (found := find_control_character(payload)) is not None:
+        raise InvalidInput("control_character", found.message, where=f"{name}.{found.where}".rstrip("."))
     try:
         return msgspec.convert(payload, model)
     except msgspec.ValidationError as exc:

@@ -257,3 +257,10 @@ async def test_agora_mcp_serves_the_same_tools_over_stdio(client, tent, settings
         "get_order",
     }
     assert shown.structured_content["product"]["title"] == "Alpine Dome Tent"
+
+
+async def test_a_control_character_in_a_tool_argument_is_refused_before_the_database(client, tent):
+    async with mcp_session(client) as session:
+        answer = await session.call_tool("lookup_catalog", {"meta": META, "catalog": {"ids": ["tent\x00-1"]}})
+    assert answer.is_error
+    assert refusal(answer)["where"] == "catalog.ids[0]"
