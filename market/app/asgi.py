@@ -38,7 +38,9 @@ from market.metrics.routes import OperatorMetricsController, SellerInsightsContr
 from market.orders import sweeper
 from market.orders.pages import PAGES
 from market.orders.routes import ROUTES as ORDER_ROUTES
-from market.protocols.acp.routes import ROUTES as ACP_ROUTES
+from market.protocols import order_webhooks
+from market.protocols.acp.discovery import acp_discovery
+from market.protocols.acp.routes import AcpCheckoutController
 from market.protocols.routes import ROUTES as AGENT_ROUTES
 from market.protocols.ucp.routes import routes as ucp_routes
 from market.search.indexer import SearchIndexer
@@ -142,6 +144,16 @@ def create_app(
             await gateway.close()
 
     mcp_endpoint, mcp_sessions = mcp_mount()
+    @asynccontextmanager
+    async def agent_webhooks(app: Litestar) -> AsyncIterator[None]:
+        delivering = asyncio.create_task(
+            order_webhooks.run(app.state.pool, settings, leadership), name="agent-order-events"
+        )
+        try:
+            yield
+        finally:
+            await _stop(delivering)
+
     return Litestar(
         route_handlers=[
             mcp_endpoint,
@@ -163,16 +175,17 @@ def create_app(
             ConversationController,
             *ORDER_ROUTES,
             *AGENT_ROUTES,
-            *ACP_ROUTES,
+            AcpCheckoutController,
+            acp_discovery,
             *ucp_routes(),
             *PAGES,
             *DASHBOARD_ROUTES,
             MetricsController,
             create_static_files_router(DOCS_ASSETS, [swagger_ui_path], include_in_schema=False),
         ],
-        lifespan=[database, payments, search, mcp_sessions]
+        lifespan=[database, payments, agent_webhooks, search, mcp_sessions]
         if settings.search_enabled
-        else [database, payments, mcp_sessions],
+        else [database, payments, agent_webhooks, mcp_sessions],
         state=State({"settings": settings, "operator_token": ensure_operator_token(settings)}),
         dependencies=APP_DEPENDENCIES,
         middleware=[telemetry.REQUESTS.middleware],

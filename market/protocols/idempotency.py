@@ -78,34 +78,49 @@ class IdempotencyMiddleware:
     async def _run_and_keep(
         self, scope: Scope, receive: Receive, send: Send, pool, owner: str, key: str
     ) -> None:
+        """Run the request, and keep its answer before the client has it: a retry that follows the answer
+        at once must find it kept, not still in flight."""
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
+        settled = False
 
         async def keeping(message: Message) -> None:
+            nonlocal settled
             if message["type"] == "http.response.start":
                 start.update(message)
-                message = {**message, "headers": [*message.get("headers", []), _echo(key)]}
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-            await send(message)
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            await _settle(pool, owner, key, start, b"".join(chunks))
+            settled = True
+            await send({**start, "headers": [*start.get("headers", []), _echo(key)]})
+            await send({"type": "http.response.body", "body": b"".join(chunks)})
 
         try:
             await self.app(scope, receive, keeping)
-        except BaseException:
-            async with pool.acquire() as conn:
-                await idempotency_store.release(conn, owner, key)
-            raise
-        status = start.get("status", 500)
-        async with pool.acquire() as conn:
-            if status >= 500:
-                await idempotency_store.release(conn, owner, key)
-                return
-            kept = [
-                [name.decode("latin-1"), value.decode("latin-1")]
-                for name, value in start.get("headers", [])
-                if name.lower() not in _NOT_KEPT
-            ]
-            await idempotency_store.answer(conn, owner, key, status, kept, b"".join(chunks))
+        finally:
+            if not settled:  # no whole answer: the key is free for a fresh try
+                async with pool.acquire() as conn:
+                    await idempotency_store.release(conn, owner, key)
+
+
+async def _settle(pool, owner: str, key: str, start: dict[str, Any], body: bytes) -> None:
+    """Keep the answer under the key; a 5xx is not kept, and the key is freed instead."""
+    status = start.get("status", 500)
+    async with pool.acquire() as conn:
+        if status >= 500:
+            await idempotency_store.release(conn, owner, key)
+            return
+        kept = [
+            [name.decode("latin-1"), value.decode("latin-1")]
+            for name, value in start.get("headers", [])
+            if name.lower() not in _NOT_KEPT
+        ]
+        await idempotency_store.answer(conn, owner, key, status, kept, body)
 
 
 class ConflictingIdempotencyMiddleware(IdempotencyMiddleware):

@@ -32,7 +32,9 @@ PROTOCOL = "acp"
 
 ApiVersion = Annotated[
     str,
-    HeaderParameter(name="API-Version", description=f"The ACP version spoken: {models.VERSION}", max_length=20),
+    HeaderParameter(
+        name="API-Version", description=f"The ACP version spoken: {models.VERSION}", max_length=20
+    ),
 ]
 IdempotencyKey = Annotated[
     str,
@@ -176,6 +178,3 @@ class AcpCheckoutController(Controller):
             summary=trace.trace_summary if trace else None,
         )
         return mapping.session(view, settings)
-
-
-ROUTES = [AcpCheckoutController]

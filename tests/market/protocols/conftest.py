@@ -18,9 +18,9 @@ from tests.market.orders.conftest import (  # noqa: F401 (fixtures used by these
 ACP_VERSION = "2026-04-17"
 
 
-async def granted_token(stripe, payment_method: str = "pm_card_visa", max_amount: int = 1_000_000) -> str:
+async def granted_token(stripe_api, payment_method: str = "pm_card_visa", max_amount: int = 1_000_000) -> str:
     """A shared payment token granted to the shop, as a shopper's agent platform would grant one."""
-    answer = await stripe.post(
+    answer = await stripe_api.post(
         "/v1/test_helpers/shared_payment/granted_tokens",
         data={
             "payment_method": payment_method,
@@ -89,5 +89,5 @@ def acp_headers(token: str, key: str | None = None, **extra: str) -> dict[str, s
 
 
 @pytest.fixture
-async def agent(shop) -> dict:
+async def agent(shop) -> dict:  # noqa: F811 (the fixture)
     return await new_agent(shop)
