@@ -57,7 +57,7 @@ def eval_relevance(settings: Settings, dataset: Path, model: Path | None, as_jso
 @click.option(
     "--set",
     "which",
-    type=click.Choice(["generated", "shoppers", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "all"]),
+    type=click.Choice(["generated", "shoppers", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "all"]),
     default="shoppers",
     show_default=True,
     help="Which dialogues: the generated regression set, the hand-written shopper set, its holdout, the fresh "

@@ -127,10 +127,16 @@ def _kind_asked(query: str, count: int, vocabulary: Vocabulary):
         for phrase in tried:
             having = [hit for hit, stems in zip(hits, named, strict=True) if phrase <= stems]
             if len(having) >= 2 or (having and phrase == tried[-1]):  # one shampoo beats four conditioners
-                return having[:count]
-        return hits[:count]
+                return _buyable_first(having)[:count]
+        return _buyable_first(hits)[:count]
 
     return keep
+
+
+def _buyable_first(hits: list) -> list:
+    """The products in stock before those that cannot be bought now (out of stock, preorder), each group
+    in its ranked order: "add the first one" should add something that can be bought."""
+    return sorted(hits, key=lambda hit: not hit.in_stock)
 
 
 def _kinds_of(category: str) -> str:
