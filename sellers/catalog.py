@@ -241,6 +241,17 @@ async def searchable_products(pool: asyncpg.Pool, product_ids: Sequence[int]) ->
         return [product_from_row(row) for row in await store.searchable_products(conn, product_ids)]
 
 
+async def offered_ids_by_item_id(pool: asyncpg.Pool, item_ids: Sequence[str]) -> dict[str, list[int]]:
+    """Which searchable products each of `item_ids` (a seller's own product id) names, across sellers: an
+    outside agent may know a product by the id in its seller's feed rather than by Agora's product id."""
+    async with pool.acquire() as conn:
+        rows = await store.offered_ids_by_item_id(conn, item_ids)
+    found: dict[str, list[int]] = {}
+    for row in rows:
+        found.setdefault(row["external_id"], []).append(row["id"])
+    return found
+
+
 async def all_searchable_products(
     pool: asyncpg.Pool, *, page_size: int = 5000
 ) -> AsyncIterator[list[Product]]:

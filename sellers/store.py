@@ -278,6 +278,17 @@ async def searchable_products(conn: asyncpg.Connection, product_ids: Sequence[in
     )
 
 
+async def offered_ids_by_item_id(conn: asyncpg.Connection, item_ids: Sequence[str]) -> list[asyncpg.Record]:
+    """The searchable products whose seller's own id is one of `item_ids`, with that id."""
+    return await conn.fetch(
+        f"""
+        SELECT external_id, id FROM products
+        WHERE external_id = ANY($1::text[]) AND {_SEARCHABLE} ORDER BY id
+        """,
+        list(item_ids),
+    )
+
+
 async def sale_terms(
     conn: asyncpg.Connection, product_ids: Sequence[int], *, lock: bool = False
 ) -> list[asyncpg.Record]:

@@ -4,7 +4,7 @@ As Stripe's agentic-commerce test mode has them:
 
 - `POST /v1/test_helpers/shared_payment/granted_tokens` (`payment_method`, `usage_limits[currency]`,
   `usage_limits[max_amount]`, `usage_limits[expires_at]`) grants this account a token (`spt_...`), as an
-  agent's platform would;
+  agent's platform would (here also under a chosen `id`, which Stripe does not offer);
 - `GET /v1/shared_payment/granted_tokens/{id}` shows it, with what has been charged on it;
 - `POST /v1/test_helpers/shared_payment/granted_tokens/{id}/revoke` deactivates it;
 - a PaymentIntent created with `payment_method_data[shared_payment_granted_token]` (or the older top-level
@@ -32,8 +32,10 @@ DEFAULT_LIFETIME = 3600
 
 
 class GrantedToken:
-    def __init__(self, payment_method: str, currency: str, max_amount: int, expires_at: int) -> None:
-        self.id = "spt_" + random_id(24)
+    def __init__(
+        self, payment_method: str, currency: str, max_amount: int, expires_at: int, token_id: str | None = None
+    ) -> None:
+        self.id = token_id or "spt_" + random_id(24)
         self.payment_method = payment_method
         self.currency = currency
         self.max_amount = max_amount
@@ -98,7 +100,14 @@ async def grant(request: web.Request) -> web.Response:
     if limits.get("expires_at") is not None:
         expires_at = params.to_int(limits["expires_at"], "usage_limits[expires_at]", minimum=0)
     method = resolve_payment_method(data["payment_method"])
-    return json_response(GrantedToken(method, currency, max_amount, expires_at).export())
+    # Local only: a token may be granted under a chosen id, for outside test suites whose payment
+    # credentials are fixed strings (the UCP conformance suite pays with "success_token").
+    token_id = data.get("id")
+    if token_id is not None:
+        token_id = str(token_id)
+        if not (0 < len(token_id) <= 100 and token_id.isprintable()) or PREFIX + token_id in store:
+            raise invalid("id", f"Invalid or taken token id: {token_id[:100]}")
+    return json_response(GrantedToken(method, currency, max_amount, expires_at, token_id).export())
 
 
 async def retrieve(request: web.Request) -> web.Response:

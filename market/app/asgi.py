@@ -22,6 +22,7 @@ from market.app.errors import EXCEPTION_HANDLERS
 from market.app.health import healthz, readyz
 from market.app.input_guard import check_input
 from market.app.log_lines import escape_log_records
+from market.app.mcp_mount import mcp_mount
 from market.app.openapi import DOCS_ASSETS, openapi_config
 from market.app.operator import OperatorController
 from market.app.rate_limits import rate_limit_middleware
@@ -42,6 +43,7 @@ from market.protocols import order_webhooks
 from market.protocols.acp.discovery import acp_discovery
 from market.protocols.acp.routes import AcpCheckoutController
 from market.protocols.routes import ROUTES as AGENT_ROUTES
+from market.protocols.ucp.routes import routes as ucp_routes
 from market.search.indexer import SearchIndexer
 from market.search.routes import SearchController
 from payments.gateway import StripeGateway
@@ -144,6 +146,7 @@ def create_app(
             await _stop(sweeping)
             await gateway.close()
 
+    mcp_endpoint, mcp_sessions = mcp_mount()
     @asynccontextmanager
     async def agent_webhooks(app: Litestar) -> AsyncIterator[None]:
         delivering = asyncio.create_task(
@@ -156,6 +159,7 @@ def create_app(
 
     return Litestar(
         route_handlers=[
+            mcp_endpoint,
             chat_page,
             chat_script,
             demo_image,
@@ -176,14 +180,15 @@ def create_app(
             *AGENT_ROUTES,
             AcpCheckoutController,
             acp_discovery,
+            *ucp_routes(),
             *PAGES,
             *DASHBOARD_ROUTES,
             MetricsController,
             create_static_files_router(DOCS_ASSETS, [swagger_ui_path], include_in_schema=False),
         ],
-        lifespan=[database, payments, agent_webhooks, search]
+        lifespan=[database, payments, agent_webhooks, search, mcp_sessions]
         if settings.search_enabled
-        else [database, payments, agent_webhooks],
+        else [database, payments, agent_webhooks, mcp_sessions],
         state=State({"settings": settings, "operator_token": ensure_operator_token(settings)}),
         dependencies=APP_DEPENDENCIES,
         middleware=[telemetry.REQUESTS.middleware, *rate_limit_middleware(settings)],

@@ -187,7 +187,7 @@ def _shipping_options(
         amount, description = _shipping_price(policy, subtotal, session["currency"])
         options[seller_id] = ShippingOption(
             option_id=option_id(session["id"], seller_id),
-            title=f"Standard shipping from {name}",
+            title=shipping_title(name),
             description=description,
             amount=amount,
             line_ids=[f"li_{row.product_id}" for _, row in own],
@@ -219,6 +219,10 @@ async def shipping_by_seller(
     options, _ = _shipping_options(session, rows, policies, country)
     chosen = set((session["shipping"] or {}).values())
     return {seller_id: option.amount for seller_id, option in options.items() if option.option_id in chosen}
+
+
+def shipping_title(seller_name: str) -> str:
+    return f"Standard shipping from {seller_name}"
 
 
 def option_id(session_id: UUID, seller_id: UUID) -> str:

@@ -80,6 +80,15 @@ async def get_session(pool: asyncpg.Pool, agent_id: UUID, session_id: UUID) -> S
         return await session_view(pool, conn, session)
 
 
+async def session_of_order(pool: asyncpg.Pool, agent_id: UUID, order_id: UUID) -> SessionView:
+    """The session `agent_id` placed order `order_id` through; another agent's order does not exist for it."""
+    async with pool.acquire() as conn:
+        session = await session_store.session_of_order(conn, order_id)
+        if session is None or session["agent_id"] != agent_id:
+            raise NotFound("order_not_found", f"No order {order_id}.", where="path.id")
+        return await session_view(pool, conn, session)
+
+
 async def complete_session(
     pool: asyncpg.Pool,
     gateway: StripeGateway,

@@ -25,7 +25,7 @@ import msgspec
 from litestar.datastructures import Headers
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from market.core.errors import InFlight, InvalidInput, Unprocessable
+from market.core.errors import Conflict, DomainError, InFlight, InvalidInput, Unprocessable
 from market.protocols import idempotency_store
 
 HEADER = "Idempotency-Key"
@@ -39,17 +39,26 @@ _NOT_KEPT = {b"content-length", b"date", b"server", b"idempotent-replayed", b"id
 
 
 class IdempotencyMiddleware:
+    # The methods whose requests carry a key, and the error a key reused with another body answers (UCP,
+    # which also keys its PUTs, says 409: `ConflictingIdempotencyMiddleware` below).
+    methods: frozenset[str] = frozenset({"POST"})
+    conflict: type[DomainError] = Unprocessable
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
+    def who(self, headers: Headers) -> str:
+        """Whose keys these are: whoever holds the request's credential."""
+        return _who(headers)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http" or scope["method"] not in self.methods:
             await self.app(scope, receive, send)
             return
         headers = Headers.from_scope(scope)
         key = _key(headers)
         body, receive = await _buffered(receive)
-        owner = f"{_who(headers)}:{scope['path']}"
+        owner = f"{self.who(headers)}:{scope['path']}"
         fingerprint = request_fingerprint(body)
         pool = scope["app"].state.pool
         async with pool.acquire() as conn:
@@ -58,7 +67,7 @@ class IdempotencyMiddleware:
             ):
                 held = await idempotency_store.held(conn, owner, key)
                 if held is not None:
-                    await _answer_held(held, fingerprint, key, send)
+                    await _answer_held(held, fingerprint, key, send, self.conflict)
                     return
                 # Released between the two statements (its request failed with a 5xx): ours now.
                 await idempotency_store.claim(
@@ -112,6 +121,19 @@ async def _settle(pool, owner: str, key: str, start: dict[str, Any], body: bytes
             if name.lower() not in _NOT_KEPT
         ]
         await idempotency_store.answer(conn, owner, key, status, kept, body)
+
+
+class ConflictingIdempotencyMiddleware(IdempotencyMiddleware):
+    """UCP's rules: POST and PUT carry keys, and a key reused with another body is a 409."""
+
+    methods = frozenset({"POST", "PUT"})
+    conflict = Conflict
+
+    def who(self, headers: Headers) -> str:
+        # The platform (its profile and version, in UCP-Agent) is part of who asks: the same key sent by
+        # another platform, or in another version whose answer has another shape, is another request.
+        platform = hashlib.sha256(headers.get("ucp-agent", "").encode()).hexdigest()[:16]
+        return f"{_who(headers)}:{platform}"
 
 
 def request_fingerprint(body: bytes) -> bytes:
@@ -171,9 +193,9 @@ async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
-async def _answer_held(held, fingerprint: bytes, key: str, send: Send) -> None:
+async def _answer_held(held, fingerprint: bytes, key: str, send: Send, conflict: type[DomainError]) -> None:
     if bytes(held["request_hash"]) != fingerprint:
-        raise Unprocessable(
+        raise conflict(
             "idempotency_conflict",
             f"This {HEADER} was already used with a different request body.",
             where=f"header.{HEADER}",
