@@ -14,6 +14,7 @@ import msgspec
 from market.orders import store
 from market.orders.carts import CartItem, cart_items
 from market.orders.lifecycle import PAID_STATES
+from market.orders.parts import seller_parts
 from market.orders.session_schemas import (
     Buyer,
     Fulfillment,
@@ -28,6 +29,10 @@ from sellers.schemas import SellerPolicy
 
 
 async def session_view(pool: asyncpg.Pool, conn: asyncpg.Connection, session: asyncpg.Record) -> SessionView:
+    order = await store.get_order(conn, session["order_id"]) if session["order_id"] else None
+    if order is not None and order["status"] in PAID_STATES:
+        # Paid: the basket has become the order, and the cart it was kept in is emptied.
+        return await _placed_view(conn, session, order)
     rows = await cart_items(conn, session["cart_id"])
     stock = await inventory.available(conn, [row.product_id for row in rows])
     policies = await accounts.policies(pool, sorted({row.terms.seller_id for row in rows}))
@@ -62,7 +67,6 @@ async def session_view(pool: asyncpg.Pool, conn: asyncpg.Connection, session: as
                 where="selected_fulfillment_options",
             )
         )
-    order = await store.get_order(conn, session["order_id"]) if session["order_id"] else None
     payment = msgspec.convert(session["payment"], SessionPayment) if session["payment"] else None
     if payment is not None and payment.status == "declined":
         messages.append(
@@ -104,6 +108,61 @@ async def session_view(pool: asyncpg.Pool, conn: asyncpg.Connection, session: as
         fulfillment=fulfillment,
         order_id=order["id"] if order else None,
         order_status=order["status"] if order else None,
+        payment=payment,
+        cancel_reason=session["cancel_reason"],
+        created_at=session["created_at"],
+        updated_at=session["updated_at"],
+        expires_at=session["expires_at"],
+    )
+
+
+async def _placed_view(conn: asyncpg.Connection, session: asyncpg.Record, order: asyncpg.Record) -> SessionView:
+    """A session whose order is paid, as its order has it: the lines bought at the prices
+    charged, each seller's shipping as charged."""
+    parts = await seller_parts(conn, [order["id"]])
+    names = {part["id"]: part["seller_name"] for part in parts}
+    lines = [
+        SessionLine(
+            line_id=f"li_{row['product_id']}",
+            product_id=row["product_id"],
+            title=row["title"],
+            quantity=row["quantity"],
+            unit_amount=row["unit_amount"],
+            line_amount=row["line_amount"],
+            seller_name=names[row["seller_order_id"]],
+            available=row["quantity"],  # bought: what the line holds was there
+        )
+        for row in await store.order_lines(conn, [order["id"]])
+    ]
+    options = [
+        ShippingOption(
+            option_id=option_id(session["id"], part["seller_id"]),
+            title=shipping_title(part["seller_name"]),
+            description="As charged with the order.",
+            amount=part["shipping_amount"],
+            line_ids=[line.line_id for line in lines if line.seller_name == part["seller_name"]],
+        )
+        for part in parts
+    ]
+    payment = msgspec.convert(session["payment"], SessionPayment) if session["payment"] else None
+    subtotal = sum(line.line_amount for line in lines)
+    shipping = sum(option.amount for option in options)
+    return SessionView(
+        session_id=session["id"],
+        protocol=session["protocol"],
+        status=_status(session, order, payment, []),
+        currency=session["currency"],
+        lines=lines,
+        shipping_options=options,
+        selected_shipping=[option.option_id for option in options],
+        subtotal=subtotal,
+        shipping=shipping,
+        total=subtotal + shipping,
+        messages=[],
+        buyer=msgspec.convert(session["buyer"], Buyer) if session["buyer"] else None,
+        fulfillment=msgspec.convert(session["fulfillment"], Fulfillment) if session["fulfillment"] else None,
+        order_id=order["id"],
+        order_status=order["status"],
         payment=payment,
         cancel_reason=session["cancel_reason"],
         created_at=session["created_at"],

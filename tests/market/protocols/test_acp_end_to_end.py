@@ -80,6 +80,12 @@ async def test_an_agent_buys_from_two_sellers_and_hears_of_the_order_and_its_shi
 
     assert done.json()["status"] == "completed", done.text
     order_id = done.json()["order"]["id"]
+    # The completed session still shows what was bought, at what it cost, once the basket became the order.
+    again = (await shop.get(f"/checkout_sessions/{session['id']}", headers=acp_headers(agent["token"]))).json()
+    assert sorted(line["quantity"] for line in again["line_items"]) == [1, 2]
+    assert {t["type"]: t["amount"] for t in again["totals"]}["total"] == {
+        t["type"]: t["amount"] for t in session["totals"]
+    }["total"]
 
     async def created_and_paid():
         events = receiver.events(secret)
