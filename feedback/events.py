@@ -52,8 +52,9 @@ def impression_payload(
 class ImpressionLog:
     """Impressions written in the background, many rows per statement, so that a search never waits for
     the database: one row per request cost a round trip and a WAL flush each (~2-3 ms, and PostgreSQL's
-    CPU on the same cores). The price is that impressions of the last `flush_seconds` before a crash are
-    lost, which the training sets can bear; purchases and payments are never written this way.
+    CPU on the same cores); a batch pays one flush, off the request's path. The price is that impressions
+    queued in the last `flush_seconds` before this process crashes are lost; a crash of PostgreSQL loses
+    none that were written (the commit waits for the WAL).
 
     `record` only queues; `flush` writes what is queued now (tests and shutdown use it). If the database
     is away, the batch is kept and retried; past `max_pending` queued rows the oldest are dropped, counted
@@ -133,7 +134,7 @@ async def _write_or_set_aside(conn: asyncpg.Connection, rows: list[tuple]) -> No
     same way, down to the single rows it refuses, which are set aside with the reason. A few refused rows
     among a thousand cost a few dozen statements, once."""
     try:
-        await store.insert_events(conn, rows, durable=False)
+        await store.insert_events(conn, rows)
     except ROW_REFUSED as exc:
         if len(rows) == 1:
             logger.warning("an impression the database refused is set aside in event_dead_letters: %s", exc)

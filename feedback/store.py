@@ -52,13 +52,10 @@ async def insert_event(
     return status.endswith(" 1")
 
 
-async def insert_events(conn: asyncpg.Connection, rows: Sequence[tuple], *, durable: bool = True) -> None:
+async def insert_events(conn: asyncpg.Connection, rows: Sequence[tuple]) -> None:
     """Append many events in one statement: rows of (event_id, type, occurred_at, session_id, search_id,
-    payload). `durable=False` lets the commit return before its WAL reaches the disk, for events whose
-    last few milliseconds may be lost in a crash (impressions)."""
+    payload). The commit waits for its WAL to reach the disk, so a crash of PostgreSQL loses none of them."""
     async with conn.transaction():
-        if not durable:
-            await conn.execute("SET LOCAL synchronous_commit TO OFF")
         await conn.execute(
             """
             INSERT INTO events (event_id, type, occurred_at, session_id, search_id, payload)

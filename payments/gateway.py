@@ -155,18 +155,22 @@ class StripeGateway:
         *,
         amount: int,
         currency: str,
-        payment_method: str,
+        payment_method: str | None,
         transfer_group: str,
         metadata: Mapping[str, str],
         idempotency_key: str,
         return_url: str | None = None,
+        shared_payment_token: str | None = None,
     ) -> PaymentOutcome:
-        """Create and confirm a payment in one call. A decline raises PaymentError; a payment that needs the
-        cardholder (3-D Secure) comes back as 'requires_action' with its client secret and next action."""
+        """Create and confirm a payment in one call, with a payment method or with a shared payment token
+        (`spt_...`, granted by a shopper's agent: Stripe charges the payment method behind it, within the
+        token's limits). A decline raises PaymentError; a payment that needs the cardholder (3-D Secure)
+        comes back as 'requires_action' with its client secret and next action."""
+        if (payment_method is None) == (shared_payment_token is None):
+            raise ValueError("pay with a payment method or a shared payment token, one of the two")
         params: dict[str, Any] = {
             "amount": _positive("amount", amount),
             "currency": _stripe_currency(currency),
-            "payment_method": payment_method,
             "confirm": True,
             # Without a page to come back to, redirect-based methods are off (an agent cannot follow a
             # redirect to a bank's page); with one, Stripe may send the shopper there and back.
@@ -176,6 +180,10 @@ class StripeGateway:
             "transfer_group": transfer_group,
             "metadata": dict(metadata),
         }
+        if payment_method is not None:
+            params["payment_method"] = payment_method
+        else:
+            params["payment_method_data"] = {"shared_payment_granted_token": shared_payment_token}
         if return_url is not None:
             params["return_url"] = return_url
         with stripe_errors("pay_with_payment_method", self.api_base):

@@ -7,6 +7,7 @@ a relevance set may have no price at all.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -45,6 +46,10 @@ class IndexedProduct:
     availability: str = "in_stock"
     inventory_quantity: int = 0
     updated_at: datetime | None = None
+    url: str | None = None
+    image_url: str | None = None
+    # Shared by the variants (sizes, colours) of one product within one seller.
+    group_id: str | None = None
     # Word tokens and query-independent numbers, derived once per product version by
     # ranking.features.product_profile so that a search does not redo them per candidate. Not catalog data.
     profile: Any = field(default=None, repr=False, compare=False)
@@ -54,8 +59,28 @@ class IndexedProduct:
         return self.availability == "in_stock" and self.inventory_quantity > 0
 
     @property
+    def group_key(self) -> tuple[UUID | None, str] | None:
+        """What the product's variants share: its seller and group; None for a product on its own."""
+        return (self.seller_id, self.group_id) if self.group_id else None
+
+    @property
     def category_parts(self) -> list[str]:
         return [part.strip() for part in self.category.split(">") if part.strip()]
+
+
+def key_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """The telling attributes of a product (colour, size, material, ...), as a search result shows them."""
+    return {key: attributes[key] for key in KEY_ATTRIBUTES if key in attributes}
+
+
+def differing_attributes(attribute_sets: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The attribute names whose values are not the same across `attribute_sets` (the variants of one
+    product): what tells one variant from another, in the telling order."""
+    names = {name for attributes in attribute_sets for name in attributes}
+    differing = {
+        name for name in names if len({repr(attributes.get(name)) for attributes in attribute_sets}) > 1
+    }
+    return [key for key in KEY_ATTRIBUTES if key in differing] + sorted(differing - set(KEY_ATTRIBUTES))
 
 
 def attribute_text(attributes: dict[str, Any]) -> str:

@@ -35,12 +35,12 @@ from ranking.cursors import CursorSigner, InvalidCursor, PageState
 from ranking.documents import IndexedProduct
 from ranking.embedder import Embedder
 from ranking.features import Candidate, Signals, feature_matrix, product_profile
-from ranking.filters import CatalogView, SearchFilters, converted_price, price_conversion
+from ranking.filters import CatalogView, CompiledFilters, SearchFilters, converted_price, price_conversion
 from ranking.fusion import KIND_CODE, lexical_weight, scaled_dense, scaled_lexical
 from ranking.index import EXACT_BELOW, VectorIndex
 from ranking.lexical import LexicalIndex
 from ranking.reranker import RerankerModel
-from ranking.search_types import SearchError, SearchHit, SearchRequest, SearchResponse
+from ranking.search_types import SearchError, SearchHit, SearchRequest, SearchResponse, check_cursor_matches
 
 CANDIDATES = 100  # from each retriever
 RESULT_CACHE_SIZE = 5000  # ranked lists kept for their next pages (others are ranked again)
@@ -328,22 +328,33 @@ class MatchingEngine:
         timings: dict[str, float],
         rates: ExchangeRates | None,
     ) -> SearchResponse:
-        """The next `limit` of `ranked` not `shown` yet, at positions after `offset`."""
+        """The next `limit` of `ranked` not `shown` yet, at positions after `offset`. The variants of one
+        product are one result, the best ranked: the others are passed over, on this page and the next."""
         remaining = [hit for hit in ranked.hits if hit[0] not in shown] if shown else ranked.hits
-        results = []
+        results: list[SearchHit] = []
         wanted = self.catalog.compile(ranked.filters)
         conversion = price_conversion(ranked.filters, rates)
-        for position, (product_id, score) in enumerate(remaining[:limit], start=offset + 1):
-            product = self.catalog.get(product_id)
-            # A product deleted or changed since the first page is left out rather than shown stale.
-            if product is None or not self.catalog.matches(product, wanted, rates):
+        groups_shown = {key for key in map(self._group_of, shown) if key is not None}
+        passed = 0  # of `remaining`: shown now, or passed over (stale, or a variant of one shown)
+        for product_id, score in remaining:
+            if len(results) == limit:
+                break
+            passed += 1
+            product = self._showable(product_id, wanted, rates, groups_shown)
+            if product is None:
                 continue
+            if product.group_key is not None:
+                groups_shown.add(product.group_key)
             converted = converted_price(product, ranked.filters, conversion)
-            results.append(SearchHit.of(product, score, position, converted_price=converted))
+            position = offset + len(results) + 1
+            variants = self.catalog.variants(product)
+            results.append(
+                SearchHit.of(product, score, position, converted_price=converted, variants=variants)
+            )
         next_cursor = None
-        if len(remaining) > limit:
-            shown = shown | {product_id for product_id, _ in remaining[:limit]}
-            state = PageState.of(search_id, ranked.query, ranked.filters, offset + limit, shown)
+        if any(self._showable(pid, wanted, rates, groups_shown) for pid, _ in remaining[passed:]):
+            shown = shown | {product_id for product_id, _ in remaining[:passed]}
+            state = PageState.of(search_id, ranked.query, ranked.filters, offset + len(results), shown)
             next_cursor = self.cursors.encode(state)
             with self._ranked_lock:
                 self._ranked[str(search_id)] = ranked
@@ -361,6 +372,24 @@ class MatchingEngine:
             exchange_rates_as_of=conversion.as_of if conversion else None,
         )
 
+    def _showable(
+        self,
+        product_id: int,
+        wanted: CompiledFilters,
+        rates: ExchangeRates | None,
+        groups_shown: set[tuple],
+    ) -> IndexedProduct | None:
+        """The product if a page may show it: not deleted or changed out of the filters since it was ranked
+        (never shown stale), and no variant of its product shown already."""
+        product = self.catalog.get(product_id)
+        if product is None or not self.catalog.matches(product, wanted, rates):
+            return None
+        return None if product.group_key in groups_shown else product
+
+    def _group_of(self, product_id: int) -> tuple | None:
+        product = self.catalog.get(product_id)
+        return product.group_key if product is not None else None
+
     def _next_page(self, request: SearchRequest, rates: ExchangeRates | None) -> SearchResponse:
         """The page after the cursor's: from the ranked list if this engine served the search, else from
         the same query ranked again (another process served it, or its list left the cache)."""
@@ -368,6 +397,7 @@ class MatchingEngine:
             state = self.cursors.decode(request.cursor or "")
         except InvalidCursor:
             raise SearchError("This cursor was not made by this service; search again.", "cursor") from None
+        check_cursor_matches(request, state.query, state.filters)
         with self._ranked_lock:
             ranked = self._ranked.get(str(state.uuid))
         timings: dict[str, float] = {}

@@ -188,6 +188,7 @@ class CatalogView:
         self._categories: dict[str, set[int]] = defaultdict(set)
         self._brands: dict[str, set[int]] = defaultdict(set)
         self._attributes: dict[tuple[str, str], set[int]] = defaultdict(set)
+        self._groups: dict[tuple, set[int]] = defaultdict(set)  # the variants of one product, by group key
 
     def __len__(self) -> int:
         return len(self._products)
@@ -197,6 +198,14 @@ class CatalogView:
 
     def get(self, product_id: int) -> IndexedProduct | None:
         return self._products.get(product_id)
+
+    def variants(self, product: IndexedProduct) -> list[IndexedProduct]:
+        """Every searchable variant of `product` (itself included) when it is sold in variants; else []."""
+        key = product.group_key
+        if key is None:
+            return []
+        with self._lock:
+            return [self._products[product_id] for product_id in self._groups.get(key, ())]
 
     def ids(self) -> list[int]:
         with self._lock:
@@ -383,6 +392,8 @@ class CatalogView:
             self._brands[keys.brand].add(product_id)
         for pair in keys.attribute_pairs:
             self._attributes[pair].add(product_id)
+        if product.group_key is not None:
+            self._groups[product.group_key].add(product_id)
 
     def _forget(self, product_id: int) -> None:
         product = self._products.pop(product_id, None)
@@ -400,3 +411,8 @@ class CatalogView:
             self._brands[keys.brand].discard(product_id)
         for pair in keys.attribute_pairs:
             self._attributes[pair].discard(product_id)
+        if product.group_key is not None:
+            members = self._groups[product.group_key]
+            members.discard(product_id)
+            if not members:
+                del self._groups[product.group_key]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -73,10 +74,15 @@ class ModelRegistry:
         """Copy the model files in `source` into the registry and record the version."""
         relative = f"{kind}/{version}"
         target = self.models_dir / relative
-        if source.resolve() != target.resolve():
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.copytree(source, target)
+        if source.resolve() != target.resolve() and not target.exists():
+            # Copied beside it, then renamed: another worker may be loading this version at this moment
+            # (both register the seed at first start), and must never read a half-written file.
+            staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
+            shutil.copytree(source, staging)
+            try:
+                staging.rename(target)
+            except OSError:  # another process put the same version there first
+                shutil.rmtree(staging, ignore_errors=True)
         async with self.pool.acquire() as conn, conn.transaction():
             await store.insert_version(conn, version, kind, relative, "candidate", metadata)
             if status == "serving":

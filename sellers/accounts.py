@@ -14,7 +14,6 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-from babel import Locale
 
 from market.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from market.core.money import Money
@@ -29,16 +28,9 @@ from sellers.schemas import (
     SellerPolicy,
     SellerRegistration,
 )
-from sellers.validation import Problem, check_currency
+from sellers.validation import KNOWN_COUNTRIES, Problem, check_currency
 
 API_KEY_PREFIX = "agora_sk_"
-# Alpha-2 codes that name no country (EU, UN, unknown region, ...).
-_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"}
-KNOWN_COUNTRIES = frozenset(
-    code
-    for code in Locale("en").territories
-    if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
-)
 # What a seller says of shipping and returns; the two Money fields are stored as amount and currency columns.
 POLICY_FIELDS = ("ships_to", "shipping_price", "free_shipping_over", "return_window_days")
 _MONEY_FIELDS = ("shipping_price", "free_shipping_over")
@@ -91,8 +83,17 @@ async def authenticate(pool: asyncpg.Pool, api_key: str) -> Principal:
     return Principal(seller=seller, key_id=key_id)
 
 
-async def issue_key(pool: asyncpg.Pool, seller_id: UUID) -> IssuedKey:
-    async with pool.acquire() as conn:
+async def issue_key(pool: asyncpg.Pool, seller_id: UUID, *, max_active: int | None) -> IssuedKey:
+    """A further key, unless the seller already holds `max_active` live ones (409: revoke one first);
+    None: no limit (the demo's own tooling)."""
+    async with pool.acquire() as conn, conn.transaction():
+        active = await store.count_active_keys_locked(conn, seller_id)
+        if max_active is not None and active >= max_active:
+            raise Conflict(
+                "too_many_keys",
+                f"This seller already has {active} active keys; the limit is {max_active}. "
+                "Revoke one (DELETE /v1/sellers/me/keys/{key_id}) to free a place.",
+            )
         return await _issue_key(conn, seller_id)
 
 

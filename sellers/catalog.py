@@ -40,6 +40,7 @@ from sellers.validation import (
     ProductRecord,
     check_currency,
     check_product,
+    current_value,
     decode_product,
     product_id_of,
 )
@@ -64,9 +65,13 @@ def validate_items(
             if item.problem is not None:
                 raise item.problem
             assert item.data is not None
-            record = check_product(decode_product(item.data, from_text=from_text), default_currency)
+            product = decode_product(item.data, from_text=from_text)
+            record = check_product(product, default_currency)
             if record.external_id in first_index:
-                raise Problem("id", f"appears again: item {first_index[record.external_id]} has the same id")
+                named = "item_id" if product.item_id is not UNSET else "id"  # as the item names it
+                raise Problem(
+                    named, f"appears again: item {first_index[record.external_id]} has the same {named}"
+                )
             first_index[record.external_id] = item.index
             valid.append((item.index, record))
         except Problem as problem:
@@ -74,7 +79,7 @@ def validate_items(
             product_id = product_id_of(item.data) if item.data is not None else None
             rejected.append(
                 RejectedItem(
-                    index=item.index, field=field, message=problem.message, id=product_id, line=item.line
+                    index=item.index, field=field, message=problem.message, item_id=product_id, line=item.line
                 )
             )
     return valid, rejected
@@ -236,6 +241,17 @@ async def searchable_products(pool: asyncpg.Pool, product_ids: Sequence[int]) ->
         return [product_from_row(row) for row in await store.searchable_products(conn, product_ids)]
 
 
+async def offered_ids_by_item_id(pool: asyncpg.Pool, item_ids: Sequence[str]) -> dict[str, list[int]]:
+    """Which searchable products each of `item_ids` (a seller's own product id) names, across sellers: an
+    outside agent may know a product by the id in its seller's feed rather than by Agora's product id."""
+    async with pool.acquire() as conn:
+        rows = await store.offered_ids_by_item_id(conn, item_ids)
+    found: dict[str, list[int]] = {}
+    for row in rows:
+        found.setdefault(row["external_id"], []).append(row["id"])
+    return found
+
+
 async def all_searchable_products(
     pool: asyncpg.Pool, *, page_size: int = 5000
 ) -> AsyncIterator[list[Product]]:
@@ -316,10 +332,16 @@ def _patch_changes(row: asyncpg.Record, patch: ProductPatch) -> dict[str, object
         raise InvalidInput.invalid(
             "body.list_price", "a new currency needs the list_price in it too (or null)"
         )
+    if currency != row["currency"] and row["shipping_price_amount"] is not None:
+        raise InvalidInput.invalid(
+            "body.price.currency", "the product's shipping_price is in its old currency: upsert it whole"
+        )
     try:
         check_currency(currency, "body.price.currency")
+        search = current_value(patch, "is_eligible_search")
+        checkout = current_value(patch, "is_eligible_checkout")
     except Problem as problem:
-        raise InvalidInput.invalid(problem.field, problem.message) from None
+        raise InvalidInput.invalid(_in_body(problem.field), problem.message) from None
     if list_price is not None and list_price < price:
         raise InvalidInput.invalid("body.list_price.amount", "must not be lower than price.amount")
 
@@ -328,18 +350,22 @@ def _patch_changes(row: asyncpg.Record, patch: ProductPatch) -> dict[str, object
         "price_amount": price,
         "list_price_amount": list_price,
         "inventory_quantity": patch.inventory_quantity,
-        "availability": patch.availability,
+        "availability": "preorder" if patch.availability == "pre_order" else patch.availability,
         "status": patch.status,
-        "enable_search": patch.enable_search,
-        "enable_checkout": patch.enable_checkout,
+        "enable_search": search,
+        "enable_checkout": checkout,
     }
     return {column: value for column, value in wanted.items() if value is not UNSET and value != row[column]}
 
 
+def _in_body(field: str | None) -> str:
+    return "body" if field is None else field if field.startswith("body.") else f"body.{field}"
+
+
 def product_from_row(row: asyncpg.Record) -> Product:
-    list_price = row["list_price_amount"]
+    list_price, shipping = row["list_price_amount"], row["shipping_price_amount"]
     return Product(
-        id=row["external_id"],
+        item_id=row["external_id"],
         product_id=row["product_id"],
         seller_id=row["seller_id"],
         title=row["title"],
@@ -351,11 +377,20 @@ def product_from_row(row: asyncpg.Record) -> Product:
         availability=row["availability"],
         inventory_quantity=row["inventory_quantity"],
         attributes=row["attributes"],
-        images=row["images"],
         url=row["url"],
+        image_url=row["images"][0] if row["images"] else None,
+        additional_image_urls=row["images"][1:],
         gtin=row["gtin"],
-        enable_search=row["enable_search"],
-        enable_checkout=row["enable_checkout"],
+        group_id=row["group_id"],
+        listing_has_variations=row["listing_has_variations"],
+        condition=row["condition"],
+        store_country=row["store_country"],
+        target_countries=row["target_countries"],
+        shipping_price=Money(shipping, row["currency"]) if shipping is not None else None,
+        return_deadline_in_days=row["return_deadline_in_days"],
+        accepts_returns=row["accepts_returns"],
+        is_eligible_search=row["enable_search"],
+        is_eligible_checkout=row["enable_checkout"],
         status=row["status"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],

@@ -108,17 +108,34 @@ class NdjsonReader:
         return item
 
 
-# CSV columns and where they go in a product. `attr.<name>` columns become attributes.
-_CSV_TEXT_COLUMNS = {"id", "title", "description", "brand", "category", "availability", "url", "gtin"}
-_CSV_VALUE_COLUMNS = {"inventory_quantity", "enable_search", "enable_checkout"}
+# CSV columns and where they go in a product. `attr.<name>` columns become attributes. The feed's former
+# names (`id`, `link`, ...) are columns too: a row may fill a field under either name, not both.
+_CSV_TEXT_COLUMNS = {
+    "item_id", "id", "title", "description", "brand", "category", "availability", "url", "link",
+    "image_url", "image_link", "gtin", "group_id", "item_group_id", "condition", "store_country",
+    "seller_name", "marketplace_seller", "inventory_quantity", "return_deadline_in_days",
+}  # fmt: skip
+_CSV_BOOLEAN_COLUMNS = {
+    "is_eligible_search", "is_eligible_checkout", "enable_search", "enable_checkout",
+    "listing_has_variations", "accepts_returns",
+}  # fmt: skip
 _CSV_MONEY_COLUMNS = {
-    "price_amount": ("price", "amount"),
-    "price_currency": ("price", "currency"),
-    "list_price_amount": ("list_price", "amount"),
-    "list_price_currency": ("list_price", "currency"),
+    f"{money}_{part}": (money, part)
+    for money in ("price", "list_price", "shipping_price")
+    for part in ("amount", "currency")
+}
+# Lists in one cell, and what separates their items (URLs keep their commas).
+_CSV_LIST_COLUMNS = {
+    "images": r"[|\s]+",
+    "additional_image_urls": r"[|\s]+",
+    "target_countries": r"[|,\s]+",
 }
 CSV_COLUMNS = frozenset(
-    _CSV_TEXT_COLUMNS | _CSV_VALUE_COLUMNS | set(_CSV_MONEY_COLUMNS) | {"images", "attributes"}
+    _CSV_TEXT_COLUMNS
+    | _CSV_BOOLEAN_COLUMNS
+    | set(_CSV_MONEY_COLUMNS)
+    | set(_CSV_LIST_COLUMNS)
+    | {"attributes"}
 )
 _FIELD_TO_COLUMN = {f"{outer}.{inner}": column for column, (outer, inner) in _CSV_MONEY_COLUMNS.items()}
 _TRUE, _FALSE = {"true", "1", "yes", "y"}, {"false", "0", "no", "n"}
@@ -127,8 +144,9 @@ _TRUE, _FALSE = {"true", "1", "yes", "y"}, {"false", "0", "no", "n"}
 class CsvReader:
     """A header row, then one product per record. Quoted cells may span lines.
 
-    Cells: `price_amount` and `list_price_amount` in minor units; `images` separated by `|` or spaces;
-    `attributes` a JSON object, and any `attr.<name>` column one attribute; booleans as true/false.
+    Cells: `price_amount`, `list_price_amount` and `shipping_price_amount` in minor units;
+    `additional_image_urls` separated by `|` or spaces, `target_countries` by commas too; `attributes` a
+    JSON object, and any `attr.<name>` column one attribute; booleans as true/false.
     """
 
     def __init__(self) -> None:
@@ -201,8 +219,8 @@ class CsvReader:
                 f"unknown CSV column(s) {', '.join(unknown)}; known columns: {', '.join(sorted(CSV_COLUMNS))}"
                 ", and attr.<name> for one attribute"
             )
-        if "id" not in header:
-            raise MalformedBody("the CSV header has no 'id' column")
+        if "item_id" not in header and "id" not in header:
+            raise MalformedBody("the CSV header has no 'item_id' column (or 'id', its former name)")
         return header
 
     def _product(self, cells: list[str]) -> dict[str, Any]:
@@ -212,13 +230,15 @@ class CsvReader:
         for column, cell in zip(self._header, cells):
             if cell == "":
                 continue
-            if column in _CSV_TEXT_COLUMNS or column in _CSV_VALUE_COLUMNS:
-                product[column] = _boolean(cell, column) if column.startswith("enable_") else cell
+            if column in _CSV_TEXT_COLUMNS:
+                product[column] = cell
+            elif column in _CSV_BOOLEAN_COLUMNS:
+                product[column] = _boolean(cell, column)
             elif column in _CSV_MONEY_COLUMNS:
                 outer, inner = _CSV_MONEY_COLUMNS[column]
                 product.setdefault(outer, {})[inner] = cell
-            elif column == "images":
-                product["images"] = [url for url in re.split(r"[|\s]+", cell) if url]
+            elif column in _CSV_LIST_COLUMNS:
+                product[column] = [item for item in re.split(_CSV_LIST_COLUMNS[column], cell) if item]
             elif column == "attributes":
                 attributes.update(_json_object(cell))
             else:

@@ -9,13 +9,17 @@ from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
+from litestar.response import Stream
 
+from market.core import rate_limits
 from market.core.auth import SELLER_KEY
+from market.core.db import BIGINT_MAX
 from market.core.dependencies import AppSettings, Pool
 from market.core.errors import DomainError, InvalidInput, TooLarge, UnsupportedMediaType
-from sellers import accounts, catalog
+from sellers import accounts, catalog, feed
 from sellers.accounts import Principal
+from sellers.feed import Listing
 from sellers.importer import CsvReader, MalformedBody, NdjsonReader, read_json_array
 from sellers.schemas import (
     ApiKeyInfo,
@@ -44,7 +48,10 @@ class SellerController(Controller):
     tags = ("sellers",)
 
     @post(
-        "/", status_code=201, summary="Register a seller; the answer holds its API key, shown only this once"
+        "/",
+        status_code=201,
+        opt=rate_limits.SELLER_REGISTRATION,
+        summary="Register a seller; the answer holds its API key, shown only this once",
     )
     async def register(self, data: JSONBody[SellerRegistration], pool: Pool) -> SellerCreated:
         return await accounts.register_seller(pool, data)
@@ -69,14 +76,21 @@ class SellerController(Controller):
     async def keys(self, principal: SellerPrincipal, pool: Pool) -> list[ApiKeyInfo]:
         return await accounts.list_keys(pool, principal.seller.seller_id)
 
-    @post("/me/keys", status_code=201, security=SELLER_KEY, summary="Issue an additional key")
-    async def add_key(self, principal: SellerPrincipal, pool: Pool) -> IssuedKey:
-        return await accounts.issue_key(pool, principal.seller.seller_id)
+    @post(
+        "/me/keys",
+        status_code=201,
+        security=SELLER_KEY,
+        opt=rate_limits.KEY_ISSUE,
+        summary="Issue an additional key (409 too_many_keys at the limit of active keys)",
+    )
+    async def add_key(self, principal: SellerPrincipal, pool: Pool, settings: AppSettings) -> IssuedKey:
+        return await accounts.issue_key(pool, principal.seller.seller_id, max_active=settings.max_active_keys)
 
     @post(
         "/me/keys/rotate",
         status_code=201,
         security=SELLER_KEY,
+        opt=rate_limits.KEY_ISSUE,
         summary="Replace the key used: it stops working now",
     )
     async def rotate_key(self, principal: SellerPrincipal, pool: Pool) -> IssuedKey:
@@ -199,6 +213,37 @@ class CatalogController(Controller):
     @delete("/products/{id:str}", summary="Delete a product (past orders keep it)")
     async def delete_product(self, id: FromPath[str], principal: SellerPrincipal, pool: Pool) -> None:
         await catalog.delete_product(pool, principal.seller, id)
+
+
+class PublicCatalogController(Controller):
+    """What anyone may read of the catalog: the whole of it as a product feed, and one product."""
+
+    path = "/v1"
+    tags = ("catalog",)
+
+    @get(
+        "/feed",
+        media_type="application/x-ndjson",
+        summary="The catalog as a product feed: NDJSON, one product per line, streamed",
+        description=(
+            "Every product shoppers may find, in the OpenAI product feed's current field names, in product "
+            "order; `seller_id` limits it to one seller. A line is what a seller uploads, with what the "
+            "product leaves unsaid filled from its seller's account (name, country, shipping, returns): "
+            "`POST /v1/catalog/imports` takes it back as it is."
+        ),
+    )
+    async def product_feed(self, pool: Pool, seller_id: FromQuery[UUID | None] = None) -> Stream:
+        return Stream(feed.feed_lines(pool, seller_id=seller_id), media_type="application/x-ndjson")
+
+    @get(
+        "/products/{product_id:int}",
+        summary="One product's public listing, with the variants of its product",
+        description="404 unless shoppers may find the product (not deleted, paused or hidden from search).",
+    )
+    async def product_listing(
+        self, pool: Pool, product_id: Annotated[int, Parameter(ge=1, le=BIGINT_MAX)]
+    ) -> Listing:
+        return await feed.listing(pool, product_id)
 
 
 def _media_type(request: Request) -> str:

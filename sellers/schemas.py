@@ -36,10 +36,37 @@ class MoneyIn(Struct, forbid_unknown_fields=True):
     currency: CurrencyCode | None = None
 
 
-class ProductIn(Struct, forbid_unknown_fields=True, kw_only=True):
-    """One product of a catalog upsert or import."""
+GroupId = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=70,
+        pattern=r"\S",
+        description="shared by the variants of one product (sizes, colours) within one seller",
+    ),
+]
+Condition = Literal["new", "refurbished", "used"]
+ReturnDays = Annotated[int, Meta(ge=0, le=365, description="days to return an item after delivery")]
+Countries = Annotated[list[CountryCode], Meta(max_length=250)]
+DisplayName = Annotated[str, Meta(max_length=70)]
+# `pre_order` is the feed's current spelling; Agora stores and answers `preorder`.
+AvailabilityIn = Literal["in_stock", "out_of_stock", "preorder", "pre_order"]
 
-    id: ProductId
+
+def _former(current: str) -> Meta:
+    return Meta(description=f"former name of `{current}`, still accepted (never both in one item)")
+
+
+class ProductIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    """One product of a catalog upsert or import, in the field names of the OpenAI product feed.
+
+    The feed's former names (`id`, `link`, `image_link`, `item_group_id`, `enable_search`,
+    `enable_checkout`, and Agora's `images`) are accepted in their place: one name per field in one item.
+    `item_id` (or `id`) is required. `seller_name` and `marketplace_seller` are accepted so that a feed
+    file imports as it is, and not stored: Agora names the seller from its account.
+    """
+
+    item_id: ProductId | UnsetType = UNSET
     title: Annotated[str, Meta(min_length=1, max_length=150)]
     category: Annotated[
         str, Meta(min_length=1, max_length=750, description="a path such as `Shoes > Running`")
@@ -49,29 +76,63 @@ class ProductIn(Struct, forbid_unknown_fields=True, kw_only=True):
     description: Annotated[str, Meta(max_length=5000)] = ""
     brand: Annotated[str, Meta(max_length=70)] = ""
     list_price: MoneyIn | None = None
-    availability: Availability = "in_stock"
+    availability: AvailabilityIn = "in_stock"
     attributes: Annotated[dict[AttributeKey, AttributeValue], Meta(max_length=50)] = {}
-    images: Annotated[list[HttpUrl], Meta(max_length=20)] = []
-    url: HttpUrl | None = None
+    url: HttpUrl | None | UnsetType = UNSET
+    image_url: HttpUrl | None | UnsetType = UNSET
+    additional_image_urls: Annotated[list[HttpUrl], Meta(max_length=19)] | UnsetType = UNSET
     gtin: Annotated[str, Meta(pattern=r"^(\d{8}|\d{12,14})$")] | None = None
-    enable_search: bool = True
-    enable_checkout: bool = True
+    group_id: GroupId | None | UnsetType = UNSET
+    listing_has_variations: bool | None = None
+    condition: Condition | None = None
+    store_country: CountryCode | None = None
+    target_countries: Countries = []
+    shipping_price: MoneyIn | None = None
+    return_deadline_in_days: ReturnDays | None = None
+    accepts_returns: bool | None = None
+    seller_name: DisplayName | None = None
+    marketplace_seller: DisplayName | None = None
+    is_eligible_search: bool | UnsetType = UNSET
+    is_eligible_checkout: bool | UnsetType = UNSET
+    # The former names.
+    id: Annotated[ProductId, _former("item_id")] | UnsetType = UNSET
+    link: Annotated[HttpUrl | None, _former("url")] | UnsetType = UNSET
+    image_link: Annotated[HttpUrl | None, _former("image_url")] | UnsetType = UNSET
+    images: (
+        Annotated[
+            list[HttpUrl],
+            Meta(
+                max_length=20,
+                description="Agora's former field: the first is `image_url`, the others "
+                "`additional_image_urls`",
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    item_group_id: Annotated[GroupId | None, _former("group_id")] | UnsetType = UNSET
+    enable_search: Annotated[bool, _former("is_eligible_search")] | UnsetType = UNSET
+    enable_checkout: Annotated[bool, _former("is_eligible_checkout")] | UnsetType = UNSET
 
 
 class ProductPatch(Struct, forbid_unknown_fields=True, kw_only=True):
-    """A partial update: only the fields present change."""
+    """A partial update: only the fields present change. `enable_search` and `enable_checkout` are the
+    former names of the two eligibility flags."""
 
     price: MoneyIn | UnsetType = UNSET
     list_price: MoneyIn | None | UnsetType = UNSET
     inventory_quantity: Annotated[int, Meta(ge=0, le=2_147_483_647)] | UnsetType = UNSET
-    availability: Availability | UnsetType = UNSET
+    availability: AvailabilityIn | UnsetType = UNSET
     status: ProductStatus | UnsetType = UNSET
-    enable_search: bool | UnsetType = UNSET
-    enable_checkout: bool | UnsetType = UNSET
+    is_eligible_search: bool | UnsetType = UNSET
+    is_eligible_checkout: bool | UnsetType = UNSET
+    enable_search: Annotated[bool, _former("is_eligible_search")] | UnsetType = UNSET
+    enable_checkout: Annotated[bool, _former("is_eligible_checkout")] | UnsetType = UNSET
 
 
 class Product(Struct, kw_only=True):
-    id: str
+    """A product as its seller's catalog holds it, in the product feed's current field names."""
+
+    item_id: str
     product_id: int
     seller_id: UUID
     title: str
@@ -83,11 +144,20 @@ class Product(Struct, kw_only=True):
     availability: Availability
     inventory_quantity: int
     attributes: dict[str, AttributeValue]
-    images: list[str]
     url: str | None
+    image_url: str | None
+    additional_image_urls: list[str]
     gtin: str | None
-    enable_search: bool
-    enable_checkout: bool
+    group_id: str | None
+    listing_has_variations: bool
+    condition: Condition | None
+    store_country: str | None
+    target_countries: list[str]
+    shipping_price: Money | None
+    return_deadline_in_days: int | None
+    accepts_returns: bool | None
+    is_eligible_search: bool
+    is_eligible_checkout: bool
     status: ProductStatus
     created_at: datetime
     updated_at: datetime
@@ -100,7 +170,7 @@ class ProductPage(Struct):
 
 class AcceptedItem(Struct):
     index: int
-    id: str
+    item_id: str
     product_id: int
     result: Literal["created", "updated", "unchanged"]
 
@@ -111,7 +181,7 @@ class RejectedItem(Struct, omit_defaults=True):
     index: int
     field: str | None
     message: str
-    id: str | None = None
+    item_id: str | None = None
     line: int | None = None
 
 

@@ -18,10 +18,11 @@ _SELLER_COLUMNS = """
     id AS seller_id, name, email, country, currency, status, created_at, ships_to, shipping_price_amount,
     shipping_price_currency, free_shipping_over_amount, free_shipping_over_currency, return_window_days
 """
-_PRODUCT_COLUMNS = """
+PRODUCT_COLUMNS = """
     id AS product_id, seller_id, external_id, title, description, brand, category, currency, price_amount,
     list_price_amount, availability, inventory_quantity, attributes, images, url, gtin, enable_search,
-    enable_checkout, status, created_at, updated_at
+    enable_checkout, group_id, listing_has_variations, condition, store_country, target_countries,
+    shipping_price_amount, return_deadline_in_days, accepts_returns, status, created_at, updated_at
 """
 # The columns a catalog upsert writes, in the order jsonb_to_recordset reads them.
 _UPSERT_COLUMNS = list(ProductRecord.__struct_fields__)
@@ -33,6 +34,11 @@ _UPSERT_TYPES = {
     "images": "jsonb",
     "enable_search": "boolean",
     "enable_checkout": "boolean",
+    "listing_has_variations": "boolean",
+    "target_countries": "jsonb",
+    "shipping_price_amount": "bigint",
+    "return_deadline_in_days": "integer",
+    "accepts_returns": "boolean",
 }
 _RECORD_DEFINITION = ", ".join(f"{name} {_UPSERT_TYPES.get(name, 'text')}" for name in _UPSERT_COLUMNS)
 _CONTENT_COLUMNS = [name for name in _UPSERT_COLUMNS if name != "external_id"]
@@ -150,6 +156,15 @@ async def insert_api_key(
     )
 
 
+async def count_active_keys_locked(conn: asyncpg.Connection, seller_id: UUID) -> int:
+    """How many keys of the seller are live, holding the seller's row until the transaction ends so that
+    two keys issued at the same moment are counted one after the other."""
+    await conn.execute("SELECT 1 FROM sellers WHERE id = $1 FOR UPDATE", seller_id)
+    return await conn.fetchval(
+        "SELECT count(*) FROM seller_api_keys WHERE seller_id = $1 AND revoked_at IS NULL", seller_id
+    )
+
+
 async def find_key(conn: asyncpg.Connection, key_hash: bytes) -> asyncpg.Record | None:
     """The live key with this hash, with its seller; None for unknown or revoked keys."""
     return await conn.fetchrow(
@@ -209,7 +224,7 @@ async def get_product(
     lock = " FOR UPDATE" if for_update else ""
     return await conn.fetchrow(
         f"""
-        SELECT {_PRODUCT_COLUMNS} FROM products
+        SELECT {PRODUCT_COLUMNS} FROM products
         WHERE seller_id = $1 AND external_id = $2 AND deleted_at IS NULL{lock}
         """,
         seller_id,
@@ -231,7 +246,7 @@ async def list_products(
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
         f"""
-        SELECT {_PRODUCT_COLUMNS} FROM products
+        SELECT {PRODUCT_COLUMNS} FROM products
         WHERE seller_id = $1 AND deleted_at IS NULL AND id > $2
           AND ($4::text IS NULL OR category = $4 OR starts_with(category, $4 || ' > '))
           AND ($5::text IS NULL OR lower(brand) = lower($5))
@@ -258,8 +273,19 @@ _SEARCHABLE = "deleted_at IS NULL AND status = 'active' AND enable_search"
 async def searchable_products(conn: asyncpg.Connection, product_ids: Sequence[int]) -> list[asyncpg.Record]:
     """Those of `product_ids` that shoppers may find now (not deleted, not paused, search enabled)."""
     return await conn.fetch(
-        f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE id = ANY($1::bigint[]) AND {_SEARCHABLE}",
+        f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ANY($1::bigint[]) AND {_SEARCHABLE}",
         list(product_ids),
+    )
+
+
+async def offered_ids_by_item_id(conn: asyncpg.Connection, item_ids: Sequence[str]) -> list[asyncpg.Record]:
+    """The searchable products whose seller's own id is one of `item_ids`, with that id."""
+    return await conn.fetch(
+        f"""
+        SELECT external_id, id FROM products
+        WHERE external_id = ANY($1::text[]) AND {_SEARCHABLE} ORDER BY id
+        """,
+        list(item_ids),
     )
 
 
@@ -315,7 +341,7 @@ async def searchable_products_page(
     conn: asyncpg.Connection, after_id: int, limit: int
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
-        f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE id > $1 AND {_SEARCHABLE} ORDER BY id LIMIT $2",
+        f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id > $1 AND {_SEARCHABLE} ORDER BY id LIMIT $2",
         after_id,
         limit,
     )
@@ -343,7 +369,7 @@ async def update_product(
     """Set the given columns (names come from code, never from the client) and return the product."""
     assignments = ", ".join(f"{column} = ${position}" for position, column in enumerate(changes, start=2))
     return await conn.fetchrow(
-        f"UPDATE products SET {assignments}, updated_at = now() WHERE id = $1 RETURNING {_PRODUCT_COLUMNS}",
+        f"UPDATE products SET {assignments}, updated_at = now() WHERE id = $1 RETURNING {PRODUCT_COLUMNS}",
         product_id,
         *changes.values(),
     )

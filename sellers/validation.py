@@ -1,8 +1,9 @@
 """Turning what a seller sent into products Agora can store, or into a precise reason why not.
 
-Shape and types are checked by msgspec against `ProductIn`; the rules msgspec cannot express (known
-currency codes, GTIN check digits, price below list price, a well-formed category path, no control
-character in any text, no JSON nested past the limit) are checked here. Every problem names the field at
+Shape and types are checked by msgspec against `ProductIn`; the rules msgspec cannot express (one name per
+field, current or former; known currency and country codes, GTIN check digits, price below list price, a
+well-formed category path, no control character in any text, no JSON nested past the limit) are checked
+here. Every problem names the field at
 fault, so a seller can fix the row and send it again.
 """
 
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from babel import Locale
 from babel.numbers import list_currencies
+from msgspec import UNSET
 
 from market.core.control_chars import find_control_character
 from market.core.errors import split_msgspec_message
@@ -23,6 +26,22 @@ from sellers.schemas import ProductIn
 _NOT_CHARGEABLE = {"XXX", "XTS", "XAU", "XAG", "XPD", "XPT"}
 KNOWN_CURRENCIES = frozenset(list_currencies()) - _NOT_CHARGEABLE
 CATEGORY_SEPARATOR = " > "
+# Alpha-2 codes that name no country (EU, UN, unknown region, ...).
+_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"}
+KNOWN_COUNTRIES = frozenset(
+    code
+    for code in Locale("en").territories
+    if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+)
+# The product feed's former field names, and the current name each stands for.
+FORMER_NAMES = {
+    "id": "item_id",
+    "link": "url",
+    "image_link": "image_url",
+    "item_group_id": "group_id",
+    "enable_search": "is_eligible_search",
+    "enable_checkout": "is_eligible_checkout",
+}
 
 
 class ProductRecord(msgspec.Struct, kw_only=True):
@@ -39,11 +58,19 @@ class ProductRecord(msgspec.Struct, kw_only=True):
     availability: str
     inventory_quantity: int
     attributes: dict[str, Any]
-    images: list[str]
+    images: list[str]  # `image_url` first, then `additional_image_urls`
     url: str | None
     gtin: str | None
-    enable_search: bool
-    enable_checkout: bool
+    enable_search: bool  # is_eligible_search
+    enable_checkout: bool  # is_eligible_checkout
+    group_id: str | None
+    listing_has_variations: bool
+    condition: str | None
+    store_country: str | None
+    target_countries: list[str]
+    shipping_price_amount: int | None  # in the price's currency
+    return_deadline_in_days: int | None
+    accepts_returns: bool | None
 
 
 @dataclass(frozen=True)
@@ -75,6 +102,9 @@ def decode_product(data: bytes | dict[str, Any], *, from_text: bool = False) -> 
 
 def check_product(item: ProductIn, default_currency: str) -> ProductRecord:
     """Apply the catalog's rules to a well-shaped product and normalise it for storage."""
+    external_id = current_value(item, "item_id")
+    if external_id is UNSET:
+        raise Problem("item_id", "is required (the seller's own id of the product)")
     currency = item.price.currency or default_currency
     check_currency(currency, "price.currency")
     list_price_amount = None
@@ -89,12 +119,23 @@ def check_product(item: ProductIn, default_currency: str) -> ProductRecord:
         list_price_amount = item.list_price.amount
     if item.gtin is not None and not gtin_check_digit_ok(item.gtin):
         raise Problem("gtin", f"{item.gtin!r} has a wrong check digit")
+    _check_countries(item)
+    shipping_amount = None
+    if item.shipping_price is not None:
+        if (item.shipping_price.currency or currency) != currency:
+            raise Problem("shipping_price.currency", f"must be the price's currency ({currency})")
+        shipping_amount = item.shipping_price.amount
+    if item.accepts_returns is False and item.return_deadline_in_days:
+        raise Problem("return_deadline_in_days", "a return deadline needs accepts_returns true (or unsaid)")
+    group_id, listing_has_variations = _variation(item)
 
     title = " ".join(item.title.split())
     if not title:
         raise Problem("title", "must not be blank")
+    url = current_value(item, "url")
+    search, checkout = current_value(item, "is_eligible_search"), current_value(item, "is_eligible_checkout")
     return ProductRecord(
-        external_id=item.id,
+        external_id=external_id,
         title=title,
         description=item.description.strip(),
         brand=" ".join(item.brand.split()),
@@ -102,15 +143,68 @@ def check_product(item: ProductIn, default_currency: str) -> ProductRecord:
         currency=currency,
         price_amount=item.price.amount,
         list_price_amount=list_price_amount,
-        availability=item.availability,
+        availability="preorder" if item.availability == "pre_order" else item.availability,
         inventory_quantity=item.inventory_quantity,
         attributes=item.attributes,
-        images=item.images,
-        url=item.url,
+        images=_images(item),
+        url=None if url is UNSET else url,
         gtin=item.gtin,
-        enable_search=item.enable_search,
-        enable_checkout=item.enable_checkout,
+        enable_search=True if search is UNSET else search,
+        enable_checkout=True if checkout is UNSET else checkout,
+        group_id=group_id,
+        listing_has_variations=listing_has_variations,
+        condition=item.condition,
+        store_country=item.store_country,
+        target_countries=list(dict.fromkeys(item.target_countries)),
+        shipping_price_amount=shipping_amount,
+        return_deadline_in_days=item.return_deadline_in_days,
+        accepts_returns=item.accepts_returns,
     )
+
+
+def current_value(item: Any, current: str) -> Any:
+    """The value sent for a field under its current name or its former one (UNSET: neither); a Problem if
+    both were sent, even with equal values, so that which name wins is never a question."""
+    former = next(name for name, now in FORMER_NAMES.items() if now == current)
+    value, former_value = getattr(item, current), getattr(item, former)
+    if value is not UNSET and former_value is not UNSET:
+        raise Problem(current, f"sent twice, as `{current}` and as its former name `{former}`; send one")
+    return former_value if value is UNSET else value
+
+
+def _variation(item: ProductIn) -> tuple[str | None, bool]:
+    """The product's group (None: it stands alone) and whether it is one of several variants; unsaid, it
+    is when it names a group."""
+    group_id = current_value(item, "group_id")
+    group_id = None if group_id is UNSET or group_id is None else " ".join(group_id.split())
+    if item.listing_has_variations is None:
+        return group_id, group_id is not None
+    if item.listing_has_variations and group_id is None:
+        raise Problem("group_id", "is required when listing_has_variations is true")
+    return group_id, item.listing_has_variations
+
+
+def _images(item: ProductIn) -> list[str]:
+    main = current_value(item, "image_url")
+    if item.images is not UNSET:
+        if main is not UNSET or item.additional_image_urls is not UNSET:
+            given = "image_url" if main is not UNSET else "additional_image_urls"
+            raise Problem(given, f"sent with `images`, its former form; send `{given}` only")
+        return item.images
+    images = [] if main is UNSET or main is None else [main]
+    if item.additional_image_urls is not UNSET:
+        if not images and item.additional_image_urls:
+            raise Problem("image_url", "additional_image_urls need a main image_url")
+        images += item.additional_image_urls
+    return images
+
+
+def _check_countries(item: ProductIn) -> None:
+    if item.store_country is not None and item.store_country not in KNOWN_COUNTRIES:
+        raise Problem("store_country", f"{item.store_country!r} is not an ISO 3166-1 alpha-2 country")
+    for index, code in enumerate(item.target_countries):
+        if code not in KNOWN_COUNTRIES:
+            raise Problem(f"target_countries[{index}]", f"{code!r} is not an ISO 3166-1 alpha-2 country")
 
 
 def check_currency(code: str, where: str) -> None:
@@ -142,12 +236,13 @@ def problem_from_msgspec(message: str) -> Problem:
 def product_id_of(data: bytes | dict[str, Any]) -> str | None:
     """Best effort to name a rejected item by its id, even when the item as a whole is unusable."""
     if isinstance(data, dict):
-        value = data.get("id")
+        value = data.get("item_id", data.get("id"))
     elif exceeds_depth(data):
         return None
     else:
         try:
-            value = msgspec.json.decode(data, type=dict[str, Any]).get("id")
+            fields = msgspec.json.decode(data, type=dict[str, Any])
+            value = fields.get("item_id", fields.get("id"))
         except (msgspec.DecodeError, msgspec.ValidationError):
             return None
     return value if isinstance(value, str) else None

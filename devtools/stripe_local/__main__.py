@@ -1,4 +1,4 @@
-"""python -m devtools.stripe_local --port 8420 [--host 127.0.0.1] [--webhook-delay 0.2]"""
+"""python -m devtools.stripe_local --port 8420 [--host 127.0.0.1] [--webhook-delay 0.2] [--state-file PATH]"""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 
 from .server import serve
 
@@ -31,12 +32,18 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="base of checkout session urls when the server is reached under another address",
     )
+    parser.add_argument(
+        "--state-file",
+        type=Path,
+        default=None,
+        help="keep every object in this file across restarts (default: memory only)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no access log on stderr")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.host, args.port, args.webhook_delay, args.public_url))
+        asyncio.run(serve(args.host, args.port, args.webhook_delay, args.public_url, args.state_file))
 
 
 if __name__ == "__main__":

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from pathlib import Path
 
 from aiohttp import web
 from localstripe.errors import json_response
 from localstripe.resources import store
 
-from . import idempotency, paypage
+from . import idempotency, paypage, shared_tokens
 from .checkout import CheckoutSession, refresh_sessions_for
 from .config import settings
 from .connect import Account, Transfer
 from .errors import stripe_error, stripe_errors_middleware
 from .intents import authenticate_payment_intent
 from .patches import webhook_clock
+from .persistence import StateFile
 
 # No API key needed: the payment page is opened by a browser, the rest is local tooling.
 PUBLIC_PREFIXES = ("/pay/", "/_health", "/_test/", "/_config/")
@@ -108,6 +111,7 @@ def _add_routes(app: web.Application, ls) -> None:
     add("POST", "/_test/reset", test_reset)
     add("POST", "/_test/events/{id}/resend", test_resend_event)
     paypage.add_routes(app)
+    shared_tokens.add_routes(app)
 
     sessions = "/v1/checkout/sessions"
     add("POST", sessions, ls.api_create(CheckoutSession, sessions))
@@ -168,8 +172,17 @@ def _display_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-async def serve(host: str, port: int, webhook_delay: float, public_url: str | None = None) -> None:
+async def serve(
+    host: str, port: int, webhook_delay: float, public_url: str | None = None, state_file: Path | None = None
+) -> None:
+    """Serve until SIGINT or SIGTERM. `state_file`: where the objects are kept across restarts (loaded now,
+    saved as they change and at exit); None keeps them in memory only."""
     app = build_app(webhook_delay)
+    state = StateFile(state_file) if state_file is not None else None
+    if state is not None:
+        loaded = state.load()
+        state.attach(app)
+        logging.getLogger(__name__).info("stripe_local state: %d objects from %s", loaded, state_file)
     runner = web.AppRunner(app, access_log=logging.getLogger("aiohttp.access"))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -183,7 +196,13 @@ async def serve(host: str, port: int, webhook_delay: float, public_url: str | No
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    saving = asyncio.create_task(state.keep()) if state is not None else None
     try:
         await stop.wait()
     finally:
         await runner.cleanup()
+        if saving is not None:
+            saving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await saving
+            state.save()

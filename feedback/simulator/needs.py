@@ -46,7 +46,7 @@ class CatalogItem:
             currency=product.price.currency,
             attributes=dict(product.attributes),
             in_stock=in_stock,
-            purchasable=in_stock and product.enable_checkout,
+            purchasable=in_stock and product.is_eligible_checkout,
         )
 
 

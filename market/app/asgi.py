@@ -22,8 +22,10 @@ from market.app.errors import EXCEPTION_HANDLERS
 from market.app.health import healthz, readyz
 from market.app.input_guard import check_input
 from market.app.log_lines import escape_log_records
+from market.app.mcp_mount import mcp_mount
 from market.app.openapi import DOCS_ASSETS, openapi_config
 from market.app.operator import OperatorController
+from market.app.rate_limits import rate_limit_middleware
 from market.app.security_headers import add_security_headers
 from market.assistant.page import chat_page, chat_script
 from market.assistant.routes import ConversationController
@@ -37,13 +39,18 @@ from market.metrics.routes import OperatorMetricsController, SellerInsightsContr
 from market.orders import sweeper
 from market.orders.pages import PAGES
 from market.orders.routes import ROUTES as ORDER_ROUTES
+from market.protocols import order_webhooks
+from market.protocols.acp.discovery import acp_discovery
+from market.protocols.acp.routes import AcpCheckoutController
+from market.protocols.routes import ROUTES as AGENT_ROUTES
+from market.protocols.ucp.routes import routes as ucp_routes
 from market.search.indexer import SearchIndexer
 from market.search.routes import SearchController
 from payments.gateway import StripeGateway
 from ranking.cursors import CursorSigner
 from ranking.embedder import embedder_from_settings
 from ranking.engine import MatchingEngine
-from sellers.routes import CatalogController, SellerController
+from sellers.routes import CatalogController, PublicCatalogController, SellerController
 
 VERSION = "0.1.0"
 POOL_CLOSE_SECONDS = 10.0  # at shutdown, how long connections still in use may take before they are cut
@@ -72,7 +79,7 @@ def create_app(
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         pool = await db.create_pool(database_url, settings)
-        keeping = supervising = None
+        keeping = supervising = supervision = None
         try:
             if migrate_on_start:
                 async with pool.acquire() as conn:
@@ -82,13 +89,15 @@ def create_app(
                 await leadership.claim()
                 keeping = asyncio.create_task(leadership.keep(), name="leadership")
             if embedded_pgdata is not None:
+                supervision = db_supervisor.SupervisionLock(embedded_pgdata)
                 supervising = asyncio.create_task(
-                    db_supervisor.supervise(embedded_pgdata, lambda: leadership.held or leadership.led_last),
-                    name="postgres-supervisor",
+                    db_supervisor.supervise(embedded_pgdata, supervision.held), name="postgres-supervisor"
                 )
             yield
         finally:
             await _stop(supervising)
+            if supervision is not None:
+                supervision.release()
             if keeping is not None:
                 await _stop(keeping)
                 await leadership.release()
@@ -137,8 +146,20 @@ def create_app(
             await _stop(sweeping)
             await gateway.close()
 
+    mcp_endpoint, mcp_sessions = mcp_mount()
+    @asynccontextmanager
+    async def agent_webhooks(app: Litestar) -> AsyncIterator[None]:
+        delivering = asyncio.create_task(
+            order_webhooks.run(app.state.pool, settings, leadership), name="agent-order-events"
+        )
+        try:
+            yield
+        finally:
+            await _stop(delivering)
+
     return Litestar(
         route_handlers=[
+            mcp_endpoint,
             chat_page,
             chat_script,
             demo_image,
@@ -146,6 +167,7 @@ def create_app(
             readyz,
             SellerController,
             CatalogController,
+            PublicCatalogController,
             OperatorController,
             OperatorMetricsController,
             SellerInsightsController,
@@ -155,15 +177,21 @@ def create_app(
             EventController,
             ConversationController,
             *ORDER_ROUTES,
+            *AGENT_ROUTES,
+            AcpCheckoutController,
+            acp_discovery,
+            *ucp_routes(),
             *PAGES,
             *DASHBOARD_ROUTES,
             MetricsController,
             create_static_files_router(DOCS_ASSETS, [swagger_ui_path], include_in_schema=False),
         ],
-        lifespan=[database, payments, search] if settings.search_enabled else [database, payments],
+        lifespan=[database, payments, agent_webhooks, search, mcp_sessions]
+        if settings.search_enabled
+        else [database, payments, agent_webhooks, mcp_sessions],
         state=State({"settings": settings, "operator_token": ensure_operator_token(settings)}),
         dependencies=APP_DEPENDENCIES,
-        middleware=[telemetry.REQUESTS.middleware],
+        middleware=[telemetry.REQUESTS.middleware, *rate_limit_middleware(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_input,  # no control character, no deep nesting: checked before any handler
         before_send=[add_security_headers],  # nosniff, no referrer, a Content-Security-Policy: every answer

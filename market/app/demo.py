@@ -1,7 +1,8 @@
 """`agora demo`: demo sellers with a realistic multi-category catalog, loaded through the seller services.
 
-Running it again changes nothing: sellers are found by email, their keys are kept in the data dir, and
-re-sending an identical catalog is a no-op.
+Running it again changes nothing: sellers are found by email, their keys are kept in the data dir (a file
+only its owner may read, written when a key changes), and re-sending an identical catalog is a no-op. The
+keys are never printed: a log of the demo's output holds no credential.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
@@ -73,7 +75,8 @@ async def seed_demo(
                     demo_seller.product_count,
                 )
             )
-    _write_private(keys_path, json.dumps(known, indent=2))
+    if not keys_path.is_file() or json.loads(keys_path.read_text()) != known:
+        _write_private(keys_path, json.dumps(known, indent=2))
     return accounts
 
 
@@ -96,15 +99,18 @@ async def _demo_principal(
         )
         known[demo_seller.email] = (await accounts.register_seller(pool, registration)).api_key
     else:
-        known[demo_seller.email] = (await accounts.issue_key(pool, existing.seller_id)).api_key
+        known[demo_seller.email] = (
+            await accounts.issue_key(pool, existing.seller_id, max_active=None)
+        ).api_key
     return await accounts.authenticate(pool, known[demo_seller.email])
 
 
 async def open_payout_accounts(
     pool: asyncpg.Pool, gateway: StripeGateway, accounts: list[DemoAccount], *, fresh_stripe: bool
 ) -> list[str]:
-    """A Stripe Connect account for each demo seller, so that their sales can be paid out. A local Stripe
-    starts empty every time, so with `fresh_stripe` the accounts of an earlier run are replaced."""
+    """A Stripe Connect account for each demo seller, so that their sales can be paid out. With
+    `fresh_stripe` (a local Stripe that starts empty: no state file of an earlier run) the accounts of an
+    earlier run are replaced."""
     seller_ids = [account.seller_id for account in accounts]
     if fresh_stripe:
         await seller_accounts.forget_payout_accounts(pool, seller_ids)
@@ -112,14 +118,24 @@ async def open_payout_accounts(
 
 
 def describe_accounts(accounts: list[DemoAccount], data_dir: Path) -> str:
-    lines = ["Demo sellers (keys are also in " + str(data_dir / KEYS_FILE) + "):"]
+    """The demo sellers and where their keys are; not the keys themselves, which would end up in logs."""
+    keys_path = data_dir / KEYS_FILE
+    lines = [f"Demo sellers (their API keys, by email, are in {keys_path}, readable only by you):"]
     for account in accounts:
-        lines.append(f"  {account.name:<28} {account.products:>5} products  key {account.api_key}")
+        lines.append(f"  {account.name:<28} {account.products:>5} products")
     return "\n".join(lines)
 
 
 def _write_private(path: Path, text: str) -> None:
+    """`text` into `path`, readable by its owner only; written whole to a temporary file (created 0600)
+    then moved into place, so the file is never seen half-written nor, for a moment, readable by others."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text + "\n")
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)

@@ -1,5 +1,5 @@
 """The providers behind the names route handlers ask for (`market.core.dependencies`): the database pool,
-the settings, the seller behind a key, the matching engine, the impression log, the payments gateway and
+the settings, the seller behind a key, the outside agent behind a token, the matching engine, the impression log, the payments gateway and
 the error shape. Each is taken from the app's state; a part switched off on this node answers 503.
 """
 
@@ -12,9 +12,10 @@ from litestar.di import Provide
 
 from feedback.events import ImpressionLog
 from market.app.errors import error_body
-from market.core.auth import seller_key
+from market.core.auth import agent_token, seller_key
 from market.core.errors import Unavailable
 from market.core.settings import Settings
+from market.orders import agents
 from payments.gateway import StripeGateway
 from ranking.engine import MatchingEngine
 from sellers import accounts
@@ -31,6 +32,11 @@ def _settings(state: State) -> Settings:
 async def _principal(request: Request, state: State) -> accounts.Principal:
     """The seller whose key is in `Authorization: Bearer <key>`."""
     return await accounts.authenticate(state.pool, seller_key(request))
+
+
+async def _agent(request: Request, state: State) -> agents.Agent:
+    """The outside agent whose token is in `Authorization: Bearer <token>`."""
+    return await agents.authenticate(state.pool, agent_token(request))
 
 
 def _search_part(state: State, name: str):
@@ -68,5 +74,6 @@ APP_DEPENDENCIES = {
     "settings": Provide(_settings, sync_to_thread=False),
     "engine": Provide(_engine, sync_to_thread=False),
     "principal": Provide(_principal),
+    "agent": Provide(_agent),
     "describe_error": Provide(_describe_error, sync_to_thread=False),
 }

@@ -5,7 +5,7 @@
 Services raise domain errors (`market.core.errors`); this is the one place that decides their HTTP status.
 The handlers below also translate Litestar's own exceptions (validation, body too large, unknown route)
 into the same shape, so a client parses one format, and a database connection lost under a request
-(`market.core.db.CONNECTION_LOST`) into `DatabaseUnavailable`: a 503 with `Retry-After`, never a 500.
+(`market.core.db.lost_connection`) into `DatabaseUnavailable`: a 503 with `Retry-After`, never a 500.
 """
 
 from __future__ import annotations
@@ -17,20 +17,25 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR
 
-from market.core.db import CONNECTION_LOST
+from market.core.db import CONNECTION_LOST, lost_connection
+from market.core.dependencies import FLAT_ERRORS
 from market.core.errors import (
     Conflict,
     DatabaseUnavailable,
     DomainError,
     ErrorDetail,
     Forbidden,
+    InFlight,
     InvalidInput,
+    NotAllowedNow,
     NotFound,
     PaymentRefused,
     ProviderUnavailable,
+    RateLimited,
     TooLarge,
     Unauthenticated,
     Unavailable,
+    Unprocessable,
     UnsupportedMediaType,
     split_msgspec_message,
 )
@@ -48,15 +53,28 @@ class ErrorResponse(msgspec.Struct):
     error: ErrorBody
 
 
+class FlatErrorResponse(ErrorResponse, omit_defaults=True):
+    """The same, with the flat fields the checkout protocols define (ACP: `type` is invalid_request,
+    processing_error or service_unavailable; `param` a JSONPath into the body), for routes that ask."""
+
+    type: str
+    code: str
+    message: str
+    param: str | None = None
+
+
 STATUS: dict[type[DomainError], int] = {
     InvalidInput: 400,
     Unauthenticated: 401,
     PaymentRefused: 402,
     Forbidden: 403,
     NotFound: 404,
+    NotAllowedNow: 405,
     Conflict: 409,
     TooLarge: 413,
     UnsupportedMediaType: 415,
+    Unprocessable: 422,
+    RateLimited: 429,
     ProviderUnavailable: 502,
     Unavailable: 503,
 }
@@ -74,7 +92,7 @@ def as_domain_error(exc: Exception) -> DomainError | None:
     `DatabaseUnavailable`; None for an unexpected error."""
     if isinstance(exc, DomainError):
         return exc
-    if isinstance(exc, CONNECTION_LOST):
+    if lost_connection(exc):
         return DatabaseUnavailable()
     return None
 
@@ -94,17 +112,42 @@ def error_body(exc: Exception) -> ErrorBody:
     )
 
 
-def _respond(body: ErrorBody, headers: dict[str, str] | None = None) -> Response[ErrorResponse]:
-    return Response(ErrorResponse(body), status_code=body.status, headers=headers, media_type=MediaType.JSON)
+def _respond(
+    request: Request, body: ErrorBody, headers: dict[str, str] | None = None
+) -> Response[ErrorResponse]:
+    answer = ErrorResponse(body)
+    handler = request.scope.get("route_handler")
+    if handler is not None and handler.opt.get(FLAT_ERRORS):
+        answer = FlatErrorResponse(
+            body,
+            type=_flat_type(body.status),
+            code=body.code,
+            message=body.message,
+            param=_json_path(body.where),
+        )
+    return Response(answer, status_code=body.status, headers=headers, media_type=MediaType.JSON)
 
 
-def handle_domain_error(_: Request, exc: DomainError) -> Response[ErrorResponse]:
+def _flat_type(status: int) -> str:
+    if status < 500:
+        return "invalid_request"
+    return "service_unavailable" if status in (502, 503) else "processing_error"
+
+
+def _json_path(where: str | None) -> str | None:
+    """`body.line_items[0].id` -> `$.line_items[0].id`; a header or path parameter is no place in the body."""
+    if not where or not where.startswith("body"):
+        return None
+    return "$" + where[len("body") :] if where != "body" else "$"
+
+
+def handle_domain_error(request: Request, exc: DomainError) -> Response[ErrorResponse]:
     headers = None
     if isinstance(exc, Unauthenticated):
         headers = {"WWW-Authenticate": "Bearer"}
-    elif isinstance(exc, DatabaseUnavailable):
+    elif isinstance(exc, DatabaseUnavailable | RateLimited | InFlight):
         headers = {"Retry-After": str(exc.retry_after)}
-    return _respond(error_body(exc), headers)
+    return _respond(request, error_body(exc), headers)
 
 
 def handle_lost_connection(request: Request, exc: Exception) -> Response[ErrorResponse]:
@@ -112,17 +155,18 @@ def handle_lost_connection(request: Request, exc: Exception) -> Response[ErrorRe
     return handle_domain_error(request, DatabaseUnavailable())
 
 
-def handle_validation_error(_: Request, exc: ValidationException) -> Response[ErrorResponse]:
+def handle_validation_error(request: Request, exc: ValidationException) -> Response[ErrorResponse]:
     details = [_detail_from_litestar(item) for item in (exc.extra or []) if isinstance(item, dict)]
     first = details[0] if details else None
     return _respond(
+        request,
         ErrorBody(
             status=400,
             code="invalid_request",
             message=first.message if first else str(exc.detail),
             where=first.where if first else None,
             details=details or None,
-        )
+        ),
     )
 
 
@@ -134,12 +178,16 @@ def handle_http_error(request: Request, exc: HTTPException) -> Response[ErrorRes
         limit = request.route_handler.resolve_request_max_body_size()
         message = f"The request body is larger than the limit of {limit} bytes."
         where = "body"
-    return _respond(ErrorBody(status=exc.status_code, code=code, message=message, where=where), exc.headers)
+    return _respond(
+        request, ErrorBody(status=exc.status_code, code=code, message=message, where=where), exc.headers
+    )
 
 
 def handle_unexpected_error(request: Request, exc: Exception) -> Response[ErrorResponse]:
+    if lost_connection(exc):  # e.g. asyncpg's InterfaceError leaving a transaction whose connection died
+        return handle_lost_connection(request, exc)
     request.logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _respond(error_body(exc))
+    return _respond(request, error_body(exc))
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

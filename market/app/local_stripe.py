@@ -5,6 +5,9 @@ project's development tool `devtools/stripe_local` (localstripe extended with Ch
 payment page and Connect) as a separate process beside the checkout, and points the official SDK at it
 through `AGORA_STRIPE_API_BASE`. The product never imports that tool: it is found next to the package in a
 source checkout and run with `python -m`, like any other program. A configured key always wins.
+
+The demo gives it a state file in the data dir, so the charges, transfers and Connect accounts of earlier
+runs are still there after a restart (reconciliation of old orders holds, payout accounts stay valid).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ CHECKOUT_ROOT = Path(__file__).resolve().parents[2]
 TOOL = CHECKOUT_ROOT / "devtools" / "stripe_local" / "__main__.py"
 START_TIMEOUT = 30.0
 DEMO_SECRET_KEY = "sk_test_agora_demo"
+STATE_FILE = "stripe-local-state.pickle"  # in the data dir
 
 
 class LocalStripeUnavailable(RuntimeError):
@@ -39,6 +43,7 @@ class LocalStripe:
     url: str
     process: subprocess.Popen
     webhook_secret: str
+    resumed: bool = False  # it holds the objects of an earlier run (from its state file)
 
     def settings_for(self, settings: Settings) -> Settings:
         """`settings` with payments pointed at this server."""
@@ -66,14 +71,17 @@ class LocalStripe:
             self.process.stdout.close()
 
 
-def start_local_stripe(host: str = "127.0.0.1") -> LocalStripe:
-    """Start the local Stripe on a free port; its state lives in memory and ends with it."""
+def start_local_stripe(host: str = "127.0.0.1", state_file: Path | None = None) -> LocalStripe:
+    """Start the local Stripe on a free port. `state_file`: where it keeps its objects across restarts
+    (None: in memory, ending with it)."""
     if not TOOL.is_file():
         raise LocalStripeUnavailable(f"{TOOL.parent} is not here (payments need AGORA_STRIPE_SECRET_KEY)")
     if importlib.util.find_spec("localstripe") is None:
         raise LocalStripeUnavailable("localstripe is not installed: pip install -e '.[demo]'")
+    resumed = state_file is not None and state_file.is_file()
+    keep = ["--state-file", str(state_file)] if state_file is not None else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "devtools.stripe_local", "--host", host, "--port", "0", "--quiet"],
+        [sys.executable, "-m", "devtools.stripe_local", "--host", host, "--port", "0", "--quiet", *keep],
         cwd=CHECKOUT_ROOT,
         stdout=subprocess.PIPE,
     )
@@ -82,6 +90,6 @@ def start_local_stripe(host: str = "127.0.0.1") -> LocalStripe:
         if not select.select([process.stdout], [], [], 0.1)[0]:
             continue
         if match := re.match(r"stripe_local listening on (http://\S+)", process.stdout.readline().decode()):
-            return LocalStripe(match.group(1), process, f"whsec_{secrets.token_hex(16)}")
+            return LocalStripe(match.group(1), process, f"whsec_{secrets.token_hex(16)}", resumed)
     process.kill()
     raise LocalStripeUnavailable(f"the local Stripe did not start (exit code {process.poll()})")

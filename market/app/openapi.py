@@ -17,7 +17,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from market.app.openapi_document import OPERATOR_TOKEN, SELLER_KEY, document_errors, document_request_rules
+from market.app.openapi_document import (
+    AGENT_TOKEN,
+    OPERATOR_TOKEN,
+    SELLER_KEY,
+    document_errors,
+    document_request_rules,
+)
 
 DOCS = "/docs"
 DOCS_ASSETS = f"{DOCS}/assets"
@@ -61,6 +67,9 @@ def openapi_config(version: str) -> OpenAPIConfig:
                 SELLER_KEY: SecurityScheme(type="http", scheme="bearer", description="A seller's API key"),
                 OPERATOR_TOKEN: SecurityScheme(
                     type="http", scheme="bearer", description="The operator token"
+                ),
+                AGENT_TOKEN: SecurityScheme(
+                    type="http", scheme="bearer", description="An outside agent's token, issued by the operator"
                 ),
             }
         ),

@@ -5,7 +5,7 @@ Agora never answers with: `market.app.errors` turns every refusal into `{"error"
 where}}`. Each operation's error responses are replaced by that shape (the schema made from `ErrorResponse`
 itself, so the two cannot drift apart): the statuses that follow from what the operation takes (400 for any
 request, 401 with credentials, 403 with a seller's key, 404 with a path parameter, 413 and 415 with a body),
-and `default` for the rest (402, 409, 502, 503, 500).
+and `default` for the rest (402, 409, 429, 502, 503, 500).
 
 Requests. What a request may carry is described as the app reads it: a string holds no control character
 (the input guard, `market.app.input_guard`, refuses one), said by a pattern on each (tab and line breaks
@@ -24,7 +24,7 @@ from litestar import Litestar
 from market.app.errors import ErrorResponse
 from market.core.control_chars import FREE_TEXT_PATTERN, PLAIN_TEXT_PATTERN
 
-SELLER_KEY, OPERATOR_TOKEN = "SellerKey", "OperatorToken"
+SELLER_KEY, OPERATOR_TOKEN, AGENT_TOKEN = "SellerKey", "OperatorToken", "AgentToken"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 _ERROR = {"$ref": f"#/components/schemas/{ErrorResponse.__name__}"}
@@ -38,8 +38,10 @@ _WHY = {
     "404": "What the path names does not exist, or not for this caller.",
     "413": "The body is larger than the limit.",
     "415": "The body is not JSON.",
-    "default": "Any other refusal, in the same shape: 402 payment refused, 409 conflict with the current "
-    "state, 502 the payment provider did not answer, 503 switched off or not ready, 500 unexpected.",
+    "default": "Any other refusal, in the same shape: 402 payment refused, 405 not possible in this state, "
+    "409 conflict with the current state or a request with this idempotency key still in flight, 422 an "
+    "idempotency key reused with another body, 429 too many requests (with Retry-After), 502 the payment "
+    "provider did not answer, 503 switched off or not ready, 500 unexpected.",
 }
 
 

@@ -1,5 +1,5 @@
-"""Who may call what: the operator token, the metrics token and a seller's API key, read from
-`Authorization: Bearer <token>`.
+"""Who may call what: the operator token, the metrics token, a seller's API key and an outside agent's
+token, read from `Authorization: Bearer <token>`.
 
 The guards here need nothing but the app's state; which seller a key belongs to is the sellers' business
 (`sellers.accounts.authenticate`), which the app provides to routes as the `principal` dependency.
@@ -55,6 +55,22 @@ def seller_key(connection: ASGIConnection) -> str:
         raise Unauthenticated(
             "missing_api_key",
             "Send your API key as 'Authorization: Bearer <key>'.",
+            where="header.Authorization",
+        )
+    return token.strip()
+
+
+# The OpenAPI security requirement of the checkout protocols' routes, which an outside agent calls.
+AGENT_TOKEN = [{"AgentToken": []}]
+
+
+def agent_token(connection: ASGIConnection) -> str:
+    """The token an outside agent sent as `Authorization: Bearer <token>`; a 401 saying how if none."""
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated(
+            "missing_agent_token",
+            "Send the agent token the operator issued as 'Authorization: Bearer <token>'.",
             where="header.Authorization",
         )
     return token.strip()

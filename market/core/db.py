@@ -40,6 +40,24 @@ CONNECTION_LOST: tuple[type[Exception], ...] = (
     asyncpg.CrashShutdownError,
     asyncpg.InternalClientError,
 )
+
+
+def lost_connection(exc: BaseException) -> bool:
+    """Whether `exc` says the connection was lost under a statement: one of `CONNECTION_LOST`, or asyncpg's
+    InterfaceError that a closed connection raises, e.g. on leaving a transaction block whose statement
+    lost the connection (the loss itself then being its context)."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a chain of contexts is short; a cycle must not loop
+        if seen is None:
+            return False
+        if isinstance(seen, CONNECTION_LOST) or (
+            isinstance(seen, asyncpg.InterfaceError) and "connection is closed" in str(seen)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 # What opening a connection raises when the server is not there, not ready, or full.
 _CANNOT_CONNECT: tuple[type[Exception], ...] = (
     OSError,

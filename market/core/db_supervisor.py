@@ -6,15 +6,19 @@ the death is there again; a request whose connection was lost meanwhile answered
 and the pool reconnects on its own once the server answers (`market.core.db.Reconnect`). A start that fails
 (old server processes still holding its shared memory, a full disk) is tried again after a wait that doubles.
 
-Of several worker processes only the leader supervises (`market.core.leadership`); while the database is
-down nobody holds the lead, so it is the process that held it last. A given database (`DATABASE_URL`) is
-not supervised: its own operator restarts it, and the pool reconnects all the same.
+Of several worker processes one supervises: the one holding an exclusive lock on a file beside the data
+directory (`SupervisionLock`). Not the service's leader (`market.core.leadership`): that lock lives in the
+database and cannot change hands while it is down, whereas the kernel lets go of a file lock when its holder
+dies, however it dies, so another process takes over supervision at its next look, database up or down. A
+given database (`DATABASE_URL`) is not supervised: its own operator restarts it, and the pool reconnects
+all the same.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
 from collections.abc import Callable
@@ -28,6 +32,34 @@ log = logging.getLogger(__name__)
 CHECK_SECONDS = 0.5  # how often the server process is looked at: a pid file read and a process lookup
 FIRST_RETRY_SECONDS = 0.5
 LONGEST_RETRY_SECONDS = 15.0
+
+
+class SupervisionLock:
+    """Whether this process supervises the embedded server of `pgdata`: it does once it holds the lock file
+    beside it, and keeps the lock until `release` or its end."""
+
+    def __init__(self, pgdata: Path) -> None:
+        self.path = pgdata.parent / f"{pgdata.name}.supervisor.lock"
+        self._fd: int | None = None
+
+    def held(self) -> bool:
+        """True if this process holds the lock, taking it now if no other process does."""
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            self._fd = fd
+            log.info("this process supervises the embedded PostgreSQL in %s", self.path.parent)
+        return True
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # the lock goes with the file's last descriptor
 
 
 def server_running(pgdata: Path) -> bool:

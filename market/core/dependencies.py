@@ -18,3 +18,7 @@ AppSettings = NamedDependency[Settings]
 # control characters one by one where they are read (one bad item is refused, not the batch), so the app's
 # input guard (`market.app.input_guard`) checks the body's depth only.
 ITEMS_CHECKED_ONE_BY_ONE = "items_checked_one_by_one"
+
+# A route option, `opt={FLAT_ERRORS: True}`: a refusal also carries, beside `{"error": {...}}`, the flat
+# fields the checkout protocols' clients read (`type`, `code`, `message`, `param`; ACP's error shape).
+FLAT_ERRORS = "flat_errors"

@@ -64,12 +64,37 @@ class Conflict(DomainError):
     """The request clashes with the current state (stock, a taken email, an order already settled)."""
 
 
+class InFlight(Conflict):
+    """The same request is still being answered; asking again after `retry_after` seconds may succeed."""
+
+    def __init__(self, code: str, message: str, *, retry_after: int = 1, where: str | None = None) -> None:
+        super().__init__(code, message, where=where)
+        self.retry_after = max(1, retry_after)
+
+
+class Unprocessable(DomainError):
+    """The request is well formed but cannot be taken as it is (a key reused with another body)."""
+
+
+class NotAllowedNow(DomainError):
+    """What the request asks is not possible any more in this state (canceling a completed checkout)."""
+
+
 class TooLarge(DomainError):
     """A body, file or batch beyond a stated limit."""
 
 
 class UnsupportedMediaType(DomainError):
     """A body in a format the route does not read."""
+
+
+class RateLimited(DomainError):
+    """Too many requests of one kind from one client in a window; asking again after `retry_after` seconds
+    may succeed."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__("rate_limited", message)
+        self.retry_after = max(1, retry_after)
 
 
 class ProviderUnavailable(DomainError):

@@ -7,9 +7,8 @@ on a connection of its own kept for that purpose; the lock goes with the connect
 or loses the database, another process takes it over at its next look (`keep`). A process serving alone
 is its own leader and never asks the database.
 
-While the database is down nobody holds the lock; the work that needs no database (starting the embedded
-server again, `market.core.db_supervisor`) stays with the process that led when it last answered
-(`led_last`).
+While the database is down nobody holds the lock. Starting the embedded server again, the one work that
+needs no database, is handed out by a file lock instead (`market.core.db_supervisor.SupervisionLock`).
 """
 
 from __future__ import annotations
@@ -35,8 +34,6 @@ class Leadership:
         self.look_every_seconds = look_every_seconds
         self._conn: asyncpg.Connection | None = None
         self.held = database_url is None
-        # Whether this process led when the database last answered; unlike `held`, kept while it is down.
-        self.led_last = self.held
 
     @property
     def alone(self) -> bool:
@@ -49,7 +46,6 @@ class Leadership:
         if self._conn is not None and not self._conn.is_closed():
             try:
                 await self._conn.fetchval("SELECT 1")
-                self.led_last = self.held
                 return self.held
             except DATABASE_ERRORS:
                 log.warning("lost the database connection that held the lead")
@@ -61,7 +57,6 @@ class Leadership:
             log.warning("cannot ask for the lead: %s", exc)
             await self._close()
             return False
-        self.led_last = self.held
         if self.held:
             log.info("this process leads the service")
         else:
@@ -77,7 +72,7 @@ class Leadership:
 
     async def release(self) -> None:
         await self._close()
-        self.held = self.led_last = self.alone
+        self.held = self.alone
 
     async def _close(self) -> None:
         conn, self._conn = self._conn, None

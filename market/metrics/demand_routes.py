@@ -16,6 +16,7 @@ from litestar.params import FromQuery, QueryParameter
 
 from market.core.auth import SELLER_KEY, operator_guard
 from market.core.dependencies import AppSettings, Pool
+from market.metrics.abandonment import abandoned_checkouts
 from market.metrics.period import parse_period
 from market.metrics.schemas import UnmetDemand
 from market.metrics.unmet_demand import MAX_SEARCHES, seller_categories, unmet_demand
@@ -29,7 +30,9 @@ DESCRIPTION = (
     "were left without a click, cart or purchase once the attribution window passed; grouped by meaning, "
     "newest cluster (by last_seen) first. `since` and `until` are ISO dates or datetimes (no timezone means "
     "UTC); the period is [since, until), by default the 28 days up to now. At most the newest "
-    f"{MAX_SEARCHES:,} first pages of the period are examined. Needs search on this node (else 503)."
+    f"{MAX_SEARCHES:,} first pages of the period are examined. Needs search on this node (else 503). "
+    "`abandoned_checkouts`: the reasons outside agents gave for canceling checkout sessions (ACP's "
+    "intent_trace.reason_code), most sessions first."
 )
 
 SellerPrincipal = NamedDependency[Principal]
@@ -56,13 +59,16 @@ class OperatorDemandController(Controller):
         until: FromQuery[str | None] = None,
         limit: Limit = 50,
     ) -> UnmetDemand:
-        return await unmet_demand(
+        period = parse_period(since, until)
+        demand = await unmet_demand(
             pool,
             engine,
-            parse_period(since, until),
+            period,
             attribution_window=timedelta(hours=settings.attribution_window_hours),
             limit=limit,
         )
+        demand.abandoned_checkouts = await abandoned_checkouts(pool, period)
+        return demand
 
 
 class SellerDemandController(Controller):
@@ -86,7 +92,7 @@ class SellerDemandController(Controller):
         limit: Limit = 50,
     ) -> UnmetDemand:
         period = parse_period(since, until)
-        return await unmet_demand(
+        demand = await unmet_demand(
             pool,
             engine,
             period,
@@ -94,3 +100,7 @@ class SellerDemandController(Controller):
             limit=limit,
             categories=await seller_categories(pool, principal.seller.seller_id),
         )
+        demand.abandoned_checkouts = await abandoned_checkouts(
+            pool, period, seller_id=principal.seller.seller_id
+        )
+        return demand

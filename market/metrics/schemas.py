@@ -209,9 +209,21 @@ class DemandCluster(Struct):
     examples: list[UnmetExample]  # newest first, at most 5 distinct queries
 
 
+class AbandonedReason(Struct):
+    """Checkout sessions an outside agent canceled for one reason (ACP's intent_trace.reason_code)."""
+
+    reason_code: str
+    sessions: int
+    products: int  # product lines in those sessions
+    amount: int  # what those lines came to, in minor units of their sessions' currencies
+    summaries: list[str]  # up to 3 of the agents' summaries of the objection
+    last_seen: datetime
+
+
 class UnmetDemand(Struct):
     """GET /v1/operator/unmet-demand and GET /v1/seller/insights/unmet-demand: clusters newest first
-    (by last_seen)."""
+    (by last_seen), and why agents' buyers walked away from checkouts (most sessions first)."""
 
     period: Period
     clusters: list[DemandCluster]
+    abandoned_checkouts: list[AbandonedReason] = []

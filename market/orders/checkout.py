@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import timedelta
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from feedback.store import insert_event
 from market.core import telemetry
@@ -49,17 +51,27 @@ async def checkout(
     if data.flow == "checkout_session":
         return await _hosted_checkout(pool, gateway, settings, order_id, metadata)
     assert data.payment_method is not None
-    return await _pay_now(pool, gateway, settings, order_id, data.payment_method, metadata)
+    return await pay_order(pool, gateway, settings, order_id, PaymentSource(data.payment_method), metadata)
 
 
-async def place_order(pool: asyncpg.Pool, settings: Settings, cart_id: UUID, flow: str) -> UUID:
+async def place_order(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    cart_id: UUID,
+    flow: str,
+    *,
+    shipping: Mapping[UUID, int] | None = None,
+) -> UUID:
     """Write the order for everything in the cart and hold its stock, in one transaction.
 
     Prices come from the products table as it is at this moment (the rows are locked), never from the
-    client. Raises DomainError: 404 for an unknown cart or a product gone from the catalog, 400 for an empty
-    cart or several currencies, 409 for a seller that cannot be paid or any product short of stock
-    (naming every one; nothing is held then).
+    client. `shipping`: what each seller charges to ship its part (a checkout session chose it), added to
+    that seller's part and to the total; the platform's fee is taken on the products alone. Raises
+    DomainError: 404 for an unknown cart or a product gone from the catalog, 400 for an empty cart or
+    several currencies, 409 for a seller that cannot be paid or any product short of stock (naming every
+    one; nothing is held then).
     """
+    shipping = shipping or {}
     async with pool.acquire() as conn, conn.transaction():
         cart = await cart_store.get_cart(conn, cart_id, for_update=True)  # one checkout of a cart at a time
         if cart is None:
@@ -68,6 +80,7 @@ async def place_order(pool: asyncpg.Pool, settings: Settings, cart_id: UUID, flo
         currency = _check_cart(rows)
         lines = await _priced_lines(conn, rows, settings.take_rate_bps)
         total = sum(line.line_amount for line in lines)
+        total += sum(shipping.get(seller_id, 0) for seller_id in {line.seller_id for line in lines})
         if total <= 0:
             raise InvalidInput(
                 "nothing_to_pay", "The cart's total is zero: there is nothing to pay.", where="items"
@@ -83,7 +96,7 @@ async def place_order(pool: asyncpg.Pool, settings: Settings, cart_id: UUID, flo
             platform_fee_amount=sum(line.platform_fee_amount for line in lines),
             reserved_until=reserved_until,
         )
-        await _insert_parts(conn, order_id, lines)
+        await _insert_parts(conn, order_id, lines, shipping)
         shortages = await inventory.reserve(
             conn,
             order_id=order_id,
@@ -213,8 +226,11 @@ async def _priced_lines(conn: asyncpg.Connection, rows: list[CartItem], default_
     return lines
 
 
-async def _insert_parts(conn: asyncpg.Connection, order_id: UUID, lines: list[PricedLine]) -> None:
-    """One seller order per seller, then the lines under them."""
+async def _insert_parts(
+    conn: asyncpg.Connection, order_id: UUID, lines: list[PricedLine], shipping: Mapping[UUID, int]
+) -> None:
+    """One seller order per seller (its shipping included: the seller ships, so it is paid for it), then
+    the lines under them."""
     per_seller: dict[UUID, list[PricedLine]] = defaultdict(list)
     for line in lines:
         per_seller[line.seller_id].append(line)
@@ -223,8 +239,9 @@ async def _insert_parts(conn: asyncpg.Connection, order_id: UUID, lines: list[Pr
             conn,
             order_id,
             seller_id,
-            sum(line.line_amount for line in own),
+            sum(line.line_amount for line in own) + shipping.get(seller_id, 0),
             sum(line.platform_fee_amount for line in own),
+            shipping_amount=shipping.get(seller_id, 0),
         )
         for line in own:
             line.seller_order_id = part_id
@@ -259,21 +276,35 @@ async def _hosted_checkout(
     return view
 
 
-async def _pay_now(
+class PaymentSource(msgspec.Struct, frozen=True):
+    """What pays: a payment method the caller holds (`pm_...`), or a shared payment token an agent was
+    granted (`spt_...`), which Stripe turns into the payment method behind it."""
+
+    payment_method: str | None = None
+    shared_payment_token: str | None = None
+    where: str = "body.payment_method"  # the part of the request that named it, for errors
+
+
+async def pay_order(
     pool: asyncpg.Pool,
     gateway: StripeGateway,
     settings: Settings,
     order_id: UUID,
-    payment_method: str,
+    source: PaymentSource,
     metadata: dict[str, str],
 ) -> OrderView:
+    """Pay a pending order at once with `source`: paid, or pending with what the payment waits for
+    (3-D Secure). A decline raises PaymentRefused (402) and a refused method InvalidInput, both with the
+    order canceled and its stock released."""
     async with pool.acquire() as conn:
         order = await store.get_order(conn, order_id)
+    payment_method = source.payment_method
     try:
         outcome = await gateway.pay_with_payment_method(
             amount=order["total_amount"],
             currency=order["currency"],
             payment_method=payment_method,
+            shared_payment_token=source.shared_payment_token,
             transfer_group=order["transfer_group"],
             metadata=metadata,
             idempotency_key=f"payment:{order_id}",
@@ -284,7 +315,7 @@ async def _pay_now(
         raise PaymentRefused(
             "payment_declined",
             f"The payment was declined: {declined.message} The order is canceled and its stock released.",
-            where="body.payment_method",
+            where=source.where,
             details=[
                 ErrorDetail(
                     code=declined.decline_code or declined.code,
@@ -303,7 +334,7 @@ async def _pay_now(
             raise InvalidInput(
                 "payment_method_refused",
                 f"Stripe refused the payment method: {exc}",
-                where="body.payment_method",
+                where=source.where,
                 details=[ErrorDetail(code="order_canceled", message=str(order_id), where="order_id")],
             ) from None
         raise _unavailable(order_id, exc) from None

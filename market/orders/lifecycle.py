@@ -19,8 +19,9 @@ import asyncpg
 from feedback.store import insert_event
 from market.core import telemetry
 from market.core.errors import Conflict
-from market.orders import cart_store, refund_store, store, views
+from market.orders import cart_store, order_events, refund_store, store, views
 from market.orders.parts import seller_parts
+from market.orders.schemas import Shipment
 from payments import ledger
 from sellers import inventory
 
@@ -102,13 +103,18 @@ async def cancel(conn: asyncpg.Connection, order_id: UUID, reason: str) -> bool:
         return False
     telemetry.checkout_canceled(reason)
     await inventory.release(conn, order_id)
+    await order_events.record(conn, order_id, "canceled")
     return True
 
 
-async def fulfill(pool: asyncpg.Pool, seller_id: UUID, seller_order_id: UUID) -> None:
-    """The seller shipped its part; the order is fulfilled once every part still owed has shipped.
+async def fulfill(
+    pool: asyncpg.Pool, seller_id: UUID, seller_order_id: UUID, shipment: Shipment | None = None
+) -> None:
+    """The seller shipped its part (by `shipment`'s carrier, with its tracking number, when given); the
+    order is fulfilled once every part still owed has shipped.
 
-    Fulfilling twice is harmless; a part that was never paid, or whose every unit was refunded, cannot be.
+    Fulfilling twice is harmless (a later call may add the tracking); a part that was never paid, or whose
+    every unit was refunded, cannot be.
     """
     async with pool.acquire() as conn, conn.transaction():
         part = await store.get_seller_order(conn, seller_order_id, seller_id, for_update=True)
@@ -120,8 +126,10 @@ async def fulfill(pool: asyncpg.Pool, seller_id: UUID, seller_order_id: UUID) ->
                 f"This order is {part['status']}: only a paid one can be fulfilled.",
                 where="path.seller_order_id",
             )
-        await store.set_seller_order_fulfilled(conn, seller_order_id)
+        await store.set_seller_order_fulfilled(conn, seller_order_id, shipment)
         await store.set_order_fulfilled_if_complete(conn, part["order_id"])
+        tracking = f":{shipment.tracking_number}" if shipment and shipment.tracking_number else ""
+        await order_events.record(conn, part["order_id"], f"shipped:{seller_order_id}{tracking}")
 
 
 async def _become_paid(
@@ -131,6 +139,7 @@ async def _become_paid(
     if not await store.set_paid(conn, order_id, from_status):
         return AfterCommit()
     telemetry.checkout_outcome("paid")
+    await order_events.record(conn, order_id, "paid")
     await inventory.consume(conn, order_id)
     if charge_id:
         await ledger.record_charge(

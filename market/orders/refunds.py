@@ -19,7 +19,7 @@ from feedback.store import insert_event
 from market.core import telemetry
 from market.core.errors import Conflict, InvalidInput, NotFound
 from market.core.money import Money
-from market.orders import refund_store, settlement, store, views
+from market.orders import order_events, refund_store, settlement, store, views
 from market.orders.lifecycle import event_id
 from market.orders.schemas import RefundIn, RefundLineView, RefundView
 from payments.fees import refund_split
@@ -110,6 +110,7 @@ async def _book(
     await store.set_order_refunded(conn, order_id, refunded_total, status)
     telemetry.checkout_outcome("refunded")
     await store.set_seller_order_statuses(conn, order_id)
+    await order_events.record(conn, order_id, f"refund:{refund['id']}")
     for line in refund_lines:
         await insert_event(
             conn,

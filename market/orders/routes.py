@@ -30,6 +30,7 @@ from market.orders.schemas import (
     RefundView,
     SellerSale,
     SellerSalePage,
+    Shipment,
     TakeRateIn,
     TakeRateView,
     WebhookAnswer,
@@ -120,12 +121,19 @@ class SellerOrderController(Controller):
         )
 
     @post(
-        "/orders/{seller_order_id:uuid}/fulfill", status_code=200, summary="Mark this seller's part shipped"
+        "/orders/{seller_order_id:uuid}/fulfill",
+        status_code=200,
+        summary="Mark this seller's part shipped, with its carrier and tracking number",
+        description="The body is optional; sent again later, it adds the tracking. The buyer's agent is told.",
     )
     async def fulfill(
-        self, seller_order_id: FromPath[UUID], principal: SellerPrincipal, pool: Pool
+        self,
+        seller_order_id: FromPath[UUID],
+        principal: SellerPrincipal,
+        pool: Pool,
+        data: Annotated[Shipment | None, Body()] = None,
     ) -> SellerSale:
-        await lifecycle.fulfill(pool, principal.seller.seller_id, seller_order_id)
+        await lifecycle.fulfill(pool, principal.seller.seller_id, seller_order_id, data)
         return await views.seller_sale(pool, principal.seller.seller_id, seller_order_id)
 
     @post(

@@ -123,6 +123,14 @@ class OrderView(Struct, kw_only=True, omit_defaults=True):
 # --- sellers' view ----------------------------------------------------------------------------------------
 
 
+class Shipment(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    """How a seller shipped its part, told to the buyer (and the buyer's agent)."""
+
+    carrier: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+    tracking_number: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+    tracking_url: Annotated[str, Meta(max_length=2000, pattern=r"^https?://[^\s]+$")] | None = None
+
+
 class SellerSale(Struct, kw_only=True):
     """One seller's part of an order, as the seller sees it: what it earns after the platform's fee."""
 
@@ -138,6 +146,7 @@ class SellerSale(Struct, kw_only=True):
     created_at: datetime
     paid_at: datetime | None
     fulfilled_at: datetime | None
+    shipment: Shipment | None = None
 
 
 class SellerSalePage(Struct):

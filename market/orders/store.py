@@ -12,7 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
-from market.orders.schemas import PricedLine
+from market.orders.schemas import PricedLine, Shipment
 
 # --- orders -----------------------------------------------------------------------------------------------
 
@@ -53,17 +53,25 @@ async def insert_order(
 
 
 async def insert_seller_order(
-    conn: asyncpg.Connection, order_id: UUID, seller_id: UUID, amount: int, platform_fee_amount: int
+    conn: asyncpg.Connection,
+    order_id: UUID,
+    seller_id: UUID,
+    amount: int,
+    platform_fee_amount: int,
+    *,
+    shipping_amount: int = 0,
 ) -> UUID:
     return await conn.fetchval(
         """
-        INSERT INTO seller_orders (order_id, seller_id, amount, platform_fee_amount) VALUES ($1, $2, $3, $4)
+        INSERT INTO seller_orders (order_id, seller_id, amount, platform_fee_amount, shipping_amount)
+        VALUES ($1, $2, $3, $4, $5)
         RETURNING id
         """,
         order_id,
         seller_id,
         amount,
         platform_fee_amount,
+        shipping_amount,
     )
 
 
@@ -195,7 +203,8 @@ async def set_order_fulfilled_if_complete(conn: asyncpg.Connection, order_id: UU
 async def seller_orders(conn: asyncpg.Connection, order_ids: Sequence[UUID]) -> list[asyncpg.Record]:
     return await conn.fetch(
         """
-        SELECT id, order_id, seller_id, status, amount, platform_fee_amount, transfer_id, fulfilled_at
+        SELECT id, order_id, seller_id, status, amount, platform_fee_amount, shipping_amount, transfer_id,
+               fulfilled_at, carrier, tracking_number, tracking_url
         FROM seller_orders WHERE order_id = ANY($1::uuid[])
         """,
         list(order_ids),
@@ -217,14 +226,22 @@ async def get_seller_order(
     )
 
 
-async def set_seller_order_fulfilled(conn: asyncpg.Connection, seller_order_id: UUID) -> None:
+async def set_seller_order_fulfilled(
+    conn: asyncpg.Connection, seller_order_id: UUID, shipment: Shipment | None = None
+) -> None:
     await conn.execute(
         """
         UPDATE seller_orders SET status = CASE WHEN status = 'paid' THEN 'fulfilled' ELSE status END,
-                                 fulfilled_at = coalesce(fulfilled_at, now())
+                                 fulfilled_at = coalesce(fulfilled_at, now()),
+                                 carrier = coalesce($2, carrier),
+                                 tracking_number = coalesce($3, tracking_number),
+                                 tracking_url = coalesce($4, tracking_url)
         WHERE id = $1
         """,
         seller_order_id,
+        shipment.carrier if shipment else None,
+        shipment.tracking_number if shipment else None,
+        shipment.tracking_url if shipment else None,
     )
 
 
@@ -294,7 +311,8 @@ async def seller_sales(
     return await conn.fetch(
         """
         SELECT so.id, so.order_id, so.status, o.status AS order_status, o.currency, so.amount,
-               so.platform_fee_amount, so.transfer_id, o.created_at, o.paid_at, so.fulfilled_at
+               so.platform_fee_amount, so.transfer_id, o.created_at, o.paid_at, so.fulfilled_at,
+               so.carrier, so.tracking_number, so.tracking_url
         FROM seller_orders so JOIN orders o ON o.id = so.order_id
         WHERE so.seller_id = $1 AND ($2::uuid IS NULL OR so.id < $2) AND ($3::text IS NULL OR so.status = $3)
           AND ($5::uuid IS NULL OR so.id = $5)

@@ -20,6 +20,7 @@ from market.orders.schemas import (
     SellerOrderView,
     SellerSale,
     SellerSalePage,
+    Shipment,
 )
 
 # What the shopper's payment looks like, by order status (the checkout answer may say more).
@@ -132,9 +133,18 @@ async def _sales(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[S
             created_at=row["created_at"],
             paid_at=row["paid_at"],
             fulfilled_at=row["fulfilled_at"],
+            shipment=_shipment(row),
         )
         for row in rows
     ]
+
+
+def _shipment(row: asyncpg.Record) -> Shipment | None:
+    if not (row["carrier"] or row["tracking_number"] or row["tracking_url"]):
+        return None
+    return Shipment(
+        carrier=row["carrier"], tracking_number=row["tracking_number"], tracking_url=row["tracking_url"]
+    )
 
 
 def order_not_found(order_id: UUID, where: str = "path.order_id") -> DomainError:

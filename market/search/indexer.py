@@ -59,7 +59,7 @@ def indexed(product: Product) -> IndexedProduct:
         description=product.description,
         attributes=product.attributes,
         seller_id=product.seller_id,
-        external_id=product.id,
+        external_id=product.item_id,
         gtin=product.gtin,
         currency=product.price.currency,
         price_amount=product.price.amount,
@@ -67,6 +67,9 @@ def indexed(product: Product) -> IndexedProduct:
         availability=product.availability,
         inventory_quantity=product.inventory_quantity,
         updated_at=product.updated_at,
+        url=product.url,
+        image_url=product.image_url,
+        group_id=product.group_id,
     )
 
 

@@ -59,7 +59,7 @@ async def run_search(
     try:
         response = await anyio.to_thread.run_sync(engine.search, request, limiter=_search_slots)
     except SearchError as exc:
-        raise InvalidInput("invalid_cursor", str(exc), where=f"{sent_in}.{exc.where}") from None
+        raise InvalidInput(exc.code, str(exc), where=_where_sent(exc.where, sent_in)) from None
     telemetry.search_served(response.timings_ms, found=bool(response.results))
     if shown is not None:
         kept = shown(response.results)
@@ -81,6 +81,24 @@ async def run_search(
         payload["swapped"] = swapped
     impressions.record(search_id=response.search_id, session_id=request.session_id, payload=payload)
     return response
+
+
+# A field of the search request as a browser's query string names it (GET /v1/search).
+_QUERY_PARAMETERS = {
+    "query": "q",
+    "filters.attributes": "attribute",
+    "filters.exclude_brands": "exclude_brand",
+    "filters.exclude_categories": "exclude_category",
+    "filters.exclude_attributes": "exclude_attribute",
+}
+
+
+def _where_sent(field: str, sent_in: str) -> str:
+    """`field` of the search request (`filters.brand`) where the client wrote it: `body.filters.brand`, or
+    `query.brand` in a query string."""
+    if sent_in != "query":
+        return f"{sent_in}.{field}"
+    return "query." + _QUERY_PARAMETERS.get(field, field.removeprefix("filters."))
 
 
 def _swapped(results: list[SearchHit], upper: int) -> list[SearchHit]:

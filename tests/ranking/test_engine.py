@@ -67,7 +67,7 @@ def saved_meta(settings: Settings) -> dict:
 async def upload(client, headers, items) -> dict[str, int]:
     response = await client.post(PRODUCTS, json=items, headers=headers)
     assert response.status_code == 200 and response.json()["rejected_count"] == 0, response.text
-    return {accepted["id"]: accepted["product_id"] for accepted in response.json()["accepted"]}
+    return {accepted["item_id"]: accepted["product_id"] for accepted in response.json()["accepted"]}
 
 
 async def patch(client, headers, sku: str, **changes) -> None:

@@ -72,3 +72,18 @@ async def test_the_base_embedding_is_registered_in_place_once(
             await conn.execute(
                 "INSERT INTO model_versions (version, kind, path, status) VALUES ('e2', 'embedding', 'x', 'serving')"
             )
+
+
+async def test_a_version_whose_files_another_process_wrote_is_left_whole(
+    registry: ModelRegistry, tmp_path: Path
+) -> None:
+    # Two workers register the seed at their first start: the second must not rewrite files the first may
+    # be loading, and no half-copied folder may be left behind.
+    in_place = model_files(registry.models_dir / "reranker" / "reranker-c", "c")
+    before = in_place.joinpath("model.txt").stat().st_mtime_ns
+
+    await registry.register("reranker", "reranker-c", model_files(tmp_path / "c", "c"), {})
+
+    assert in_place.joinpath("model.txt").read_text() == "c"
+    assert in_place.joinpath("model.txt").stat().st_mtime_ns == before
+    assert sorted(path.name for path in (registry.models_dir / "reranker").iterdir()) == ["reranker-c"]

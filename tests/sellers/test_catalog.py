@@ -30,7 +30,7 @@ async def test_an_upsert_creates_products_and_reports_each_one(client, db):
         0,
         0,
     )
-    assert [(item["index"], item["id"], item["result"]) for item in result["accepted"]] == [
+    assert [(item["index"], item["item_id"], item["result"]) for item in result["accepted"]] == [
         (0, "shoe-1", "created"),
         (1, "shoe-2", "created"),
     ]
@@ -81,7 +81,7 @@ async def test_bad_items_are_reported_and_the_good_ones_stored(client, db):
 
     result = await upsert(client, headers, batch)
 
-    rejected = {item["index"]: (item["field"], item.get("id")) for item in result["rejected"]}
+    rejected = {item["index"]: (item["field"], item.get("item_id")) for item in result["rejected"]}
     assert rejected == {
         1: ("price.amount", "bad-price"),
         2: ("price.currency", "bad-currency"),
@@ -92,7 +92,7 @@ async def test_bad_items_are_reported_and_the_good_ones_stored(client, db):
         7: ("id", "bad id with spaces"),
     }
     assert all(item["message"] for item in result["rejected"])
-    assert [item["id"] for item in result["accepted"]] == ["good-1", "good-2"]
+    assert [item["item_id"] for item in result["accepted"]] == ["good-1", "good-2"]
     stored = await db.fetch("SELECT external_id FROM products ORDER BY external_id")
     assert [row["external_id"] for row in stored] == ["good-1", "good-2"]
 
@@ -251,7 +251,7 @@ async def test_pages_cover_the_catalog_once_in_order(client):
     while True:
         params = {"limit": 50} | ({"cursor": cursor} if cursor else {})
         page = (await client.get(PRODUCTS, params=params, headers=headers)).json()
-        seen += [p["id"] for p in page["products"]]
+        seen += [p["item_id"] for p in page["products"]]
         pages += 1
         cursor = page["next_cursor"]
         if cursor is None:
@@ -286,7 +286,7 @@ async def test_list_filters_by_category_prefix_brand_and_availability(client):
 
     async def ids(**params):
         page = (await client.get(PRODUCTS, params=params, headers=headers)).json()
-        return sorted(p["id"] for p in page["products"])
+        return sorted(p["item_id"] for p in page["products"])
 
     assert await ids(category="Shoes") == ["hike", "run"]
     assert await ids(category="Shoes > Hiking") == ["hike"]
@@ -305,7 +305,9 @@ async def test_sellers_see_and_change_only_their_own_products(client, db):
         await client.patch(f"{PRODUCTS}/shared-id", json={"inventory_quantity": 0}, headers=bob)
     ).status_code == 404
     assert (await client.delete(f"{PRODUCTS}/shared-id", headers=bob)).status_code == 404
-    assert [p["id"] for p in (await client.get(PRODUCTS, headers=bob)).json()["products"]] == ["bobs-only"]
+    assert [p["item_id"] for p in (await client.get(PRODUCTS, headers=bob)).json()["products"]] == [
+        "bobs-only"
+    ]
 
     # The same own id in Bob's catalog is Bob's product, not a change to Alice's.
     await upsert(client, bob, [product("shared-id", title="Bob's shoe")])

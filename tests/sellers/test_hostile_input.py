@@ -61,7 +61,7 @@ async def test_a_control_character_refuses_its_item_and_the_rest_of_the_upsert_i
     result = response.json()
     assert rejected(result) == [(1, "title"), (2, "attributes.color[1]"), (3, "attributes")]
     assert all("control character" in item["message"] for item in result["rejected"])
-    assert [item["id"] for item in result["rejected"]] == ["bad-title", "bad-attribute", "bad-name"]
+    assert [item["item_id"] for item in result["rejected"]] == ["bad-title", "bad-attribute", "bad-name"]
     assert await stored_ids(db, seller_id) == ["good-1", "good-2"]
 
 

@@ -35,7 +35,7 @@ async def catalog(tmp_path, database_url) -> AsyncIterator[dict[str, int]]:
         ]
         answer = await client.post("/v1/catalog/products", json=items, headers=headers)
         await client.patch("/v1/catalog/products/paused", json={"status": "paused"}, headers=headers)
-        yield {item["id"]: item["product_id"] for item in answer.json()["accepted"]}
+        yield {item["item_id"]: item["product_id"] for item in answer.json()["accepted"]}
 
 
 async def _order(db: asyncpg.Connection) -> UUID:

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from market.app.cli import catalog, database, evaluation, events, flywheel, index, models, report, serve
+from market.app.cli import catalog, database, evaluation, events, flywheel, index, mcp, models, report, serve
 from market.app.log_lines import escape_log_records
 from market.core.settings import SettingsError, load_settings
 
@@ -43,5 +43,6 @@ for command in (
     flywheel.retrain,
     flywheel.worker,
     report.report,
+    mcp.mcp,
 ):
     main.add_command(command)

@@ -30,11 +30,12 @@ def demo(settings: Settings, host: str | None, port: int | None, seed_only: bool
     """Create demo sellers with a multi-category catalog, then serve, taking payments in Stripe test mode.
 
     Without AGORA_STRIPE_SECRET_KEY, payments go to a local Stripe started for the demo (the project's
-    devtools/stripe_local, with its own test payment page); its webhooks come back to this server.
+    devtools/stripe_local, with its own test payment page), which keeps its state in the data dir; its
+    webhooks come back to this server.
     """
     from market.app.demo import describe_accounts, open_payout_accounts, seed_demo
     from market.app.demo_images import image_base
-    from market.app.local_stripe import LocalStripeUnavailable, start_local_stripe
+    from market.app.local_stripe import STATE_FILE, LocalStripeUnavailable, start_local_stripe
     from payments.gateway import StripeGateway
 
     settings = msgspec.structs.replace(
@@ -56,7 +57,7 @@ def demo(settings: Settings, host: str | None, port: int | None, seed_only: bool
     local = None
     if not settings.stripe_secret_key:
         try:
-            local = start_local_stripe()
+            local = start_local_stripe(state_file=settings.data_dir / STATE_FILE)
         except LocalStripeUnavailable as exc:
             click.echo(f"Payments are off: {exc}")
         else:
@@ -71,7 +72,7 @@ def demo(settings: Settings, host: str | None, port: int | None, seed_only: bool
                     settings,
                     url,
                     lambda pool: open_payout_accounts(
-                        pool, gateway, accounts, fresh_stripe=local is not None
+                        pool, gateway, accounts, fresh_stripe=local is not None and not local.resumed
                     ),
                 )
             )

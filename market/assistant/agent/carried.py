@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Literal
 
-from market.assistant.reading.language import english_words
+from market.assistant.reading.language import english_words, names_no_product
 from market.assistant.reading.vocabulary import Vocabulary
-from market.assistant.reading.words import singular, title_head, together
+from market.assistant.reading.words import generic_head, singular, title_head, together
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'&.-]*")
 _CUT = re.compile(
@@ -74,11 +74,13 @@ def missing_product(
     common = english_words()
     candidates = [
         token
-        for token in _TOKEN.findall(head)
+        for token in (found.rstrip(".'-") for found in _TOKEN.findall(head))
         if any(c.isalpha() for c in token)
         and token.lower() not in common
         and singular(token.lower()) not in common  # "my sisters bday": a sister is no product
         and token.lower() not in ignore
+        and (vocabulary.sells(token) or not names_no_product(token))  # "took up a hobby": no product
+        and not generic_head(token)  # "yoga equipment" asks for yoga things, whatever "equipment" finds
     ]
     if not candidates:
         return None

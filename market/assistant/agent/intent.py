@@ -380,7 +380,7 @@ def _unknown_words(phrase: str, vocabulary: Vocabulary) -> list[str]:
         word = re.sub(r"['’]s$", "", word)  # "dad's": dad
         if len(word) < 2 or word in common or word.isdigit() or word in FILLER or _ORDINAL.fullmatch(word):
             continue
-        if vocabulary.sells(word):
+        if vocabulary.sells(word) or language.names_no_product(word):  # "obsessed", "hobby": no product
             continue
         found.append(word)
     return found

@@ -2,8 +2,9 @@
 bought of it, the seller's policies, the seller's other listings of the same product (other sizes and
 colours), and the card the shopper's screen shows.
 
-Listings of one product are grouped by the seller's title with the listing's own size and colour taken
-out ("Northloom Henley - Navy, Size M" and "... - Olive, Size L" are one henley), within one seller.
+The variants of one product are the seller's listings sharing its `group_id`, as the search index holds
+them (no database query). A listing without one is grouped by the seller's title with its own size and
+colour taken out ("Northloom Henley - Navy, Size M" and "... - Olive, Size L" are one henley).
 """
 
 from __future__ import annotations
@@ -72,17 +73,30 @@ def variants(engine: MatchingEngine, product_id: int) -> list[dict[str, Any]]:
     product = engine.catalog.get(product_id)
     if product is None:
         return []
+    if product.group_key is not None:
+        others = [other for other in engine.catalog.variants(product) if other.product_id != product_id]
+    else:
+        others = _titled_alike(engine, product)
+    return [
+        {
+            "product_id": other.product_id,
+            "size": (other.attributes or {}).get("size"),
+            "color": (other.attributes or {}).get("color"),
+        }
+        for other in sorted(others, key=lambda other: other.product_id)[:MAX_VARIANTS]
+    ]
+
+
+def _titled_alike(engine: MatchingEngine, product: IndexedProduct) -> list[IndexedProduct]:
+    """The seller's listings without a group whose titles name the same product as `product`'s."""
     key = _variant_key(product)
     found = []
     for other_id in engine.catalog.ids():
         other = engine.catalog.get(other_id)
-        if other is None or other_id == product_id or other.seller_id != product.seller_id:
+        if other is None or other_id == product.product_id or other.seller_id != product.seller_id:
             continue
-        if _variant_key(other) == key:
-            attributes = other.attributes or {}
-            found.append(
-                {"product_id": other_id, "size": attributes.get("size"), "color": attributes.get("color")}
-            )
+        if other.group_key is None and _variant_key(other) == key:
+            found.append(other)
             if len(found) >= MAX_VARIANTS:
                 break
     return found

@@ -246,6 +246,9 @@ async def _found(
                 extras,
                 converted_price=converted,
                 availability=label,
+                item_id=hit.item_id or None,
+                url=hit.url,
+                variants=hit.variants or None,
             )
         )
     data = {

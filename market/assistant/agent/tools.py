@@ -16,6 +16,7 @@ from msgspec import Meta, Struct
 from market.assistant.llm.messages import ToolCall, ToolSpec
 from market.core.money import Money
 from market.orders.schemas import CartView
+from ranking.search_types import VariantOption
 
 MinorUnits = Annotated[int, Meta(ge=0, description="in minor units of the currency: $120.00 is 12000")]
 ProductId = Annotated[int, Meta(ge=1, description="a product_id from an earlier tool result")]
@@ -197,6 +198,10 @@ class ProductCard(Struct, kw_only=True, omit_defaults=True):
     # absent when it can be bought now
     availability: str | None = None
     image: str | None = None  # the first of the seller's images
+    item_id: str | None = None  # the seller's own id of the product
+    url: str | None = None  # the product's page at its seller
+    # The variants of the product (sizes, colours) when it is sold in several: one card stands for them all.
+    variants: list[VariantOption] = []
 
 
 class CheckoutStarted(Struct):

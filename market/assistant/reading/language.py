@@ -18,6 +18,8 @@ from importlib.resources import files
 
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
 
+from market.assistant.reading.words import singular
+
 MIN_CONFIDENCE = 0.3  # of the other language, by the detector
 MAX_ENGLISH_SHARE = 0.34  # of the message's words known to be English or catalog words
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
@@ -42,6 +44,21 @@ def english_words() -> frozenset[str]:
     text = files("market.assistant.reading").joinpath("data/english.txt").read_text("utf-8")
     lines = (line for line in text.splitlines() if not line.startswith("#"))
     return frozenset(word.lower() for line in lines for word in line.split())
+
+
+@functools.cache
+def _nonproduct_words() -> frozenset[str]:
+    text = files("market.assistant.reading").joinpath("data/nonproduct_words.txt").read_text("utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def names_no_product(word: str) -> bool:
+    """Whether English knows `word` only as something one does not buy: a verb or adjective ("obsessed"),
+    or a noun whose usual sense is an act, a place, a person, a time... ("hobby", "south"), by WordNet
+    (`data/nonproduct_words.txt`). Such a word never makes "we don't carry that"; a word WordNet does not
+    know ("hoverboard") still may."""
+    lowered = word.lower()
+    return lowered in _nonproduct_words() or singular(lowered) in _nonproduct_words()
 
 
 @functools.cache

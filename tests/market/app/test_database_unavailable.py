@@ -41,6 +41,27 @@ def test_a_connection_lost_under_a_request_answers_503_database_unavailable(sett
     assert error_body(lost).code == "database_unavailable"  # as a stream's last event says it too
 
 
+async def test_a_connection_lost_inside_a_transaction_answers_503_not_500(settings, database_url):
+    app = create_app(settings, "postgresql://unused/agora")
+    conn, admin = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    try:
+        with pytest.raises(Exception) as raised:  # asyncpg says it in one of several ways
+            async with conn.transaction():  # as a service writes several rows at once
+                await admin.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
+                await conn.execute("SELECT 1")
+    finally:
+        await admin.close()
+        await conn.close()
+    handler = next(
+        EXCEPTION_HANDLERS[kind] for kind in type(raised.value).__mro__ if kind in EXCEPTION_HANDLERS
+    )
+
+    response = handler(request_to(app), raised.value)
+
+    assert (response.status_code, response.content.error.code) == (503, "database_unavailable")
+    assert error_body(raised.value).code == "database_unavailable"
+
+
 def test_database_unavailable_says_when_to_try_again(settings):
     app = create_app(settings, "postgresql://unused/agora")
 

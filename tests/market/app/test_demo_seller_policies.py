@@ -4,6 +4,8 @@ database and for demo sellers an earlier run registered, and a second run change
 from __future__ import annotations
 
 import dataclasses
+import json
+import stat
 
 import pytest
 
@@ -59,3 +61,32 @@ async def test_a_second_run_restores_the_demo_policy_and_is_otherwise_a_no_op(po
 
     assert [account.seller_id for account in second] == [account.seller_id for account in first]
     assert await db.fetch("SELECT * FROM sellers ORDER BY id") == sellers_after_first
+
+
+async def test_the_demo_keeps_its_keys_in_a_private_file_and_never_prints_them(pool, tmp_path):
+    seeded = await demo.seed_demo(pool, tmp_path)
+    keys_file = tmp_path / demo.KEYS_FILE
+
+    described = demo.describe_accounts(seeded, tmp_path)
+
+    kept = json.loads(keys_file.read_text())
+    assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
+    assert sorted(kept) == sorted(seller.email for seller in DEMO_SELLERS)
+    assert str(keys_file) in described
+    assert not any(key in described for key in kept.values())
+    assert "agora_sk_" not in described
+    email_of = {seller.name: seller.email for seller in DEMO_SELLERS}
+    for account in seeded:  # each kept key works, as its seller
+        principal = await accounts.authenticate(pool, kept[email_of[account.name]])
+        assert principal.seller.seller_id == account.seller_id
+
+
+async def test_a_second_run_keeps_the_same_keys_and_issues_none(pool, db, tmp_path):
+    await demo.seed_demo(pool, tmp_path)
+    first = (tmp_path / demo.KEYS_FILE).read_text()
+    keys_after_first = await db.fetchval("SELECT count(*) FROM seller_api_keys")
+
+    await demo.seed_demo(pool, tmp_path)
+
+    assert (tmp_path / demo.KEYS_FILE).read_text() == first
+    assert await db.fetchval("SELECT count(*) FROM seller_api_keys") == keys_after_first

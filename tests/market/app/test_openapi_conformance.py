@@ -126,10 +126,16 @@ def api(payment_settings, database_url):
         products = [product(f"sku-{i}") for i in range(5)]
         assert client.post(f"{BASE}/v1/catalog/products", json=products, headers=headers).status_code == 200
         assert client.post(f"{BASE}/v1/seller/payouts/account", headers=headers).status_code == 200
+        agent = client.post(
+            f"{BASE}/v1/operator/agents",
+            json={"name": "Fuzz Agent"},
+            headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+        )
+        assert agent.status_code == 201, agent.text
     config = SchemathesisConfig.from_dict({"seed": SEED, "generation": {"database": "none"}})
     schema = schemathesis.openapi.from_asgi("/docs/openapi.json", app, config=config)
     try:
-        yield schema, {"SellerKey": key, "OperatorToken": OPERATOR_TOKEN}
+        yield schema, {"SellerKey": key, "OperatorToken": OPERATOR_TOKEN, "AgentToken": agent.json()["token"]}
     finally:
         asgi.shutdown_lifespans()
 
@@ -147,7 +153,7 @@ def explore(operation, mode: GenerationMode, tokens: dict[str, str], failures: d
     """EXAMPLES requests to `operation`, generated from the seed; the first failure of each is kept in
     `failures`, not shrunk, so the report shows the request as it was sent."""
     label = f"{operation.label} ({mode.value})"
-    # Each operation asks for one scheme at most: a seller's key or the operator token.
+    # Each operation asks for one scheme at most: a seller's key, the operator token or an agent's token.
     scheme = next(
         (name for requirement in operation.definition.raw.get("security", []) for name in requirement), None
     )

@@ -143,7 +143,7 @@ async def open_shop(
         account = await client.post("/v1/seller/payouts/account", headers=headers)
         assert account.status_code == 200, account.text
     await searchable(client, db)
-    return {accepted["id"]: accepted["product_id"] for accepted in answer.json()["accepted"]}
+    return {accepted["item_id"]: accepted["product_id"] for accepted in answer.json()["accepted"]}
 
 
 async def searchable(client: AsyncTestClient, db: asyncpg.Connection, timeout: float = 20.0) -> None:

@@ -1,13 +1,16 @@
 """The embedded PostgreSQL's supervisor: a server found dead is started again, a failed start is tried again
 after a wait that doubles, and only a process that leads does either. (Killing a real server under load is
-tests/market/app/test_database_outage.py.)"""
+tests/market/app/test_database_outage.py.) Of several processes, the one holding the supervision lock
+supervises; when it dies, however it dies, another takes over, with or without the database.)"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -16,6 +19,16 @@ import pytest
 from market.core import db, db_supervisor
 
 DEADLINE_SECONDS = 10.0
+ROOT = Path(__file__).resolve().parents[3]
+# Another process of the service, holding the supervision lock until it is killed.
+HOLDER = """
+import sys
+from pathlib import Path
+from market.core.db_supervisor import SupervisionLock
+assert SupervisionLock(Path(sys.argv[1])).held()
+print("supervising", flush=True)
+sys.stdin.read()
+"""
 
 
 async def until(condition: Callable[[], bool], what: str) -> None:
@@ -113,3 +126,60 @@ def test_a_dead_server_left_a_zombie_of_this_process_is_reaped(tmp_path):
     assert not db_supervisor.server_running(tmp_path)
     assert not psutil.pid_exists(child.pid)  # reaped: PostgreSQL can start beside its pid file again
     child.returncode = 0  # already reaped: Popen must not wait for it again
+
+
+@pytest.fixture
+def holder(tmp_path) -> Iterator[subprocess.Popen]:
+    """Another process supervising the embedded server of `tmp_path / "postgres"`, until killed."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path / "postgres")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert process.stdout.readline() == b"supervising\n"
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdin.close()
+        process.stdout.close()
+
+
+def killed(process: subprocess.Popen) -> None:
+    process.kill()
+    process.wait()
+
+
+async def test_when_the_supervising_process_is_killed_another_takes_over_and_starts_the_server(
+    server, holder, tmp_path
+):
+    pgdata = tmp_path / "postgres"
+    this_process = db_supervisor.SupervisionLock(pgdata)
+    try:
+        assert not this_process.held()
+        assert not db_supervisor.SupervisionLock(pgdata).held()  # nor anyone else while it lives
+
+        await asyncio.to_thread(killed, holder)  # e.g. the leader worker, during a database outage
+
+        task = await supervising(pgdata, this_process.held)
+        try:
+            await until(lambda: server.running, "the server started again by the process that took over")
+        finally:
+            await _stopped(task)
+        assert this_process.held()
+    finally:
+        this_process.release()
+
+
+def test_a_released_supervision_lock_is_taken_by_the_next_process_to_look(tmp_path):
+    first, second = db_supervisor.SupervisionLock(tmp_path), db_supervisor.SupervisionLock(tmp_path)
+    assert first.held() and first.held()  # kept once taken
+    assert not second.held()
+
+    first.release()  # a worker that stops
+
+    assert second.held()
+    second.release()

@@ -119,7 +119,7 @@ async def payable_seller(
     seller_id, headers = await register(client, name)
     answer = await client.post("/v1/catalog/products", json=products, headers=headers)
     assert answer.status_code == 200 and not answer.json()["rejected"], answer.text
-    ids = {item["id"]: item["product_id"] for item in answer.json()["accepted"]}
+    ids = {item["item_id"]: item["product_id"] for item in answer.json()["accepted"]}
     if payable:
         account = await client.post("/v1/seller/payouts/account", headers=headers)
         assert account.status_code == 200, account.text

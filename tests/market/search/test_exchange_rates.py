@@ -108,7 +108,7 @@ async def shops(client, db) -> dict[str, int]:
         _, headers = await register(client, f"Shop {country}", country=country, currency=currency)
         response = await client.post("/v1/catalog/products", json=items, headers=headers)
         assert response.status_code == 200 and response.json()["rejected_count"] == 0, response.text
-        ids |= {accepted["id"]: accepted["product_id"] for accepted in response.json()["accepted"]}
+        ids |= {accepted["item_id"]: accepted["product_id"] for accepted in response.json()["accepted"]}
     latest = await db.fetchval("SELECT coalesce(max(seq), 0) FROM catalog_changes")
     deadline = time.monotonic() + DEADLINE_SECONDS
     while client.app.state.engine.seq < latest:

@@ -144,7 +144,7 @@ async def searchable(client, db) -> None:
 async def upload(client, headers, items) -> dict[str, int]:
     response = await client.post(PRODUCTS, json=items, headers=headers)
     assert response.status_code == 200 and response.json()["rejected_count"] == 0, response.text
-    return {accepted["id"]: accepted["product_id"] for accepted in response.json()["accepted"]}
+    return {accepted["item_id"]: accepted["product_id"] for accepted in response.json()["accepted"]}
 
 
 @pytest.fixture
@@ -464,6 +464,37 @@ async def test_a_forged_or_unknown_cursor_is_refused(shop, client):
     assert (await search(client, "tent", cursor=first["next_cursor"]))["results"]  # the real one still works
     from_a_browser = await client.get(SEARCH, params={"q": "tent", "cursor": first["next_cursor"] + "x"})
     assert (from_a_browser.status_code, from_a_browser.json()["error"]["where"]) == (400, "query.cursor")
+
+
+async def test_a_cursor_sent_with_other_filters_is_refused_naming_the_filter(shop, client):
+    first = await search(client, "tent", limit=2, filters={"max_price": 30000, "currency": "USD"})
+    cursor = first["next_cursor"]
+
+    cheaper = await search(
+        client, "tent", 400, cursor=cursor, filters={"max_price": 10000, "currency": "USD"}
+    )
+    other_query = await search(client, "boots", 400, cursor=cursor)
+    from_a_browser = await client.get(SEARCH, params={"q": "tent", "cursor": cursor, "brand": "Cairnline"})
+
+    assert cheaper["error"]["code"] == "cursor_mismatch"
+    assert cheaper["error"]["where"] == "body.filters.max_price"
+    assert "max_price 30000, not 10000" in cheaper["error"]["message"]
+    assert (other_query["error"]["code"], other_query["error"]["where"]) == ("cursor_mismatch", "body.query")
+    assert from_a_browser.status_code == 400
+    assert from_a_browser.json()["error"]["where"] == "query.brand"
+    assert "brand unset" in from_a_browser.json()["error"]["message"]
+
+
+async def test_a_cursor_sent_with_its_own_filters_or_none_continues_the_search(shop, client):
+    filters = {"max_price": 30000, "currency": "USD"}
+    first = await search(client, "tent", limit=2, filters=filters)
+
+    same = await search(client, "tent", limit=2, cursor=first["next_cursor"], filters=filters)
+    bare = await search(client, "tent", limit=2, cursor=first["next_cursor"])
+
+    assert same["results"] and ids_of(same) == ids_of(bare)
+    assert not set(ids_of(same)) & set(ids_of(first))
+    assert all(hit["price"]["amount"] <= 30000 for hit in same["results"])
 
 
 # -- freshness ----------------------------------------------------------------------------------------

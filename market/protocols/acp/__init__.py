@@ -1,0 +1,1 @@
+"""The Agentic Commerce Protocol (ACP) checkout, merchant side: payloads, their mapping, routes, discovery."""
