@@ -40,13 +40,26 @@ class GatewayError(Exception):
     """Stripe could not do what was asked: unreachable, failing, or refusing the request itself.
 
     `retryable` says whether the same call may succeed later (network errors, 5xx, rate limits) or is
-    wrong as asked (an invalid request, a bad key). `code` is Stripe's error code when it gave one.
+    wrong as asked (an invalid request, a bad key). `invalid_request` says Stripe answered that the
+    request itself is wrong (an HTTP 400 invalid_request_error, with or without a `code`): what was asked,
+    such as a payment method or token used outside its limits, not Stripe or Agora's setup, is at fault.
+    `code` is Stripe's error code when it gave one; `reason` is Stripe's own message, without the operation.
     """
 
-    def __init__(self, message: str, *, code: str | None = None, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        retryable: bool = False,
+        invalid_request: bool = False,
+        reason: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.retryable = retryable
+        self.invalid_request = invalid_request
+        self.reason = reason or message
 
 
 @contextlib.contextmanager
@@ -64,10 +77,17 @@ def stripe_errors(operation: str, api_base: str) -> Iterator[None]:
         raise GatewayError(f"{operation}: Stripe refused the API key: {refused.user_message}") from refused
     except stripe.RateLimitError as limited:
         raise GatewayError(f"{operation}: Stripe is rate limiting requests", retryable=True) from limited
-    except (stripe.InvalidRequestError, stripe.IdempotencyError, stripe.PermissionError) as invalid:
+    except stripe.InvalidRequestError as invalid:
         raise GatewayError(
-            f"{operation}: Stripe refused the request: {invalid.user_message}", code=invalid.code
+            f"{operation}: Stripe refused the request: {invalid.user_message}",
+            code=invalid.code,
+            invalid_request=True,
+            reason=invalid.user_message,
         ) from invalid
+    except (stripe.IdempotencyError, stripe.PermissionError) as refused:
+        raise GatewayError(
+            f"{operation}: Stripe refused the request: {refused.user_message}", code=refused.code
+        ) from refused
     except stripe.StripeError as failed:
         raise GatewayError(
             f"{operation}: Stripe failed (HTTP {failed.http_status}): {failed.user_message}",

@@ -326,14 +326,16 @@ async def pay_order(
             ],
         ) from None
     except GatewayError as exc:
-        refused = bool(exc.code) and not exc.retryable  # Stripe refused the request as asked: the method
+        # An invalid request (a token used in another currency or past its limit, a method Stripe does not
+        # know) is the caller's to fix; anything else (unreachable, failing, rate limited) is an outage.
+        refused = exc.invalid_request and not exc.retryable
         await _abandon(
             pool, order_id, "payment_method_refused" if refused else "payment_provider_unavailable"
         )
         if refused:
             raise InvalidInput(
                 "payment_method_refused",
-                f"Stripe refused the payment method: {exc}",
+                f"Stripe refused the payment method: {exc.reason}",
                 where=source.where,
                 details=[ErrorDetail(code="order_canceled", message=str(order_id), where="order_id")],
             ) from None

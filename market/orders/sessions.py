@@ -97,6 +97,7 @@ async def complete_session(
     session_id: UUID,
     *,
     shared_payment_token: str,
+    token_where: str = "body.payment_data",
     buyer: Buyer | None = None,
     authenticated: bool = False,
 ) -> SessionView:
@@ -152,7 +153,7 @@ async def complete_session(
             gateway,
             settings,
             order_id,
-            checkout.PaymentSource(shared_payment_token=shared_payment_token, where="body.payment_data"),
+            checkout.PaymentSource(shared_payment_token=shared_payment_token, where=token_where),
             metadata,
         )
     except PaymentRefused as declined:

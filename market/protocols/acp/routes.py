@@ -153,6 +153,7 @@ class AcpCheckoutController(Controller):
             agent.agent_id,
             checkout_session_id,
             shared_payment_token=mapping.shared_payment_token(data),
+            token_where="body.payment_data.instrument.credential.token",
             buyer=mapping.buyer(data.buyer),
             authenticated=data.authentication_result is not None,
         )

@@ -95,6 +95,7 @@ async def complete(
         agent_id,
         session_id,
         shared_payment_token=instrument.credential.token,
+        token_where=f"{where}.credential.token",
         buyer=_buyer(data.buyer),
     )
     return await _rendered(pool, view, answer)

@@ -18,13 +18,15 @@ from tests.market.orders.conftest import (  # noqa: F401 (fixtures used by these
 ACP_VERSION = "2026-04-17"
 
 
-async def granted_token(stripe_api, payment_method: str = "pm_card_visa", max_amount: int = 1_000_000) -> str:
+async def granted_token(
+    stripe_api, payment_method: str = "pm_card_visa", max_amount: int = 1_000_000, currency: str = "usd"
+) -> str:
     """A shared payment token granted to the shop, as a shopper's agent platform would grant one."""
     answer = await stripe_api.post(
         "/v1/test_helpers/shared_payment/granted_tokens",
         data={
             "payment_method": payment_method,
-            "usage_limits[currency]": "usd",
+            "usage_limits[currency]": currency,
             "usage_limits[max_amount]": str(max_amount),
         },
     )

@@ -91,6 +91,24 @@ async def test_a_token_over_its_limit_is_refused_and_nothing_is_ordered(shop, ag
     assert again.json()["status"] == "ready_for_payment"
 
 
+async def test_a_token_limited_to_another_currency_is_a_refusal_at_the_token_not_an_outage(
+    shop, agent, stripe, db
+):
+    session = await ready_session(shop, agent["token"], await _basket(shop))
+
+    answer = await _complete(shop, agent, session, await granted_token(stripe, currency="eur"))
+
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "payment_method_refused"
+    assert error["where"] == "body.payment_data.instrument.credential.token"
+    assert "eur" in error["message"]
+    assert "pay_with_payment_method" not in error["message"]
+    assert await db.fetchval("SELECT status FROM orders") == "canceled"
+    again = await shop.get(f"/checkout_sessions/{session['id']}", headers=acp_headers(agent["token"]))
+    assert again.json()["status"] == "ready_for_payment"
+
+
 async def test_a_card_that_asks_for_3ds_waits_for_the_cardholder_then_completes(live_shop, stripe):
     from tests.market.protocols.conftest import new_agent
 
