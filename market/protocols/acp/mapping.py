@@ -98,7 +98,15 @@ def fulfillment(given: models.FulfillmentDetails | None) -> Fulfillment | None:
 
 
 def shared_payment_token(data: models.CompleteRequest) -> str:
-    """The SPT the agent pays with; any other instrument is refused (Agora takes Stripe SPTs only)."""
+    """The SPT the agent pays with; any other handler or instrument is refused (Agora takes Stripe SPTs only)."""
+    handler_id = data.payment_data.handler_id
+    if handler_id is not None and handler_id != PAYMENT_HANDLER_ID:
+        raise InvalidInput(
+            "unsupported_payment_handler",
+            f"Agora takes payment through the handler {PAYMENT_HANDLER_ID!r} (a Stripe shared payment "
+            f"token), not {handler_id[:60]!r}.",
+            where="body.payment_data.handler_id",
+        )
     instrument = data.payment_data.instrument
     if instrument is None or instrument.credential.type != "spt":
         raise InvalidInput(

@@ -109,6 +109,22 @@ async def test_a_token_limited_to_another_currency_is_a_refusal_at_the_token_not
     assert again.json()["status"] == "ready_for_payment"
 
 
+async def test_an_unknown_payment_handler_is_refused_before_stripe_is_asked(shop, agent, stripe, db):
+    session = await ready_session(shop, agent["token"], await _basket(shop))
+    body = spt_payment(await granted_token(stripe))
+    body["payment_data"]["handler_id"] = "paypal"
+
+    answer = await shop.post(
+        f"/checkout_sessions/{session['id']}/complete", json=body, headers=acp_headers(agent["token"])
+    )
+
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["where"] == "body.payment_data.handler_id"
+    assert "stripe_spt" in error["message"]
+    assert await db.fetchval("SELECT count(*) FROM orders") == 0
+
+
 async def test_a_card_that_asks_for_3ds_waits_for_the_cardholder_then_completes(live_shop, stripe):
     from tests.market.protocols.conftest import new_agent
 
