@@ -29,7 +29,7 @@ from market.core.errors import (
     ProviderUnavailable,
 )
 from market.core.settings import Settings
-from market.orders import cart_store, lifecycle, settlement, store, views
+from market.orders import cart_store, lifecycle, order_events, settlement, store, views
 from market.orders.carts import CartItem, cart_items, line_problem
 from market.orders.lifecycle import AfterCommit
 from market.orders.schemas import CheckoutIn, OrderView, PaymentView, PricedLine
@@ -343,6 +343,8 @@ async def pay_order(
     after = AfterCommit()
     async with pool.acquire() as conn, conn.transaction():
         await store.set_payment_ids(conn, order_id, payment_intent_id=outcome.payment_intent_id)
+        # Stripe took the payment (paid, or waiting for the cardholder): an agent's order now exists for it.
+        await order_events.record(conn, order_id, "created")
         if outcome.status == "succeeded":
             after = await lifecycle.mark_paid(
                 conn, order_id, payment_intent_id=outcome.payment_intent_id, charge_id=outcome.charge_id

@@ -3,7 +3,12 @@ changes, a row is written in the same transaction (the outbox), so no change is 
 twice; `market.protocols.order_webhooks` delivers them in order, each until the agent's webhook takes it.
 
 Changes are named once per order: 'created', 'paid', 'shipped:<seller order id>', 'refund:<refund id>',
-'canceled'. Orders placed from a cart (no agent) are not recorded.
+'canceled'. Orders placed from a cart (no agent) are not recorded. An order is 'created' for its agent once
+Stripe took its payment (paid, or waiting for 3-D Secure): an attempt declined or refused at once leaves
+the session open to pay again and its order is never told, neither created nor canceled.
+
+The agent and the session are found through the order's cart (each session keeps its items in a cart of
+its own), not through the session's current order, which each new payment attempt replaces.
 """
 
 from __future__ import annotations
@@ -21,12 +26,18 @@ from market.orders.schemas import OrderView
 
 async def record(conn: asyncpg.Connection, order_id: UUID, change: str) -> None:
     """Owe the order's agent an event for `change` (order_create for 'created', order_update otherwise);
-    nothing for an order no agent placed, or a change already recorded."""
+    nothing for an order no agent placed, an update to an order its agent was never told of, or a change
+    already recorded."""
     kind = "order_create" if change == "created" else "order_update"
     await conn.execute(
         """
         INSERT INTO agent_order_events (order_id, agent_id, change, kind)
-        SELECT $1, agent_id, $2, $3 FROM checkout_sessions WHERE order_id = $1
+        SELECT o.id, s.agent_id, $2, $3
+        FROM orders o JOIN checkout_sessions s ON s.cart_id = o.cart_id
+        WHERE o.id = $1
+          AND ($2 = 'created' OR EXISTS (
+              SELECT 1 FROM agent_order_events told WHERE told.order_id = $1 AND told.change = 'created'
+          ))
         ON CONFLICT (order_id, change) DO NOTHING
         """,
         order_id,
@@ -45,7 +56,8 @@ async def due(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
                s.id AS checkout_session_id, s.protocol
         FROM agent_order_events e
         JOIN agents a ON a.id = e.agent_id AND a.revoked_at IS NULL AND a.webhook_url IS NOT NULL
-        JOIN checkout_sessions s ON s.order_id = e.order_id
+        JOIN orders o ON o.id = e.order_id
+        JOIN checkout_sessions s ON s.cart_id = o.cart_id
         WHERE e.delivered_at IS NULL AND e.next_attempt_at <= now()
           AND NOT EXISTS (
               SELECT 1 FROM agent_order_events earlier

@@ -22,7 +22,7 @@ import msgspec
 from feedback.store import insert_event
 from market.core.errors import Conflict, InvalidInput, NotAllowedNow, NotFound, PaymentRefused
 from market.core.settings import Settings
-from market.orders import cart_store, checkout, order_events, session_store, store
+from market.orders import cart_store, checkout, session_store, store
 from market.orders.carts import cart_items
 from market.orders.lifecycle import PAID_STATES
 from market.orders.session_schemas import (
@@ -143,9 +143,8 @@ async def complete_session(
         await _set(pool, session_id, state="open")
         raise
     async with pool.acquire() as conn, conn.transaction():
-        # The order is the session's from now on: its changes are owed to the agent as events.
+        # The session's order from now on (its agent is told of it once its payment is taken).
         await session_store.update_session(conn, session_id, order_id=order_id)
-        await order_events.record(conn, order_id, "created")
     metadata = {"order_id": str(order_id), "checkout_session_id": str(session_id)}
     try:
         paid = await checkout.pay_order(

@@ -200,3 +200,37 @@ async def test_a_refund_reaches_the_agent_as_an_order_update_with_the_adjustment
     )
     totals = {total["type"]: total["amount"] for total in update["data"]["totals"]}
     assert totals["amount_refunded"] == 5000
+
+
+async def test_after_two_declined_attempts_the_agent_hears_only_of_the_paid_order_and_nothing_waits(
+    shop, agent, stripe, receiver, db
+):
+    boots = await payable_seller(shop, "Trailhead", [product("boot")])
+    hook = await shop.put(
+        "/v1/agent/webhook", json={"url": receiver.url}, headers={"Authorization": f"Bearer {agent['token']}"}
+    )
+    secret = hook.json()["webhook_secret"]
+    session = await ready_session(shop, agent["token"], [{"id": str(boots.products["boot"])}])
+
+    async def complete(card: str):
+        return await shop.post(
+            f"/checkout_sessions/{session['id']}/complete",
+            json=spt_payment(await granted_token(stripe, card)),
+            headers=acp_headers(agent["token"]),
+        )
+
+    for _ in range(2):
+        declined = await complete("pm_card_chargeDeclined")
+        assert declined.json()["status"] == "ready_for_payment", declined.text
+    paid = await complete("pm_card_visa")
+    assert paid.json()["status"] == "completed", paid.text
+    order_id = paid.json()["order"]["id"]
+
+    async def all_delivered():
+        rows = await db.fetch("SELECT delivered_at FROM agent_order_events")
+        return rows if rows and all(row["delivered_at"] for row in rows) else None
+
+    await eventually(all_delivered, what="every order event delivered")
+    assert await db.fetchval("SELECT count(*) FROM orders WHERE status = 'canceled'") == 2
+    told = [(event["type"], event["data"]["id"]) for event in receiver.events(secret)]
+    assert told == [("order_create", order_id), ("order_update", order_id)]
