@@ -14,8 +14,13 @@ from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
-from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.status_codes import (
+    HTTP_404_NOT_FOUND,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+from litestar.types.internal_types import PathParameterDefinition
 
 from market.core.db import CONNECTION_LOST, lost_connection
 from market.core.dependencies import FLAT_ERRORS
@@ -113,11 +118,12 @@ def error_body(exc: Exception) -> ErrorBody:
 
 
 def _respond(
-    request: Request, body: ErrorBody, headers: dict[str, str] | None = None
+    request: Request, body: ErrorBody, headers: dict[str, str] | None = None, *, flat: bool = False
 ) -> Response[ErrorResponse]:
+    """`flat`: answer in the protocols' flat shape though no handler was reached (a path no route took)."""
     answer = ErrorResponse(body)
     handler = request.scope.get("route_handler")
-    if handler is not None and handler.opt.get(FLAT_ERRORS):
+    if flat or (handler is not None and handler.opt.get(FLAT_ERRORS)):
         answer = FlatErrorResponse(
             body,
             type=_flat_type(body.status),
@@ -157,6 +163,9 @@ def handle_lost_connection(request: Request, exc: Exception) -> Response[ErrorRe
 
 def handle_validation_error(request: Request, exc: ValidationException) -> Response[ErrorResponse]:
     details = [_detail_from_litestar(item) for item in (exc.extra or []) if isinstance(item, dict)]
+    if any(_body_missing(item) for item in (exc.extra or []) if isinstance(item, dict)):
+        empty = "The request body is empty: send a JSON object."
+        details = [ErrorDetail(code="body_empty", message=empty, where="body")]
     first = details[0] if details else None
     return _respond(
         request,
@@ -178,6 +187,10 @@ def handle_http_error(request: Request, exc: HTTPException) -> Response[ErrorRes
         limit = request.route_handler.resolve_request_max_body_size()
         message = f"The request body is larger than the limit of {limit} bytes."
         where = "body"
+    elif isinstance(exc.__cause__, SerializationException):  # the body could not be read as JSON
+        code, message, where = "invalid_json", f"The body is not valid JSON: {exc.detail}.", "body"
+    elif exc.status_code == HTTP_404_NOT_FOUND and (malformed := _malformed_path_id(request)) is not None:
+        return _respond(request, malformed[0], flat=malformed[1])
     return _respond(
         request, ErrorBody(status=exc.status_code, code=code, message=message, where=where), exc.headers
     )
@@ -210,6 +223,66 @@ _CODES = {
     429: "too_many_requests",
     503: "service_unavailable",
 }
+
+
+# What an id that names nothing is called, per path parameter: a malformed one gets the same 404.
+_UNKNOWN_ID_CODES = {
+    "checkout_session_id": "checkout_session_not_found",
+    "checkout_id": "checkout_session_not_found",
+    "order_id": "order_not_found",
+    "agent_id": "agent_not_found",
+    "cart_id": "cart_not_found",
+    "conversation_id": "conversation_not_found",
+    "seller_order_id": "seller_order_not_found",
+    "refund_id": "refund_not_found",
+    "product_id": "product_not_found",
+}
+
+
+_KINDS = {"UUID": "a UUID", "int": "a whole number", "float": "a number", "date": "a date", "datetime": "a time"}
+
+
+def _malformed_path_id(request: Request) -> tuple[ErrorBody, bool] | None:
+    """A path that is a route's but for a parameter of the wrong form (`/orders/nope` where a UUID goes):
+    the same 404 as for a well-formed id that names nothing, at that parameter; None for any other path."""
+    segments = [segment for segment in request.url.path.split("/") if segment]
+    for route in request.app.routes:
+        components = route.path_components
+        if len(components) != len(segments) or not route.path_parameters:
+            continue
+        malformed: tuple[str, str, str] | None = None
+        for component, segment in zip(components, segments, strict=True):
+            if isinstance(component, str):
+                if component != segment:
+                    break
+            elif component.parser is not None and malformed is None and not _parses(component, segment):
+                malformed = (component.name, segment, component.type.__name__)
+        else:
+            if malformed is not None:
+                name, segment, kind = malformed
+                body = ErrorBody(
+                    status=HTTP_404_NOT_FOUND,
+                    code=_UNKNOWN_ID_CODES.get(name, "not_found"),
+                    message=f"No {name.removesuffix('_id').replace('_', ' ')} {segment[:60]!r}: "
+                    f"{name} is {_KINDS.get(kind, 'of another form')}.",
+                    where=f"path.{name}",
+                )
+                handlers = getattr(route, "route_handlers", ())
+                return body, any(handler.opt.get(FLAT_ERRORS) for handler in handlers)
+    return None
+
+
+def _parses(parameter: PathParameterDefinition, segment: str) -> bool:
+    try:
+        parameter.parser(segment)  # type: ignore[misc] (checked not None by the caller)
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return True
+
+
+def _body_missing(item: dict[str, Any]) -> bool:
+    """Litestar's sign of a request with no body where one is needed: the body itself (`data`) missing."""
+    return item.get("key") == "data" and item.get("message") == "'data'"
 
 
 def _detail_from_litestar(item: dict[str, Any]) -> ErrorDetail:
