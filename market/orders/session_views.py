@@ -90,12 +90,18 @@ async def session_view(pool: asyncpg.Pool, conn: asyncpg.Connection, session: as
             messages.append(
                 _error("payment_declined", "3-D Secure authentication failed; pay again.", "payment_data")
             )
-    subtotal = sum(line.line_amount for line in lines)
+    # A line priced in another currency is flagged `invalid` above and cannot be paid: it adds nothing.
+    subtotal = sum(
+        line.line_amount for line, row in zip(lines, rows, strict=True) if row.terms.currency == session["currency"]
+    )
     shipping = sum(o.amount for o in options if o.option_id in selected)
+    status = _status(session, order, payment, messages)
+    if status in ("canceled", "completed"):
+        messages = []  # nothing is left to fix in a session that is over
     return SessionView(
         session_id=session["id"],
         protocol=session["protocol"],
-        status=_status(session, order, payment, messages),
+        status=status,
         currency=session["currency"],
         lines=lines,
         shipping_options=options,

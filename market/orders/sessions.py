@@ -21,6 +21,7 @@ import msgspec
 
 from feedback.store import insert_event
 from market.core.errors import Conflict, InvalidInput, NotAllowedNow, NotFound, PaymentRefused
+from market.core.money import CURRENCIES
 from market.core.settings import Settings
 from market.orders import cart_store, checkout, session_store, store
 from market.orders.carts import cart_items
@@ -295,8 +296,8 @@ def _merged(stored: dict | None, change: msgspec.Struct) -> dict:
 
 
 def _currency(code: str) -> str:
-    if len(code) != 3 or not code.isascii() or not code.isalpha():
-        raise InvalidInput.invalid("currency", f"{code!r} is not an ISO 4217 currency code")
+    if code.upper() not in CURRENCIES:
+        raise InvalidInput.invalid("currency", f"{code[:10]!r} is not an ISO 4217 currency code")
     return code.upper()
 
 

@@ -72,8 +72,9 @@ async def lookup(
 
 
 async def product(
-    request: models.ProductRequest, envelope: models.Envelope, *, pool: asyncpg.Pool
+    request: models.ProductRequest, envelope: models.Envelope, *, pool: asyncpg.Pool, where: str = "body.id"
 ) -> models.ProductResponse:
+    """The product `request.id` names; `where` is where the request carried the id (body or query)."""
     resolved, unknown = await resolve_ids(pool, [request.id])
     listings = await _listings(pool, list(resolved.values()))
     if request.id not in resolved or resolved[request.id] not in listings:
@@ -82,7 +83,7 @@ async def product(
             if unknown.get(request.id) == "ambiguous"
             else "is not in the catalog"
         )
-        raise NotFound("product_not_found", f"Product {request.id[:200]!r} {why}.", where="body.id")
+        raise NotFound("product_not_found", f"Product {request.id[:200]!r} {why}.", where=where)
     shown = listings[resolved[request.id]]
     variants = (await feed.listing(pool, resolved[request.id])).variants
     if variants:

@@ -108,7 +108,7 @@ class CatalogController(Controller):
     ) -> models.ProductResponse:
         agent = read_agent(ucp_agent)
         return await catalog.product(
-            models.ProductRequest(id=product_id), envelope(agent.version, LOOKUP), pool=pool
+            models.ProductRequest(id=product_id), envelope(agent.version, LOOKUP), pool=pool, where="query.id"
         )
 
 

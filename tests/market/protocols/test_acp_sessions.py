@@ -153,3 +153,40 @@ async def test_another_agents_session_does_not_exist_for_this_one(shop, agent):
     answer = await shop.get(f"/checkout_sessions/{session['id']}", headers=acp_headers(other["token"]))
 
     assert answer.status_code == 404
+
+
+async def test_an_item_priced_in_another_currency_is_flagged_and_adds_nothing_to_the_total(shop, agent):
+    boot, _ = await _two_sellers(shop)
+    pounds = await payable_seller(
+        shop, "London Kit", [product("scarf", price={"amount": 3000, "currency": "GBP"})]
+    )
+
+    session = (
+        await _create(shop, agent["token"], [{"id": str(boot)}, {"id": str(pounds.products["scarf"])}])
+    ).json()
+
+    assert [(m["code"], m["param"]) for m in session["messages"] if m["code"] == "invalid"] == [
+        ("invalid", "$.line_items[1]")
+    ]
+    totals = {total["type"]: total["amount"] for total in session["totals"]}
+    assert totals["subtotal"] == 5000
+
+
+async def test_a_currency_that_is_not_iso_4217_is_refused(shop, agent):
+    boot, _ = await _two_sellers(shop)
+
+    answer = await _create(shop, agent["token"], [{"id": str(boot)}], currency="xyz")
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["where"] == "body.currency"
+
+
+async def test_a_canceled_session_lists_nothing_left_to_fix(shop, agent):
+    boot, _ = await _two_sellers(shop)
+    session = (await _create(shop, agent["token"], [{"id": str(boot)}])).json()
+    assert session["messages"]  # no address yet
+
+    canceled = await shop.post(f"/checkout_sessions/{session['id']}/cancel", headers=acp_headers(agent["token"]))
+
+    assert canceled.json()["status"] == "canceled"
+    assert canceled.json()["messages"] == []

@@ -130,6 +130,8 @@ async def test_get_product_by_body_or_query_and_a_missing_one_is_404(client, sho
     assert by_body.json()["product"]["description"] == {"plain": "A 4 person tent."}
     missing = await client.post("/catalog/product", json={"id": "nothing-here"}, headers=AGENT)
     assert missing.status_code == 404 and missing.json()["error"]["where"] == "body.id"
+    missing = await client.get("/catalog/product?id=999999", headers=AGENT)
+    assert missing.status_code == 404 and missing.json()["error"]["where"] == "query.id"
 
 
 @pytest.mark.parametrize(
