@@ -109,7 +109,7 @@ class CheckoutController(Controller):
         summary="UCP: place the order, paying with a Stripe shared payment token",
         operation_id="ucp_complete_checkout",
         description=(
-            "`payment.instruments[]`: `{handler_id: stripe, type: card, credential: {type: spt, token: "
+            "`payment.instruments[]`: `{handler_id: stripe, type: card, credential: {type: shared_payment_token, token: "
             "spt_...}}`. Paid: `completed` with the `order`. Declined: the session with a "
             "`payment_declined` message. 3-D Secure: `requires_escalation`."
         ),

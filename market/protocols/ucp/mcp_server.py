@@ -159,7 +159,7 @@ def _checkout_tools(server: MCPServer, services: Services) -> None:
     @server.tool(
         name="complete_checkout",
         description="Place the order and pay: id, checkout = {payment: {instruments: [{handler_id: 'stripe', "
-        "type: 'card', credential: {type: 'spt', token: 'spt_...'}}]}} (a Stripe shared payment token).",
+        "type: 'card', credential: {type: 'shared_payment_token', token: 'spt_...'}}]}} (a Stripe shared payment token).",
         annotations=ToolAnnotations(
             readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=True
         ),
