@@ -43,7 +43,8 @@ class GatewayError(Exception):
     wrong as asked (an invalid request, a bad key). `invalid_request` says Stripe answered that the
     request itself is wrong (an HTTP 400 invalid_request_error, with or without a `code`): what was asked,
     such as a payment method or token used outside its limits, not Stripe or Agora's setup, is at fault.
-    `code` is Stripe's error code when it gave one; `reason` is Stripe's own message, without the operation.
+    `code` is Stripe's error code when it gave one; `reason` says what went wrong without naming the
+    operation (Agora's own function), for messages a client reads.
     """
 
     def __init__(
@@ -70,13 +71,14 @@ def stripe_errors(operation: str, api_base: str) -> Iterator[None]:
     except stripe.CardError as declined:
         raise _payment_error(declined) from declined
     except stripe.APIConnectionError as unreachable:
-        raise GatewayError(
-            f"{operation}: could not reach Stripe at {api_base}", retryable=True
-        ) from unreachable
+        reason = f"could not reach Stripe at {api_base}"
+        raise GatewayError(f"{operation}: {reason}", retryable=True, reason=reason) from unreachable
     except stripe.AuthenticationError as refused:
-        raise GatewayError(f"{operation}: Stripe refused the API key: {refused.user_message}") from refused
+        reason = f"Stripe refused the API key: {refused.user_message}"
+        raise GatewayError(f"{operation}: {reason}", reason=reason) from refused
     except stripe.RateLimitError as limited:
-        raise GatewayError(f"{operation}: Stripe is rate limiting requests", retryable=True) from limited
+        reason = "Stripe is rate limiting requests"
+        raise GatewayError(f"{operation}: {reason}", retryable=True, reason=reason) from limited
     except stripe.InvalidRequestError as invalid:
         raise GatewayError(
             f"{operation}: Stripe refused the request: {invalid.user_message}",
@@ -85,14 +87,15 @@ def stripe_errors(operation: str, api_base: str) -> Iterator[None]:
             reason=invalid.user_message,
         ) from invalid
     except (stripe.IdempotencyError, stripe.PermissionError) as refused:
-        raise GatewayError(
-            f"{operation}: Stripe refused the request: {refused.user_message}", code=refused.code
-        ) from refused
+        reason = f"Stripe refused the request: {refused.user_message}"
+        raise GatewayError(f"{operation}: {reason}", code=refused.code, reason=reason) from refused
     except stripe.StripeError as failed:
+        reason = f"Stripe failed (HTTP {failed.http_status}): {failed.user_message}"
         raise GatewayError(
-            f"{operation}: Stripe failed (HTTP {failed.http_status}): {failed.user_message}",
+            f"{operation}: {reason}",
             code=failed.code,
             retryable=failed.http_status is None or failed.http_status >= 500,
+            reason=reason,
         ) from failed
 
 

@@ -373,9 +373,10 @@ async def _abandon(
 
 
 def _unavailable(order_id: UUID, exc: Exception) -> DomainError:
+    why = exc.reason if isinstance(exc, GatewayError) else str(exc)
     return ProviderUnavailable(
         "payment_provider_unavailable",
-        f"The payment provider could not be reached or failed ({exc}); "
+        f"The payment provider could not be reached or failed ({why}); "
         "the order is canceled and its stock released.",
         details=[ErrorDetail(code="order_canceled", message=str(order_id), where="order_id")],
     )

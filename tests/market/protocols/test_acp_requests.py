@@ -200,6 +200,10 @@ async def test_a_5xx_is_not_kept_so_the_same_key_is_tried_afresh(shop_settings, 
 
     assert (first.status_code, second.status_code) == (502, 502)
     assert "idempotent-replayed" not in second.headers
+    error = first.json()["error"]
+    assert error["code"] == "payment_provider_unavailable"
+    assert "could not reach Stripe" in error["message"]
+    assert "pay_with_payment_method" not in error["message"]  # no function of Agora's is named to a client
 
 
 async def _seller_without_stripe(shop):
