@@ -24,6 +24,7 @@ from market.orders import sessions
 from market.orders.agents import Agent
 from market.protocols.acp import mapping, models
 from market.protocols.idempotency import IdempotencyMiddleware
+from market.protocols.strict_body import strict_body
 from payments.gateway import StripeGateway
 
 AgentPrincipal = NamedDependency[Agent]
@@ -73,6 +74,7 @@ def api_version_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 
 class AcpCheckoutController(Controller):
     path = "/checkout_sessions"
+    before_request = strict_body  # "1" is not a quantity: bodies are read as their JSON types
     tags = ("agentic commerce protocol",)
     security = AGENT_TOKEN
     guards = (api_version_guard,)

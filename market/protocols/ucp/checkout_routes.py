@@ -19,6 +19,7 @@ from market.core.settings import Settings
 from market.orders import agents
 from market.orders.agents import Agent
 from market.protocols.idempotency import ConflictingIdempotencyMiddleware
+from market.protocols.strict_body import strict_body
 from market.protocols.ucp import checkout, orders
 from market.protocols.ucp import checkout_models as ucp
 from market.protocols.ucp.agent import read_agent
@@ -50,6 +51,7 @@ def _answer(ucp_agent: str | None, settings: Settings, versions: tuple[str, ...]
 
 class CheckoutController(Controller):
     path = "/checkout-sessions"
+    before_request = strict_body  # "1" is not a quantity: bodies are read as their JSON types
     tags = ("ucp",)
     security = AGENT_TOKEN
     dependencies = {"ucp_agent_principal": Provide(ucp_principal)}  # noqa: RUF012 (read-only)

@@ -69,3 +69,25 @@ async def test_a_malformed_id_on_an_acp_route_is_answered_in_acps_flat_shape_too
     answer = await shop.get("/checkout_sessions/nope", headers=acp_headers(agent["token"]))
 
     assert (answer.json()["type"], answer.json()["code"]) == ("invalid_request", "checkout_session_not_found")
+
+
+async def test_a_quantity_sent_as_a_string_is_refused_at_the_quantity(shop, agent):
+    answer = await shop.post(
+        "/checkout_sessions",
+        json={"currency": "usd", "line_items": [{"id": "1", "quantity": "1"}]},
+        headers=acp_headers(agent["token"]),
+    )
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["where"] == "body.line_items[0].quantity"
+
+
+async def test_a_ucp_quantity_sent_as_a_string_is_refused_at_the_quantity(shop, agent):
+    answer = await shop.post(
+        "/checkout-sessions",
+        json={"line_items": [{"item": {"id": "1"}, "quantity": "2"}]},
+        headers=_headers("ucp", agent["token"]),
+    )
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["where"] == "body.line_items[0].quantity"
