@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Request
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import SerializationException
 
 from market.core.control_chars import find_control_character
-from market.core.dependencies import ITEMS_CHECKED_ONE_BY_ONE
-from market.core.errors import InvalidInput, UnsupportedMediaType
+from market.core.dependencies import ITEMS_CHECKED_ONE_BY_ONE, STRICT_JSON_TYPES
+from market.core.errors import InvalidInput, UnsupportedMediaType, split_msgspec_message
 from market.core.json_depth import check_depth
 
 
@@ -48,6 +49,20 @@ async def check_input(request: Request) -> None:
     except SerializationException:
         return  # not JSON: decoding `data` says so, in the usual way
     _refuse_control_characters(body, "body", free_text=True)
+    if request.route_handler.opt.get(STRICT_JSON_TYPES):
+        _refuse_other_json_types(await request.body(), request.route_handler.parsed_data_field.annotation)
+
+
+def _refuse_other_json_types(body: bytes, declared: Any) -> None:
+    """Litestar converts a body to its type leniently (a string of digits becomes a number); read strictly
+    against the same type, a value of another JSON type than declared is refused where it is."""
+    try:
+        msgspec.json.decode(body, type=declared, strict=True)
+    except msgspec.ValidationError as wrong:
+        message, path = split_msgspec_message(str(wrong))
+        raise InvalidInput.invalid(f"body.{path}" if path else "body", message) from None
+    except msgspec.DecodeError:
+        return  # empty, or not JSON: decoding `data` says so, in the usual way
 
 
 def _refuse_other_media_types(request: Request) -> None:

@@ -22,3 +22,7 @@ ITEMS_CHECKED_ONE_BY_ONE = "items_checked_one_by_one"
 # A route option, `opt={FLAT_ERRORS: True}`: a refusal also carries, beside `{"error": {...}}`, the flat
 # fields the checkout protocols' clients read (`type`, `code`, `message`, `param`; ACP's error shape).
 FLAT_ERRORS = "flat_errors"
+
+# A route option, `opt={STRICT_JSON_TYPES: True}`: the body is read as its JSON types say (a quantity sent
+# as "1" is refused, not taken as 1), where Litestar alone would convert it leniently.
+STRICT_JSON_TYPES = "strict_json_types"

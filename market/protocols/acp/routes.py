@@ -18,13 +18,12 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import Body, FromPath, HeaderParameter, JSONBody
 
 from market.core.auth import AGENT_TOKEN
-from market.core.dependencies import FLAT_ERRORS, AppSettings, Pool
+from market.core.dependencies import FLAT_ERRORS, STRICT_JSON_TYPES, AppSettings, Pool
 from market.core.errors import ErrorDetail, InvalidInput
 from market.orders import sessions
 from market.orders.agents import Agent
 from market.protocols.acp import mapping, models
 from market.protocols.idempotency import IdempotencyMiddleware
-from market.protocols.strict_body import strict_body
 from payments.gateway import StripeGateway
 
 AgentPrincipal = NamedDependency[Agent]
@@ -74,12 +73,12 @@ def api_version_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 
 class AcpCheckoutController(Controller):
     path = "/checkout_sessions"
-    before_request = strict_body  # "1" is not a quantity: bodies are read as their JSON types
     tags = ("agentic commerce protocol",)
     security = AGENT_TOKEN
     guards = (api_version_guard,)
     middleware = (IdempotencyMiddleware,)
-    opt = MappingProxyType({FLAT_ERRORS: True})  # ACP's clients read its flat error fields
+    # ACP's clients read its flat error fields; "1" is no quantity: bodies are read as their JSON types.
+    opt = MappingProxyType({FLAT_ERRORS: True, STRICT_JSON_TYPES: True})
 
     @post("/", status_code=201, summary="ACP: start a checkout session")
     async def create(

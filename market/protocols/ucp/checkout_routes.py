@@ -14,12 +14,11 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from market.core.auth import AGENT_TOKEN, agent_token
-from market.core.dependencies import AppSettings, Pool
+from market.core.dependencies import STRICT_JSON_TYPES, AppSettings, Pool
 from market.core.settings import Settings
 from market.orders import agents
 from market.orders.agents import Agent
 from market.protocols.idempotency import ConflictingIdempotencyMiddleware
-from market.protocols.strict_body import strict_body
 from market.protocols.ucp import checkout, orders
 from market.protocols.ucp import checkout_models as ucp
 from market.protocols.ucp.agent import read_agent
@@ -51,7 +50,8 @@ def _answer(ucp_agent: str | None, settings: Settings, versions: tuple[str, ...]
 
 class CheckoutController(Controller):
     path = "/checkout-sessions"
-    before_request = strict_body  # "1" is not a quantity: bodies are read as their JSON types
+    # "1" is no quantity: bodies are read as their JSON types.
+    opt = {STRICT_JSON_TYPES: True}  # noqa: RUF012 (read-only)
     tags = ("ucp",)
     security = AGENT_TOKEN
     dependencies = {"ucp_agent_principal": Provide(ucp_principal)}  # noqa: RUF012 (read-only)
