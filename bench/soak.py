@@ -124,7 +124,7 @@ class Soak:
             client, "upsert", "POST", "/v1/catalog/products", json=items, headers=self.seller
         )
         if answer is not None and answer.status_code == 200:
-            self.upserted.update(item["id"] for item in answer.json()["accepted"])
+            self.upserted.update(item["item_id"] for item in answer.json()["accepted"])
 
     async def cart(self, client: httpx.AsyncClient, kind: str = "cart") -> str | None:
         if not self.in_stock:
@@ -179,7 +179,7 @@ class Soak:
 
 def soak_product(product_id: str) -> dict:
     return {
-        "id": product_id,
+        "item_id": product_id,
         "title": f"Soak Test Lantern {product_id}",
         "description": "A lantern made by the soak test.",
         "brand": "Soakworks",
