@@ -24,7 +24,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from catalog_ingest import free_port
+from loop import start_demo
 from search_load import make_query
 
 from market.core import db
@@ -189,28 +189,6 @@ def soak_product(product_id: str) -> dict:
         "inventory_quantity": 5,
         "attributes": {"color": "green"},
     }
-
-
-def start_demo(env: dict[str, str], port: int, log: Path, timeout: float = 1800) -> subprocess.Popen:
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from market.app.cli import main; main()", "demo", "--port", str(port)],
-            env=env,
-            stdout=sink,
-            stderr=sink,
-        )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    process.terminate()
-    raise SystemExit(
-        f"agora demo not ready within {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}"
-    )
 
 
 async def demo_searches(base: str, data_dir: Path, count: int) -> list[dict]:
@@ -421,7 +399,7 @@ def main() -> None:
         }
         log = args.log or Path(scratch) / "server.log"
         print(f"starting agora demo on port {port} (server log: {log})...", file=sys.stderr)
-        server = start_demo(env, port, log)
+        server = start_demo(env, port, log, timeout=1800)  # a fresh data dir embeds the catalog first
         try:
             soak = Soak(
                 base,
