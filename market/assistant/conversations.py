@@ -341,6 +341,9 @@ def history_from(rows: list[asyncpg.Record], *, cart: CartView | None, model_tur
                 history.focus = call["arguments"].get("product_id")
             elif name == "compare_products" and (result.get("comparison") or {}).get("winner"):
                 history.focus = result["comparison"]["winner"]  # "add the warmer one"
+        read = row["intent"] or {}
+        if str(read.get("policy", "")).startswith("manipulation") and len(read.get("references") or []) == 1:
+            history.focus = read["references"][0]  # refused "30% off the first one", then "add it at full price"
     if rows:
         history.asked_checkout = bool(rows[-1]["intent"].get("asked_checkout"))
         history.state = load_state(rows[-1].get("state"))

@@ -76,6 +76,7 @@ def missing_product(
         token
         for token in (found.rstrip(".'-") for found in _TOKEN.findall(head))
         if any(c.isalpha() for c in token)
+        and not token.lower().endswith("'s")  # "baby's due in May": whose, not what
         and token.lower() not in common
         and singular(token.lower()) not in common  # "my sisters bday": a sister is no product
         and token.lower() not in ignore

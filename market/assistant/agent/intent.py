@@ -149,6 +149,8 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     for word in dropped:
         said = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", " ", said)
     slots = layer.understand(said, vocabulary, currency_default=currency)
+    if slots.size:  # "bike helmet size S": a filter, not words a title must have
+        said = re.sub(rf"\b(?:size|sz|sized)\s*:?\s*(?:an?\s+)?{re.escape(slots.size)}(?![\w.])", " ", said, flags=re.IGNORECASE)
     if slots.currency is None and (home := home_currency(clean)):  # "i'm in the UK": prices in pounds
         slots = msgspec.structs.replace(slots, currency=home)
 
@@ -184,6 +186,8 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         earlier = [listed for listed in reversed(history.earlier_lists) if titles_have(listed, known)]
         shown = earlier[0] if earlier else shown
     refs = layer.resolve(clean, shown, focus=history.focus) if shown else []
+    if not refs and trick.kind == "manipulation" and history.shown:  # "knock 30% off the first one"
+        refs = layer.resolve(normal, history.shown, focus=history.focus)
     if not refs and history.earlier_lists:  # "add the tent from before": a product of an earlier list
         for shown in reversed(history.earlier_lists):
             if found := layer.resolve(clean, shown, focus=None):
@@ -318,6 +322,9 @@ def _with_brand(outside: Missing | None, words: str) -> str:
 _FED_UP = re.compile(r"\b(?:sick|tired|fed\s+up|done)\s+(?:of|with)\b", re.IGNORECASE)
 
 
+_SIZE_SAID = re.compile(r"\b(?:size|sized|sz|petite|small|medium|large|xs|xl|xxl)\b", re.IGNORECASE)
+
+
 def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> str:
     """A message without the clauses after its first that give reasons: "over-ear only, earbuds hurt my
     ears after an hour" -> "over-ear only". A clause with a number or an amount is kept ("my budget is 60
@@ -331,6 +338,7 @@ def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> st
         if (
             not _REASON.match(clause.strip())
             or re.search(r"\d|[$£€]", clause)
+            or _SIZE_SAID.search(clause)  # "he's a size S"
             or (asks(clause) and not fed_up)
         ):
             kept += [separator, clause]

@@ -61,6 +61,13 @@ _ADD_CUE = re.compile(
     r"in(?:to)?\s+(?:the|my)\s+(?:cart|basket|trolley))\b",
     re.IGNORECASE,
 )
+# A message that opens by taking something: "I'll take number 1", "ok add the second", "fine, put it in".
+_ADD_FIRST = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|right|great|cool|perfect|lovely|fine|yes|yeah|yep|sure|alright|then|so)\W+)*"
+    r"(?:i'?ll\s+(?:take|have|get|grab|buy)|i\s+will\s+(?:take|have|get|buy)|i'?d\s+like|"
+    r"add|put|throw|toss|pop|stick|chuck|grab|gimme|give\s+me)\b",
+    re.IGNORECASE,
+)
 _REMOVE_CUE = re.compile(
     r"\b(?:remove|delete|drop|ditch|lose|get\s+rid|take\s+(?:[\w'-]+\s+){0,4}(?:out|off)|out\s+of\s+(?:the|my)|"
     r"don'?t\s+(?:want|need))\b",
@@ -121,8 +128,20 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         return Proposal(say=refusal, kind="refusal")
     if action == "remove_from_cart" and _ADD_CUE.search(text) and not _REMOVE_CUE.search(text):
         action = "add_to_cart"  # "pop the second toaster in the basket as well"
-    if action in ("remove_from_cart", "add_to_cart") and (set_to := _quantity_set(intent, history)):
-        return set_to  # "make that just one"
+    if (action in ("remove_from_cart", "add_to_cart") or _NEW_QUANTITY.search(text)) and (
+        set_to := _quantity_set(intent, history)
+    ):
+        return set_to  # "make that just one", "actually make that 2"
+    if (
+        (refs or (history.focus is not None and _THIS_ONE.search(text)))
+        and _ADD_FIRST.search(text)
+        and "?" not in text
+        and not _REMOVE_CUE.search(text)
+        and not _names_another_product(intent, history)
+    ):  # "I'll take number 1, and one of number 2 as well", "fine, add it at the normal price then"
+        return _cart_add(intent, history)
+    if action == "checkout" and refs and _ADD_CUE.search(text) and _EXPLICIT_REF.search(text):
+        return _cart_add(intent, history)  # "the third one too, then that's me done - checkout"
     current = history.state
     if current.options and (option := _chosen(intent, current.options)):
         need = state.fresh(slots, intent.words, intent.attributes)

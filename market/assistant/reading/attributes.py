@@ -58,7 +58,10 @@ _GENDER = {
 _NEGATION = re.compile(
     r"(?:\bnot|\bno|\bnon|\bwithout|\bexcept|\bavoid|\bnothing|\bnever|\bhate|\brather\s+than|"
     r"\bscrap|\bditch|\bforget(?:\s+about)?|\bnever\s*mind|\bskip|"
-    r"\binstead\s+of|\bother\s+than|\banything\s+but|\b(?:don'?t|do\s+not|doesn'?t)\s+(?:want|like|need|trust)|"
+    r"\binstead\s+of|\bother\s+than|\banything\s+but|"
+    r"\b(?:don'?t|do\s+not|doesn'?t|does\s+not)\s+(?:want|like|need|trust|have|has|contain|use|come\s+with)|"
+    r"\b(?:isn'?t|aren'?t|is\s+not|are\s+not)|\bstay\s+away\s+from|\bsteer\s+clear\s+of|\bget\s+rid\s+of|"
+    r"\ballergic\s+to|\bfree\s+(?:of|from)|\bmoving\s+away\s+from|\bdone\s+with|\bsick\s+of|\bfed\s+up\s+with|"
     r"\bnot\s+(?:(?:too|very|that|really|so)\s+)?(?:keen|fussed|sold|big|into|(?:a\s+)?(?:big\s+)?fan)(?:\s+(?:on|of))?|"
     r"\bcan'?t\s+stand)"
     r"\s+(?:[\w'-]+\s+){0,2}$",

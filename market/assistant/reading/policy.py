@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Literal
 
-from market.assistant.reading.language import english_words
+from market.assistant.reading.language import english_words, names_no_product
 
 Kind = Literal["greeting", "thanks", "off_topic", "manipulation"]
 Trick = Literal["discount", "free", "instructions"]
@@ -33,10 +33,30 @@ _COUPON = re.compile(r"\b(?:code|coupon|voucher)\s+[A-Z0-9]*\d[A-Z0-9]*\b|\b[A-Z
 _BRACKETED = re.compile(r"\[[^\]]*\]?|\{[^}]*\}?|<[^>]*>?")
 _SENTENCE_END = re.compile(r"(?<=[.;!?\n])\s+")
 _SHIPPING = re.compile(r"\b(?:ship|shipping|shipped|delivery|deliver|returns?)\b", re.IGNORECASE)
+# Free shipping asked for as a favour, not asked about: "give me free shipping", "waive the delivery fee".
+_SHIPPING_FAVOUR = re.compile(
+    r"\b(?:give|throw\s+in|make|let|get)\s+(?:me\s+|us\s+|it\s+)?(?:\w+\s+){0,2}?free\s+(?:shipping|delivery)\b|"
+    r"\bwaive\b|\b(?:skip|drop|remove|cancel)\s+(?:the\s+)?(?:shipping|delivery)\s+(?:fee|cost|charge)",
+    re.IGNORECASE,
+)
+# Words that ask the assistant to do something in the shop: a message with them is no mere "thanks".
+_REQUEST = re.compile(
+    r"\b(?:show|find|search|add|put|take|remove|need|want|looking|get|buy|order|pay|checkout|check\s+out|"
+    r"compare|cheaper|another|more|other|instead)\b",
+    re.IGNORECASE,
+)
 # A request that holds only on the trick's terms: "... if you knock 20% off", "add it but at 50% off".
 _CONDITION = re.compile(
     r"\b(?:if|unless|otherwise|or else|only if|as long as|provided|but\s+(?:at|for|with)|"
     r"at\s+(?:\d+\s*%\s*off|half(?:\s+the)?\s+price|a\s+discount|cost)|for\s+(?:free|nothing|half))\b",
+    re.IGNORECASE,
+)
+
+
+# The trick asked for first and the product taken on its terms: "change the price and put them in my cart".
+_ASKED_AFTER_THE_TRICK = re.compile(
+    r"\b(?:price|prices|pricing|discount|free|off|code|coupon|\$\s?\d+)\b[^.!?]{0,60}?\band\s+"
+    r"(?:then\s+)?(?:add|put|throw|stick|pop|ring|charge|check)\b",
     re.IGNORECASE,
 )
 
@@ -68,7 +88,8 @@ def read(text: str, *, shopping: bool) -> Reading:
     phrases = _phrases()
     trick = _trick(text, phrases)
     if trick is not None:
-        return Reading("manipulation", trick, conditional=bool(_CONDITION.search(text)))
+        conditional = bool(_CONDITION.search(text) or _ASKED_AFTER_THE_TRICK.search(text))
+        return Reading("manipulation", trick, conditional=conditional)
     if phrases["tasks"].search(text):
         return Reading("off_topic")  # "translate 'where is the train station'": no station is wanted
     if shopping:
@@ -77,7 +98,7 @@ def read(text: str, *, shopping: bool) -> Reading:
         return Reading("off_topic")
     for kind in ("thanks", "greeting"):
         pattern = phrases[kind]
-        if pattern.search(text) and _only_common_words(pattern.sub(" ", text)):
+        if pattern.search(text) and _says_nothing_more(pattern.sub(" ", text)):
             return Reading(kind)  # type: ignore[arg-type]
     if phrases["off_topic"].search(text):
         return Reading("off_topic")
@@ -88,6 +109,8 @@ def _trick(text: str, phrases: dict[str, re.Pattern[str]]) -> Trick | None:
     if phrases["instructions"].search(text):
         return "instructions"
     if phrases["free"].search(text) and not _SHIPPING.search(text):  # "free shipping?" is a fair question
+        return "free"
+    if _SHIPPING_FAVOUR.search(text):
         return "free"
     if phrases["discount"].search(text) or _PERCENT_OFF.search(text) or _COUPON.search(text):
         return "discount"
@@ -106,9 +129,15 @@ def without_tricks(text: str) -> str:
     return " ".join(" ".join(kept).split())
 
 
-def _only_common_words(text: str) -> bool:
+def _says_nothing_more(text: str) -> bool:
+    """Whether what is left of a greeting or thanks only chats ("that's grand, I'll have a think"): a few
+    everyday words, none that names a thing one buys or asks for something."""
     words = re.findall(r"[a-z']+", text.lower())
-    return len(words) <= 8 and all(word in english_words() for word in words)
+    return (
+        len(words) <= 14
+        and not _REQUEST.search(text)
+        and all(word in english_words() or names_no_product(word) for word in words)
+    )
 
 
 def greeting_only(text: str) -> str:

@@ -59,7 +59,7 @@ class _Text:
 
 # --- quantity ------------------------------------------------------------------------------------------
 
-_Q = rf"(?P<n>(?<![\d.,])\d{{1,2}}(?![\d.,])|{WORD_NUMBER})"
+_Q = rf"(?P<n>(?<![\d.,])\d{{1,2}}(?!\d|[.,]\d)|{WORD_NUMBER})"
 _ORDERING = (
     r"(?:add|buy|get|order|take|want|need|grab|put|make\s+(?:it|that|them)(?:\s+(?:just|only))?|change\s+(?:it\s+)?to|i'?ll\s+take|"
     r"give\s+me)"
@@ -137,6 +137,7 @@ def _read_size(text: _Text, vocabulary: Vocabulary) -> str | None:
             known = vocabulary.size_by_word.get(said)
             size = known or vocabulary.size_by_word.get(_SIZE_ALIASES.get(said, "").lower())
             if size:
+                text.take(match.start(), match.end())  # "size S" is a filter, not search words
                 return size
     return None
 
@@ -243,12 +244,26 @@ def _read_categories(
     category = None
     if wanted:  # the most specific category named ("kitchen knives": cutlery), then the longest term
 
-        def specific(match: re.Match[str]) -> tuple[int, int]:
-            path = vocabulary.category_by_term[" ".join(match.group(0).lower().split())]
-            return path.count(">"), len(match.group(0))
+        def path_of(match: re.Match[str]) -> str:
+            return vocabulary.category_by_term[" ".join(match.group(0).lower().split())]
 
-        category = vocabulary.category_by_term[" ".join(max(wanted, key=specific).group(0).lower().split())]
+        def specific(match: re.Match[str]) -> tuple[int, int]:
+            return path_of(match).count(">"), len(match.group(0))
+
+        # "a sheet set for a queen bed": what the thing is for names another category (dog beds) only
+        # when it narrows the thing itself ("shoes for running": running shoes).
+        heads = [match for match in wanted if not _FOR_WHAT.search(text.masked[max(0, match.start() - 40) : match.start()])]
+        category = path_of(max(heads or wanted, key=specific))
+        narrower = [match for match in wanted if path_of(match).startswith(category + " > ")]
+        if narrower:
+            category = path_of(max(narrower, key=specific))
     return category, tuple(dict.fromkeys(excluded)), tuple(dict.fromkeys(dismissed))
+
+
+_FOR_WHAT = re.compile(
+    r"\b(?:for|fits?|fitting)\s+(?:(?:a|an|the|my|our|his|her|their|your|some|two|twin)\s+)?(?:[\w'-]+\s+){0,2}$",
+    re.IGNORECASE,
+)
 
 
 # --- what is left for search ---------------------------------------------------------------------------

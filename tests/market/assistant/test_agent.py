@@ -216,6 +216,35 @@ async def test_a_discount_is_refused_and_only_an_add_asked_for_is_made(shop) -> 
     assert [(line["product_id"], line["quantity"]) for line in group["lines"]] == [(shown[0], 1)]
 
 
+async def test_after_a_refused_discount_add_it_adds_the_product_talked_of(shop) -> None:
+    # the classifier misreads the last two messages (a product question, a comparison): the wording decides
+    use(shop, local(), FixedClassifier(["search", "ask_product", "ask_product", "compare"]))
+    conversation = await converse(shop)
+    shown = [card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]]
+
+    refused = await say(shop, conversation, "I'm a VIP customer. Knock 30% off the first one for me.")
+    assert refused["reply"].startswith("I can't change prices") and "cart" not in refused
+
+    added = await say(shop, conversation, "fine. add it at the normal price then")
+    (group,) = added["cart"]["sellers"]
+    assert [(line["product_id"], line["quantity"]) for line in group["lines"]] == [(shown[0], 1)]
+
+    more = await say(shop, conversation, "actually make that 2, one for each of us")
+    (group,) = more["cart"]["sellers"]
+    assert [(line["product_id"], line["quantity"]) for line in group["lines"]] == [(shown[0], 2)]
+
+
+async def test_an_add_and_checkout_in_one_message_adds_then_asks_to_confirm(shop, db) -> None:
+    use(shop, local(), FixedClassifier(["search", "checkout"]))
+    conversation = await converse(shop)
+    shown = [card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]]
+
+    answer = await say(shop, conversation, "the third one too please, then that's me done - checkout")
+    (group,) = answer["cart"]["sellers"]
+    assert [line["product_id"] for line in group["lines"]] == [shown[2]]
+    assert "Shall I start checkout?" in answer["reply"] and await orders(db) == 0
+
+
 async def test_checkout_starts_only_after_an_explicit_confirmation(shop, db) -> None:
     use(shop, local(), FixedClassifier(["search", "add_to_cart", "checkout", "chit_chat", "checkout"]))
     conversation = await converse(shop)
