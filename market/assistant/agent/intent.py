@@ -205,10 +205,18 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         open_ended
         and slots.category
         and reading.kind is None
-        and not (refs or unknown or slots.brand or slots.colors or attributes.wanted)
-    ):  # "my sister just had a baby, what should I get her?", "I need a thing for my dog"
+        and not (refs or unknown or slots.brand or slots.colors or set(attributes.wanted) - {"age_range"})
+    ):  # an age ("for my baby", "my 3 year old") narrows whatever kind is chosen; it chooses none  # "my sister just had a baby, what should I get her?", "I need a thing for my dog"
         broad = _kinds_within(slots.category, [*known, *kinds], vocabulary, lambda: layer.suggest(clean))
-        if not broad and not _names_more_than(slots.category, [*known, *kinds]) and " > " in slots.category:
+        has_kinds_below = any(
+            path.startswith(slots.category + " > ") for path in vocabulary.category_terms.values()
+        )  # "board game recommendations?" names a kind with no kinds below it: board games, then
+        if (
+            not broad
+            and has_kinds_below
+            and not _names_more_than(slots.category, [*known, *kinds])
+            and " > " in slots.category
+        ):
             # "for a camping trip": camping has two kinds; what the outdoors has, then
             parent = slots.category.rsplit(" > ", 1)[0]
             broad = _kinds_within(parent, [], vocabulary, lambda: layer.suggest(clean))
@@ -322,7 +330,9 @@ def _with_brand(outside: Missing | None, words: str) -> str:
 _FED_UP = re.compile(r"\b(?:sick|tired|fed\s+up|done)\s+(?:of|with)\b", re.IGNORECASE)
 
 
-_SIZE_SAID = re.compile(r"\b(?:size|sized|sz|petite|small|medium|large|xs|xl|xxl)\b", re.IGNORECASE)
+_SIZE_SAID = re.compile(
+    r"\b(?:size|sized|sz|xs|xl|xxl)\b|\b(?:a|an|in)\s+(?:small|medium|large|petite)\b", re.IGNORECASE
+)
 
 
 def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> str:

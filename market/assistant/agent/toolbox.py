@@ -33,6 +33,7 @@ from market.assistant.agent.tools import (
     ToolResult,
     ViewCart,
 )
+from market.assistant.reading.amounts import read_budget
 from market.assistant.reading.questions import Comparison, Question, read_comparison, read_question
 from market.assistant.reading.vocabulary import Vocabulary
 from market.core.errors import Conflict, DatabaseUnavailable, DomainError, InvalidInput, NotFound, Unavailable
@@ -125,8 +126,22 @@ class Toolbox:
         described = await self._describe([args.product_id], with_variants=True)
         product, _ = described[0]
         found = answers.answer(question, product)
+        if found["property"] == "price" and found["verdict"] == "value":
+            found["value"] += self._approximately(product, args.question)
         data = {"product": _named(product), "answer": found}
         return ToolResult(name="answer_question", arguments={}, ok=True, data=data)
+
+    def _approximately(self, product: dict, question: str) -> str:
+        """ " (≈ €27.13)": a price in the currency the question names (else the assistant's), when the
+        product is priced in another; marked as approximate, from the operator's exchange-rate table."""
+        price = product.get("price") or {}
+        wanted = read_budget(question, currency_default=self.settings.assistant_currency).currency
+        wanted = wanted or self.settings.assistant_currency
+        rates = self.engine.exchange_rates if self.engine is not None else None
+        if not price or rates is None or price.get("currency") == wanted:
+            return ""
+        amount = rates.convert(price["amount"], price["currency"], wanted)
+        return f" (≈ {replies.money(amount, wanted)})" if amount is not None else ""
 
     async def _compare_products(self, session: Session, args: CompareProducts) -> ToolResult:
         ids = list(dict.fromkeys(args.product_ids))

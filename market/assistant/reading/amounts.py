@@ -132,6 +132,7 @@ UNIT_WORDS = (
     "pages", "month", "months", "year", "years", "yr", "yrs", "day", "days", "hour", "hours", "minute",
     "minutes", "min", "mins", "second", "seconds", "degree", "degrees", "speed", "speeds", "burner",
     "burners", "cup", "cups", "serving", "servings", "star", "stars", "pack", "packs", "ply", "count",
+    "s", "yo", "year-olds", "year-old",
 )  # fmt: skip
 UNIT = rf"(?:{_alternation(UNIT_WORDS)})(?![\w])"
 
@@ -198,6 +199,12 @@ _CURRENCY_ONLY = re.compile(
 )
 
 
+# "euro prices please", "dollar amounts": the currency to show prices in.
+_CURRENCY_PRICES = re.compile(
+    rf"\b(?P<cur>{_alternation(_CURRENCY_WORDS)})\s+(?:prices|pricing|amounts|figures)\b", re.IGNORECASE
+)
+
+
 def _currency_of(marker: str | None, default: str) -> str | None:
     if not marker:
         return None
@@ -249,7 +256,9 @@ def read_budget(text: str, *, currency_default: str) -> BudgetReading:
             else:
                 high = high if high is not None else amounts[0]
             masked = _blank(masked, _lead_start(masked, match.start()), match.end())
-    for match in list(_CURRENCY_ONLY.finditer(masked)):
+    # "are these in euros? what's that in US dollars?": the currency named last is the one wanted
+    named = [*_CURRENCY_ONLY.finditer(masked), *_CURRENCY_PRICES.finditer(masked)]
+    for match in sorted(named, key=lambda found: found.start(), reverse=True):
         currency = currency or _currency_of(match.group("cur"), currency_default)
         masked = _blank(masked, match.start(), match.end())
     unit_currency = currency or currency_default

@@ -42,7 +42,7 @@ _SHIPPING_FAVOUR = re.compile(
 # Words that ask the assistant to do something in the shop: a message with them is no mere "thanks".
 _REQUEST = re.compile(
     r"\b(?:show|find|search|add|put|take|remove|need|want|looking|get|buy|order|pay|checkout|check\s+out|"
-    r"compare|cheaper|another|more|other|instead)\b",
+    r"compare|cheaper|another|more|other|instead|no|not|without|except|either|only|but)\b",
     re.IGNORECASE,
 )
 # A request that holds only on the trick's terms: "... if you knock 20% off", "add it but at 50% off".
@@ -96,12 +96,12 @@ def read(text: str, *, shopping: bool) -> Reading:
         return Reading(None)
     if _ARITHMETIC.search(text):
         return Reading("off_topic")
+    if phrases["off_topic"].search(text):  # "good evening! quick one - what's the capital of Australia?"
+        return Reading("off_topic")
     for kind in ("thanks", "greeting"):
         pattern = phrases[kind]
         if pattern.search(text) and _says_nothing_more(pattern.sub(" ", text)):
             return Reading(kind)  # type: ignore[arg-type]
-    if phrases["off_topic"].search(text):
-        return Reading("off_topic")
     return Reading(None)
 
 

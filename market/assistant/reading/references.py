@@ -152,11 +152,14 @@ def _mentions(text: str, shown: Sequence[ShownProduct]) -> list[tuple[int, list[
     for match in list(_ALL.finditer(masked)):
         n = _count(match.group("count"))
         take(match, ordered if n in (0, len(ordered)) else [])
-    found.extend(_attribute_mentions(masked, ordered))
+    # "which is cheaper, the first or the second?": with positions named, "cheaper" asks, it does not point
+    found.extend(_attribute_mentions(masked, ordered, by_price=not found))
     return found
 
 
-def _attribute_mentions(text: str, ordered: list[ShownProduct]) -> list[tuple[int, list[int]]]:
+def _attribute_mentions(
+    text: str, ordered: list[ShownProduct], *, by_price: bool = True
+) -> list[tuple[int, list[int]]]:
     """Colours ("the red one") and brands ("the Ohmfield one"), narrowed by "cheaper"/"pricier" if said."""
     found: list[tuple[int, list[int]]] = []
     colors = {" ".join(p.color.lower().split()) for p in ordered if p.color}
@@ -175,7 +178,7 @@ def _attribute_mentions(text: str, ordered: list[ShownProduct]) -> list[tuple[in
         for match in re.finditer(rf"(?<![\w-]){spelled}(?![\w-])", text, re.IGNORECASE):
             text = text[: match.start()] + " " * (match.end() - match.start()) + text[match.end() :]
             found.append((match.start(), [p.product_id for p in ordered if p.brand.lower() == brand]))
-    by_price = _CHEAPER.search(text) or _PRICIER.search(text)
+    by_price = by_price and (_CHEAPER.search(text) or _PRICIER.search(text))
     if by_price:
         pool = [p for p in ordered if any(p.product_id in ids for _, ids in found)] or ordered
         found = [

@@ -14,6 +14,7 @@ import msgspec
 
 from market.assistant.agent import replies
 from market.assistant.llm.messages import BackendError
+from tests.conftest import OPERATOR_TOKEN, product
 from tests.market.assistant.scripted import (
     FixedClassifier,
     call,
@@ -26,6 +27,8 @@ from tests.market.assistant.scripted import (
     say,
     use,
 )
+
+OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 
 async def turns(client, conversation_id: str) -> list[dict]:
@@ -243,6 +246,25 @@ async def test_an_add_and_checkout_in_one_message_adds_then_asks_to_confirm(shop
     (group,) = answer["cart"]["sellers"]
     assert [line["product_id"] for line in group["lines"]] == [shown[2]]
     assert "Shall I start checkout?" in answer["reply"] and await orders(db) == 0
+
+
+async def test_a_price_asked_in_another_currency_comes_with_an_approximate_conversion(shop, db) -> None:
+    table = {"as_of": "2026-11-30", "base": "USD", "rates": {"EUR": "0.8", "USD": "1"}}
+    rates = await shop.put("/v1/operator/exchange-rates", json=table, headers=OPERATOR)
+    assert rates.status_code == 200, rates.text
+    lamp = product(
+        "lampe", title="Brass Desk Lamp", brand="Maison", category="Home & Kitchen > Lighting",
+        price={"amount": 4000, "currency": "EUR"}, description="A brass desk lamp.",
+    )  # fmt: skip
+    await open_shop(shop, db, [lamp], name="Maison Lumiere")
+    use(shop, local(), FixedClassifier(["search", "ask_product", "ask_product"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "brass desk lamp")
+
+    in_dollars = await say(shop, conversation, "how much is the first one in dollars, roughly?")
+    assert "€40.00 (≈ $50.00)" in in_dollars["reply"]
+    in_euros = await say(shop, conversation, "and how much is it in euros?")
+    assert "€40.00" in in_euros["reply"] and "≈" not in in_euros["reply"]  # its own currency: nothing to convert
 
 
 async def test_checkout_starts_only_after_an_explicit_confirmation(shop, db) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from market.assistant.reading import policy
+from market.assistant.reading.amounts import read_budget
 from market.assistant.reading.attributes import read_attributes
 from market.assistant.reading.questions import read_comparison
 from market.assistant.reading.synonyms import normalized
@@ -114,3 +115,36 @@ def test_a_new_quantity_before_a_comma(words: Vocabulary) -> None:
 def test_the_first_comparative_said_is_the_one_asked(text: str, attribute: str, wants: str) -> None:
     comparison = read_comparison(text)
     assert comparison is not None and attribute in comparison.attributes and comparison.wants == wants
+
+
+@pytest.mark.parametrize(
+    ("text", "currency"),
+    [("wait, are these prices in euros? what's that in US dollars roughly?", "USD"),
+     ("Which Bluetooth speakers do you have? Euro prices please", "EUR"),
+     ("what would the first one cost me in pounds", "GBP")],
+)  # fmt: skip
+def test_the_currency_to_show_prices_in_is_the_one_named_last(text: str, currency: str) -> None:
+    assert read_budget(text, currency_default="USD").currency == currency
+
+
+def test_an_age_group_is_no_budget() -> None:
+    assert read_budget("anything that's safe for under 3s?", currency_default="USD").budget_max is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["alright mate, who d'you reckon wins the league this season?",
+     "Do you happen to know if it's going to rain in Seattle this weekend?",
+     "good evening! quick one - what's the capital of australia?"],
+)  # fmt: skip
+def test_more_off_topic_questions(text: str) -> None:
+    assert policy.read(text, shopping=False).kind == "off_topic"
+
+
+def test_a_poem_is_a_task_not_shopping_even_with_a_product_named() -> None:
+    text = "Could you write me a short poem for my wife's anniversary card? she loves perfume"
+    assert policy.read(text, shopping=True).kind == "off_topic"
+
+
+def test_a_colour_turned_down_with_thanks_is_a_refinement() -> None:
+    assert policy.read("and no red either thanks", shopping=False).kind is None
