@@ -349,6 +349,7 @@ def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> st
             not _REASON.match(clause.strip())
             or re.search(r"\d|[$£€]", clause)
             or _SIZE_SAID.search(clause)  # "he's a size S"
+            or read_budget(clause, currency_default="USD").currency  # "I'm in Berlin so euros please"
             or (asks(clause) and not fed_up)
         ):
             kept += [separator, clause]

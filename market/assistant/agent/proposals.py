@@ -135,7 +135,7 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
     if (
         (refs or (history.focus is not None and _THIS_ONE.search(text)))
         and _ADD_FIRST.search(text)
-        and "?" not in text
+        and "?" not in re.split(r"(?<=[.!])\s+", text)[0]  # "add the first keyboard too. how many now?"
         and not _REMOVE_CUE.search(text)
         and not _names_another_product(intent, history)
     ):  # "I'll take number 1, and one of number 2 as well", "fine, add it at the normal price then"
@@ -223,7 +223,14 @@ def _question_about_shown(intent: Intent, text: str, history: History) -> Propos
     if (about_the_kind or slots.colors or slots.has_budget or slots.size) and not _EXPLICIT_REF.search(text):
         return None  # "anything cheaper?", "have you got it in sage green?": a search again
     question_like = bool(intent.question) or is_question(text)
-    if refs and not intent.question and asked and _SAME_AGAIN.search(text) and intent.action != "compare":
+    if (
+        refs
+        and not intent.question
+        and asked
+        and _SAME_AGAIN.search(text)
+        and _EXPLICIT_REF.search(text)  # "and the second?"; "is it waterproof?" asks something new
+        and intent.action != "compare"
+    ):
         return _answers(refs, asked, history)  # "and the second?": the same question of another product
     if not question_like:
         return None

@@ -99,7 +99,8 @@ def _reply_for(name: str, data: dict[str, Any]) -> str:
     if name == "product_details":
         return _details(data["product"])
     if name == "answer_question":
-        return answer_text(data["product"], data["answer"])
+        found = [data["answer"], *data.get("also", [])]
+        return " ".join(answer_text(data["product"], one) for one in found)
     if name == "compare_products":
         return _compare(data)
     if name == "add_to_cart":

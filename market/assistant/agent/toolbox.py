@@ -8,6 +8,7 @@ leaves here only inside the result JSON, which reaches the model as a tool messa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -55,6 +56,10 @@ class Session:
     conversation_id: UUID
     cart_id: UUID | None = None
     search_ids: dict[int, UUID] = field(default_factory=dict)
+
+
+# Where a message moves on to another question: "how many litres is it? and what's it made of".
+_QUESTION_PARTS = re.compile(r"\?\s*|\s+and\s+(?=(?:what|what's|how|is|are|does|do|can|will)\b)", re.IGNORECASE)
 
 
 @dataclass
@@ -129,7 +134,22 @@ class Toolbox:
         if found["property"] == "price" and found["verdict"] == "value":
             found["value"] += self._approximately(product, args.question)
         data = {"product": _named(product), "answer": found}
+        also = [  # "how many litres is it? and what's it made of": each question answered
+            answers.answer(more, product) for more in self._more_questions(args.question, found["property"])
+        ]
+        if also:
+            data["also"] = also[:2]
         return ToolResult(name="answer_question", arguments={}, ok=True, data=data)
+
+    def _more_questions(self, text: str, answered: str) -> list[Question]:
+        """The questions after the first in a message that asks several ("...? and what's it made of")."""
+        parts = [part for part in _QUESTION_PARTS.split(text) if part.strip()]
+        found = []
+        for part in parts[1:3]:
+            more = read_question(part, self.vocabulary.attribute_keys, self.vocabulary.attribute_values)
+            if more is not None and more.properties[0] != answered:
+                found.append(more)
+        return found
 
     def _approximately(self, product: dict, question: str) -> str:
         """ " (≈ €27.13)": a price in the currency the question names (else the assistant's), when the

@@ -201,7 +201,7 @@ _CURRENCY_ONLY = re.compile(
 
 # "euro prices please", "dollar amounts": the currency to show prices in.
 _CURRENCY_PRICES = re.compile(
-    rf"\b(?P<cur>{_alternation(_CURRENCY_WORDS)})\s+(?:prices|pricing|amounts|figures)\b", re.IGNORECASE
+    rf"\b(?P<cur>{_alternation(_CURRENCY_WORDS)})\s+(?:prices|pricing|amounts|figures|please|pls|plz)\b", re.IGNORECASE
 )
 
 

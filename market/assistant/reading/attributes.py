@@ -56,11 +56,11 @@ _GENDER = {
     "unisex": r"\bunisex\b",
 }
 _NEGATION = re.compile(
-    r"(?:\bnot|\bno|\bnon|\bwithout|\bexcept|\bavoid|\bnothing|\bnever|\bhate|\brather\s+than|"
+    r"(?:\bnot|\bno|\bnon|\bwithout|\bexcept|\bavoid(?:ing|s)?|\bnothing|\bnever|\bhate|\brather\s+than|"
     r"\bscrap|\bditch|\bforget(?:\s+about)?|\bnever\s*mind|\bskip|"
     r"\binstead\s+of|\bother\s+than|\banything\s+but|"
     r"\b(?:don'?t|do\s+not|doesn'?t|does\s+not)\s+(?:want|like|need|trust|have|has|contain|use|come\s+with)|"
-    r"\b(?:isn'?t|aren'?t|is\s+not|are\s+not)|\bstay\s+away\s+from|\bsteer\s+clear\s+of|\bget\s+rid\s+of|"
+    r"\b(?:isn'?t|aren'?t|is\s+not|are\s+not)|\bstay(?:ing)?\s+away\s+from|\bsteer(?:ing)?\s+clear\s+of|\bget(?:ting)?\s+rid\s+of|"
     r"\ballergic\s+to|\bfree\s+(?:of|from)|\bmoving\s+away\s+from|\bdone\s+with|\bsick\s+of|\bfed\s+up\s+with|"
     r"\bnot\s+(?:(?:too|very|that|really|so)\s+)?(?:keen|fussed|sold|big|into|(?:a\s+)?(?:big\s+)?fan)(?:\s+(?:on|of))?|"
     r"\bcan'?t\s+stand)"
@@ -127,11 +127,17 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
 _AGE = re.compile(
     rf"\b(?P<n>\d{{1,2}}|{_NUMBER_WORDS})[\s-]*(?:years?|yrs?|yo)(?:[\s-]*olds?)?\b|"
     rf"\b(?:aged?|turning|turns)\s+(?P<m>\d{{1,2}}|{_NUMBER_WORDS})\b|"
-    r"\b(?P<word>newborn|baby|babies|infant|toddler|toddlers|teen|teens|teenager|teenagers)\b",
+    r"\b(?P<word>newborn|baby|babies|infant|toddler|toddlers|teen|teens|teenager|teenagers)\b|"
+    r"\b(?P<nth>first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|6th)\s+birthday\b|"
+    r"\bunder\s+(?P<under>\d{1,2})s\b",
     re.IGNORECASE,
 )
 _AGE_OF = {"newborn": 0, "baby": 0, "babies": 0, "infant": 0, "toddler": 1, "toddlers": 1, "teen": 13,
            "teens": 13, "teenager": 13, "teenagers": 13}  # fmt: skip
+
+
+_BIRTHDAY = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+             "fifth": 5, "5th": 5, "sixth": 6, "6th": 6}  # fmt: skip
 
 
 def _youngest(text: str) -> int | None:
@@ -140,6 +146,10 @@ def _youngest(text: str) -> int | None:
     for match in _AGE.finditer(text):
         if match["word"]:
             ages.append(_AGE_OF[match["word"].lower()])
+        elif match["nth"]:  # "her first birthday": she turns one
+            ages.append(_BIRTHDAY[match["nth"].lower()])
+        elif match["under"]:  # "safe for under 3s": younger than three
+            ages.append(max(int(match["under"]) - 1, 0))
         elif (number := parse_number(match["n"] or match["m"])) is not None:
             ages.append(int(number))
     ages += [int(n) for n in re.findall(r"\band\s+(\d{1,2})\b", text)] if ages else []

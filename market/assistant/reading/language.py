@@ -58,7 +58,13 @@ def names_no_product(word: str) -> bool:
     (`data/nonproduct_words.txt`). Such a word never makes "we don't carry that"; a word WordNet does not
     know ("hoverboard") still may."""
     lowered = word.lower()
-    return lowered in _nonproduct_words() or singular(lowered) in _nonproduct_words()
+    known = _nonproduct_words()
+    if lowered in known or singular(lowered) in known:
+        return True
+    # "talked", "camping"'s kin: a verb's past or -ing form of a word known as no product ("talk")
+    stems = [lowered[:-2], lowered[:-1]] if lowered.endswith("ed") else []
+    stems += [lowered[:-3], lowered[:-3] + "e"] if lowered.endswith("ing") else []
+    return any(len(stem) >= 3 and stem in known for stem in stems)
 
 
 @functools.cache

@@ -267,6 +267,14 @@ async def test_a_price_asked_in_another_currency_comes_with_an_approximate_conve
     assert "€40.00" in in_euros["reply"] and "≈" not in in_euros["reply"]  # its own currency: nothing to convert
 
 
+async def test_two_questions_in_one_message_get_two_answers(shop) -> None:
+    use(shop, local(), FixedClassifier(["search", "ask_product"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "yoga mat")
+    answer = await say(shop, conversation, "what colour is the first one? and who makes it")
+    assert "color: purple" in answer["reply"] and "brand: Lotusflow" in answer["reply"]
+
+
 async def test_checkout_starts_only_after_an_explicit_confirmation(shop, db) -> None:
     use(shop, local(), FixedClassifier(["search", "add_to_cart", "checkout", "chit_chat", "checkout"]))
     conversation = await converse(shop)

@@ -120,6 +120,7 @@ def test_the_first_comparative_said_is_the_one_asked(text: str, attribute: str, 
 @pytest.mark.parametrize(
     ("text", "currency"),
     [("wait, are these prices in euros? what's that in US dollars roughly?", "USD"),
+     ("hi, I'm in Berlin so euros please. looking for a stand mixer", "EUR"),
      ("Which Bluetooth speakers do you have? Euro prices please", "EUR"),
      ("what would the first one cost me in pounds", "GBP")],
 )  # fmt: skip
@@ -148,3 +149,24 @@ def test_a_poem_is_a_task_not_shopping_even_with_a_product_named() -> None:
 
 def test_a_colour_turned_down_with_thanks_is_a_refinement() -> None:
     assert policy.read("and no red either thanks", shopping=False).kind is None
+
+
+@pytest.mark.parametrize(
+    ("text", "suitable", "unsuitable"),
+    [("a soft toy for my granddaughter's first birthday", "0+", "3+"),
+     ("anything that's safe for under 3s?", "0+", "3+")],
+)  # fmt: skip
+def test_ages_said_as_birthdays_and_age_groups(text: str, suitable: str, unsuitable: str, words) -> None:
+    ages = read_attributes(text, words, "Toys & Games > Plush").wanted.get("age_range", ())
+    assert suitable in ages and unsuitable not in ages
+
+
+def test_staying_away_from_a_value_turns_it_down(words: Vocabulary) -> None:
+    text = "hi, I'm pregnant so staying away from retinol for now. any face serums without it?"
+    reading = read_attributes(text, words, "Beauty > Skincare")
+    assert "retinol" in reading.excluded["key_ingredient"] and "key_ingredient" not in reading.wanted
+
+
+def test_a_comparison_along_a_named_attribute() -> None:
+    comparison = read_comparison("1 vs 3, which has the higher wattage? laptop's a bit power hungry")
+    assert comparison is not None and comparison.attributes == ("wattage",) and comparison.wants == "max"
