@@ -9,9 +9,10 @@ retraining needs to learn from clicks that are biased towards the top of the lis
 
 from __future__ import annotations
 
+import inspect
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import anyio
 import msgspec
@@ -50,7 +51,7 @@ async def run_search(
     exploration: Exploration | None = None,
     *,
     sent_in: str = "body",
-    shown: Callable[[list[SearchHit]], list[SearchHit]] | None = None,
+    shown: Callable[[list[SearchHit]], list[SearchHit] | Awaitable[list[SearchHit]]] | None = None,
 ) -> SearchResponse:
     """`sent_in`: where the request's fields came from ("body" or "query"), for errors to name them.
     `shown`: which of the results are shown (the assistant shows fewer than it ranks); the impression logged
@@ -63,6 +64,8 @@ async def run_search(
     telemetry.search_served(response.timings_ms, found=bool(response.results))
     if shown is not None:
         kept = shown(response.results)
+        if inspect.isawaitable(kept):
+            kept = await kept
         response.results = [msgspec.structs.replace(hit, position=index) for index, hit in enumerate(kept, 1)]
     swapped = None
     if exploration is not None and request.cursor is None:

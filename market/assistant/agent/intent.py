@@ -271,7 +271,8 @@ _ASKS_ADVICE = re.compile(
     r"(?:need|get|buy|take|bring|pack|recommend|suggest)|"
     r"\bwhat\s+to\s+(?:get|buy)|\bany\s+(?:ideas|suggestions|recommendations)|\bideas\s+for\b|"
     r"\bworth\s+(?:getting|buying|having)|\b(?:zero|no|absolutely\s+no)\s+(?:ideas?|clue)\b|"
-    r"\bwhere\s+(?:do|should)\s+(?:i|we)\s+(?:even\s+)?start|\bimpossible\s+to\s+buy\s+for|\buseless\s+at\s+this",
+    r"\bwhere\s+(?:do|should)\s+(?:i|we)\s+(?:even\s+)?start|\bwhere\s+to\s+(?:even\s+)?start|"
+    r"\bwhat\s+(?:would|do|can)\s+you\s+(?:recommend|suggest)|\bimpossible\s+to\s+buy\s+for|\buseless\s+at\s+this",
     re.IGNORECASE,
 )
 # What a shopper says who has no kind of product in mind yet: "a thing for my dog", "some things for my flat".

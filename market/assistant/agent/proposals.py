@@ -54,6 +54,10 @@ _NEW_QUANTITY = re.compile(
     r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|a\s+single)\b(?!\s*(?:of\s+the|more))",
     re.IGNORECASE,
 )  # "make that just one", "only 2": a cart line's new quantity
+_NO_CHECKOUT = re.compile(
+    r"\b(?:don'?t|do\s+not|not|no|won'?t)\s+(?:\w+\s+){0,2}?(?:check(?:ing)?\s?out|checkout|pay(?:ing)?)\b",
+    re.IGNORECASE,
+)
 _CHECKOUT_TOO = re.compile(r"\b(?:check\s?out|checkout|pay(?:ment)?|place\s+the\s+order)\b", re.IGNORECASE)
 _MANY = re.compile(r"\b(?:both|all|each|and|&|first\s+(?:two|three|\d))\b", re.IGNORECASE)
 _ADD_CUE = re.compile(
@@ -128,6 +132,12 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         return Proposal(say=refusal, kind="refusal")
     if action == "remove_from_cart" and _ADD_CUE.search(text) and not _REMOVE_CUE.search(text):
         action = "add_to_cart"  # "pop the second toaster in the basket as well"
+    elif action == "remove_from_cart" and intent.catalog_topic and not _REMOVE_CUE.search(text):
+        action = "search"  # "and a bread knife": a need, nothing taken out
+    if action == "view_cart" and intent.catalog_topic and not _ABOUT_THE_CART.search(text):
+        action = "search"  # "show me strollers"
+    if action == "checkout" and _NO_CHECKOUT.search(text):  # "put the third in my cart but don't check out yet"
+        action = "add_to_cart" if refs and _ADD_CUE.search(text) else "view_cart"
     if (action in ("remove_from_cart", "add_to_cart") or _NEW_QUANTITY.search(text)) and (
         set_to := _quantity_set(intent, history)
     ):
@@ -428,7 +438,8 @@ def _cart_add(intent: Intent, history: History) -> Proposal:
     arguments = {"quantity": quantity} | ({"exact": True} if exact else {})
     calls = tuple(ToolCall("add_to_cart", {"product_id": pid} | arguments) for pid in ids[:4])
     # "put it in, then let's check out": the add, and the question that confirms checkout
-    return Proposal(calls=calls, confirm_checkout=bool(_CHECKOUT_TOO.search(intent.clean)))
+    asks_to_pay = bool(_CHECKOUT_TOO.search(intent.clean)) and not _NO_CHECKOUT.search(intent.clean)
+    return Proposal(calls=calls, confirm_checkout=asks_to_pay)
 
 
 def _quantity_set(intent: Intent, history: History) -> Proposal | None:

@@ -77,7 +77,13 @@ async def search(
     request = SearchRequest(
         query=query[:500], filters=filters, limit=settings.assistant_results * WIDER, session_id=session_id
     )
-    shown = _kind_asked(query, settings.assistant_results, vocabulary)
+    kind_asked = _kind_asked(query, vocabulary)
+    count = settings.assistant_results
+
+    async def shown(hits: list) -> list:
+        listed = kind_asked(hits)[:count]
+        return await _buyable_first(listed, extras_of)
+
     response = await run_search(request, engine, impressions, shown=shown)
     if not response.results and filters.category and filters.max_price is None and filters.min_price is None:
         # The category is the reading most often wrong ("a hint, not a certainty"): without it, once.
@@ -103,10 +109,22 @@ async def search(
     return found
 
 
-def _kind_asked(query: str, count: int, vocabulary: Vocabulary):
+async def _buyable_first(hits: list, extras_of: Any) -> list:
+    """The products that can be bought here now before those that cannot (out of stock, preorder, not sold
+    through Agora), each group in ranked order: the list holds the same products, and "add the first one"
+    adds something the shopper can buy."""
+    extras = await extras_of([hit.product_id for hit in hits]) if hits else {}
+
+    def unbuyable(hit: Any) -> bool:
+        extra = extras.get(hit.product_id)
+        return not hit.in_stock or (extra is not None and not extra.sold_here)
+
+    return sorted(hits, key=unbuyable)
+
+
+def _kind_asked(query: str, vocabulary: Vocabulary):
     """Which ranked results to show: those whose title names the kind of product asked for (the fullest
-    naming that two titles have, else the bare kind even if only one has it); else the first `count` as
-    ranked. The kind is the query's last word naming one ("racket" of
+    naming that two titles have, else the bare kind even if only one has it); else all, as ranked. The kind is the query's last word naming one ("racket" of
     "tennis rackets for a beginner"), with the words before it that are not qualities ("tennis", but not
     "beginner" or "usb-c": attributes filter those), as long as two titles (with their category) still have
     them all: a shopper asking for tennis rackets wants no squash rackets in the list."""
@@ -127,8 +145,8 @@ def _kind_asked(query: str, count: int, vocabulary: Vocabulary):
         for phrase in tried:
             having = [hit for hit, stems in zip(hits, named, strict=True) if phrase <= stems]
             if len(having) >= 2 or (having and phrase == tried[-1]):  # one shampoo beats four conditioners
-                return having[:count]
-        return hits[:count]
+                return having
+        return hits
 
     return keep
 

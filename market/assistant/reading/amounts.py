@@ -152,7 +152,7 @@ _LEAD_WORDS = frozenset((
     "is", "in", "price", "range", "budget", "spend", "to", "i", "can", "could", "pay", "paying", "have",
     "got", "want", "would", "like",
 ))  # fmt: skip
-_BUDGET_WORD = r"(?:budget(?:\s+is|\s+of|'s|\s+'s|:)?|price\s+range(?:\s+is|\s+of)?|(?:to\s+|can\s+)?spend|(?:to\s+)?pay|afford)"
+_BUDGET_WORD = r"(?:budget(?:\s+is|\s+of|'s|\s+'s|:)?(?:\s+(?:only|just|about|around|roughly|max|maximum|up\s+to))?|price\s+range(?:\s+is|\s+of)?|(?:to\s+|can\s+)?spend|(?:to\s+)?pay|afford)"
 _TAIL = r"(?:\s*(?:max(?:imum)?|tops|or\s+less|or\s+so|at\s+(?:the\s+)?most|or\s+under|or\s+thereabouts)\b)?"
 _MAX_WORDS = (
     r"(?:under|below|nothing\s+(?:over|above|more\s+than)(?:\s+like)?|beneath|less\s+than|lower\s+than|cheaper\s+than|no\s+more\s+than|not\s+more\s+than|"

@@ -252,16 +252,23 @@ def _read_categories(
 
         # "a sheet set for a queen bed": what the thing is for names another category (dog beds) only
         # when it narrows the thing itself ("shoes for running": running shoes).
-        heads = [match for match in wanted if not _FOR_WHAT.search(text.masked[max(0, match.start() - 40) : match.start()])]
-        category = path_of(max(heads or wanted, key=specific))
-        narrower = [match for match in wanted if path_of(match).startswith(category + " > ")]
+        complements = [
+            match for match in wanted if _FOR_WHAT.search(text.masked[max(0, match.start() - 40) : match.start()])
+        ]
+        heads = [match for match in wanted if match not in complements]
+        # Among heads equally specific, the last named: "a camping lantern" is a lantern.
+        category = path_of(max(heads, key=lambda match: (specific(match)[0], match.start()))) if heads else None
+        category = category or path_of(max(wanted, key=specific))
+        narrower = [match for match in complements if path_of(match).startswith(category + " > ")]
         if narrower:
             category = path_of(max(narrower, key=specific))
     return category, tuple(dict.fromkeys(excluded)), tuple(dict.fromkeys(dismissed))
 
 
 _FOR_WHAT = re.compile(
-    r"\b(?:for|fits?|fitting)\s+(?:(?:a|an|the|my|our|his|her|their|your|some|two|twin)\s+)?(?:[\w'-]+\s+){0,2}$",
+    r"(?<!looking )(?<!searching )(?<!shopping )(?<!hunting )(?<!ask )(?<!asking )"  # "looking for a tent"
+    r"\b(?:for|fits?|fitting|in|into|inside|on|onto)\s+(?:(?:a|an|the|my|our|his|her|their|your|some|two|twin)\s+)?"
+    r"(?:[\w'-]+\s+){0,2}$",
     re.IGNORECASE,
 )
 

@@ -275,6 +275,26 @@ async def test_two_questions_in_one_message_get_two_answers(shop) -> None:
     assert "color: purple" in answer["reply"] and "brand: Lotusflow" in answer["reply"]
 
 
+async def test_the_classifiers_misreads_of_cart_actions_are_corrected_by_the_wording(shop, db) -> None:
+    # each later message misread: a checkout, a removal, a look at the cart
+    use(shop, local(), FixedClassifier(["search", "checkout", "remove_from_cart", "view_cart"]))
+    conversation = await converse(shop)
+    shown = [card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]]
+
+    added = await say(shop, conversation, "put the second one in my cart but don't check out yet")
+    (group,) = added["cart"]["sellers"]
+    assert [line["product_id"] for line in group["lines"]] == [shown[1]]
+    assert "checkout" not in added["reply"].lower()
+
+    need = await say(shop, conversation, "and a yoga mat")
+    assert [card["title"] for card in need["products"]] == ["Non-Slip Yoga Mat, 6 mm"]
+    assert "cart" not in need and "Removed" not in need["reply"]  # nothing was taken out
+
+    looked = await say(shop, conversation, "show me headphones")
+    assert {card["title"] for card in looked["products"]} >= {"Wired Studio Headphones"}
+    assert await orders(db) == 0
+
+
 async def test_checkout_starts_only_after_an_explicit_confirmation(shop, db) -> None:
     use(shop, local(), FixedClassifier(["search", "add_to_cart", "checkout", "chit_chat", "checkout"]))
     conversation = await converse(shop)

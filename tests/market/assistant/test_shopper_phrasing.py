@@ -170,3 +170,14 @@ def test_staying_away_from_a_value_turns_it_down(words: Vocabulary) -> None:
 def test_a_comparison_along_a_named_attribute() -> None:
     comparison = read_comparison("1 vs 3, which has the higher wattage? laptop's a bit power hungry")
     assert comparison is not None and comparison.attributes == ("wattage",) and comparison.wants == "max"
+
+
+def test_the_last_of_equally_specific_kinds_is_the_thing(words: Vocabulary) -> None:
+    # and "looking for" says what is wanted, not what it is for
+    text = "Looking for a camping lantern to hang in the tent."
+    assert understand(text, words, currency_default="USD").category == "Outdoor > Lighting"
+
+
+def test_a_budget_said_with_only(words: Vocabulary) -> None:
+    said = "Budget is only 100 dollars. Please show within that only"
+    assert read_budget(said, currency_default="USD").budget_max == 10000
