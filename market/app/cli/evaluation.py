@@ -194,7 +194,7 @@ def _counts_line(counts) -> str:
 @click.option(
     "--set",
     "which",
-    type=click.Choice(["generated", "shoppers", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "all"]),
+    type=click.Choice(["generated", "shoppers", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "all"]),
     default="shoppers",
     show_default=True,
     help="Which dialogues: the generated regression set, the hand-written shopper set, its holdout, the fresh "

@@ -149,6 +149,8 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     for word in dropped:
         said = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", " ", said)
     slots = layer.understand(said, vocabulary, currency_default=currency)
+    if slots.size is None and slots.category and (sized := _sized_here(said, slots.category, vocabulary)):
+        slots = msgspec.structs.replace(slots, size=sized)  # "medium dog collar": its products come in sizes
     if slots.size:  # "bike helmet size S": a filter, not words a title must have
         said = re.sub(rf"\b(?:size|sz|sized)\s*:?\s*(?:an?\s+)?{re.escape(slots.size)}(?![\w.])", " ", said, flags=re.IGNORECASE)
     if slots.currency is None and (home := home_currency(clean)):  # "i'm in the UK": prices in pounds
@@ -334,6 +336,25 @@ _FED_UP = re.compile(r"\b(?:sick|tired|fed\s+up|done)\s+(?:of|with)\b", re.IGNOR
 _SIZE_SAID = re.compile(
     r"\b(?:size|sized|sz|xs|xl|xxl)\b|\b(?:a|an|in)\s+(?:small|medium|large|petite)\b", re.IGNORECASE
 )
+
+
+_BARE_SIZE = re.compile(r"\b(?P<size>extra[\s-]large|x-?large|extra[\s-]small|small|medium|large)\b(?!\s+(?:of|amount))", re.IGNORECASE)
+
+
+def _sized_here(text: str, category: str, vocabulary: Vocabulary) -> str | None:
+    """A size said as a bare word ("medium dog collar", "a large one") where the category's products come in
+    sizes; elsewhere "small" and "large" only describe ("a small desk")."""
+    sizes = {
+        key
+        for path, keys in vocabulary.category_attributes.items()
+        if path.startswith(category) or category.startswith(path)
+        for key in keys
+    }
+    match = _BARE_SIZE.search(text)
+    if "size" not in sizes or match is None or turned_down_word(text, match["size"]):
+        return None
+    said = " ".join(match["size"].lower().replace("-", " ").split())
+    return "extra large" if said in ("extra large", "x large", "xlarge") else said
 
 
 def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> str:

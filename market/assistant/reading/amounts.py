@@ -132,7 +132,8 @@ UNIT_WORDS = (
     "pages", "month", "months", "year", "years", "yr", "yrs", "day", "days", "hour", "hours", "minute",
     "minutes", "min", "mins", "second", "seconds", "degree", "degrees", "speed", "speeds", "burner",
     "burners", "cup", "cups", "serving", "servings", "star", "stars", "pack", "packs", "ply", "count",
-    "s", "yo", "year-olds", "year-old",
+    "s", "yo", "year-olds", "year-old", "kilo", "kilos", "kilogram", "kilograms", "kgs", "gram", "grams",
+    "stone",
 )  # fmt: skip
 UNIT = rf"(?:{_alternation(UNIT_WORDS)})(?![\w])"
 

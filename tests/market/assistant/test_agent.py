@@ -295,6 +295,20 @@ async def test_the_classifiers_misreads_of_cart_actions_are_corrected_by_the_wor
     assert await orders(db) == 0
 
 
+async def test_a_bare_size_word_filters_where_products_come_in_sizes(shop, db) -> None:
+    collars = [
+        product(f"collar-{size}", title=f"Reflective Dog Collar, {size.title()}", brand="Pawsmith",
+                category="Pet Supplies > Dogs > Collars", price={"amount": 1500, "currency": "USD"},
+                attributes={"size": size, "color": "blue"})
+        for size in ("small", "medium", "large")
+    ]  # fmt: skip
+    await open_shop(shop, db, collars, name="Brightside Pets")
+    use(shop, local(), FixedClassifier(["search"]))
+    conversation = await converse(shop)
+    answer = await say(shop, conversation, "medium dog collar please")
+    assert [card["title"] for card in answer["products"]] == ["Reflective Dog Collar, Medium"]
+
+
 async def test_checkout_starts_only_after_an_explicit_confirmation(shop, db) -> None:
     use(shop, local(), FixedClassifier(["search", "add_to_cart", "checkout", "chit_chat", "checkout"]))
     conversation = await converse(shop)

@@ -181,3 +181,8 @@ def test_the_last_of_equally_specific_kinds_is_the_thing(words: Vocabulary) -> N
 def test_a_budget_said_with_only(words: Vocabulary) -> None:
     said = "Budget is only 100 dollars. Please show within that only"
     assert read_budget(said, currency_default="USD").budget_max == 10000
+
+
+def test_a_weight_in_kilos_is_no_budget() -> None:
+    assert read_budget("He's a big lad, about 35 kilos", currency_default="USD").budget_max is None
+    assert read_budget("under 50 pounds", currency_default="USD").currency == "GBP"
