@@ -200,6 +200,7 @@ _CURRENCY_ONLY = re.compile(
 )
 
 
+_A_YEAR = re.compile(r"(?:19|20)(?!00)\d\d")  # 1901-2099 but the round 2000 and 1900
 # "euro prices please", "dollar amounts": the currency to show prices in.
 _CURRENCY_PRICES = re.compile(
     rf"\b(?P<cur>{_alternation(_CURRENCY_WORDS)})\s+(?:prices|pricing|amounts|figures|please|pls|plz)\b", re.IGNORECASE
@@ -241,6 +242,9 @@ def read_budget(text: str, *, currency_default: str) -> BudgetReading:
             amounts = [parse_number(parts[f"{n}_num"]) for n in ("a", "b") if parts.get(f"{n}_num")]
             if any(amount is None for amount in amounts):
                 continue
+            approximate = kind in ("around", "ish") or parts.get("a_ish") or parts.get("a_ish2")
+            if approximate and not any(markers) and _A_YEAR.fullmatch(parts.get("a_num") or ""):
+                continue  # "since about 1985", "around 2019": a year, not money
             found = next((c for m in markers if (c := _currency_of(m, currency_default))), None)
             currency = currency or found
             ish = parts.get("a_ish") or parts.get("a_ish2")

@@ -193,6 +193,8 @@ def _read_colors(text: _Text, vocabulary: Vocabulary) -> tuple[tuple[str, ...], 
             last_excluded_end = match.end()
         else:
             wanted.extend(member for member in family if member not in wanted)
+    # "not black - everything I own is black": a colour turned down anywhere is not wanted
+    wanted = [color for color in wanted if color not in excluded]
     return tuple(wanted), tuple(dict.fromkeys(excluded))
 
 

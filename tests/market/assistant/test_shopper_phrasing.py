@@ -186,3 +186,15 @@ def test_a_budget_said_with_only(words: Vocabulary) -> None:
 def test_a_weight_in_kilos_is_no_budget() -> None:
     assert read_budget("He's a big lad, about 35 kilos", currency_default="USD").budget_max is None
     assert read_budget("under 50 pounds", currency_default="USD").currency == "GBP"
+
+
+def test_a_year_said_roughly_is_no_budget_but_a_round_sum_is() -> None:
+    said = "Haven't bought a sleeping bag since about 1985 so bear with me."
+    assert read_budget(said, currency_default="USD").budget_min is None
+    assert read_budget("about 2000", currency_default="USD").budget_max == 240000
+    assert read_budget("about $1985", currency_default="USD").budget_max is not None
+
+
+def test_a_colour_turned_down_is_not_wanted_where_it_is_said_again(words: Vocabulary) -> None:
+    slots = understand("Rain jacket please. Not black - everything I own is black", words, currency_default="USD")
+    assert (slots.colors, slots.exclude_colors) == ((), ("black",))
