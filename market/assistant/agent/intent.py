@@ -197,8 +197,13 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
                 break
     topic = (*known, *unknown)
     context = slots.category or (history.state.need.category if history.state.need and not topic else None)
-    vague_need = reading.kind is None and not (named or unknown or slots.colors)
     attributes = read_attributes(read_budget(clean, currency_default=currency).rest, vocabulary, context)
+    if context is None and reading.kind is None and (owner := _category_of_values(attributes, vocabulary, clean)):
+        # "anything with hyaluronic acid?": a value only one department's products have names it
+        slots = msgspec.structs.replace(slots, category=owner)
+        context, named = owner, True
+        attributes = read_attributes(read_budget(clean, currency_default=currency).rest, vocabulary, context)
+    vague_need = reading.kind is None and not (named or unknown or slots.colors)
     suggestions = tuple(layer.suggest(_interests(clean) or clean)) if vague_need and not refs else ()
     outside = missing_brand(clean, vocabulary)
     broad: tuple[str, ...] = ()
@@ -336,6 +341,29 @@ _FED_UP = re.compile(r"\b(?:sick|tired|fed\s+up|done)\s+(?:of|with)\b", re.IGNOR
 _SIZE_SAID = re.compile(
     r"\b(?:size|sized|sz|xs|xl|xxl)\b|\b(?:a|an|in)\s+(?:small|medium|large|petite)\b", re.IGNORECASE
 )
+
+
+def _category_of_values(attributes: AttributeReading, vocabulary: Vocabulary, text: str) -> str | None:
+    """The one category whose products have most of the attributes a message asks for, counting only
+    attributes that few categories have ("key ingredient", "skin type"; not colour or material); an
+    attribute whose name the message says ("my skin is dry") counts more."""
+    owners: dict[str, set[str]] = {}
+    for path, keys in vocabulary.category_attributes.items():
+        for key in keys:
+            owners.setdefault(key, set()).add(path)
+    said = set(re.findall(r"[a-z]+", text.lower()))
+    counts: dict[str, float] = {}
+    for key in attributes.wanted:
+        paths = owners.get(key, set())
+        named = any(part in said for part in key.split("_") if part not in ("type", "range", "size", "level"))
+        if 1 <= len(paths) <= 2:
+            for path in paths:
+                counts[path] = counts.get(path, 0) + (1.5 if named else 1)
+    if not counts:
+        return None
+    best = max(counts.values())
+    leaders = [path for path, count in counts.items() if count == best]
+    return leaders[0] if len(leaders) == 1 else None
 
 
 _BARE_SIZE = re.compile(r"\b(?P<size>extra[\s-]large|x-?large|extra[\s-]small|small|medium|large)\b(?!\s+(?:of|amount))", re.IGNORECASE)

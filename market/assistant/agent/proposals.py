@@ -54,6 +54,11 @@ _NEW_QUANTITY = re.compile(
     r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|a\s+single)\b(?!\s*(?:of\s+the|more))",
     re.IGNORECASE,
 )  # "make that just one", "only 2": a cart line's new quantity
+_ASKS_CHECKOUT = re.compile(
+    r"\b(?:check\s+me\s+out|take\s+me\s+to\s+(?:the\s+)?(?:checkout|payment)|let'?s\s+(?:check\s?out|pay)|"
+    r"(?:i'?m\s+)?ready\s+to\s+(?:check\s?out|pay)|checkout\s+(?:please|pls|now)|check\s?out\s+now)\b",
+    re.IGNORECASE,
+)
 _NO_CHECKOUT = re.compile(
     r"\b(?:don'?t|do\s+not|not|no|won'?t)\s+(?:\w+\s+){0,2}?(?:check(?:ing)?\s?out|checkout|pay(?:ing)?)\b",
     re.IGNORECASE,
@@ -136,6 +141,8 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         action = "search"  # "and a bread knife": a need, nothing taken out
     if action == "view_cart" and intent.catalog_topic and not _ABOUT_THE_CART.search(text):
         action = "search"  # "show me strollers"
+    if action != "checkout" and history.cart_ids and _ASKS_CHECKOUT.search(text) and not _ADD_CUE.search(text):
+        action = "checkout"  # "thats it, check me out"
     if action == "checkout" and _NO_CHECKOUT.search(text):  # "put the third in my cart but don't check out yet"
         action = "add_to_cart" if refs and _ADD_CUE.search(text) else "view_cart"
     if (action in ("remove_from_cart", "add_to_cart") or _NEW_QUANTITY.search(text)) and (

@@ -84,14 +84,16 @@ def parse_number(text: str) -> Decimal | None:
 # --- money ---------------------------------------------------------------------------------------------
 
 _CURRENCY_MARKERS: dict[str, str] = {
-    "us$": "USD", "usd": "USD", "us dollars": "USD", "american dollars": "USD",
-    "c$": "CAD", "ca$": "CAD", "cad": "CAD", "canadian dollars": "CAD",
-    "a$": "AUD", "au$": "AUD", "aud": "AUD", "australian dollars": "AUD",
+    "us$": "USD", "usd": "USD", "us dollars": "USD", "us dollar": "USD", "american dollars": "USD",
+    "c$": "CAD", "ca$": "CAD", "cad": "CAD", "canadian dollars": "CAD", "canadian dollar": "CAD",
+    "a$": "AUD", "au$": "AUD", "aud": "AUD", "australian dollars": "AUD", "australian dollar": "AUD",
+    "aussie dollars": "AUD", "aussie dollar": "AUD", "aussie": "AUD",
     "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR",
     "£": "GBP", "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "pounds sterling": "GBP", "quid": "GBP",
     "¥": "JPY", "jpy": "JPY", "yen": "JPY",
     "chf": "CHF", "franc": "CHF", "francs": "CHF", "swiss francs": "CHF",
-    "sek": "SEK", "kr": "SEK", "kronor": "SEK", "krona": "SEK",
+    "sek": "SEK", "kr": "SEK", "kronor": "SEK", "krona": "SEK", "swedish kronor": "SEK", "swedish krona": "SEK",
+    "swiss franc": "CHF", "japanese yen": "JPY", "british pounds": "GBP",
 }  # fmt: skip
 # Plain "$", "dollars" and "bucks" mean the shopper's own dollar when that is a dollar, else US dollars.
 _DOLLAR_WORDS = {"$", "dollar", "dollars", "buck", "bucks"}

@@ -309,6 +309,15 @@ async def test_a_bare_size_word_filters_where_products_come_in_sizes(shop, db) -
     assert [card["title"] for card in answer["products"]] == ["Reflective Dog Collar, Medium"]
 
 
+async def test_check_me_out_asks_to_confirm_whatever_the_classifier_read(shop, db) -> None:
+    use(shop, local(), FixedClassifier(["search", "add_to_cart", "ask_product"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "yoga mat")
+    await say(shop, conversation, "add the first one")
+    asked = await say(shop, conversation, "thats it, check me out")
+    assert "Shall I start checkout?" in asked["reply"] and await orders(db) == 0
+
+
 async def test_checkout_starts_only_after_an_explicit_confirmation(shop, db) -> None:
     use(shop, local(), FixedClassifier(["search", "add_to_cart", "checkout", "chit_chat", "checkout"]))
     conversation = await converse(shop)

@@ -198,3 +198,22 @@ def test_a_year_said_roughly_is_no_budget_but_a_round_sum_is() -> None:
 def test_a_colour_turned_down_is_not_wanted_where_it_is_said_again(words: Vocabulary) -> None:
     slots = understand("Rain jacket please. Not black - everything I own is black", words, currency_default="USD")
     assert (slots.colors, slots.exclude_colors) == ((), ("black",))
+
+
+@pytest.mark.parametrize(
+    ("text", "currency"),
+    [("what do those work out to in aussie dollars?", "AUD"), ("prices in Swedish kronor", "SEK"),
+     ("can you give me those prices in Canadian dollars please", "CAD")],
+)  # fmt: skip
+def test_currencies_by_their_everyday_names(text: str, currency: str) -> None:
+    assert read_budget(text, currency_default="USD").currency == currency
+
+
+def test_a_value_only_one_department_has_names_the_department(words: Vocabulary) -> None:
+    from market.assistant.agent.intent import _category_of_values
+
+    text = "anything with hyaluronic acid? my skin is so dry from the winter here"
+    reading = read_attributes(text, words, None)
+    assert _category_of_values(reading, words, text) == "Beauty > Skincare"
+    plain = "something in blue"
+    assert _category_of_values(read_attributes(plain, words, None), words, plain) is None
