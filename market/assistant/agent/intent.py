@@ -372,14 +372,8 @@ _BARE_SIZE = re.compile(r"\b(?P<size>extra[\s-]large|x-?large|extra[\s-]small|sm
 def _sized_here(text: str, category: str, vocabulary: Vocabulary) -> str | None:
     """A size said as a bare word ("medium dog collar", "a large one") where the category's products come in
     sizes; elsewhere "small" and "large" only describe ("a small desk")."""
-    sizes = {
-        key
-        for path, keys in vocabulary.category_attributes.items()
-        if path.startswith(category) or category.startswith(path)
-        for key in keys
-    }
     match = _BARE_SIZE.search(text)
-    if "size" not in sizes or match is None or turned_down_word(text, match["size"]):
+    if "size" not in vocabulary.attribute_keys_of(category) or match is None or turned_down_word(text, match["size"]):
         return None
     said = " ".join(match["size"].lower().replace("-", " ").split())
     return "extra large" if said in ("extra large", "x large", "xlarge") else said

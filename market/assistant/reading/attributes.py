@@ -166,10 +166,7 @@ def _from_age(value: str) -> int:
 
 def _keys_for(vocabulary: Vocabulary, category: str | None) -> list[str]:
     if category:
-        found: set[str] = set()
-        for path, keys in vocabulary.category_attributes.items():
-            if path.startswith(category) or category.startswith(path):
-                found |= keys
+        found = vocabulary.attribute_keys_of(category)
         if found:
             return [key for key in vocabulary.attribute_values if key in found and key not in _SKIP]
     return [key for key in vocabulary.attribute_values if key not in _SKIP]

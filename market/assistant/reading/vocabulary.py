@@ -185,6 +185,15 @@ class Vocabulary:
             patterns.append(rf"(?<![\w-])(?P<s>{'|'.join(re.escape(size) for size in alone)})(?![\w-])")
         return tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns)
 
+    def attribute_keys_of(self, category: str) -> frozenset[str]:
+        """The attributes the products of `category` have, with those of the categories above and below it."""
+        return frozenset(
+            key
+            for path, keys in self.category_attributes.items()
+            if path.startswith(category) or category.startswith(path)
+            for key in keys
+        )
+
     def names_a_kind(self, word: str) -> bool:
         """Whether a word names a kind of product (a word of a category term: "kettle", "tents"), rather
         than qualifying one ("synthetic", "walnut", "mesh")."""
