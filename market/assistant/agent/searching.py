@@ -79,6 +79,7 @@ async def search(
     )
     kind_asked = _kind_asked(query, vocabulary)
     count = settings.assistant_results
+    extras_of = _remembered(extras_of)  # the list's order and its cards read the same rows once
 
     async def shown(hits: list) -> list:
         listed = kind_asked(hits)[:count]
@@ -109,6 +110,18 @@ async def search(
     return found
 
 
+def _remembered(extras_of: Any) -> Any:
+    """`extras_of` that asks the database only for products it has not been asked about yet."""
+    known: dict[int, Any] = {}
+
+    async def extras(ids: list[int]) -> dict[int, Any]:
+        if missing := [pid for pid in ids if pid not in known]:
+            known.update(await extras_of(missing))
+        return {pid: known[pid] for pid in ids if pid in known}
+
+    return extras
+
+
 async def _buyable_first(hits: list, extras_of: Any) -> list:
     """The products that can be bought here now before those that cannot (out of stock, preorder, not sold
     through Agora), each group in ranked order: the list holds the same products, and "add the first one"
@@ -124,8 +137,8 @@ async def _buyable_first(hits: list, extras_of: Any) -> list:
 
 def _kind_asked(query: str, vocabulary: Vocabulary):
     """Which ranked results to show: those whose title names the kind of product asked for (the fullest
-    naming that two titles have, else the bare kind even if only one has it); else all, as ranked. The kind is the query's last word naming one ("racket" of
-    "tennis rackets for a beginner"), with the words before it that are not qualities ("tennis", but not
+    naming that two titles have, else the bare kind even if only one has it); else all, as ranked. The kind
+    is the query's last word naming one ("racket" of "tennis rackets for a beginner"), with the words before it that are not qualities ("tennis", but not
     "beginner" or "usb-c": attributes filter those), as long as two titles (with their category) still have
     them all: a shopper asking for tennis rackets wants no squash rackets in the list."""
     said = re.findall(r"[a-z][a-z'-]+", query.lower())
