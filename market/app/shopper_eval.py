@@ -1,7 +1,7 @@
-"""`agora eval assistant --set shoppers|holdout|fresh|fresh2|fresh3|fresh4|fresh5|fresh6|fresh7|fresh8`: the hand-written shopper dialogues through the assistant.
+"""`agora eval assistant --set NAME`: the hand-written shopper dialogues through the assistant.
 
 The sets are `market/assistant/dialogues/shoppers/*.json` (one file per class),
-`market/assistant/dialogues/shoppers_holdout/dialogues.json`, `shoppers_fresh/` to `shoppers_fresh8/` (each
+`market/assistant/dialogues/shoppers_holdout/dialogues.json`, `shoppers_fresh/` to `shoppers_fresh10/` (each
 written later, by a tester who saw neither the assistant's code nor its answers); their format and every check are specified in
 `market/assistant/dialogues/shoppers/FORMAT.md`. Each dialogue is one conversation with the app, over its
 HTTP API only (the assistant is a black box): per turn the answer of `POST /v1/conversations/{id}/messages`
@@ -49,6 +49,8 @@ SHOPPER_SETS = {
     "fresh6": "shoppers_fresh6",
     "fresh7": "shoppers_fresh7",
     "fresh8": "shoppers_fresh8",
+    "fresh9": "shoppers_fresh9",
+    "fresh10": "shoppers_fresh10",
 }
 
 
@@ -300,7 +302,7 @@ def format_table(summary: Mapping[str, Any]) -> str:
 
 # --- every set asked for, on one app ------------------------------------------------------------------------
 
-SETS = ("generated", "shoppers", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8")
+SETS = ("generated", *SHOPPER_SETS)
 
 
 async def evaluate_sets(

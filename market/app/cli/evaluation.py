@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from market.app.cli.common import run
+from market.app.shopper_eval import SETS
 from market.core.settings import Settings
 
 
@@ -194,7 +195,7 @@ def _counts_line(counts) -> str:
 @click.option(
     "--set",
     "which",
-    type=click.Choice(["generated", "shoppers", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "all"]),
+    type=click.Choice([*SETS, "all"]),
     default="shoppers",
     show_default=True,
     help="Which dialogues: the generated regression set, the hand-written shopper set, its holdout, the fresh "

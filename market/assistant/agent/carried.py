@@ -6,8 +6,8 @@ Three kinds of evidence, in order:
 2. the product word itself: the head of the request (its last word that is neither common English nor a
    colour or size) appears in no title or category of the catalog: "a snowboard" -> we don't carry
    snowboards, and nothing is shown;
-3. after searching, when a word of the query is sold nowhere or its head is an `unheard_pair` ("dog
-   food"), the best of the first results means something else: its cosine with the query is below
+3. after searching, when a word of the query is sold nowhere, its head is an `unheard_pair` ("dog
+   food") or its head is in no title at all (`head_unsold`: "cat litter"), the best of the first results means something else: its cosine with the query is below
    `ranking.similarity.LOW_RELEVANCE_COSINE` (the threshold unmet demand uses, measured on the demo
    catalog) -> said so, and the results are labelled as the closest alternatives;
 4. the titles found have the head only as part of another product's name (`named_only_within`: "mountain
@@ -109,6 +109,16 @@ def unheard_pair(words: str, vocabulary: Vocabulary) -> str | None:
     first, second = tokens[-2], tokens[-1]
     named = singular(first) in vocabulary.path_words and vocabulary.names_a_kind(second)
     return f"{first} {second}" if named and together(first, second) not in vocabulary.pairs else None
+
+
+def head_unsold(words: str, vocabulary: Vocabulary) -> bool:
+    """Whether the thing `words` names (the last word before any qualifier) is in no title or category,
+    though English may know it as something else: "big bag of cat litter" finds sleeping bags, which the
+    results' meaning then tells apart. Everyday words ("something", "stuff") name nothing to look for."""
+    tokens = [token.lower() for token in _TOKEN.findall(_CUT.split(words, maxsplit=1)[0]) if token.isalpha()]
+    if not tokens or tokens[-1] in english_words():
+        return False
+    return not vocabulary.sells(tokens[-1]) and not vocabulary.sells(singular(tokens[-1]))
 
 
 def named_only_within(words: str, titles: Sequence[str], vocabulary: Vocabulary) -> bool:

@@ -5,7 +5,7 @@ top-level category so that the options differ, at most `OPTIONS`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -22,7 +22,8 @@ class Suggester:
         labels = [_label(path) for path in self.categories]
         self._vectors = np.asarray(embed(labels)) if labels else np.zeros((0, 1))  # type: ignore[operator]
 
-    def __call__(self, text: str) -> list[str]:
+    def __call__(self, text: str, among: Callable[[str], bool] | None = None) -> list[str]:
+        """`among`: which categories may be offered ("for a six-year-old": those with ages), all if None."""
         if not self.categories:
             return []
         query = np.asarray(self._embed([text]))[0]  # type: ignore[operator]
@@ -31,7 +32,9 @@ class Suggester:
         roots: set[str] = set()
         for index in order.tolist():
             path = self.categories[index]
-            root = path.split(">", 1)[0].strip()
+            if among is not None and not among(path):
+                continue
+            root = path.split(">", 1)[0].strip() if among is None else path  # a few kinds may share one
             if root in roots:
                 continue
             roots.add(root)

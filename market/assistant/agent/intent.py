@@ -30,7 +30,7 @@ from market.assistant.reading.questions import (
     read_comparison,
     read_question,
 )
-from market.assistant.reading.request import asks, requested
+from market.assistant.reading.request import asks, asks_if_sold, requested
 from market.assistant.reading.understanding import Slots
 from market.assistant.reading.vocabulary import Vocabulary, title_words
 from market.assistant.reading.words import generic_head, singular, stem
@@ -58,13 +58,14 @@ class Classifier(Protocol):
 @dataclass(frozen=True)
 class Layer:
     """The deterministic parts, injected so that tests (and other catalogs) can bring their own.
-    `suggest(text)`: 3-5 category paths of the live catalog that could suit a vague need."""
+    `suggest(text, among=None)`: 3-5 category paths of the live catalog that could suit a vague need,
+    among those `among(path)` accepts."""
 
     vocabulary: Vocabulary
     classifier: Classifier
     understand: Callable[..., Slots] = understanding.understand
     resolve: Callable[..., list[int]] = references.resolve_reference
-    suggest: Callable[[str], list[str]] = lambda text: []
+    suggest: Callable[..., list[str]] = lambda text, among=None: []
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,9 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     for word in dropped:
         said = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", " ", said)
     slots = layer.understand(said, vocabulary, currency_default=currency)
-    if slots.size is None and slots.category and (sized := _sized_here(said, slots.category, vocabulary)):
+    if slots.size is None and slots.category and (
+        sized := _sized_here(said, slots.category, vocabulary) or _described_size(clean, slots.category, vocabulary)
+    ):
         slots = msgspec.structs.replace(slots, size=sized)  # "medium dog collar": its products come in sizes
     if slots.size:  # "bike helmet size S": a filter, not words a title must have
         said = re.sub(rf"\b(?:size|sz|sized)\s*:?\s*(?:an?\s+)?{re.escape(slots.size)}(?![\w.])", " ", said, flags=re.IGNORECASE)
@@ -177,6 +180,8 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         own = layer.understand(phrase, vocabulary, currency_default=currency).category
         slots = msgspec.structs.replace(slots, category=own)
     unknown = [word for word in _unknown_words(phrase or "", vocabulary) if word not in known]
+    if phrase and asks_if_sold(said):  # "do you sell calculators": a product, whatever else English calls it
+        unknown += [word for word in _asked_unsold(phrase, vocabulary) if word not in unknown]
     named = bool(slots.category or slots.brand or slots.exclude_brands or known)
     reading = trick if trick.kind else policy.read(clean, shopping=named)
     action, confidence = layer.classifier.predict(clean, has_shown=bool(history.shown))
@@ -197,14 +202,34 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
                 break
     topic = (*known, *unknown)
     context = slots.category or (history.state.need.category if history.state.need and not topic else None)
-    attributes = read_attributes(read_budget(clean, currency_default=currency).rest, vocabulary, context)
-    if context is None and reading.kind is None and (owner := _category_of_values(attributes, vocabulary, clean)):
+    unpriced = read_budget(clean, currency_default=currency).rest
+    if slots.category and (named_too := _named_by_values(unpriced, said, slots.category, vocabulary)):
+        # "a queen bed with nothing on it. what bedding have you got in queen?": bedding, which has queens
+        slots = msgspec.structs.replace(slots, category=named_too)
+        context = named_too
+    attributes = read_attributes(unpriced, vocabulary, context)
+    if (
+        context is None
+        and reading.kind is None
+        # Unless the message names a thing besides the value: "ok fine, do you sell calculators" asks for
+        # calculators, not for fine hair; "weights, I'm a total beginner" for weights ("acid" of "anything
+        # with hyaluronic acid?" is the value itself)
+        and not _besides_values([*known, *unknown], attributes)
+        and (owner := _category_of_values(attributes, vocabulary, clean))
+    ):
         # "anything with hyaluronic acid?": a value only one department's products have names it
         slots = msgspec.structs.replace(slots, category=owner)
         context, named = owner, True
         attributes = read_attributes(read_budget(clean, currency_default=currency).rest, vocabulary, context)
     vague_need = reading.kind is None and not (named or unknown or slots.colors)
-    suggestions = tuple(layer.suggest(_interests(clean) or clean)) if vague_need and not refs else ()
+    suggestions: tuple[str, ...] = ()
+    if vague_need and not refs:
+        interests = _interests(clean) or clean
+        if _a_childs_age(attributes):  # "my niece's 6th birthday": kinds made for her age
+            suggestions = tuple(
+                layer.suggest(interests, among=lambda path: "age_range" in vocabulary.attribute_keys_of(path))
+            )
+        suggestions = suggestions or tuple(layer.suggest(interests))
     outside = missing_brand(clean, vocabulary)
     broad: tuple[str, ...] = ()
     open_ended = _ASKS_ADVICE.search(clean) or (_VAGUE_THING.search(clean) and not slots.has_budget)
@@ -369,11 +394,29 @@ def _category_of_values(attributes: AttributeReading, vocabulary: Vocabulary, te
 _BARE_SIZE = re.compile(r"\b(?P<size>extra[\s-]large|x-?large|extra[\s-]small|small|medium|large)\b(?!\s+(?:of|amount))", re.IGNORECASE)
 
 
+# Who or what it is for, described by size: "he's a big lad", "she'll be huge", "a tiny pup".
+_DESCRIBED_SIZE = re.compile(
+    r"\b(?P<large>huge|massive|giant|enormous|big\s+(?:lad|boy|girl|dog|breed|fella|guy|chap|one)|large\s+breed)\b"
+    r"|\b(?P<small>tiny|teeny|little\s+(?:lad|boy|girl|dog|pup|puppy|one)|small\s+breed|toy\s+breed)\b",
+    re.IGNORECASE,
+)
+
+
+def _described_size(text: str, category: str, vocabulary: Vocabulary) -> str | None:
+    """The size of whom it is for, where the category's products come in sizes: "he's a big lad" (large),
+    "a tiny pup" (small). Said anywhere in the message, reasons included."""
+    if "size" not in vocabulary.attribute_keys_of(category) or not (found := _DESCRIBED_SIZE.search(text)):
+        return None
+    return "large" if found["large"] else "small"
+
+
 def _sized_here(text: str, category: str, vocabulary: Vocabulary) -> str | None:
     """A size said as a bare word ("medium dog collar", "a large one") where the category's products come in
     sizes; elsewhere "small" and "large" only describe ("a small desk")."""
+    if "size" not in vocabulary.attribute_keys_of(category):
+        return None
     match = _BARE_SIZE.search(text)
-    if "size" not in vocabulary.attribute_keys_of(category) or match is None or turned_down_word(text, match["size"]):
+    if match is None or turned_down_word(text, match["size"]):
         return None
     said = " ".join(match["size"].lower().replace("-", " ").split())
     return "extra large" if said in ("extra large", "x large", "xlarge") else said
@@ -447,6 +490,45 @@ def _unknown_words(phrase: str, vocabulary: Vocabulary) -> list[str]:
             continue
         found.append(word)
     return found
+
+
+def _named_by_values(text: str, said: str, category: str, vocabulary: Vocabulary) -> str | None:
+    """Another category the message names too, when the attribute values it says belong to that one only:
+    "bed" and "bedding" are both said, and "queen" is a size of bedding, not of dog beds."""
+    owner = _category_of_values(read_attributes(text, vocabulary, None), vocabulary, text)
+    if owner is None or owner.startswith(category) or category.startswith(owner):
+        return None
+    named = (term for term, path in vocabulary.category_terms.items() if path.startswith(owner))
+    lowered = said.lower()
+    return owner if any(re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", lowered) for term in named) else None
+
+
+def _a_childs_age(attributes: AttributeReading) -> bool:
+    """Whether the ages wanted are a child's, past babyhood and before the teens (3+ to 10+): the kinds
+    made for those ages suit a vague need; a baby's or a grown-up's need is wider."""
+    ages = [value for value in attributes.wanted.get("age_range", ()) if "month" not in value]
+    oldest = max((int(found[1]) for value in ages if (found := re.match(r"\s*(\d{1,2})", value))), default=0)
+    return 3 <= oldest < 12
+
+
+def _besides_values(words: Sequence[str], attributes: AttributeReading) -> list[str]:
+    """Those of `words` that are no part of an attribute value wanted."""
+    values = [value.lower() for found in attributes.wanted.values() for value in found]
+    return [word for word in words if not any(word.lower() in value for value in values)]
+
+
+def _asked_unsold(phrase: str, vocabulary: Vocabulary) -> list[str]:
+    """The words of a phrase asked for by name that no title or category has, and that are neither
+    everyday English ("something", "gifts") nor words naming no kind ("set"): "golf" of "golf clubs"."""
+    return [
+        word
+        for word in re.findall(r"[a-z][a-z'-]+", phrase.lower())
+        if word not in FILLER
+        and len(word) > 2
+        and not (vocabulary.sells(word) or vocabulary.sells(singular(word)))
+        and word not in language.english_words()
+        and not generic_head(word)
+    ]
 
 
 def _need_words(

@@ -42,6 +42,8 @@ _EXPLICIT_REF = re.compile(
     r"\b(?:first|second|third|fourth|fifth|sixth|last|1st|2nd|3rd|4th|5th|6th|number\s+\d|no\.?\s*\d|option\s+\d)\b|#\s?\d",
     re.IGNORECASE,
 )
+# A position in the list, not "last year" or "the last one of theirs lasted a day".
+_POSITION = re.compile(r"\b(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|number\s+\d)\b|#\s?\d", re.IGNORECASE)
 _THIS_ONE = re.compile(r"\b(?:it|its|it's|this|that|they|them|their)\b", re.IGNORECASE)
 _REFINING = re.compile(
     r"\b(?:cheaper|pricier|less\s+expensive|more\s+expensive|other|others|different|else)\b", re.IGNORECASE
@@ -89,6 +91,7 @@ _ABOUT_THE_CART = re.compile(
 _SAME_AGAIN = re.compile(
     r"^\W*(?:and|what\s+about|how\s+about|same\s+(?:for|with)|and\s+for)\b|^[^.!]{0,30}\?\s*$", re.IGNORECASE
 )
+_ANOTHER_KIND = re.compile(r"^\W*(?:ok(?:ay)?\W+)?(?:what|how)\s+about\b", re.IGNORECASE)
 # A comparison asked, not a refinement ("which is cheaper?" compares; "show me cheaper ones" searches again).
 # "longer than that" asks for longer ones than those shown: a refinement, not a comparison.
 _COMPARING = re.compile(
@@ -140,6 +143,8 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         set_to := _quantity_set(intent, history)
     ):
         return set_to  # "make that just one", "actually make that 2"
+    if _turns_down(intent) and history.shown and not _POSITION.search(text):
+        return _need(intent, text, history)  # "can you leave out Pawsmith as well?", "not Auralis tho"
     if (
         (refs or (history.focus is not None and _THIS_ONE.search(text)))
         and _ADD_FIRST.search(text)
@@ -154,6 +159,8 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
     if current.options and (option := _chosen(intent, current.options)):
         need = state.fresh(slots, intent.words, intent.attributes)
         need = msgspec.structs.replace(need, category=option if not slots.category else need.category)
+        if current.need is not None and not (current.need.words or current.need.category):
+            need = _with_what_was_said_before(need, current.need)
         return _search(need, state.replaced(current, need))
     if reading.kind == "thanks" and history.cart_ids and _CHECKOUT_TOO.search(text):
         reading, action = policy.Reading(None), "checkout"  # "that's it, let's check out"
@@ -227,6 +234,15 @@ def _action_by_wording(action: str, intent: Intent, text: str, history: History)
     return action
 
 
+def _turns_down(intent: Intent) -> bool:
+    """Whether the message turns down a brand, colour, attribute value or category: a refinement of the
+    list, whatever the action classifier read ("one more - leave out Quillmark" adds nothing)."""
+    slots = intent.slots
+    return bool(
+        slots.exclude_brands or slots.exclude_colors or slots.exclude_categories or intent.attributes.excluded
+    )
+
+
 def _filters_said(intent: Intent) -> bool:
     """Whether the message states what it wants ("75ft or more", "under 40 quid"): "longer than that, 75ft
     or more" asks for longer ones, not which of those shown is longer."""
@@ -240,6 +256,8 @@ def _question_about_shown(intent: Intent, text: str, history: History) -> Propos
     refs, asked = intent.references, history.state.asked
     if _ABOUT_THE_CART.search(text):
         return None  # "what's in my cart?" is about the cart, not a product
+    if _ANOTHER_KIND.match(text) and intent.catalog_topic and not _EXPLICIT_REF.search(text):
+        return None  # "what about studio headphones then": a search, not a question about those shown
     slots = intent.slots
     # "does it come with any kind of warranty?": a question about the product talked of
     of_this_one = intent.question is not None and is_question(text) and _THIS_ONE.search(text)
@@ -360,18 +378,16 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
     path = {stem(word) for word in re.findall(r"[a-z]+", (need.category or "").lower())} if need else set()
     another = bool(need and need.words) and any(stem(word) not in path for word in intent.catalog_topic)
     another = another and not any(stem(word) in said for word in need.words.lower().split())
-    if need is None or (
+    vague = need is not None and not (need.words or need.category or need.brand)  # a budget or an age only
+    if need is None or vague or (
         not in_list
         and (elsewhere or another or (names_product and not state.same_topic(need, slots, intent.topic)))
     ):
         fresh = state.fresh(slots, intent.words, intent.attributes)
         if need is not None and need.currency and not fresh.currency:  # the shopper's currency stays theirs
             fresh = msgspec.structs.replace(fresh, currency=need.currency)
-        if need is not None and not (need.words or need.category or fresh.budget_max or fresh.budget_min):
-            # "secret santa, £20 limit" asked about, then "something for his desk": still £20
-            fresh = msgspec.structs.replace(
-                fresh, budget_min=need.budget_min, budget_max=need.budget_max, currency=need.currency
-            )
+        if vague:
+            fresh = _with_what_was_said_before(fresh, need)
         if intent.outside_brand and need is not None and not fresh.category:
             # "I want the Sony WH-1000XM5": not carried; the alternatives are of the kind looked at
             fresh = msgspec.structs.replace(fresh, category=need.category)
@@ -405,10 +421,22 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
     return _search(refined, DialogueState(need=refined, earlier=current.earlier))
 
 
+def _with_what_was_said_before(fresh: Need, vague: Need) -> Need:
+    """The need named after a vague one, with what was said with the vague one: "secret santa, £20 limit"
+    then "something for his desk" is still under £20; "my niece turns 6" then "she loves building things"
+    wants building sets for six-year-olds (where the kind has ages: the search drops it where not)."""
+    if fresh.budget_max is None and fresh.budget_min is None:
+        fresh = msgspec.structs.replace(
+            fresh, budget_min=vague.budget_min, budget_max=vague.budget_max, currency=vague.currency
+        )
+    return msgspec.structs.replace(fresh, attributes=vague.attributes | fresh.attributes)
+
+
 def _question(intent: Intent, fresh: Need, current: DialogueState) -> Proposal:
     """One clarifying question, its options the suggested categories; a budget said is kept for later."""
     question = replies.clarifying_question(intent.suggestions)
-    kept = fresh if fresh.budget_max or fresh.budget_min else current.need
+    # "my niece's 6th birthday, what would you suggest?": the budget and the age said wait for the answer
+    kept = fresh if fresh.budget_max or fresh.budget_min or fresh.attributes else current.need
     after = DialogueState(need=kept, earlier=current.earlier, options=intent.suggestions)
     names = [option.rsplit(">", 1)[-1].strip() for option in intent.suggestions]
     call = ToolCall("ask_clarifying_question", {"question": question, "options": names})

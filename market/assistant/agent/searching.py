@@ -6,6 +6,7 @@ what was asked (see `carried`): said first, with alternatives labelled as such, 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from feedback.events import ImpressionLog, impression_payload
 from market.assistant.agent import listings, replies
 from market.assistant.agent.carried import (
     Missing,
+    head_unsold,
     missing_brand,
     missing_product,
     named_only_within,
@@ -35,6 +37,7 @@ from ranking.engine import MatchingEngine, SearchRequest, SearchResponse
 from ranking.filters import SearchFilters
 from ranking.similarity import LOW_RELEVANCE_COSINE, best_cosine
 
+SHARED_BY = 10  # categories having an attribute for it to filter a search that names no category
 RELEVANCE_TOP_K = 3  # the first results whose meaning is judged against the query
 WIDER = 3  # results ranked per result shown: room to keep those of the kind asked for
 
@@ -92,8 +95,10 @@ async def search(
         filters = msgspec.structs.replace(filters, category=None)
         request = msgspec.structs.replace(request, filters=filters)
         response = await run_search(request, engine, impressions, shown=shown)
-    unsure = (not filters.category and not filters.brand and _unsold(query, vocabulary)) or unheard_pair(
-        query, vocabulary
+    unsure = (
+        (not filters.category and not filters.brand and _unsold(query, vocabulary))
+        or unheard_pair(query, vocabulary)
+        or head_unsold(query, vocabulary)
     )
     if missing is None and response.results and unsure:
         cosine = best_cosine(engine, query, [hit.product_id for hit in response.results[:RELEVANCE_TOP_K]])
@@ -187,6 +192,12 @@ def _unsold(query: str, vocabulary: Vocabulary) -> bool:
     )
 
 
+def _shared_keys(vocabulary: Vocabulary) -> frozenset[str]:
+    """The attributes at least `SHARED_BY` categories have (colour, material, size), not one kind's own."""
+    counts = Counter(key for keys in vocabulary.category_attributes.values() for key in keys)
+    return frozenset(key for key, count in counts.items() if count >= SHARED_BY)
+
+
 def _filters(
     args: SearchProducts, settings: Settings, categories: Sequence[str], vocabulary: Vocabulary
 ) -> SearchFilters:
@@ -197,12 +208,19 @@ def _filters(
         attributes["color"] = [value for color in colors for value in _colors(color, vocabulary.colors)]
     if args.size:
         attributes["size"] = list(size_alternatives(args.size))
+    category = category_path(args.category, categories)
+    # An attribute the category's products lack filters nothing out but everything: an age kept from a
+    # vague need ("for a six-year-old") means nothing for the cutlery chosen after it. Without a category,
+    # only attributes many kinds share: "ok fine, do you sell calculators" is not about fine hair.
+    known = None
+    if vocabulary.category_attributes:
+        known = vocabulary.attribute_keys_of(category) if category else _shared_keys(vocabulary)
     for key, values in args.attributes.items():
-        attributes[key] = list(values)
+        if known is None or key in known:
+            attributes[key] = list(values)
     excluded: dict[str, list[str]] = {key: list(values) for key, values in args.exclude_attributes.items()}
     if args.exclude_colors:
         excluded["color"] = [v for c in args.exclude_colors for v in _colors(c, vocabulary.colors)]
-    category = category_path(args.category, categories)
     return msgspec.convert(
         {
             "min_price": args.min_price,

@@ -195,6 +195,8 @@ def same_topic(need: Need, slots: Slots, words: Sequence[str]) -> bool:
     """Whether a message that names a product stays with `need` (a narrower category, the same words)."""
     if slots.category and need.category:
         return slots.category.startswith(need.category) or need.category.startswith(slots.category)
+    if slots.category:  # "what about a gaming mouse then" after gaming laptops, which no category has
+        return False
     if not words:
         return True
     known = {word.lower().rstrip("s") for word in need.words.split()}

@@ -51,13 +51,13 @@ _SLEEPS = re.compile(
     re.IGNORECASE,
 )
 _GENDER = {
-    "men": r"\b(?:men'?s?|man'?s|male|guys?|gents?|for\s+him)\b",
+    "men": r"\b(?:men'?s?|man'?s|male|(?<!you\s)(?<!u\s)(?<!ya\s)guys?|gents?|for\s+him)\b",  # not "you guys"
     "women": r"\b(?:women'?s?|woman'?s|ladies|lady'?s|female|for\s+her)\b",
     "unisex": r"\bunisex\b",
 }
 _NEGATION = re.compile(
     r"(?:\bnot|\bno|\bnon|\bwithout|\bexcept|\bavoid(?:ing|s)?|\bnothing|\bnever|\bhate|\brather\s+than|"
-    r"\bscrap|\bditch|\bforget(?:\s+about)?|\bnever\s*mind|\bskip|"
+    r"\bscrap|\bditch|\bforget(?:\s+about)?|\bnever\s*mind|\bskip|\bleave\s+(?:out|off)|\bcut\s+out|\bminus|\bexclud(?:e|ing)|"
     r"\binstead\s+of|\bother\s+than|\banything\s+but|"
     r"\b(?:don'?t|do\s+not|doesn'?t|does\s+not)\s+(?:want|like|need|trust|have|has|contain|use|come\s+with)|"
     r"\b(?:isn'?t|aren'?t|is\s+not|are\s+not)|\bstay(?:ing)?\s+away\s+from|\bsteer(?:ing)?\s+clear\s+of|\bget(?:ting)?\s+rid\s+of|"
@@ -129,6 +129,8 @@ _AGE = re.compile(
     rf"\b(?:aged?|turning|turns)\s+(?P<m>\d{{1,2}}|{_NUMBER_WORDS})\b|"
     r"\b(?P<word>newborn|baby|babies|infant|toddler|toddlers|teen|teens|teenager|teenagers)\b|"
     r"\b(?P<nth>first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|6th)\s+birthday\b|"
+    r"\b(?P<th>\d{1,2})(?:st|nd|rd|th)\s+birthday\b|"
+    rf"\b(?:lad|boy|girl|kid|child|son|daughter|nephew|niece|grandson|granddaughter)\s+of\s+(?P<of>\d{{1,2}}|{_NUMBER_WORDS})\b|"
     r"\bunder\s+(?P<under>\d{1,2})s\b",
     re.IGNORECASE,
 )
@@ -148,9 +150,11 @@ def _youngest(text: str) -> int | None:
             ages.append(_AGE_OF[match["word"].lower()])
         elif match["nth"]:  # "her first birthday": she turns one
             ages.append(_BIRTHDAY[match["nth"].lower()])
+        elif match["th"]:  # "her 7th birthday"
+            ages.append(int(match["th"]))
         elif match["under"]:  # "safe for under 3s": younger than three
             ages.append(max(int(match["under"]) - 1, 0))
-        elif (number := parse_number(match["n"] or match["m"])) is not None:
+        elif (number := parse_number(match["n"] or match["m"] or match["of"])) is not None:
             ages.append(int(number))
     ages += [int(n) for n in re.findall(r"\band\s+(\d{1,2})\b", text)] if ages else []
     return min(ages) if ages else None
@@ -243,8 +247,13 @@ def _overlap(one: re.Match[str], other: re.Match[str]) -> bool:
 
 
 def _find(phrase: str, text: str) -> re.Match[str] | None:
+    """`phrase` said in `text`, its last word also as a plural ("for beginners") or, when long enough, as
+    an adjective ("citrusy")."""
     words = [re.escape(word) for word in re.split(r"[\s-]+", phrase) if word]
-    pattern = r"(?<![\w-])" + r"[\s-]*".join(words) + r"(?![\w-])"
+    if not words:
+        return None
+    ending = "(?:s|es|y)?" if len(words[-1]) >= 5 and words[-1][-1].isalpha() else "(?:s|es)?"
+    pattern = r"(?<![\w-])" + r"[\s-]*".join(words) + ending + r"(?![\w-])"
     return re.search(pattern, text, re.IGNORECASE)
 
 

@@ -13,7 +13,7 @@ _FRAME = re.compile(
     r"\b(?<!n't\s)(?<!not\s)(?:need|needs|needed|want|wants|wanted|would\s+like|'d\s+like|like\s+to\s+(?:buy|get|see)|"
     r"looking\s+(?:for|at)|look\s+(?:for|at)|searching\s+for|search\s+for|shopping\s+for|i'?m\s+after|"
     r"in\s+the\s+market\s+for|(?:do|does)\s+(?:you|y'?all|agora|anyone|anybody|any\s+sellers?)(?:\s+(?:guys|all|folks|lot))?"
-    r"\s+(?:have|sell|carry|stock|do)|can\s+i\s+(?:order|buy|get)|"
+    r"(?:\s+(?:at\s+least|even|also|still|actually|happen\s+to))?\s+(?:have|sell|carry|stock|do)|can\s+i\s+(?:order|buy|get)|"
     r"have\s+you\s+got|you\s+got|got\s+(?:any|an?)|are\s+there\s+any|is\s+there\s+an?|show\s+(?:me|us)|find\s+(?:me|us)|"
     r"get\s+(?:me|us)|buy(?:ing)?|order(?:ing)?|recommend|suggest|what\s+about|how\s+about|instead)\b",
     re.IGNORECASE,
@@ -34,6 +34,20 @@ _QUESTION_WORD = re.compile(
 )
 _TO_VERB = re.compile(r"^\s*to\s+(?:learn|play|buy|get|find|try|have|own|start|take\s+up)\s+", re.IGNORECASE)
 _BARE_WORDS = 4  # a message this short with no request in it may be the thing itself: "snowboards?"
+
+
+# A question whether the thing is sold at all: what follows it is a product by the shopper's own framing,
+# whatever else English uses the word for ("do you sell calculators", "would ye have any Lego").
+_ASKS_STOCK = re.compile(
+    r"\b(?:(?:do|does|would)\s+(?:you|ye|ya|y'?all|agora|anyone)(?:\s+(?:guys|all|folks|lot))?(?:\s+\w+){0,2}\s+"
+    r"(?:have|sell|stock|carry)|have\s+you\s+got|got\s+any)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_if_sold(text: str) -> bool:
+    """Whether `text` asks whether something is sold ("do you stock golf clubs?")."""
+    return _ASKS_STOCK.search(text) is not None
 
 
 def asks(text: str) -> bool:

@@ -16,6 +16,7 @@ import msgspec
 
 from market.assistant.reading.amounts import UNIT, WORD_NUMBER, parse_number, read_budget
 from market.assistant.reading.vocabulary import Vocabulary
+from market.assistant.reading.words import singular
 
 __all__ = ["Slots", "Vocabulary", "size_alternatives", "understand"]
 
@@ -145,6 +146,7 @@ def _read_size(text: _Text, vocabulary: Vocabulary) -> str | None:
 _NEGATION = re.compile(
     r"(?:\b(?:anything|everything|all|any)\s+(?:but|except|other\s+than)|\bnot|\bno|\bnon|\bwithout|\bexcept|"
     r"\bexcluding|\bbut\s+not|\bother\s+than|\bnothing|\bnever|\bavoid|\bskip|\bhate|\bdislike|"
+    r"\bleave\s+(?:out|off)|\bcut\s+out|\bminus|"
     r"\bisn'?t|\baren'?t|\bpass\s+on|\bsteer\s+clear\s+of|\b(?:sick|tired)\s+of|\bhad\s+enough\s+of|"
     r"\b(?:don'?t|do\s+not|doesn'?t|won'?t)\s+(?:want|like|need|care\s+for|trust)|"
     r"\bnot\s+(?:(?:too|very|that|really|so)\s+)?(?:keen|fussed|sold|big|into|(?:a\s+)?(?:big\s+)?fan)(?:\s+(?:on|of))?|"
@@ -264,7 +266,22 @@ def _read_categories(
         narrower = [match for match in complements if path_of(match).startswith(category + " > ")]
         if narrower:
             category = path_of(max(narrower, key=specific))
+        chosen = [match.group(0) for match in wanted if path_of(match) == category]
+        category = _said_apart(text.masked, chosen, vocabulary) or category
     return category, tuple(dict.fromkeys(excluded)), tuple(dict.fromkeys(dismissed))
+
+
+def _said_apart(text: str, named: list[str], vocabulary: Vocabulary) -> str | None:
+    """The category of a longer term whose words the message says apart, ending in a word it named: "the
+    baby's due and we haven't got bottles" names baby bottles (Baby > Feeding), not water bottles."""
+    said = {singular(word) for word in re.findall(r"[a-z]+", re.sub(r"'s\b", "", text.lower()))}
+    lasts = {singular(word.lower().split()[-1]) for word in named if len(word.split()) == 1}
+    for term, path in vocabulary.category_terms.items():
+        words = [singular(word) for word in term.split()]
+        if len(words) == 2 and words[-1] in lasts and all(word in said for word in words):
+            return path
+    return None
+
 
 
 _FOR_WHAT = re.compile(

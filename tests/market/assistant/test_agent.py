@@ -492,3 +492,68 @@ async def test_the_models_clarifying_question_is_the_reply(shop) -> None:
     answer = await say(shop, conversation, "I need shoes")
 
     assert answer["reply"] == "For running or for hiking?" and answer["products"] == []
+
+
+async def test_a_brand_left_out_after_a_list_refines_it_whatever_the_classifier_read(shop) -> None:
+    use(shop, local(), FixedClassifier(["search", "add_to_cart"]))
+    conversation = await converse(shop)
+    stridewell = {shop.ids["velocity"], shop.ids["tr-1200x"]}
+    assert stridewell & {card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]}
+
+    answer = await say(shop, conversation, "one more - leave out Stridewell, please, I returned one of theirs last year")
+
+    assert answer["products"] and not stridewell & {card["product_id"] for card in answer["products"]}
+    assert "cart" not in answer and "Added" not in answer["reply"]
+
+
+async def test_a_thing_asked_for_by_name_that_no_title_has_is_not_carried(shop) -> None:
+    use(shop, local(), FixedClassifier(["search", "search"]))
+    conversation = await converse(shop)
+
+    answer = await say(shop, conversation, "ok fine, do you at least sell calculators?")
+    assert "don't carry calculators" in answer["reply"]
+
+    other = await say(shop, conversation, "what about studio headphones then")
+    assert [card["title"] for card in other["products"]][:1] == ["Wired Studio Headphones"], other["reply"]
+
+
+async def test_an_age_said_with_a_vague_need_narrows_the_kind_chosen_after_it(shop, db) -> None:
+    sets = [
+        product(f"bricks-{age}", title=f"Castle Building Set, Ages {age}", brand="Quibble",
+                category="Toys & Games > Building Sets", price={"amount": 3000, "currency": "USD"},
+                attributes={"age_range": age})
+        for age in ("4+", "6+", "8+", "12+")
+    ]  # fmt: skip
+    bear = product("bear", title="Brown Plush Bear", brand="Quibble", category="Toys & Games > Plush",
+                   price={"amount": 2000, "currency": "USD"}, attributes={"age_range": "0+"})  # fmt: skip
+    puzzle = product("puzzle", title="Farm Jigsaw Puzzle", brand="Quibble", category="Toys & Games > Puzzles",
+                     price={"amount": 1500, "currency": "USD"}, attributes={"age_range": "3+"})  # fmt: skip
+    await open_shop(shop, db, [*sets, bear, puzzle], name="Quibble Toys")
+    use(shop, local(), FixedClassifier(["search", "search"]))
+    offered = ["Toys & Games > Building Sets", "Toys & Games > Plush", "Toys & Games > Puzzles", "Outdoor"]
+    shop.app.state.assistant_suggest = lambda text, among=None: [path for path in offered if not among or among(path)]
+    conversation = await converse(shop)
+
+    asked = await say(shop, conversation, "It's my niece's 6th birthday next week. What would you suggest?")
+    assert asked["products"] == [] and asked["reply"].endswith("?")
+    assert "Outdoor" not in asked["reply"]  # the options are kinds made for ages
+
+    answer = await say(shop, conversation, "she's always building things, building sets I think")
+    assert sorted(card["title"] for card in answer["products"]) == [
+        "Castle Building Set, Ages 4+",
+        "Castle Building Set, Ages 6+",
+    ]
+
+
+async def test_a_dog_described_as_big_gets_the_large_size(shop, db) -> None:
+    beds = [
+        product(f"bed-{size}", title=f"Bolster Dog Bed, {size.title()}", brand="Furbelow",
+                category="Pet Supplies > Dogs > Beds", price={"amount": 5000, "currency": "USD"},
+                attributes={"size": size})
+        for size in ("small", "medium", "large")
+    ]  # fmt: skip
+    await open_shop(shop, db, beds, name="Furbelow Pets")
+    use(shop, local(), FixedClassifier(["search"]))
+    conversation = await converse(shop)
+    answer = await say(shop, conversation, "need a new bed for my lab. He's a big lad, about 35 kilos")
+    assert [card["title"] for card in answer["products"]] == ["Bolster Dog Bed, Large"]

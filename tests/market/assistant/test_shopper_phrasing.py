@@ -217,3 +217,37 @@ def test_a_value_only_one_department_has_names_the_department(words: Vocabulary)
     assert _category_of_values(reading, words, text) == "Beauty > Skincare"
     plain = "something in blue"
     assert _category_of_values(read_attributes(plain, words, None), words, plain) is None
+
+
+def test_leaving_out_turns_a_brand_and_a_value_down(words: Vocabulary) -> None:
+    slots = understand("Can you leave out Pawsmith as well?", words, currency_default="USD")
+    assert slots.exclude_brands == ("Pawsmith",) and slots.brand is None
+    reading = read_attributes("could you also leave out the vitamin C ones?", words, "Beauty > Skincare")
+    assert reading.excluded.get("key_ingredient") == ("vitamin C",) and not reading.wanted
+
+
+def test_you_guys_is_no_gender(words: Vocabulary) -> None:
+    reading = read_attributes("do you guys sell running shoes", words, "Shoes > Running")
+    assert "gender" not in reading.wanted
+    assert read_attributes("running shoes for guys", words, "Shoes > Running").wanted["gender"] == ("men",)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "key", "value"),
+    [("tennis rackets for beginners?", "Sports & Fitness > Racket Sports", "skill_level", "beginner"),
+     ("she likes fresh citrusy perfumes", "Beauty > Fragrance", "scent", "citrus")],
+)  # fmt: skip
+def test_a_value_said_as_a_plural_or_an_adjective(words, text: str, category: str, key: str, value: str) -> None:
+    assert value in read_attributes(text, words, category).wanted.get(key, ())
+
+
+@pytest.mark.parametrize("text", ["building sets for a lad of six", "for her 6th birthday, building sets"])
+def test_ages_said_as_a_lad_of_six_or_a_numbered_birthday(words: Vocabulary, text: str) -> None:
+    ages = read_attributes(text, words, "Toys & Games > Building Sets").wanted["age_range"]
+    assert "6+" in ages and "8+" not in ages
+
+
+def test_a_kind_named_by_words_said_apart(words: Vocabulary) -> None:
+    slots = understand("baby's due in 6 weeks and we still haven't got bottles", words, currency_default="USD")
+    assert slots.category == "Baby > Feeding"
+    assert understand("a water bottle for the gym", words, currency_default="USD").category == "Outdoor > Hydration"
