@@ -188,7 +188,8 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     if history.asked_checkout and confirms_checkout(clean, asked=True):
         action, confidence = "checkout", 1.0  # "yes" answers the question the assistant just asked
     shown = history.shown
-    if known and shown and not titles_have(shown, known):
+    if known and shown and not titles_have(shown, known) and not _TAKES_OUT.search(clean):
+        # (not "put the 2nd in, and take the pens out": the pens named are the cart's, not a list's)
         # "going back to the mixers, add the first one": the first of the list that showed mixers
         earlier = [listed for listed in reversed(history.earlier_lists) if titles_have(listed, known)]
         shown = earlier[0] if earlier else shown
@@ -211,10 +212,9 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     if (
         context is None
         and reading.kind is None
-        # Unless the message names a thing besides the value: "ok fine, do you sell calculators" asks for
-        # calculators, not for fine hair; "weights, I'm a total beginner" for weights ("acid" of "anything
-        # with hyaluronic acid?" is the value itself)
-        and not _besides_values([*known, *unknown], attributes)
+        # Unless the message names a thing no title has besides the value: "ok fine, do you sell
+        # calculators" asks for calculators, not for fine hair ("hyaluronic" is the value itself)
+        and not _besides_values(unknown, attributes)
         and (owner := _category_of_values(attributes, vocabulary, clean))
     ):
         # "anything with hyaluronic acid?": a value only one department's products have names it
@@ -501,6 +501,9 @@ def _named_by_values(text: str, said: str, category: str, vocabulary: Vocabulary
     named = (term for term, path in vocabulary.category_terms.items() if path.startswith(owner))
     lowered = said.lower()
     return owner if any(re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", lowered) for term in named) else None
+
+
+_TAKES_OUT = re.compile(r"\b(?:remove|take\s+(?:[\w'-]+\s+){0,4}out|get\s+rid\s+of|ditch)\b", re.IGNORECASE)
 
 
 def _a_childs_age(attributes: AttributeReading) -> bool:

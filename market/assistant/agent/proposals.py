@@ -84,6 +84,7 @@ _REMOVE_CUE = re.compile(
     r"don'?t\s+(?:want|need))\b",
     re.IGNORECASE,
 )
+_CLAUSES = re.compile(r"[,;.!?]+\s*|\s+(?:and|but|then)\s+", re.IGNORECASE)
 _ABOUT_THE_CART = re.compile(
     r"\b(?:cart|basket|trolley|my\s+order|check\s?out|pay(?:ment)?)\b", re.IGNORECASE
 )
@@ -199,6 +200,8 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         return _cart_add(intent, history)
     if action == "remove_from_cart" and history.cart_ids:
         in_cart = history.cart_ids
+        if _removal_clause(text) and _POSITION.search(text) and [pid for pid in refs if pid not in in_cart]:
+            return _cart_add(intent, history)  # "put the 2nd notebook in, and take the pens out": both
         ids = (
             _in_cart_by_name(intent, history)
             or [pid for pid in refs if pid in in_cart]
@@ -307,21 +310,21 @@ def _asking_sentence(text: str) -> str:
     return text
 
 
-def _in_cart_by_name(intent: Intent, history: History) -> list[int]:
-    """The cart's products the message names by their title's words ("take the leggings out", "remove the
-    stuffed animal first"): those whose titles have the most of the message's words that some cart title
-    has and not every one does."""
+def _in_cart_by_name(intent: Intent, history: History, *, text: str | None = None) -> list[int]:
+    """The cart's products the message (or `text`, a part of it) names by their title's words ("take the
+    leggings out", "remove the stuffed animal first"): those whose titles have the most of its words that
+    some cart title has and not every one does (any, when the cart holds one product)."""
     titles = {
         pid: {stem(word) for word in re.findall(r"[a-z]{3,}", title.lower())}
         for pid, title in history.cart_titles.items()
     }
-    if len(titles) < 2:
+    if len(titles) < (1 if text is not None else 2):
         return []
-    said = {stem(word) for word in re.findall(r"[a-z]{3,}", intent.clean.lower()) if word not in FILLER}
+    said = {stem(word) for word in re.findall(r"[a-z]{3,}", (text or intent.clean).lower()) if word not in FILLER}
     telling = {
         word
         for word in said
-        if any(word in t for t in titles.values()) and not all(word in t for t in titles.values())
+        if any(word in t for t in titles.values()) and (len(titles) == 1 or not all(word in t for t in titles.values()))
     }
     scores = {pid: len(telling & words) for pid, words in titles.items()}
     best = max(scores.values(), default=0)
@@ -480,9 +483,21 @@ def _cart_add(intent: Intent, history: History) -> Proposal:
     exact = bool(_SET_QUANTITY.search(intent.clean)) and intent.slots.quantity is not None
     arguments = {"quantity": quantity} | ({"exact": True} if exact else {})
     calls = tuple(ToolCall("add_to_cart", {"product_id": pid} | arguments) for pid in ids[:4])
+    # "put the 2nd notebook in, and actually take the pens out": the add, and the removal
+    if (clause := _removal_clause(intent.clean)) and (out := _in_cart_by_name(intent, history, text=clause)):
+        calls += tuple(ToolCall("remove_from_cart", {"product_id": pid}) for pid in out if pid not in ids)
     # "put it in, then let's check out": the add, and the question that confirms checkout
     asks_to_pay = bool(_CHECKOUT_TOO.search(intent.clean)) and not _NO_CHECKOUT.search(intent.clean)
     return Proposal(calls=calls, confirm_checkout=asks_to_pay)
+
+
+def _removal_clause(text: str) -> str | None:
+    """The part of a message that takes something out, when another part adds: "put the 2nd notebook in,
+    and actually take the pens out" -> "actually take the pens out"."""
+    for clause in _CLAUSES.split(text):
+        if _REMOVE_CUE.search(clause) and not _ADD_CUE.search(clause):
+            return clause
+    return None
 
 
 def _quantity_set(intent: Intent, history: History) -> Proposal | None:

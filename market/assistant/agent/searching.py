@@ -6,7 +6,6 @@ what was asked (see `carried`): said first, with alternatives labelled as such, 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +36,6 @@ from ranking.engine import MatchingEngine, SearchRequest, SearchResponse
 from ranking.filters import SearchFilters
 from ranking.similarity import LOW_RELEVANCE_COSINE, best_cosine
 
-SHARED_BY = 10  # categories having an attribute for it to filter a search that names no category
 RELEVANCE_TOP_K = 3  # the first results whose meaning is judged against the query
 WIDER = 3  # results ranked per result shown: room to keep those of the kind asked for
 
@@ -192,12 +190,6 @@ def _unsold(query: str, vocabulary: Vocabulary) -> bool:
     )
 
 
-def _shared_keys(vocabulary: Vocabulary) -> frozenset[str]:
-    """The attributes at least `SHARED_BY` categories have (colour, material, size), not one kind's own."""
-    counts = Counter(key for keys in vocabulary.category_attributes.values() for key in keys)
-    return frozenset(key for key, count in counts.items() if count >= SHARED_BY)
-
-
 def _filters(
     args: SearchProducts, settings: Settings, categories: Sequence[str], vocabulary: Vocabulary
 ) -> SearchFilters:
@@ -210,11 +202,8 @@ def _filters(
         attributes["size"] = list(size_alternatives(args.size))
     category = category_path(args.category, categories)
     # An attribute the category's products lack filters nothing out but everything: an age kept from a
-    # vague need ("for a six-year-old") means nothing for the cutlery chosen after it. Without a category,
-    # only attributes many kinds share: "ok fine, do you sell calculators" is not about fine hair.
-    known = None
-    if vocabulary.category_attributes:
-        known = vocabulary.attribute_keys_of(category) if category else _shared_keys(vocabulary)
+    # vague need ("for a six-year-old") means nothing for the cutlery chosen after it.
+    known = vocabulary.attribute_keys_of(category) if category and vocabulary.category_attributes else None
     for key, values in args.attributes.items():
         if known is None or key in known:
             attributes[key] = list(values)

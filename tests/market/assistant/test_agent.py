@@ -557,3 +557,16 @@ async def test_a_dog_described_as_big_gets_the_large_size(shop, db) -> None:
     conversation = await converse(shop)
     answer = await say(shop, conversation, "need a new bed for my lab. He's a big lad, about 35 kilos")
     assert [card["title"] for card in answer["products"]] == ["Bolster Dog Bed, Large"]
+
+
+async def test_one_message_can_add_one_product_and_take_another_out(shop) -> None:
+    use(shop, local(), FixedClassifier(["search", "add_to_cart", "search", "remove_from_cart"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "running shoes")
+    await say(shop, conversation, "add the first one")
+    headphones = [card["product_id"] for card in (await say(shop, conversation, "headphones"))["products"]]
+
+    answer = await say(shop, conversation, "put the 2nd one in, and actually take the running shoes out")
+
+    (group,) = answer["cart"]["sellers"]
+    assert [line["product_id"] for line in group["lines"]] == [headphones[1]]
