@@ -295,13 +295,18 @@ async def test_the_classifiers_misreads_of_cart_actions_are_corrected_by_the_wor
     assert await orders(db) == 0
 
 
-async def test_a_bare_size_word_filters_where_products_come_in_sizes(shop, db) -> None:
-    collars = [
-        product(f"collar-{size}", title=f"Reflective Dog Collar, {size.title()}", brand="Pawsmith",
-                category="Pet Supplies > Dogs > Collars", price={"amount": 1500, "currency": "USD"},
-                attributes={"size": size, "color": "blue"})
+def in_three_sizes(name: str, category: str, **attributes: str) -> list[dict]:
+    """One product of `name` in each of small, medium and large, all else alike."""
+    return [
+        product(f"{name}-{size}".lower().replace(" ", "-"), title=f"{name}, {size.title()}", brand="Pawsmith",
+                category=category, price={"amount": 1500, "currency": "USD"},
+                attributes={"size": size, **attributes})
         for size in ("small", "medium", "large")
     ]  # fmt: skip
+
+
+async def test_a_bare_size_word_filters_where_products_come_in_sizes(shop, db) -> None:
+    collars = in_three_sizes("Reflective Dog Collar", "Pet Supplies > Dogs > Collars", color="blue")
     await open_shop(shop, db, collars, name="Brightside Pets")
     use(shop, local(), FixedClassifier(["search"]))
     conversation = await converse(shop)
@@ -546,12 +551,7 @@ async def test_an_age_said_with_a_vague_need_narrows_the_kind_chosen_after_it(sh
 
 
 async def test_a_dog_described_as_big_gets_the_large_size(shop, db) -> None:
-    beds = [
-        product(f"bed-{size}", title=f"Bolster Dog Bed, {size.title()}", brand="Furbelow",
-                category="Pet Supplies > Dogs > Beds", price={"amount": 5000, "currency": "USD"},
-                attributes={"size": size})
-        for size in ("small", "medium", "large")
-    ]  # fmt: skip
+    beds = in_three_sizes("Bolster Dog Bed", "Pet Supplies > Dogs > Beds")
     await open_shop(shop, db, beds, name="Furbelow Pets")
     use(shop, local(), FixedClassifier(["search"]))
     conversation = await converse(shop)
