@@ -1,15 +1,16 @@
 """Whether the catalog carries what a shopper asked for, decided by evidence before any product is shown.
 
-Three kinds of evidence, in order:
+Four kinds of evidence, in order:
 1. a well-known brand named (`reading/data/outside_brands.txt`) that no seller of the catalog lists:
    "Nike running shoes" -> we don't carry Nike; running shoes of other brands are shown as alternatives;
 2. the product word itself: the head of the request (its last word that is neither common English nor a
    colour or size) appears in no title or category of the catalog: "a snowboard" -> we don't carry
    snowboards, and nothing is shown;
 3. after searching, when a word of the query is sold nowhere, its head is an `unheard_pair` ("dog
-   food") or its head is in no title at all (`head_unsold`: "cat litter"), the best of the first results means something else: its cosine with the query is below
-   `ranking.similarity.LOW_RELEVANCE_COSINE` (the threshold unmet demand uses, measured on the demo
-   catalog) -> said so, and the results are labelled as the closest alternatives;
+   food") or its head is in no title at all (`head_unsold`: "cat litter"), the best of the first results
+   means something else: its cosine with the query is below `ranking.similarity.LOW_RELEVANCE_COSINE`
+   (the threshold unmet demand uses, measured on the demo catalog) -> said so, and the results are
+   labelled as the closest alternatives;
 4. the titles found have the head only as part of another product's name (`named_only_within`: "mountain
    bike" finds mountain bike helmets) -> said so, the results labelled as alternatives.
 """
