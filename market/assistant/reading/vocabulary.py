@@ -307,13 +307,17 @@ class Vocabulary:
         )
 
 
+# Words that turn something down, never a title's ("leave out Pawsmith" asks for no "Leave-In" conditioner).
+_TURNING_DOWN = re.compile(r"\b(?:leave|cut)\s+(?:out|off)\b|\bminus\b", re.IGNORECASE)
+
+
 def title_words(text: str, vocabulary: Vocabulary) -> list[str]:
     """The words of `text` that only a product's title says: the catalog has them, yet they are no kind of
     product, no colour, brand or attribute value, and no common English ("over-ear", "tennis", "bolster")."""
     common = english_words()
     return [
         word
-        for word in dict.fromkeys(WORD.findall(text.lower()))
+        for word in dict.fromkeys(WORD.findall(_TURNING_DOWN.sub(" ", text).lower()))
         if len(word) > 2
         and any(c.isalpha() for c in word)
         and word not in common

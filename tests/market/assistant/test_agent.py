@@ -505,7 +505,7 @@ async def test_a_brand_left_out_after_a_list_refines_it_whatever_the_classifier_
     stridewell = {shop.ids["velocity"], shop.ids["tr-1200x"]}
     assert stridewell & {card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]}
 
-    answer = await say(shop, conversation, "one more - leave out Stridewell, please, I returned one of theirs last year")
+    answer = await say(shop, conversation, "one more - can you leave out Stridewell? I returned one of theirs last year")
 
     assert answer["products"] and not stridewell & {card["product_id"] for card in answer["products"]}
     assert "cart" not in answer and "Added" not in answer["reply"]

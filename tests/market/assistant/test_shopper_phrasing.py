@@ -12,6 +12,7 @@ from market.assistant.reading.attributes import read_attributes
 from market.assistant.reading.questions import read_comparison
 from market.assistant.reading.synonyms import normalized
 from market.assistant.reading.understanding import Vocabulary, understand
+from market.assistant.reading.vocabulary import title_words
 
 
 @pytest.fixture(scope="module")
@@ -251,3 +252,8 @@ def test_a_kind_named_by_words_said_apart(words: Vocabulary) -> None:
     slots = understand("baby's due in 6 weeks and we still haven't got bottles", words, currency_default="USD")
     assert slots.category == "Baby > Feeding"
     assert understand("a water bottle for the gym", words, currency_default="USD").category == "Outdoor > Hydration"
+
+
+def test_the_words_that_leave_something_out_are_no_title_words(words: Vocabulary) -> None:
+    assert "leave" in title_words("can you leave Pawsmith's conditioner in the list", words)  # "Leave-In"
+    assert "leave" not in title_words("can you leave out Pawsmith as well?", words)
