@@ -21,6 +21,7 @@ from market.assistant.reading import quantities
 from market.assistant.reading.amounts import parse_number
 from market.assistant.reading.language import english_words
 from market.assistant.reading.vocabulary import Vocabulary
+from market.assistant.reading.words import LEAVING_OUT
 
 _SKIP = frozenset({"color", "colour", "size"})
 _NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|fifty|hundred)"
@@ -57,7 +58,7 @@ _GENDER = {
 }
 _NEGATION = re.compile(
     r"(?:\bnot|\bno|\bnon|\bwithout|\bexcept|\bavoid(?:ing|s)?|\bnothing|\bnever|\bhate|\brather\s+than|"
-    r"\bscrap|\bditch|\bforget(?:\s+about)?|\bnever\s*mind|\bskip|\bleave\s+(?:out|off)|\bcut\s+out|\bminus|\bexclud(?:e|ing)|"
+    rf"\bscrap|\bditch|\bforget(?:\s+about)?|\bnever\s*mind|\bskip|{LEAVING_OUT}|\bexclud(?:e|ing)|"
     r"\binstead\s+of|\bother\s+than|\banything\s+but|"
     r"\b(?:don'?t|do\s+not|doesn'?t|does\s+not)\s+(?:want|like|need|trust|have|has|contain|use|come\s+with)|"
     r"\b(?:isn'?t|aren'?t|is\s+not|are\s+not)|\bstay(?:ing)?\s+away\s+from|\bsteer(?:ing)?\s+clear\s+of|\bget(?:ting)?\s+rid\s+of|"

@@ -16,7 +16,7 @@ import msgspec
 
 from market.assistant.reading.amounts import UNIT, WORD_NUMBER, parse_number, read_budget
 from market.assistant.reading.vocabulary import Vocabulary
-from market.assistant.reading.words import singular
+from market.assistant.reading.words import LEAVING_OUT, singular
 
 __all__ = ["Slots", "Vocabulary", "size_alternatives", "understand"]
 
@@ -146,7 +146,7 @@ def _read_size(text: _Text, vocabulary: Vocabulary) -> str | None:
 _NEGATION = re.compile(
     r"(?:\b(?:anything|everything|all|any)\s+(?:but|except|other\s+than)|\bnot|\bno|\bnon|\bwithout|\bexcept|"
     r"\bexcluding|\bbut\s+not|\bother\s+than|\bnothing|\bnever|\bavoid|\bskip|\bhate|\bdislike|"
-    r"\bleave\s+(?:out|off)|\bcut\s+out|\bminus|"
+    rf"{LEAVING_OUT}|"
     r"\bisn'?t|\baren'?t|\bpass\s+on|\bsteer\s+clear\s+of|\b(?:sick|tired)\s+of|\bhad\s+enough\s+of|"
     r"\b(?:don'?t|do\s+not|doesn'?t|won'?t)\s+(?:want|like|need|care\s+for|trust)|"
     r"\bnot\s+(?:(?:too|very|that|really|so)\s+)?(?:keen|fussed|sold|big|into|(?:a\s+)?(?:big\s+)?fan)(?:\s+(?:on|of))?|"

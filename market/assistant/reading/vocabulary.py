@@ -16,6 +16,7 @@ from typing import Any
 from market.assistant.reading.language import english_words
 from market.assistant.reading.words import (
     GENERIC_HEADS,
+    LEAVING_OUT,
     WORD,
     product_words,
     singular,
@@ -307,8 +308,8 @@ class Vocabulary:
         )
 
 
-# Words that turn something down, never a title's ("leave out Pawsmith" asks for no "Leave-In" conditioner).
-_TURNING_DOWN = re.compile(r"\b(?:leave|cut)\s+(?:out|off)\b|\bminus\b", re.IGNORECASE)
+# "leave out Pawsmith" asks for no "Leave-In" conditioner.
+_LEAVING_OUT = re.compile(LEAVING_OUT, re.IGNORECASE)
 
 
 def title_words(text: str, vocabulary: Vocabulary) -> list[str]:
@@ -317,7 +318,7 @@ def title_words(text: str, vocabulary: Vocabulary) -> list[str]:
     common = english_words()
     return [
         word
-        for word in dict.fromkeys(WORD.findall(_TURNING_DOWN.sub(" ", text).lower()))
+        for word in dict.fromkeys(WORD.findall(_LEAVING_OUT.sub(" ", text).lower()))
         if len(word) > 2
         and any(c.isalpha() for c in word)
         and word not in common

@@ -54,6 +54,9 @@ def stem(word: str) -> str:
 
 
 WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+# Words that leave something out ("leave out Pawsmith", "minus the rope ones"): they turn down what follows
+# and are never words of what is asked for.
+LEAVING_OUT = r"\b(?:leave\s+(?:out|off)|cut\s+out|minus)\b"
 
 
 def product_words(text: str) -> set[str]:
