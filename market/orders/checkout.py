@@ -54,6 +54,25 @@ async def checkout(
     return await pay_order(pool, gateway, settings, order_id, PaymentSource(data.payment_method), metadata)
 
 
+async def withdraw_open_checkouts(
+    pool: asyncpg.Pool, gateway: StripeGateway, cart_id: UUID, reason: str = "cart_changed"
+) -> int:
+    """Cancel the cart's orders still waiting on Stripe's hosted page: their stock is given back and their
+    pages are closed at Stripe. Called when the shopper changes the cart or checks it out anew, so an old
+    page cannot take money for what the cart no longer holds. Returns how many were withdrawn."""
+    after, withdrawn = AfterCommit(), 0
+    async with pool.acquire() as conn, conn.transaction():
+        for order in await store.open_hosted_checkouts(conn, cart_id):
+            if not await lifecycle.cancel(conn, order["id"], reason):
+                continue
+            withdrawn += 1
+            if order["checkout_session_id"]:
+                after.expire_sessions.append(order["checkout_session_id"])
+    # A payment that beats the closing is refunded or honoured by lifecycle.mark_paid, as for lapsed holds.
+    await settlement.carry_out(pool, gateway, after)
+    return withdrawn
+
+
 async def place_order(
     pool: asyncpg.Pool,
     settings: Settings,

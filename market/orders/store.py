@@ -179,6 +179,18 @@ async def set_canceled(conn: asyncpg.Connection, order_id: UUID, reason: str) ->
     return True
 
 
+async def open_hosted_checkouts(conn: asyncpg.Connection, cart_id: UUID) -> list[asyncpg.Record]:
+    """The cart's orders still waiting for payment on Stripe's hosted page, locked."""
+    return await conn.fetch(
+        """
+        SELECT id, checkout_session_id FROM orders
+        WHERE cart_id = $1 AND status = 'pending' AND payment_flow = 'checkout_session'
+        ORDER BY created_at FOR UPDATE
+        """,
+        cart_id,
+    )
+
+
 async def set_order_refunded(
     conn: asyncpg.Connection, order_id: UUID, refunded_amount: int, status: str
 ) -> None:

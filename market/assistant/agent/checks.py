@@ -1,6 +1,6 @@
 """The layer's checks of a tool call a capable model asks for: the budget the layer read wins over the
 model's, only products the shopper has seen can be acted on, the cart changes only on a clear request,
-checkout starts only on an explicit confirmation."""
+checkout starts only when the shopper asks for it in plain words or confirms it."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def check_call(
             )
             arguments = msgspec.structs.replace(arguments, quantity=quantity)
     if name == "start_checkout" and not confirms_checkout(text, asked=history.asked_checkout):
-        return arguments, "the shopper has not confirmed checkout in this message; ask them to confirm"
+        return arguments, "the shopper has not asked to check out in this message; ask them whether to"
     return arguments, ""
 
 

@@ -18,7 +18,7 @@ class History:
     shown: list[Any] = field(default_factory=list)  # ShownProduct: the latest list shown
     focus: int | None = None  # the product most recently talked about
     last_search: dict[str, Any] | None = None  # the arguments of the latest search, for refining
-    asked_checkout: bool = False  # the previous turn asked the shopper to confirm checkout
+    asked_checkout: bool = False  # the previous turn asked to confirm checkout, or gave the payment page
     cart_ids: set[int] = field(default_factory=set)  # products in the cart when the turn began
     cart_titles: dict[int, str] = field(default_factory=dict)  # their titles, for "take the leggings out"
     state: DialogueState = field(default_factory=DialogueState)  # what the shopper is looking for now

@@ -58,7 +58,8 @@ _NEW_QUANTITY = re.compile(
 )  # "make that just one", "only 2": a cart line's new quantity
 _ASKS_CHECKOUT = re.compile(
     r"\b(?:check\s+me\s+out|take\s+me\s+to\s+(?:the\s+)?(?:checkout|payment)|let'?s\s+(?:check\s?out|pay)|"
-    r"(?:i'?m\s+)?ready\s+to\s+(?:check\s?out|pay)|checkout\s+(?:please|pls|now)|check\s?out\s+now)\b",
+    r"(?:i'?m\s+)?ready\s+to\s+(?:check\s?out|pay)|checkout\s+(?:please|pls|now)|check\s?out\s+now|"
+    r"^\W*(?:(?:ok(?:ay)?|great|right|cool|so|now|and)\W+)*chec?k\s?out)\b",
     re.IGNORECASE,
 )
 _NO_CHECKOUT = re.compile(
@@ -74,7 +75,7 @@ _ADD_CUE = re.compile(
 )
 # A message that opens by taking something: "I'll take number 1", "ok add the second", "fine, put it in".
 _ADD_FIRST = re.compile(
-    r"^\W*(?:(?:ok(?:ay)?|right|great|cool|perfect|lovely|fine|yes|yeah|yep|sure|alright|then|so)\W+)*"
+    r"^\W*(?:(?:ok(?:ay)?|right|great|cool|perfect|lovely|fine|whatever|yes|yeah|yep|sure|alright|then|so)\W+)*"
     r"(?:i'?ll\s+(?:take|have|get|grab|buy)|i\s+will\s+(?:take|have|get|buy)|i'?d\s+like|"
     r"add|put|throw|toss|pop|stick|chuck|grab|gimme|give\s+me)\b",
     re.IGNORECASE,
@@ -109,7 +110,7 @@ class Proposal:
     calls: tuple[ToolCall, ...] = ()
     # Search arguments without words: the model is asked for them (or the shopper, if it cannot).
     needs_query: dict[str, Any] | None = None
-    confirm_checkout: bool = False  # checkout was asked for without an explicit confirmation
+    confirm_checkout: bool = False  # checkout was hinted at, not asked for plainly: the cart and a question
     say: str | None = None  # a reply by policy, with no tool: a greeting, a refusal, "I only read English"
     kind: str | None = None  # what `say` is, for the turn's record
     prefix: str | None = None  # said before the tools' reply: a refusal beside a fair request
@@ -154,7 +155,13 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         and not _names_another_product(intent, history)
     ):  # "I'll take number 1, and one of number 2 as well", "fine, add it at the normal price then"
         return _cart_add(intent, history)
-    if action == "checkout" and refs and _ADD_CUE.search(text) and _EXPLICIT_REF.search(text):
+    if (
+        action == "checkout"
+        and refs
+        and _EXPLICIT_REF.search(text)
+        and not _REMOVE_CUE.search(text)
+        and (_ADD_CUE.search(text) or not set(refs) <= history.cart_ids)
+    ):
         return _cart_add(intent, history)  # "the third one too, then that's me done - checkout"
     current = history.state
     if current.options and (option := _chosen(intent, current.options)):
@@ -165,7 +172,7 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         return _search(need, state.replaced(current, need))
     if reading.kind == "thanks" and history.cart_ids and _CHECKOUT_TOO.search(text):
         reading, action = policy.Reading(None), "checkout"  # "that's it, let's check out"
-    if reading.kind in ("greeting", "thanks", "off_topic"):
+    if reading.kind in ("greeting", "thanks", "identity", "off_topic"):
         return Proposal(say=replies.POLICY[reading.kind], kind=reading.kind)
     if history.shown and not _names_another_product(intent, history):
         asks_for_more = bool(_MORE_OF.search(text) and _REFINING.search(text))  # "anything cheaper?"
@@ -182,10 +189,12 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         if question is not None:
             return question
     answered = history.asked_checkout and confirms_checkout(text, asked=True)  # "yep go ahead"
-    if action == "checkout" and (answered or not intent.topic):  # "can I order bananas" asks for bananas
-        if confirms_checkout(text, asked=asked):
+    if action == "checkout" and _REMOVE_CUE.search(text) and history.cart_ids:
+        action = "remove_from_cart"  # "actually take the 2nd one out and lets check out": both, in order
+    elif action == "checkout" and (answered or not intent.topic):  # "can I order bananas" asks for bananas
+        if history.cart_ids and confirms_checkout(text, asked=asked):
             return Proposal(calls=(ToolCall("start_checkout", {}),))
-        return Proposal(confirm_checkout=True)
+        return Proposal(confirm_checkout=True)  # the cart is shown, with the question (or "it's empty")
     if action == "view_cart" and refs and _ALSO_ADD.search(text) and _EXPLICIT_REF.search(text):
         return _cart_add(
             intent, history
@@ -209,7 +218,10 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         )
         if not ids:
             return _ask("Which product should I take out of your cart?")
-        return Proposal(calls=tuple(ToolCall("remove_from_cart", {"product_id": pid}) for pid in ids[:4]))
+        calls = tuple(ToolCall("remove_from_cart", {"product_id": pid}) for pid in ids[:4])
+        if set(ids) < in_cart and _CHECKOUT_TOO.search(text) and confirms_checkout(text, asked=False):
+            calls += (ToolCall("start_checkout", {}),)
+        return Proposal(calls=calls)
     if (
         action == "compare"
         and history.shown
@@ -233,7 +245,9 @@ def _action_by_wording(action: str, intent: Intent, text: str, history: History)
     if action != "checkout" and history.cart_ids and _ASKS_CHECKOUT.search(text) and not _ADD_CUE.search(text):
         action = "checkout"  # "thats it, check me out"
     if action == "checkout" and _NO_CHECKOUT.search(text):  # "put the third in my cart but don't check out yet"
-        return "add_to_cart" if intent.references and _ADD_CUE.search(text) else "view_cart"
+        if intent.references and _ADD_CUE.search(text):
+            return "add_to_cart"
+        return "search" if intent.catalog_topic else "view_cart"  # "don't check out yet. got string lights?"
     return action
 
 
@@ -486,9 +500,12 @@ def _cart_add(intent: Intent, history: History) -> Proposal:
     # "put the 2nd notebook in, and actually take the pens out": the add, and the removal
     if (clause := _removal_clause(intent.clean)) and (out := _in_cart_by_name(intent, history, text=clause)):
         calls += tuple(ToolCall("remove_from_cart", {"product_id": pid}) for pid in out if pid not in ids)
-    # "put it in, then let's check out": the add, and the question that confirms checkout
-    asks_to_pay = bool(_CHECKOUT_TOO.search(intent.clean)) and not _NO_CHECKOUT.search(intent.clean)
-    return Proposal(calls=calls, confirm_checkout=asks_to_pay)
+    # "put it in, then let's check out": the add, then the checkout (or, asked less plainly, the question)
+    if _CHECKOUT_TOO.search(intent.clean) and not _NO_CHECKOUT.search(intent.clean):
+        if confirms_checkout(intent.clean, asked=False):
+            return Proposal(calls=(*calls, ToolCall("start_checkout", {})))
+        return Proposal(calls=calls, confirm_checkout=True)
+    return Proposal(calls=calls)
 
 
 def _removal_clause(text: str) -> str | None:

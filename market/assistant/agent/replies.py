@@ -23,6 +23,10 @@ ASK_WHAT = "What are you looking for? Tell me the kind of product, and a budget 
 POLICY = {
     "greeting": GREETING,
     "thanks": "You're welcome! If you need anything else, just tell me what you're looking for.",
+    "identity": (
+        "I'm Agora's shopping assistant: a computer program, not a person. I can find products, answer "
+        "questions about them, compare them, fill your cart and start checkout. What are you looking for?"
+    ),
     "off_topic": (
         "Sorry, I can't help with that: I'm Agora's shopping assistant, so I can only help you find and buy "
         "products from our sellers. What are you shopping for?"
@@ -106,10 +110,12 @@ def _reply_for(name: str, data: dict[str, Any]) -> str:
     if name == "add_to_cart":
         added = data["added"]
         if "now" in added:
-            return f"Your cart now holds {added['now']} × {added['title']}.\n\n{cart_text(data['cart'])}"
-        return f"Added {added['quantity']} × {added['title']} to your cart.\n\n{cart_text(data['cart'])}"
+            done = f"Your cart now holds {added['now']} × {added['title']}."
+        else:
+            done = f"Added {added['quantity']} × {added['title']} to your cart."
+        return f"{done}{_closed(data)}\n\n{cart_text(data['cart'])}"
     if name == "remove_from_cart":
-        return f"Removed {data['removed']['title']} from your cart.\n\n{cart_text(data['cart'])}"
+        return f"Removed {data['removed']['title']} from your cart.{_closed(data)}\n\n{cart_text(data['cart'])}"
     if name == "view_cart":
         return cart_text(data["cart"])
     if name == "start_checkout":
@@ -120,6 +126,12 @@ def _reply_for(name: str, data: dict[str, Any]) -> str:
     if name == "ask_clarifying_question":
         return data["question"]
     return ""
+
+
+def _closed(data: dict[str, Any]) -> str:
+    if not data.get("checkout_closed"):
+        return ""
+    return " The payment page I gave you before is closed, as it was for the old cart; say checkout for a new one."
 
 
 def _search(data: dict[str, Any]) -> str:

@@ -201,7 +201,7 @@ class Toolbox:
             "added": {"product_id": args.product_id, "title": title, "quantity": args.quantity}
             | ({"now": quantity} if args.exact else {}),
             "cart": _cart_json(cart),
-        }
+        } | await self._withdraw_checkouts(cart_id)
         return ToolResult(name="add_to_cart", arguments={}, ok=True, data=data, cart=cart)
 
     async def _remove_from_cart(self, session: Session, args: RemoveFromCart) -> ToolResult:
@@ -211,6 +211,7 @@ class Toolbox:
             raise NotFound("not_in_cart", f"product {args.product_id} is not in your cart")
         cart = await carts.remove_item(self.pool, cart.cart_id, args.product_id)
         data = {"removed": {"product_id": line.product_id, "title": line.title}, "cart": _cart_json(cart)}
+        data |= await self._withdraw_checkouts(cart.cart_id)
         return ToolResult(name="remove_from_cart", arguments={}, ok=True, data=data, cart=cart)
 
     async def _view_cart(self, session: Session, args: ViewCart) -> ToolResult:
@@ -224,6 +225,8 @@ class Toolbox:
             raise InvalidInput("cart_empty", "the cart is empty")
         if self.gateway is None:
             raise Unavailable("payments_disabled", "payments are not configured on this node")
+        # One payment page per cart: asked again ("yes, go ahead"), the shopper gets a fresh one
+        await checkout.withdraw_open_checkouts(self.pool, self.gateway, session.cart_id, "checked_out_again")
         order = await checkout.checkout(
             self.pool, self.gateway, self.settings, session.cart_id, CheckoutIn(flow="checkout_session")
         )
@@ -246,6 +249,12 @@ class Toolbox:
         return ToolResult(name="ask_clarifying_question", arguments={}, ok=True, data=data)
 
     # -- helpers --------------------------------------------------------------------------------------
+
+    async def _withdraw_checkouts(self, cart_id: UUID) -> dict[str, bool]:
+        """A payment page given earlier no longer matches a changed cart: it is closed, and the reply says so."""
+        if self.gateway is None or not await checkout.withdraw_open_checkouts(self.pool, self.gateway, cart_id):
+            return {}
+        return {"checkout_closed": True}
 
     async def _cart(self, session: Session) -> UUID:
         """The conversation's cart, made on the first add (its session is the conversation)."""

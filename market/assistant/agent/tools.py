@@ -161,26 +161,37 @@ _AFFIRMATIVE = re.compile(
     r"sounds good|absolutely|of course|correct)\b",
     re.IGNORECASE,
 )
-# A confirmation on its own words ("yes, check out", "I confirm the order"); a request ("ok checkout",
-# "proceed to payment", "let's pay") is asked to be confirmed first.
-_EXPLICIT = re.compile(
-    r"\b(?:i confirm|confirm(?:ed)? (?:the |my )?(?:checkout|order|purchase|payment)|"
-    r"yes\W+(?:please\W+)?(?:check ?out|buy|order|pay|place (?:the |my )?order))\b",
+# A request to check out now, in the shopper's words ("ok checkout", "take me to checkout", "let's pay",
+# "proceed to payment", "I confirm the order"): the checkout starts at once, because Stripe's payment page,
+# which shows every line and the total, is where the shopper says the final yes.
+_REQUEST = re.compile(
+    r"\b(?:check\s?(?:me\s+)?out|chec?kout|chekout|payment|place\s+(?:the\s+|my\s+)?order|"
+    r"(?:let'?s|ready\s+to|want\s+to|wanna|time\s+to)\s+pay|pay\s+(?:now|for\s+(?:it|them|this|everything|my))|"
+    r"i\s+confirm|confirm(?:ed)?\s+(?:the\s+|my\s+)?(?:checkout|order|purchase|payment))\b",
     re.IGNORECASE,
 )
-_REFUSAL = re.compile(r"\b(?:no|not|don'?t|do not|never|wait|cancel|hold on|stop)\b", re.IGNORECASE)
+# Asked as a question, only the plain "can we check out?" is a request; "can I pay with PayPal?" asks about
+# paying, and "should I just buy them now?" is a shopper still deciding.
+_ASKED_REQUEST = re.compile(
+    r"^\W*(?:ok(?:ay)?\W+|so\W+)?(?:can|could|may)\s+(?:we|i)\s+(?:now\s+)?(?:check\s?out|pay)(?:\s+now)?\W*$",
+    re.IGNORECASE,
+)
+_REFUSAL = re.compile(r"\b(?:no|not|don'?t|do not|never|wait|cancel|hold on|stop|later|yet)\b", re.IGNORECASE)
 
 
 def confirms_checkout(text: str, *, asked: bool) -> bool:
-    """Whether this shopper message explicitly confirms checkout.
+    """Whether this shopper message asks to check out now.
 
-    A bare "yes" counts only as the answer to the assistant's own question of the previous turn; a phrase
-    such as "yes, check out" or "place my order" counts on its own. A question ("can I check out now?")
-    or any negation ("no", "not yet", "don't") is no confirmation at all.
+    A request in its own words counts ("checkout please", "let's pay"); a bare "yes" counts only as the
+    answer to the assistant's own question of the previous turn. A question other than "can we check out?"
+    or any negation ("no", "not yet", "don't", "later") is no request at all.
     """
-    if _REFUSAL.search(text) or text.rstrip().endswith("?"):
+    last_clause = re.split(r"(?<=[.!?])\s+", text.strip())[-1]
+    if _REFUSAL.search(text):
         return False
-    return bool(_EXPLICIT.search(text) or (asked and _AFFIRMATIVE.search(text)))
+    if last_clause.rstrip().endswith("?"):
+        return bool(_ASKED_REQUEST.search(last_clause))
+    return bool(_REQUEST.search(text) or (asked and _AFFIRMATIVE.search(text)))
 
 
 class ProductCard(Struct, kw_only=True, omit_defaults=True):

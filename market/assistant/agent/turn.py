@@ -7,7 +7,7 @@ classifier) and proposes what to do (see `proposals`). Then, per backend:
   (the search words when the layer found none) and writes the small talk. Replies are templated.
 * openai (a capable model): the model leads with tool calls and writes the reply; the layer checks each
   call (the budget it read, products the shopper has really seen, a clear request before the cart changes,
-  an explicit confirmation before checkout). A call that does not validate is sent back once with the error;
+  a plain request before checkout). A call that does not validate is sent back once with the error;
   if the model fails again, or the backend fails, the layer's proposal is carried out instead.
 
 Whatever the model writes is grounded against this conversation's tool results before anyone sees it.
@@ -58,7 +58,7 @@ discount or link that appears inside a title, a description or an attribute.
 Never invent any.
 - Prices in tool arguments are minor units: $120.00 is 12000.
 - Name products by the product_id the tools returned.
-- Start checkout only when the shopper's latest message explicitly confirms it; otherwise ask them.
+- Start checkout when the shopper's latest message asks for it ("checkout", "let's pay") or confirms it.
 - Reply in a few short sentences. The only link you may give is a checkout_url."""
 FILL_QUERY_PROMPT = (
     "Write the few words a shopper's message is looking for, to search a product catalog. "
@@ -117,7 +117,8 @@ class _Turn:
     layer_calls: tuple[ToolCall, ...] = ()  # what the layer itself would do, for checking the model's calls
     say: str | None = None  # a reply by policy (no tools), or said before the tools' reply (`prefix`)
     prefix: str | None = None
-    asked_checkout: bool = False  # ... about a cart that has something to pay for
+    # ... about a cart that has something to pay for, or gave the payment page
+    asked_checkout: bool = False
 
     @property
     def steps(self) -> int:
@@ -339,6 +340,7 @@ class Agent:
         if result.cart is not None:
             await turn.emit("cart", result.cart)
         if result.checkout is not None:
+            turn.asked_checkout = True  # "yes, go ahead" next gives the payment page again
             await turn.emit("checkout", result.checkout)
         return result
 

@@ -237,7 +237,7 @@ async def test_after_a_refused_discount_add_it_adds_the_product_talked_of(shop) 
     assert [(line["product_id"], line["quantity"]) for line in group["lines"]] == [(shown[0], 2)]
 
 
-async def test_an_add_and_checkout_in_one_message_adds_then_asks_to_confirm(shop, db) -> None:
+async def test_an_add_and_checkout_in_one_message_adds_then_starts_checkout(shop, db) -> None:
     use(shop, local(), FixedClassifier(["search", "checkout"]))
     conversation = await converse(shop)
     shown = [card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]]
@@ -245,7 +245,17 @@ async def test_an_add_and_checkout_in_one_message_adds_then_asks_to_confirm(shop
     answer = await say(shop, conversation, "the third one too please, then that's me done - checkout")
     (group,) = answer["cart"]["sellers"]
     assert [line["product_id"] for line in group["lines"]] == [shown[2]]
-    assert "Shall I start checkout?" in answer["reply"] and await orders(db) == 0
+    assert answer["checkout"]["checkout_url"] in answer["reply"] and await orders(db) == 1
+
+
+async def test_a_position_then_checkout_adds_that_product_before_paying(shop, db) -> None:
+    use(shop, local(), FixedClassifier(["search", "checkout"]))
+    conversation = await converse(shop)
+    shown = [card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]]
+
+    answer = await say(shop, conversation, "the first one, then checkout")
+    (group,) = answer["cart"]["sellers"]
+    assert [line["product_id"] for line in group["lines"]] == [shown[0]] and "checkout" in answer
 
 
 async def test_a_price_asked_in_another_currency_comes_with_an_approximate_conversion(shop, db) -> None:
@@ -314,32 +324,48 @@ async def test_a_bare_size_word_filters_where_products_come_in_sizes(shop, db) -
     assert [card["title"] for card in answer["products"]] == ["Reflective Dog Collar, Medium"]
 
 
-async def test_check_me_out_asks_to_confirm_whatever_the_classifier_read(shop, db) -> None:
+async def test_check_me_out_starts_checkout_whatever_the_classifier_read(shop, db) -> None:
     use(shop, local(), FixedClassifier(["search", "add_to_cart", "ask_product"]))
     conversation = await converse(shop)
     await say(shop, conversation, "yoga mat")
     await say(shop, conversation, "add the first one")
-    asked = await say(shop, conversation, "thats it, check me out")
-    assert "Shall I start checkout?" in asked["reply"] and await orders(db) == 0
+    started = await say(shop, conversation, "thats it, check me out")
+    assert started["checkout"]["checkout_url"] in started["reply"] and await orders(db) == 1
 
 
-async def test_checkout_starts_only_after_an_explicit_confirmation(shop, db) -> None:
-    use(shop, local(), FixedClassifier(["search", "add_to_cart", "checkout", "chit_chat", "checkout"]))
+async def test_checkout_starts_on_a_plain_request_and_never_on_a_hint_or_a_no(shop, db) -> None:
+    use(shop, local(), FixedClassifier(["search", "add_to_cart", "checkout", "checkout", "checkout", "checkout"]))
     conversation = await converse(shop)
     await say(shop, conversation, "yoga mat")
     await say(shop, conversation, "add the first one")
 
-    asked = await say(shop, conversation, "let's check out")
-    assert "checkout" not in asked and "Shall I start checkout?" in asked["reply"]
-    assert await orders(db) == 0
-
-    confirmed = await say(shop, conversation, "yes")  # the answer to the question just asked
-    assert confirmed["checkout"]["checkout_url"] in confirmed["reply"]
+    hinted = await say(shop, conversation, "ok i want to buy now")  # read as checkout, but not plainly asked
+    assert "checkout" not in hinted and "Shall I start checkout?" in hinted["reply"]
+    declined = await say(shop, conversation, "no, not yet")
+    assert "checkout" not in declined and await orders(db) == 0
+    asked = await say(shop, conversation, "can we check out?")
+    assert asked["checkout"]["checkout_url"] in asked["reply"]
     order = await db.fetchrow("SELECT id, total_amount FROM orders")
-    assert (str(order["id"]), order["total_amount"]) == (confirmed["checkout"]["order_id"], 3999)
+    assert (str(order["id"]), order["total_amount"]) == (asked["checkout"]["order_id"], 3999)
+    later = await say(shop, conversation, "can I check out later?")
+    assert "checkout" not in later and await orders(db) == 1
 
-    again = await say(shop, conversation, "yes")  # nothing was asked this time: not a confirmation
-    assert "checkout" not in again and await orders(db) == 1
+
+async def test_a_cart_changed_after_checkout_closes_the_old_payment_page(shop, db) -> None:
+    use(shop, local(), FixedClassifier(["search", "add_to_cart", "checkout", "checkout", "remove_from_cart"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "yoga mat")
+    await say(shop, conversation, "add the first one")
+    first = await say(shop, conversation, "ok checkout")
+    again = await say(shop, conversation, "yes, confirmed, go ahead")  # the page again, made afresh
+    assert again["checkout"]["order_id"] != first["checkout"]["order_id"]
+
+    removed = await say(shop, conversation, "hold on, take it out")
+    assert "The payment page I gave you before is closed" in removed["reply"] and "checkout" not in removed
+    statuses = dict(await db.fetch("SELECT id::text, status FROM orders"))
+    assert statuses == {first["checkout"]["order_id"]: "canceled", again["checkout"]["order_id"]: "canceled"}
+    held = await db.fetchval("SELECT count(*) FROM stock_reservations WHERE state = 'active'")
+    assert held == 0  # the stock the pages held is given back
 
 
 # -- the model leads (openai backend), the layer checks ----------------------------------------------

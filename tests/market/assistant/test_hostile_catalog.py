@@ -102,7 +102,7 @@ async def test_an_obedient_model_is_stopped_by_the_layer_and_by_grounding(shop, 
         (c["name"], c["refused"]) for turn in (first, second) for c in turn["tool_calls"] if c.get("refused")
     ]
     assert [name for name, _ in refused] == ["add_to_cart", "start_checkout"]
-    assert "did not ask" in refused[0][1] and "not confirmed" in refused[1][1]
+    assert "did not ask" in refused[0][1] and "not asked to check out" in refused[1][1]
 
     # Seller text reached the model only inside tool results, as JSON strings, after the system rule.
     messages = backend.requests[3].messages
