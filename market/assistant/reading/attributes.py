@@ -64,8 +64,9 @@ _NEGATION = re.compile(
     r"\b(?:isn'?t|aren'?t|is\s+not|are\s+not)|\bstay(?:ing)?\s+away\s+from|\bsteer(?:ing)?\s+clear\s+of|\bget(?:ting)?\s+rid\s+of|"
     r"\ballergic\s+to|\bfree\s+(?:of|from)|\bmoving\s+away\s+from|\bdone\s+with|\bsick\s+of|\bfed\s+up\s+with|"
     r"\bnot\s+(?:(?:too|very|that|really|so)\s+)?(?:keen|fussed|sold|big|into|(?:a\s+)?(?:big\s+)?fan)(?:\s+(?:on|of))?|"
-    r"\bcan'?t\s+stand)"
-    r"\s+(?:[\w'-]+\s+){0,2}$",
+    r"\bcan'?t\s+stand|\b(?:rips?|ripping|tears?|tearing|destroys?|destroying|shreds?|shredding|wrecks?|"
+    r"chews?\s+(?:up|through))(?:\s+(?:apart|up|through))?)"
+    r"(?:\s+|\s*/\s*)(?:[\w'-]+(?:\s+|\s*/\s*)){0,2}$",  # "no feathers/down": both turned down
     re.IGNORECASE,
 )
 # Turned down after it is named: "synthetic is too bulky", "nylon ones are rubbish".
@@ -233,6 +234,8 @@ def _first_words(
             words = value.lower().split()
             if len(words) >= 2 and len(words[0]) >= 5 and words[0] not in common:
                 firsts.setdefault(words[0], []).append(value)
+                if words[0].endswith("ed") and len(words[0]) >= 7:  # "nothing with carpet": carpeted board
+                    firsts.setdefault(words[0][:-2], []).append(value)
         for first, named in firsts.items():
             if (
                 len(named) == 1

@@ -18,7 +18,7 @@ from typing import Literal
 
 from market.assistant.reading.language import english_words, names_no_product
 
-Kind = Literal["greeting", "thanks", "off_topic", "manipulation"]
+Kind = Literal["greeting", "thanks", "identity", "off_topic", "manipulation"]
 Trick = Literal["discount", "free", "instructions"]
 
 # "what is 17*23", "17 x 23 =", "what's 12 + 5": arithmetic, not a product dimension such as "2x4".
@@ -92,8 +92,12 @@ def read(text: str, *, shopping: bool) -> Reading:
         return Reading("manipulation", trick, conditional=conditional)
     if phrases["tasks"].search(text):
         return Reading("off_topic")  # "translate 'where is the train station'": no station is wanted
+    if phrases["asked_elsewhere"].search(text):
+        return Reading("off_topic")  # "who won the arsenal game last night": no game is wanted
     if shopping:
         return Reading(None)
+    if phrases["identity"].search(text):
+        return Reading("identity")  # "r u a real person or a bot"
     if _ARITHMETIC.search(text):
         return Reading("off_topic")
     if phrases["off_topic"].search(text):  # "good evening! quick one - what's the capital of Australia?"

@@ -178,10 +178,15 @@ class Vocabulary:
         every = "|".join(re.escape(size) for size in said)
         words = "|".join(re.escape(size) for size in said if not size[:1].isdigit())
         alone = [size for size in said if " " in size or (size.upper() in _LETTER_SIZES and len(size) > 1)]
+        numbers = "|".join(re.escape(size) for size in said if size[:1].isdigit())
         patterns = [
             rf"\b(?:size|sz|sized)\s*:?\s*(?:an?\s+)?(?P<s>{every})(?![\w]|[.,]\d)",
             rf"\bin\s+(?:an?\s+)?(?:size\s+)?(?P<s>{words})(?![\w-])",
         ]
+        if numbers:  # "womens 8", "men's 10.5", "uk 9": a shoe size said after whose it is
+            patterns.append(
+                rf"\b(?:(?:wo)?men'?s|ladies|uk|us|eu)\s+(?P<s>{numbers})(?![\w]|[.,]\d|\s*(?:-|to)\s*\d)"
+            )
         if alone:
             patterns.append(rf"(?<![\w-])(?P<s>{'|'.join(re.escape(size) for size in alone)})(?![\w-])")
         return tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns)

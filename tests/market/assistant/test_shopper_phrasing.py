@@ -257,3 +257,38 @@ def test_a_kind_named_by_words_said_apart(words: Vocabulary) -> None:
 def test_the_words_that_leave_something_out_are_no_title_words(words: Vocabulary) -> None:
     assert "leave" in title_words("can you leave Pawsmith's conditioner in the list", words)  # "Leave-In"
     assert "leave" not in title_words("can you leave out Pawsmith as well?", words)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["yo who won the arsenal game last night", "whats the wether gonna be like tmrw in chicago",
+     "Perhaps you can help me with my crossword, 7 letters, 'a large body of water'?"],
+)  # fmt: skip
+def test_questions_answered_elsewhere_are_off_topic_even_with_a_product_word(text: str) -> None:
+    assert policy.read(text, shopping=True).kind == "off_topic"
+
+
+@pytest.mark.parametrize("text", ["boots for weather like this", "a tent that can take proper weather"])
+def test_weather_as_what_a_product_is_for_is_shopping(text: str) -> None:
+    assert policy.read(text, shopping=True).kind is None
+
+
+@pytest.mark.parametrize("text", ["r u a real person or a bot", "am I talking to a human?", "are you an AI?"])
+def test_asking_who_answers_is_answered_truthfully(text: str) -> None:
+    assert policy.read(text, shopping=False).kind == "identity"
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "key", "values"),
+    [("a sleeping bag for a festival. no feathers/down, im allergic", "Outdoor > Camping > Sleeping Bags",
+      "fill", {"goose down", "duck down"}),
+     ("a cat tree but please nothing with carpet on it", "Pet Supplies > Cats > Scratchers & Trees",
+      "material", {"carpeted board"}),
+     ("my staffie rips apart anything plushy in five minutes", "Pet Supplies > Dogs > Toys",
+      "material", {"plush"})],
+)  # fmt: skip
+def test_materials_turned_down_by_a_slash_a_stem_or_what_the_pet_does(
+    words: Vocabulary, text: str, category: str, key: str, values: set[str]
+) -> None:
+    reading = read_attributes(text, words, category)
+    assert set(reading.excluded.get(key, ())) == values and key not in reading.wanted
