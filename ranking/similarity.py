@@ -28,3 +28,17 @@ def best_cosine(engine: MatchingEngine, query: str, product_ids: Sequence[int]) 
         return None
     query_vector = engine.embedder.embed_texts([query])[0]
     return max(float(vector @ query_vector) for vector in vectors.values())
+
+
+def nearest_categories(engine: MatchingEngine, text: str, k: int) -> dict[str, int]:
+    """The categories of the `k` products nearest in meaning to `text`, each with how many of them it holds;
+    empty when no product has a vector yet."""
+    if engine.lexical_only or not len(engine.vectors):
+        return {}
+    ids, _ = engine.vectors.search(engine.embedder.embed_query(text), k)
+    counts: dict[str, int] = {}
+    for product_id in ids.tolist():
+        product = engine.catalog.get(int(product_id)) if product_id >= 0 else None
+        if product is not None and product.category:
+            counts[product.category] = counts.get(product.category, 0) + 1
+    return counts

@@ -24,7 +24,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from market.assistant import store
-from market.assistant.agent.clarify import Suggester
+from market.assistant.agent.clarify import NEIGHBOURS, Suggester, leading_department
 from market.assistant.agent.intent import Classifier, Layer
 from market.assistant.agent.state import load as load_state
 from market.assistant.agent.toolbox import Session, Toolbox
@@ -39,6 +39,7 @@ from market.orders import carts
 from market.orders.schemas import CartIn, CartView, SessionId
 from payments.gateway import StripeGateway
 from ranking.engine import MatchingEngine
+from ranking.similarity import nearest_categories
 
 VOCABULARY_REFRESH_SECONDS = 60.0  # a live catalog's words are re-read at most this often
 FACT_TURNS = 10  # earlier turns whose tool results a reply may still quote
@@ -144,7 +145,7 @@ class Assistant:
         return Agent(
             self.backend(),
             toolbox,
-            Layer(vocabulary=vocabulary, classifier=self._classifier, suggest=suggest),
+            Layer(vocabulary=vocabulary, classifier=self._classifier, suggest=suggest, lean=_leaning(engine)),
             max_steps=self.settings.assistant_max_steps,
             currency=self.settings.assistant_currency,
             own_url=self.settings.base_url,
@@ -408,3 +409,10 @@ async def _conversation_or_404(conn: asyncpg.Connection, conversation_id: UUID) 
             "conversation_not_found", f"No conversation {conversation_id}.", where="path.conversation_id"
         )
     return conversation
+
+
+def _leaning(engine: MatchingEngine | None) -> Callable[[str], str | None]:
+    """The department a need told as a situation leans to, by the products nearest to it in meaning."""
+    if engine is None:
+        return lambda text: None
+    return lambda text: leading_department(nearest_categories(engine, text, NEIGHBOURS))

@@ -5,7 +5,7 @@ top-level category so that the options differ, at most `OPTIONS`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -48,3 +48,27 @@ def _label(path: str) -> str:
     """ "Home & Kitchen > Cookware > Pans" -> "pans, cookware, home & kitchen": the leaf weighs most."""
     parts = [part.strip().lower() for part in path.split(">")]
     return ", ".join(reversed(parts))
+
+
+# A need told as a situation ("my feet are dying after 12-hour shifts") is searched, not asked about, when
+# this share of the products nearest in meaning to it lie in one department: a story whose nearest products
+# spread over several (a present for someone, "something nice for the house") still gets one question.
+LEANING_SHARE = 0.7
+NEIGHBOURS = 20
+
+
+def leading_department(counts: Mapping[str, int]) -> str | None:
+    """The department (top-level category) holding at least LEANING_SHARE of the products counted in
+    `counts` (category path -> how many), or its one category holding half of them; None when they spread."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    roots: dict[str, int] = {}
+    for path, count in counts.items():
+        root = path.split(">", 1)[0].strip()
+        roots[root] = roots.get(root, 0) + count
+    root, held = max(roots.items(), key=lambda item: item[1])
+    if held < LEANING_SHARE * total:
+        return None
+    path, most = max(counts.items(), key=lambda item: item[1])
+    return path if most * 2 >= total and path.split(">", 1)[0].strip() == root else root

@@ -59,13 +59,15 @@ class Classifier(Protocol):
 class Layer:
     """The deterministic parts, injected so that tests (and other catalogs) can bring their own.
     `suggest(text, among=None)`: 3-5 category paths of the live catalog that could suit a vague need,
-    among those `among(path)` accepts."""
+    among those `among(path)` accepts. `lean(text)`: the department (or category) a need told as a situation
+    points to by meaning ("my feet are dying after 12-hour shifts": Shoes), None when it points to several."""
 
     vocabulary: Vocabulary
     classifier: Classifier
     understand: Callable[..., Slots] = understanding.understand
     resolve: Callable[..., list[int]] = references.resolve_reference
     suggest: Callable[..., list[str]] = lambda text, among=None: []
+    lean: Callable[[str], str | None] = lambda text: None
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,14 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
                 layer.suggest(interests, among=lambda path: "age_range" in vocabulary.attribute_keys_of(path))
             )
         suggestions = suggestions or tuple(layer.suggest(interests))
+        leaning = layer.lean(unpriced) if _situation(clean, history) else None
+        # Searched only where the nearest products and the nearest category names agree on the department:
+        # either alone is sometimes far off ("my doctor says I need to move more" lies near strollers).
+        if leaning and _root(leaning) in {_root(path) for path in layer.suggest(unpriced)}:
+            # "12 hr shifts on my feet and they're DYING. womens 8": shoes, searched with what was said
+            slots = msgspec.structs.replace(slots, category=leaning)
+            attributes = read_attributes(unpriced, vocabulary, leaning)
+            vague_need, suggestions = False, ()
     outside = missing_brand(clean, vocabulary)
     broad: tuple[str, ...] = ()
     open_ended = _ASKS_ADVICE.search(clean) or (_VAGUE_THING.search(clean) and not slots.has_budget)
@@ -578,6 +588,22 @@ def _describes(attributes: AttributeReading, need: Need | None, vocabulary: Voca
         for key in found
     }
     return set(attributes.wanted) <= keys
+
+
+_GIFT = re.compile(r"\b(?:gifts?|presents?|pressies?|stocking\s+fillers?|secret\s+santa)\b", re.IGNORECASE)
+
+
+def _situation(text: str, history: History) -> bool:
+    """Whether a vague message tells a situation that may point to one department: a story of ten words or
+    more that asks for no present (whom a present is for says little of what suits them: they are asked
+    about), or any answer to the question the assistant just asked ("he's really into the gym")."""
+    if history.state.options:
+        return True
+    return len(re.findall(r"[\w'-]+", text)) >= 10 and not _GIFT.search(text)
+
+
+def _root(path: str) -> str:
+    return path.split(">", 1)[0].strip()
 
 
 def _interests(text: str) -> str:

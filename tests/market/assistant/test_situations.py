@@ -1,0 +1,68 @@
+"""A need told as a situation ("my feet are dying after 12-hour shifts") is searched in the department it
+points to when the two readings of its meaning agree; otherwise, and for a bare request for a present, the
+shopper gets one question."""
+
+from __future__ import annotations
+
+import pytest
+
+from market.assistant.agent.clarify import leading_department
+from market.assistant.agent.history import History
+from market.assistant.agent.intent import Layer, read
+from market.assistant.reading.vocabulary import Vocabulary
+
+FEET = "12 hr shifts on my feet at the hospital and my feet are DYING by the end. womens 8. help"
+
+
+class Actions:
+    def predict(self, text: str, *, has_shown: bool) -> tuple[str, float]:
+        return "search", 1.0
+
+
+def layer(lean: str | None, suggested: list[str]) -> Layer:
+    return Layer(
+        vocabulary=Vocabulary.demo(),
+        classifier=Actions(),
+        suggest=lambda text, among=None: suggested,
+        lean=lambda text: lean,
+    )
+
+
+@pytest.mark.parametrize(
+    ("counts", "leads"),
+    [({"Shoes > Boots": 9, "Shoes > Casual > Sneakers": 7, "Shoes > Hiking": 4}, "Shoes"),
+     ({"Outdoor > Camping > Sleeping Bags": 15, "Home & Kitchen > Small Appliances": 5}, "Outdoor > Camping > Sleeping Bags"),
+     ({"Outdoor > Backpacks": 12, "Apparel > Outerwear": 4, "Shoes > Boots": 4}, None),
+     ({}, None)],
+)  # fmt: skip
+def test_a_department_leads_only_when_most_of_the_nearest_products_lie_in_it(counts, leads) -> None:
+    assert leading_department(counts) == leads
+
+
+def test_a_situation_pointing_to_one_department_is_searched_with_what_was_said() -> None:
+    intent = read(
+        layer("Shoes", ["Shoes > Running", "Office > Office Furniture > Chairs"]),
+        FEET,
+        History(),
+        currency="USD",
+    )
+    assert intent.slots.category == "Shoes" and intent.slots.size == "8" and not intent.suggestions
+    assert intent.attributes.wanted.get("gender") == ("women",)
+
+
+def test_when_the_nearest_products_and_category_names_disagree_the_shopper_is_asked() -> None:
+    story = "ok so I'm 52 and my doctor says I need to move more. I'd like to do something at home, where do I start?"
+    intent = read(layer("Baby > Gear > Strollers", ["Sports & Fitness > Yoga", "Shoes > Running", "Garden"]),
+                  story, History(), currency="USD")  # fmt: skip
+    assert intent.slots.category is None and len(intent.suggestions) == 3
+
+
+def test_a_present_for_someone_is_asked_about_however_long_the_message() -> None:
+    text = "I need to find a present for my sister for next weekend, she's turning thirty and I have no idea"
+    intent = read(
+        layer("Toys & Games > Plush", ["Toys & Games > Plush", "Beauty", "Apparel"]),
+        text,
+        History(),
+        currency="USD",
+    )
+    assert intent.slots.category is None and len(intent.suggestions) == 3
