@@ -41,7 +41,8 @@ _FILLER_WORDS = (
     "affordable instead something else different in a an the with without please only just what about how "
     "do you have got ok okay sure yes no maybe like i want need looking for find get see please pls thanks "
     "then now actually hmm um well so also too again anything everything stuff things item items product products "
-    "ooh oh ah ugh meh wow hey yeah yep nope tho though lol haha colour color colours colors"
+    "ooh oh ah ugh meh wow hey yeah yep nope tho though lol haha colour color colours colors after poss "
+    "hes shes im ive id ill dont cant wont theyre youre thats whats isnt arent didnt doesnt"
 )
 FILLER = frozenset(_FILLER_WORDS.split())
 _CART_PLACE = re.compile(
@@ -152,12 +153,22 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     for word in dropped:
         said = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", " ", said)
     slots = layer.understand(said, vocabulary, currency_default=currency)
-    if slots.size is None and slots.category and (
-        sized := _sized_here(said, slots.category, vocabulary) or _described_size(clean, slots.category, vocabulary)
+    if (
+        slots.size is None
+        and slots.category
+        and (
+            sized := _sized_here(said, slots.category, vocabulary)
+            or _described_size(clean, slots.category, vocabulary)
+        )
     ):
         slots = msgspec.structs.replace(slots, size=sized)  # "medium dog collar": its products come in sizes
     if slots.size:  # "bike helmet size S": a filter, not words a title must have
-        said = re.sub(rf"\b(?:size|sz|sized)\s*:?\s*(?:an?\s+)?{re.escape(slots.size)}(?![\w.])", " ", said, flags=re.IGNORECASE)
+        said = re.sub(
+            rf"\b(?:size|sz|sized)\s*:?\s*(?:an?\s+)?{re.escape(slots.size)}(?![\w.])",
+            " ",
+            said,
+            flags=re.IGNORECASE,
+        )
     if slots.currency is None and (home := home_currency(clean)):  # "i'm in the UK": prices in pounds
         slots = msgspec.structs.replace(slots, currency=home)
 
@@ -168,6 +179,8 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     message = [word for word in re.findall(r"[\w'-]+", said) if names_here(word)]
     kinds = [word for word in message if vocabulary.names_a_kind(word) and not generic_head(word)]
     phrase = requested(said, kinds, [word for word in message if _unknown_words(word, vocabulary)])
+    if phrase and kinds and len(phrase.split()) > _LONG_PHRASE:  # a story around the thing asked for
+        phrase = _around_kinds(phrase, kinds, vocabulary)
     colors = frozenset(word.lower() for color in vocabulary.colors for word in color.split())
     if (
         phrase
@@ -401,7 +414,10 @@ def _category_of_values(attributes: AttributeReading, vocabulary: Vocabulary, te
     return leaders[0] if len(leaders) == 1 else None
 
 
-_BARE_SIZE = re.compile(r"\b(?P<size>extra[\s-]large|x-?large|extra[\s-]small|small|medium|large)\b(?!\s+(?:of|amount))", re.IGNORECASE)
+_BARE_SIZE = re.compile(
+    r"\b(?P<size>extra[\s-]large|x-?large|extra[\s-]small|small|medium|large)\b(?!\s+(?:of|amount))",
+    re.IGNORECASE,
+)
 
 
 # Who or what it is for, described by size: "he's a big lad", "she'll be huge", "a tiny pup".
@@ -510,7 +526,9 @@ def _named_by_values(text: str, said: str, category: str, vocabulary: Vocabulary
         return None
     named = (term for term, path in vocabulary.category_terms.items() if path.startswith(owner))
     lowered = said.lower()
-    return owner if any(re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", lowered) for term in named) else None
+    return (
+        owner if any(re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", lowered) for term in named) else None
+    )
 
 
 _TAKES_OUT = re.compile(r"\b(?:remove|take\s+(?:[\w'-]+\s+){0,4}out|get\s+rid\s+of|ditch)\b", re.IGNORECASE)
@@ -544,6 +562,31 @@ def _asked_unsold(phrase: str, vocabulary: Vocabulary) -> list[str]:
     ]
 
 
+# A requested phrase longer than this is a story around what is asked for ("every christmas my grandchildren
+# and I do a big jigsaw puzzle together on the dining table"): only the words naming the thing are searched.
+_LONG_PHRASE = 6
+
+
+def _around_kinds(phrase: str, kinds: Sequence[str], vocabulary: Vocabulary) -> str:
+    """The run of words around the first word of `kinds` in `phrase` that the catalog's titles, categories
+    or values have ("big jigsaw puzzle together" -> "jigsaw puzzle"); the phrase itself if it has none."""
+    words = re.findall(r"[\w'-]+", phrase)
+    named = {kind.lower() for kind in kinds}
+    at = next((i for i, word in enumerate(words) if word.lower() in named), None)
+    if at is None:
+        return phrase
+
+    def catalogs(word: str) -> bool:
+        return word.lower() in named or (word.lower() not in FILLER and vocabulary.sells(word))
+
+    start, end = at, at + 1
+    while start > 0 and catalogs(words[start - 1]):
+        start -= 1
+    while end < len(words) and catalogs(words[end]):
+        end += 1
+    return " ".join(words[start:end])
+
+
 def _need_words(
     phrase: str | None, known: list[str], unknown: list[str], slots: Slots, vocabulary: Vocabulary
 ) -> str:
@@ -553,7 +596,10 @@ def _need_words(
     if not (known or unknown):
         return ""
     if not phrase:
-        return _content(slots.query)
+        content = _content(slots.query)
+        if known and len(content.split()) > _LONG_PHRASE:  # no request said: the story's product words
+            return _around_kinds(content, known, vocabulary)
+        return content
     colors = {word for color in vocabulary.colors for word in color.lower().split()}
     words = [word for word in phrase.split() if word.lower() not in FILLER and word.lower() not in colors]
     if not any(vocabulary.names_a_kind(word) for word in words):  # "shampoo for dry hair" is shampoo
@@ -590,16 +636,30 @@ def _describes(attributes: AttributeReading, need: Need | None, vocabulary: Voca
     return set(attributes.wanted) <= keys
 
 
-_GIFT = re.compile(r"\b(?:gifts?|presents?|pressies?|stocking\s+fillers?|secret\s+santa)\b", re.IGNORECASE)
+_GIFT = re.compile(
+    r"\b(?:gifts?|presents?|pressies?|stocking\s+fillers?|secret\s+santa|birthday|b-?day|christmas|xmas)\b",
+    re.IGNORECASE,
+)
+# A trouble the shopper has: what would end it is a kind of product ("my feet are DYING", "freezing in my
+# flat", "my back is wrecked"). Without one, a story ("we just got the keys to our first house") is asked about.
+_TROUBLE = re.compile(
+    r"\b(?:dying|killing|kill|hurts?|hurting|aching|aches?|sore|pain|painful|wreck(?:ed)?|wrek(?:ed)?|"
+    r"ruined|freezing|frozen|cold|soaked|soaking|wet|sweating|boiling|broke|broken|snapped|fell\s+apart|"
+    r"worn\s+out|can'?t\s+sleep|keeps?\s+(?:breaking|falling|leaking))\b",
+    re.IGNORECASE,
+)
 
 
 def _situation(text: str, history: History) -> bool:
     """Whether a vague message tells a situation that may point to one department: a story of ten words or
-    more that asks for no present (whom a present is for says little of what suits them: they are asked
-    about), or any answer to the question the assistant just asked ("he's really into the gym")."""
+    more, with no need in hand and not answering the assistant's question, that tells a trouble (`_TROUBLE`)
+    and asks for no present (whom a present is for says little of what suits them: they are asked about)."""
     if history.state.options:
-        return True
-    return len(re.findall(r"[\w'-]+", text)) >= 10 and not _GIFT.search(text)
+        return False  # the answer to the question asked: the options' own reading ("into music": audio)
+    need = history.state.need
+    if need is not None and (need.words or need.category):
+        return False  # "anything under 100 bucks? the last pair i had fell apart": the need in hand, refined
+    return len(re.findall(r"[\w'-]+", text)) >= 10 and bool(_TROUBLE.search(text)) and not _GIFT.search(text)
 
 
 def _root(path: str) -> str:

@@ -103,9 +103,11 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
     for key, value, start, end in _words(text, keys, vocabulary.attribute_values):
         target = excluded if turned_down(text, start, end) else wanted
         target.setdefault(key, []).append(value)
-    for key, value, _, _ in _first_words(text, keys, vocabulary.attribute_values):
-        if value not in excluded.get(key, []):
-            excluded.setdefault(key, []).append(value)
+    for key, value, start, end in _first_words(text, keys, vocabulary.attribute_values):
+        turned = turned_down(text, start, end)
+        target = excluded if turned else wanted
+        if value not in target.get(key, []) and (turned or not wanted.get(key)):
+            target.setdefault(key, []).append(value)
     for key, values in _quantities(text, keys, vocabulary.attribute_values).items():
         wanted.setdefault(key, []).extend(values)
     if "age_range" in keys and (age := _youngest(text)) is not None:  # "for my 9 year old": 3+, 6+, 8+
@@ -224,9 +226,11 @@ def _first_words(
     text: str, keys: Iterable[str], values: Mapping[str, tuple[str, ...]]
 ) -> list[tuple[str, str, int, int]]:
     """(key, value, start, end) for values named by a distinctive first word that no other value starts with
-    and that is no everyday word ("damascus": Damascus steel). Only ever a value turned down: "not
-    damascus"; a wanted "walnut" is a handle, not also walnut wood."""
+    and that is no everyday word ("damascus": Damascus steel, "merino": merino wool). Wanted only where
+    the word is no value of its own anywhere: a wanted "walnut" is a handle, not also walnut wood; turned
+    down ("not walnut") it is both."""
     common = english_words()
+    whole = {value.lower() for named in values.values() for value in named}
     found: list[tuple[str, str, int, int]] = []
     for key in keys:
         firsts: dict[str, list[str]] = {}
@@ -240,7 +244,7 @@ def _first_words(
             if (
                 len(named) == 1
                 and (match := _find(first, text))
-                and turned_down(text, match.start(), match.end())
+                and (first not in whole or turned_down(text, match.start(), match.end()))
             ):
                 found.append((key, named[0], match.start(), match.end()))
     return found

@@ -14,6 +14,7 @@ _IRREGULAR_PLURALS = {
     "knives": "knife", "shelves": "shelf", "scarves": "scarf", "leaves": "leaf", "halves": "half",
     "wolves": "wolf", "loaves": "loaf", "hooves": "hoof", "calves": "calf", "wives": "wife", "lives": "life",
     "men": "man", "women": "woman", "children": "child", "feet": "foot", "teeth": "tooth", "mice": "mouse",
+    "grandchildren": "grandchild", "people": "person", "geese": "goose",
 }  # fmt: skip
 
 

@@ -104,7 +104,9 @@ def test_a_size_is_a_filter_not_search_words(words: Vocabulary) -> None:
 
 
 def test_a_new_quantity_before_a_comma(words: Vocabulary) -> None:
-    assert understand("actually make that 2, one for each module", words, currency_default="USD").quantity == 2
+    assert (
+        understand("actually make that 2, one for each module", words, currency_default="USD").quantity == 2
+    )
     assert understand("under 2,50 euros", words, currency_default="USD").quantity is None
 
 
@@ -197,7 +199,9 @@ def test_a_year_said_roughly_is_no_budget_but_a_round_sum_is() -> None:
 
 
 def test_a_colour_turned_down_is_not_wanted_where_it_is_said_again(words: Vocabulary) -> None:
-    slots = understand("Rain jacket please. Not black - everything I own is black", words, currency_default="USD")
+    slots = understand(
+        "Rain jacket please. Not black - everything I own is black", words, currency_default="USD"
+    )
     assert (slots.colors, slots.exclude_colors) == ((), ("black",))
 
 
@@ -238,7 +242,9 @@ def test_you_guys_is_no_gender(words: Vocabulary) -> None:
     [("tennis rackets for beginners?", "Sports & Fitness > Racket Sports", "skill_level", "beginner"),
      ("she likes fresh citrusy perfumes", "Beauty > Fragrance", "scent", "citrus")],
 )  # fmt: skip
-def test_a_value_said_as_a_plural_or_an_adjective(words, text: str, category: str, key: str, value: str) -> None:
+def test_a_value_said_as_a_plural_or_an_adjective(
+    words, text: str, category: str, key: str, value: str
+) -> None:
     assert value in read_attributes(text, words, category).wanted.get(key, ())
 
 
@@ -249,9 +255,14 @@ def test_ages_said_as_a_lad_of_six_or_a_numbered_birthday(words: Vocabulary, tex
 
 
 def test_a_kind_named_by_words_said_apart(words: Vocabulary) -> None:
-    slots = understand("baby's due in 6 weeks and we still haven't got bottles", words, currency_default="USD")
+    slots = understand(
+        "baby's due in 6 weeks and we still haven't got bottles", words, currency_default="USD"
+    )
     assert slots.category == "Baby > Feeding"
-    assert understand("a water bottle for the gym", words, currency_default="USD").category == "Outdoor > Hydration"
+    assert (
+        understand("a water bottle for the gym", words, currency_default="USD").category
+        == "Outdoor > Hydration"
+    )
 
 
 def test_the_words_that_leave_something_out_are_no_title_words(words: Vocabulary) -> None:
@@ -292,3 +303,17 @@ def test_materials_turned_down_by_a_slash_a_stem_or_what_the_pet_does(
 ) -> None:
     reading = read_attributes(text, words, category)
     assert set(reading.excluded.get(key, ())) == values and key not in reading.wanted
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "value"),
+    [("damascus if youve got any, always wanted one", "material", "Damascus steel")],
+)
+def test_a_value_named_by_its_distinctive_first_word_is_wanted(
+    words: Vocabulary, text: str, key: str, value: str
+) -> None:
+    assert read_attributes(text, words, "Home & Kitchen > Cutlery").wanted.get(key) == (value,)
+
+
+def test_a_first_word_that_is_a_value_of_its_own_is_only_that_value_when_wanted(words: Vocabulary) -> None:
+    assert read_attributes("a walnut one please", words, None).wanted == {"handle": ("walnut",)}

@@ -66,3 +66,23 @@ def test_a_present_for_someone_is_asked_about_however_long_the_message() -> None
         currency="USD",
     )
     assert intent.slots.category is None and len(intent.suggestions) == 3
+
+
+def test_a_story_without_a_trouble_is_asked_about_even_where_the_readings_agree() -> None:
+    story = "we just got the keys to our first house!! what do we even need, where do we start"
+    agreeing = layer(
+        "Toys & Games > Building Sets", ["Toys & Games > Building Sets", "Home & Kitchen", "Garden"]
+    )
+    intent = read(agreeing, story, History(), currency="USD")
+    assert intent.slots.category is None and len(intent.suggestions) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("Hello dear. Every christmas my grandchildren and I do a big jigsaw puzzle together on the dining "
+      "table. Could you show me some?", "jigsaw puzzle"),
+     ("after a jumper, merino if poss. gets baltic up here", "sweater")],
+)  # fmt: skip
+def test_a_story_around_a_named_product_searches_the_products_words(text: str, words: str) -> None:
+    intent = read(layer(None, []), text, History(), currency="USD")
+    assert intent.words == words and intent.slots.category is not None
