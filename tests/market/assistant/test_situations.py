@@ -11,6 +11,10 @@ from market.assistant.agent.history import History
 from market.assistant.agent.intent import Layer, read
 from market.assistant.reading.vocabulary import Vocabulary
 
+STORY = (
+    "Hello dear. Every christmas my grandchildren and I do a big jigsaw puzzle together on the dining table. "
+    "Could you show me some?"
+)
 FEET = "12 hr shifts on my feet at the hospital and my feet are DYING by the end. womens 8. help"
 
 
@@ -79,8 +83,7 @@ def test_a_story_without_a_trouble_is_asked_about_even_where_the_readings_agree(
 
 @pytest.mark.parametrize(
     ("text", "words"),
-    [("Hello dear. Every christmas my grandchildren and I do a big jigsaw puzzle together on the dining "
-      "table. Could you show me some?", "jigsaw puzzle"),
+    [(STORY, "jigsaw puzzle"),
      ("after a jumper, merino if poss. gets baltic up here", "sweater")],
 )  # fmt: skip
 def test_a_story_around_a_named_product_searches_the_products_words(text: str, words: str) -> None:
