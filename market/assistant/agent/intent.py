@@ -568,13 +568,22 @@ _LONG_PHRASE = 6
 
 
 def _around_kinds(phrase: str, kinds: Sequence[str], vocabulary: Vocabulary) -> str:
-    """The run of words around the first word of `kinds` in `phrase` that the catalog's titles, categories
-    or values have ("big jigsaw puzzle together" -> "jigsaw puzzle"); the phrase itself if it has none."""
+    """The run of words around the most specific word of `kinds` in `phrase` that the catalog's titles,
+    categories or values have ("big jigsaw puzzle together" -> "jigsaw puzzle"); the phrase itself if it has
+    none."""
     words = re.findall(r"[\w'-]+", phrase)
     named = {kind.lower() for kind in kinds}
-    at = next((i for i, word in enumerate(words) if word.lower() in named), None)
-    if at is None:
+    places = [i for i, word in enumerate(words) if word.lower() in named]
+    if not places:
         return phrase
+
+    def depth(i: int) -> int:  # "kitchen stuff - I don't even own a kettle": the kettle, not the kitchen
+        term = vocabulary.category_terms.get(words[i].lower()) or vocabulary.category_terms.get(
+            singular(words[i].lower()), ""
+        )
+        return term.count(">") if term else 0
+
+    at = max(places, key=lambda i: (depth(i), -i))
 
     def catalogs(word: str) -> bool:
         return word.lower() in named or (word.lower() not in FILLER and vocabulary.sells(word))

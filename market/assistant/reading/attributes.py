@@ -24,6 +24,12 @@ from market.assistant.reading.vocabulary import Vocabulary
 from market.assistant.reading.words import LEAVING_OUT
 
 _SKIP = frozenset({"color", "colour", "size"})
+# Values of these describe the thing the key names only when it is named: "fine hair", but "ugh fine. queen
+# sheets then" says nothing of hair.
+_NEEDS_ITS_NOUN = {
+    "hair_type": re.compile(r"\bhair\b", re.IGNORECASE),
+    "skin_type": re.compile(r"\bskin\b", re.IGNORECASE),
+}
 _NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|fifty|hundred)"
 _UNITS = {
     "person": "person", "persons": "person", "people": "person", "man": "person", "player": "player",
@@ -97,17 +103,15 @@ class AttributeReading(Struct, frozen=True, kw_only=True):
 
 def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> AttributeReading:
     """The attribute values `text` asks for and turns down, among those the category's products have."""
-    keys = _keys_for(vocabulary, category)
+    keys = _keys_for(vocabulary, category, text)
     wanted: dict[str, list[str]] = {}
     excluded: dict[str, list[str]] = {}
     for key, value, start, end in _words(text, keys, vocabulary.attribute_values):
         target = excluded if turned_down(text, start, end) else wanted
         target.setdefault(key, []).append(value)
-    for key, value, start, end in _first_words(text, keys, vocabulary.attribute_values):
-        turned = turned_down(text, start, end)
-        target = excluded if turned else wanted
-        if value not in target.get(key, []) and (turned or not wanted.get(key)):
-            target.setdefault(key, []).append(value)
+    for key, value, _, _ in _first_words(text, keys, vocabulary.attribute_values):
+        if value not in excluded.get(key, []):
+            excluded.setdefault(key, []).append(value)
     for key, values in _quantities(text, keys, vocabulary.attribute_values).items():
         wanted.setdefault(key, []).extend(values)
     if "age_range" in keys and (age := _youngest(text)) is not None:  # "for my 9 year old": 3+, 6+, 8+
@@ -172,12 +176,16 @@ def _from_age(value: str) -> int:
     return int(found[1]) // 12 if "month" in value.lower() else int(found[1])  # "12+ months": 1
 
 
-def _keys_for(vocabulary: Vocabulary, category: str | None) -> list[str]:
+def _keys_for(vocabulary: Vocabulary, category: str | None, text: str = "") -> list[str]:
     if category:
         found = vocabulary.attribute_keys_of(category)
         if found:
             return [key for key in vocabulary.attribute_values if key in found and key not in _SKIP]
-    return [key for key in vocabulary.attribute_values if key not in _SKIP]
+    return [
+        key
+        for key in vocabulary.attribute_values
+        if key not in _SKIP and (key not in _NEEDS_ITS_NOUN or _NEEDS_ITS_NOUN[key].search(text))
+    ]
 
 
 def _words(
@@ -226,11 +234,9 @@ def _first_words(
     text: str, keys: Iterable[str], values: Mapping[str, tuple[str, ...]]
 ) -> list[tuple[str, str, int, int]]:
     """(key, value, start, end) for values named by a distinctive first word that no other value starts with
-    and that is no everyday word ("damascus": Damascus steel, "merino": merino wool). Wanted only where
-    the word is no value of its own anywhere: a wanted "walnut" is a handle, not also walnut wood; turned
-    down ("not walnut") it is both."""
+    and that is no everyday word ("damascus": Damascus steel). Only ever a value turned down: "not
+    damascus"; a wanted "walnut" is a handle, not also walnut wood, and "I'm vegan" wants no vegan leather."""
     common = english_words()
-    whole = {value.lower() for named in values.values() for value in named}
     found: list[tuple[str, str, int, int]] = []
     for key in keys:
         firsts: dict[str, list[str]] = {}
@@ -244,7 +250,7 @@ def _first_words(
             if (
                 len(named) == 1
                 and (match := _find(first, text))
-                and (first not in whole or turned_down(text, match.start(), match.end()))
+                and turned_down(text, match.start(), match.end())
             ):
                 found.append((key, named[0], match.start(), match.end()))
     return found

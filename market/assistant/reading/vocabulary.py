@@ -187,6 +187,9 @@ class Vocabulary:
             patterns.append(
                 rf"\b(?:(?:wo)?men'?s|ladies|uk|us|eu)\s+(?P<s>{numbers})(?![\w]|[.,]\d|\s*(?:-|to)\s*\d)"
             )
+        letters = "|".join(re.escape(size) for size in said if size.upper() in _LETTER_SIZES)
+        if letters:  # "mens L", "womens XS"
+            patterns.append(rf"\b(?:(?:wo)?men'?s|ladies)\s+(?P<s>{letters})(?![\w'-])")
         if alone:
             patterns.append(rf"(?<![\w-])(?P<s>{'|'.join(re.escape(size) for size in alone)})(?![\w-])")
         return tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns)

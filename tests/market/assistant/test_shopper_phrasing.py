@@ -306,14 +306,13 @@ def test_materials_turned_down_by_a_slash_a_stem_or_what_the_pet_does(
 
 
 @pytest.mark.parametrize(
-    ("text", "key", "value"),
-    [("damascus if youve got any, always wanted one", "material", "Damascus steel")],
-)
-def test_a_value_named_by_its_distinctive_first_word_is_wanted(
-    words: Vocabulary, text: str, key: str, value: str
+    ("text", "category", "wanted"),
+    [("a walnut one please", None, {"handle": ("walnut",)}),
+     ("hi! looking for white sneakers, but I'm vegan so nothing leather please", "Shoes > Casual > Sneakers", {}),
+     ("king size quilts?", "Home & Kitchen > Bedding", {"bed_size": ("king",)}),
+     ("do any of those come in grey? would go with the carpet", "Office > Office Furniture > Chairs", {})],
+)  # fmt: skip
+def test_a_first_word_wants_no_longer_value_it_begins(
+    words: Vocabulary, text: str, category: str | None, wanted: dict
 ) -> None:
-    assert read_attributes(text, words, "Home & Kitchen > Cutlery").wanted.get(key) == (value,)
-
-
-def test_a_first_word_that_is_a_value_of_its_own_is_only_that_value_when_wanted(words: Vocabulary) -> None:
-    assert read_attributes("a walnut one please", words, None).wanted == {"handle": ("walnut",)}
+    assert read_attributes(text, words, category).wanted == wanted
