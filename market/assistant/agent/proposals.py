@@ -43,7 +43,9 @@ _EXPLICIT_REF = re.compile(
     re.IGNORECASE,
 )
 # A position in the list, not "last year" or "the last one of theirs lasted a day".
-_POSITION = re.compile(r"\b(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|number\s+\d)\b|#\s?\d", re.IGNORECASE)
+_POSITION = re.compile(
+    r"\b(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|number\s+\d)\b|#\s?\d", re.IGNORECASE
+)
 _THIS_ONE = re.compile(r"\b(?:it|its|it's|this|that|they|them|their)\b", re.IGNORECASE)
 _REFINING = re.compile(
     r"\b(?:cheaper|pricier|less\s+expensive|more\s+expensive|other|others|different|else)\b", re.IGNORECASE
@@ -242,9 +244,16 @@ def _action_by_wording(action: str, intent: Intent, text: str, history: History)
             action = "search"  # "and a bread knife": a need, nothing taken out
     if action == "view_cart" and intent.catalog_topic and not _ABOUT_THE_CART.search(text):
         action = "search"  # "show me strollers"
-    if action != "checkout" and history.cart_ids and _ASKS_CHECKOUT.search(text) and not _ADD_CUE.search(text):
+    if (
+        action != "checkout"
+        and history.cart_ids
+        and _ASKS_CHECKOUT.search(text)
+        and not _ADD_CUE.search(text)
+    ):
         action = "checkout"  # "thats it, check me out"
-    if action == "checkout" and _NO_CHECKOUT.search(text):  # "put the third in my cart but don't check out yet"
+    if action == "checkout" and _NO_CHECKOUT.search(
+        text
+    ):  # "put the third in my cart but don't check out yet"
         if intent.references and _ADD_CUE.search(text):
             return "add_to_cart"
         return "search" if intent.catalog_topic else "view_cart"  # "don't check out yet. got string lights?"
@@ -334,11 +343,14 @@ def _in_cart_by_name(intent: Intent, history: History, *, text: str | None = Non
     }
     if len(titles) < (1 if text is not None else 2):
         return []
-    said = {stem(word) for word in re.findall(r"[a-z]{3,}", (text or intent.clean).lower()) if word not in FILLER}
+    said = {
+        stem(word) for word in re.findall(r"[a-z]{3,}", (text or intent.clean).lower()) if word not in FILLER
+    }
     telling = {
         word
         for word in said
-        if any(word in t for t in titles.values()) and (len(titles) == 1 or not all(word in t for t in titles.values()))
+        if any(word in t for t in titles.values())
+        and (len(titles) == 1 or not all(word in t for t in titles.values()))
     }
     scores = {pid: len(telling & words) for pid, words in titles.items()}
     best = max(scores.values(), default=0)
@@ -396,9 +408,13 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
     another = bool(need and need.words) and any(stem(word) not in path for word in intent.catalog_topic)
     another = another and not any(stem(word) in said for word in need.words.lower().split())
     vague = need is not None and not (need.words or need.category or need.brand)  # a budget or an age only
-    if need is None or vague or (
-        not in_list
-        and (elsewhere or another or (names_product and not state.same_topic(need, slots, intent.topic)))
+    if (
+        need is None
+        or vague
+        or (
+            not in_list
+            and (elsewhere or another or (names_product and not state.same_topic(need, slots, intent.topic)))
+        )
     ):
         fresh = state.fresh(slots, intent.words, intent.attributes)
         if need is not None and need.currency and not fresh.currency:  # the shopper's currency stays theirs

@@ -115,7 +115,9 @@ def _reply_for(name: str, data: dict[str, Any]) -> str:
             done = f"Added {added['quantity']} × {added['title']} to your cart."
         return f"{done}{_closed(data)}\n\n{cart_text(data['cart'])}"
     if name == "remove_from_cart":
-        return f"Removed {data['removed']['title']} from your cart.{_closed(data)}\n\n{cart_text(data['cart'])}"
+        return (
+            f"Removed {data['removed']['title']} from your cart.{_closed(data)}\n\n{cart_text(data['cart'])}"
+        )
     if name == "view_cart":
         return cart_text(data["cart"])
     if name == "start_checkout":
@@ -192,6 +194,11 @@ _ORDINAL_WORDS = (
 
 
 def _compare(data: dict[str, Any]) -> str:
+    """One paragraph per comparison asked ("which is cheaper, and which one holds more weight")."""
+    return "\n".join(_compared(data, one) for one in [data.get("comparison") or {}, *data.get("also", [])])
+
+
+def _compared(data: dict[str, Any], comparison: dict[str, Any]) -> str:
     names = {
         product["product_id"]: (
             f"the {_ORDINAL_WORDS[product['position'] - 1]} ({product['title']})"
@@ -200,7 +207,6 @@ def _compare(data: dict[str, Any]) -> str:
         )
         for product in data["products"]
     }
-    comparison = data.get("comparison") or {}
     label = comparison.get("attribute", "price").replace("_", " ")
     if comparison.get("verdict") == "silent":
         return f"The listings don't say their {label}, so I can't tell which is {comparison.get('phrase', 'better')}."

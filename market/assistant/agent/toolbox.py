@@ -20,6 +20,7 @@ from msgspec import Struct
 from feedback.events import ImpressionLog
 from market.assistant import store
 from market.assistant.agent import answers, listings, replies, searching
+from market.assistant.agent.intent import FILLER
 from market.assistant.agent.tools import (
     AddToCart,
     AnswerQuestion,
@@ -37,6 +38,7 @@ from market.assistant.agent.tools import (
 from market.assistant.reading.amounts import read_budget
 from market.assistant.reading.questions import Comparison, Question, read_comparison, read_question
 from market.assistant.reading.vocabulary import Vocabulary
+from market.assistant.reading.words import singular
 from market.core.errors import Conflict, DatabaseUnavailable, DomainError, InvalidInput, NotFound, Unavailable
 from market.core.settings import Settings
 from market.orders import carts, checkout
@@ -58,8 +60,12 @@ class Session:
     search_ids: dict[int, UUID] = field(default_factory=dict)
 
 
+# Where a message moves on to another comparison: "which is cheaper, and which one holds more weight".
+_COMPARISON_PARTS = re.compile(r"\?\s*|[,;]?\s+(?:and|also)\s+(?=(?:which|what|who)\b)", re.IGNORECASE)
 # Where a message moves on to another question: "how many litres is it? and what's it made of".
-_QUESTION_PARTS = re.compile(r"\?\s*|\s+and\s+(?=(?:what|what's|how|is|are|does|do|can|will)\b)", re.IGNORECASE)
+_QUESTION_PARTS = re.compile(
+    r"\?\s*|\s+and\s+(?=(?:what|what's|how|is|are|does|do|can|will)\b)", re.IGNORECASE
+)
 
 
 @dataclass
@@ -131,6 +137,8 @@ class Toolbox:
         described = await self._describe([args.product_id], with_variants=True)
         product, _ = described[0]
         found = answers.answer(question, product)
+        if question.properties == ("description",) and (unsaid := _unsaid(args.question, product)):
+            found = {"property": unsaid, "verdict": "silent"}  # "will it work on an induction hob?"
         if found["property"] == "price" and found["verdict"] == "value":
             found["value"] += self._approximately(product, args.question)
         data = {"product": _named(product), "answer": found}
@@ -184,6 +192,11 @@ class Toolbox:
             attributes=("price",), wants="min", phrase="cheaper"
         )
         data["comparison"] = answers.compare(comparison, products)
+        # "which is cheaper, and which one holds more weight": each comparison asked, in order
+        more = [read_comparison(part) for part in _COMPARISON_PARTS.split(args.along or "")[1:3]]
+        also = [one for one in more if one is not None and one.attributes != comparison.attributes]
+        if also:
+            data["also"] = [answers.compare(one, products) for one in also]
         return ToolResult(name="compare_products", arguments={}, ok=True, data=data)
 
     async def _add_to_cart(self, session: Session, args: AddToCart) -> ToolResult:
@@ -252,7 +265,9 @@ class Toolbox:
 
     async def _withdraw_checkouts(self, cart_id: UUID) -> dict[str, bool]:
         """A payment page given earlier no longer matches a changed cart: it is closed, and the reply says so."""
-        if self.gateway is None or not await checkout.withdraw_open_checkouts(self.pool, self.gateway, cart_id):
+        if self.gateway is None or not await checkout.withdraw_open_checkouts(
+            self.pool, self.gateway, cart_id
+        ):
             return {}
         return {"checkout_closed": True}
 
@@ -325,3 +340,82 @@ def _cart_json(cart: CartView | None) -> dict[str, Any]:
         "totals": [replies.money_json(total.amount, total.currency) for total in cart.totals],
         "purchasable": cart.purchasable,
     }
+
+
+# Words of a question that name nothing it asks about: "and will it work on an induction hob" asks about
+# "induction hob".
+_NOT_ASKED = frozenset(
+    [
+        "will",
+        "would",
+        "could",
+        "should",
+        "does",
+        "have",
+        "with",
+        "that",
+        "this",
+        "there",
+        "what",
+        "which",
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "last",
+        "about",
+        "them",
+        "they",
+        "their",
+        "thing",
+        "good",
+        "well",
+        "really",
+        "also",
+        "still",
+        "very",
+        "much",
+        "many",
+        "more",
+        "some",
+        "like",
+        "okay",
+        "work",
+        "works",
+        "working",
+        "used",
+        "using",
+        "into",
+        "from",
+        "your",
+        "when",
+        "where",
+        "tell",
+        "know",
+        "want",
+        "need",
+    ]
+)
+
+
+def _unsaid(question: str, product: dict[str, Any]) -> str | None:
+    """What a question no attribute answers asks about, when the listing names none of it: the listing is
+    silent on it ("induction hob"); None when the listing names some of it (its description then answers)."""
+    terms = [
+        word
+        for word in re.findall(r"[a-z][a-z'-]{3,}", question.lower())
+        if word not in _NOT_ASKED and word not in FILLER
+    ]
+    if not terms:
+        return None
+    listing = " ".join(
+        [
+            str(product.get("title", "")),
+            str(product.get("description", "")),
+            *map(str, (product.get("attributes") or {}).values()),
+        ]
+    ).lower()
+    if any(re.search(rf"\b{re.escape(singular(term))}", listing) for term in terms):
+        return None
+    return " ".join(terms)

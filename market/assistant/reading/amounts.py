@@ -205,7 +205,8 @@ _CURRENCY_ONLY = re.compile(
 _A_YEAR = re.compile(r"(?:19|20)(?!00)\d\d")  # 1901-2099 but the round 2000 and 1900
 # "euro prices please", "dollar amounts": the currency to show prices in.
 _CURRENCY_PRICES = re.compile(
-    rf"\b(?P<cur>{_alternation(_CURRENCY_WORDS)})\s+(?:prices|pricing|amounts|figures|please|pls|plz)\b", re.IGNORECASE
+    rf"\b(?P<cur>{_alternation(_CURRENCY_WORDS)})\s+(?:prices|pricing|amounts|figures|please|pls|plz)\b",
+    re.IGNORECASE,
 )
 
 

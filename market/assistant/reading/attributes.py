@@ -293,8 +293,10 @@ def _quantities(text: str, keys: list[str], values: Mapping[str, tuple[str, ...]
         if number is not None:
             asked.append((quantities._units().Quantity(float(number), "person"), "="))
     found: dict[str, list[str]] = {}
-    for quantity, bound in asked:
+    for quantity, said in asked:
         for key in keys:
+            # A limit holds what is said: "I'm about 290 lb" needs a chair rated to 290 lb or more
+            bound = ">=" if said == "=" and key.startswith("max_") else said
             matching = [value for value in values.get(key, ()) if _meets(value, quantity, bound)]
             if matching:
                 found.setdefault(key, []).extend(matching)

@@ -53,7 +53,8 @@ _LAST_VERB_BEFORE = (
 _FROM_END_ONE = re.compile(
     rf"\b{_LAST_VERB_BEFORE}(?:the\s+)?{_FROM_END}\b(?!\s+(?:long|on|for|through|all|a\s+while)\b)"
     # "the last pair I had fell apart": one the shopper owned, no position in the list
-    + rf"(?!{_ONE}\s+(?:i|we|he|she|they)\s+(?:had|have|got|bought|owned|used|wore|tried)\b)" + _ONE,
+    + rf"(?!{_ONE}\s+(?:i|we|he|she|they)\s+(?:had|have|got|bought|owned|used|wore|tried)\b)"
+    + _ONE,
     re.IGNORECASE,
 )
 _ORDINAL_ONE = re.compile(

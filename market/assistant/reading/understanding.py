@@ -81,7 +81,8 @@ _QUANTITY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )  # fmt: skip
 # The last pattern ("2 t-shirts") reads a bare count; these words before or after it say it is not one.
 _NOT_A_COUNT_BEFORE = re.compile(
-    r"(?:size|sz|for|of|top|first|last|the|number|no\.?|#|option|item)\s*$", re.IGNORECASE
+    r"(?:size|sz|for|of|top|first|last|the|number|no\.?|#|option|item|(?:wo)?men'?s|ladies|uk|eu)\s*$",
+    re.IGNORECASE,
 )
 _NOT_A_COUNT_AFTER = re.compile(
     r"\s*(?:options?|results?|choices?|ideas?|alternatives?|suggestions?|more)\b", re.IGNORECASE
@@ -257,11 +258,15 @@ def _read_categories(
         # "a sheet set for a queen bed": what the thing is for names another category (dog beds) only
         # when it narrows the thing itself ("shoes for running": running shoes).
         complements = [
-            match for match in wanted if _FOR_WHAT.search(text.masked[max(0, match.start() - 40) : match.start()])
+            match
+            for match in wanted
+            if _FOR_WHAT.search(text.masked[max(0, match.start() - 40) : match.start()])
         ]
         heads = [match for match in wanted if match not in complements]
         # Among heads equally specific, the last named: "a camping lantern" is a lantern.
-        category = path_of(max(heads, key=lambda match: (specific(match)[0], match.start()))) if heads else None
+        category = (
+            path_of(max(heads, key=lambda match: (specific(match)[0], match.start()))) if heads else None
+        )
         category = category or path_of(max(wanted, key=specific))
         narrower = [match for match in complements if path_of(match).startswith(category + " > ")]
         if narrower:
@@ -281,7 +286,6 @@ def _said_apart(text: str, named: list[str], vocabulary: Vocabulary) -> str | No
         if len(words) == 2 and words[-1] in lasts and all(word in said for word in words):
             return path
     return None
-
 
 
 _FOR_WHAT = re.compile(

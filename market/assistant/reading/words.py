@@ -7,8 +7,21 @@ import re
 
 # Last words of product nouns that name no kind of product on their own ("Pillowcase Pair", "Brick Set").
 GENERIC_HEADS = frozenset(
-    {"pair", "set", "kit", "pack", "combo", "bundle", "case", "cover", "one", "piece", "plus",
-     "equipment", "gear"}
+    {
+        "pair",
+        "set",
+        "kit",
+        "pack",
+        "combo",
+        "bundle",
+        "case",
+        "cover",
+        "one",
+        "piece",
+        "plus",
+        "equipment",
+        "gear",
+    }
 )
 _IRREGULAR_PLURALS = {
     "knives": "knife", "shelves": "shelf", "scarves": "scarf", "leaves": "leaf", "halves": "half",

@@ -49,3 +49,47 @@ def test_a_comparison_names_both_values_and_which_wins() -> None:
     )
     assert "20°F" in text and "15°F" in text
     assert text.endswith("The second (Tundra Bag) is warmer.")
+
+
+def test_a_question_the_listing_names_nothing_of_is_answered_as_silent() -> None:
+    from market.assistant.agent.toolbox import _unsaid
+
+    pan = {
+        "title": "Chef Series Frying Pan",
+        "description": "A ceramic nonstick pan for eggs.",
+        "attributes": {},
+    }
+    assert _unsaid("and will it work on an induction hob", pan) == "induction"
+    assert _unsaid("is it good for eggs", pan) is None  # the description names eggs: it answers
+
+
+def test_two_comparisons_asked_at_once_get_two_answers() -> None:
+    from market.assistant.agent.replies import compose
+
+    products = [
+        {"product_id": 1, "title": "Task Chair", "position": 1},
+        {"product_id": 2, "title": "Big Chair", "position": 2},
+    ]
+    data = {
+        "products": products,
+        "comparison": {
+            "attribute": "price",
+            "values": {"1": "$99.99", "2": "$340.99"},
+            "winner": 1,
+            "wants": "min",
+            "phrase": "cheaper",
+        },
+        "also": [
+            {
+                "attribute": "max_weight",
+                "values": {"1": "250 lb", "2": "350 lb"},
+                "winner": 2,
+                "wants": "max",
+                "phrase": "holds more",
+            }
+        ],
+    }
+    reply = compose([("compare_products", data)])
+    assert "The first (Task Chair) is cheaper." in reply
+    assert "Max weight — the first (Task Chair): 250 lb; the second (Big Chair): 350 lb." in reply
+    assert "The second (Big Chair) has the higher max weight." in reply

@@ -316,3 +316,29 @@ def test_a_first_word_wants_no_longer_value_it_begins(
     words: Vocabulary, text: str, category: str | None, wanted: dict
 ) -> None:
     assert read_attributes(text, words, category).wanted == wanted
+
+
+def test_a_question_can_open_with_and_and_ask_where_it_is_sent() -> None:
+    from market.assistant.reading.questions import is_question, read_question
+
+    assert is_question("and will it work on an induction hob")
+    asked = read_question("and can it be sent to the uk")
+    assert asked is not None and asked.properties == ("shipping",) and asked.country == "GB"
+
+
+def test_a_weight_said_of_oneself_asks_for_a_limit_at_least_as_high(words: Vocabulary) -> None:
+    text = "im a big guy, about 290 lb. need a desk chair that wont snap under me"
+    wanted = read_attributes(text, words, "Office > Office Furniture > Chairs").wanted
+    assert set(wanted["max_weight"]) == {"300 lb", "350 lb"}
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("ah ok. warm jacket then? mens L", "L"), ("womens 8 please", "8")]
+)
+def test_a_size_said_after_whose_it_is(words: Vocabulary, text: str, size: str) -> None:
+    assert understand(text, words, currency_default="USD").size == size
+
+
+def test_fine_is_a_hair_type_only_where_hair_is_said(words: Vocabulary) -> None:
+    assert "hair_type" not in read_attributes("ugh fine. queen sheets then", words, None).wanted
+    assert read_attributes("shampoo for fine hair", words, None).wanted["hair_type"] == ("fine",)
