@@ -42,7 +42,7 @@ _FILLER_WORDS = (
     "do you have got ok okay sure yes no maybe like i want need looking for find get see please pls thanks "
     "then now actually hmm um well so also too again anything everything stuff things item items product products "
     "ooh oh ah ugh meh wow hey yeah yep nope tho though lol haha colour color colours colors after poss "
-    "hes shes im ive id ill dont cant wont theyre youre thats whats isnt arent didnt doesnt"
+    "hes shes im ive id ill dont cant wont theyre youre thats whats isnt arent didnt doesnt search"
 )
 FILLER = frozenset(_FILLER_WORDS.split())
 _CART_PLACE = re.compile(

@@ -59,7 +59,7 @@ _SLEEPS = re.compile(
 )
 _GENDER = {
     "men": r"\b(?:men'?s?|man'?s|male|(?<!you\s)(?<!u\s)(?<!ya\s)guys?|gents?|for\s+him)\b",  # not "you guys"
-    "women": r"\b(?:women'?s?|woman'?s|ladies|lady'?s|female|for\s+her)\b",
+    "women": r"\b(?:women'?s?|woman(?:'?s)?|ladies|lady'?s|female|for\s+her)\b",
     "unisex": r"\bunisex\b",
 }
 _NEGATION = re.compile(

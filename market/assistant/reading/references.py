@@ -60,6 +60,12 @@ _FROM_END_ONE = re.compile(
 _ORDINAL_ONE = re.compile(
     rf"(?<!\ba\s)\b(?:the\s+)?(?P<ordinal>{_ORDINAL})\b(?!\s+(?:time|thing|of\s+all))", re.IGNORECASE
 )
+# "first" said bare after a thing, ending its clause ("bed first.", "the collar first, then a bed"): first
+# of all, not the first product. `|` marks where the word stood.
+_FIRST_OF_ALL = re.compile(
+    r"(?:^|\s)(?!(?:the|add|take|get|want|buy|pick|choose)\s)[a-z]{3,}\s+\|\s*(?:[.,!;]|$)",
+    re.IGNORECASE,
+)
 _TOP_ONE = re.compile(r"\bthe\s+top\s+(?:one|pick|result|option|choice)\b", re.IGNORECASE)
 _NUMBERED = re.compile(
     r"(?:#\s?|\b(?:number|no\.|option|item|product|result|choice|pick)\s*#?\s*)(?P<n>\d{1,2})\b",
@@ -137,6 +143,12 @@ def _mentions(text: str, shown: Sequence[ShownProduct]) -> list[tuple[int, list[
         take(match, ordered[-back : len(ordered) - back + 1] if len(ordered) >= back else [])
     for pattern, group in ((_ORDINAL_ONE, "ordinal"), (_NUMBERED, "n")):
         for match in list(pattern.finditer(masked)):
+            if (
+                group == "ordinal"
+                and match.group(0).lower() in ("first", "1st")
+                and _FIRST_OF_ALL.search(masked[: match.start()] + "|" + masked[match.end() :])
+            ):
+                continue  # "bed first. one she won't outgrow": the bed before the rest, no position
             word = match.group(group).lower()
             index = _ORDINALS[word] if group == "ordinal" else int(word)
             take(match, [ordered[index - 1]] if 1 <= index <= len(ordered) else [])

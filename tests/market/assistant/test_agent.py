@@ -274,7 +274,9 @@ async def test_a_price_asked_in_another_currency_comes_with_an_approximate_conve
     in_dollars = await say(shop, conversation, "how much is the first one in dollars, roughly?")
     assert "€40.00 (≈ $50.00)" in in_dollars["reply"]
     in_euros = await say(shop, conversation, "and how much is it in euros?")
-    assert "€40.00" in in_euros["reply"] and "≈" not in in_euros["reply"]  # its own currency: nothing to convert
+    assert (
+        "€40.00" in in_euros["reply"] and "≈" not in in_euros["reply"]
+    )  # its own currency: nothing to convert
 
 
 async def test_two_questions_in_one_message_get_two_answers(shop) -> None:
@@ -334,7 +336,11 @@ async def test_check_me_out_starts_checkout_whatever_the_classifier_read(shop, d
 
 
 async def test_checkout_starts_on_a_plain_request_and_never_on_a_hint_or_a_no(shop, db) -> None:
-    use(shop, local(), FixedClassifier(["search", "add_to_cart", "checkout", "checkout", "checkout", "checkout"]))
+    use(
+        shop,
+        local(),
+        FixedClassifier(["search", "add_to_cart", "checkout", "checkout", "checkout", "checkout"]),
+    )
     conversation = await converse(shop)
     await say(shop, conversation, "yoga mat")
     await say(shop, conversation, "add the first one")
@@ -529,9 +535,13 @@ async def test_a_brand_left_out_after_a_list_refines_it_whatever_the_classifier_
     use(shop, local(), FixedClassifier(["search", "add_to_cart"]))
     conversation = await converse(shop)
     stridewell = {shop.ids["velocity"], shop.ids["tr-1200x"]}
-    assert stridewell & {card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]}
+    assert stridewell & {
+        card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]
+    }
 
-    answer = await say(shop, conversation, "one more - can you leave out Stridewell? I returned one of theirs last year")
+    answer = await say(
+        shop, conversation, "one more - can you leave out Stridewell? I returned one of theirs last year"
+    )
 
     assert answer["products"] and not stridewell & {card["product_id"] for card in answer["products"]}
     assert "cart" not in answer and "Added" not in answer["reply"]
@@ -562,7 +572,9 @@ async def test_an_age_said_with_a_vague_need_narrows_the_kind_chosen_after_it(sh
     await open_shop(shop, db, [*sets, bear, puzzle], name="Quibble Toys")
     use(shop, local(), FixedClassifier(["search", "search"]))
     offered = ["Toys & Games > Building Sets", "Toys & Games > Plush", "Toys & Games > Puzzles", "Outdoor"]
-    shop.app.state.assistant_suggest = lambda text, among=None: [path for path in offered if not among or among(path)]
+    shop.app.state.assistant_suggest = lambda text, among=None: [
+        path for path in offered if not among or among(path)
+    ]
     conversation = await converse(shop)
 
     asked = await say(shop, conversation, "It's my niece's 6th birthday next week. What would you suggest?")

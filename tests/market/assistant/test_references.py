@@ -93,7 +93,8 @@ def test_references(text: str, ids: list[int]) -> None:
     "text",
     ["the fifth one", "both", "that one", "add it", "does it come in size 9 or 10", "wait a second",
      "show me running shoes", "the green one", "all three", "",
-     "under 100? the last pair i had were 180 and fell apart", "the last one we bought broke in a week"],
+     "under 100? the last pair i had were 180 and fell apart", "the last one we bought broke in a week",
+     "bed first. one she wont outgrow", "collar first, then a bed"],
 )  # fmt: skip
 def test_what_is_not_resolved_stays_empty(text: str) -> None:
     assert resolve_reference(text, SHOWN) == []

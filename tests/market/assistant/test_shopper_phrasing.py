@@ -342,3 +342,8 @@ def test_a_size_said_after_whose_it_is(words: Vocabulary, text: str, size: str) 
 def test_fine_is_a_hair_type_only_where_hair_is_said(words: Vocabulary) -> None:
     assert "hair_type" not in read_attributes("ugh fine. queen sheets then", words, None).wanted
     assert read_attributes("shampoo for fine hair", words, None).wanted["hair_type"] == ("fine",)
+
+
+@pytest.mark.parametrize("text", ["running shoes for woman please", "i search hiking shoes for woman"])
+def test_woman_said_alone_is_the_womens_gender(words: Vocabulary, text: str) -> None:
+    assert read_attributes(text, words, "Shoes").wanted["gender"] == ("women",)
