@@ -133,7 +133,8 @@ def _reply_for(name: str, data: dict[str, Any]) -> str:
 def _closed(data: dict[str, Any]) -> str:
     if not data.get("checkout_closed"):
         return ""
-    return " The payment page I gave you before is closed, as it was for the old cart; say checkout for a new one."
+    again = "; say checkout for a new one" if (data.get("cart") or {}).get("item_count") else ""
+    return f" The payment page I gave you before is closed, as it was for the old cart{again}."
 
 
 def _search(data: dict[str, Any]) -> str:

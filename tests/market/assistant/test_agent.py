@@ -367,11 +367,23 @@ async def test_a_cart_changed_after_checkout_closes_the_old_payment_page(shop, d
     assert again["checkout"]["order_id"] != first["checkout"]["order_id"]
 
     removed = await say(shop, conversation, "hold on, take it out")
-    assert "The payment page I gave you before is closed" in removed["reply"] and "checkout" not in removed
+    assert "The payment page I gave you before is closed, as it was for the old cart." in removed["reply"]
+    assert "checkout" not in removed  # the cart is empty now: no new page is offered
     statuses = dict(await db.fetch("SELECT id::text, status FROM orders"))
     assert statuses == {first["checkout"]["order_id"]: "canceled", again["checkout"]["order_id"]: "canceled"}
     held = await db.fetchval("SELECT count(*) FROM stock_reservations WHERE state = 'active'")
     assert held == 0  # the stock the pages held is given back
+
+
+async def test_a_smaller_cart_after_checkout_is_offered_a_new_payment_page(shop, db) -> None:
+    use(shop, local(), FixedClassifier(["search", "add_to_cart", "checkout", "remove_from_cart"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "running shoes")
+    await say(shop, conversation, "add the first and the second")
+    await say(shop, conversation, "ok checkout")
+    removed = await say(shop, conversation, "take the second one out")
+    assert "closed, as it was for the old cart; say checkout for a new one." in removed["reply"]
+    assert await db.fetchval("SELECT count(*) FROM orders WHERE status = 'pending'") == 0
 
 
 # -- the model leads (openai backend), the layer checks ----------------------------------------------
