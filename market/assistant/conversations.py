@@ -344,9 +344,8 @@ def history_from(rows: list[asyncpg.Record], *, cart: CartView | None, model_tur
                 history.focus = result["comparison"]["winner"]  # "add the warmer one"
         read = row["intent"] or {}
         if str(read.get("policy", "")).startswith("manipulation") and len(read.get("references") or []) == 1:
-            history.focus = read["references"][
-                0
-            ]  # refused "30% off the first one", then "add it at full price"
+            # refused "30% off the first one", then "add it at full price"
+            history.focus = read["references"][0]
     if rows:
         history.asked_checkout = bool(rows[-1]["intent"].get("asked_checkout"))
         history.state = load_state(rows[-1].get("state"))

@@ -251,9 +251,8 @@ def _action_by_wording(action: str, intent: Intent, text: str, history: History)
         and not _ADD_CUE.search(text)
     ):
         action = "checkout"  # "thats it, check me out"
-    if action == "checkout" and _NO_CHECKOUT.search(
-        text
-    ):  # "put the third in my cart but don't check out yet"
+    # "put the third in my cart but don't check out yet"
+    if action == "checkout" and _NO_CHECKOUT.search(text):
         if intent.references and _ADD_CUE.search(text):
             return "add_to_cart"
         return "search" if intent.catalog_topic else "view_cart"  # "don't check out yet. got string lights?"
