@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 import msgspec
+import pytest
 
 from market.assistant.agent import replies
 from market.assistant.llm.messages import BackendError
@@ -237,25 +238,21 @@ async def test_after_a_refused_discount_add_it_adds_the_product_talked_of(shop) 
     assert [(line["product_id"], line["quantity"]) for line in group["lines"]] == [(shown[0], 2)]
 
 
-async def test_an_add_and_checkout_in_one_message_adds_then_starts_checkout(shop, db) -> None:
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [("the third one too please, then that's me done - checkout", 3), ("the first one, then checkout", 1)],
+)
+async def test_a_product_and_checkout_in_one_message_adds_it_then_starts_checkout(
+    shop, db, text: str, position: int
+) -> None:
     use(shop, local(), FixedClassifier(["search", "checkout"]))
     conversation = await converse(shop)
     shown = [card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]]
 
-    answer = await say(shop, conversation, "the third one too please, then that's me done - checkout")
+    answer = await say(shop, conversation, text)
     (group,) = answer["cart"]["sellers"]
-    assert [line["product_id"] for line in group["lines"]] == [shown[2]]
+    assert [line["product_id"] for line in group["lines"]] == [shown[position - 1]]
     assert answer["checkout"]["checkout_url"] in answer["reply"] and await orders(db) == 1
-
-
-async def test_a_position_then_checkout_adds_that_product_before_paying(shop, db) -> None:
-    use(shop, local(), FixedClassifier(["search", "checkout"]))
-    conversation = await converse(shop)
-    shown = [card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]]
-
-    answer = await say(shop, conversation, "the first one, then checkout")
-    (group,) = answer["cart"]["sellers"]
-    assert [line["product_id"] for line in group["lines"]] == [shown[0]] and "checkout" in answer
 
 
 async def test_a_price_asked_in_another_currency_comes_with_an_approximate_conversion(shop, db) -> None:
