@@ -349,6 +349,7 @@ def history_from(rows: list[asyncpg.Record], *, cart: CartView | None, model_tur
     if rows:
         history.asked_checkout = bool(rows[-1]["intent"].get("asked_checkout"))
         history.state = load_state(rows[-1].get("state"))
+        history.language = rows[-1]["intent"].get("translated_from")
     for row in rows[-model_turns:] if model_turns else []:
         history.messages.extend(_replayed(row))
     return history

@@ -23,3 +23,4 @@ class History:
     cart_titles: dict[int, str] = field(default_factory=dict)  # their titles, for "take the leggings out"
     state: DialogueState = field(default_factory=DialogueState)  # what the shopper is looking for now
     earlier_lists: list[list[Any]] = field(default_factory=list)  # ShownProduct lists before `shown`
+    language: str | None = None  # the glossary language the last message was read in, if not English

@@ -43,6 +43,7 @@ from market.assistant.agent.tools import (
     tool_specs,
 )
 from market.assistant.llm.messages import BackendError, ChatBackend, ChatMessage, ToolCall
+from market.assistant.reading import language
 from market.orders.schemas import CartView
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,12 @@ class Agent:
     ) -> TurnOutcome:
         """Answer one shopper message; nothing is stored here (see `conversations.answer`)."""
         started = time.perf_counter()
+        vocabulary = self.layer.vocabulary
+        translated = language.in_english(
+            text, vocabulary.said_words | {brand.lower() for brand in vocabulary.brands}, history.language
+        )
+        if translated is not None:  # read, answered and remembered in English; the shopper is told how
+            text = translated.english
         # The classifier embeds the sentence: CPU work, off the event loop.
         intent = await asyncio.to_thread(read, self.layer, text, history, currency=self.currency)
         turn = _Turn(text=text, intent=intent, session=session, emit=emit or _ignore)
@@ -178,6 +185,8 @@ class Agent:
         carts = [result.cart for result in turn.results if result.cart is not None]
         if turn.prefix:
             reply = f"{turn.prefix}\n\n{reply}"
+        if translated is not None:
+            reply = f"{translated.note}\n\n{reply}"
         return TurnOutcome(
             reply=reply,
             state=proposal.state if proposal.state is not None else history.state,
@@ -186,7 +195,8 @@ class Agent:
             checkout=next((result.checkout for result in turn.results if result.checkout), None),
             intent=intent.record()
             | {"query": _searched(turn) or intent.slots.query or None}
-            | ({"reply_kind": proposal.kind} if proposal.kind else {}),
+            | ({"reply_kind": proposal.kind} if proposal.kind else {})
+            | ({"translated_from": translated.code, "read_as": text} if translated else {}),
             calls=turn.calls,
             products_shown=[
                 {"product_id": card.product_id, "position": card.position}

@@ -1,5 +1,6 @@
-"""Which language a shopper writes in, so that a message the assistant cannot read is answered honestly
-("I only understand English", in that language and in English) instead of with unrelated products.
+"""Which language a shopper writes in: a language read through a glossary is put into English
+(`translation`); a message the assistant cannot read is answered honestly ("I only understand English", in
+that language and in English) instead of with unrelated products.
 
 Detection is `lingua-language-detector`, limited to the languages the assistant can answer in
 (`data/languages.json`). A detector alone is unreliable on the short texts shoppers type ("thx", "ok add it",
@@ -18,6 +19,7 @@ from importlib.resources import files
 
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
 
+from market.assistant.reading import translation
 from market.assistant.reading.words import singular
 
 MIN_CONFIDENCE = 0.3  # of the other language, by the detector
@@ -97,8 +99,36 @@ def foreign(text: str, catalog_words: Collection[str] = ()) -> Foreign | None:
     return Foreign(code=code, reply=unsupported_reply(code))
 
 
+def _letters(text: str) -> list[str]:
+    return [word.lower() for word in _WORD.findall(text)]
+
+
 def unsupported_reply(code: str) -> str:
-    """The shopper's language first (when the assistant knows how to say it), then English."""
+    """The shopper's language first (when the assistant knows how to say it), then English. In a language
+    read through a glossary, what was not understood is the message, not the language."""
     data = _data()
+    if code in translation.languages():
+        return f"{translation.not_understood(code)}\n{data['english_partly']}"
     own = data["replies"].get(code)
     return f"{own}\n{data['english']}" if own else data["english"]
+
+
+def in_english(
+    text: str, catalog_words: Collection[str], previous: str | None = None
+) -> translation.Translation | None:
+    """`text` put into English when it is written in a language the assistant reads through a glossary.
+    `previous` is the language the conversation's last message was read in: a short answer in it ("sí, la
+    segunda") is too short for the detector, but not for the glossary."""
+    found = foreign(text, catalog_words)
+    translated = None
+    if found is not None:
+        translated = translation.to_english(text, found.code, english_words() | set(catalog_words))
+    if previous is not None and (found is None or found.code != previous):
+        # The glossary alone must know the words: "sorry, in English: a rain jacket" stays English. And
+        # the detector's guess for two words ("la segunda") is weaker than the conversation's language.
+        kept = translation.to_english(text, previous, set(catalog_words) if found is not None else ())
+        if kept is not None and (translated is None or kept.known >= translated.known):
+            translated = kept
+    if translated is not None and _letters(translated.english) != _letters(text):
+        return translated
+    return None
