@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Literal
@@ -30,7 +30,7 @@ from market.assistant.reading.words import generic_head, singular, title_head, t
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'&.-]*")
 _CUT = re.compile(
-    r"\b(?:for|with|under|below|over|above|from|by|in|that|which|to|as|like|but|and|or)\b", re.IGNORECASE
+    r"\b(?:for|with|under|below|over|above|from|by|in|that|which|to|as|like|but|and|or|made)\b", re.IGNORECASE
 )
 
 
@@ -122,12 +122,17 @@ def head_unsold(words: str, vocabulary: Vocabulary) -> bool:
     return not vocabulary.sells(tokens[-1]) and not vocabulary.sells(singular(tokens[-1]))
 
 
-def named_only_within(words: str, titles: Sequence[str], vocabulary: Vocabulary) -> bool:
+def named_only_within(
+    words: str, titles: Sequence[str], vocabulary: Vocabulary, values: Collection[str] = ()
+) -> bool:
     """Whether the titles found name the head of `words` only as part of another product: "mountain bike"
     finds "Mountain Bike Helmet"s, whose head is helmet; no title found is a bike, and no category is
-    named by it. A title whose head is a set or pack ("Baby Bottle Set") proves nothing either way."""
+    named by it. A title whose head is a set or pack ("Baby Bottle Set") proves nothing either way.
+    Words of `values` (attribute values searched for) at the end are no head: "a pan, cast iron"."""
     head = _CUT.split(words, maxsplit=1)[0]
     tokens = [token.lower() for token in _TOKEN.findall(head) if token.isalpha()]
+    while tokens and tokens[-1] in values:
+        tokens.pop()
     if not tokens or singular(tokens[-1]) in vocabulary.path_words:
         return False
     asked = singular(tokens[-1])

@@ -87,6 +87,11 @@ async def search(
         return await _buyable_first(listed, extras_of)
 
     response = await run_search(request, engine, impressions, shown=shown)
+    if not response.results and (wider := _wider_values(filters.attributes, vocabulary)) != filters.attributes:
+        # Nothing is "cast iron" among dutch ovens, but "enameled cast iron" is: the kind of the value asked.
+        filters = msgspec.structs.replace(filters, attributes=wider)
+        request = msgspec.structs.replace(request, filters=filters)
+        response = await run_search(request, engine, impressions, shown=shown)
     if not response.results and filters.category and filters.max_price is None and filters.min_price is None:
         # The category is the reading most often wrong ("a hint, not a certainty"): without it, once.
         # Not under a budget, though: there, nothing in the category is the answer.
@@ -103,7 +108,8 @@ async def search(
         if cosine is not None and cosine < LOW_RELEVANCE_COSINE:
             missing = Missing("product", query)
     titles = [hit.title for hit in response.results[: settings.assistant_results]]
-    if missing is None and not filters.brand and named_only_within(query, titles, vocabulary):
+    values = {word for wanted in (args.attributes or {}).values() for value in wanted for word in value.lower().split()}
+    if missing is None and not filters.brand and named_only_within(query, titles, vocabulary, values):
         missing = Missing("product", plural(query.strip()))
     shown_in = filters.currency or args.show_prices_in or settings.assistant_currency
     found = await _found(response, shown_in, filters, engine, extras_of)
@@ -198,9 +204,10 @@ def _filters(
     attributes: dict[str, list[str]] = {}
     if colors:
         attributes["color"] = [value for color in colors for value in _colors(color, vocabulary.colors)]
-    if args.size:
-        attributes["size"] = list(size_alternatives(args.size))
     category = category_path(args.category, categories)
+    if args.size:
+        us_sizes = _us_shoe_sizes(args.size, category, args.attributes.get("gender", []))
+        attributes["size"] = [args.size, *us_sizes] if us_sizes else list(size_alternatives(args.size))
     # An attribute the category's products lack filters nothing out but everything: an age kept from a
     # vague need ("for a six-year-old") means nothing for the cutlery chosen after it.
     known = vocabulary.attribute_keys_of(category) if category and vocabulary.category_attributes else None
@@ -329,6 +336,45 @@ def category_path(category: str | None, categories: Sequence[str]) -> str | None
     return ending[0] if ending else (category if not categories else None)
 
 
+def _wider_values(attributes: dict[str, list[str]] | None, vocabulary: Vocabulary) -> dict[str, list[str]] | None:
+    """Each wanted value with the catalog's values that contain it as words: "cast iron" and "enameled cast
+    iron", "leather" and "full-grain leather"."""
+    if not attributes:
+        return attributes
+    wider: dict[str, list[str]] = {}
+    for key, values in attributes.items():
+        found = list(values)
+        for value in values:
+            words = f" {_norm(value)} "
+            found += [
+                known
+                for known in vocabulary.attribute_values.get(key, ())
+                if known not in found and words in f" {_norm(known)} "
+            ]
+        wider[key] = found
+    return wider
+
+
+# European shoe sizes and the US sizes the catalog's shoes are listed in, by the usual charts: women's EU 38
+# is US 7-7.5, men's EU 42 is US 8.5-9.
+_EU_TO_US = {"women": (31.0, 30.5), "men": (33.5, 33.0)}
+
+
+def _us_shoe_sizes(size: str, category: str | None, genders: Sequence[str]) -> list[str]:
+    """The US sizes of a European shoe size ("talla 38", "Größe 42"); none for anything else."""
+    if not (category or "").startswith("Shoes") or not size.isdigit() or not 34 <= int(size) <= 50:
+        return []
+    wanted = [gender for gender in genders if gender in _EU_TO_US] or list(_EU_TO_US)
+    us = [int(size) - offset for gender in wanted for offset in _EU_TO_US[gender]]
+    return [f"{value:g}" for value in sorted(set(us))]
+
+
+def _shown_size(sizes: list[str]) -> str:
+    if len(sizes) > 1 and sizes[0].isdigit() and int(sizes[0]) >= 34:  # "EU 38 (US 7 or 7.5)"
+        return f"EU {sizes[0]} (US {' or '.join(sizes[1:])})"
+    return sizes[0]
+
+
 def _colors(color: str, catalog_colors: Sequence[str]) -> list[str]:
     """The colour asked for and every catalog colour that contains it ("blue": "royal blue", ...)."""
     wanted = _norm(color)
@@ -344,7 +390,7 @@ def _filters_json(filters: SearchFilters) -> dict[str, Any]:
     if attributes.get("color"):
         data["color"] = attributes["color"][:1]
     if attributes.get("size"):
-        data["size"] = attributes["size"][0]
+        data["size"] = _shown_size(attributes["size"])
     for key, values in attributes.items():
         if key not in ("color", "size"):
             data.setdefault("attributes", {})[key] = values

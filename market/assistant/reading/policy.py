@@ -42,7 +42,9 @@ _SHIPPING_FAVOUR = re.compile(
 # Words that ask the assistant to do something in the shop: a message with them is no mere "thanks".
 _REQUEST = re.compile(
     r"\b(?:show|find|search|add|put|take|remove|need|want|looking|get|buy|order|pay|checkout|check\s+out|"
-    r"compare|cheaper|another|more|other|instead|no|not|without|except|either|only|but)\b",
+    r"compare|cheaper|another|more|other|instead|no|not|without|except|either|only|but|"
+    # ... or ask about a product shown: "thanks. the second one, what diameter?"
+    r"first|second|third|fourth|fifth|last|price|cost|size|diameter|weight|material|stock|shipping|delivery)\b",
     re.IGNORECASE,
 )
 # A request that holds only on the trick's terms: "... if you knock 20% off", "add it but at 50% off".

@@ -141,7 +141,13 @@ def _read_size(text: _Text, vocabulary: Vocabulary) -> str | None:
             if size:
                 text.take(match.start(), match.end())  # "size S" is a filter, not search words
                 return size
+    for match in text.find(_EU_SHOE_SIZE):  # "size 38": the search finds the US sizes it is
+        text.take(match.start(), match.end())
+        return match.group("s")
     return None
+
+
+_EU_SHOE_SIZE = re.compile(r"\b(?:size|sz|eu)\s*:?\s*(?P<s>3[4-9]|4\d|50)(?![\w]|[.,]\d)", re.IGNORECASE)
 
 
 _NEGATION = re.compile(
@@ -263,9 +269,19 @@ def _read_categories(
             if _FOR_WHAT.search(text.masked[max(0, match.start() - 40) : match.start()])
         ]
         heads = [match for match in wanted if match not in complements]
-        # Among heads equally specific, the last named: "a camping lantern" is a lantern.
+        # Among heads equally specific, one that names products by their title's head noun, then the last
+        # named: "a camping lantern" is a lantern, and so is "a lantern for camping" put word for word
+        # ("backpack hiking", from "mochila para hacer senderismo").
+        last_words = {singular(noun.split()[-1]) for noun in vocabulary.nouns} if len(heads) > 1 else set()
+
+        def named(match: re.Match[str]) -> bool:
+            last = singular(match.group(0).lower().split()[-1])
+            return last in vocabulary.heads or last in last_words
+
         category = (
-            path_of(max(heads, key=lambda match: (specific(match)[0], match.start()))) if heads else None
+            path_of(max(heads, key=lambda match: (specific(match)[0], named(match), match.start())))
+            if heads
+            else None
         )
         category = category or path_of(max(wanted, key=specific))
         narrower = [match for match in complements if path_of(match).startswith(category + " > ")]

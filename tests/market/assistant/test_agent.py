@@ -323,6 +323,40 @@ async def test_a_bare_size_word_filters_where_products_come_in_sizes(shop, db) -
     assert [card["title"] for card in answer["products"]] == ["Reflective Dog Collar, Medium"]
 
 
+async def test_a_european_shoe_size_finds_the_us_sizes_it_is_and_says_so(shop, db) -> None:
+    sneakers = [
+        product(f"court-{size}", title=f"Court Sneaker, Women's US {size}", brand="Harbor Lane",
+                category="Shoes > Casual > Sneakers", price={"amount": 6000, "currency": "USD"},
+                attributes={"size": size, "gender": "women"})
+        for size in ("6", "7", "7.5", "9")
+    ]  # fmt: skip
+    await open_shop(shop, db, sneakers, name="Harbor Lane Shoes")
+    use(shop, local(), FixedClassifier(["search"]))
+    conversation = await converse(shop)
+    answer = await say(shop, conversation, "women's sneakers size 38")
+    assert sorted(card["title"] for card in answer["products"]) == [
+        "Court Sneaker, Women's US 7",
+        "Court Sneaker, Women's US 7.5",
+    ]
+    assert "EU 38 (US 7 or 7.5)" in answer["reply"]
+
+
+async def test_a_value_no_product_has_finds_the_values_that_contain_it(shop, db) -> None:
+    pots = [
+        product("dutch-oven", title="Enameled Cast Iron Dutch Oven", brand="Copperleaf",
+                category="Home & Kitchen > Cookware > Pots", price={"amount": 9000, "currency": "USD"},
+                attributes={"material": "enameled cast iron"}),
+        product("stock-pot", title="Stainless Steel Stock Pot", brand="Copperleaf",
+                category="Home & Kitchen > Cookware > Pots", price={"amount": 5000, "currency": "USD"},
+                attributes={"material": "stainless steel"}),
+    ]  # fmt: skip
+    await open_shop(shop, db, pots, name="Copperleaf Kitchen")
+    use(shop, local(), FixedClassifier(["search"]))
+    conversation = await converse(shop)
+    answer = await say(shop, conversation, "a cast iron pot")
+    assert [card["title"] for card in answer["products"]] == ["Enameled Cast Iron Dutch Oven"]
+
+
 async def test_check_me_out_starts_checkout_whatever_the_classifier_read(shop, db) -> None:
     use(shop, local(), FixedClassifier(["search", "add_to_cart", "ask_product"]))
     conversation = await converse(shop)

@@ -30,8 +30,10 @@ def test_thanks_and_goodbyes_with_chat_around_them(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["thanks, now show me tents", "thanks, I'll take the second one", "cheers, and add a mug too"]
-)
+    "text",
+    ["thanks, now show me tents", "thanks, I'll take the second one", "cheers, and add a mug too",
+     "thanks. the second one, what diameter?"],
+)  # fmt: skip
 def test_thanks_with_a_request_is_the_request(text: str) -> None:
     assert policy.read(text, shopping=False).kind is None
 

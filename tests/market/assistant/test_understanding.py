@@ -149,6 +149,9 @@ def test_brand_and_category(words: Vocabulary) -> None:
     assert read("a wok", words).category == "Home & Kitchen > Cookware > Pans"
     assert read("something for the kitchen", words).category == "Home & Kitchen"
     assert read("new boots", words).category == "Shoes"  # hiking, work and chelsea boots: what they share
+    # The word that names products by their title, wherever it stands: "mochila para senderismo" word for word
+    assert read("a backpack hiking, something comfortable", words).category == "Outdoor > Backpacks"
+    assert read("a camping lantern", words).category == "Outdoor > Lighting"
     assert read("not Ohmfield please", words).brand is None
     assert read("hello", words) == Slots()
 
