@@ -272,11 +272,11 @@ def _read_categories(
         # Among heads equally specific, one that names products by their title's head noun, then the last
         # named: "a camping lantern" is a lantern, and so is "a lantern for camping" put word for word
         # ("backpack hiking", from "mochila para hacer senderismo").
-        last_words = {singular(noun.split()[-1]) for noun in vocabulary.nouns} if len(heads) > 1 else set()
+        # (the titles' head nouns; a vocabulary without titles has the product nouns' last words)
+        title_nouns = vocabulary.heads or {singular(noun.split()[-1]) for noun in vocabulary.nouns}
 
         def named(match: re.Match[str]) -> bool:
-            last = singular(match.group(0).lower().split()[-1])
-            return last in vocabulary.heads or last in last_words
+            return singular(match.group(0).lower().split()[-1]) in title_nouns
 
         category = (
             path_of(max(heads, key=lambda match: (specific(match)[0], named(match), match.start())))
