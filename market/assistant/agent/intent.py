@@ -42,7 +42,8 @@ _FILLER_WORDS = (
     "do you have got ok okay sure yes no maybe like i want need looking for find get see please pls thanks "
     "then now actually hmm um well so also too again anything everything stuff things item items product products "
     "ooh oh ah ugh meh wow hey yeah yep nope tho though lol haha colour color colours colors after poss "
-    "hes shes im ive id ill dont cant wont theyre youre thats whats isnt arent didnt doesnt search"
+    "hes shes im ive id ill dont cant wont theyre youre thats whats isnt arent didnt doesnt search "
+    "my our your his their guess reckon probably decent"
 )
 FILLER = frozenset(_FILLER_WORDS.split())
 _CART_PLACE = re.compile(
@@ -178,7 +179,10 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     known = [w for w in topic_words(slots, vocabulary) if vocabulary.names_a_kind(w) and names_here(w)]
     message = [word for word in re.findall(r"[\w'-]+", said) if names_here(word)]
     kinds = [word for word in message if vocabulary.names_a_kind(word) and not generic_head(word)]
-    phrase = requested(said, kinds, [word for word in message if _unknown_words(word, vocabulary)])
+    # Words that head products' titles name what is asked for before words that name only a department:
+    # "lives in his garden. maybe decent pruning shears" asks for the shears.
+    titled = [word for word in kinds if singular(word.lower()) in vocabulary.heads]
+    phrase = requested(said, titled or kinds, [word for word in message if _unknown_words(word, vocabulary)])
     if phrase and kinds and len(phrase.split()) > _LONG_PHRASE:  # a story around the thing asked for
         phrase = _around_kinds(phrase, kinds, vocabulary)
     colors = frozenset(word.lower() for color in vocabulary.colors for word in color.split())
@@ -203,10 +207,12 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     if history.asked_checkout and confirms_checkout(clean, asked=True):
         action, confidence = "checkout", 1.0  # "yes" answers the question the assistant just asked
     shown = history.shown
-    if known and shown and not titles_have(shown, known) and not _TAKES_OUT.search(clean):
+    # "back to keyboards, put the second one in": a category named without a kind word names the list too
+    named_kinds = known or re.findall(r"[a-z]{3,}", (slots.category or "").rsplit(">", 1)[-1].lower())
+    if named_kinds and shown and not titles_have(shown, named_kinds) and not _TAKES_OUT.search(clean):
         # (not "put the 2nd in, and take the pens out": the pens named are the cart's, not a list's)
         # "going back to the mixers, add the first one": the first of the list that showed mixers
-        earlier = [listed for listed in reversed(history.earlier_lists) if titles_have(listed, known)]
+        earlier = [listed for listed in reversed(history.earlier_lists) if titles_have(listed, named_kinds)]
         shown = earlier[0] if earlier else shown
     refs = layer.resolve(clean, shown, focus=history.focus) if shown else []
     if not refs and trick.kind == "manipulation" and history.shown:  # "knock 30% off the first one"

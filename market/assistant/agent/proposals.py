@@ -87,6 +87,11 @@ _REMOVE_CUE = re.compile(
     r"don'?t\s+(?:want|need))\b",
     re.IGNORECASE,
 )
+# Wording that can only take something out of the cart: "take it out pls", "take them back out", "remove it".
+_TAKE_OUT = re.compile(
+    r"\b(?:remove|delete|ditch|get\s+rid\s+of|take\s+(?:[\w'-]+\s+){0,4}(?:out|off)(?!\s+of\s+stock))\b",
+    re.IGNORECASE,
+)
 _CLAUSES = re.compile(r"[,;.!?]+\s*|\s+(?:and|but|then)\s+", re.IGNORECASE)
 _ABOUT_THE_CART = re.compile(
     r"\b(?:cart|basket|trolley|my\s+order|check\s?out|pay(?:ment)?)\b", re.IGNORECASE
@@ -143,6 +148,8 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
             return msgspec_replace(_need(intent, text, history), prefix=refusal)
         return Proposal(say=refusal, kind="refusal")
     action = _action_by_wording(action, intent, text, history)
+    # "actually take the second one out, they'd rather share one big one": no comparison, no question
+    taking_out = action == "remove_from_cart" and bool(history.cart_ids) and bool(_TAKE_OUT.search(text))
     if (action in ("remove_from_cart", "add_to_cart") or _NEW_QUANTITY.search(text)) and (
         set_to := _quantity_set(intent, history)
     ):
@@ -151,7 +158,7 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         return _need(intent, text, history)  # "can you leave out Pawsmith as well?", "not Auralis tho"
     if (
         (refs or (history.focus is not None and _THIS_ONE.search(text)))
-        and _ADD_FIRST.search(text)
+        and _opens_with_an_add(text)
         and "?" not in re.split(r"(?<=[.!])\s+", text)[0]  # "add the first keyboard too. how many now?"
         and not _REMOVE_CUE.search(text)
         and not _names_another_product(intent, history)
@@ -176,7 +183,7 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         reading, action = policy.Reading(None), "checkout"  # "that's it, let's check out"
     if reading.kind in ("greeting", "thanks", "identity", "off_topic"):
         return Proposal(say=replies.POLICY[reading.kind], kind=reading.kind)
-    if history.shown and not _names_another_product(intent, history):
+    if history.shown and not taking_out and not _names_another_product(intent, history):
         asks_for_more = bool(_MORE_OF.search(text) and _REFINING.search(text))  # "anything cheaper?"
         if (
             intent.comparison
@@ -237,6 +244,8 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
 def _action_by_wording(action: str, intent: Intent, text: str, history: History) -> str:
     """The action the message's own words make certain where the classifier read another: it learnt from
     generated sentences, and shoppers' cart and checkout wording is narrow enough to read exactly."""
+    if action != "remove_from_cart" and history.cart_ids and _TAKE_OUT.search(text) and not _ADD_CUE.search(text):
+        action = "remove_from_cart"  # "oh wait, someone already got her that one, take it out pls"
     if action == "remove_from_cart" and not _REMOVE_CUE.search(text):
         if _ADD_CUE.search(text):
             action = "add_to_cart"  # "pop the second toaster in the basket as well"
@@ -257,6 +266,12 @@ def _action_by_wording(action: str, intent: Intent, text: str, history: History)
             return "add_to_cart"
         return "search" if intent.catalog_topic else "view_cart"  # "don't check out yet. got string lights?"
     return action
+
+
+def _opens_with_an_add(text: str) -> bool:
+    """Whether the message, or one of its clauses, opens by taking something: "I'll take number 1", "ok back
+    to the boots, add the 1st boot you showed me"."""
+    return any(_ADD_FIRST.search(part) for part in re.split(r"[,;.!]+\s*", text) if part)
 
 
 def _turns_down(intent: Intent) -> bool:
@@ -372,6 +387,9 @@ def _names_another_product(intent: Intent, history: History) -> bool:
         referred[0] if intent.references and referred else history.shown
     )  # "back to the mixers, the first"
     shown = " ".join(f"{p.title} {p.category}" for p in in_view).lower()
+    if not intent.catalog_topic:  # only a category: "back to keyboards, put the second one in my cart"
+        leaf = (intent.slots.category or "").rsplit(">", 1)[-1]
+        return not any(stem(word) in shown for word in re.findall(r"[a-z]{3,}", leaf.lower()))
     if intent.slots.category and history.state.need and history.state.need.category:
         need = history.state.need.category
         if intent.slots.category.startswith(need) or need.startswith(intent.slots.category):
@@ -526,9 +544,11 @@ def _cart_add(intent: Intent, history: History) -> Proposal:
 def _removal_clause(text: str) -> str | None:
     """The part of a message that takes something out, when another part adds: "put the 2nd notebook in,
     and actually take the pens out" -> "actually take the pens out"."""
-    for clause in _CLAUSES.split(text):
+    clauses = _CLAUSES.split(text)
+    for clause in clauses:
         if _REMOVE_CUE.search(clause) and not _ADD_CUE.search(clause):
-            return clause
+            # "take them out, I'll run it past him first": nothing else is added
+            return clause if any(_ADD_CUE.search(other) for other in clauses if other is not clause) else None
     return None
 
 

@@ -304,6 +304,46 @@ async def test_the_classifiers_misreads_of_cart_actions_are_corrected_by_the_wor
     assert await orders(db) == 0
 
 
+@pytest.mark.parametrize(
+    "take_out",
+    ["oh wait, someone already got her that exact one, take it out pls",
+     "hmm actually take them out, I'll run it past him first",
+     "actually take the second one out, they'd rather share one big one"],
+)  # fmt: skip
+async def test_take_it_out_takes_it_out_whatever_the_classifier_read(shop, take_out: str) -> None:
+    use(shop, local(), FixedClassifier(["search", "add_to_cart", "add_to_cart"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "running shoes")
+    added = await say(shop, conversation, "add the second one")
+    assert added["cart"]["item_count"] == 1
+
+    answer = await say(shop, conversation, take_out)
+
+    assert answer["cart"]["item_count"] == 0 and answer["reply"].startswith("Removed ")
+    assert "Added" not in answer["reply"]
+
+
+async def test_back_to_an_earlier_list_an_add_in_a_later_clause_adds_from_it(shop) -> None:
+    use(shop, local(), FixedClassifier(["search", "search", "ask_product"]))
+    conversation = await converse(shop)
+    shoes = [card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]]
+    await say(shop, conversation, "oh wait before i forget, i need headphones too")
+
+    answer = await say(shop, conversation, "ok back to the running shoes, add the 1st one you showed me")
+
+    (group,) = answer["cart"]["sellers"]
+    assert [line["product_id"] for line in group["lines"]] == [shoes[0]]
+
+
+async def test_the_thing_a_title_is_named_by_is_searched_rather_than_a_department_word(shop) -> None:
+    use(shop, local(), FixedClassifier(["search"]))
+    conversation = await converse(shop)
+    answer = await say(shop, conversation, "i basically live in my kitchen. maybe a decent frying pan")
+    assert [card["title"] for card in answer["products"]] == ["Cast Iron Frying Pan, 12 inch"]
+    (turn,) = await turns(shop, conversation)
+    assert turn["tool_calls"][0]["arguments"]["query"] == "frying pan"
+
+
 def in_three_sizes(name: str, category: str, **attributes: str) -> list[dict]:
     """One product of `name` in each of small, medium and large, all else alike."""
     return [
