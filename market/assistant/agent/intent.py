@@ -140,7 +140,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     clean = policy.without_tricks(normal) if trick.kind == "manipulation" else normal
     # "into the cart", "in my basket": where things go, not a product ("Hose Reel Cart"); "scratch the
     # size": a condition dropped (`state.refined` reads it), not a product either.
-    said = _CART_PLACE.sub(" ", state.DROPPED.sub(" ", clean))
+    said = _SIMILE.sub(" ", _CART_PLACE.sub(" ", state.DROPPED.sub(" ", clean)))
     if history.state.need is not None:  # "4-season only, we're going up into the mountains"
         said = _without_reasons(said, vocabulary, refining=True)
     else:  # "a puffer jacket, any colour except black - I own far too many black coats"
@@ -306,6 +306,12 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     )
 
 
+# What a shopper says they would look or feel like: "anything bright and I look like a highlighter pen"
+_SIMILE = re.compile(
+    r"\b(?:i|i'd|we|you|he|she|they)\s+(?:would\s+|'d\s+)?(?:look|looks|looked|feel|feels|sound|sounds)\s+like\b"
+    r"[^,.;!?]*",
+    re.IGNORECASE,
+)
 _TOPS = re.compile(r"(\d[\w.$£€]*\s*(?:[a-z]+\s+)?)tops\b", re.IGNORECASE)
 _WEIGHT_TALK = re.compile(
     r"\b(?:weigh\w*|weight|heavy|guy|kid|child|toddler|hold|holds|take|takes|support\w*|carr\w+|capacity)\b",

@@ -79,6 +79,12 @@ def is_question(text: str) -> bool:
     return bool(_QUESTION.search(text))
 
 
+_HOW_MUCH_OF_ELSE = re.compile(
+    r"\bhow\s+much\s+(?:[\w']+\s+){0,4}?(?:weigh|weighs|weight|hold|holds|fit|fits|water|liquid|power|space)\b",
+    re.IGNORECASE,
+)
+
+
 def read_question(
     text: str,
     attribute_keys: tuple[str, ...] = (),
@@ -105,6 +111,9 @@ def read_question(
             found.append((match.start() - match.end(), match.start(), match.end(), key))
             if index >= len(attribute_keys):
                 values[match.span()] = phrase
+    if (other := _HOW_MUCH_OF_ELSE.search(text)) and any(name != "price" for *_, name in found):
+        # "how much does the 2nd one weigh?", "how much water does it hold?": no price asked
+        found = [entry for entry in found if not (entry[3] == "price" and other.start() <= entry[1] < other.end())]
     kept: list[tuple[int, int, int, str]] = []
     for entry in sorted(found):
         if not any(

@@ -344,6 +344,14 @@ async def test_the_thing_a_title_is_named_by_is_searched_rather_than_a_departmen
     assert turn["tool_calls"][0]["arguments"]["query"] == "frying pan"
 
 
+async def test_what_a_shopper_says_they_would_look_like_names_no_product(shop) -> None:
+    use(shop, local(), FixedClassifier(["search", "search"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "running shoes")
+    answer = await say(shop, conversation, "just blue ones please, anything else and I look like studio headphones")
+    assert [card["title"] for card in answer["products"]] == ["Velocity 3 Road Running Shoe"]
+
+
 def in_three_sizes(name: str, category: str, **attributes: str) -> list[dict]:
     """One product of `name` in each of small, medium and large, all else alike."""
     return [

@@ -93,3 +93,17 @@ def test_two_comparisons_asked_at_once_get_two_answers() -> None:
     assert "The first (Task Chair) is cheaper." in reply
     assert "Max weight — the first (Task Chair): 250 lb; the second (Big Chair): 350 lb." in reply
     assert "The second (Big Chair) has the higher max weight." in reply
+
+
+def test_how_much_of_something_else_is_no_price_question() -> None:
+    texts = [
+        "how much does the 2nd one weigh? im the one carrying it lol",
+        "And how much water does it hold?",
+        "how much is the first one?",
+    ]
+    assert [getattr(read_question(text), "properties", None) for text in texts] == [
+        ("weight",),
+        ("volume",),
+        ("price",),
+    ]
+    assert "doesn't say (weight)" in _reply("how much does it weigh?")
