@@ -26,7 +26,7 @@ _LONGEST_PHRASE = 6
 _HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
 # A word (with a French elision kept apart: "l'anglais" is "l'" + "anglais"), a number, or a mark worth keeping.
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[^\W\d_]+'|[^\W\d_]+|[?!.,;:€$£%/-]", re.UNICODE)
-# Endings tried, longest first, when a word is not listed as it is: plurals and gender forms.
+# Endings tried in turn when a word is not listed as it is: plurals and gender forms ("mochilas", "rote").
 _ENDINGS: dict[str, tuple[tuple[str, str], ...]] = {
     "es": (("es", ""), ("s", ""), ("a", "o"), ("as", "os")),
     "pt": (("oes", "ao"), ("aes", "ao"), ("ns", "m"), ("es", ""), ("s", ""), ("a", "o"), ("as", "os")),
@@ -177,7 +177,7 @@ def _known(glossary: _Glossary, word: str) -> str | None:
 
 
 def _compound(glossary: _Glossary, word: str) -> str | None:
-    """A compound of two listed words, the longer head first tried: "yogablöcke" is "yoga" + "blöcke"."""
+    """A compound of two listed words, the longest head tried first: "yogablöcke" is "yoga" + "blöcke"."""
     for split in range(3, len(word) - 2):
         head = _known(glossary, word[split:])
         if not head:
