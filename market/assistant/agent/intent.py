@@ -179,10 +179,24 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     known = [w for w in topic_words(slots, vocabulary) if vocabulary.names_a_kind(w) and names_here(w)]
     message = [word for word in re.findall(r"[\w'-]+", said) if names_here(word)]
     kinds = [word for word in message if vocabulary.names_a_kind(word) and not generic_head(word)]
-    # Words that head products' titles name what is asked for before words that name only a department:
-    # "lives in his garden. maybe decent pruning shears" asks for the shears.
+    unsold = [word for word in message if _unknown_words(word, vocabulary)]
+    phrase = requested(said, kinds, unsold)
+    # A phrase naming only a department, or said after the opening, gives way to one naming what products'
+    # titles are named by: "lives in his garden. maybe decent pruning shears" asks for the shears, "an
+    # enameled dutch oven, want to start doing no-knead bread" the dutch oven; "grain free dog food, big
+    # bag" still asks for the food.
     titled = [word for word in kinds if singular(word.lower()) in vocabulary.heads]
-    phrase = requested(said, titled or kinds, [word for word in message if _unknown_words(word, vocabulary)])
+    in_phrase = [word for word in kinds if _has_word(phrase or "", [word])]
+    if (
+        phrase
+        and titled
+        and not _has_word(phrase, titled)
+        and (
+            all(singular(word.lower()) in vocabulary.path_words for word in in_phrase)
+            or not said.lower().lstrip(" ,.!?").startswith(phrase.lower())
+        )
+    ):
+        phrase = requested(said, titled, unsold) or phrase
     if phrase and kinds and len(phrase.split()) > _LONG_PHRASE:  # a story around the thing asked for
         phrase = _around_kinds(phrase, kinds, vocabulary)
     colors = frozenset(word.lower() for color in vocabulary.colors for word in color.split())
@@ -377,6 +391,11 @@ def _kinds_within(
     ranked = [path for path in suggest() if path in below]
     ranked += [path for path in sorted(below) if path not in ranked]
     return tuple(ranked[:5])
+
+
+def _has_word(text: str, words: Sequence[str]) -> bool:
+    said = {singular(word) for word in re.findall(r"[\w'-]+", text.lower())}
+    return any(singular(word.lower()) in said for word in words)
 
 
 def titles_have(shown: Sequence[Any], words: Sequence[str]) -> bool:
