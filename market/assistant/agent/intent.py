@@ -222,8 +222,8 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         action, confidence = "checkout", 1.0  # "yes" answers the question the assistant just asked
     shown = history.shown
     # "back to keyboards, put the second one in": a category named without a kind word names the list too
-    named_kinds = known or re.findall(r"[a-z]{3,}", (slots.category or "").rsplit(">", 1)[-1].lower())
-    if named_kinds and shown and not titles_have(shown, named_kinds) and not _TAKES_OUT.search(clean):
+    named_kinds = known or category_words(slots.category)
+    if named_kinds and shown and not titles_have(shown, named_kinds) and not TAKES_OUT.search(clean):
         # (not "put the 2nd in, and take the pens out": the pens named are the cart's, not a list's)
         # "going back to the mixers, add the first one": the first of the list that showed mixers
         earlier = [listed for listed in reversed(history.earlier_lists) if titles_have(listed, named_kinds)]
@@ -391,6 +391,11 @@ def _kinds_within(
     ranked = [path for path in suggest() if path in below]
     ranked += [path for path in sorted(below) if path not in ranked]
     return tuple(ranked[:5])
+
+
+def category_words(path: str | None) -> list[str]:
+    """The words of a category's last part: "Keyboards & Mice" -> keyboards, mice."""
+    return re.findall(r"[a-z]{3,}", (path or "").rsplit(">", 1)[-1].lower())
 
 
 def _has_word(text: str, words: Sequence[str]) -> bool:
@@ -562,7 +567,11 @@ def _named_by_values(text: str, said: str, category: str, vocabulary: Vocabulary
     )
 
 
-_TAKES_OUT = re.compile(r"\b(?:remove|take\s+(?:[\w'-]+\s+){0,4}out|get\s+rid\s+of|ditch)\b", re.IGNORECASE)
+# Wording that can only take something out of the cart: "take it out pls", "take them back out", "remove it".
+TAKES_OUT = re.compile(
+    r"\b(?:remove|delete|ditch|get\s+rid\s+of|take\s+(?:[\w'-]+\s+){0,4}(?:out|off)(?!\s+of\s+stock))\b",
+    re.IGNORECASE,
+)
 
 
 def _a_childs_age(attributes: AttributeReading) -> bool:

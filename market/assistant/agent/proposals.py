@@ -16,7 +16,7 @@ import msgspec
 
 from market.assistant.agent import replies, state
 from market.assistant.agent.history import History
-from market.assistant.agent.intent import FILLER, Intent, titles_have
+from market.assistant.agent.intent import FILLER, TAKES_OUT, Intent, category_words, titles_have
 from market.assistant.agent.state import DialogueState, Need
 from market.assistant.agent.tools import confirms_checkout
 from market.assistant.llm.messages import ToolCall
@@ -87,11 +87,6 @@ _REMOVE_CUE = re.compile(
     r"don'?t\s+(?:want|need))\b",
     re.IGNORECASE,
 )
-# Wording that can only take something out of the cart: "take it out pls", "take them back out", "remove it".
-_TAKE_OUT = re.compile(
-    r"\b(?:remove|delete|ditch|get\s+rid\s+of|take\s+(?:[\w'-]+\s+){0,4}(?:out|off)(?!\s+of\s+stock))\b",
-    re.IGNORECASE,
-)
 _CLAUSES = re.compile(r"[,;.!?]+\s*|\s+(?:and|but|then)\s+", re.IGNORECASE)
 _ABOUT_THE_CART = re.compile(
     r"\b(?:cart|basket|trolley|my\s+order|check\s?out|pay(?:ment)?)\b", re.IGNORECASE
@@ -149,7 +144,7 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         return Proposal(say=refusal, kind="refusal")
     action = _action_by_wording(action, intent, text, history)
     # "actually take the second one out, they'd rather share one big one": no comparison, no question
-    taking_out = action == "remove_from_cart" and bool(history.cart_ids) and bool(_TAKE_OUT.search(text))
+    taking_out = action == "remove_from_cart" and bool(history.cart_ids) and bool(TAKES_OUT.search(text))
     if (action in ("remove_from_cart", "add_to_cart") or _NEW_QUANTITY.search(text)) and (
         set_to := _quantity_set(intent, history)
     ):
@@ -244,7 +239,7 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
 def _action_by_wording(action: str, intent: Intent, text: str, history: History) -> str:
     """The action the message's own words make certain where the classifier read another: it learnt from
     generated sentences, and shoppers' cart and checkout wording is narrow enough to read exactly."""
-    if action != "remove_from_cart" and history.cart_ids and _TAKE_OUT.search(text) and not _ADD_CUE.search(text):
+    if action != "remove_from_cart" and history.cart_ids and TAKES_OUT.search(text) and not _ADD_CUE.search(text):
         action = "remove_from_cart"  # "oh wait, someone already got her that one, take it out pls"
     if action == "remove_from_cart" and not _REMOVE_CUE.search(text):
         if _ADD_CUE.search(text):
@@ -388,8 +383,7 @@ def _names_another_product(intent: Intent, history: History) -> bool:
     )  # "back to the mixers, the first"
     shown = " ".join(f"{p.title} {p.category}" for p in in_view).lower()
     if not intent.catalog_topic:  # only a category: "back to keyboards, put the second one in my cart"
-        leaf = (intent.slots.category or "").rsplit(">", 1)[-1]
-        return not any(stem(word) in shown for word in re.findall(r"[a-z]{3,}", leaf.lower()))
+        return not any(stem(word) in shown for word in category_words(intent.slots.category))
     if intent.slots.category and history.state.need and history.state.need.category:
         need = history.state.need.category
         if intent.slots.category.startswith(need) or need.startswith(intent.slots.category):
