@@ -22,7 +22,12 @@ from market.assistant.agent.state import Need
 from market.assistant.agent.tools import confirms_checkout
 from market.assistant.reading import language, policy, references, spelling, synonyms, understanding
 from market.assistant.reading.amounts import read_budget
-from market.assistant.reading.attributes import AttributeReading, read_attributes, turned_down_word
+from market.assistant.reading.attributes import (
+    AttributeReading,
+    read_attributes,
+    turned_down,
+    turned_down_word,
+)
 from market.assistant.reading.questions import (
     Comparison,
     Question,
@@ -146,9 +151,11 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     else:  # "a puffer jacket, any colour except black - I own far too many black coats"
         said = _without_reasons(said, vocabulary, refining=False)
     # "scrap the pram, just baby bottles": a kind turned down names neither the need nor its category.
+    # (A brand's words are the brand's: "no whisker works" turns the brand down, not "works".)
+    unbranded = vocabulary.brand_pattern.sub(" ", said) if vocabulary.brand_pattern else said
     dropped = [
         word
-        for word in re.findall(r"[\w'-]+", said)
+        for word in re.findall(r"[\w'-]+", unbranded)
         if vocabulary.names_a_kind(word) and turned_down_word(said, word)
     ]
     for word in dropped:
@@ -173,14 +180,18 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     if slots.currency is None and (home := home_currency(clean)):  # "i'm in the UK": prices in pounds
         slots = msgspec.structs.replace(slots, currency=home)
 
+    refining = history.state.need is not None
+
     def names_here(word: str) -> bool:
+        if refining and _part_of_it(said, word, slots.colors):
+            return False  # "black or navy cover only" of notebooks: their cover, not a duvet cover
         return not turned_down_word(said, word) and not _said_otherwise(said, word)
 
     known = [w for w in topic_words(slots, vocabulary) if vocabulary.names_a_kind(w) and names_here(w)]
     message = [word for word in re.findall(r"[\w'-]+", said) if names_here(word)]
     kinds = [word for word in message if vocabulary.names_a_kind(word) and not generic_head(word)]
     unsold = [word for word in message if _unknown_words(word, vocabulary)]
-    phrase = requested(said, kinds, unsold)
+    phrase = requested(_without_turned_down(said, kinds), kinds, unsold)
     # A phrase naming only a department, or said after the opening, gives way to one naming what products'
     # titles are named by: "lives in his garden. maybe decent pruning shears" asks for the shears, "an
     # enameled dutch oven, want to start doing no-knead bread" the dutch oven; "grain free dog food, big
@@ -196,7 +207,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
             or not said.lower().lstrip(" ,.!?").startswith(phrase.lower())
         )
     ):
-        phrase = requested(said, titled, unsold) or phrase
+        phrase = requested(_without_turned_down(said, kinds), titled, unsold) or phrase
     if phrase and kinds and len(phrase.split()) > _LONG_PHRASE:  # a story around the thing asked for
         phrase = _around_kinds(phrase, kinds, vocabulary)
     colors = frozenset(word.lower() for color in vocabulary.colors for word in color.split())
@@ -236,6 +247,9 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
             if found := layer.resolve(clean, shown, focus=None):
                 refs = found
                 break
+    lists = [history.shown, *reversed(history.earlier_lists)]
+    if history.earlier_lists and (across := references.resolve_across_lists(clean, lists)):
+        refs = across  # "add the first collar and the 2nd pen": each counted in its own list
     topic = (*known, *unknown)
     context = slots.category or (history.state.need.category if history.state.need and not topic else None)
     unpriced = read_budget(clean, currency_default=currency).rest
@@ -256,6 +270,11 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         slots = msgspec.structs.replace(slots, category=owner)
         context, named = owner, True
         attributes = read_attributes(read_budget(clean, currency_default=currency).rest, vocabulary, context)
+    if history.state.need is not None and (valued := _value_words(attributes)):
+        # "and smaller - tenkeyless or compact": values of what is looked at narrow it, they name no product
+        known = [word for word in known if word.lower() not in valued]
+        topic = tuple(word for word in topic if word.lower() not in valued)
+        said = " ".join(word for word in said.split() if word.lower().strip(",.!?") not in valued)
     vague_need = reading.kind is None and not (named or unknown or slots.colors)
     suggestions: tuple[str, ...] = ()
     if vague_need and not refs:
@@ -515,6 +534,37 @@ def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> st
     return left if named else text  # "rechargeable headlamp, i'm sick of buying AAAs": a headlamp
 
 
+# Parts of a product, named by their colour while a product is looked at ("a black lid", "navy cover only").
+_PARTS = frozenset({"cover", "covers", "lid", "lids", "handle", "handles", "strap", "straps", "sole", "soles",
+                    "laces", "lining", "trim", "frame", "cord", "band", "base", "cap", "shell", "case"})  # fmt: skip
+
+
+def _part_of_it(text: str, word: str, colors: tuple[str, ...]) -> bool:
+    if word.lower() not in _PARTS or not colors:
+        return False
+    named = "|".join(re.escape(color) for color in colors)
+    return re.search(rf"\b(?:{named})\s+{re.escape(word)}\b", text, re.IGNORECASE) is not None
+
+
+def _without_turned_down(text: str, kinds: list[str]) -> str:
+    """`text` without the places it turns a kind down: "destroys every plush toy in 5 mins. what dog toys
+    aren't plush?" asks for the dog toys."""
+    for word in kinds:
+        for match in reversed(list(re.finditer(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.IGNORECASE))):
+            if turned_down(text, match.start(), match.end()):
+                text = text[: match.start()] + " " * (match.end() - match.start()) + text[match.end() :]
+    return text
+
+
+def _value_words(attributes: AttributeReading) -> set[str]:
+    """The words of the attribute values a message asks for or turns down."""
+    values = [*attributes.wanted.values(), *attributes.excluded.values()]
+    return {word for those in values for value in those for word in value.lower().split()}
+
+
+_PLACES_GONE_TO = frozenset({"work", "school", "college", "uni"})
+
+
 def _said_otherwise(text: str, word: str) -> bool:
     """Whether `word` is said as something other than a product: a verb ("I camp wild", "throw in the
     earbuds") or "in stock"."""
@@ -522,6 +572,8 @@ def _said_otherwise(text: str, word: str) -> bool:
     patterns = [rf"\b(?:i|we|you|they|he|she|i'?ll|we'?ll|i'?d|we'?d|to|usually|often|always)\s+{escaped}\b"]
     if word.lower() == "stock":
         patterns.append(r"\b(?:in|out\s+of|back\s+in)\s+stock\b")
+    if word.lower() in _PLACES_GONE_TO:  # "childish for work", "by the time I get to work": a place, not "Work Boot"
+        patterns.append(rf"\b(?:for|to|at|from|after|before|during)\s+{escaped}\b")
     if word.lower() in _VERBS_TOO:
         patterns.append(rf"\b{escaped}\s+(?:in|it|them|those|these|that|this|one)\b")
     return any(re.search(pattern, text, re.IGNORECASE) for pattern in patterns)
@@ -647,7 +699,7 @@ def _need_words(
     if not phrase:
         content = _content(slots.query)
         if known and len(content.split()) > _LONG_PHRASE:  # no request said: the story's product words
-            return _around_kinds(content, known, vocabulary)
+            return _around_kinds(_without_turned_down(content, known), known, vocabulary)
         return content
     colors = {word for color in vocabulary.colors for word in color.lower().split()}
     words = [word for word in phrase.split() if word.lower() not in FILLER and word.lower() not in colors]

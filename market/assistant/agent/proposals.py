@@ -21,6 +21,7 @@ from market.assistant.agent.state import DialogueState, Need
 from market.assistant.agent.tools import confirms_checkout
 from market.assistant.llm.messages import ToolCall
 from market.assistant.reading import language, policy
+from market.assistant.reading.amounts import parse_number
 from market.assistant.reading.attributes import turned_down_word
 from market.assistant.reading.questions import (
     is_question,
@@ -55,7 +56,8 @@ _SET_QUANTITY = re.compile(
 )
 _NEW_QUANTITY = re.compile(
     r"\b(?:make\s+(?:it|that|them|those)(?:\s+(?:just|only))?|change\s+(?:it|that)\s+to|just|only)\s+"
-    r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|a\s+single)\b(?!\s*(?:of\s+the|more))",
+    r"(?P<quantity>\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|a\s+single)\b"
+    r"(?!\s*(?:of\s+the|more))",
     re.IGNORECASE,
 )  # "make that just one", "only 2": a cart line's new quantity
 _ASKS_CHECKOUT = re.compile(
@@ -318,12 +320,17 @@ def _question_about_shown(intent: Intent, text: str, history: History) -> Propos
         return _answers([history.focus], text, history)
     if intent.question and len(history.shown) == 1:
         return _answers([history.shown[0].product_id], text, history)
+    if intent.question and history.focus is not None:  # "and how long does a game take?" after "the 3rd one"
+        return _answers([history.focus], text, history)
+    if intent.question and is_question(text) and history.shown and not intent.catalog_topic:
+        # "how long does a game take?" of a list: the first few products' answers
+        return _answers([p.product_id for p in _ordered(history.shown)], text, history, most=3)
     return None
 
 
-def _answers(ids: Sequence[int], question: str, history: History) -> Proposal:
+def _answers(ids: Sequence[int], question: str, history: History, *, most: int = 2) -> Proposal:
     calls = tuple(
-        ToolCall("answer_question", {"product_id": pid, "question": question[:300]}) for pid in ids[:2]
+        ToolCall("answer_question", {"product_id": pid, "question": question[:300]}) for pid in ids[:most]
     )
     after = msgspec.structs.replace(history.state, asked=question[:300], options=())
     return Proposal(calls=calls, state=after)
@@ -549,7 +556,8 @@ def _removal_clause(text: str) -> str | None:
 def _quantity_set(intent: Intent, history: History) -> Proposal | None:
     """ "make that just one", "only 2 of them": a new quantity of the product last added (or the cart's only
     one), set rather than added."""
-    if not (intent.slots.quantity and _NEW_QUANTITY.search(intent.clean) and history.cart_ids):
+    said = _NEW_QUANTITY.search(intent.clean)
+    if not (intent.slots.quantity and said and history.cart_ids):
         return None
     in_cart = history.cart_ids
     meant = [pid for pid in intent.references if pid in in_cart]
@@ -562,7 +570,9 @@ def _quantity_set(intent: Intent, history: History) -> Proposal | None:
     )
     if len(ids) != 1:
         return None
-    quantity = min(intent.slots.quantity, MAX_QUANTITY)
+    # "actually make it 2, one of them quit": the number the new quantity names, not the first one said
+    named = 1 if said["quantity"].lower().startswith("a") else parse_number(said["quantity"])
+    quantity = min(int(named) if named else intent.slots.quantity, MAX_QUANTITY)
     call = ToolCall("add_to_cart", {"product_id": ids[0], "quantity": quantity, "exact": True})
     return Proposal(calls=(call,))
 
@@ -573,6 +583,8 @@ def _meant(intent: Intent, history: History) -> list[int]:
     refs = intent.references
     if len(refs) <= 1 or _MANY.search(intent.clean) or not history.state.need:
         return refs
+    if not set(refs) <= {p.product_id for p in history.shown}:
+        return refs  # "the first collar and the 2nd pen": counted in two lists, both meant
     words = [word for word in history.state.need.words.lower().split() if len(word) > 2]
     titles = {
         p.product_id: p.title.lower()

@@ -387,8 +387,8 @@ def _filters_json(filters: SearchFilters) -> dict[str, Any]:
         if bound in data:
             data[bound] = replies.money_json(data[bound], filters.currency or "")
     attributes = data.pop("attributes", None) or {}
-    if attributes.get("color"):
-        data["color"] = attributes["color"][:1]
+    if colors := attributes.get("color"):  # the colours asked for, not the shades searched with them
+        data["color"] = [c for c in colors if not any(o != c and _norm(o) in _norm(c).split() for o in colors)]
     if attributes.get("size"):
         data["size"] = _shown_size(attributes["size"])
     for key, values in attributes.items():

@@ -86,6 +86,7 @@ def parse_number(text: str) -> Decimal | None:
 _CURRENCY_MARKERS: dict[str, str] = {
     "us$": "USD", "usd": "USD", "us dollars": "USD", "us dollar": "USD", "american dollars": "USD",
     "c$": "CAD", "ca$": "CAD", "cad": "CAD", "canadian dollars": "CAD", "canadian dollar": "CAD",
+    "canadian": "CAD", "cdn": "CAD", "cdn$": "CAD", "australian": "AUD",
     "a$": "AUD", "au$": "AUD", "aud": "AUD", "australian dollars": "AUD", "australian dollar": "AUD",
     "aussie dollars": "AUD", "aussie dollar": "AUD", "aussie": "AUD",
     "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR",

@@ -47,8 +47,8 @@ _QUANTITY = re.compile(
     rf"(?P<at_least>\bat\s+least\s+|\bminimum\s+(?:of\s+)?|\bover\s+|\bmore\s+than\s+)?"
     rf"(?P<at_most>\bat\s+most\s+|\bup\s+to\s+|\bmaximum\s+(?:of\s+)?|\bless\s+than\s+|\bunder\s+)?"
     rf"(?<![\w.])(?P<number>\d+(?:\.\d+)?|{_NUMBER_WORDS})\s*-?\s*(?P<unit>{_UNIT})(?![\w])"
-    rf"(?P<after>\s*(?:\+|or\s+more|or\s+bigger|or\s+larger|or\s+above|minimum|min\b|plus|or\s+less|or\s+fewer|"
-    rf"or\s+smaller|max\b|maximum|tops))?",
+    rf"(?P<after>\s*(?:\+|or\s+more|or\s+bigger|or\s+larger|or\s+above|minimum|min\b|plus|at\s+least|or\s+less|"
+    rf"or\s+fewer|or\s+smaller|max\b|maximum|tops|at\s+most))?",
     re.IGNORECASE,
 )
 _SLEEPS = re.compile(
@@ -63,7 +63,7 @@ _GENDER = {
     "unisex": r"\bunisex\b",
 }
 _NEGATION = re.compile(
-    r"(?:\bnot|\bno|\bnon|\bwithout|\bexcept|\bavoid(?:ing|s)?|\bnothing|\bnever|\bhate|\brather\s+than|"
+    r"(?:\bnot|\bno|\bnon|\bnone|\bwithout|\bexcept|\bavoid(?:ing|s)?|\bnothing|\bnever|\bhate|\brather\s+than|"
     rf"\bscrap|\bditch|\bforget(?:\s+about)?|\bnever\s*mind|\bskip|{LEAVING_OUT}|\bexclud(?:e|ing)|"
     r"\binstead\s+of|\bother\s+than|\banything\s+but|"
     r"\b(?:don'?t|do\s+not|doesn'?t|does\s+not)\s+(?:want|like|need|trust|have|has|contain|use|come\s+with)|"
@@ -79,7 +79,8 @@ _NEGATION = re.compile(
 _DISLIKED_AFTER = re.compile(
     r"^(?:\s+(?:ones|one|stuff|fill|kind))?(?:\s*(?:is|are|'s|'re)\s+(?:way\s+|far\s+|just\s+)?"
     r"(?:too\b|not\s+for\s+me|no\s+good|rubbish|awful|terrible|useless|a\s+no)|"
-    r"\s+(?:hurt|hurts|suck|sucks|annoy|annoys|irritate|irritates|never\s+fit|don'?t\s+fit|fall\s+out))",
+    r"\s+(?:hurt|hurts|suck|sucks|annoy|annoys|irritate|irritates|never\s+fit|don'?t\s+fit|fall\s+out|"
+    r"rusts?|leaks?|chips?|peels?|flakes?|cracks?|stinks?|smells?\s+(?:awful|bad|weird)))",
     re.IGNORECASE,
 )
 
@@ -91,9 +92,12 @@ def turned_down(text: str, start: int, end: int) -> bool:
 
 
 def turned_down_word(text: str, word: str) -> bool:
-    """Whether `word`, where `text` says it, is turned down."""
-    match = re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.IGNORECASE)
-    return match is not None and turned_down(text, match.start(), match.end())
+    """Whether `word` (or its plural or singular), wherever `text` says it, is turned down: "destroys every
+    plush toy. need a dog toy that isn't plush" turns "plush" down, not "toy"."""
+    base = re.escape(word[:-1] if word.lower().endswith("s") and len(word) > 3 else word)
+    # "toy" and "toys" are one kind said twice
+    found = list(re.finditer(rf"(?<![\w-]){base}(?:e?s)?(?![\w-])", text, re.IGNORECASE))
+    return bool(found) and all(turned_down(text, match.start(), match.end()) for match in found)
 
 
 class AttributeReading(Struct, frozen=True, kw_only=True):
@@ -109,10 +113,13 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
     for key, value, start, end in _words(text, keys, vocabulary.attribute_values):
         target = excluded if turned_down(text, start, end) else wanted
         target.setdefault(key, []).append(value)
-    for key, value, _, _ in _first_words(text, keys, vocabulary.attribute_values):
-        if value not in excluded.get(key, []):
-            excluded.setdefault(key, []).append(value)
-    for key, values in _quantities(text, keys, vocabulary.attribute_values).items():
+    for key, value, start, end in _first_words(text, keys, vocabulary.attribute_values):
+        target = excluded if turned_down(text, start, end) else wanted
+        if value not in target.get(key, []):
+            target.setdefault(key, []).append(value)
+    # (people counted for a kind of product: "a tent for me and my wife", not "me and my boyfriend, our kitchen")
+    counts_people = bool(category and " > " in category)
+    for key, values in _quantities(text, keys, vocabulary.attribute_values, counts_people=counts_people).items():
         wanted.setdefault(key, []).extend(values)
     if "age_range" in keys and (age := _youngest(text)) is not None:  # "for my 9 year old": 3+, 6+, 8+
         suitable = [
@@ -120,11 +127,20 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
         ]
         if suitable:
             wanted["age_range"] = suitable
+    elif "age_range" in keys and _CHILD.search(text):  # "jigsaw puzzles for a child": not the adults' ones
+        grown = [
+            value
+            for value in vocabulary.attribute_values.get("age_range", ())
+            if _CHILDHOOD_ENDS < _from_age(value) < 99 or value.lower() == "adult"
+        ]
+        if grown:
+            excluded.setdefault("age_range", []).extend(grown)
     for key, values in excluded.items():  # "no leather of any kind": bonded and vegan leather neither
         values += [
             other
             for other in vocabulary.attribute_values.get(key, ())
             if any(other.lower().endswith(f" {value.lower()}") for value in values)
+            and other not in wanted.get(key, ())  # "enamelled ones only, bare cast iron rusts"
         ]
     return AttributeReading(
         wanted={key: tuple(dict.fromkeys(values)) for key, values in wanted.items()},
@@ -148,6 +164,13 @@ _AGE_OF = {"newborn": 0, "baby": 0, "babies": 0, "infant": 0, "toddler": 1, "tod
 
 _BIRTHDAY = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
              "fifth": 5, "5th": 5, "sixth": 6, "6th": 6}  # fmt: skip
+
+
+# A child of no age said: any age under a teenager's.
+_CHILD = re.compile(
+    r"\b(?:for|a|my|our|the|his|her|their)\s+(?:little\s+)?(?:child|children|kids?|kiddos?)\b", re.IGNORECASE
+)
+_CHILDHOOD_ENDS = 12
 
 
 def _youngest(text: str) -> int | None:
@@ -234,8 +257,9 @@ def _first_words(
     text: str, keys: Iterable[str], values: Mapping[str, tuple[str, ...]]
 ) -> list[tuple[str, str, int, int]]:
     """(key, value, start, end) for values named by a distinctive first word that no other value starts with
-    and that is no everyday word ("damascus": Damascus steel). Only ever a value turned down: "not
-    damascus"; a wanted "walnut" is a handle, not also walnut wood, and "I'm vegan" wants no vegan leather."""
+    and that is no everyday word ("damascus": Damascus steel). Only a value turned down ("not damascus") or
+    asked for as the only ones ("enamelled ones only"); a wanted "walnut" is a handle, not also walnut wood,
+    and "I'm vegan" wants no vegan leather."""
     common = english_words()
     found: list[tuple[str, str, int, int]] = []
     for key in keys:
@@ -247,13 +271,27 @@ def _first_words(
                 if words[0].endswith("ed") and len(words[0]) >= 7:  # "nothing with carpet": carpeted board
                     firsts.setdefault(words[0][:-2], []).append(value)
         for first, named in firsts.items():
+            if len(named) == 1 and (match := _find(first, text)) and (
+                turned_down(text, match.start(), match.end()) or _ONLY_THOSE.match(text[match.end() :])
+            ):
+                found.append((key, named[0], match.start(), match.end()))
+        # "none of the rope ones": the one value ending in that word (cotton rope), turned down
+        lasts: dict[str, list[str]] = {}
+        for value in values.get(key, ()):
+            if len(words := value.lower().split()) >= 2 and len(words[-1]) >= 4:
+                lasts.setdefault(words[-1], []).append(value)
+        for last, named in lasts.items():
             if (
                 len(named) == 1
-                and (match := _find(first, text))
+                and (match := re.search(rf"\b{re.escape(last)}(?=\s+(?:ones?|kind|stuff|type)\b)", text, re.IGNORECASE))
                 and turned_down(text, match.start(), match.end())
             ):
                 found.append((key, named[0], match.start(), match.end()))
     return found
+
+
+# "enamelled ones only": the products of that value, asked for by its first word
+_ONLY_THOSE = re.compile(r"\s+(?:ones?\s+)?only\b|\s+ones\s+(?:please|pls|plz)\b", re.IGNORECASE)
 
 
 def _overlap(one: re.Match[str], other: re.Match[str]) -> bool:
@@ -271,8 +309,44 @@ def _find(phrase: str, text: str) -> re.Match[str] | None:
     return re.search(pattern, text, re.IGNORECASE)
 
 
-def _quantities(text: str, keys: list[str], values: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]]:
-    """Values of the category's numeric attributes that a quantity in `text` names or bounds."""
+# The people a shopper lists ("fit me, my wife and our two kids"): one each, or the number said.
+_ONE_PERSON = (
+    r"(?:me|myself|(?:my|the|our)\s+(?:partner|wife|husband|missus|missis|hubby|girlfriend|boyfriend|gf|bf|"
+    r"fianc[ée]e?|mate|friend|son|daughter|kid|child|mum|mom|dad|brother|sister|other\s+half|better\s+half))"
+)
+_PEOPLE = r"(?:kids|children|littlies|little\s+ones|boys|girls|sons|daughters|friends|mates|teens|teenagers)"
+_MEMBER = rf"(?:(?:(?:my|our|the)\s+)?(?:\d|{_NUMBER_WORDS})\s+{_PEOPLE}|(?:my|our|the)\s+{_PEOPLE}|{_ONE_PERSON})(?!\w)"
+_PARTY = re.compile(
+    rf"\b{_MEMBER}(?:\s*(?:,|and|&|\+|plus)\s*(?:,\s*)?(?:and\s+)?{_MEMBER})+\b"
+    rf"|\bfamily\s+of\s+(?P<family>\d|{_NUMBER_WORDS})\b|\bthe\s+(?P<us>two|three|four|five|six|\d)\s+of\s+us\b",
+    re.IGNORECASE,
+)
+
+
+def party_size(text: str) -> int | None:
+    """How many people a message lists as one party: "me and my partner" 2, "me, the missus and our two
+    littlies" 4, "a family of four" 4; None when it lists nobody, or one person."""
+    match = _PARTY.search(text)
+    if match is None:
+        return None
+    if said := match["family"] or match["us"]:
+        number = parse_number(said)
+        return int(number) if number else None
+    total = 0
+    for member in re.finditer(_MEMBER, match.group(0), re.IGNORECASE):
+        counted = re.match(rf"(?:(?:my|our|the)\s+)?(\d|{_NUMBER_WORDS})\s+{_PEOPLE}", member.group(0), re.IGNORECASE)
+        if counted:
+            total += int(parse_number(counted[1]) or 1)
+        else:
+            total += 2 if re.search(rf"{_PEOPLE}$", member.group(0), re.IGNORECASE) else 1  # "our kids": two
+    return total if total >= 2 else None
+
+
+def _quantities(
+    text: str, keys: list[str], values: Mapping[str, tuple[str, ...]], *, counts_people: bool = True
+) -> dict[str, list[str]]:
+    """Values of the category's numeric attributes that a quantity in `text` names or bounds; the people
+    a message lists count only where the kind of product is known (`counts_people`)."""
     asked: list[tuple[quantities.pint.Quantity, str]] = []
     for match in _QUANTITY.finditer(text):
         number = parse_number(match["number"])
@@ -281,25 +355,43 @@ def _quantities(text: str, keys: list[str], values: Mapping[str, tuple[str, ...]
         bound = "="
         after = (match["after"] or "").lower()
         if match["at_least"] or any(
-            word in after for word in ("+", "more", "bigger", "larger", "above", "min", "plus")
+            word in after for word in ("+", "more", "bigger", "larger", "above", "min", "plus", "least")
         ):
             bound = ">="
-        elif match["at_most"] or any(word in after for word in ("less", "fewer", "smaller", "max", "tops")):
+        elif match["at_most"] or any(
+            word in after for word in ("less", "fewer", "smaller", "max", "tops", "most")
+        ):
             bound = "<="
         unit = _UNITS[match["unit"].lower()]
         asked.append((quantities._units().Quantity(float(number), unit), bound))
+    measured = len(asked)  # quantities said with their unit; people counted come after
     for match in _SLEEPS.finditer(text):
         number = parse_number(match["number"] or match["people"] or match["us"])
         if number is not None:
             asked.append((quantities._units().Quantity(float(number), "person"), "="))
+    party = party_size(text) if counts_people else None  # "me, the missus and our two littlies": four
+    if party is not None:
+        asked.append((quantities._units().Quantity(float(party), "person"), "="))
     found: dict[str, list[str]] = {}
-    for quantity, said in asked:
+    by_unit: set[str] = set()  # keys a quantity said with its unit gave values to
+    for index, (quantity, said) in enumerate(asked):
         for key in keys:
+            if index >= measured and key in by_unit:
+                break  # "cooks for 6 every sunday. 5 quarts at least": the quarts say the pot's capacity
             # A limit holds what is said: "I'm about 290 lb" needs a chair rated to 290 lb or more
             bound = ">=" if said == "=" and key.startswith("max_") else said
             matching = [value for value in values.get(key, ()) if _meets(value, quantity, bound)]
             if matching:
                 found.setdefault(key, []).extend(matching)
+                if index < measured:
+                    by_unit.add(key)
+                break
+    if party is not None and not any(key in found for key in keys if key not in by_unit):
+        # no tent for exactly three: those with room for them
+        roomy = quantities._units().Quantity(float(party), "person")
+        for key in (key for key in keys if key not in by_unit):
+            if matching := [value for value in values.get(key, ()) if _meets(value, roomy, ">=")]:
+                found[key] = matching
                 break
     return found
 

@@ -270,3 +270,37 @@ def resolve_reference(text: str, shown: Sequence[ShownProduct], *, focus: int | 
     for _, ids in sorted(mentions, key=lambda mention: mention[0]):
         resolved.extend(product_id for product_id in ids if product_id not in resolved)
     return resolved
+
+
+# "the first fineliner set and the 2nd pen": an ordinal with the kind it counts among
+_ORDINAL_OF_KIND = re.compile(
+    rf"\b(?P<ordinal>{_ORDINAL})\s+(?P<kind>[a-z][\w'-]*(?:\s+(?!and\b|from\b|to\b|in\b|too\b)[a-z][\w'-]*)?)",
+    re.IGNORECASE,
+)
+_NOT_A_KIND = frozenset({"one", "ones", "set", "sets", "pair", "pairs", "item", "items", "from", "earlier", "before"})
+
+
+def resolve_across_lists(text: str, lists: Sequence[Sequence[ShownProduct]]) -> list[int]:
+    """Products counted within the kinds they are named by, each in the latest list (of `lists`, latest
+    first) whose titles have that kind: "add the first collar and the 2nd pen" after a list of collars, then
+    one of pens. [] unless two or more are named so and every one is found."""
+    found: list[int] = []
+    mentions = list(_ORDINAL_OF_KIND.finditer(text))
+    if len(mentions) < 2:
+        return []
+    for mention in mentions:
+        kind = [w for w in mention["kind"].lower().split() if w not in _NOT_A_KIND]
+        place = _ORDINALS[mention["ordinal"].lower()]
+        listed = next((shown for shown in lists if kind and _titles_name(shown, kind)), None)
+        ordered = _by_position(listed) if listed else []
+        if not 0 < place <= len(ordered):
+            return []
+        found.append(ordered[place - 1].product_id)
+    return list(dict.fromkeys(found))
+
+
+def _titles_name(shown: Sequence[ShownProduct], kind: list[str]) -> bool:
+    stems = {word.rstrip("s") for word in kind}
+    return any(
+        word.rstrip("s") in stems for product in shown for word in re.findall(r"[\w'-]+", product.title.lower())
+    )

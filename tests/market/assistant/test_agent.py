@@ -699,3 +699,105 @@ async def test_one_message_can_add_one_product_and_take_another_out(shop) -> Non
 
     (group,) = answer["cart"]["sellers"]
     assert [line["product_id"] for line in group["lines"]] == [headphones[1]]
+
+
+def _priced(amount: int, **fields: object) -> dict:
+    return {"price": {"amount": amount, "currency": "USD"}, **fields}
+
+
+async def test_two_products_counted_in_two_lists_are_both_added(shop, db) -> None:
+    collars = [
+        product(f"collar-{n}", title=f"Martingale Dog Collar {n}", brand="Pawsmith",
+                category="Pet Supplies > Dogs > Collars & Leashes", **_priced(1500 + n), attributes={"size": "M"})
+        for n in range(1, 4)
+    ]  # fmt: skip
+    pens = [
+        product(f"pen-{n}", title=f"Classic Fountain Pen {n}", brand="Inkwell & Oak",
+                category="Office > Writing Instruments", **_priced(2500 + n), attributes={"color": "black"})
+        for n in range(1, 4)
+    ]  # fmt: skip
+    ids = await open_shop(shop, db, [*collars, *pens], name="Paws & Pens")
+    use(shop, local(), FixedClassifier(["search", "search", "add_to_cart"]))
+    conversation = await converse(shop)
+    shown_collars = [c["product_id"] for c in (await say(shop, conversation, "a collar for my beagle"))["products"]]
+    shown_pens = [c["product_id"] for c in (await say(shop, conversation, "fountain pens?"))["products"]]
+    assert set(shown_collars) <= {ids[f"collar-{n}"] for n in range(1, 4)} and len(shown_pens) >= 2
+
+    answer = await say(shop, conversation, "ok add the first collar and the 2nd pen")
+
+    in_cart = {line["product_id"] for group in answer["cart"]["sellers"] for line in group["lines"]}
+    assert in_cart == {shown_collars[0], shown_pens[1]}
+
+
+async def test_a_property_asked_after_a_question_about_one_product_is_about_it(shop, db) -> None:
+    games = [
+        product(f"game-{n}", title=f"Family Board Game {n}", brand="Quibble", category="Toys & Games > Board Games",
+                **_priced(2000 + n), attributes={"players": "2-4 players", "play_time": f"{30 + 15 * n} minutes"})
+        for n in range(1, 4)
+    ]  # fmt: skip
+    await open_shop(shop, db, games, name="Quibble Games")
+    use(shop, local(), FixedClassifier(["search", "ask_product", "chit_chat"]))
+    conversation = await converse(shop)
+    shown = (await say(shop, conversation, "board games"))["products"]
+    await say(shop, conversation, "how many people can play the 3rd one")
+
+    answer = await say(shop, conversation, "and how long does a game take")
+
+    third = next(g for g in games if g["title"] == shown[2]["title"])
+    assert third["attributes"]["play_time"] in answer["reply"] and answer["products"] == []
+
+
+async def test_make_it_two_sets_the_quantity_whatever_other_number_is_said(shop, db) -> None:
+    pens = [product(f"gel-{n}", title=f"Gel Pen Set {n}", brand="Quillmark", category="Office > Writing Instruments",
+                    **_priced(700 + n), attributes={"color": "black"}) for n in range(1, 4)]  # fmt: skip
+    await open_shop(shop, db, pens, name="Quillmark")
+    use(shop, local(), FixedClassifier(["search", "add_to_cart", "ask_product"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "gel pens")
+    await say(shop, conversation, "add the first one")
+
+    answer = await say(shop, conversation, "actually make it 2, one of them quit lol")
+
+    (group,) = answer["cart"]["sellers"]
+    assert [line["quantity"] for line in group["lines"]] == [2]
+
+
+async def test_a_brand_turned_down_in_lower_case_is_left_out_though_its_last_word_names_products(
+    shop, db
+) -> None:
+    trees = [
+        product(f"tree-{brand[:4]}-{n}", title=f"{brand} Sisal Cat Tree {n}", brand=brand,
+                category="Pet Supplies > Cats > Scratchers & Trees", **_priced(5000 + n), attributes={"height": "48 in"})
+        for brand in ("Whisker Works", "Pawsmith") for n in range(1, 4)
+    ]  # fmt: skip
+    await open_shop(shop, db, trees, name="Cat Things")
+    use(shop, local(), FixedClassifier(["search", "search"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "cat trees")
+
+    answer = await say(shop, conversation, "oh and no whisker works. and taller please")
+
+    assert answer["products"] and all(card["title"].startswith("Pawsmith") for card in answer["products"])
+    assert "not Whisker Works" in answer["reply"]
+
+
+async def test_colours_of_a_part_refine_the_list_and_work_is_where_it_is_used(shop, db) -> None:
+    notebooks = [
+        product(f"nb-{color}", title=f"Dotted Hardcover Notebook, {color.title()}", brand="Paper Harbor",
+                category="Office > Notebooks & Paper", **_priced(1000), attributes={"color": color, "ruling": "dotted"})
+        for color in ("black", "navy", "pink", "yellow")
+    ]  # fmt: skip
+    boots = [product("boot", title="Leather Work Boot, Black", brand="Loamstep", category="Shoes > Boots",
+                     **_priced(9000), attributes={"color": "black", "size": "9"})]  # fmt: skip
+    await open_shop(shop, db, [*notebooks, *boots], name="Paper and Boots")
+    use(shop, local(), FixedClassifier(["search", "refine"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "dotted notebooks")
+
+    answer = await say(
+        shop, conversation, "black or navy cover only, the colourful ones look a bit childish for work"
+    )
+
+    titles = sorted(card["title"] for card in answer["products"])
+    assert titles == ["Dotted Hardcover Notebook, Black", "Dotted Hardcover Notebook, Navy"], answer["reply"]
+    assert "color black or navy" in answer["reply"]

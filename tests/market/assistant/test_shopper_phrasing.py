@@ -349,3 +349,79 @@ def test_fine_is_a_hair_type_only_where_hair_is_said(words: Vocabulary) -> None:
 @pytest.mark.parametrize("text", ["running shoes for woman please", "i search hiking shoes for woman"])
 def test_woman_said_alone_is_the_womens_gender(words: Vocabulary, text: str) -> None:
     assert read_attributes(text, words, "Shoes").wanted["gender"] == ("women",)
+
+
+@pytest.mark.parametrize(
+    ("text", "people"),
+    [("a tent that fits me, my wife and our two kids.", 4),
+     ("needs to fit me and my partner and cope with proper weather", 2),
+     ("after a tent that'll fit me, the missus and our two littlies", 4),
+     ("a board game for a family of four", 4), ("it's only gonna be the two of us", 2),
+     ("me and my kids", 3), ("a tent for me", None), ("boots for my son", None), ("she cooks for 6", None)],
+)  # fmt: skip
+def test_the_people_a_shopper_lists_are_counted(text: str, people: int | None) -> None:
+    from market.assistant.reading.attributes import party_size
+
+    assert party_size(text) == people
+
+
+@pytest.mark.parametrize(
+    ("text", "capacity"),
+    [("a tent that fits me, my wife and our two kids", {"4-person"}),
+     ("ok it's only gonna be the two of us, doesn't need to be a palace", {"2-person"}),
+     ("a tent for me, my wife and our kid", {"4-person", "6-person"})],  # no tent for three: room for them
+)  # fmt: skip
+def test_a_party_of_people_names_a_tents_capacity(words: Vocabulary, text: str, capacity: set[str]) -> None:
+    reading = read_attributes(text, words, "Outdoor > Camping > Tents")
+    assert set(reading.wanted["capacity"]) == capacity
+
+
+def test_people_listed_name_no_capacity_where_no_kind_of_product_is_known(words: Vocabulary) -> None:
+    text = "me and my boyfriend just got our first flat and the kitchen is basically empty lol"
+    assert "capacity" not in read_attributes(text, words, "Home & Kitchen").wanted
+
+
+def test_quarts_said_bound_a_pots_capacity_not_the_people_it_cooks_for(words: Vocabulary) -> None:
+    text = "oh and it has to be big, she cooks for 6 every sunday. 5 quarts at least"
+    reading = read_attributes(text, words, "Home & Kitchen > Cookware > Pots")
+    assert set(reading.wanted["capacity"]) == {"5.5 qt", "8 qt"}
+
+
+def test_the_only_ones_wanted_by_a_first_word_and_the_bare_value_turned_down(words: Vocabulary) -> None:
+    text = "enameled ones only please, she says bare cast iron rusts on her"
+    reading = read_attributes(text, words, "Home & Kitchen > Cookware > Pots")
+    assert reading.wanted["material"] == ("enameled cast iron",)
+    assert reading.excluded["material"] == ("cast iron",)
+
+
+def test_the_rope_ones_turned_down_are_the_one_value_ending_in_rope(words: Vocabulary) -> None:
+    reading = read_attributes("ta. none of the rope ones either", words, "Pet Supplies > Dogs > Toys")
+    assert reading.excluded["material"] == ("cotton rope",) and "material" not in reading.wanted
+
+
+def test_a_child_of_no_age_turns_down_the_grown_ups_puzzles(words: Vocabulary) -> None:
+    reading = read_attributes("jigsaw puzzles for a child, please", words, "Toys & Games > Puzzles")
+    assert "adult" in reading.excluded["age_range"] and "age_range" not in reading.wanted
+    assert not {"3+", "8+", "12+"} & set(reading.excluded["age_range"])
+
+
+def test_a_kind_said_both_turned_down_and_asked_for_is_asked_for() -> None:
+    from market.assistant.reading.attributes import turned_down_word
+
+    text = "my husky destroys every plush toy in 5 min. need a dog toy that isnt plush"
+    assert not turned_down_word(text, "toy") and turned_down_word(text, "plush")
+    assert turned_down_word("my staffy destroys every plush toy", "toys")  # its plural, said nowhere else
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [("toys for my lab pls, he's a big boy", "toys for my dog pls"), ("a collar for my beagle", "a collar for my dog"),
+     ("our staffy chews everything", "our dog chews everything"), ("now some joggers", "now some joggers")],
+)  # fmt: skip
+def test_a_breed_names_a_dog_and_joggers_stay_trousers(text: str, said: str) -> None:
+    assert normalized(text).startswith(said)
+
+
+def test_canadian_after_an_amount_is_canadian_dollars() -> None:
+    budget = read_budget("soundbar for my tv, under 300 canadian", currency_default="USD")
+    assert (budget.budget_max, budget.currency) == (30000, "CAD")
