@@ -24,7 +24,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from market.assistant import store
-from market.assistant.agent.clarify import NEIGHBOURS, Suggester, leading_department
+from market.assistant.agent.clarify import NEIGHBOURS, Suggester, leading_department, suggestions
 from market.assistant.agent.intent import Classifier, Layer
 from market.assistant.agent.state import load as load_state
 from market.assistant.agent.toolbox import Session, Toolbox
@@ -164,7 +164,10 @@ class Assistant:
         if self._suggest is None or self._suggest[0] != categories:
             suggester = await asyncio.to_thread(Suggester, engine.embedder.embed_texts, categories)
             self._suggest = (categories, suggester)
-        return self._suggest[1]
+        by_name = self._suggest[1]
+        return lambda text, among=None: suggestions(
+            nearest_categories(engine, text, NEIGHBOURS), by_name(text, among), among
+        )
 
     def turn_lock(self, conversation_id: UUID) -> asyncio.Lock:
         lock = self._turn_locks.get(conversation_id)

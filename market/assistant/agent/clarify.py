@@ -1,6 +1,7 @@
 """Options for one clarifying question, when a need is too vague to search ("a present for my sister"):
-the live catalog's categories whose names are closest in meaning to what the shopper said, one per
-top-level category so that the options differ, at most `OPTIONS`.
+the categories of the live catalog's products nearest in meaning to what the shopper said, then the
+categories whose names are closest to it (one per top-level category, so that the options differ), at most
+`OPTIONS`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,21 @@ class Suggester:
             if len(chosen) == OPTIONS:
                 break
         return chosen
+
+
+def suggestions(
+    nearby: Mapping[str, int], by_name: Sequence[str], among: Callable[[str], bool] | None = None
+) -> list[str]:
+    """The options of a clarifying question: the categories of the products nearest in meaning to the need
+    ("working from home and my setup is rubbish": desk accessories, chairs, keyboards), the most of them
+    first and each held by two of them or more, then the categories nearest by name."""
+    chosen = [
+        path
+        for path, count in sorted(nearby.items(), key=lambda item: (-item[1], item[0]))
+        if count >= 2 and (among is None or among(path))
+    ]
+    chosen += [path for path in by_name if path not in chosen]
+    return chosen[:OPTIONS]
 
 
 def _label(path: str) -> str:

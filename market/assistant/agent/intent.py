@@ -277,6 +277,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         said = " ".join(word for word in said.split() if word.lower().strip(",.!?") not in valued)
     vague_need = reading.kind is None and not (named or unknown or slots.colors)
     suggestions: tuple[str, ...] = ()
+    leaned = False  # a situation searched in the department it points to
     if vague_need and not refs:
         interests = _interests(clean) or clean
         if _a_childs_age(attributes):  # "my niece's 6th birthday": kinds made for her age
@@ -291,7 +292,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
             # "12 hr shifts on my feet and they're DYING. womens 8": shoes, searched with what was said
             slots = msgspec.structs.replace(slots, category=leaning)
             attributes = read_attributes(unpriced, vocabulary, leaning)
-            vague_need, suggestions = False, ()
+            vague_need, suggestions, leaned = False, (), True
     outside = missing_brand(clean, vocabulary)
     broad: tuple[str, ...] = ()
     open_ended = _ASKS_ADVICE.search(clean) or (_VAGUE_THING.search(clean) and not slots.has_budget)
@@ -314,6 +315,17 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
             # "for a camping trip": camping has two kinds; what the outdoors has, then
             parent = slots.category.rsplit(" > ", 1)[0]
             broad = _kinds_within(parent, [], vocabulary, lambda: layer.suggest(clean))
+    # (a child's age with what they like, "my nephew turns 7, he likes building stuff", is searched)
+    aged_interest = bool(slots.category and "age_range" in attributes.wanted)
+    if not (broad or leaned or aged_interest) and _asks_only_advice(clean, titled, slots, refs, reading):
+        # "I've just got into hiking and don't really know what I need": which kind of thing, first
+        options = suggestions or tuple(layer.suggest(_interests(clean) or clean))  # (made for an age said)
+        if len(options) >= 3 and " > " in (common := _common_path(options)):
+            # "we're bringing home a puppy, what do i even need": every option is the dogs', so dogs' things
+            slots = msgspec.structs.replace(slots, category=common)
+            suggestions, phrase, known, unknown = (), None, [], []  # the kind is all there is to search by
+        else:
+            broad = options if len(options) >= 3 else ()
     return Intent(
         action=action,
         confidence=float(confidence),
@@ -372,9 +384,24 @@ _ASKS_ADVICE = re.compile(
     r"\bwhat\s+to\s+(?:get|buy)|\bany\s+(?:ideas|suggestions|recommendations)|\bideas\s+for\b|"
     r"\bworth\s+(?:getting|buying|having)|\b(?:zero|no|absolutely\s+no)\s+(?:ideas?|clue)\b|"
     r"\bwhere\s+(?:do|should)\s+(?:i|we)\s+(?:even\s+)?start|\bwhere\s+to\s+(?:even\s+)?start|"
-    r"\bwhat\s+(?:would|do|can)\s+you\s+(?:recommend|suggest)|\bimpossible\s+to\s+buy\s+for|\buseless\s+at\s+this",
+    r"\bwhat\s+(?:would|do|can)\s+you\s+(?:recommend|suggest)|\bimpossible\s+to\s+buy\s+for|\buseless\s+at\s+this|"
+    r"\banything\s+you'?d\s+(?:suggest|recommend)|\b(?:don'?t|do\s+not)\s+(?:really\s+)?know\s+what\s+(?:i|we)\s+need|"
+    r"\bwhat'?s\s+(?:actually\s+)?worth\s+(?:getting|buying)",
     re.IGNORECASE,
 )
+def _asks_only_advice(text: str, titled: list[str], slots: Slots, refs: list[int], reading: Any) -> bool:
+    """Whether a message asks what to buy and names nothing that products are called by: "my flat is
+    freezing this winter, what should I get??", "working from home now and my setup is rubbish. help?"."""
+    return bool(
+        (_ASKS_ADVICE.search(text) or _ASKS_HELP.search(text))
+        and not (titled or refs or slots.brand or slots.has_budget)
+        and reading.kind is None
+    )
+
+
+_ASKS_HELP = re.compile(r"\bhelp\s*[?!.]*\s*$|\bhelp\s+me\s+out\b", re.IGNORECASE)
+
+
 # What a shopper says who has no kind of product in mind yet: "a thing for my dog", "some things for my flat".
 _VAGUE_THING = re.compile(
     r"\b(?:a\s+thing|something|some\s+(?:things|stuff|bits)|stuff|a\s+(?:present|gift)|presents?|gifts?)\b",
@@ -765,6 +792,18 @@ def _situation(text: str, history: History) -> bool:
 
 def _root(path: str) -> str:
     return path.split(">", 1)[0].strip()
+
+
+def _common_path(paths: Sequence[str]) -> str:
+    """The deepest category every path lies in: "Pet Supplies > Dogs > Beds", "... > Toys" -> "Pet Supplies >
+    Dogs"."""
+    split = [[part.strip() for part in path.split(">")] for path in paths]
+    common = []
+    for parts in zip(*split, strict=False):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    return " > ".join(common)
 
 
 def _interests(text: str) -> str:

@@ -250,6 +250,8 @@ def _action_by_wording(action: str, intent: Intent, text: str, history: History)
             action = "search"  # "and a bread knife": a need, nothing taken out
     if action == "view_cart" and intent.catalog_topic and not _ABOUT_THE_CART.search(text):
         action = "search"  # "show me strollers"
+    if action in ("view_cart", "checkout") and intent.broad and not _ABOUT_THE_CART.search(text):
+        action = "search"  # "just got the keys to my first place!! what do i even need?? help": a question
     if (
         action != "checkout"
         and history.cart_ids

@@ -89,3 +89,36 @@ def test_a_story_without_a_trouble_is_asked_about_even_where_the_readings_agree(
 def test_a_story_around_a_named_product_searches_the_products_words(text: str, words: str) -> None:
     intent = read(layer(None, []), text, History(), currency="USD")
     assert intent.words == words and intent.slots.category is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["my flat is absolutely freezing this winter, what should I get??",
+     "working from home full time now and my setup is rubbish. help?",
+     "I've just got into hiking and want to kit myself out properly, but I don't really know what I need?",
+     "I haven't been sleeping well for weeks now. Is there anything you'd suggest?"],
+)  # fmt: skip
+def test_asking_what_to_get_without_naming_a_product_is_answered_with_one_question(text: str) -> None:
+    options = ["Home & Kitchen > Bedding", "Apparel > Outerwear", "Office > Desk Accessories"]
+    intent = read(layer(None, options), text, History(), currency="USD")
+    assert intent.broad and intent.suggestions == tuple(options)
+
+
+def test_asking_what_to_get_with_a_product_named_searches_it() -> None:
+    intent = read(layer(None, ["Outdoor", "Shoes"]), "what should I get, a tent or a tarp?", History(), currency="USD")
+    assert not intent.broad and "tent" in intent.words
+
+
+def test_the_options_are_the_kinds_of_the_nearest_products_then_the_nearest_names() -> None:
+    from market.assistant.agent.clarify import suggestions
+
+    nearby = {"Office > Desk Accessories": 9, "Office > Office Furniture > Chairs": 6, "Toys & Games > Plush": 1}
+    by_name = ["Toys & Games > Building Sets", "Office > Desk Accessories", "Home & Kitchen > Cutlery"]
+    assert suggestions(nearby, by_name) == [
+        "Office > Desk Accessories",
+        "Office > Office Furniture > Chairs",
+        "Toys & Games > Building Sets",
+        "Home & Kitchen > Cutlery",
+    ]  # one product alone near the need is no option; each option once
+    toys = ["Toys & Games > Building Sets"]  # the names' own suggestions are already among those allowed
+    assert suggestions(nearby, toys, among=lambda path: path.startswith("Toys")) == toys
