@@ -393,7 +393,7 @@ def _asks_only_advice(text: str, titled: list[str], slots: Slots, refs: list[int
     """Whether a message asks what to buy and names nothing that products are called by: "my flat is
     freezing this winter, what should I get??", "working from home now and my setup is rubbish. help?"."""
     return bool(
-        (_ASKS_ADVICE.search(text) or _ASKS_HELP.search(text))
+        (_ASKS_ADVICE.search(text) or (_ASKS_HELP.search(text) and len(text.split()) > 3))  # not "help" alone
         and not (titled or refs or slots.brand or slots.has_budget)
         and reading.kind is None
     )
