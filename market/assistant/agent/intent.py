@@ -191,7 +191,8 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     message = [word for word in re.findall(r"[\w'-]+", said) if names_here(word)]
     kinds = [word for word in message if vocabulary.names_a_kind(word) and not generic_head(word)]
     unsold = [word for word in message if _unknown_words(word, vocabulary)]
-    phrase = requested(_without_turned_down(said, kinds), kinds, unsold)
+    asking = _without_turned_down(said, kinds)  # what is asked for, not where a kind is turned down
+    phrase = requested(asking, kinds, unsold)
     # A phrase naming only a department, or said after the opening, gives way to one naming what products'
     # titles are named by: "lives in his garden. maybe decent pruning shears" asks for the shears, "an
     # enameled dutch oven, want to start doing no-knead bread" the dutch oven; "grain free dog food, big
@@ -207,7 +208,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
             or not said.lower().lstrip(" ,.!?").startswith(phrase.lower())
         )
     ):
-        phrase = requested(_without_turned_down(said, kinds), titled, unsold) or phrase
+        phrase = requested(asking, titled, unsold) or phrase
     if phrase and kinds and len(phrase.split()) > _LONG_PHRASE:  # a story around the thing asked for
         phrase = _around_kinds(phrase, kinds, vocabulary)
     colors = frozenset(word.lower() for color in vocabulary.colors for word in color.split())
@@ -270,7 +271,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         slots = msgspec.structs.replace(slots, category=owner)
         context, named = owner, True
         attributes = read_attributes(read_budget(clean, currency_default=currency).rest, vocabulary, context)
-    if history.state.need is not None and (valued := _value_words(attributes)):
+    if refining and (valued := _value_words(attributes)):
         # "and smaller - tenkeyless or compact": values of what is looked at narrow it, they name no product
         known = [word for word in known if word.lower() not in valued]
         topic = tuple(word for word in topic if word.lower() not in valued)

@@ -259,7 +259,8 @@ def _first_words(
     """(key, value, start, end) for values named by a distinctive first word that no other value starts with
     and that is no everyday word ("damascus": Damascus steel). Only a value turned down ("not damascus") or
     asked for as the only ones ("enamelled ones only"); a wanted "walnut" is a handle, not also walnut wood,
-    and "I'm vegan" wants no vegan leather."""
+    and "I'm vegan" wants no vegan leather. A value's last word no other value ends with names it too when
+    turned down as a kind of the thing ("none of the rope ones": cotton rope)."""
     common = english_words()
     found: list[tuple[str, str, int, int]] = []
     for key in keys:
@@ -377,7 +378,7 @@ def _quantities(
     for index, (quantity, said) in enumerate(asked):
         for key in keys:
             if index >= measured and key in by_unit:
-                break  # "cooks for 6 every sunday. 5 quarts at least": the quarts say the pot's capacity
+                continue  # "cooks for 6 every sunday. 5 quarts at least": the quarts say the pot's capacity
             # A limit holds what is said: "I'm about 290 lb" needs a chair rated to 290 lb or more
             bound = ">=" if said == "=" and key.startswith("max_") else said
             matching = [value for value in values.get(key, ()) if _meets(value, quantity, bound)]
