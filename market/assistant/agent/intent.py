@@ -38,7 +38,7 @@ from market.assistant.reading.questions import (
 from market.assistant.reading.request import asks, asks_if_sold, requested
 from market.assistant.reading.understanding import Slots
 from market.assistant.reading.vocabulary import Vocabulary, title_words
-from market.assistant.reading.words import generic_head, singular, stem
+from market.assistant.reading.words import generic_head, singular
 
 # Words of a message that add nothing to the search itself: "show me some other cheaper ones".
 _FILLER_WORDS = (
@@ -235,10 +235,10 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     shown = history.shown
     # "back to keyboards, put the second one in": a category named without a kind word names the list too
     named_kinds = known or category_words(slots.category)
-    if named_kinds and shown and not titles_have(shown, named_kinds) and not TAKES_OUT.search(clean):
+    if named_kinds and shown and not references.titles_have(shown, named_kinds) and not TAKES_OUT.search(clean):
         # (not "put the 2nd in, and take the pens out": the pens named are the cart's, not a list's)
         # "going back to the mixers, add the first one": the first of the list that showed mixers
-        earlier = [listed for listed in reversed(history.earlier_lists) if titles_have(listed, named_kinds)]
+        earlier = [listed for listed in reversed(history.earlier_lists) if references.titles_have(listed, named_kinds)]
         shown = earlier[0] if earlier else shown
     refs = layer.resolve(clean, shown, focus=history.focus) if shown else []
     if not refs and trick.kind == "manipulation" and history.shown:  # "knock 30% off the first one"
@@ -448,14 +448,6 @@ def category_words(path: str | None) -> list[str]:
 def _has_word(text: str, words: Sequence[str]) -> bool:
     said = {singular(word) for word in re.findall(r"[\w'-]+", text.lower())}
     return any(singular(word.lower()) in said for word in words)
-
-
-def titles_have(shown: Sequence[Any], words: Sequence[str]) -> bool:
-    """Whether the titles of a list shown name one of `words` ("mixers": a Stand Mixer)."""
-    stems = {stem(word) for word in words}
-    return any(
-        stem(word) in stems for product in shown for word in re.findall(r"[\w'-]+", product.title.lower())
-    )
 
 
 def _with_brand(outside: Missing | None, words: str) -> str:

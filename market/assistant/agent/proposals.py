@@ -16,7 +16,7 @@ import msgspec
 
 from market.assistant.agent import replies, state
 from market.assistant.agent.history import History
-from market.assistant.agent.intent import FILLER, TAKES_OUT, Intent, category_words, titles_have
+from market.assistant.agent.intent import FILLER, TAKES_OUT, Intent, category_words
 from market.assistant.agent.state import DialogueState, Need
 from market.assistant.agent.tools import confirms_checkout
 from market.assistant.llm.messages import ToolCall
@@ -26,7 +26,7 @@ from market.assistant.reading.attributes import turned_down_word
 from market.assistant.reading.questions import (
     is_question,
 )
-from market.assistant.reading.references import ShownProduct
+from market.assistant.reading.references import ShownProduct, titles_have
 from market.assistant.reading.words import stem
 
 MAX_QUANTITY = 20

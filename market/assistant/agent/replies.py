@@ -300,7 +300,8 @@ def _filters_text(filters: dict[str, Any]) -> str:
         pieces.append(f"from {low['text']}")
     for key in ("brand", "color", "size", "category"):
         if filters.get(key):
-            pieces.append(f"{key} {_value(filters[key]).replace(', ', ' or ') if key == 'color' else _value(filters[key])}")
+            said = _value(filters[key])
+            pieces.append(f"{key} {said.replace(', ', ' or ') if key == 'color' else said}")  # black or navy
     for key, values in (filters.get("attributes") or {}).items():
         pieces.append(f"{key.replace('_', ' ')} {_value(values).replace(', ', ' or ')}")
     for key in ("exclude_brands", "exclude_colors", "exclude_categories", "exclude_values"):

@@ -17,6 +17,7 @@ from decimal import Decimal
 import msgspec
 
 from market.assistant.reading.amounts import WORD_NUMBER, parse_number, to_minor_units
+from market.assistant.reading.words import stem
 
 
 class ShownProduct(msgspec.Struct, frozen=True):
@@ -291,7 +292,7 @@ def resolve_across_lists(text: str, lists: Sequence[Sequence[ShownProduct]]) -> 
     for mention in mentions:
         kind = [w for w in mention["kind"].lower().split() if w not in _NOT_A_KIND]
         place = _ORDINALS[mention["ordinal"].lower()]
-        listed = next((shown for shown in lists if kind and _titles_name(shown, kind)), None)
+        listed = next((shown for shown in lists if kind and titles_have(shown, kind)), None)
         ordered = _by_position(listed) if listed else []
         if not 0 < place <= len(ordered):
             return []
@@ -299,8 +300,9 @@ def resolve_across_lists(text: str, lists: Sequence[Sequence[ShownProduct]]) -> 
     return list(dict.fromkeys(found))
 
 
-def _titles_name(shown: Sequence[ShownProduct], kind: list[str]) -> bool:
-    stems = {word.rstrip("s") for word in kind}
+def titles_have(shown: Sequence[ShownProduct], words: Sequence[str]) -> bool:
+    """Whether the titles of a list shown name one of `words` ("mixers": a Stand Mixer)."""
+    stems = {stem(word) for word in words}
     return any(
-        word.rstrip("s") in stems for product in shown for word in re.findall(r"[\w'-]+", product.title.lower())
+        stem(word) in stems for product in shown for word in re.findall(r"[\w'-]+", product.title.lower())
     )
