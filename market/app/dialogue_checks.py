@@ -256,7 +256,10 @@ def check_compares(spec: Mapping[str, Any], turn: ObservedTurn, context: Dialogu
         return None  # a tie, or values that do not compare: giving both is the answer
     best = sizes.index(max(sizes) if wants == "max" else min(sizes))
     winner, loser = (Named(positions[i], products[i].title, products[i].brand) for i in (best, 1 - best))
-    if names_winner(turn.reply, winner, loser, ignore=[str(value) for value in values]):
+    # A reply comparing along several attributes, a line each ("Volume — ... Price — ..."): the line that
+    # gives both values of this one says which wins it.
+    lines = [line for line in turn.reply.splitlines() if all(states_attribute(line, p, attribute) for p in products)]
+    if names_winner(lines[0] if lines else turn.reply, winner, loser, ignore=[str(value) for value in values]):
         return None
     return f"the reply does not name #{winner.position} ({winner.title}, {values[best]}) as the {wants}"
 

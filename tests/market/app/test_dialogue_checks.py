@@ -256,6 +256,18 @@ def test_compares_needs_both_values_and_the_winner_named() -> None:
     )
 
 
+def test_a_reply_comparing_along_two_attributes_is_judged_on_the_line_of_the_one_asked() -> None:
+    ctx = context(t1=cards(4, 5))
+    cheaper = {"compares": {"products": [1, 2], "attribute": "price", "wants": "min"}}
+    both = (
+        "Wattage — the first: 65W; the second: 20W. The first is more powerful.\n"
+        "Price — the first: $99.99; the second: $49.99. The second is cheaper."
+    )
+    assert reason(cheaper, turn(reply=both), ctx) is None
+    wrong = both.replace("The second is cheaper", "The first is cheaper")
+    assert "does not name" in reason(cheaper, turn(reply=wrong), ctx)
+
+
 def test_compares_a_tie_and_a_missing_attribute() -> None:
     ctx = context(t1=cards(1, 2, 6))
     season = {"compares": {"products": [1, 2], "attribute": "capacity", "wants": "max"}}
