@@ -40,6 +40,11 @@ _NAME_KEYS = frozenset(
         "evidence",
         "seller",
         "what",
+        # what the shopper turned down, repeated as "not Harbor Lane": a filter, no claim about a product
+        "exclude_brands",
+        "exclude_colors",
+        "exclude_categories",
+        "exclude_values",
     }
 )
 _FIGURE_KEYS = frozenset({"available", "inventory_quantity", "quantity", "item_count", "count", "stock"})

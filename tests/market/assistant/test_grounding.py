@@ -161,3 +161,11 @@ def test_templated_replies_pass_their_own_grounding() -> None:
     result = grounded(text)
     assert [r.kind for r in result.removed] == ["url"]  # only the link inside the hostile title
     assert not result.replaced and "$129.99, was $149.99 (13% off)" in result.text
+
+
+def test_what_the_shopper_turned_down_may_be_repeated_in_the_reply() -> None:
+    search = {**RESULTS[0], "filters": {"category": "Shoes > Running", "exclude_brands": ["Harbor Lane"]}}
+    text = replies.compose([("search_products", search)])
+    assert "not Harbor Lane" in text.splitlines()[0]
+    result = ground(text, Facts.from_results([search]), own_url=OWN, fallback="TEMPLATE")
+    assert result.text.splitlines()[0] == text.splitlines()[0]
