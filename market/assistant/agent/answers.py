@@ -33,12 +33,13 @@ _DESCRIPTION_TERMS = {
     "warranty": ("warranty", "guarantee"),
     "battery_life": ("battery life", "hours of battery", "hour battery"),
     "cruelty_free": ("cruelty-free", "cruelty free", "not tested on animals"),
+    "origin": ("made in", "manufactured in", "assembled in", "country of origin"),
 }
 _LABELS = {
     "care": "care instructions", "warranty": "warranty", "sizes": "other sizes", "colors": "other colours",
     "shipping": "shipping", "returns": "returns", "temperature_rating": "temperature rating",
     "max_weight": "maximum weight", "key_ingredient": "key ingredient", "noise_control": "noise control",
-    "cruelty_free": "whether it is cruelty-free",
+    "cruelty_free": "whether it is cruelty-free", "origin": "where it is made",
 }  # fmt: skip
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _UNQUOTABLE = re.compile(

@@ -48,7 +48,8 @@ _FILLER_WORDS = (
     "then now actually hmm um well so also too again anything everything stuff things item items product products "
     "ooh oh ah ugh meh wow hey yeah yep nope tho though lol haha colour color colours colors after poss "
     "hes shes im ive id ill dont cant wont theyre youre thats whats isnt arent didnt doesnt search "
-    "my our your his their guess reckon probably decent"
+    "my our your his their guess reckon probably decent gadget gadgets gizmo gizmos goodies essentials cool neat "
+    "gift gifts present presents pressie prezzie"
 )
 FILLER = frozenset(_FILLER_WORDS.split())
 _CART_PLACE = re.compile(
@@ -197,7 +198,12 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     # titles are named by: "lives in his garden. maybe decent pruning shears" asks for the shears, "an
     # enameled dutch oven, want to start doing no-knead bread" the dutch oven; "grain free dog food, big
     # bag" still asks for the food.
-    titled = [word for word in kinds if singular(word.lower()) in vocabulary.heads]
+    titled = [
+        word
+        for word in kinds
+        if singular(word.lower()) in vocabulary.heads
+        and not re.search(rf"\b{re.escape(word)}\s+of\b", said, re.IGNORECASE)  # "a 15kg bag of grain free"
+    ]
     in_phrase = [word for word in kinds if _has_word(phrase or "", [word])]
     if (
         phrase
@@ -276,6 +282,10 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         known = [word for word in known if word.lower() not in valued]
         topic = tuple(word for word in topic if word.lower() not in valued)
         said = " ".join(word for word in said.split() if word.lower().strip(",.!?") not in valued)
+    if refining and (parts := _parts_turned_down(clean, attributes, vocabulary)):
+        # "also no knit uppers": the part of the thing looked at made of what is turned down, no product
+        unknown = [word for word in unknown if word.lower() not in parts]
+        topic = tuple(word for word in topic if word.lower() not in parts)
     vague_need = reading.kind is None and not (named or unknown or slots.colors)
     suggestions: tuple[str, ...] = ()
     leaned = False  # a situation searched in the department it points to
@@ -286,10 +296,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
                 layer.suggest(interests, among=lambda path: "age_range" in vocabulary.attribute_keys_of(path))
             )
         suggestions = suggestions or tuple(layer.suggest(interests))
-        leaning = layer.lean(unpriced) if _situation(clean, history) else None
-        # Searched only where the nearest products and the nearest category names agree on the department:
-        # either alone is sometimes far off ("my doctor says I need to move more" lies near strollers).
-        if leaning and _root(leaning) in {_root(path) for path in layer.suggest(unpriced)}:
+        if leaning := _leaning(layer, clean, unpriced, history):
             # "12 hr shifts on my feet and they're DYING. womens 8": shoes, searched with what was said
             slots = msgspec.structs.replace(slots, category=leaning)
             attributes = read_attributes(unpriced, vocabulary, leaning)
@@ -318,7 +325,19 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
             broad = _kinds_within(parent, [], vocabulary, lambda: layer.suggest(clean))
     # (a child's age with what they like, "my nephew turns 7, he likes building stuff", is searched)
     aged_interest = bool(slots.category and "age_range" in attributes.wanted)
-    if not (broad or leaned or aged_interest) and _asks_only_advice(clean, titled, slots, refs, reading):
+    asks_advice = _asks_only_advice(clean, titled, slots, refs, reading)
+    if (
+        not (broad or leaned or aged_interest)
+        and asks_advice
+        and _WHAT_HELPS.search(clean)  # not "what should I get?", which is asked about
+        and (leaning := _leaning(layer, clean, unpriced, history))
+    ):
+        # "I work from home on my kitchen table and my lower back is killing me. What can help?": a trouble
+        # that points to one department (not the kitchen the story is told in) is searched there
+        slots = msgspec.structs.replace(slots, category=leaning)
+        attributes = read_attributes(unpriced, vocabulary, leaning)
+        suggestions, phrase, known, unknown, leaned = (), None, [], [], True
+    elif not (broad or leaned or aged_interest) and asks_advice:
         # "I've just got into hiking and don't really know what I need": which kind of thing, first
         options = suggestions or tuple(layer.suggest(_interests(clean) or clean))  # (made for an age said)
         if len(options) >= 3 and " > " in (common := _common_path(options)):
@@ -344,7 +363,9 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         describes_need=_describes(attributes, history.state.need, vocabulary),
         words=_with_brand(
             outside,
-            _without_excluded(_need_words(phrase, known, unknown, slots, vocabulary), attributes, slots),
+            _without_excluded(
+                _need_words(phrase, known, unknown, slots, vocabulary), attributes, slots, vocabulary
+            ),
         ),
         attributes=attributes,
         clean=clean,
@@ -400,6 +421,8 @@ def _asks_only_advice(text: str, titled: list[str], slots: Slots, refs: list[int
     )
 
 
+# Asking for what would help with a trouble told: "what can help?", "what have u got that could help"
+_WHAT_HELPS = re.compile(r"\b(?:what|anything|something)\b[^.?!]{0,40}\bhelp\b(?!\s+me\s+(?:choose|decide))", re.IGNORECASE)
 _ASKS_HELP = re.compile(r"\bhelp\s*[?!.]*\s*$|\bhelp\s+me\s+out\b", re.IGNORECASE)
 
 
@@ -728,7 +751,18 @@ def _need_words(
     return " ".join(words)
 
 
-def _without_excluded(words: str, attributes: AttributeReading, slots: Slots) -> str:
+def _parts_turned_down(text: str, attributes: AttributeReading, vocabulary: Vocabulary) -> set[str]:
+    """Words right after a value turned down that name no kind of product: "no knit uppers" -> uppers."""
+    values = [value for values in attributes.excluded.values() for value in values]
+    return {
+        match[1].lower()
+        for value in values
+        for match in re.finditer(rf"\b{re.escape(value)}\s+([a-z]+)", text, re.IGNORECASE)
+        if not vocabulary.names_a_kind(match[1])
+    }
+
+
+def _without_excluded(words: str, attributes: AttributeReading, slots: Slots, vocabulary: Vocabulary) -> str:
     """The search words without what the shopper turned down: "a face serum without retinol" searches
     "face serum", never "retinol"."""
     turned_down = {
@@ -740,7 +774,20 @@ def _without_excluded(words: str, attributes: AttributeReading, slots: Slots) ->
         ]
         for w in value.lower().split()
     }
-    return " ".join(word for word in words.split() if word.lower().strip(",.") not in turned_down)
+    kept: list[str] = []
+    after_turned_down = False
+    for word in words.split():
+        bare = word.lower().strip(",.")
+        if bare in turned_down:
+            after_turned_down = True
+            continue
+        if any(bare == other.lower().strip(",.") for other in kept):  # a word said twice is searched once
+            continue
+        if after_turned_down and not vocabulary.names_a_kind(bare):
+            continue  # "no knit uppers": the part made of what is turned down, no product to search
+        after_turned_down = False
+        kept.append(word)
+    return " ".join(kept)
 
 
 def _describes(attributes: AttributeReading, need: Need | None, vocabulary: Vocabulary) -> bool:
@@ -766,7 +813,8 @@ _GIFT = re.compile(
 _TROUBLE = re.compile(
     r"\b(?:dying|killing|kill|hurts?|hurting|aching|aches?|sore|pain|painful|wreck(?:ed)?|wrek(?:ed)?|"
     r"ruined|freezing|frozen|cold|soaked|soaking|wet|sweating|boiling|broke|broken|snapped|fell\s+apart|"
-    r"worn\s+out|can'?t\s+sleep|keeps?\s+(?:breaking|falling|leaking))\b",
+    r"worn\s+out|can'?t\s+sleep|keeps?\s+(?:breaking|falling|leaking)|bored|rain(?:ing|s)?|pour(?:ing)?|"
+    r"stuck\s+(?:inside|indoors|at\s+home))\b",
     re.IGNORECASE,
 )
 
@@ -781,6 +829,16 @@ def _situation(text: str, history: History) -> bool:
     if need is not None and (need.words or need.category):
         return False  # "anything under 100 bucks? the last pair i had fell apart": the need in hand, refined
     return len(re.findall(r"[\w'-]+", text)) >= 10 and bool(_TROUBLE.search(text)) and not _GIFT.search(text)
+
+
+def _leaning(layer: Layer, clean: str, unpriced: str, history: History) -> str | None:
+    """The department a situation told points to, where the nearest products and the nearest category names
+    agree on it (either alone is sometimes far off: "my doctor says I need to move more" lies near
+    strollers); None for no situation or no agreement."""
+    leaning = layer.lean(unpriced) if _situation(clean, history) else None
+    if leaning and _root(leaning) in {_root(path) for path in layer.suggest(unpriced)}:
+        return leaning
+    return None
 
 
 def _root(path: str) -> str:

@@ -48,6 +48,7 @@ _POSITION = re.compile(
     r"\b(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|number\s+\d)\b|#\s?\d", re.IGNORECASE
 )
 _THIS_ONE = re.compile(r"\b(?:it|its|it's|this|that|they|them|their)\b", re.IGNORECASE)
+_THESE_ONES = re.compile(r"\b(?:it|its|it's|this|that|they|them|their|these|those)\b", re.IGNORECASE)
 _REFINING = re.compile(
     r"\b(?:cheaper|pricier|less\s+expensive|more\s+expensive|other|others|different|else)\b", re.IGNORECASE
 )
@@ -77,11 +78,15 @@ _ADD_CUE = re.compile(
     r"in(?:to)?\s+(?:the|my)\s+(?:cart|basket|trolley))\b",
     re.IGNORECASE,
 )
+_PLACE = r"(?:first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|number\s+\d|#\s?\d)"
 # A message that opens by taking something: "I'll take number 1", "ok add the second", "fine, put it in".
 _ADD_FIRST = re.compile(
     r"^\W*(?:(?:ok(?:ay)?|right|great|cool|perfect|lovely|fine|whatever|yes|yeah|yep|sure|alright|then|so)\W+)*"
     r"(?:i'?ll\s+(?:take|have|get|grab|buy)|i\s+will\s+(?:take|have|get|buy)|i'?d\s+like|"
-    r"add|put|throw|toss|pop|stick|chuck|grab|gimme|give\s+me)\b",
+    r"add|put|throw|toss|pop|stick|chuck|grab|gimme|give\s+me|"
+    # "2 of the first one", "two x the 3rd": a count of a product shown
+    rf"(?:\d+|one|two|three|four|five|six|a\s+couple|a\s+pair)\s+(?:x\s+|of\s+)(?:the\s+)?(?={_PLACE})|"
+    rf"(?:and\s+|plus\s+)?the\s+{_PLACE}(?=(?:\s+[\w'-]+){{0,2}}\s+(?:too|as\s+well)\b))\b",  # "and the first headlamp too"
     re.IGNORECASE,
 )
 _REMOVE_CUE = re.compile(
@@ -299,7 +304,8 @@ def _question_about_shown(intent: Intent, text: str, history: History) -> Propos
         return None  # "what about studio headphones then": a search, not a question about those shown
     slots = intent.slots
     # "does it come with any kind of warranty?": a question about the product talked of
-    of_this_one = intent.question is not None and is_question(text) and _THIS_ONE.search(text)
+    # "where are these made?": a question about those shown, not a search for others of the kind
+    of_this_one = intent.question is not None and is_question(text) and _THESE_ONES.search(text)
     about_the_kind = _REFINING.search(text) or (_OF_THE_KIND.search(text) and not of_this_one)
     about_the_kind = about_the_kind or intent.attributes.wanted
     if (about_the_kind or slots.colors or slots.has_budget or slots.size) and not _EXPLICIT_REF.search(text):
@@ -423,7 +429,9 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
         titles_have(history.shown, [word]) for word in intent.topic
     )
     # "and a toaster" after an electric kettle: another kind of product, though in the same category.
-    said = {stem(word) for word in re.findall(r"[\w'-]+", intent.clean.lower())}
+    said = {  # (not "no food then. a chew toy that'll survive him?": the food turned down is not asked again)
+        stem(word) for word in re.findall(r"[\w'-]+", intent.clean.lower()) if not turned_down_word(intent.clean, word)
+    }
     path = {stem(word) for word in re.findall(r"[a-z]+", (need.category or "").lower())} if need else set()
     another = bool(need and need.words) and any(stem(word) not in path for word in intent.catalog_topic)
     another = another and not any(stem(word) in said for word in need.words.lower().split())

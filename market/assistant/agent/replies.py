@@ -14,6 +14,8 @@ from typing import Any
 
 from babel.numbers import format_currency, get_currency_precision
 
+from market.assistant.agent import answers
+
 GREETING = (
     "Hi! I'm Agora's shopping assistant: I can find products, answer questions about them, compare them, "
     "fill your cart and start checkout. What are you looking for?"
@@ -152,10 +154,10 @@ def _search(data: dict[str, Any]) -> str:
                 f"{said} Here are alternatives from other brands ({data['query']}{_inner(within)}):\n{lines}"
             )
         return f"{said} The closest things we have, as alternatives:\n{lines}"
+    if not products and within:  # the filters are exact: nothing the catalog lists meets them all
+        return f"No seller on Agora lists “{data['query']}”{within} right now. Try other words or fewer conditions."
     if not products:
-        return f"I found nothing for “{data['query']}”{within}. Try other words" + (
-            " or fewer conditions." if within else "."
-        )
+        return f"I found nothing for “{data['query']}”. Try other words."
     return f"Here is what I found for “{data['query']}”{within}:\n{lines}"
 
 
@@ -259,7 +261,7 @@ def answer_text(product: dict[str, Any], found: dict[str, Any]) -> str:
         return f"{verdict.capitalize()}: {title} — {label}: {found['value']}."
     if verdict == "yes" and found.get("evidence"):
         return f"Yes — the listing of {title} says: “{found['evidence']}”"
-    return f"The listing of {title} doesn't say ({label})."
+    return f"The listing of {title} doesn't say ({answers.label(name)})."
 
 
 def _headline(product: dict[str, Any]) -> str:

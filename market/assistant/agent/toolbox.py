@@ -63,8 +63,10 @@ class Session:
 # Where a message moves on to another comparison: "which is cheaper, and which one holds more weight".
 _COMPARISON_PARTS = re.compile(r"\?\s*|[,;]?\s+(?:and|also)\s+(?=(?:which|what|who)\b)", re.IGNORECASE)
 # Where a message moves on to another question: "how many litres is it? and what's it made of".
-_QUESTION_PARTS = re.compile(
-    r"\?\s*|\s+and\s+(?=(?:what|what's|how|is|are|does|do|can|will)\b)", re.IGNORECASE
+_QUESTION_PARTS = re.compile(  # "how much is it, is it titanium or steel, and can it go to Norway?"
+    r"\?\s*|,\s*(?:and\s+)?(?=(?:what|what's|how|is|are|does|do|can|will)\s+(?:it|they|this|that|the)\b)|"
+    r"\s+and\s+(?=(?:what|what's|how|is|are|does|do|can|will)\b)",
+    re.IGNORECASE,
 )
 
 
@@ -146,14 +148,14 @@ class Toolbox:
             answers.answer(more, product) for more in self._more_questions(args.question, found["property"])
         ]
         if also:
-            data["also"] = also[:2]
+            data["also"] = also[:3]
         return ToolResult(name="answer_question", arguments={}, ok=True, data=data)
 
     def _more_questions(self, text: str, answered: str) -> list[Question]:
         """The questions after the first in a message that asks several ("...? and what's it made of")."""
         parts = [part for part in _QUESTION_PARTS.split(text) if part.strip()]
         found = []
-        for part in parts[1:3]:
+        for part in parts[1:4]:
             more = read_question(part, self.vocabulary.attribute_keys, self.vocabulary.attribute_values)
             if more is not None and more.properties[0] != answered:
                 found.append(more)

@@ -154,11 +154,12 @@ class Agent:
         """Answer one shopper message; nothing is stored here (see `conversations.answer`)."""
         started = time.perf_counter()
         vocabulary = self.layer.vocabulary
-        translated = language.in_english(
-            text, vocabulary.said_words | {brand.lower() for brand in vocabulary.brands}, history.language
-        )
+        catalog_words = vocabulary.said_words | {brand.lower() for brand in vocabulary.brands}
+        translated = language.in_english(text, catalog_words, history.language)
         if translated is not None:  # read, answered and remembered in English; the shopper is told how
             text = translated.english
+        else:  # "I need um presente for my sobrinho": English with a few words of another language
+            text = language.with_stray_words_in_english(text, catalog_words)
         # The classifier embeds the sentence: CPU work, off the event loop.
         intent = await asyncio.to_thread(read, self.layer, text, history, currency=self.currency)
         turn = _Turn(text=text, intent=intent, session=session, emit=emit or _ignore)

@@ -19,7 +19,7 @@ from msgspec import Struct
 
 from market.assistant.reading import quantities
 from market.assistant.reading.amounts import parse_number
-from market.assistant.reading.language import english_words
+from market.assistant.reading.language import english_words, names_no_product
 from market.assistant.reading.vocabulary import Vocabulary
 from market.assistant.reading.words import LEAVING_OUT
 
@@ -110,13 +110,22 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
     keys = _keys_for(vocabulary, category, text)
     wanted: dict[str, list[str]] = {}
     excluded: dict[str, list[str]] = {}
-    for key, value, start, end in _words(text, keys, vocabulary.attribute_values):
-        target = excluded if turned_down(text, start, end) else wanted
-        target.setdefault(key, []).append(value)
-    for key, value, start, end in _first_words(text, keys, vocabulary.attribute_values):
+    said = [
+        *_words(text, keys, vocabulary.attribute_values),
+        *_first_words(text, keys, vocabulary.attribute_values),
+    ]
+    for key, value, start, end in said:
         target = excluded if turned_down(text, start, end) else wanted
         if value not in target.get(key, []):
             target.setdefault(key, []).append(value)
+    # Values asked for as the only ones ("terracotta ones only", "only wool"): others of theirs said beside
+    # them are turned down ("..., the plastic ones look a bit sad").
+    only: dict[str, set[str]] = {}
+    for key, value, start, end in said:
+        if value in wanted.get(key, []) and (_ONLY_THOSE.match(text[end:]) or _ONLY_BEFORE.search(text[:start])):
+            only.setdefault(key, set()).update(
+                other for other_key, other, other_start, _ in said if other_key == key and other_start == start
+            )
     # (people counted for a kind of product: "a tent for me and my wife", not "me and my boyfriend, our kitchen")
     counts_people = bool(category and " > " in category)
     for key, values in _quantities(text, keys, vocabulary.attribute_values, counts_people=counts_people).items():
@@ -135,6 +144,11 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
         ]
         if grown:
             excluded.setdefault("age_range", []).extend(grown)
+    for key, chosen in only.items():  # "terracotta ones only, the plastic ones look a bit sad": not plastic
+        others = [value for value in wanted[key] if value not in chosen]
+        wanted[key] = [value for value in wanted[key] if value in chosen]
+        if others:
+            excluded.setdefault(key, []).extend(value for value in others if value not in excluded.get(key, []))
     for key, values in excluded.items():  # "no leather of any kind": bonded and vegan leather neither
         values += [
             other
@@ -155,7 +169,10 @@ _AGE = re.compile(
     r"\b(?P<nth>first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|6th)\s+birthday\b|"
     r"\b(?P<th>\d{1,2})(?:st|nd|rd|th)\s+birthday\b|"
     rf"\b(?:lad|boy|girl|kid|child|son|daughter|nephew|niece|grandson|granddaughter)\s+of\s+(?P<of>\d{{1,2}}|{_NUMBER_WORDS})\b|"
-    r"\bunder\s+(?P<under>\d{1,2})s\b",
+    r"\bunder\s+(?P<under>\d{1,2})s\b|"
+    # "my niece ..., she is 9, and ...": a child's age said plainly (not "he's 6 foot", "she's 3 months")
+    rf"\b(?:she|he)(?:'s|\s+is|\s+was|\s+turned)\s+(?P<is>\d{{1,2}}(?![.,]\d)|{_NUMBER_WORDS})(?:\s*(?:now|next\s+\w+))?"
+    r"(?=\s*(?:[,.;!?]|and\b|but\b|so\b|$))",
     re.IGNORECASE,
 )
 _AGE_OF = {"newborn": 0, "baby": 0, "babies": 0, "infant": 0, "toddler": 1, "toddlers": 1, "teen": 13,
@@ -185,7 +202,7 @@ def _youngest(text: str) -> int | None:
             ages.append(int(match["th"]))
         elif match["under"]:  # "safe for under 3s": younger than three
             ages.append(max(int(match["under"]) - 1, 0))
-        elif (number := parse_number(match["n"] or match["m"] or match["of"])) is not None:
+        elif (number := parse_number(match["n"] or match["m"] or match["of"] or match["is"])) is not None:
             ages.append(int(number))
     ages += [int(n) for n in re.findall(r"\band\s+(\d{1,2})\b", text)] if ages else []
     return min(ages) if ages else None
@@ -242,7 +259,13 @@ def _words(
             for size in range(len(words) - 1, 0, -1):
                 heads.setdefault(" ".join(words[-size:]), []).append(value)
         for head, named in sorted(heads.items(), key=lambda item: len(item[0]), reverse=True):
-            distinctive = len(head.split()) >= 2 or len(named) >= 2 or len(head) >= 5
+            # (a single everyday word names one value only as that value's own word: "they stretch out on
+            # me" is no nylon stretch)
+            distinctive = (
+                len(head.split()) >= 2
+                or len(named) >= 2
+                or (len(head) >= 5 and not _said_as_verb(head, text) and (not _everyday(head) or _names_kind_of(head, text)))
+            )
             match = _find(head, text) if distinctive and len(head) >= 4 else None
             # "down filled, synthetic is too bulky": "down" names values besides the "synthetic" said whole.
             if match and not any(_overlap(match, other) for _, other in exact):
@@ -291,8 +314,30 @@ def _first_words(
     return found
 
 
+def _said_as_verb(word: str, text: str) -> bool:
+    """Whether `word` follows a subject or "to": "they stretch out on me", "it would fade"."""
+    return bool(
+        re.search(
+            rf"\b(?:i|we|you|they|it|he|she|which|that|to|will|would|can|could|don't|doesn't|won't)\s+"
+            rf"(?:always\s+|just\s+|all\s+)?{re.escape(word)}\b",
+            text,
+            re.IGNORECASE,
+        )
+    )
+
+
+def _everyday(word: str) -> bool:
+    return word in english_words() or names_no_product(word)
+
+
+def _names_kind_of(word: str, text: str) -> bool:
+    """Whether `word` is said as a kind of the thing: "the stretch ones", "stretch fabric", "a stretch"."""
+    return bool(re.search(rf"\b(?:an?|the|in|no|not)\s+{re.escape(word)}\b|\b{re.escape(word)}\s+(?:ones?|kind|type|stuff)\b", text, re.IGNORECASE))
+
+
 # "enamelled ones only": the products of that value, asked for by its first word
 _ONLY_THOSE = re.compile(r"\s+(?:ones?\s+)?only\b|\s+ones\s+(?:please|pls|plz)\b", re.IGNORECASE)
+_ONLY_BEFORE = re.compile(r"\b(?:only|just)\s+(?:the\s+)?$", re.IGNORECASE)
 
 
 def _overlap(one: re.Match[str], other: re.Match[str]) -> bool:

@@ -132,3 +132,11 @@ def in_english(
     if translated is not None and _letters(translated.english) != _letters(text):
         return translated
     return None
+
+
+def with_stray_words_in_english(text: str, catalog_words: Collection[str]) -> str:
+    """An English message with the few words of another language it holds put into English ("loves building
+    sets tipo lego" -> "loves building sets lego"); a message in another language is left to `foreign`."""
+    if foreign(text, catalog_words) is not None:
+        return text
+    return translation.stray_words_in_english(text, english_words() | set(catalog_words))

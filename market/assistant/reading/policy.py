@@ -48,17 +48,30 @@ _REQUEST = re.compile(
     re.IGNORECASE,
 )
 # A request that holds only on the trick's terms: "... if you knock 20% off", "add it but at 50% off".
-_CONDITION = re.compile(
-    r"\b(?:if|unless|otherwise|or else|only if|as long as|provided|but\s+(?:at|for|with)|"
-    r"at\s+(?:\d+\s*%\s*off|half(?:\s+the)?\s+price|a\s+discount|cost)|for\s+(?:free|nothing|half))\b",
+_CONDITION = re.compile(r"\b(?:if|unless|otherwise|or else|only if|as long as|provided)\b", re.IGNORECASE)
+# Terms tied to the thing taken when said in the same clause: "add it for free", not "add the first one, and
+# apply code X for half off" (the add stands; the code is refused).
+_ON_TERMS = re.compile(
+    r"\b(?:but\s+(?:at|for|with)|at\s+(?:\d+\s*%\s*off|half(?:\s+the)?\s+price|a\s+discount|cost)|"
+    r"for\s+(?:free|nothing|half))\b",
     re.IGNORECASE,
 )
+_TAKING = re.compile(r"\b(?:add|put|throw|stick|pop|take|buy|get|order|grab|ring|charge)\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"[.;!?]+\s*|,\s*(?:and|also|plus|then)\s+", re.IGNORECASE)
 
 
 # The trick asked for first and the product taken on its terms: "change the price and put them in my cart".
 _ASKED_AFTER_THE_TRICK = re.compile(
     r"\b(?:price|prices|pricing|discount|free|off|code|coupon|\$\s?\d+)\b[^.!?]{0,60}?\band\s+"
     r"(?:then\s+)?(?:add|put|throw|stick|pop|ring|charge|check)\b",
+    re.IGNORECASE,
+)
+
+
+# A message asking for a thing to buy, whatever it is said around: "what can keep her busy", "anything to..."
+_ASKS_FOR_A_THING = re.compile(
+    r"\bwhat\s+(?:can|could|would|should|will|do\s+you\s+have\s+that)\s+(?:\w+\s+)?(?:keep|help|get|buy|use|wear)\b|"
+    r"\b(?:anything|something|stuff|things?)\s+(?:to|that|for)\s+(?:keep|help|stop|make|get|wear|use|do)\b",
     re.IGNORECASE,
 )
 
@@ -90,7 +103,12 @@ def read(text: str, *, shopping: bool) -> Reading:
     phrases = _phrases()
     trick = _trick(text, phrases)
     if trick is not None:
-        conditional = bool(_CONDITION.search(text) or _ASKED_AFTER_THE_TRICK.search(text))
+        conditional = bool(
+            _CONDITION.search(text)
+            or _ASKED_AFTER_THE_TRICK.search(text)
+            or any(_ON_TERMS.search(part) and _TAKING.search(part) for part in _CLAUSE.split(text))
+            or (_ON_TERMS.search(text) and not _TAKING.search(text))  # "the first one for free?"
+        )
         return Reading("manipulation", trick, conditional=conditional)
     if phrases["tasks"].search(text):
         return Reading("off_topic")  # "translate 'where is the train station'": no station is wanted
@@ -102,7 +120,9 @@ def read(text: str, *, shopping: bool) -> Reading:
         return Reading("identity")  # "r u a real person or a bot"
     if _ARITHMETIC.search(text):
         return Reading("off_topic")
-    if phrases["off_topic"].search(text):  # "good evening! quick one - what's the capital of Australia?"
+    if phrases["off_topic"].search(text) and not _ASKS_FOR_A_THING.search(text):
+        # "good evening! quick one - what's the capital of Australia?" (not "it's going to rain all weekend,
+        # what can keep her busy?": the weather is why a thing is wanted)
         return Reading("off_topic")
     for kind in ("thanks", "greeting"):
         pattern = phrases[kind]

@@ -85,6 +85,9 @@ _HOW_MUCH_OF_ELSE = re.compile(
 )
 
 
+_EITHER_OR = re.compile(r"\s+or\s+(?!not\b|no\b)[\w-]", re.IGNORECASE)
+
+
 def read_question(
     text: str,
     attribute_keys: tuple[str, ...] = (),
@@ -125,7 +128,11 @@ def read_question(
     properties = tuple(dict.fromkeys(name for *_, name in sorted(kept, key=lambda entry: entry[1])))
     country = _country(text) if "shipping" in properties else None
     named = tuple(
-        dict.fromkeys((key, values[start, end]) for _, start, end, key in kept if (start, end) in values)
+        dict.fromkeys(
+            (key, values[start, end])
+            for _, start, end, key in kept
+            if (start, end) in values and not _EITHER_OR.match(text, end)  # "titanium or steel?": which
+        )
     )
     return Question(properties=properties, country=country, named=named)
 

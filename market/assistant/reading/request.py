@@ -15,7 +15,8 @@ _FRAME = re.compile(
     r"in\s+the\s+market\s+for|(?:do|does)\s+(?:you|y'?all|agora|anyone|anybody|any\s+sellers?)(?:\s+(?:guys|all|folks|lot))?"
     r"(?:\s+(?:at\s+least|even|also|still|actually|happen\s+to))?\s+(?:have|sell|carry|stock|do)|can\s+i\s+(?:order|buy|get)|"
     r"have\s+you\s+got|you\s+got|got\s+(?:any|an?)|are\s+there\s+any|is\s+there\s+an?|show\s+(?:me|us)|find\s+(?:me|us)|"
-    r"get\s+(?:me|us)|buy(?:ing)?|order(?:ing)?|recommend|suggest|what\s+about|how\s+about|instead)\b",
+    r"get\s+(?:me|us)|buy(?:ing)?|order(?:ing)?|recommend|suggest|what\s+about|how\s+about|instead|"
+    r"where(?:'?s|\s+is|\s+are|\s+do\s+you\s+keep)\s+(?:your|ur|the|all\s+the))\b",  # "wheres ur dog food"
     re.IGNORECASE,
 )
 _CUT = re.compile(
@@ -67,7 +68,7 @@ def requested(text: str, kinds: Sequence[str] = (), unsold: Sequence[str] = ()) 
     phrases = [_phrase(_TO_VERB.sub("", text[match.end() :], count=1)) for match in reversed(matches)]
     named = {kind.lower() for kind in kinds}
     for phrase in phrases:  # "looking for a dutch oven, want to start doing no-knead bread": the dutch oven
-        if named & {word.lower() for word in re.findall(r"[\w'-]+", phrase)}:
+        if named & _naming_words(phrase):
             return phrase
     for phrase in phrases:  # "wants to learn guitar": guitar
         if phrase.lower() not in _PRONOUNS:
@@ -80,6 +81,11 @@ def requested(text: str, kinds: Sequence[str] = (), unsold: Sequence[str] = ()) 
     if len(words) > _BARE_WORDS:
         return _clause_naming(text, kinds, unsold)
     return _phrase(text) or None
+
+
+def _naming_words(phrase: str) -> set[str]:
+    """The phrase's words, but for a container or measure of something else ("a 15kg bag of grain free")."""
+    return {match[1].lower() for match in re.finditer(r"\b([\w'-]+)\b(?!\s+of\b)", phrase) if match[1]}
 
 
 def _phrase(rest: str) -> str:

@@ -140,6 +140,25 @@ def to_english(text: str, code: str, keep: Collection[str] = ()) -> Translation 
     return Translation(code, english, glossary.read_as.format(english=english), known / words)
 
 
+def stray_words_in_english(text: str, keep: Collection[str]) -> str:
+    """An English message with a few words of a glossary language in it ("I need um presente for my sobrinho"),
+    those words put into English: words English and the catalog do not know (`keep`) that one glossary lists
+    alone, when it lists two or more of them (one such word is likelier an English word the lists lack)."""
+    strays: dict[str, dict[str, str]] = {}
+    for word in re.findall(r"[^\W\d_]+", text):
+        folded = _fold(word)
+        if len(folded) < 3 or folded in keep or word.lower() in keep:
+            continue
+        for code in sorted(languages()):
+            if (listed := _glossary(code).phrases.get((folded,))) is not None:
+                strays.setdefault(code, {})[folded] = listed
+    found = max(strays.values(), key=len, default={})
+    if len(found) < 2:
+        return text
+    english = re.sub(r"[^\W\d_]+", lambda match: found.get(_fold(match.group(0)), match.group(0)), text)
+    return " ".join(english.split())
+
+
 def _longest_phrase(glossary: _Glossary, folded: list[str], start: int) -> tuple[int, str] | None:
     # Phrases span words and numbers ("il a 8 ans"), never a mark: "no más de, 100" is two pieces.
     end = start

@@ -801,3 +801,70 @@ async def test_colours_of_a_part_refine_the_list_and_work_is_where_it_is_used(sh
     titles = sorted(card["title"] for card in answer["products"])
     assert titles == ["Dotted Hardcover Notebook, Black", "Dotted Hardcover Notebook, Navy"], answer["reply"]
     assert "color black or navy" in answer["reply"]
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "quantity"),
+    [("2 of the first one", 1, 2), ("two of the second one, one for each of us", 2, 2),
+     ("and the third running shoe too", 3, 1)],
+)  # fmt: skip
+async def test_a_count_of_a_product_shown_or_one_more_named_by_place_is_added(
+    shop, text: str, position: int, quantity: int
+) -> None:
+    # the classifier reads each as a question about a product: the wording decides
+    use(shop, local(), FixedClassifier(["search", "ask_product"]))
+    conversation = await converse(shop)
+    shown = [card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]]
+
+    answer = await say(shop, conversation, text)
+
+    (group,) = answer["cart"]["sellers"]
+    assert [(line["product_id"], line["quantity"]) for line in group["lines"]] == [(shown[position - 1], quantity)]
+
+
+async def test_an_add_beside_a_refused_code_in_another_clause_is_made(shop) -> None:
+    use(shop, local(), FixedClassifier(["search", "add_to_cart"]))
+    conversation = await converse(shop)
+    shown = [card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]]
+
+    answer = await say(shop, conversation, "add the first one, and apply code AGORA50 for half off")
+
+    assert answer["reply"].startswith("I can't change prices")
+    (group,) = answer["cart"]["sellers"]
+    assert [(line["product_id"], line["quantity"]) for line in group["lines"]] == [(shown[0], 1)]
+
+
+async def test_a_part_made_of_what_is_turned_down_refines_the_list(shop, db) -> None:
+    shoes = [
+        product(f"shoe-{material}-{n}", title=f"Tempo Men's {material.title()} Running Shoe {n}", brand="Stridewell",
+                category="Shoes > Running", **_priced(9000 + n), attributes={"material": material, "gender": "men"})
+        for material in ("knit", "mesh") for n in range(1, 4)
+    ]  # fmt: skip
+    await open_shop(shop, db, shoes, name="Stride Shop")
+    use(shop, local(), FixedClassifier(["search", "search"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "men's running shoes")
+
+    answer = await say(shop, conversation, "also no knit uppers, they stretch out on me")
+
+    titles = [card["title"] for card in answer["products"]]
+    assert titles and all("Mesh" in title for title in titles), answer["reply"]
+    assert "not knit" in answer["reply"] and "don't carry" not in answer["reply"]
+
+
+async def test_a_kind_turned_down_with_another_asked_for_is_a_new_need(shop, db) -> None:
+    toys = [
+        product(f"chew-{n}", title=f"Rubber Chew Toy {n}", brand="Pawsmith", category="Pet Supplies > Dogs > Toys",
+                **_priced(1200 + n), attributes={"material": "natural rubber"})
+        for n in range(1, 4)
+    ]  # fmt: skip
+    await open_shop(shop, db, toys, name="Chew Things")
+    use(shop, local(), FixedClassifier(["search", "ask_product"]))
+    conversation = await converse(shop)
+    first = await say(shop, conversation, "do you have dry dog food?")
+    assert "don't carry" in first["reply"]
+
+    answer = await say(shop, conversation, "right, no food then. a chew toy that'll survive him?")
+
+    assert answer["reply"].startswith("Here is what I found") and "food" not in answer["reply"]
+    assert answer["products"] and all("Chew Toy" in card["title"] for card in answer["products"])

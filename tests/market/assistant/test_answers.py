@@ -107,3 +107,15 @@ def test_how_much_of_something_else_is_no_price_question() -> None:
         ("price",),
     ]
     assert "doesn't say (weight)" in _reply("how much does it weigh?")
+
+
+def test_an_either_or_question_gets_the_listings_value_not_a_no() -> None:
+    assert _reply("is it goose down or synthetic?") == "Canyon Sleeping Bag — fill: duck down."
+
+
+def test_where_a_product_is_made_is_answered_from_the_listing_or_said_to_be_missing() -> None:
+    assert _reply("where are these made? i try to buy american") == (
+        "The listing of Canyon Sleeping Bag doesn't say (where it is made)."
+    )
+    made = {**_BAG, "description": "Made in Portugal from recycled down."}
+    assert "Made in Portugal" in _reply("where is it made?", made)

@@ -25,6 +25,7 @@ from tests.market.assistant.scripted import FixedClassifier, converse, local, sa
         ("Quanto costa la prima in euro?", "it", ["how much", "first", "euros"]),
         ("oi, vocês têm garrafa térmica de 1 litro?", "pt", ["do you have", "bottle", "1 liter"]),
         ("hoi, ik zoek een yogablok van kurk", "nl", ["looking for", "yoga block", "cork"]),
+        ("cual de los dos primeros es mas barato?", "es", ["which of the first two", "cheaper"]),
     ],
 )  # fmt: skip
 def test_a_message_in_a_glossary_language_reads_as_its_english(message: str, code: str, reads: list[str]) -> None:
@@ -84,3 +85,16 @@ async def test_not_understood_and_unread_languages_get_an_honest_answer_and_no_p
 
     japanese = await say(shop, conversation, "こんにちは。キャンプ用の充電式ランタンを探しています。")
     assert japanese["products"] == [] and "only understand English" in japanese["reply"]
+
+
+def test_a_few_words_of_another_language_in_english_are_read_in_english() -> None:
+    from market.assistant.reading.language import with_stray_words_in_english
+
+    mixed = "I need um presente for my sobrinho, he is 8 anos and loves building sets"
+    assert with_stray_words_in_english(mixed, ()) == (
+        "I need um gift for my nephew, he is 8 years old and loves building sets"
+    )
+    # one such word is likelier an English word the lists lack; a foreign message is left to the glossary
+    assert with_stray_words_in_english("got any cool kitchen gadgets", ()) == "got any cool kitchen gadgets"
+    spanish = "Hola, ¿tenéis algún chisme para desatascar el fregadero?"
+    assert with_stray_words_in_english(spanish, ()) == spanish

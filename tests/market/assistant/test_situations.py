@@ -122,3 +122,18 @@ def test_the_options_are_the_kinds_of_the_nearest_products_then_the_nearest_name
     ]  # one product alone near the need is no option; each option once
     toys = ["Toys & Games > Building Sets"]  # the names' own suggestions are already among those allowed
     assert suggestions(nearby, toys, among=lambda path: path.startswith("Toys")) == toys
+
+
+def test_asking_what_would_help_with_a_trouble_searches_where_it_points_whatever_room_it_is_told_in() -> None:
+    back = (
+        "I work from home on my kitchen table and after a few hours my lower back is killing me. What can help?"
+    )
+    chairs = "Office > Office Furniture > Chairs"
+    intent = read(layer(chairs, [chairs, "Office > Desk Accessories", "Home & Kitchen"]), back, History(), currency="USD")
+    assert intent.slots.category == chairs and not intent.suggestions
+    # the same trouble asking what to get is asked about, and readings that disagree are never searched
+    asked = read(layer(chairs, [chairs, "Office", "Home & Kitchen"]), back.replace("What can help?", "what should I get?"),
+                 History(), currency="USD")  # fmt: skip
+    assert asked.slots.category != chairs and asked.broad
+    apart = read(layer("Baby > Gear", ["Office > Desk Accessories", "Garden", "Shoes"]), back, History(), currency="USD")
+    assert apart.slots.category != "Baby > Gear" and apart.broad
