@@ -185,7 +185,9 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         reading, action = policy.Reading(None), "checkout"  # "that's it, let's check out"
     if reading.kind in ("greeting", "thanks", "identity", "off_topic"):
         return Proposal(say=replies.POLICY[reading.kind], kind=reading.kind)
-    if history.shown and not taking_out and not _names_another_product(intent, history):
+    if history.shown and not taking_out and not _states_a_want(intent, text) and not _names_another_product(
+        intent, history
+    ):
         asks_for_more = bool(_MORE_OF.search(text) and _REFINING.search(text))  # "anything cheaper?"
         if (
             intent.comparison
@@ -278,6 +280,18 @@ def _opens_with_an_add(text: str) -> bool:
     return any(_ADD_FIRST.search(part) for part in re.split(r"[,;.!]+\s*", text) if part)
 
 
+def _states_a_want(intent: Intent, text: str) -> bool:
+    """Whether the message asks for a value of what is shown, no question in it: "large size pls, shes a
+    chunky girl" narrows the list; it neither asks the size of the products shown nor compares them."""
+    said = bool(intent.attributes.wanted or intent.slots.size or intent.slots.colors)
+    return said and not is_question(text) and bool(_PLEASE.search(text))
+
+
+_PLEASE = re.compile(
+    r"\b(?:please|pls|plz|if\s+poss(?:ible)?|if\s+you\s+can|if\s+you\s+have\s+(?:them|it|any))\b", re.IGNORECASE
+)
+
+
 def _turns_down(intent: Intent) -> bool:
     """Whether the message turns down a brand, colour, attribute value or category: a refinement of the
     list, whatever the action classifier read ("one more - leave out Quillmark" adds nothing)."""
@@ -290,7 +304,7 @@ def _turns_down(intent: Intent) -> bool:
 def _filters_said(intent: Intent) -> bool:
     """Whether the message states what it wants ("75ft or more", "under 40 quid"): "longer than that, 75ft
     or more" asks for longer ones, not which of those shown is longer."""
-    return bool(intent.attributes.wanted or intent.slots.has_budget)
+    return bool(intent.attributes.wanted or intent.slots.has_budget or intent.slots.size or intent.slots.colors)
 
 
 def _question_about_shown(intent: Intent, text: str, history: History) -> Proposal | None:

@@ -171,7 +171,7 @@ class Vocabulary:
 
     @staticmethod
     def _size_patterns(sizes: Mapping[str, str]) -> tuple[re.Pattern[str], ...]:
-        """ "size 10.5", "sz M", "in a medium", and sizes that cannot be anything else: "XL", "0-3 months"."""
+        """ "size 10.5", "sz M", "in a medium", "large size", and sizes that cannot be anything else: "XL", "0-3 months"."""
         if not sizes:
             return ()
         said = sorted({*sizes, *_SIZE_WORDS}, key=len, reverse=True)
@@ -182,6 +182,7 @@ class Vocabulary:
         patterns = [
             rf"\b(?:size|sz|sized)\s*:?\s*(?:an?\s+)?(?P<s>{every})(?![\w]|[.,]\d)",
             rf"\bin\s+(?:an?\s+)?(?:size\s+)?(?P<s>{words})(?![\w-])",
+            rf"(?<![\w-])(?P<s>{words})\s+(?:size|sized)\b",  # "large size pls"
         ]
         if numbers:  # "womens 8", "men's 10.5", "uk 9": a shoe size said after whose it is
             patterns.append(

@@ -868,3 +868,26 @@ async def test_a_kind_turned_down_with_another_asked_for_is_a_new_need(shop, db)
 
     assert answer["reply"].startswith("Here is what I found") and "food" not in answer["reply"]
     assert answer["products"] and all("Chew Toy" in card["title"] for card in answer["products"])
+
+
+@pytest.mark.parametrize(
+    ("text", "misread"),
+    [("large size if poss, she's a big girl", "compare"), ("he's a chunky boy so large size please", "ask_product")],
+)  # fmt: skip
+async def test_a_size_asked_for_after_a_list_narrows_it_whatever_the_classifier_read(
+    shop, db, text: str, misread: str
+) -> None:
+    toys = [
+        product(f"toy-{size}-{n}", title=f"Nylon Chew Toy {n}, {size.title()}", brand="Pawsmith",
+                category="Pet Supplies > Dogs > Toys", **_priced(1000 + n), attributes={"size": size})
+        for size in ("small", "large") for n in range(1, 3)
+    ]  # fmt: skip
+    await open_shop(shop, db, toys, name="Chew Things")
+    use(shop, local(), FixedClassifier(["search", misread]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "chew toys for my dog")
+
+    answer = await say(shop, conversation, text)
+
+    titles = [card["title"] for card in answer["products"]]
+    assert titles and all(title.endswith("Large") for title in titles), answer["reply"]
