@@ -47,6 +47,12 @@ _EXPLICIT_REF = re.compile(
 _POSITION = re.compile(
     r"\b(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|number\s+\d)\b|#\s?\d", re.IGNORECASE
 )
+# What the shopper had before: "the last pair rusted in a week", "my last one broke".
+_ONES_OWN = re.compile(
+    r"\b(?:the|my|our)\s+last\s+(?:one|ones|pair|set|\w+)\s+(?:i\s+|we\s+)?(?:had|bought|got|owned|rusted|broke|"
+    r"lasted|died|fell|wore|was|were|snapped|leaked|tore|ripped)\b",
+    re.IGNORECASE,
+)
 _THIS_ONE = re.compile(r"\b(?:it|its|it's|this|that|they|them|their)\b", re.IGNORECASE)
 _THESE_ONES = re.compile(r"\b(?:it|its|it's|this|that|they|them|their|these|those)\b", re.IGNORECASE)
 _REFINING = re.compile(
@@ -322,7 +328,10 @@ def _question_about_shown(intent: Intent, text: str, history: History) -> Propos
     of_this_one = intent.question is not None and is_question(text) and _THESE_ONES.search(text)
     about_the_kind = _REFINING.search(text) or (_OF_THE_KIND.search(text) and not of_this_one)
     about_the_kind = about_the_kind or intent.attributes.wanted
-    if (about_the_kind or slots.colors or slots.has_budget or slots.size) and not _EXPLICIT_REF.search(text):
+    # (a position makes it a question of those shown; "the last pair rusted in a week" is the shopper's own)
+    if (about_the_kind or slots.colors or slots.has_budget or slots.size) and not _EXPLICIT_REF.search(
+        _ONES_OWN.sub(" ", text)
+    ):
         return None  # "anything cheaper?", "have you got it in sage green?": a search again
     question_like = bool(intent.question) or is_question(text)
     if (

@@ -136,7 +136,7 @@ UNIT_WORDS = (
     "minutes", "min", "mins", "second", "seconds", "degree", "degrees", "speed", "speeds", "burner",
     "burners", "cup", "cups", "serving", "servings", "star", "stars", "pack", "packs", "ply", "count",
     "s", "yo", "year-olds", "year-old", "kilo", "kilos", "kilogram", "kilograms", "kgs", "gram", "grams",
-    "stone",
+    "stone", "pair", "pairs", "kid", "kids", "item", "items", "time", "times", "set", "sets",
 )  # fmt: skip
 UNIT = rf"(?:{_alternation(UNIT_WORDS)})(?![\w])"
 

@@ -122,7 +122,7 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
     # them are turned down ("..., the plastic ones look a bit sad").
     only: dict[str, set[str]] = {}
     for key, value, start, end in said:
-        if value in wanted.get(key, []) and (_ONLY_THOSE.match(text[end:]) or _ONLY_BEFORE.search(text[:start])):
+        if value in wanted.get(key, []) and (_ONLY_AFTER.match(text[end:]) or _ONLY_BEFORE.search(text[:start])):
             only.setdefault(key, set()).update(
                 other for other_key, other, other_start, _ in said if other_key == key and other_start == start
             )
@@ -336,7 +336,10 @@ def _names_kind_of(word: str, text: str) -> bool:
 
 
 # "enamelled ones only": the products of that value, asked for by its first word
-_ONLY_THOSE = re.compile(r"\s+(?:ones?\s+)?only\b|\s+ones\s+(?:please|pls|plz)\b", re.IGNORECASE)
+_ONLY_THOSE = re.compile(  # (and "stainless ones?": those asked about)
+    r"\s+(?:ones?\s+)?only\b|\s+ones\s+(?:please|pls|plz)\b|\s+ones\s*\?", re.IGNORECASE
+)
+_ONLY_AFTER = re.compile(r"\s+(?:ones?\s+)?only\b", re.IGNORECASE)
 _ONLY_BEFORE = re.compile(r"\b(?:only|just)\s+(?:the\s+)?$", re.IGNORECASE)
 
 

@@ -891,3 +891,20 @@ async def test_a_size_asked_for_after_a_list_narrows_it_whatever_the_classifier_
 
     titles = [card["title"] for card in answer["products"]]
     assert titles and all(title.endswith("Large") for title in titles), answer["reply"]
+
+
+async def test_the_shoppers_own_last_pair_is_no_product_shown(shop, db) -> None:
+    shears = [
+        product(f"shears-{material[:5]}-{n}", title=f"Bypass Pruning Shears {n}", brand="Sowright",
+                category="Garden > Hand Tools", **_priced(2000 + n), attributes={"material": material})
+        for material in ("carbon steel", "stainless steel") for n in range(1, 3)
+    ]  # fmt: skip
+    ids = await open_shop(shop, db, shears, name="Shear Things")
+    use(shop, local(), FixedClassifier(["search", "ask_product"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "pruning shears")
+
+    answer = await say(shop, conversation, "stainless ones? the last pair rusted in a week")
+
+    stainless = {ids[f"shears-stain-{n}"] for n in range(1, 3)}
+    assert answer["products"] and {card["product_id"] for card in answer["products"]} <= stainless, answer["reply"]

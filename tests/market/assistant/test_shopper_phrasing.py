@@ -463,3 +463,14 @@ def test_a_value_word_said_as_a_verb_is_no_value(words: Vocabulary) -> None:
     reading = read_attributes("also no knit uppers, they stretch out on me", words, "Shoes > Running")
     assert reading.wanted == {} and reading.excluded == {"material": ("knit",)}
     assert read_attributes("the stretch ones please", words, "Apparel > Bottoms").wanted["material"]
+
+
+def test_a_count_of_things_owned_is_no_budget() -> None:
+    owned = read_budget("mens chinos, any colour except beige - I own about 6 pairs of those already", currency_default="USD")
+    assert (owned.budget_min, owned.budget_max) == (None, None)
+    assert read_budget("about 30 quid", currency_default="USD").budget_max == 3600
+
+
+def test_a_value_asked_about_as_ones_is_wanted(words: Vocabulary) -> None:
+    reading = read_attributes("stainless ones? the last pair rusted in a week", words, "Garden > Hand Tools")
+    assert reading.wanted == {"material": ("stainless steel",)}
