@@ -23,6 +23,7 @@ from market.assistant.reading import translation
 from market.assistant.reading.words import singular
 
 MIN_CONFIDENCE = 0.3  # of the other language, by the detector
+MIN_MIXED_CONFIDENCE = 0.05  # of a language whose words an English message holds a few of
 MAX_ENGLISH_SHARE = 0.34  # of the message's words known to be English or catalog words
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 _NON_LATIN = re.compile(r"[^\x00-\u024f\s\d\W]")  # a letter outside the Latin scripts
@@ -139,4 +140,14 @@ def with_stray_words_in_english(text: str, catalog_words: Collection[str]) -> st
     sets tipo lego" -> "loves building sets lego"); a message in another language is left to `foreign`."""
     if foreign(text, catalog_words) is not None:
         return text
-    return translation.stray_words_in_english(text, english_words() | set(catalog_words))
+    # Only the language the detector hears most after English: "a backpack for uni ... and a lunchbox" is
+    # English, whatever glossaries list "uni" and "lunchbox" as loanwords.
+    others = [
+        found
+        for found in _detector().compute_language_confidence_values(text)
+        if found.language != Language.ENGLISH
+    ]
+    if not others or others[0].value < MIN_MIXED_CONFIDENCE:
+        return text
+    heard = {others[0].language.iso_code_639_1.name.lower()}
+    return translation.stray_words_in_english(text, english_words() | set(catalog_words), heard)

@@ -140,16 +140,18 @@ def to_english(text: str, code: str, keep: Collection[str] = ()) -> Translation 
     return Translation(code, english, glossary.read_as.format(english=english), known / words)
 
 
-def stray_words_in_english(text: str, keep: Collection[str]) -> str:
+def stray_words_in_english(text: str, keep: Collection[str], codes: Collection[str]) -> str:
     """An English message with a few words of a glossary language in it ("I need um presente for my sobrinho"),
     those words put into English: words English and the catalog do not know (`keep`) that one glossary lists
-    alone, when it lists two or more of them (one such word is likelier an English word the lists lack)."""
+    alone, when it lists two or more of them (one such word is likelier an English word the lists lack).
+    `codes`: the languages the message may hold words of (a glossary's loanwords, "uni" or "lunchbox", are
+    English too)."""
     strays: dict[str, dict[str, str]] = {}
     for word in re.findall(r"[^\W\d_]+", text):
         folded = _fold(word)
         if len(folded) < 3 or folded in keep or word.lower() in keep:
             continue
-        for code in sorted(languages()):
+        for code in sorted(languages() & set(codes)):
             if (listed := _glossary(code).phrases.get((folded,))) is not None:
                 strays.setdefault(code, {})[folded] = listed
     found = max(strays.values(), key=len, default={})

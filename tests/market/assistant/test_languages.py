@@ -98,3 +98,6 @@ def test_a_few_words_of_another_language_in_english_are_read_in_english() -> Non
     assert with_stray_words_in_english("got any cool kitchen gadgets", ()) == "got any cool kitchen gadgets"
     spanish = "Hola, ¿tenéis algún chisme para desatascar el fregadero?"
     assert with_stray_words_in_english(spanish, ()) == spanish
+    # words the glossaries list as loanwords are English in an English message
+    uni = "looking for a backpack for uni, it needs to fit my laptop and a lunchbox so like 28 liters or more"
+    assert with_stray_words_in_english(uni, ()) == uni
