@@ -774,18 +774,14 @@ def _without_excluded(words: str, attributes: AttributeReading, slots: Slots, vo
         ]
         for w in value.lower().split()
     }
+    parts = _parts_turned_down(words, attributes, vocabulary)  # "no knit uppers": no uppers to search
     kept: list[str] = []
-    after_turned_down = False
     for word in words.split():
         bare = word.lower().strip(",.")
-        if bare in turned_down:
-            after_turned_down = True
+        if bare in turned_down or bare in parts:
             continue
         if any(bare == other.lower().strip(",.") for other in kept):  # a word said twice is searched once
             continue
-        if after_turned_down and not vocabulary.names_a_kind(bare):
-            continue  # "no knit uppers": the part made of what is turned down, no product to search
-        after_turned_down = False
         kept.append(word)
     return " ".join(kept)
 
