@@ -170,9 +170,10 @@ def feature_matrix(
     query_words = frozenset(query_sequence)
     query_pairs = frozenset(itertools.pairwise(query_sequence))
     query_numbers = frozenset(word for word in query_words if any(ch.isdigit() for ch in word))
-    lowered_query = query.lower()
+    in_query = query.lower().__contains__
     product_stats, seller_quality = signals.product_stats, signals.seller_quality
     no_stats = ProductStats()
+    nan = math.nan
     rows = []
     for candidate in candidates:
         product = candidate.product
@@ -189,24 +190,27 @@ def feature_matrix(
                 profile.has_brand and profile.brand <= query_tokens,
                 len(query_tokens & profile.category),
                 len(query_tokens & profile.attributes),
-                any(identifier in lowered_query for identifier in profile.identifiers),
+                any(map(in_query, profile.identifiers)),  # a map: no generator made per candidate
                 *profile.numbers,
                 stats.impressions,
                 stats.clicks,
                 stats.add_to_carts,
                 stats.purchases,
-                seller_quality.get(product.seller_id, math.nan) if product.seller_id else math.nan,
+                seller_quality.get(product.seller_id, nan) if product.seller_id else nan,
                 candidate.lexical_scaled,
                 candidate.dense_scaled,
                 candidate.query_kind,
                 candidate.known_share,
                 len(query_words & profile.title_words),
-                len(query_numbers & profile.title_words) if query_numbers else math.nan,
-                len(query_pairs & profile.title_pairs) if query_pairs else math.nan,
+                len(query_numbers & profile.title_words) if query_numbers else nan,
+                len(query_pairs & profile.title_pairs) if query_pairs else nan,
                 len(profile.title_words),
             )
         )
-    given = np.array(rows, dtype=np.float64).reshape(len(candidates), _GIVEN_COLUMNS)
+    # One flat run of numbers: np.fromiter converts them faster than np.array does a list of tuples.
+    given = np.fromiter(
+        itertools.chain.from_iterable(rows), dtype=np.float64, count=len(rows) * _GIVEN_COLUMNS
+    ).reshape(len(rows), _GIVEN_COLUMNS)
     (
         dense_score, dense_rank, lexical_score, lexical_rank, fused_score,
         title_hits, brand_match, category_hits, attribute_hits, exact_id_match,

@@ -214,7 +214,7 @@ class VectorIndex:
             if allowed is not None:
                 reachable = min(reachable, len(allowed))
                 if len(allowed) < COUNT_ALLOWED_BELOW:  # above, unknown ids make this an overestimate
-                    reachable = sum(1 for i in set(allowed.tolist()) if i in self._ids)
+                    reachable = len(self._ids.intersection(allowed.tolist()))
             kk = min(k, reachable)
             if len(q) and kk:
                 if self.kind == "flat":

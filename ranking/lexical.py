@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from operator import itemgetter
 
 import tantivy
 
@@ -201,5 +202,6 @@ class LexicalIndex:
         # catalog changes in other batches: equal scores go by product id, so they rank alike. (Which of a
         # tie that spans the k-th place make the list can still differ then: settling that took 2 ms more
         # per search.)
-        found.sort(key=lambda hit: (-hit[1], hit[0]))
+        found.sort(key=itemgetter(0))
+        found.sort(key=itemgetter(1), reverse=True)  # stable, reversed or not: ties stay in id order
         return found

@@ -18,6 +18,7 @@ carries it out.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import time
@@ -152,6 +153,12 @@ class SearchIndexer:
         async with self._engine_writes:  # a saved index of a kind the catalog's size no longer calls for
             await asyncio.to_thread(self.engine.reshape_vectors)
         await asyncio.to_thread(self.save)
+        # The catalog just loaded lives until the next load. Frozen, it is left out of the collector's full
+        # collections, which otherwise walk all of it: 0.25-0.6 s at 10,000 products, a pause for every
+        # search in flight. One collection first, so that no garbage is frozen with it; a frozen object is
+        # still freed when its last reference goes, as the old catalog's products are at the next load.
+        gc.collect()
+        gc.freeze()
         return len(products)
 
     async def run(self, *, progress: bool = False) -> None:
