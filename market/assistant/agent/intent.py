@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol
 
 import msgspec
@@ -21,7 +22,7 @@ from market.assistant.agent.history import History
 from market.assistant.agent.state import Need
 from market.assistant.agent.tools import confirms_checkout
 from market.assistant.reading import language, policy, references, spelling, synonyms, understanding
-from market.assistant.reading.amounts import read_budget
+from market.assistant.reading.amounts import WORD_NUMBER, parse_number, read_budget
 from market.assistant.reading.attributes import (
     AttributeReading,
     read_attributes,
@@ -171,6 +172,13 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         )
     ):
         slots = msgspec.structs.replace(slots, size=sized)  # "medium dog collar": its products come in sizes
+    elif (
+        slots.size is None
+        and history.state.need is not None
+        and history.state.need.size
+        and (sized := _size_again(said, slots, vocabulary))
+    ):
+        slots = msgspec.structs.replace(slots, size=sized)  # "size 9", then "no wait, nine and a half"
     if slots.size:  # "bike helmet size S": a filter, not words a title must have
         said = re.sub(
             rf"\b(?:size|sz|sized)\s*:?\s*(?:an?\s+)?{re.escape(slots.size)}(?![\w.])",
@@ -260,7 +268,10 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     topic = (*known, *unknown)
     context = slots.category or (history.state.need.category if history.state.need and not topic else None)
     unpriced = read_budget(clean, currency_default=currency).rest
-    if slots.category and (named_too := _named_by_values(unpriced, said, slots.category, vocabulary)):
+    needed = history.state.need.category if history.state.need else None
+    if slots.category and (
+        named_too := _named_by_values(unpriced, said, slots.category, vocabulary, needed=needed)
+    ):
         # "a queen bed with nothing on it. what bedding have you got in queen?": bedding, which has queens
         slots = msgspec.structs.replace(slots, category=named_too)
         context = named_too
@@ -392,8 +403,9 @@ _POUNDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:pounds|pound)\b", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[,;.!?]+\s+|\s+-\s+|\s+(?=(?:because|since|cos|cuz|coz)\b)", re.IGNORECASE)
 _REASON = re.compile(
     r"^(?:because|since|cos|cuz|coz|i|i'm|im|i've|i'd|we|we're|we've|he|he's|she|she's|they|they're|it|it's|"
-    r"my|our|his|her|their|there's|(?:the|those|these|\w+)\s+(?:\w+\s+)?(?:is|are|was|were|hurt|hurts|broke|"
-    r"keep|keeps|never|always|don't|doesn't|look|looks|get|gets|feel|feels|seem|seems)|"
+    r"my|our|his|her|their|there's|(?:the|those|these|\w+)\s+(?:\w+\s+){0,3}(?:is|are|was|were|hurt|hurts|broke|"
+    r"keep|keeps|never|always|don't|doesn't|look|looks|get|gets|feel|feels|seem|seems|drive|drives|bug|bugs|"
+    r"annoy|annoys|bother|bothers|play|plays|make|makes)|"
     r"hides|shows|gets|keeps|looks|goes|makes|helps|fits|matches|works)\b",
     re.IGNORECASE,
 )
@@ -529,9 +541,77 @@ _DESCRIBED_SIZE = re.compile(
 def _described_size(text: str, category: str, vocabulary: Vocabulary) -> str | None:
     """The size of whom it is for, where the category's products come in sizes: "he's a big lad" (large),
     "a tiny pup" (small). Said anywhere in the message, reasons included."""
-    if "size" not in vocabulary.attribute_keys_of(category) or not (found := _DESCRIBED_SIZE.search(text)):
+    if "size" not in vocabulary.attribute_keys_of(category):
         return None
-    return "large" if found["large"] else "small"
+    if found := _DESCRIBED_SIZE.search(text):
+        return "large" if found["large"] else "small"
+    if (weighs := _PET_WEIGHT.search(text)) and (pounds := _in_pounds(weighs)) is not None:
+        # "my lab is 80 pounds": a big dog's bed, collar or coat; "a 12 lb terrier": a small one's
+        return "large" if pounds >= _LARGE_PET_LB else "small" if pounds <= _SMALL_PET_LB else None
+    if (age := _AGE_IN_MONTHS.search(text)) and (by_age := _size_for_months(age, vocabulary)):
+        return by_age  # "romper for my nephew, he's 7 months": 6-12 months
+    big = re.search(r"\b(?:big|bigger)\s+(?P<kind>[a-z]+)", text, re.IGNORECASE)
+    if big and vocabulary.names_a_kind(big["kind"]):  # "I need a big bed for her": a large one
+        return "large"
+    return None
+
+
+# A number said bare, once a size was asked for: "no wait sorry, nine and a half", "10.5 actually".
+_BARE_NUMBER = re.compile(
+    rf"(?<![\w.$€£¥#-])(?P<number>\d{{1,2}}(?:\.5)?|{WORD_NUMBER})(?P<half>\s+and\s+a\s+half)?(?![\w%-]|\.\d)",
+    re.IGNORECASE,
+)
+
+
+def _size_again(text: str, slots: Slots, vocabulary: Vocabulary) -> str | None:
+    """The size a bare number names when the need already has a size: a correction of it. Not a budget,
+    a count or a measure, and only a size the catalog has."""
+    if slots.has_budget or slots.quantity:
+        return None
+    sizes = [found["number"] for found in _BARE_NUMBER.finditer(text)]
+    halves = [bool(found["half"]) for found in _BARE_NUMBER.finditer(text)]
+    if len(sizes) != 1 or (number := parse_number(sizes[0])) is None:
+        return None
+    said = number + (Decimal("0.5") if halves[0] else 0)
+    spelled = f"{said:f}".rstrip("0").rstrip(".") if "." in f"{said:f}" else f"{said:f}"
+    return vocabulary.size_by_word.get(spelled)
+
+
+# A pet's weight, whose size of bed, collar or coat it tells: "my lab is 80 pounds", "he's ninety lbs".
+_PET = r"(?:dog|dogs|pup|puppy|lab|labrador|retriever|shepherd|husky|boxer|terrier|he|she|he's|she's|boy|girl)"
+_PET_WEIGHT = re.compile(
+    rf"\b{_PET}\s+(?:is|weighs|'s)?\s*(?:about|around|like|over|nearly|almost)?\s*"
+    rf"(?P<number>\d+(?:\.\d+)?|{WORD_NUMBER})\s*(?P<unit>pounds?|lbs?|kilos?|kgs?|kilograms?)\b",
+    re.IGNORECASE,
+)
+_LARGE_PET_LB = 50
+_SMALL_PET_LB = 20
+
+
+# A baby's age in months, whose clothes size it tells: "he's 7 months", "a 4 month old", "she is 10 mo".
+_AGE_IN_MONTHS = re.compile(
+    rf"(?<![\w-])(?P<number>\d{{1,2}}|{WORD_NUMBER})[\s-]*(?:months?|mos?|mths?)(?:[\s-]+old)?\b(?!\s+(?:ago|from|later))",
+    re.IGNORECASE,
+)
+_MONTHS_RANGE = re.compile(r"(?P<low>\d+)\s*-\s*(?P<high>\d+)\s*months?", re.IGNORECASE)
+
+
+def _size_for_months(match: re.Match[str], vocabulary: Vocabulary) -> str | None:
+    """The size of the catalog's "A-B months" sizes that a baby of the age said is in (A <= age < B)."""
+    months = parse_number(match["number"])
+    if months is None:
+        return None
+    for size in dict.fromkeys(vocabulary.size_by_word.values()):
+        if (span := _MONTHS_RANGE.fullmatch(size)) and int(span["low"]) <= months < int(span["high"]):
+            return size
+    return None
+
+
+def _in_pounds(match: re.Match[str]) -> float | None:
+    number = parse_number(match["number"])
+    if number is None:
+        return None
+    return float(number) * (2.2 if match["unit"].lower().startswith("k") else 1.0)
 
 
 def _sized_here(text: str, category: str, vocabulary: Vocabulary) -> str | None:
@@ -564,6 +644,8 @@ def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> st
             or (asks(clause) and not fed_up)
         ):
             kept += [separator, clause]
+    if len(kept) > 1 and _opens_with_reason(clauses[0]):
+        kept = kept[2:]  # "the gym plays awful music, so noise cancelling ones": the ones after the reason
     left = "".join(kept)
     if left == text:
         return text
@@ -575,6 +657,17 @@ def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> st
         return left if any(vocabulary.sells(w) or w in vocabulary.brand_words for w in words) else text
     named = [word for word in words if vocabulary.names_a_kind(word) or singular(word) in vocabulary.heads]
     return left if named else text  # "rechargeable headlamp, i'm sick of buying AAAs": a headlamp
+
+
+def _opens_with_reason(clause: str) -> bool:
+    """Whether a message's first clause only gives a reason: "the gym plays awful music" (not "i need a
+    tent", "my budget is 60", "she's a size S")."""
+    return bool(
+        _REASON.match(clause.strip())
+        and not asks(clause)
+        and not re.search(r"\d|[$£€]", clause)
+        and not _SIZE_SAID.search(clause)
+    )
 
 
 # Parts of a product, named by their colour while a product is looked at ("a black lid", "navy cover only").
@@ -649,12 +742,17 @@ def _unknown_words(phrase: str, vocabulary: Vocabulary) -> list[str]:
     return found
 
 
-def _named_by_values(text: str, said: str, category: str, vocabulary: Vocabulary) -> str | None:
+def _named_by_values(
+    text: str, said: str, category: str, vocabulary: Vocabulary, *, needed: str | None = None
+) -> str | None:
     """Another category the message names too, when the attribute values it says belong to that one only:
-    "bed" and "bedding" are both said, and "queen" is a size of bedding, not of dog beds."""
+    "bed" and "bedding" are both said, and "queen" is a size of bedding, not of dog beds. Or the category
+    of the need (`needed`) the values belong to: "for a queen bed" while weighted blankets are looked at."""
     owner = _category_of_values(read_attributes(text, vocabulary, None), vocabulary, text)
     if owner is None or owner.startswith(category) or category.startswith(owner):
         return None
+    if needed and (needed.startswith(owner) or owner.startswith(needed)):
+        return needed
     named = (term for term, path in vocabulary.category_terms.items() if path.startswith(owner))
     lowered = said.lower()
     return (

@@ -61,6 +61,7 @@ _REFINING = re.compile(
 _SET_QUANTITY = re.compile(
     r"\b(?:make\s+(?:it|that|them|those)|change\s+(?:it|that)\s+to|instead|only|just)\b", re.IGNORECASE
 )
+_PRONOUN_SET = re.compile(r"make\s+(?:it|that)\b", re.IGNORECASE)
 _NEW_QUANTITY = re.compile(
     r"\b(?:make\s+(?:it|that|them|those)(?:\s+(?:just|only))?|change\s+(?:it|that)\s+to|just|only)\s+"
     r"(?P<quantity>\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|a\s+single)\b"
@@ -84,15 +85,16 @@ _ADD_CUE = re.compile(
     r"in(?:to)?\s+(?:the|my)\s+(?:cart|basket|trolley))\b",
     re.IGNORECASE,
 )
-_PLACE = r"(?:first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|number\s+\d|#\s?\d)"
+_PLACE = r"(?:first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|number\s+(?:\d|one|two|three|four|five)|#\s?\d)"
 # A message that opens by taking something: "I'll take number 1", "ok add the second", "fine, put it in".
 _ADD_FIRST = re.compile(
-    r"^\W*(?:(?:ok(?:ay)?|right|great|cool|perfect|lovely|fine|whatever|yes|yeah|yep|sure|alright|then|so)\W+)*"
+    r"^\W*(?:(?:ok(?:ay)?|right|great|cool|perfect|lovely|fine|whatever|yes|yeah|yep|sure|alright|then|so|just|now)\W+)*"
     r"(?:i'?ll\s+(?:take|have|get|grab|buy)|i\s+will\s+(?:take|have|get|buy)|i'?d\s+like|"
     r"add|put|throw|toss|pop|stick|chuck|grab|gimme|give\s+me|"
     # "2 of the first one", "two x the 3rd": a count of a product shown
     rf"(?:\d+|one|two|three|four|five|six|a\s+couple|a\s+pair)\s+(?:x\s+|of\s+)(?:the\s+)?(?={_PLACE})|"
-    rf"(?:and\s+|plus\s+)?the\s+{_PLACE}(?=(?:\s+[\w'-]+){{0,2}}\s+(?:too|as\s+well)\b))\b",  # "and the first headlamp too"
+    rf"(?:and\s+|plus\s+)?the\s+{_PLACE}(?=(?:\s+[\w'-]+){{0,3}}\s+(?:too|as\s+well)\b)|"  # "and the first headlamp too"
+    rf"(?:the\s+)?{_PLACE}(?=(?:\s+one)?\s+(?:please|pls|plz)\W*$))\b",  # "number two please"
     re.IGNORECASE,
 )
 _REMOVE_CUE = re.compile(
@@ -155,6 +157,12 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         if reading.trick == "instructions" and intent.catalog_topic:  # a search with an injection inside
             return msgspec_replace(_need(intent, text, history), prefix=refusal)
         return Proposal(say=refusal, kind="refusal")
+    if (
+        (refused := _refused_before(history))
+        and _PLEA.search(text)
+        and not (intent.catalog_topic or intent.references)
+    ):
+        return Proposal(say=refused, kind="refusal")  # "pleeeease it's my birthday": the answer stands
     action = _action_by_wording(action, intent, text, history)
     # "actually take the second one out, they'd rather share one big one": no comparison, no question
     taking_out = action == "remove_from_cart" and bool(history.cart_ids) and bool(TAKES_OUT.search(text))
@@ -251,6 +259,20 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
     return _need(intent, text, history)
 
 
+# Asking again for what was refused: "pleeeease", "come on", "just this once", "it's my birthday".
+_PLEA = re.compile(
+    r"\bple{2,}a*s+e*\b|\bplea{2,}s+e*\b|\bpleas{2,}e*\b|^\W*(?:please|pls|plz)\W*$|\bpretty\s+please\b|\bcome\s+on\b|\bjust\s+(?:this\s+)?once\b|\bit'?s\s+my\s+birthday\b|"
+    r"\bi\s+(?:beg|promise)\b|\bnobody\s+will\s+know\b|\bjust\s+this\s+one\s+time\b",
+    re.IGNORECASE,
+)
+
+
+def _refused_before(history: History) -> str | None:
+    """The refusal the previous reply gave, if it gave one."""
+    last = next((m.content for m in reversed(history.messages) if m.role == "assistant"), "")
+    return next((refusal for refusal in replies.REFUSALS.values() if last.startswith(refusal)), None)
+
+
 def _action_by_wording(action: str, intent: Intent, text: str, history: History) -> str:
     """The action the message's own words make certain where the classifier read another: it learnt from
     generated sentences, and shoppers' cart and checkout wording is narrow enough to read exactly."""
@@ -334,6 +356,8 @@ def _question_about_shown(intent: Intent, text: str, history: History) -> Propos
     ):
         return None  # "anything cheaper?", "have you got it in sage green?": a search again
     question_like = bool(intent.question) or is_question(text)
+    if intent.question and intent.question.named and not is_question(text) and not _EXPLICIT_REF.search(text):
+        return None  # "for a queen bed": a value wanted of the kind, said with no question
     if (
         refs
         and not intent.question
@@ -408,8 +432,12 @@ def _names_another_product(intent: Intent, history: History) -> bool:
     """Whether the message names a kind of product other than those shown ("I need a monitor stand")."""
     if intent.outside_brand:
         return True  # "do you have lululemon?" asks for what is not on the screen
-    if intent.references and intent.question is not None and _EXPLICIT_REF.search(intent.clean):
-        return False  # "do the first ones have noise cancelling or just block sound": about those shown
+    if (
+        intent.references
+        and (intent.question is not None or intent.comparison is not None)
+        and _EXPLICIT_REF.search(intent.clean)
+    ):  # "do the first ones have noise cancelling or just block sound", "the first two, which sleeps more?"
+        return False
     if intent.question is not None and history.focus is not None and _THIS_ONE.search(intent.clean):
         return False  # "does it come with a warranty if she chews through it?": about the one talked of
     if not intent.catalog_topic and not intent.slots.category:
@@ -594,8 +622,9 @@ def _quantity_set(intent: Intent, history: History) -> Proposal | None:
         return None
     in_cart = history.cart_ids
     meant = [pid for pid in intent.references if pid in in_cart]
-    if intent.references and not meant:
+    if intent.references and not meant and not _PRONOUN_SET.match(said.group(0)):
         return None  # "only 2 of the third one": an add, of a product not in the cart yet
+    # ("we hired someone last week, make it 5": "it" is the cart's line, whatever other words matched)
     ids = (
         _in_cart_by_name(intent, history)
         or meant

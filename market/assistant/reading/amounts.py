@@ -247,8 +247,8 @@ def read_budget(text: str, *, currency_default: str) -> BudgetReading:
             if any(amount is None for amount in amounts):
                 continue
             approximate = kind in ("around", "ish") or parts.get("a_ish") or parts.get("a_ish2")
-            if approximate and not any(markers) and _A_YEAR.fullmatch(parts.get("a_num") or ""):
-                continue  # "since about 1985", "around 2019": a year, not money
+            if (approximate or kind == "min") and not any(markers) and _A_YEAR.fullmatch(parts.get("a_num") or ""):
+                continue  # "since about 1985", "around 2019", "the one from 1998": a year, not money
             found = next((c for m in markers if (c := _currency_of(m, currency_default))), None)
             currency = currency or found
             ish = parts.get("a_ish") or parts.get("a_ish2")

@@ -57,6 +57,11 @@ _SLEEPS = re.compile(
     rf"|\b(?P<us>\d+|{_NUMBER_WORDS})\s+of\s+us\b",
     re.IGNORECASE,
 )
+# One person, said without a number: "it's just me going", "solo trips", "camping on my own".
+_ALONE = re.compile(
+    r"\b(?:just|only)\s+(?:me|myself|for\s+me)\b(?!\s+and\b)|\bsolo\b|\bby\s+myself\b|\bon\s+my\s+own\b",
+    re.IGNORECASE,
+)
 _GENDER = {
     "men": r"\b(?:men'?s?|man'?s|male|(?<!you\s)(?<!u\s)(?<!ya\s)guys?|gents?|for\s+him)\b",  # not "you guys"
     "women": r"\b(?:women'?s?|woman(?:'?s)?|ladies|lady'?s|female|for\s+her)\b",
@@ -80,7 +85,9 @@ _DISLIKED_AFTER = re.compile(
     r"^(?:\s+(?:ones|one|stuff|fill|kind))?(?:\s*(?:is|are|'s|'re)\s+(?:way\s+|far\s+|just\s+)?"
     r"(?:too\b|not\s+for\s+me|no\s+good|rubbish|awful|terrible|useless|a\s+no)|"
     r"\s+(?:hurt|hurts|suck|sucks|annoy|annoys|irritate|irritates|never\s+fit|don'?t\s+fit|fall\s+out|"
-    r"rusts?|leaks?|chips?|peels?|flakes?|cracks?|stinks?|smells?\s+(?:awful|bad|weird)))",
+    r"rusts?|leaks?|chips?|peels?|flakes?|cracks?|stinks?|smells?\s+(?:awful|bad|weird)|"
+    r"(?:makes?|made|gives?|gave)\s+(?:me|him|her|us|them)\s+(?:sneeze|itch|itchy|sweat|sweaty|sick|cough|break\s+out)|"
+    r"(?:is|are|'s|'re)\s+(?:too\s+)?(?:itchy|scratchy)))",  # "down makes me sneeze", "wool is itchy"
     re.IGNORECASE,
 )
 
@@ -105,6 +112,9 @@ class AttributeReading(Struct, frozen=True, kw_only=True):
     excluded: dict[str, tuple[str, ...]] = {}
 
 
+_ASKED_WHICH = re.compile(r"\b(?:what|which)\s+(?:kind\s+of\s+|sort\s+of\s+|type\s+of\s+)?$", re.IGNORECASE)
+
+
 def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> AttributeReading:
     """The attribute values `text` asks for and turns down, among those the category's products have."""
     keys = _keys_for(vocabulary, category, text)
@@ -115,6 +125,8 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
         *_first_words(text, keys, vocabulary.attribute_values),
     ]
     for key, value, start, end in said:
+        if _ASKED_WHICH.search(text[:start]):
+            continue  # "what fabric is it?": the attribute asked about, no value wanted
         target = excluded if turned_down(text, start, end) else wanted
         if value not in target.get(key, []):
             target.setdefault(key, []).append(value)
@@ -419,6 +431,8 @@ def _quantities(
         if number is not None:
             asked.append((quantities._units().Quantity(float(number), "person"), "="))
     party = party_size(text) if counts_people else None  # "me, the missus and our two littlies": four
+    if counts_people and party is None and _ALONE.search(text):  # "a tent, it's just me going"
+        asked.append((quantities._units().Quantity(1.0, "person"), "="))
     if party is not None:
         asked.append((quantities._units().Quantity(float(party), "person"), "="))
     found: dict[str, list[str]] = {}

@@ -131,10 +131,15 @@ def read_question(
         dict.fromkeys(
             (key, values[start, end])
             for _, start, end, key in kept
-            if (start, end) in values and not _EITHER_OR.match(text, end)  # "titanium or steel?": which
+            if (start, end) in values
+            and not _EITHER_OR.match(text, end)  # "titanium or steel?": which
+            and not _WHICH_BEFORE.search(text[:start])  # "what fabric is it?": which material
         )
     )
     return Question(properties=properties, country=country, named=named)
+
+
+_WHICH_BEFORE = re.compile(r"\b(?:what|which)\s+(?:kind\s+of\s+|sort\s+of\s+|type\s+of\s+)?$", re.IGNORECASE)
 
 
 def read_comparison(text: str) -> Comparison | None:

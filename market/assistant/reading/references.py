@@ -51,6 +51,12 @@ _GROUP_LAST = re.compile(rf"\b(?:the\s+)?(?:last|bottom|final)\s+{_COUNT}\b", re
 _LAST_VERB_BEFORE = (
     r"(?<!\bit\s)(?<!they\s)(?<!does\s)(?<!will\s)(?<!\bto\s)(?<!would\s)(?<!did\s)(?<!that\s)"
 )
+# "last" ending a question after a noun that is no pointing word: the verb ("does its battery last?").
+_ENDS_AS_VERB = re.compile(
+    r"\b(?!(?:the|and|or|add|take|remove|just|only|want|get|buy|pick|choose|me|not|but|vs|versus|than|then|"
+    r"one|second|third|plus|also|too|to)\b)[a-z]+\s+last$",
+    re.IGNORECASE,
+)
 _FROM_END_ONE = re.compile(
     rf"\b{_LAST_VERB_BEFORE}(?:the\s+)?{_FROM_END}\b(?!\s+(?:long|on|for|through|all|a\s+while)\b)"
     # "the last pair I had fell apart": one the shopper owned, no position in the list
@@ -69,7 +75,8 @@ _FIRST_OF_ALL = re.compile(
 )
 _TOP_ONE = re.compile(r"\bthe\s+top\s+(?:one|pick|result|option|choice)\b", re.IGNORECASE)
 _NUMBERED = re.compile(
-    r"(?:#\s?|\b(?:number|no\.|option|item|product|result|choice|pick)\s*#?\s*)(?P<n>\d{1,2})\b",
+    r"(?:#\s?|\b(?:number|no\.|option|item|product|result|choice|pick)\s*#?\s*)(?P<n>\d{1,2})\b"
+    r"|\b(?:number|no\.)\s+(?P<w>one|two|three|four|five|six|seven|eight|nine|ten)\b",  # "number two please"
     re.IGNORECASE,
 )
 _NUMBER_LIST = re.compile(
@@ -140,6 +147,8 @@ def _mentions(text: str, shown: Sequence[ShownProduct]) -> list[tuple[int, list[
         if 2 <= (n := _count(match.group("count"))) <= len(ordered):
             take(match, ordered[-n:])
     for match in list(_FROM_END_ONE.finditer(masked)):
+        if _ENDS_AS_VERB.search(masked[: match.end()]) and re.match(r"\s*(?:[?.!]|$)", masked[match.end() :]):
+            continue  # "how long does its battery last?": to last, not the last one
         back = 1 if match.group("from_end").lower() in ("last", "final", "bottom") else 2
         take(match, ordered[-back : len(ordered) - back + 1] if len(ordered) >= back else [])
     for pattern, group in ((_ORDINAL_ONE, "ordinal"), (_NUMBERED, "n")):
@@ -150,8 +159,8 @@ def _mentions(text: str, shown: Sequence[ShownProduct]) -> list[tuple[int, list[
                 and _FIRST_OF_ALL.search(masked[: match.start()] + "|" + masked[match.end() :])
             ):
                 continue  # "bed first. one she won't outgrow": the bed before the rest, no position
-            word = match.group(group).lower()
-            index = _ORDINALS[word] if group == "ordinal" else int(word)
+            word = (match.group(group) or match.group("w") if group == "n" else match.group(group)).lower()
+            index = _ORDINALS[word] if group == "ordinal" else _count(word)
             take(match, [ordered[index - 1]] if 1 <= index <= len(ordered) else [])
     for match in list(_TOP_ONE.finditer(masked)):
         take(match, ordered[:1])

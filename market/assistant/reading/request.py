@@ -19,10 +19,10 @@ _FRAME = re.compile(
     r"where(?:'?s|\s+is|\s+are|\s+do\s+you\s+keep)\s+(?:your|ur|the|all\s+the))\b",  # "wheres ur dog food"
     re.IGNORECASE,
 )
-_CUT = re.compile(
-    r"\b(?:for|with|w/|under|below|over|above|from|by|that|which|who|to|as|like|but|because|since|so|if|when|"
-    r"where|and|or|in|on|at|near|without|except|please|pls|plz|first|too|then|now|today|again|instead|more)\b|"
-    r"[,.;!?()\[\]]",
+_CUT = re.compile(  # a word joined by a hyphen is part of a name: "over-ear headphones", "all-in-one"
+    r"(?<![\w-])(?:for|with|w/|under|below|over|above|from|by|that|which|who|to|as|like|but|because|since|so|if|when|"
+    r"where|and|or|in|on|at|near|without|except|please|pls|plz|first|too|then|now|today|again|instead|more)(?![\w-])|"
+    r"[,.;!?()\[\]]|:(?!\d)",
     re.IGNORECASE,
 )
 _LEADING = re.compile(

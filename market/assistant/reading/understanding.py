@@ -151,7 +151,7 @@ _EU_SHOE_SIZE = re.compile(r"\b(?:size|sz|eu)\s*:?\s*(?P<s>3[4-9]|4\d|50)(?![\w]
 
 
 _NEGATION = re.compile(
-    r"(?:\b(?:anything|everything|all|any)\s+(?:but|except|other\s+than)|\bnot|\bno|\bnon|\bwithout|\bexcept|"
+    r"(?:\b(?:anything|everything|all|any)(?:\s+(?:other\s+)?(?:colou?rs?|shades?))?\s+(?:but|except|other\s+than)|\bnot|\bno|\bnon|\bwithout|\bexcept|"
     r"\bexcluding|\bbut\s+not|\bother\s+than|\bnothing|\bnone|\bnever|\bavoid|\bskip|\bhate|\bdislike|"
     rf"{LEAVING_OUT}|"
     r"\bisn'?t|\baren'?t|\bpass\s+on|\bsteer\s+clear\s+of|\b(?:sick|tired)\s+of|\bhad\s+enough\s+of|"

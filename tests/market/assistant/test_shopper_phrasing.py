@@ -200,6 +200,13 @@ def test_a_year_said_roughly_is_no_budget_but_a_round_sum_is() -> None:
     assert read_budget("about $1985", currency_default="USD").budget_max is not None
 
 
+def test_the_year_a_thing_is_from_is_no_lower_price() -> None:
+    said = "smart thermostat, we're finally replacing the one from 1998"
+    assert read_budget(said, currency_default="USD").budget_min is None
+    assert read_budget("from $1998", currency_default="USD").budget_min == 199800
+    assert read_budget("from 1500", currency_default="USD").budget_min == 150000
+
+
 def test_a_colour_turned_down_is_not_wanted_where_it_is_said_again(words: Vocabulary) -> None:
     slots = understand(
         "Rain jacket please. Not black - everything I own is black", words, currency_default="USD"
@@ -474,3 +481,52 @@ def test_a_count_of_things_owned_is_no_budget() -> None:
 def test_a_value_asked_about_as_ones_is_wanted(words: Vocabulary) -> None:
     reading = read_attributes("stainless ones? the last pair rusted in a week", words, "Garden > Hand Tools")
     assert reading.wanted == {"material": ("stainless steel",)}
+
+
+# -- said in passing by shoppers who never saw the assistant ----------------------------------------------
+
+
+def test_a_word_joined_by_a_hyphen_stays_in_the_search() -> None:
+    from market.assistant.reading.request import requested
+
+    assert requested("over-ear headphones for the office", ["over-ear", "headphones"]) == "over-ear headphones"
+
+
+def test_any_colour_but_one_turns_that_colour_down(words: Vocabulary) -> None:
+    slots = understand("A5 notebook, any colour but black", words, currency_default="USD")
+    assert "black" in slots.exclude_colors and "black" not in slots.colors
+
+
+def test_a_value_after_what_is_the_attribute_asked_about(words: Vocabulary) -> None:
+    from market.assistant.reading.questions import read_question
+
+    assert read_attributes("what fabric is it then", words, None).wanted == {}
+    question = read_question("what fabric is it then", words.attribute_keys, words.attribute_values)
+    assert question is not None and question.properties == ("material",) and question.named == ()
+
+
+def test_one_person_said_without_a_number(words: Vocabulary) -> None:
+    tent = "Outdoor > Camping > Tents"
+    assert read_attributes("I'd start with a tent, it's just me going", words, tent).wanted["capacity"] == (
+        "1-person",
+    )
+    assert read_attributes("a tent for me and my brother", words, tent).wanted["capacity"] == ("2-person",)
+    assert "capacity" not in read_attributes("just me browsing, any tents?", words, None).wanted
+
+
+def test_a_value_that_makes_the_shopper_sneeze_is_turned_down(words: Vocabulary) -> None:
+    reading = read_attributes(
+        "sleeping bags with synthetic fill, down makes me sneeze", words, "Outdoor > Camping > Sleeping Bags"
+    )
+    assert reading.wanted["fill"] == ("synthetic",)
+    assert set(reading.excluded["fill"]) == {"goose down", "duck down"}
+
+
+@pytest.mark.parametrize(
+    ("text", "attribute"),
+    [("between the first two, which one sleeps more people?", "capacity"),
+     ("2 or 3, which reaches further?", "length")],
+)  # fmt: skip
+def test_comparatives_said_as_what_the_product_does(text: str, attribute: str) -> None:
+    comparison = read_comparison(text)
+    assert comparison is not None and comparison.wants == "max" and attribute in comparison.attributes

@@ -137,3 +137,35 @@ def test_asking_what_would_help_with_a_trouble_searches_where_it_points_whatever
     assert asked.slots.category != chairs and asked.broad
     apart = read(layer("Baby > Gear", ["Office > Desk Accessories", "Garden", "Shoes"]), back, History(), currency="USD")
     assert apart.slots.category != "Baby > Gear" and apart.broad
+
+
+def _need_with_size(size: str, category: str) -> History:
+    from market.assistant.agent.state import DialogueState, Need
+
+    return History(state=DialogueState(need=Need(words="running shoes", category=category, size=size)))
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("no wait sorry, nine and a half. my feet swell when I run", "9.5"), ("10.5 actually", "10.5")],
+)  # fmt: skip
+def test_a_bare_number_after_a_size_corrects_the_size(text: str, size: str) -> None:
+    intent = read(layer(None, []), text, _need_with_size("9", "Shoes > Running"), currency="USD")
+    assert intent.slots.size == size
+
+
+def test_a_bare_number_with_a_price_word_is_a_budget_not_a_size() -> None:
+    intent = read(layer(None, []), "any of those under a hundred?", _need_with_size("9", "Shoes > Running"),
+                  currency="USD")  # fmt: skip
+    assert intent.slots.size is None and intent.slots.budget_max == 10000
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("romper for my nephew, he's 7 months", "6-12 months"), ("a romper for a 2 month old", "0-3 months"),
+     ("a dog bed, my lab is 80 pounds", "large"), ("a dog bed for my terrier, she's 12 lbs", "small"),
+     ("I need a big dog bed for her", "large")],
+)  # fmt: skip
+def test_a_size_told_by_age_weight_or_bigness(text: str, size: str) -> None:
+    intent = read(layer(None, []), text, History(), currency="USD")
+    assert intent.slots.size == size
