@@ -339,6 +339,9 @@ def history_from(rows: list[asyncpg.Record], *, cart: CartView | None, model_tur
                     _shown(entry, index) for index, entry in enumerate(result.get("products", []), 1)
                 ]
                 history.focus = None
+                history.compared = []
+            if name == "compare_products":
+                history.compared = list(call["arguments"].get("product_ids") or [])
             if name == "search_products":
                 history.last_search = call["arguments"]
             elif name in ("product_details", "answer_question", "add_to_cart"):

@@ -24,3 +24,4 @@ class History:
     state: DialogueState = field(default_factory=DialogueState)  # what the shopper is looking for now
     earlier_lists: list[list[Any]] = field(default_factory=list)  # ShownProduct lists before `shown`
     language: str | None = None  # the glossary language the last message was read in, if not English
+    compared: list[int] = field(default_factory=list)  # the products last compared, for "those two"

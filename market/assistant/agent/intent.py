@@ -179,13 +179,15 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         and (sized := _size_again(said, slots, vocabulary))
     ):
         slots = msgspec.structs.replace(slots, size=sized)  # "size 9", then "no wait, nine and a half"
-    if slots.size:  # "bike helmet size S": a filter, not words a title must have
+    if slots.size:  # "bike helmet size S", "large or extra large": a filter, not words a title must have
         said = re.sub(
             rf"\b(?:size|sz|sized)\s*:?\s*(?:an?\s+)?{re.escape(slots.size)}(?![\w.])",
             " ",
             said,
             flags=re.IGNORECASE,
         )
+        if " " in slots.size and not slots.size[:1].isdigit():
+            said = re.sub(rf"(?<![\w-]){re.escape(slots.size)}(?![\w-])", " ", said, flags=re.IGNORECASE)
     if slots.currency is None and (home := home_currency(clean)):  # "i'm in the UK": prices in pounds
         slots = msgspec.structs.replace(slots, currency=home)
 
@@ -249,10 +251,15 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     shown = history.shown
     # "back to keyboards, put the second one in": a category named without a kind word names the list too
     named_kinds = known or category_words(slots.category)
-    if named_kinds and shown and not references.titles_have(shown, named_kinds) and not TAKES_OUT.search(clean):
+    def shows_them(listed: list) -> bool:  # by their titles, or by the category read ("perfume": fragrance)
+        return references.titles_have(listed, named_kinds) or (
+            slots.category is not None and any(p.category.startswith(slots.category) for p in listed)
+        )
+
+    if named_kinds and shown and not shows_them(shown) and not TAKES_OUT.search(clean):
         # (not "put the 2nd in, and take the pens out": the pens named are the cart's, not a list's)
         # "going back to the mixers, add the first one": the first of the list that showed mixers
-        earlier = [listed for listed in reversed(history.earlier_lists) if references.titles_have(listed, named_kinds)]
+        earlier = [listed for listed in reversed(history.earlier_lists) if shows_them(listed)]
         shown = earlier[0] if earlier else shown
     refs = layer.resolve(clean, shown, focus=history.focus) if shown else []
     if not refs and trick.kind == "manipulation" and history.shown:  # "knock 30% off the first one"
@@ -558,9 +565,11 @@ def _described_size(text: str, category: str, vocabulary: Vocabulary) -> str | N
 
 # A number said bare, once a size was asked for: "no wait sorry, nine and a half", "10.5 actually".
 _BARE_NUMBER = re.compile(
-    rf"(?<![\w.$€£¥#-])(?P<number>\d{{1,2}}(?:\.5)?|{WORD_NUMBER})(?P<half>\s+and\s+a\s+half)?(?![\w%-]|\.\d)",
+    rf"(?<![\w.$€£¥#-])(?<!\bin\s)(?<!\bfor\s)(?<!\bafter\s)(?<!\bwithin\s)"
+    rf"(?P<number>\d{{1,2}}(?:\.5)?|{WORD_NUMBER})(?P<half>\s+and\s+a\s+half)?"
+    r"(?=\s*(?:[,.;!?]|$|(?:actually|instead|please|pls|plz|then|now|i\s+think|is\s+fine|would\s+be)\b))",
     re.IGNORECASE,
-)
+)  # (the number stands alone: "in 10 seconds", "around 8 inches" are no sizes)
 
 
 def _size_again(text: str, slots: Slots, vocabulary: Vocabulary) -> str | None:
@@ -590,7 +599,9 @@ _SMALL_PET_LB = 20
 
 # A baby's age in months, whose clothes size it tells: "he's 7 months", "a 4 month old", "she is 10 mo".
 _AGE_IN_MONTHS = re.compile(
-    rf"(?<![\w-])(?P<number>\d{{1,2}}|{WORD_NUMBER})[\s-]*(?:months?|mos?|mths?)(?:[\s-]+old)?\b(?!\s+(?:ago|from|later))",
+    rf"(?:\b(?:he|she|they|baby|it)(?:'s|\s+is|\s+are|'re)\s+(?:only\s+|just\s+|nearly\s+|almost\s+)?"
+    rf"(?P<number>\d{{1,2}}|{WORD_NUMBER})[\s-]*(?:months?|mos?|mths?)\b(?!\s+(?:ago|from|later))"
+    rf"|(?<![\w-])(?P<old>\d{{1,2}}|{WORD_NUMBER})[\s-]*(?:months?|mos?|mths?)[\s-]+old\b)",
     re.IGNORECASE,
 )
 _MONTHS_RANGE = re.compile(r"(?P<low>\d+)\s*-\s*(?P<high>\d+)\s*months?", re.IGNORECASE)
@@ -598,7 +609,7 @@ _MONTHS_RANGE = re.compile(r"(?P<low>\d+)\s*-\s*(?P<high>\d+)\s*months?", re.IGN
 
 def _size_for_months(match: re.Match[str], vocabulary: Vocabulary) -> str | None:
     """The size of the catalog's "A-B months" sizes that a baby of the age said is in (A <= age < B)."""
-    months = parse_number(match["number"])
+    months = parse_number(match["number"] or match["old"])
     if months is None:
         return None
     for size in dict.fromkeys(vocabulary.size_by_word.values()):
@@ -644,7 +655,7 @@ def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> st
             or (asks(clause) and not fed_up)
         ):
             kept += [separator, clause]
-    if len(kept) > 1 and _opens_with_reason(clauses[0]):
+    if len(kept) > 1 and _opens_with_reason(clauses[0], vocabulary):
         kept = kept[2:]  # "the gym plays awful music, so noise cancelling ones": the ones after the reason
     left = "".join(kept)
     if left == text:
@@ -659,15 +670,21 @@ def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> st
     return left if named else text  # "rechargeable headlamp, i'm sick of buying AAAs": a headlamp
 
 
-def _opens_with_reason(clause: str) -> bool:
-    """Whether a message's first clause only gives a reason: "the gym plays awful music" (not "i need a
-    tent", "my budget is 60", "she's a size S")."""
+def _opens_with_reason(clause: str, vocabulary: Vocabulary) -> bool:
+    """Whether a message's first clause only tells of something else: "the gym plays awful music" (not "i
+    need a tent", "my budget is 60", "he's just got into running", "actually black is fine")."""
     return bool(
-        _REASON.match(clause.strip())
+        _OF_SOMETHING_ELSE.match(clause.strip())
+        and _REASON.match(clause.strip())
         and not asks(clause)
         and not re.search(r"\d|[$£€]", clause)
         and not _SIZE_SAID.search(clause)
+        and not any(vocabulary.names_a_kind(word) for word in re.findall(r"[\w'-]+", clause))
+        and not read_attributes(clause, vocabulary, None).wanted
     )
+
+
+_OF_SOMETHING_ELSE = re.compile(r"(?:the|my|our|his|her|their|this|that)\s+[a-z]+\s", re.IGNORECASE)
 
 
 # Parts of a product, named by their colour while a product is looked at ("a black lid", "navy cover only").

@@ -448,6 +448,9 @@ def _names_another_product(intent: Intent, history: History) -> bool:
         referred[0] if intent.references and referred else history.shown
     )  # "back to the mixers, the first"
     shown = " ".join(f"{p.title} {p.category}" for p in in_view).lower()
+    category = intent.slots.category
+    if intent.references and referred and category and any(p.category.startswith(category) for p in in_view):
+        return False  # "back to the perfume, add the first one": the fragrances shown before
     if not intent.catalog_topic:  # only a category: "back to keyboards, put the second one in my cart"
         return not any(stem(word) in shown for word in category_words(intent.slots.category))
     if intent.slots.category and history.state.need and history.state.need.category:
@@ -659,7 +662,9 @@ def _meant(intent: Intent, history: History) -> list[int]:
 def _compare(intent: Intent, text: str, history: History) -> Proposal:
     ordered = [p.product_id for p in _ordered(history.shown)]
     refs = intent.references
-    if _TWO.search(text):  # "which of those two", "both": two, the first two of those referred to
+    if _TWO.search(text) and len(refs) < 2 and len(history.compared) == 2:
+        ids = history.compared  # "of numbers two and three, which ...?", then "which of those two is cheaper?"
+    elif _TWO.search(text):  # "which of those two", "both": two, the first two of those referred to
         ids = [pid for pid in ordered if pid in refs][:2] if len(refs) >= 2 else ordered[:2]
     elif len(refs) >= 2:
         ids = refs

@@ -199,7 +199,8 @@ class Toolbox:
         also = [one for one in more if one is not None and one.attributes != comparison.attributes]
         if also:
             data["also"] = [answers.compare(one, products) for one in also]
-        return ToolResult(name="compare_products", arguments={}, ok=True, data=data)
+        arguments = {"product_ids": list(args.product_ids)}  # kept: "which of those two ..." next
+        return ToolResult(name="compare_products", arguments=arguments, ok=True, data=data)
 
     async def _add_to_cart(self, session: Session, args: AddToCart) -> ToolResult:
         problem = await self._why_unbuyable(args.product_id, args.quantity)

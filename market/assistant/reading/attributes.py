@@ -12,7 +12,7 @@ size are read elsewhere (`understanding`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from msgspec import Struct
@@ -45,7 +45,8 @@ _UNITS = {
 _UNIT = "|".join(re.escape(unit) for unit in sorted(_UNITS, key=len, reverse=True))
 _QUANTITY = re.compile(
     rf"(?P<at_least>\bat\s+least\s+|\bminimum\s+(?:of\s+)?|\bover\s+|\bmore\s+than\s+)?"
-    rf"(?P<at_most>\bat\s+most\s+|\bup\s+to\s+|\bmaximum\s+(?:of\s+)?|\bless\s+than\s+|\bunder\s+)?"
+    rf"(?P<at_most>\bat\s+most\s+|\bup\s+to\s+|\bmaximum\s+(?:of\s+)?|\bless\s+than\s+|\bunder\s+|"
+    rf"\b(?:nothing|none|no|not)\s+(?:over|above|more\s+than|bigger\s+than|larger\s+than)\s+)?"
     rf"(?<![\w.])(?P<number>\d+(?:\.\d+)?|{_NUMBER_WORDS})\s*-?\s*(?P<unit>{_UNIT})(?![\w])"
     rf"(?P<after>\s*(?:\+|or\s+more|or\s+bigger|or\s+larger|or\s+above|minimum|min\b|plus|at\s+least|or\s+less|"
     rf"or\s+fewer|or\s+smaller|max\b|maximum|tops|at\s+most))?",
@@ -113,6 +114,9 @@ class AttributeReading(Struct, frozen=True, kw_only=True):
 
 
 _ASKED_WHICH = re.compile(r"\b(?:what|which)\s+(?:kind\s+of\s+|sort\s+of\s+|type\s+of\s+)?$", re.IGNORECASE)
+_ASKED_OF = re.compile(  # "what fabric is it", not "what men's running shoes do you have"
+    r"\s+(?:is|are|was|were|does|do|did)\s+(?:it|they|this|that|these|those|the|its|their)\b", re.IGNORECASE
+)
 
 
 def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> AttributeReading:
@@ -125,7 +129,7 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
         *_first_words(text, keys, vocabulary.attribute_values),
     ]
     for key, value, start, end in said:
-        if _ASKED_WHICH.search(text[:start]):
+        if _ASKED_WHICH.search(text[:start]) and _ASKED_OF.match(text[end:]):
             continue  # "what fabric is it?": the attribute asked about, no value wanted
         target = excluded if turned_down(text, start, end) else wanted
         if value not in target.get(key, []):
@@ -161,6 +165,20 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
         wanted[key] = [value for value in wanted[key] if value in chosen]
         if others:
             excluded.setdefault(key, []).extend(value for value in others if value not in excluded.get(key, []))
+    if (
+        "height" in keys
+        and "height" not in wanted
+        and _TALL.search(text)
+        and not turned_down_word(text, "tall")
+        and (tall := _top_third(vocabulary.attribute_values.get("height", ())))
+    ):
+        wanted["height"] = tall  # "a really tall cat tree": the tallest third of the heights sold
+    for key, value in _bare_decimals(text, keys, vocabulary.attribute_values):
+        if value not in wanted.get(key, []):
+            wanted.setdefault(key, []).append(value)  # "mechanical pencils then, 0.5": 0.5 mm tips
+    for key, value in _last_words_turned_down(text, keys, vocabulary.attribute_values):
+        if value not in wanted.get(key, []) and value not in excluded.get(key, []):
+            excluded.setdefault(key, []).append(value)  # "nothing nonstick": ceramic nonstick neither
     for key, values in excluded.items():  # "no leather of any kind": bonded and vegan leather neither
         values += [
             other
@@ -172,6 +190,64 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
         wanted={key: tuple(dict.fromkeys(values)) for key, values in wanted.items()},
         excluded={key: tuple(dict.fromkeys(values)) for key, values in excluded.items()},
     )
+
+
+_TALL = re.compile(r"\b(?:tall|taller|tallest)\b", re.IGNORECASE)
+
+
+def _top_third(values: Sequence[str]) -> list[str]:
+    """The highest third of the values that read as quantities ("48 in", "60 in" of 8 to 60 in)."""
+    read = [(quantities.parse(value), value) for value in values]
+    measured = [(q, value) for q, value in read if q is not None and not q.dimensionless]
+    if len(measured) < 2:
+        return []
+    try:
+        ordered = sorted(measured, key=lambda pair: pair[0].to(measured[0][0].units).magnitude)
+    except Exception:  # noqa: BLE001 (values in units that do not convert to each other)
+        return []
+    return [value for _, value in ordered[len(ordered) * 2 // 3 :]]
+
+
+_BARE_DECIMAL = re.compile(r"(?<![\w.$€£¥])(\d+\.\d+)(?![\d.]|\s*(?:[a-z%°\"']|\$))", re.IGNORECASE)
+
+
+def _bare_decimals(text: str, keys: list[str], values: Mapping[str, tuple[str, ...]]) -> list[tuple[str, str]]:
+    """(key, value) for a decimal said without its unit that begins the values of one attribute only:
+    "0.5" among pencils is the 0.5 mm tip."""
+    found = []
+    for match in _BARE_DECIMAL.finditer(text):
+        number = match[1]
+        owners = {
+            key: [value for value in values.get(key, ()) if str(value).split(" ", 1)[0] == number]
+            for key in keys
+        }
+        owners = {key: matching for key, matching in owners.items() if matching}
+        if len(owners) == 1:
+            ((key, matching),) = owners.items()
+            found += [(key, value) for value in matching]
+    return found
+
+
+def _last_words_turned_down(
+    text: str, keys: list[str], values: Mapping[str, tuple[str, ...]]
+) -> list[tuple[str, str]]:
+    """(key, value) of the values whose last word is said turned down on its own: "nothing nonstick" turns
+    "ceramic nonstick" down. Only a word that is no value of its own."""
+    found = []
+    for key in keys:
+        for value in values.get(key, ()):
+            words = str(value).lower().split()
+            last = words[-1] if len(words) > 1 else None
+            if not last or len(last) < 4 or last in {str(v).lower() for v in values[key]}:
+                continue
+            for match in re.finditer(rf"(?<![\w-]){re.escape(last)}(?![\w-])", text, re.IGNORECASE):
+                said = text[: match.end()].lower()
+                if any(said.endswith(str(other).lower()) for other in values[key] if other != value):
+                    continue  # "bare cast iron rusts": the value said is cast iron, not vinyl-coated iron
+                if turned_down(text, match.start(), match.end()):
+                    found.append((key, value))
+                    break
+    return found
 
 
 _AGE = re.compile(

@@ -69,6 +69,12 @@ _ASKED_AFTER_THE_TRICK = re.compile(
 
 
 # A message asking for a thing to buy, whatever it is said around: "what can keep her busy", "anything to..."
+# A question about a product talked of: "does it come with the rules in spanish?" asks no translation.
+_OF_A_PRODUCT = re.compile(
+    r"\b(?:does|do|is|are|can|will)\s+(?:it|they|this|that|these|those|the\s+\w+(?:\s+one)?)\s+"
+    r"(?:come|have|include|contain|ship|work|play|support)\b",
+    re.IGNORECASE,
+)
 _ASKS_FOR_A_THING = re.compile(
     r"\bwhat\s+(?:can|could|would|should|will|do\s+you\s+have\s+that)\s+(?:\w+\s+)?(?:keep|help|get|buy|use|wear)\b|"
     r"\b(?:anything|something|stuff|things?)\s+(?:to|that|for)\s+(?:keep|help|stop|make|get|wear|use|do)\b",
@@ -120,7 +126,7 @@ def read(text: str, *, shopping: bool) -> Reading:
         return Reading("identity")  # "r u a real person or a bot"
     if _ARITHMETIC.search(text):
         return Reading("off_topic")
-    if phrases["off_topic"].search(text) and not _ASKS_FOR_A_THING.search(text):
+    if phrases["off_topic"].search(text) and not (_ASKS_FOR_A_THING.search(text) or _OF_A_PRODUCT.search(text)):
         # "good evening! quick one - what's the capital of Australia?" (not "it's going to rain all weekend,
         # what can keep her busy?": the weather is why a thing is wanted)
         return Reading("off_topic")

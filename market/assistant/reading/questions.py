@@ -133,12 +133,15 @@ def read_question(
             for _, start, end, key in kept
             if (start, end) in values
             and not _EITHER_OR.match(text, end)  # "titanium or steel?": which
-            and not _WHICH_BEFORE.search(text[:start])  # "what fabric is it?": which material
+            and not (_WHICH_BEFORE.search(text[:start]) and _ASKED_OF.match(text[end:]))  # "what fabric is it?"
         )
     )
     return Question(properties=properties, country=country, named=named)
 
 
+_ASKED_OF = re.compile(
+    r"\s+(?:is|are|was|were|does|do|did)\s+(?:it|they|this|that|these|those|the|its|their)\b", re.IGNORECASE
+)
 _WHICH_BEFORE = re.compile(r"\b(?:what|which)\s+(?:kind\s+of\s+|sort\s+of\s+|type\s+of\s+)?$", re.IGNORECASE)
 
 

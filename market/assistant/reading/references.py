@@ -79,6 +79,10 @@ _NUMBERED = re.compile(
     r"|\b(?:number|no\.)\s+(?P<w>one|two|three|four|five|six|seven|eight|nine|ten)\b",  # "number two please"
     re.IGNORECASE,
 )
+_WORD_PLACE = r"(?:one|two|three|four|five|six)"
+_NUMBERS_IN_WORDS = re.compile(
+    rf"\b(?:numbers|nos\.?)\s+(?P<a>{_WORD_PLACE})\s*(?:,|and|&|or)\s*(?P<b>{_WORD_PLACE})\b", re.IGNORECASE
+)
 _NUMBER_LIST = re.compile(
     r"(?<![\w$€£¥.])\d{1,2}(?:\s*(?:,|and|&|or|vs\.?|versus)\s*\d{1,2}\b)+(?![.,]\d)", re.IGNORECASE
 )
@@ -162,6 +166,10 @@ def _mentions(text: str, shown: Sequence[ShownProduct]) -> list[tuple[int, list[
             word = (match.group(group) or match.group("w") if group == "n" else match.group(group)).lower()
             index = _ORDINALS[word] if group == "ordinal" else _count(word)
             take(match, [ordered[index - 1]] if 1 <= index <= len(ordered) else [])
+    for match in list(_NUMBERS_IN_WORDS.finditer(masked)):  # "of numbers two and three"
+        indexes = [_count(match["a"]), _count(match["b"])]
+        if all(1 <= index <= len(ordered) for index in indexes):
+            take(match, [ordered[index - 1] for index in indexes])
     for match in list(_TOP_ONE.finditer(masked)):
         take(match, ordered[:1])
     for match in list(_NUMBER_LIST.finditer(masked)):

@@ -74,7 +74,7 @@ _QUANTITY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(?:a\s+)?couple(?:\s+of)?\b", "all"),
         (r"\ba\s+pair\s+of\b", "all"),
         (rf"\b{_Q}\s+(?:pairs?|units?|items?|sets?|boxes|bottles|copies)(?:\s+of)?\b", "all"),
-        (rf"\b{_Q}\s+of\s+(?=(?:them|those|these|it|that|each|the|my)\b)", "all"),
+        (rf"\b{_Q}\s+(?:pieces\s+|pcs\s+)?of\s+(?=(?:them|those|these|it|that|each|the|my)\b)", "all"),
         (rf"\b{_ORDERING}\s+{_Q}(?!\s*(?:{UNIT}|-))", "n"),
         (rf"\b{_Q}\s+(?!(?:{UNIT}|in\b|of\b|or\b|and\b|to\b|x\b|-))(?=[a-z])", "n"),
     )

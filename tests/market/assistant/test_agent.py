@@ -194,6 +194,19 @@ async def test_details_compare_add_view_and_remove_by_reference(shop, db) -> Non
     assert ids["velocity"] in shown
 
 
+async def test_those_two_after_a_comparison_are_the_two_compared(shop) -> None:
+    use(shop, local(), FixedClassifier(["search", "compare", "compare"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "running shoes")
+    first = await say(shop, conversation, "of numbers two and three, which is cheaper?")
+    assert first["reply"].startswith("Price — the second") and "the third" in first["reply"]
+
+    again = await say(shop, conversation, "and which of those two is dearer?")
+
+    assert again["reply"].startswith("Price — the second") and "the third" in again["reply"]
+    assert "the first" not in again["reply"]
+
+
 async def test_the_product_a_comparison_picked_is_the_one_added(shop) -> None:
     use(shop, local(), FixedClassifier(["search", "compare", "add_to_cart"]))
     conversation = await converse(shop)

@@ -169,3 +169,23 @@ def test_a_bare_number_with_a_price_word_is_a_budget_not_a_size() -> None:
 def test_a_size_told_by_age_weight_or_bigness(text: str, size: str) -> None:
     intent = read(layer(None, []), text, History(), currency="USD")
     assert intent.slots.size == size
+
+
+def test_a_size_said_bare_is_a_filter_and_no_search_word() -> None:
+    from market.assistant.agent.state import DialogueState, Need
+
+    bed = History(state=DialogueState(need=Need(words="dog bed", category="Pet Supplies > Dogs > Beds")))
+    intent = read(layer(None, []), "He's a big lad so large or extra large, and memory foam I think", bed,
+                  currency="USD")  # fmt: skip
+    assert intent.slots.size == "extra large" and "extra" not in intent.words.split()
+    assert not intent.title_words or "extra" not in intent.title_words
+
+
+def test_a_time_or_a_measure_is_no_size_correction() -> None:
+    for text in ("a puzzle feeder so he stops inhaling his dinner in 10 seconds", "a soft toy, around 8 inches"):
+        assert read(layer(None, []), text, _need_with_size("13", "Shoes > Running"), currency="USD").slots.size is None
+
+
+def test_months_in_a_story_are_no_baby_size() -> None:
+    said = "running shoes but NOT stridewell, my last pair fell apart in 2 months"
+    assert read(layer(None, []), said, History(), currency="USD").slots.size is None
