@@ -163,12 +163,14 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     for word in dropped:
         said = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", " ", said)
     slots = layer.understand(said, vocabulary, currency_default=currency)
+    # the kind said, or the one looked at: "on reflection a large would fit better" of the hoodies shown
+    sized_kind = slots.category or (history.state.need.category if history.state.need else None)
     if (
         slots.size is None
-        and slots.category
+        and sized_kind
         and (
-            sized := _sized_here(said, slots.category, vocabulary)
-            or _described_size(clean, slots.category, vocabulary)
+            sized := _sized_here(said, sized_kind, vocabulary)
+            or _described_size(clean, sized_kind, vocabulary)
         )
     ):
         slots = msgspec.structs.replace(slots, size=sized)  # "medium dog collar": its products come in sizes
@@ -539,7 +541,8 @@ _BARE_SIZE = re.compile(
 
 # Who or what it is for, described by size: "he's a big lad", "she'll be huge", "a tiny pup".
 _DESCRIBED_SIZE = re.compile(
-    r"\b(?P<large>huge|massive|giant|enormous|big\s+(?:lad|boy|girl|dog|breed|fella|guy|chap|one)|large\s+breed)\b"
+    r"\b(?P<large>huge|massive|giant|enormous|big\s+(?:lad|boy|girl|dog|breed|fella|guy|chap|one)|large\s+breed|"
+    r"(?:going\s+to|gonna|will|'ll)\s+(?:be|get)\s+(?:really\s+|very\s+|so\s+)?(?:big|huge))\b"
     r"|\b(?P<small>tiny|teeny|little\s+(?:lad|boy|girl|dog|pup|puppy|one)|small\s+breed|toy\s+breed)\b",
     re.IGNORECASE,
 )

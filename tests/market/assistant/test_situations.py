@@ -189,3 +189,21 @@ def test_a_time_or_a_measure_is_no_size_correction() -> None:
 def test_months_in_a_story_are_no_baby_size() -> None:
     said = "running shoes but NOT stridewell, my last pair fell apart in 2 months"
     assert read(layer(None, []), said, History(), currency="USD").slots.size is None
+
+
+@pytest.mark.parametrize(
+    ("category", "text", "size"),
+    [("Apparel > Tops", "Hmm, on reflection a large would fit better over layers", "large"),
+     ("Pet Supplies > Dogs > Toys", "large ones, he's a 35kg lab. and no plush", "large"),
+     ("Pet Supplies > Dogs > Beds", "lets start with a bed. she's a lab puppy so she's going to be big", "large")],
+)  # fmt: skip
+def test_a_size_said_of_the_kind_looked_at(category: str, text: str, size: str) -> None:
+    from market.assistant.agent.state import DialogueState, Need
+
+    looking = History(state=DialogueState(need=Need(words="things", category=category)))
+    assert read(layer(None, []), text, looking, currency="USD").slots.size == size
+
+
+def test_a_double_bed_is_a_full_one() -> None:
+    intent = read(layer(None, []), "ok bedroom first i guess. a quilt for a double bed", History(), currency="USD")
+    assert intent.attributes.wanted.get("bed_size") == ("full",)
