@@ -76,8 +76,13 @@ def server_running(pgdata: Path) -> bool:
 
 
 def start_again(pgdata: Path) -> None:
-    """Start the server in `pgdata` again; raises if it does not run afterwards."""
-    db.start_embedded_postgres(pgdata)
+    """Start the server in `pgdata` again; raises RuntimeError if it does not run afterwards (a later try may
+    succeed)."""
+    try:
+        db.start_embedded_postgres(pgdata)
+    except AssertionError as exc:  # embedded-postgres asserts the new server runs: while the killed one's
+        # processes still hold its shared memory, PostgreSQL refuses to start
+        raise RuntimeError("the server did not start: the last one's processes are not gone yet") from exc
     if not server_running(pgdata):  # embedded-postgres takes a dead process not yet reaped for a live one
         raise RuntimeError("the last server process has died but is not gone yet")
 

