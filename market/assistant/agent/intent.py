@@ -21,7 +21,15 @@ from market.assistant.agent.carried import Missing, missing_brand, missing_produ
 from market.assistant.agent.history import History
 from market.assistant.agent.state import Need
 from market.assistant.agent.tools import confirms_checkout
-from market.assistant.reading import language, policy, references, spelling, synonyms, understanding
+from market.assistant.reading import (
+    language,
+    policy,
+    quantities,
+    references,
+    spelling,
+    synonyms,
+    understanding,
+)
 from market.assistant.reading.amounts import WORD_NUMBER, parse_number, read_budget
 from market.assistant.reading.attributes import (
     AttributeReading,
@@ -580,19 +588,17 @@ def _size_again(text: str, slots: Slots, vocabulary: Vocabulary) -> str | None:
     a count or a measure, and only a size the catalog has."""
     if slots.has_budget or slots.quantity:
         return None
-    sizes = [found["number"] for found in _BARE_NUMBER.finditer(text)]
-    halves = [bool(found["half"]) for found in _BARE_NUMBER.finditer(text)]
-    if len(sizes) != 1 or (number := parse_number(sizes[0])) is None:
+    found = list(_BARE_NUMBER.finditer(text))
+    if len(found) != 1 or (number := parse_number(found[0]["number"])) is None:
         return None
-    said = number + (Decimal("0.5") if halves[0] else 0)
-    spelled = f"{said:f}".rstrip("0").rstrip(".") if "." in f"{said:f}" else f"{said:f}"
-    return vocabulary.size_by_word.get(spelled)
+    said = number + (Decimal("0.5") if found[0]["half"] else 0)
+    return vocabulary.size_by_word.get(f"{said.normalize():f}")  # 9.5, 10 (not 1E+1)
 
 
 # A pet's weight, whose size of bed, collar or coat it tells: "my lab is 80 pounds", "he's ninety lbs".
 _PET = r"(?:dog|dogs|pup|puppy|lab|labrador|retriever|shepherd|husky|boxer|terrier|he|she|he's|she's|boy|girl)"
 _PET_WEIGHT = re.compile(
-    rf"\b{_PET}\s+(?:is|weighs|'s)?\s*(?:about|around|like|over|nearly|almost)?\s*"
+    rf"\b{_PET}\s+(?:is|weighs|'s)?\s*(?:an?\s+)?(?:about|around|like|over|nearly|almost)?\s*"
     rf"(?P<number>\d+(?:\.\d+)?|{WORD_NUMBER})\s*(?P<unit>pounds?|lbs?|kilos?|kgs?|kilograms?)\b",
     re.IGNORECASE,
 )
@@ -623,9 +629,9 @@ def _size_for_months(match: re.Match[str], vocabulary: Vocabulary) -> str | None
 
 def _in_pounds(match: re.Match[str]) -> float | None:
     number = parse_number(match["number"])
-    if number is None:
-        return None
-    return float(number) * (2.2 if match["unit"].lower().startswith("k") else 1.0)
+    weight = quantities.parse(f"{number} {match['unit']}") if number is not None else None
+    pounds = quantities.comparable([quantities.parse("1 lb"), weight]) if weight is not None else None
+    return float(pounds[1]) if pounds else None  # "40 kilo" in pounds, by the units library
 
 
 def _sized_here(text: str, category: str, vocabulary: Vocabulary) -> str | None:

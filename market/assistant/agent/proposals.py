@@ -261,8 +261,9 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
 
 # Asking again for what was refused: "pleeeease", "come on", "just this once", "it's my birthday".
 _PLEA = re.compile(
-    r"\bple{2,}a*s+e*\b|\bplea{2,}s+e*\b|\bpleas{2,}e*\b|^\W*(?:please|pls|plz)\W*$|\bpretty\s+please\b|\bcome\s+on\b|\bjust\s+(?:this\s+)?once\b|\bit'?s\s+my\s+birthday\b|"
-    r"\bi\s+(?:beg|promise)\b|\bnobody\s+will\s+know\b|\bjust\s+this\s+one\s+time\b",
+    r"\bple{2,}a*s+e*\b|\bplea{2,}s+e*\b|\bpleas{2,}e*\b|^\W*(?:please|pls|plz)\W*$|\bpretty\s+please\b|"
+    r"\bcome\s+on\b|\bjust\s+(?:this\s+)?once\b|\bjust\s+this\s+one\s+time\b|\bit'?s\s+my\s+birthday\b|"
+    r"\bi\s+(?:beg|promise)\b|\bnobody\s+will\s+know\b",
     re.IGNORECASE,
 )
 

@@ -20,6 +20,7 @@ from msgspec import Struct
 from market.assistant.reading import quantities
 from market.assistant.reading.amounts import parse_number
 from market.assistant.reading.language import english_words, names_no_product
+from market.assistant.reading.questions import asks_which
 from market.assistant.reading.vocabulary import Vocabulary
 from market.assistant.reading.words import LEAVING_OUT
 
@@ -113,10 +114,6 @@ class AttributeReading(Struct, frozen=True, kw_only=True):
     excluded: dict[str, tuple[str, ...]] = {}
 
 
-_ASKED_WHICH = re.compile(r"\b(?:what|which)\s+(?:kind\s+of\s+|sort\s+of\s+|type\s+of\s+)?$", re.IGNORECASE)
-_ASKED_OF = re.compile(  # "what fabric is it", not "what men's running shoes do you have"
-    r"\s+(?:is|are|was|were|does|do|did)\s+(?:it|they|this|that|these|those|the|its|their)\b", re.IGNORECASE
-)
 
 
 def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> AttributeReading:
@@ -129,7 +126,7 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
         *_first_words(text, keys, vocabulary.attribute_values),
     ]
     for key, value, start, end in said:
-        if _ASKED_WHICH.search(text[:start]) and _ASKED_OF.match(text[end:]):
+        if asks_which(text, start, end):
             continue  # "what fabric is it?": the attribute asked about, no value wanted
         target = excluded if turned_down(text, start, end) else wanted
         if value not in target.get(key, []):
@@ -198,14 +195,12 @@ _TALL = re.compile(r"\b(?:tall|taller|tallest)\b", re.IGNORECASE)
 def _top_third(values: Sequence[str]) -> list[str]:
     """The highest third of the values that read as quantities ("48 in", "60 in" of 8 to 60 in)."""
     read = [(quantities.parse(value), value) for value in values]
-    measured = [(q, value) for q, value in read if q is not None and not q.dimensionless]
-    if len(measured) < 2:
+    measured = [(quantity, value) for quantity, value in read if quantity is not None and not quantity.dimensionless]
+    amounts = quantities.comparable([quantity for quantity, _ in measured]) if len(measured) >= 2 else None
+    if amounts is None:  # fewer than two, or in units that do not convert to each other
         return []
-    try:
-        ordered = sorted(measured, key=lambda pair: pair[0].to(measured[0][0].units).magnitude)
-    except Exception:  # noqa: BLE001 (values in units that do not convert to each other)
-        return []
-    return [value for _, value in ordered[len(ordered) * 2 // 3 :]]
+    ordered = [value for _, (_, value) in sorted(zip(amounts, measured, strict=True), key=lambda pair: pair[0])]
+    return ordered[len(ordered) * 2 // 3 :]
 
 
 _BARE_DECIMAL = re.compile(r"(?<![\w.$€£¥])(\d+\.\d+)(?![\d.]|\s*(?:[a-z%°\"']|\$))", re.IGNORECASE)
@@ -235,10 +230,11 @@ def _last_words_turned_down(
     "ceramic nonstick" down. Only a word that is no value of its own."""
     found = []
     for key in keys:
+        own = {str(value).lower() for value in values.get(key, ())}
         for value in values.get(key, ()):
             words = str(value).lower().split()
             last = words[-1] if len(words) > 1 else None
-            if not last or len(last) < 4 or last in {str(v).lower() for v in values[key]}:
+            if not last or len(last) < 4 or last in own:
                 continue
             for match in re.finditer(rf"(?<![\w-]){re.escape(last)}(?![\w-])", text, re.IGNORECASE):
                 said = text[: match.end()].lower()

@@ -21,7 +21,8 @@ _ALIASES = {
     "ft": "foot", "qt": "quart", "l": "liter", "ml": "milliliter", "lb": "pound", "lbs": "pound",
     "kg": "kilogram", "g": "gram", "oz": "ounce", "w": "watt", "kw": "kilowatt", "mm": "millimeter",
     "cm": "centimeter", "m": "meter", "mah": "milliampere_hour", "h": "hour", "hr": "hour", "hrs": "hour",
-    "min": "minute", "mins": "minute", "": "dimensionless",
+    "min": "minute", "mins": "minute", "kgs": "kilogram", "kilo": "kilogram", "kilos": "kilogram",
+    "": "dimensionless",
 }  # fmt: skip
 
 

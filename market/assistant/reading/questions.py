@@ -133,16 +133,22 @@ def read_question(
             for _, start, end, key in kept
             if (start, end) in values
             and not _EITHER_OR.match(text, end)  # "titanium or steel?": which
-            and not (_WHICH_BEFORE.search(text[:start]) and _ASKED_OF.match(text[end:]))  # "what fabric is it?"
+            and not asks_which(text, start, end)  # "what fabric is it?": which material
         )
     )
     return Question(properties=properties, country=country, named=named)
 
 
+_WHICH_BEFORE = re.compile(r"\b(?:what|which)\s+(?:kind\s+of\s+|sort\s+of\s+|type\s+of\s+)?$", re.IGNORECASE)
 _ASKED_OF = re.compile(
     r"\s+(?:is|are|was|were|does|do|did)\s+(?:it|they|this|that|these|those|the|its|their)\b", re.IGNORECASE
 )
-_WHICH_BEFORE = re.compile(r"\b(?:what|which)\s+(?:kind\s+of\s+|sort\s+of\s+|type\s+of\s+)?$", re.IGNORECASE)
+
+
+def asks_which(text: str, start: int, end: int) -> bool:
+    """Whether the value said at `text[start:end]` names the attribute asked about, not a value wanted:
+    "what fabric is it?" (not "what men's running shoes do you have")."""
+    return bool(_WHICH_BEFORE.search(text[:start]) and _ASKED_OF.match(text[end:]))
 
 
 def read_comparison(text: str) -> Comparison | None:

@@ -163,7 +163,7 @@ def _mentions(text: str, shown: Sequence[ShownProduct]) -> list[tuple[int, list[
                 and _FIRST_OF_ALL.search(masked[: match.start()] + "|" + masked[match.end() :])
             ):
                 continue  # "bed first. one she won't outgrow": the bed before the rest, no position
-            word = (match.group(group) or match.group("w") if group == "n" else match.group(group)).lower()
+            word = (match.group(group) or match.groupdict()["w"]).lower()  # digits, or "number two"
             index = _ORDINALS[word] if group == "ordinal" else _count(word)
             take(match, [ordered[index - 1]] if 1 <= index <= len(ordered) else [])
     for match in list(_NUMBERS_IN_WORDS.finditer(masked)):  # "of numbers two and three"
