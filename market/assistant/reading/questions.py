@@ -20,7 +20,7 @@ from babel.numbers import get_territory_currencies
 from msgspec import Struct
 
 _QUESTION = re.compile(
-    r"\?|^\s*(?:(?:and|so|also|but|ok(?:ay)?|oh)\W+)?(?:is|are|does|do|did|can|could|will|would|what|what's|"
+    r"\?|(?:^|[.!;]\s)\s*(?:(?:and|so|also|but|ok(?:ay)?|oh)\W+)?(?:is|are|does|do|did|can|could|will|would|what|what's|"
     r"whats|which|how|who|where|when|tell\s+me|"
     r"any\s+idea|i\s+wonder)\b",
     re.IGNORECASE,

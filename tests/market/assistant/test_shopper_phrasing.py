@@ -574,3 +574,10 @@ def test_tall_asks_for_the_tallest_heights(words: Vocabulary) -> None:
     tallest = max(int(value.split()[0]) for value in words.attribute_values["height"])
     assert f"{tallest} in" in heights and len(heights) < len(words.attribute_values["height"])
     assert "height" not in read_attributes("a cat tree, not too tall", words, "Pet Supplies > Cats").wanted
+
+
+def test_a_question_after_a_word_of_its_own_is_a_question() -> None:
+    from market.assistant.reading.questions import is_question
+
+    assert is_question("fair. what fabric is it then") and is_question("great! is it waterproof")
+    assert not is_question("ok. show me tents")
