@@ -71,7 +71,8 @@ class MessageAnswer(Struct, kw_only=True, omit_defaults=True):
     products: list[ShownCard]
     turn: int
     cart: CartView | None = None
-    checkout: CheckoutStarted | None = None
+    checkout: CheckoutStarted | None = None  # the payment page, the first when there are several
+    checkouts: list[CheckoutStarted] = []  # every payment page: a cart in several currencies has one each
 
 
 class TurnView(Struct, kw_only=True):

@@ -6,7 +6,8 @@
     products  {"products": [card, ...]}          each time a tool shows products; a card a search showed
                                                  carries that search's `search_id`
     cart      the cart (as GET /v1/carts/{id})    each time the cart changes
-    checkout  {"checkout_url": ..., "order_id": ...}
+    checkout  {"checkout_url": ..., "order_id": ..., once per payment page: a cart in several
+               "total": money}                   currencies has one each
     text      {"text": "..."}                    the reply, in chunks, once it is grounded
     done      {"turn": n}                        the turn is stored
     error     {"error": {status, code, message}} the turn failed (nothing stored)
@@ -160,7 +161,8 @@ class ConversationController(Controller):
                 products=shown_cards(outcome.products, turn_searches(outcome)),
                 turn=turn,
                 cart=outcome.cart,
-                checkout=outcome.checkout,
+                checkout=outcome.checkouts[0] if outcome.checkouts else None,
+                checkouts=outcome.checkouts,
             )
         )
 

@@ -164,7 +164,7 @@ async def _view(conn: asyncpg.Connection, cart: asyncpg.Record) -> CartView:
         sellers=list(groups.values()),
         totals=[Money(amount, currency) for currency, amount in sorted(totals.items())],
         item_count=sum(row.quantity for row in rows),
-        purchasable=purchasable and len(totals) == 1,
+        purchasable=purchasable,
         created_at=cart["created_at"],
         updated_at=cart["updated_at"],
     )

@@ -44,7 +44,7 @@ async def checkout(
 ) -> OrderView:
     """Turn the cart into a pending order and start its payment; see the module's docstring."""
     _check_request(data)
-    order_id = await place_order(pool, settings, cart_id, data.flow)
+    order_id = await place_order(pool, settings, cart_id, data.flow, currency=data.currency)
     metadata = {"order_id": str(order_id), "cart_id": str(cart_id)}
     if data.email:
         metadata["email"] = data.email
@@ -80,22 +80,24 @@ async def place_order(
     flow: str,
     *,
     shipping: Mapping[UUID, int] | None = None,
+    currency: str | None = None,
 ) -> UUID:
     """Write the order for everything in the cart and hold its stock, in one transaction.
 
     Prices come from the products table as it is at this moment (the rows are locked), never from the
     client. `shipping`: what each seller charges to ship its part (a checkout session chose it), added to
-    that seller's part and to the total; the platform's fee is taken on the products alone. Raises
-    DomainError: 404 for an unknown cart or a product gone from the catalog, 400 for an empty cart or
-    several currencies, 409 for a seller that cannot be paid or any product short of stock (naming every
-    one; nothing is held then).
+    that seller's part and to the total; the platform's fee is taken on the products alone. `currency`:
+    the order takes only the items priced in it (a payment is in one currency); the rest stay in the cart.
+    Raises DomainError: 404 for an unknown cart or a product gone from the catalog, 400 for an empty cart,
+    a currency it does not hold, or several currencies with none chosen, 409 for a seller that cannot be
+    paid or any product short of stock (naming every one; nothing is held then).
     """
     shipping = shipping or {}
     async with pool.acquire() as conn, conn.transaction():
         cart = await cart_store.get_cart(conn, cart_id, for_update=True)  # one checkout of a cart at a time
         if cart is None:
             raise NotFound("cart_not_found", f"No cart {cart_id}.", where="path.cart_id")
-        rows = await cart_items(conn, cart_id, lock_products=True)
+        rows = _in_currency(await cart_items(conn, cart_id, lock_products=True), currency)
         currency = _check_cart(rows)
         lines = await _priced_lines(conn, rows, settings.take_rate_bps)
         total = sum(line.line_amount for line in lines)
@@ -170,6 +172,19 @@ def _check_request(data: CheckoutIn) -> None:
         )
 
 
+def _in_currency(rows: list[CartItem], currency: str | None) -> list[CartItem]:
+    """The cart's items a checkout in `currency` takes; every item when none is chosen."""
+    if currency is None:
+        return rows
+    chosen = [row for row in rows if row.terms.currency == currency]
+    if rows and not chosen:
+        held = ", ".join(sorted({row.terms.currency for row in rows}))
+        raise InvalidInput.invalid(
+            "body.currency", f"the cart holds no product priced in {currency} (it holds {held})"
+        )
+    return chosen
+
+
 def _check_cart(rows: list[CartItem]) -> str:
     """The cart's one currency, after refusing what no payment can fix."""
     if not rows:
@@ -186,7 +201,7 @@ def _check_cart(rows: list[CartItem]) -> str:
         raise InvalidInput(
             "mixed_currencies",
             f"One order is paid in one currency; this cart has {', '.join(currencies)}."
-            " Check out each separately.",
+            " Check out once per currency, naming it in `currency`.",
             where="items",
             details=[
                 ErrorDetail(

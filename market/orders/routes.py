@@ -79,7 +79,9 @@ class CartController(Controller):
             "Prices come from the catalog now; stock is held for AGORA_RESERVATION_MINUTES. "
             "`checkout_session`: the answer's `checkout_url` is Stripe's payment page. `payment_intent`: "
             "pays at once with `payment_method`; the answer is paid, or pending with `payment.status` "
-            "requires_action (3-D Secure) and its `client_secret`. A declined card answers 402."
+            "requires_action (3-D Secure) and its `client_secret`. A declined card answers 402. A payment is "
+            "in one currency: a cart priced in several is checked out once per `currency`, each order taking "
+            "that currency's items; the rest stay in the cart."
         ),
     )
     async def checkout(

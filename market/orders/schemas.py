@@ -12,7 +12,7 @@ from uuid import UUID
 from msgspec import Meta, Struct
 
 from market.core.db import BIGINT_MAX
-from market.core.money import Money
+from market.core.money import CurrencyCode, Money
 
 SessionId = Annotated[str, Meta(min_length=1, max_length=200)]
 Quantity = Annotated[int, Meta(ge=0, le=1000, description="units wanted; 0 removes the product")]
@@ -60,7 +60,7 @@ class CartView(Struct, kw_only=True):
     sellers: list[CartSellerGroup]
     totals: list[Money]  # one per currency; checkout needs exactly one
     item_count: int
-    purchasable: bool  # every line can be bought now and there is one currency
+    purchasable: bool  # every line can be bought now (each currency is paid as an order of its own)
     created_at: datetime
     updated_at: datetime
 
@@ -72,6 +72,9 @@ class CheckoutIn(Struct, forbid_unknown_fields=True, kw_only=True):
     flow: PaymentFlow
     payment_method: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
     email: Email | None = None
+    # A payment is in one currency: a cart holding several is checked out once per currency, each order
+    # taking only the items priced in it; the others stay in the cart.
+    currency: CurrencyCode | None = None
 
 
 class PaymentView(Struct, kw_only=True, omit_defaults=True):

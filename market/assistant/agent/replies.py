@@ -123,13 +123,25 @@ def _reply_for(name: str, data: dict[str, Any]) -> str:
     if name == "view_cart":
         return cart_text(data["cart"])
     if name == "start_checkout":
-        return (
-            f"Your order is placed and its items are held for you. Total: {data['total']['text']}. "
-            f"Pay on Stripe's secure page: {data['checkout_url']}"
-        )
+        return _checkout(data)
     if name == "ask_clarifying_question":
         return data["question"]
     return ""
+
+
+def _checkout(data: dict[str, Any]) -> str:
+    refused = "".join(f"\n\nThe items in {one['currency']} could not be ordered: {one['error']}" for one in data.get("refused", []))
+    if "orders" not in data:
+        return (
+            f"Your order is placed and its items are held for you. Total: {data['total']['text']}. "
+            f"Pay on Stripe's secure page: {data['checkout_url']}{refused}"
+        )
+    pages = "\n".join(f"- {order['total']['text']}: {order['checkout_url']}" for order in data["orders"])
+    return (
+        "Your cart holds products priced in different currencies, and a payment is in one currency, so "
+        "there is an order for each, its items held for you. Pay each on Stripe's secure page:\n"
+        f"{pages}{refused}"
+    )
 
 
 def _closed(data: dict[str, Any]) -> str:

@@ -243,22 +243,41 @@ class Toolbox:
             raise Unavailable("payments_disabled", "payments are not configured on this node")
         # One payment page per cart: asked again ("yes, go ahead"), the shopper gets a fresh one
         await checkout.withdraw_open_checkouts(self.pool, self.gateway, session.cart_id, "checked_out_again")
-        order = await checkout.checkout(
-            self.pool, self.gateway, self.settings, session.cart_id, CheckoutIn(flow="checkout_session")
-        )
-        assert order.checkout_url is not None  # the hosted flow always answers with its page
-        data = {
-            "order_id": str(order.order_id),
-            "total": replies.money_json(order.total.amount, order.total.currency),
-            "checkout_url": order.checkout_url,
-        }
-        return ToolResult(
-            name="start_checkout",
-            arguments={},
-            ok=True,
-            data=data,
-            checkout=CheckoutStarted(checkout_url=order.checkout_url, order_id=order.order_id),
-        )
+        cart = await carts.get_cart(self.pool, session.cart_id)
+        # A payment is in one currency: a cart priced in several gets an order and a page for each.
+        currencies = [total.currency for total in cart.totals] if len(cart.totals) > 1 else [None]
+        started: list[CheckoutStarted] = []
+        refused: list[dict[str, str]] = []
+        errors: list[DomainError] = []
+        for currency in currencies:
+            try:
+                order = await checkout.checkout(
+                    self.pool,
+                    self.gateway,
+                    self.settings,
+                    session.cart_id,
+                    CheckoutIn(flow="checkout_session", currency=currency),
+                )
+            except DomainError as exc:
+                errors.append(exc)
+                refused.append({"currency": currency or "", "error": exc.message})
+                continue
+            assert order.checkout_url is not None  # the hosted flow always answers with its page
+            started.append(CheckoutStarted(order.checkout_url, order.order_id, order.total))
+        if not started:  # nothing to pay: the reason, as for a one-currency cart
+            raise errors[0]
+        orders = [
+            {
+                "order_id": str(one.order_id),
+                "total": replies.money_json(one.total.amount, one.total.currency),
+                "checkout_url": one.checkout_url,
+            }
+            for one in started
+        ]
+        data: dict[str, Any] = orders[0] if len(currencies) == 1 else {"orders": orders}
+        if refused:
+            data["refused"] = refused
+        return ToolResult(name="start_checkout", arguments={}, ok=True, data=data, checkouts=started)
 
     async def _ask_clarifying_question(self, session: Session, args: AskClarifyingQuestion) -> ToolResult:
         data = {"question": args.question} | ({"options": args.options} if args.options else {})

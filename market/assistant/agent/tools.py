@@ -218,6 +218,7 @@ class ProductCard(Struct, kw_only=True, omit_defaults=True):
 class CheckoutStarted(Struct):
     checkout_url: str
     order_id: UUID
+    total: Money
 
 
 class ToolResult(Struct, kw_only=True):
@@ -230,4 +231,4 @@ class ToolResult(Struct, kw_only=True):
     products: list[ProductCard] = []
     search_id: UUID | None = None
     cart: CartView | None = None
-    checkout: CheckoutStarted | None = None
+    checkouts: list[CheckoutStarted] = []  # one payment page per currency of the cart

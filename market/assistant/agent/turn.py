@@ -89,7 +89,7 @@ class TurnOutcome(msgspec.Struct, kw_only=True):
     state: DialogueState
     products: list[ProductCard]
     cart: CartView | None
-    checkout: CheckoutStarted | None
+    checkouts: list[CheckoutStarted]  # the payment pages started this turn: one per currency of the cart
     intent: dict[str, Any]
     calls: list[CallRecord]
     products_shown: list[dict[str, Any]]
@@ -193,7 +193,7 @@ class Agent:
             state=proposal.state if proposal.state is not None else history.state,
             products=shown.products if shown else [],
             cart=carts[-1] if carts else None,
-            checkout=next((result.checkout for result in turn.results if result.checkout), None),
+            checkouts=[page for result in turn.results for page in result.checkouts],
             intent=intent.record()
             | {"query": _searched(turn) or intent.slots.query or None}
             | ({"reply_kind": proposal.kind} if proposal.kind else {})
@@ -350,9 +350,10 @@ class Agent:
             await turn.emit("products", result.products)
         if result.cart is not None:
             await turn.emit("cart", result.cart)
-        if result.checkout is not None:
+        if result.checkouts:
             turn.asked_checkout = True  # "yes, go ahead" next gives the payment page again
-            await turn.emit("checkout", result.checkout)
+        for page in result.checkouts:
+            await turn.emit("checkout", page)
         return result
 
     async def _confirm_checkout(self, turn: _Turn) -> None:

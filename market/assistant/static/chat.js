@@ -279,7 +279,8 @@
 
   function renderCheckout(bubble, checkout) {
     if (!checkout || typeof checkout.checkout_url !== "string" || !/^https?:\/\//i.test(checkout.checkout_url)) return;
-    var link = el("a", "pay", "Pay on the secure page");
+    var amount = checkout.total ? " " + money(checkout.total) : "";
+    var link = el("a", "pay", "Pay" + amount + " on the secure page");
     link.href = checkout.checkout_url;
     link.rel = "noopener noreferrer";
     bubble.appendChild(link);
@@ -360,7 +361,9 @@
         var answer = await response.json();
         if (answer.products) onEvent("products", { products: answer.products });
         if (answer.cart) onEvent("cart", answer.cart);
-        if (answer.checkout) onEvent("checkout", answer.checkout);
+        (answer.checkouts || (answer.checkout ? [answer.checkout] : [])).forEach(function (page) {
+          onEvent("checkout", page);
+        });
         onEvent("text", { text: answer.reply || "" });
       }
       if (!turn.reply.textContent) turn.reply.textContent = "(no reply)";

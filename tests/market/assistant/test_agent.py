@@ -475,6 +475,30 @@ async def test_checkout_starts_on_a_plain_request_and_never_on_a_hint_or_a_no(sh
     assert "checkout" not in later and await orders(db) == 1
 
 
+async def test_a_cart_in_two_currencies_gets_a_payment_page_per_currency(shop, db) -> None:
+    stoves = [
+        item("stove", "Kocher Camping Stove", "Bergwerk", "Outdoors > Camping", 4500, "silver")
+        | {"price": {"amount": 4500, "currency": "EUR"}},
+    ]
+    await open_shop(shop, db, stoves, name="Bergwerk Outdoor")
+    use(shop, local(), FixedClassifier(["search", "add_to_cart", "search", "add_to_cart", "checkout"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "yoga mat")
+    await say(shop, conversation, "add the first one")
+    await say(shop, conversation, "a camping stove")
+    await say(shop, conversation, "add the first one")
+
+    started = await say(shop, conversation, "check me out please")
+
+    pages = started["checkouts"]
+    assert sorted(page["total"]["currency"] for page in pages) == ["EUR", "USD"]
+    assert all(page["checkout_url"] in started["reply"] for page in pages)
+    assert "€45.00" in started["reply"] and "$39.99" in started["reply"]
+    assert started["checkout"] == pages[0]
+    placed = await db.fetch("SELECT currency, total_amount FROM orders ORDER BY currency")
+    assert [(row["currency"], row["total_amount"]) for row in placed] == [("EUR", 4500), ("USD", 3999)]
+
+
 async def test_a_cart_changed_after_checkout_closes_the_old_payment_page(shop, db) -> None:
     use(shop, local(), FixedClassifier(["search", "add_to_cart", "checkout", "checkout", "remove_from_cart"]))
     conversation = await converse(shop)

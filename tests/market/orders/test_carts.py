@@ -1,5 +1,6 @@
-"""Carts show today's prices and stock per seller; checkout refuses, with a structured error, what no
-payment could fix: several currencies, a seller that cannot be paid, a product gone from the catalog."""
+"""Carts show today's prices and stock per seller; a cart in several currencies is paid once per currency;
+checkout refuses, with a structured error, what no payment could fix: a seller that cannot be paid, a
+product gone from the catalog."""
 
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ async def test_cart_inputs_are_validated_with_where_and_why(shop):
     assert error(bad_flow) == (400, "invalid_request", "body.flow")
 
 
-async def test_checkout_refuses_a_cart_in_two_currencies(shop, db):
+async def test_a_cart_in_two_currencies_must_name_the_currency_it_checks_out(shop, db):
     usd = await payable_seller(shop, "Trailhead", [product("shoe")])
     eur = await payable_seller(
         shop, "Laufwerk", [product("schuh", price={"amount": 9900, "currency": "EUR"})]
@@ -96,7 +97,38 @@ async def test_checkout_refuses_a_cart_in_two_currencies(shop, db):
         f"items.{usd.products['shoe']}",
         f"items.{eur.products['schuh']}",
     }
+    assert "currency" in error["message"]
     assert await db.fetchval("SELECT count(*) FROM orders") == 0
+
+
+async def test_a_cart_in_two_currencies_is_paid_as_one_order_per_currency(shop, db):
+    usd = await payable_seller(shop, "Trailhead", [product("shoe")])
+    eur = await payable_seller(
+        shop, "Laufwerk", [product("schuh", price={"amount": 9900, "currency": "EUR"})]
+    )
+    shoe, schuh = usd.products["shoe"], eur.products["schuh"]
+    cart_id = await cart_with(shop, {shoe: 1, schuh: 2})
+    pay = {"flow": "payment_intent", "payment_method": "pm_card_visa"}
+
+    assert (await shop.get(f"/v1/carts/{cart_id}")).json()["purchasable"]
+    in_euros = await shop.post(f"/v1/carts/{cart_id}/checkout", json=pay | {"currency": "EUR"})
+    left = (await shop.get(f"/v1/carts/{cart_id}")).json()
+    in_pounds = await shop.post(f"/v1/carts/{cart_id}/checkout", json=pay | {"currency": "GBP"})
+    in_dollars = await shop.post(f"/v1/carts/{cart_id}/checkout", json=pay | {"currency": "USD"})
+
+    assert in_euros.status_code == 201, in_euros.text
+    euro_order = in_euros.json()
+    assert (euro_order["status"], euro_order["total"]) == ("paid", {"amount": 2 * 9900, "currency": "EUR"})
+    assert [line["product_id"] for part in euro_order["sellers"] for line in part["lines"]] == [schuh]
+    assert left["totals"] == [{"amount": 12999, "currency": "USD"}]  # the dollar item waits in the cart
+    assert in_pounds.status_code == 400
+    error = in_pounds.json()["error"]
+    assert (error["code"], error["where"]) == ("invalid_value", "body.currency")
+    assert "GBP" in error["message"] and "USD" in error["message"]
+    assert in_dollars.status_code == 201, in_dollars.text
+    assert in_dollars.json()["total"] == {"amount": 12999, "currency": "USD"}
+    assert (await shop.get(f"/v1/carts/{cart_id}")).json()["item_count"] == 0
+    assert await db.fetchval("SELECT count(*) FROM orders WHERE status = 'paid'") == 2
 
 
 async def test_checkout_refuses_a_seller_without_a_payout_account(shop, db):
