@@ -148,11 +148,12 @@ async def test_server_sent_events_carry_products_cart_checkout_text_and_done(sho
     names = [name for name, _ in paid]
     assert names[0] == "checkout" and names[-1] == "done" and set(names[1:-1]) == {"text"}
     checkout = paid[0][1]
-    assert set(checkout) == {"checkout_url", "order_id"}
+    assert set(checkout) == {"checkout_url", "order_id", "total"}
     text = "".join(data["text"] for name, data in paid if name == "text")
     assert text.endswith(checkout["checkout_url"])
     order = await db.fetchval("SELECT id FROM orders")
     assert str(order) == checkout["order_id"]
+    assert checkout["total"]["currency"] == "USD" and checkout["total"]["amount"] > 0
 
     shown = (await shop.get(f"/v1/conversations/{conversation}")).json()
     assert [turn["turn"] for turn in shown["turns"]] == [1, 2, 3] and shown["cart_id"] is not None
