@@ -189,6 +189,8 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         and (sized := _size_again(said, slots, vocabulary))
     ):
         slots = msgspec.structs.replace(slots, size=sized)  # "size 9", then "no wait, nine and a half"
+    if slots.size and (corrected := _size_corrected(said, vocabulary)):
+        slots = msgspec.structs.replace(slots, size=corrected)  # "size 9. no wait, ten, I went up a size"
     if slots.size:  # "bike helmet size S", "large or extra large": a filter, not words a title must have
         said = re.sub(
             rf"\b(?:size|sz|sized)\s*:?\s*(?:an?\s+)?{re.escape(slots.size)}(?![\w.])",
@@ -251,7 +253,10 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         own = layer.understand(phrase, vocabulary, currency_default=currency).category
         slots = msgspec.structs.replace(slots, category=own)
     unknown = [word for word in _unknown_words(phrase or "", vocabulary) if word not in known]
-    if phrase and asks_if_sold(said):  # "do you sell calculators": a product, whatever else English calls it
+    if phrase and (
+        asks_if_sold(said)  # "do you sell calculators": a product, whatever else English calls it
+        or (asks(said) and _names_unsold(phrase, vocabulary))  # "need a set of golf clubs for my dad"
+    ):
         unknown += [word for word in _asked_unsold(phrase, vocabulary) if word not in unknown]
     named = bool(slots.category or slots.brand or slots.exclude_brands or known)
     reading = trick if trick.kind else policy.read(clean, shopping=named)
@@ -419,7 +424,7 @@ _POUNDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:pounds|pound)\b", re.IGNORECASE)
 # going up into the mountains", "because the old one broke").
 _CLAUSE_END = re.compile(r"[,;.!?]+\s+|\s+-\s+|\s+(?=(?:because|since|cos|cuz|coz)\b)", re.IGNORECASE)
 _REASON = re.compile(
-    r"^(?:because|since|cos|cuz|coz|i|i'm|im|i've|i'd|we|we're|we've|he|he's|she|she's|they|they're|it|it's|"
+    r"^(?:(?:but|and|as|though|although)\s+)?(?:because|since|cos|cuz|coz|i|i'm|im|i've|i'd|we|we're|we've|he|he's|she|she's|they|they're|it|it's|"
     r"my|our|his|her|their|there's|(?:the|those|these|\w+)\s+(?:\w+\s+){0,3}(?:is|are|was|were|hurt|hurts|broke|"
     r"keep|keeps|never|always|don't|doesn't|look|looks|get|gets|feel|feels|seem|seems|drive|drives|bug|bugs|"
     r"annoy|annoys|bother|bothers|play|plays|make|makes)|"
@@ -593,6 +598,23 @@ def _size_again(text: str, slots: Slots, vocabulary: Vocabulary) -> str | None:
         return None
     said = number + (Decimal("0.5") if found[0]["half"] else 0)
     return vocabulary.size_by_word.get(f"{said.normalize():f}")  # 9.5, 10 (not 1E+1)
+
+
+# A size taken back in the same breath: "size 9. no wait, ten", "an 8, sorry, 8.5".
+_SIZE_CORRECTION = re.compile(
+    rf"\b(?:no\s+wait|wait\s+no|no\s+sorry|sorry|scratch\s+that|i\s+mean|actually|make\s+(?:it|that))\W+"
+    rf"(?P<number>\d{{1,2}}(?:\.5)?|{WORD_NUMBER})(?P<half>\s+and\s+a\s+half)?(?=\s*(?:[,.;!?]|$))",
+    re.IGNORECASE,
+)
+
+
+def _size_corrected(text: str, vocabulary: Vocabulary) -> str | None:
+    """The size a correction later in the message names instead of the one said first."""
+    found = list(_SIZE_CORRECTION.finditer(text))
+    if not found or (number := parse_number(found[-1]["number"])) is None:
+        return None
+    said = number + (Decimal("0.5") if found[-1]["half"] else 0)
+    return vocabulary.size_by_word.get(f"{said.normalize():f}")
 
 
 # A pet's weight, whose size of bed, collar or coat it tells: "my lab is 80 pounds", "he's ninety lbs".
@@ -819,6 +841,15 @@ def _asked_unsold(phrase: str, vocabulary: Vocabulary) -> list[str]:
         and word not in language.english_words()
         and not generic_head(word)
     ]
+
+
+def _names_unsold(phrase: str, vocabulary: Vocabulary) -> bool:
+    """Whether a phrase asked for ("a set of golf clubs") names a thing by a word no title or category has
+    (no everyday word, no verb's form: "help choosing a gift"), and no kind the catalog sells."""
+    words = re.findall(r"[a-z][a-z'-]+", phrase.lower())
+    return not any(vocabulary.names_a_kind(word) and not generic_head(word) for word in words) and any(
+        not word.endswith(("ing", "ed")) for word in _asked_unsold(phrase, vocabulary)
+    )
 
 
 # A requested phrase longer than this is a story around what is asked for ("every christmas my grandchildren

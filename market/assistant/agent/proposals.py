@@ -50,7 +50,8 @@ _POSITION = re.compile(
 # What the shopper had before: "the last pair rusted in a week", "my last one broke".
 _ONES_OWN = re.compile(
     r"\b(?:the|my|our)\s+last\s+(?:one|ones|pair|set|\w+)\s+(?:i\s+|we\s+)?(?:had|bought|got|owned|rusted|broke|"
-    r"lasted|died|fell|wore|was|were|snapped|leaked|tore|ripped)\b",
+    r"lasted|died|fell|wore|was|were|snapped|leaked|tore|ripped)\b|"
+    r"\blast\s+(?:year|month|week|night|time|summer|winter|spring|autumn|christmas)\b",  # "picked it up last year"
     re.IGNORECASE,
 )
 _THIS_ONE = re.compile(r"\b(?:it|its|it's|this|that|they|them|their)\b", re.IGNORECASE)
@@ -78,7 +79,9 @@ _NO_CHECKOUT = re.compile(
     r"\b(?:don'?t|do\s+not|not|no|won'?t)\s+(?:\w+\s+){0,2}?(?:check(?:ing)?\s?out|checkout|pay(?:ing)?)\b",
     re.IGNORECASE,
 )
-_CHECKOUT_TOO = re.compile(r"\b(?:check\s?out|checkout|pay(?:ment)?|place\s+the\s+order)\b", re.IGNORECASE)
+_CHECKOUT_TOO = re.compile(
+    r"\b(?:check\s?out|checkout|check\s+(?:me|us)\s+out|pay(?:ment)?|place\s+the\s+order)\b", re.IGNORECASE
+)
 _MANY = re.compile(r"\b(?:both|all|each|and|&|first\s+(?:two|three|\d))\b", re.IGNORECASE)
 _ADD_CUE = re.compile(
     r"\b(?:add|put|throw|toss|grab|pop|stick|chuck|i'?ll\s+take|get\s+me|too|as\s+well|also|"
@@ -97,6 +100,7 @@ _ADD_FIRST = re.compile(
     rf"(?:the\s+)?{_PLACE}(?=(?:\s+one)?\s+(?:please|pls|plz)\W*$))\b",  # "number two please"
     re.IGNORECASE,
 )
+_BARE_CHOICE = re.compile(rf"(?:the\s+)?{_PLACE}(?:\s+one)?", re.IGNORECASE)
 _REMOVE_CUE = re.compile(
     r"\b(?:remove|delete|drop|ditch|lose|get\s+rid|take\s+(?:[\w'-]+\s+){0,4}(?:out|off)|out\s+of\s+(?:the|my)|"
     r"don'?t\s+(?:want|need))\b",
@@ -174,7 +178,7 @@ def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Prop
         return _need(intent, text, history)  # "can you leave out Pawsmith as well?", "not Auralis tho"
     if (
         (refs or (history.focus is not None and _THIS_ONE.search(text)))
-        and _opens_with_an_add(text)
+        and _opens_with_an_add(text, counted=intent.slots.quantity is not None)
         and "?" not in re.split(r"(?<=[.!])\s+", text)[0]  # "add the first keyboard too. how many now?"
         and not _REMOVE_CUE.search(text)
         and not _names_another_product(intent, history)
@@ -303,10 +307,14 @@ def _action_by_wording(action: str, intent: Intent, text: str, history: History)
     return action
 
 
-def _opens_with_an_add(text: str) -> bool:
+def _opens_with_an_add(text: str, *, counted: bool = False) -> bool:
     """Whether the message, or one of its clauses, opens by taking something: "I'll take number 1", "ok back
-    to the boots, add the 1st boot you showed me"."""
-    return any(_ADD_FIRST.search(part) for part in re.split(r"[,;.!]+\s*", text) if part)
+    to the boots, add the 1st boot you showed me"; with a count said (`counted`), a clause that only names
+    a product shown takes it too: "nice, the second one. 3 of them, one per module"."""
+    parts = [part for part in re.split(r"[,;.!]+\s*", text) if part]
+    return any(_ADD_FIRST.search(part) for part in parts) or (
+        counted and any(_BARE_CHOICE.fullmatch(part.strip()) for part in parts)
+    )
 
 
 def _states_a_want(intent: Intent, text: str) -> bool:
@@ -599,12 +607,30 @@ def _cart_add(intent: Intent, history: History) -> Proposal:
     # "put the 2nd notebook in, and actually take the pens out": the add, and the removal
     if (clause := _removal_clause(intent.clean)) and (out := _in_cart_by_name(intent, history, text=clause)):
         calls += tuple(ToolCall("remove_from_cart", {"product_id": pid}) for pid in out if pid not in ids)
+    elif _SWAP.search(intent.clean) and (swapped := _swapped_out(ids, history)) is not None:
+        calls += (ToolCall("remove_from_cart", {"product_id": swapped}),)  # "swap it for the first one"
     # "put it in, then let's check out": the add, then the checkout (or, asked less plainly, the question)
     if _CHECKOUT_TOO.search(intent.clean) and not _NO_CHECKOUT.search(intent.clean):
         if confirms_checkout(intent.clean, asked=False):
             return Proposal(calls=(*calls, ToolCall("start_checkout", {})))
         return Proposal(calls=calls, confirm_checkout=True)
     return Proposal(calls=calls)
+
+
+# One product exchanged for another in the cart: "swap it for the first one", "switch it to the blue one".
+_SWAP = re.compile(
+    r"\b(?:swap|switch|exchange|replace|trade)\s+(?:it|that|this|that\s+one|this\s+one|them)\b|"
+    r"\binstead\s+of\s+(?:it|that|this|that\s+one|this\s+one)\b",
+    re.IGNORECASE,
+)
+
+
+def _swapped_out(added: Sequence[int], history: History) -> int | None:
+    """The cart's product that a swap gives up: the only other one in the cart, or the one talked of last."""
+    others = [pid for pid in sorted(history.cart_ids) if pid not in added]
+    if len(others) == 1:
+        return others[0]
+    return history.focus if history.focus in others else None
 
 
 def _removal_clause(text: str) -> str | None:

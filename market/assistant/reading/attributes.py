@@ -12,13 +12,13 @@ size are read elsewhere (`understanding`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from msgspec import Struct
 
 from market.assistant.reading import quantities
-from market.assistant.reading.amounts import parse_number
+from market.assistant.reading.amounts import WORD_NUMBER, parse_number
 from market.assistant.reading.language import english_words, names_no_product
 from market.assistant.reading.questions import asks_which
 from market.assistant.reading.vocabulary import Vocabulary
@@ -48,9 +48,15 @@ _QUANTITY = re.compile(
     rf"(?P<at_least>\bat\s+least\s+|\bminimum\s+(?:of\s+)?|\bover\s+|\bmore\s+than\s+)?"
     rf"(?P<at_most>\bat\s+most\s+|\bup\s+to\s+|\bmaximum\s+(?:of\s+)?|\bless\s+than\s+|\bunder\s+|"
     rf"\b(?:nothing|none|no|not)\s+(?:over|above|more\s+than|bigger\s+than|larger\s+than)\s+)?"
-    rf"(?<![\w.])(?P<number>\d+(?:\.\d+)?|{_NUMBER_WORDS})\s*-?\s*(?P<unit>{_UNIT})(?![\w])"
+    rf"(?<![\w.])(?P<number>\d+(?:\.\d+)?|{WORD_NUMBER})\s*-?\s*(?P<unit>{_UNIT})(?![\w])"
     rf"(?P<after>\s*(?:\+|or\s+more|or\s+bigger|or\s+larger|or\s+above|minimum|min\b|plus|at\s+least|or\s+less|"
     rf"or\s+fewer|or\s+smaller|max\b|maximum|tops|at\s+most))?",
+    re.IGNORECASE,
+)
+# "20 or 28 litres", "twenty or twenty-eight litres": the unit said once, for both numbers.
+_UNIT_SAID_ONCE = re.compile(
+    rf"(?<![\w.])(?P<first>\d+(?:\.\d+)?|{WORD_NUMBER})(?P<joint>\s*(?:or|/)\s*)"
+    rf"(?=(?:\d+(?:\.\d+)?|{WORD_NUMBER})\s*-?\s*(?P<unit>{_UNIT})(?![\w]))",
     re.IGNORECASE,
 )
 _SLEEPS = re.compile(
@@ -123,7 +129,7 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
     excluded: dict[str, list[str]] = {}
     said = [
         *_words(text, keys, vocabulary.attribute_values),
-        *_first_words(text, keys, vocabulary.attribute_values),
+        *_first_words(text, keys, vocabulary.attribute_values, vocabulary.names_a_kind),
     ]
     for key, value, start, end in said:
         if asks_which(text, start, end):
@@ -361,28 +367,42 @@ def _words(
 
 
 def _first_words(
-    text: str, keys: Iterable[str], values: Mapping[str, tuple[str, ...]]
+    text: str,
+    keys: Iterable[str],
+    values: Mapping[str, tuple[str, ...]],
+    names_a_kind: Callable[[str], bool] = lambda word: False,
 ) -> list[tuple[str, str, int, int]]:
     """(key, value, start, end) for values named by a distinctive first word that no other value starts with
-    and that is no everyday word ("damascus": Damascus steel). Only a value turned down ("not damascus") or
-    asked for as the only ones ("enamelled ones only"); a wanted "walnut" is a handle, not also walnut wood,
-    and "I'm vegan" wants no vegan leather. A value's last word no other value ends with names it too when
+    and that is no everyday word ("damascus": Damascus steel). Only a value turned down ("not damascus"),
+    asked for as the only ones ("enamelled ones only") or said of the kind asked for ("merino tops": merino
+    wool); a wanted "walnut" alone is a handle, not also walnut wood, and "I'm vegan" wants no vegan leather. A value's last word no other value ends with names it too when
     turned down as a kind of the thing ("none of the rope ones": cotton rope)."""
     common = english_words()
     found: list[tuple[str, str, int, int]] = []
+    whole_values = {value.lower() for key in keys for value in values.get(key, ())}  # "walnut": a handle
     for key in keys:
         firsts: dict[str, list[str]] = {}
         for value in values.get(key, ()):
-            words = value.lower().split()
-            if len(words) >= 2 and len(words[0]) >= 5 and words[0] not in common:
+            words = re.split(r"[\s-]+", value.lower())  # "battery-powered": named by "battery" too
+            if len(words) >= 2 and len(words[0]) >= 5 and (words[0] not in common or "-" in value):
                 firsts.setdefault(words[0], []).append(value)
                 if words[0].endswith("ed") and len(words[0]) >= 7:  # "nothing with carpet": carpeted board
                     firsts.setdefault(words[0][:-2], []).append(value)
         for first, named in firsts.items():
-            if len(named) == 1 and (match := _find(first, text)) and (
+            if not (match := _find(first, text)):
+                continue
+            if len(named) == 1 and (
                 turned_down(text, match.start(), match.end()) or _ONLY_THOSE.match(text[match.end() :])
             ):
                 found.append((key, named[0], match.start(), match.end()))
+            elif (
+                first not in whole_values
+                and first not in common  # "water bottles" want no water-resistant ones
+                and (kind := _NEXT_WORD.match(text[match.end() :]))
+                and names_a_kind(kind[1])
+                and not turned_down(text, match.start(), match.end())
+            ):  # "merino tops": merino wool or a merino blend, whichever tops are made of
+                found.extend((key, value, match.start(), match.end()) for value in named)
         # "none of the rope ones": the one value ending in that word (cotton rope), turned down
         lasts: dict[str, list[str]] = {}
         for value in values.get(key, ()):
@@ -419,6 +439,7 @@ def _names_kind_of(word: str, text: str) -> bool:
     return bool(re.search(rf"\b(?:an?|the|in|no|not)\s+{re.escape(word)}\b|\b{re.escape(word)}\s+(?:ones?|kind|type|stuff)\b", text, re.IGNORECASE))
 
 
+_NEXT_WORD = re.compile(r"\s+([a-z][\w'-]*)", re.IGNORECASE)
 # "enamelled ones only": the products of that value, asked for by its first word
 _ONLY_THOSE = re.compile(  # (and "stainless ones?": those asked about)
     r"\s+(?:ones?\s+)?only\b|\s+ones\s+(?:please|pls|plz)\b|\s+ones\s*\?", re.IGNORECASE
@@ -481,6 +502,7 @@ def _quantities(
     """Values of the category's numeric attributes that a quantity in `text` names or bounds; the people
     a message lists count only where the kind of product is known (`counts_people`)."""
     asked: list[tuple[quantities.pint.Quantity, str]] = []
+    text = _UNIT_SAID_ONCE.sub(lambda found: f"{found['first']} {found['unit']}{found['joint']}", text)
     for match in _QUANTITY.finditer(text):
         number = parse_number(match["number"])
         if number is None:

@@ -33,9 +33,11 @@ _COUPON = re.compile(r"\b(?:code|coupon|voucher)\s+[A-Z0-9]*\d[A-Z0-9]*\b|\b[A-Z
 _BRACKETED = re.compile(r"\[[^\]]*\]?|\{[^}]*\}?|<[^>]*>?")
 _SENTENCE_END = re.compile(r"(?<=[.;!?\n])\s+")
 _SHIPPING = re.compile(r"\b(?:ship|shipping|shipped|delivery|deliver|returns?)\b", re.IGNORECASE)
-# Free shipping asked for as a favour, not asked about: "give me free shipping", "waive the delivery fee".
+# Free shipping asked for as a favour, not asked about: "give me free shipping", "waive the delivery fee",
+# "make the delivery free for me".
 _SHIPPING_FAVOUR = re.compile(
     r"\b(?:give|throw\s+in|make|let|get)\s+(?:me\s+|us\s+|it\s+)?(?:\w+\s+){0,2}?free\s+(?:shipping|delivery)\b|"
+    r"\b(?:make|let)\s+(?:the\s+|my\s+)?(?:shipping|delivery|postage)\s+(?:\w+\s+)?free\b|"
     r"\bwaive\b|\b(?:skip|drop|remove|cancel)\s+(?:the\s+)?(?:shipping|delivery)\s+(?:fee|cost|charge)",
     re.IGNORECASE,
 )

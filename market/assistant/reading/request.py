@@ -70,6 +70,10 @@ def requested(text: str, kinds: Sequence[str] = (), unsold: Sequence[str] = ()) 
     for phrase in phrases:  # "looking for a dutch oven, want to start doing no-knead bread": the dutch oven
         if named & _naming_words(phrase):
             return phrase
+    opening = text[: matches[0].start()] if matches else ""
+    if phrases and phrases[0].lower() not in _SOME and named & {w.lower() for w in re.findall(r"[\w'-]+", opening)}:
+        # "usb-c chargers? got a laptop and a phone to keep alive": the thing named first, not what they own
+        return _clause_naming(opening, kinds, unsold) or phrases[0] or None
     for phrase in phrases:  # "wants to learn guitar": guitar
         if phrase.lower() not in _PRONOUNS:
             return phrase
@@ -89,11 +93,17 @@ def _naming_words(phrase: str) -> set[str]:
 
 
 def _phrase(rest: str) -> str:
-    """The words up to where the request's qualifiers begin, without leading articles."""
-    return _LEADING.sub("", _CUT.split(rest, maxsplit=1)[0].strip()).strip(" -'\"")
+    """The words up to where the request's qualifiers begin, without leading articles or the set they come
+    in ("a set of golf clubs": golf clubs)."""
+    phrase = _LEADING.sub("", _CUT.split(rest, maxsplit=1)[0].strip()).strip(" -'\"")
+    return _CONTAINER.sub("", phrase)
+
+
+_CONTAINER = re.compile(r"^(?:set|pair|pack|box|bunch)\s+of\s+(?=\S)", re.IGNORECASE)
 
 
 _PRONOUNS = frozenset({"", "it", "them", "that", "those", "these", "this", "one", "ones"})
+_SOME = _PRONOUNS | {"some", "any", "something", "anything"}  # "... could you show me some?"
 
 
 def _clause_naming(text: str, kinds: Sequence[str], opening: Sequence[str]) -> str | None:

@@ -279,7 +279,8 @@ async def test_number_two_please_adds_the_second_product(shop) -> None:
 
 @pytest.mark.parametrize(
     ("text", "position"),
-    [("the third one too please, then that's me done - checkout", 3), ("the first one, then checkout", 1)],
+    [("the third one too please, then that's me done - checkout", 3), ("the first one, then checkout", 1),
+     ("go on then, add the second one and check me out", 2)],
 )
 async def test_a_product_and_checkout_in_one_message_adds_it_then_starts_checkout(
     shop, db, text: str, position: int
@@ -292,6 +293,38 @@ async def test_a_product_and_checkout_in_one_message_adds_it_then_starts_checkou
     (group,) = answer["cart"]["sellers"]
     assert [line["product_id"] for line in group["lines"]] == [shown[position - 1]]
     assert answer["checkout"]["checkout_url"] in answer["reply"] and await orders(db) == 1
+
+
+async def test_a_swap_takes_the_product_added_before_out_and_a_count_with_a_choice_adds_it(shop, db) -> None:
+    use(shop, local(), FixedClassifier(["search", "add_to_cart", "add_to_cart", "ask_product"]))
+    conversation = await converse(shop)
+    shown = [card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]]
+    await say(shop, conversation, "add the second one")
+
+    swapped = await say(shop, conversation, "actually swap it for the first one instead")
+    counted = await say(shop, conversation, "nice, the third one. 3 of them, one for each of us")
+
+    (group,) = swapped["cart"]["sellers"]
+    assert [line["product_id"] for line in group["lines"]] == [shown[0]]
+    lines = {line["product_id"]: line["quantity"] for group in counted["cart"]["sellers"] for line in group["lines"]}
+    assert lines == {shown[0]: 1, shown[2]: 3}
+
+
+async def test_last_year_is_no_position_in_the_list(shop, db) -> None:
+    rackets = [
+        item("easy", "Flow Aluminum Tennis Racket", "Rallypoint", "Sports > Racket Sports", 4999, "blue",
+             attributes={"color": "blue", "skill_level": "beginner"}),
+        item("pro", "Tour Carbon Tennis Racket", "Rallypoint", "Sports > Racket Sports", 18999, "black",
+             attributes={"color": "black", "skill_level": "advanced"}),
+    ]  # fmt: skip
+    ids = await open_shop(shop, db, rackets, name="Rallypoint Sports")
+    use(shop, local(), FixedClassifier(["search", "ask_product"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "tennis rackets")
+
+    answer = await say(shop, conversation, "he's a beginner really, only picked it up last year")
+
+    assert [card["product_id"] for card in answer["products"]] == [ids["easy"]]
 
 
 async def test_a_price_asked_in_another_currency_comes_with_an_approximate_conversion(shop, db) -> None:

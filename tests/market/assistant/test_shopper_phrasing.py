@@ -581,3 +581,38 @@ def test_a_question_after_a_word_of_its_own_is_a_question() -> None:
 
     assert is_question("fair. what fabric is it then") and is_question("great! is it waterproof")
     assert not is_question("ok. show me tents")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "trick"),
+    [("ok no worries, bye!", "thanks", None), ("no problem, thanks anyway", "thanks", None),
+     ("then at least make the delivery free for me", "manipulation", "free"),
+     ("is delivery free?", None, None)],
+)  # fmt: skip
+def test_no_worries_is_a_goodbye_and_free_delivery_asked_as_a_favour_is_refused(
+    text: str, kind: str | None, trick: str | None
+) -> None:
+    reading = policy.read(text, shopping=False)
+    assert (reading.kind, reading.trick) == (kind, trick)
+
+
+def test_one_unit_said_for_two_numbers_and_numbers_in_words(words: Vocabulary) -> None:
+    litres = read_attributes("smaller ones, twenty or twenty-eight litres", words, "Outdoor > Backpacks")
+    assert set(litres.wanted["volume"]) == {"20 L", "28 L"}
+    digits = read_attributes("20 or 28 litres", words, "Outdoor > Backpacks")
+    assert set(digits.wanted["volume"]) == {"20 L", "28 L"}
+
+
+def test_a_values_first_word_said_of_the_kind_wanted_names_the_value(words: Vocabulary) -> None:
+    merino = read_attributes("ugh ok. merino tops then", words, "Apparel > Tops")
+    assert "merino wool" in merino.wanted["material"]
+    battery = read_attributes("actually battery ones only, no socket out there", words, "Garden > Outdoor Lighting")
+    assert battery.wanted == {"power": ("battery-powered",)}
+    # an everyday first word names no value: water bottles are not asked to be water-resistant
+    assert not read_attributes("water bottles", words, None).wanted
+
+
+def test_holding_more_compares_volume_and_less_pricey_is_cheaper() -> None:
+    comparison = read_comparison("does #2 or #3 hold more stuff")
+    assert comparison is not None and "volume" in comparison.attributes and comparison.wants == "max"
+    assert "cheaper" in normalized("oof. anything a bit less pricey than those?")

@@ -207,3 +207,28 @@ def test_a_size_said_of_the_kind_looked_at(category: str, text: str, size: str) 
 def test_a_double_bed_is_a_full_one() -> None:
     intent = read(layer(None, []), "ok bedroom first i guess. a quilt for a double bed", History(), currency="USD")
     assert intent.attributes.wanted.get("bed_size") == ("full",)
+
+
+def test_a_size_taken_back_in_the_same_message_is_the_size() -> None:
+    intent = read(layer(None, []), "mens sneakers size 9. no wait, ten, I went up a size", History(), currency="USD")
+    assert intent.slots.size == "10"
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "category"),
+    [("usb-c chargers? got a laptop and a phone to keep alive", "usb-c chargers", "Electronics > Accessories > Chargers"),
+     ("string lights for the back garden, but it's under big trees so solar is useless", "string lights", "Garden")],
+)  # fmt: skip
+def test_what_the_shopper_owns_or_tells_of_is_not_what_they_ask_for(text: str, words: str, category: str) -> None:
+    intent = read(layer(None, []), text, History(), currency="USD")
+    assert intent.words == words and (intent.slots.category or "").startswith(category)
+
+
+def test_a_thing_asked_for_by_a_word_no_title_has_is_looked_for_not_asked_about() -> None:
+    golf = read(layer(None, ["Garden", "Toys & Games", "Office"]), "need a set of golf clubs for my dad, he retires next month",
+                History(), currency="USD")  # fmt: skip
+    assert golf.words == "golf clubs" and "golf" in golf.topic and not golf.suggestions
+    cooking = read(layer(None, []), "he's gotten really into cooking since he retired", History(), currency="USD")
+    assert "gotten" not in cooking.topic
+    helped = read(layer(None, ["Garden", "Toys & Games", "Office"]), "I need help choosing a gift", History(), currency="USD")
+    assert not helped.topic
