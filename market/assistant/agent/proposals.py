@@ -512,6 +512,15 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
             fresh = msgspec.structs.replace(fresh, currency=need.currency)
         if vague:
             fresh = _with_what_was_said_before(fresh, need)
+        elif need is not None and need.occasion_budget and fresh.budget_min is None and fresh.budget_max is None:
+            # "show me knives" after a present's budget and a look at pans: the present's budget still
+            fresh = msgspec.structs.replace(
+                fresh,
+                budget_min=need.budget_min,
+                budget_max=need.budget_max,
+                currency=need.currency,
+                occasion_budget=True,
+            )
         if intent.outside_brand and need is not None and not fresh.category:
             # "I want the Sony WH-1000XM5": not carried; the alternatives are of the kind looked at
             fresh = msgspec.structs.replace(fresh, category=need.category)
@@ -551,7 +560,11 @@ def _with_what_was_said_before(fresh: Need, vague: Need) -> Need:
     wants building sets for six-year-olds (where the kind has ages: the search drops it where not)."""
     if fresh.budget_max is None and fresh.budget_min is None:
         fresh = msgspec.structs.replace(
-            fresh, budget_min=vague.budget_min, budget_max=vague.budget_max, currency=vague.currency
+            fresh,
+            budget_min=vague.budget_min,
+            budget_max=vague.budget_max,
+            currency=vague.currency,
+            occasion_budget=vague.budget_min is not None or vague.budget_max is not None,
         )
     return msgspec.structs.replace(fresh, attributes=vague.attributes | fresh.attributes)
 

@@ -56,6 +56,9 @@ class Need(Struct, kw_only=True, omit_defaults=True, frozen=True):
     exclude_categories: tuple[str, ...] = ()
     attributes: dict[str, tuple[str, ...]] = {}  # other attribute values wanted: {"capacity": ("4-person",)}
     exclude_attributes: dict[str, tuple[str, ...]] = {}
+    # The budget was said before any kind of product ("a present for my dad, around 50 bucks"): it is the
+    # occasion's, and stays with each kind named after it until another budget is said.
+    occasion_budget: bool = False
 
 
 class DialogueState(Struct, kw_only=True, omit_defaults=True, frozen=True):
@@ -100,11 +103,12 @@ def refined(
             "budget_min": slots.budget_min,
             "budget_max": slots.budget_max,
             "currency": slots.currency or need.currency,
+            "occasion_budget": False,
         }
     elif _CHEAPER.search(text) and (middle := _middle(shown)) is not None:
         # Below the middle price of what was shown: below the cheapest would often leave nothing.
         amount, currency = middle
-        changes |= {"budget_max": max(amount - 1, 0), "budget_min": None, "currency": currency}
+        changes |= {"budget_max": max(amount - 1, 0), "budget_min": None, "currency": currency, "occasion_budget": False}
     elif _PRICIER.search(text) and (dearest := _dearest(shown)) is not None:
         amount, currency = dearest
         changes |= {"budget_min": amount + 1, "budget_max": None, "currency": currency}

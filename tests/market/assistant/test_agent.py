@@ -310,6 +310,21 @@ async def test_a_swap_takes_the_product_added_before_out_and_a_count_with_a_choi
     assert lines == {shown[0]: 1, shown[2]: 3}
 
 
+async def test_a_presents_budget_stays_with_each_kind_named_after_it(shop, db) -> None:
+    use(shop, local(), FixedClassifier(["search", "search", "search", "search"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "need a birthday present for my brother, under $100")
+    shoes = await say(shop, conversation, "running shoes maybe")
+
+    headphones = await say(shop, conversation, "actually show me headphones")
+    limit = await say(shop, conversation, "fine, up to $300 for headphones")
+
+    ids = shop.ids
+    assert [card["product_id"] for card in shoes["products"]] == [ids["pace"]]
+    assert [card["product_id"] for card in headphones["products"]] == [ids["studio"]]
+    assert {card["product_id"] for card in limit["products"]} == {ids["studio"], ids["quiet"]}
+
+
 async def test_last_year_is_no_position_in_the_list(shop, db) -> None:
     rackets = [
         item("easy", "Flow Aluminum Tennis Racket", "Rallypoint", "Sports > Racket Sports", 4999, "blue",
