@@ -68,6 +68,10 @@ async def search(
             word.lower() for word in (*vocabulary.colors, *(args.colors or []), args.color or "")
         )
         missing = missing_product(args.query, vocabulary, ignore=ignore)
+    elif (kind_missing := missing_product(missing.rest, vocabulary)) is not None and re.fullmatch(
+        r"[A-Za-z' -]+", kind_missing.what
+    ):  # (a model number, "wh-1000xm5", is the brand's: its kind is shown from other brands)
+        missing = kind_missing  # "ink cartridges for an HP printer": no ink cartridges at all, of any brand
     if missing is not None and missing.kind == "product":
         await _log_unserved(impressions, query, session_id)
         return Found(data=_not_carried(missing, query), cards=[], search_id=None)

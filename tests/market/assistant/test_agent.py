@@ -760,6 +760,17 @@ async def test_a_thing_asked_for_by_name_that_no_title_has_is_not_carried(shop) 
     assert [card["title"] for card in other["products"]][:1] == ["Wired Studio Headphones"], other["reply"]
 
 
+async def test_a_kind_no_title_has_is_not_carried_whatever_brand_is_named(shop) -> None:
+    use(shop, local(), FixedClassifier(["search", "search"]))
+    conversation = await converse(shop)
+
+    ink = await say(shop, conversation, "have u got ink cartridges for an HP Envy printer")
+    sony = await say(shop, conversation, "do you have Sony headphones?")
+
+    assert "don't carry ink cartridges" in ink["reply"] and not ink["products"]
+    assert "don't carry Sony" in sony["reply"] and sony["products"]  # headphones of other brands
+
+
 async def test_an_age_said_with_a_vague_need_narrows_the_kind_chosen_after_it(shop, db) -> None:
     sets = [
         product(f"bricks-{age}", title=f"Castle Building Set, Ages {age}", brand="Quibble",
