@@ -424,7 +424,8 @@ _POUNDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:pounds|pound)\b", re.IGNORECASE)
 # going up into the mountains", "because the old one broke").
 _CLAUSE_END = re.compile(r"[,;.!?]+\s+|\s+-\s+|\s+(?=(?:because|since|cos|cuz|coz)\b)", re.IGNORECASE)
 _REASON = re.compile(
-    r"^(?:(?:but|and|as|though|although)\s+)?(?:because|since|cos|cuz|coz|i|i'm|im|i've|i'd|we|we're|we've|he|he's|she|she's|they|they're|it|it's|"
+    r"^(?:(?:but|and|as|though|although)\s+(?=(?:i|i'm|im|i've|i'd|we|we're|he|he's|she|she's|they|they're|it|it's|"
+    r"there's|because|since)\b))?(?:because|since|cos|cuz|coz|i|i'm|im|i've|i'd|we|we're|we've|he|he's|she|she's|they|they're|it|it's|"
     r"my|our|his|her|their|there's|(?:the|those|these|\w+)\s+(?:\w+\s+){0,3}(?:is|are|was|were|hurt|hurts|broke|"
     r"keep|keeps|never|always|don't|doesn't|look|looks|get|gets|feel|feels|seem|seems|drive|drives|bug|bugs|"
     r"annoy|annoys|bother|bothers|play|plays|make|makes)|"
@@ -847,6 +848,8 @@ def _names_unsold(phrase: str, vocabulary: Vocabulary) -> bool:
     """Whether a phrase asked for ("a set of golf clubs") names a thing by a word no title or category has
     (no everyday word, no verb's form: "help choosing a gift"), and no kind the catalog sells."""
     words = re.findall(r"[a-z][a-z'-]+", phrase.lower())
+    if re.search(r"\d", phrase):  # "the 1500 watt variety": a value of the kind looked at, no new kind
+        return False
     return not any(vocabulary.names_a_kind(word) and not generic_head(word) for word in words) and any(
         not word.endswith(("ing", "ed")) for word in _asked_unsold(phrase, vocabulary)
     )

@@ -18,7 +18,7 @@ from decimal import Decimal
 from msgspec import Struct
 
 from market.assistant.reading import quantities
-from market.assistant.reading.amounts import WORD_NUMBER, parse_number
+from market.assistant.reading.amounts import parse_number
 from market.assistant.reading.language import english_words, names_no_product
 from market.assistant.reading.questions import asks_which
 from market.assistant.reading.vocabulary import Vocabulary
@@ -32,6 +32,12 @@ _NEEDS_ITS_NOUN = {
     "skin_type": re.compile(r"\bskin\b", re.IGNORECASE),
 }
 _NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|fifty|hundred)"
+# A measure's number in words: "five", "twenty-eight", "forty five" (never two numbers: "one - five")
+_WORD_QUANTITY = (
+    r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-]?(?:one|two|three|four|five|six|seven|"
+    r"eight|nine)\b)?|(?:a\s+)?hundred|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)"
+)
 _UNITS = {
     "person": "person", "persons": "person", "people": "person", "man": "person", "player": "player",
     "players": "player", "piece": "piece", "pieces": "piece", "pc": "piece", "pcs": "piece", "page": "page",
@@ -48,15 +54,15 @@ _QUANTITY = re.compile(
     rf"(?P<at_least>\bat\s+least\s+|\bminimum\s+(?:of\s+)?|\bover\s+|\bmore\s+than\s+)?"
     rf"(?P<at_most>\bat\s+most\s+|\bup\s+to\s+|\bmaximum\s+(?:of\s+)?|\bless\s+than\s+|\bunder\s+|"
     rf"\b(?:nothing|none|no|not)\s+(?:over|above|more\s+than|bigger\s+than|larger\s+than)\s+)?"
-    rf"(?<![\w.])(?P<number>\d+(?:\.\d+)?|{WORD_NUMBER})\s*-?\s*(?P<unit>{_UNIT})(?![\w])"
+    rf"(?<![\w.])(?P<number>\d+(?:\.\d+)?|{_WORD_QUANTITY})\s*-?\s*(?P<unit>{_UNIT})(?![\w])"
     rf"(?P<after>\s*(?:\+|or\s+more|or\s+bigger|or\s+larger|or\s+above|minimum|min\b|plus|at\s+least|or\s+less|"
     rf"or\s+fewer|or\s+smaller|max\b|maximum|tops|at\s+most))?",
     re.IGNORECASE,
 )
 # "20 or 28 litres", "twenty or twenty-eight litres": the unit said once, for both numbers.
 _UNIT_SAID_ONCE = re.compile(
-    rf"(?<![\w.])(?P<first>\d+(?:\.\d+)?|{WORD_NUMBER})(?P<joint>\s*(?:or|/)\s*)"
-    rf"(?=(?:\d+(?:\.\d+)?|{WORD_NUMBER})\s*-?\s*(?P<unit>{_UNIT})(?![\w]))",
+    rf"(?<![\w.])(?P<first>\d+(?:\.\d+)?|{_WORD_QUANTITY})(?P<joint>\s*(?:or|/)\s*)"
+    rf"(?=(?:\d+(?:\.\d+)?|{_WORD_QUANTITY})\s*-?\s*(?P<unit>{_UNIT})(?![\w]))",
     re.IGNORECASE,
 )
 _SLEEPS = re.compile(

@@ -70,8 +70,10 @@ def requested(text: str, kinds: Sequence[str] = (), unsold: Sequence[str] = ()) 
     for phrase in phrases:  # "looking for a dutch oven, want to start doing no-knead bread": the dutch oven
         if named & _naming_words(phrase):
             return phrase
-    opening = text[: matches[0].start()] if matches else ""
-    if phrases and phrases[0].lower() not in _SOME and named & {w.lower() for w in re.findall(r"[\w'-]+", opening)}:
+    # A bare noun phrase opening the message, as its own question or clause ("usb-c chargers? got a ...")
+    opening = text[: matches[0].start()].strip() if matches else ""
+    bare = opening.endswith(("?", ",", "!", ".")) and len(opening.split()) <= _BARE_WORDS
+    if bare and phrases[0].lower() not in _SOME and named & {w.lower() for w in re.findall(r"[\w'-]+", opening)}:
         # "usb-c chargers? got a laptop and a phone to keep alive": the thing named first, not what they own
         return _clause_naming(opening, kinds, unsold) or phrases[0] or None
     for phrase in phrases:  # "wants to learn guitar": guitar

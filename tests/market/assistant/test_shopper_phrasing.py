@@ -616,3 +616,9 @@ def test_holding_more_compares_volume_and_less_pricey_is_cheaper() -> None:
     comparison = read_comparison("does #2 or #3 hold more stuff")
     assert comparison is not None and "volume" in comparison.attributes and comparison.wants == "max"
     assert "cheaper" in normalized("oof. anything a bit less pricey than those?")
+
+
+def test_two_numbers_in_words_are_never_read_as_one(words: Vocabulary) -> None:
+    text = "There are six of us at the table most nights, so it needs to be a big one - five quarts or more."
+    capacity = read_attributes(text, words, "Home & Kitchen > Cookware > Pots").wanted["capacity"]
+    assert "5.5 qt" in capacity and "8 qt" in capacity

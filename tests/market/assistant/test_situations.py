@@ -232,3 +232,19 @@ def test_a_thing_asked_for_by_a_word_no_title_has_is_looked_for_not_asked_about(
     assert "gotten" not in cooking.topic
     helped = read(layer(None, ["Garden", "Toys & Games", "Office"]), "I need help choosing a gift", History(), currency="USD")
     assert not helped.topic
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("baby arrives in 3 weeks and we will need caffeine lol. got an espresso machine?", "espresso machine"),
+     ("I need the 1500 watt variety only, lower ones are taking too much time to boil", "")],
+)  # fmt: skip
+def test_a_story_or_a_spec_before_the_request_names_no_product(text: str, words: str) -> None:
+    intent = read(layer(None, ["Garden", "Toys & Games", "Office"]), text, History(), currency="USD")
+    assert intent.words == words
+
+
+def test_a_colour_turned_down_with_a_reason_after_it_stays_turned_down() -> None:
+    text = "womens sneakers, anything but harbor lane or loamstep. and no white pls they get filthy in like a day"
+    intent = read(layer(None, []), text, History(), currency="USD")
+    assert intent.slots.exclude_colors == ("white",)
