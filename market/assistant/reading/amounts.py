@@ -157,6 +157,9 @@ _LEAD_WORDS = frozenset((
     "got", "want", "would", "like",
 ))  # fmt: skip
 _BUDGET_WORD = r"(?:budget(?:\s+is|\s+of|'s|\s+'s|:)?(?:\s+(?:only|just|about|around|roughly|max|maximum|up\s+to))?|price\s+range(?:\s+is|\s+of)?|(?:to\s+|can\s+)?spend|(?:to\s+)?pay|afford)"
+# An approximate amount said as a ceiling: "about 150 AUD max", "max about 150", "around 100 tops".
+_CAP_AFTER = re.compile(r"\b(?:max(?:imum)?|tops|at\s+(?:the\s+)?most|or\s+less|or\s+under)\b", re.IGNORECASE)
+_CAP_BEFORE = re.compile(r"\b(?:max(?:imum)?|up\s+to|no\s+more\s+than|at\s+most)\s*$", re.IGNORECASE)
 _TAIL = r"(?:\s*(?:max(?:imum)?|tops|or\s+less|or\s+so|at\s+(?:the\s+)?most|or\s+under|or\s+thereabouts)\b)?"
 _MAX_WORDS = (
     r"(?:under|below|nothing\s+(?:over|above|more\s+than)(?:\s+like)?|beneath|less\s+than|lower\s+than|cheaper\s+than|no\s+more\s+than|not\s+more\s+than|"
@@ -254,7 +257,10 @@ def read_budget(text: str, *, currency_default: str) -> BudgetReading:
             ish = parts.get("a_ish") or parts.get("a_ish2")
             if kind == "ish" and not ish:
                 continue  # a bare number is not a budget
-            if ish or kind in ("around", "ish"):
+            capped = _CAP_AFTER.search(match.group(0)) or _CAP_BEFORE.search(masked[: match.start()])
+            if (ish or kind in ("around", "ish")) and capped:
+                high = high if high is not None else amounts[0]  # "about 150 AUD max": 150 at most
+            elif ish or kind in ("around", "ish"):
                 spread = amounts[0] * AROUND_SPREAD
                 low = low if low is not None else amounts[0] - spread
                 high = high if high is not None else amounts[0] + spread

@@ -22,7 +22,7 @@ def _replacements() -> tuple[re.Pattern[str], dict[str, str]]:
     return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.IGNORECASE), words
 
 
-_ISH = re.compile(r"\b([a-z]{3,})-ish\b", re.IGNORECASE)  # "vanilla-ish": vanilla
+_ISH = re.compile(r"\b([a-z]{3,})-(?:ish|y)\b", re.IGNORECASE)  # "vanilla-ish", "vanilla-y": vanilla
 
 
 def normalized(text: str) -> str:

@@ -622,3 +622,17 @@ def test_two_numbers_in_words_are_never_read_as_one(words: Vocabulary) -> None:
     text = "There are six of us at the table most nights, so it needs to be a big one - five quarts or more."
     capacity = read_attributes(text, words, "Home & Kitchen > Cookware > Pots").wanted["capacity"]
     assert "5.5 qt" in capacity and "8 qt" in capacity
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [("chef's knife for about 150 AUD max?", None, 15000), ("around 100 tops", None, 10000),
+     ("around 50 bucks", 4000, 6000)],
+)  # fmt: skip
+def test_an_approximate_amount_said_as_a_ceiling_is_a_ceiling(text: str, low: int | None, high: int) -> None:
+    budget = read_budget(text, currency_default="USD")
+    assert (budget.budget_min, budget.budget_max) == (low, high)
+
+
+def test_a_word_made_an_adjective_with_a_hyphen_is_the_word() -> None:
+    assert normalized("she loves vanilla-y sweet stuff") == "she loves vanilla sweet stuff"
