@@ -47,7 +47,7 @@ from market.assistant.reading.questions import (
 from market.assistant.reading.request import asks, asks_if_sold, requested
 from market.assistant.reading.understanding import Slots
 from market.assistant.reading.vocabulary import Vocabulary, title_words
-from market.assistant.reading.words import generic_head, singular
+from market.assistant.reading.words import generic_head, singular, together
 
 # Words of a message that add nothing to the search itself: "show me some other cheaper ones".
 _FILLER_WORDS = (
@@ -58,7 +58,7 @@ _FILLER_WORDS = (
     "ooh oh ah ugh meh wow hey yeah yep nope tho though lol haha colour color colours colors after poss "
     "hes shes im ive id ill dont cant wont theyre youre thats whats isnt arent didnt doesnt search "
     "my our your his their guess reckon probably decent gadget gadgets gizmo gizmos goodies essentials cool neat "
-    "gift gifts present presents pressie prezzie"
+    "gift gifts present presents pressie prezzie shame fair whatever alright"
 )
 FILLER = frozenset(_FILLER_WORDS.split())
 _CART_PLACE = re.compile(
@@ -394,11 +394,16 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         catalog_topic=tuple(known),
         title_words=tuple(title_words(said, vocabulary)),
         describes_need=_describes(attributes, history.state.need, vocabulary),
-        words=_with_brand(
-            outside,
-            _without_excluded(
-                _need_words(phrase, known, unknown, slots, vocabulary), attributes, slots, vocabulary
+        words=_with_story_kind(
+            _with_brand(
+                outside,
+                _without_excluded(
+                    _need_words(phrase, known, unknown, slots, vocabulary), attributes, slots, vocabulary
+                ),
             ),
+            clean,
+            said,
+            vocabulary,
         ),
         attributes=attributes,
         clean=clean,
@@ -842,6 +847,28 @@ def _asked_unsold(phrase: str, vocabulary: Vocabulary) -> list[str]:
         and word not in language.english_words()
         and not generic_head(word)
     ]
+
+
+def _with_story_kind(words: str, text: str, said: str, vocabulary: Vocabulary) -> str:
+    """The words searched, with a word of the story around the request that titles of the thing asked for
+    carry: "he plays tennis too tbh, what rackets have you got" looks for tennis rackets."""
+    asked = re.findall(r"[a-z][a-z'-]+", words.lower())
+    if not asked:
+        return words
+    head, kept = asked[-1], {singular(word) for word in re.findall(r"[a-z][a-z'-]+", said.lower())}
+    common = language.english_words()
+    story = [
+        word
+        for word in dict.fromkeys(re.findall(r"[a-z][a-z'-]+", text.lower()))
+        if len(word) > 3
+        and singular(word) not in kept  # only what the reasons dropped
+        and word not in common
+        and word not in FILLER
+        and singular(word) != singular(head)
+        and together(word, head) in vocabulary.pairs
+        and not turned_down_word(text, word)
+    ]
+    return " ".join([*story[:1], words]) if story else words
 
 
 def _names_unsold(phrase: str, vocabulary: Vocabulary) -> bool:

@@ -248,3 +248,10 @@ def test_a_colour_turned_down_with_a_reason_after_it_stays_turned_down() -> None
     text = "womens sneakers, anything but harbor lane or loamstep. and no white pls they get filthy in like a day"
     intent = read(layer(None, []), text, History(), currency="USD")
     assert intent.slots.exclude_colors == ("white",)
+
+
+def test_a_word_of_the_story_that_titles_of_the_kind_carry_is_searched() -> None:
+    intent = read(layer(None, []), "shame. he plays tennis too tbh, what rackets have you got", History(), currency="USD")
+    assert intent.words == "tennis rackets"
+    walked = read(layer(None, []), "hiking backpacks pls, doing the west highland way in may", History(), currency="USD")
+    assert walked.words == "hiking backpacks"
