@@ -58,11 +58,11 @@ _FILLER_WORDS = (
     "ooh oh ah ugh meh wow hey yeah yep nope tho though lol haha colour color colours colors after poss "
     "hes shes im ive id ill dont cant wont theyre youre thats whats isnt arent didnt doesnt search "
     "my our your his their guess reckon probably decent gadget gadgets gizmo gizmos goodies essentials cool neat "
-    "gift gifts present presents pressie prezzie shame fair whatever alright"
+    "gift gifts present presents pressie prezzie shame fair whatever alright eh"
 )
 FILLER = frozenset(_FILLER_WORDS.split())
 _CART_PLACE = re.compile(
-    r"\b(?:in|into|to|from|out\s+of)\s+(?:the|my|your)?\s*(?:cart|basket|trolley|bag)\b", re.IGNORECASE
+    r"\b(?:in|into|to|from|out\s+of)\s+(?:the|my|me|your)?\s*(?:cart|basket|trolley|bag)\b", re.IGNORECASE
 )
 
 
@@ -109,6 +109,7 @@ class Intent:
     attributes: AttributeReading = field(default_factory=AttributeReading)
     clean: str = ""  # the message as read: the catalog's words, without attempts to bend the rules
     outside_brand: bool = False  # a well-known brand the catalog does not list is named
+    shown_count: int | None = None  # how many products the shopper asked to see ("show me three")
 
     def record(self) -> dict[str, Any]:
         """As the turn's row and the `intent` event keep it."""
@@ -151,6 +152,8 @@ class Intent:
 def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
     vocabulary = layer.vocabulary
     normal = _units_said(synonyms.normalized(spelling.corrected(text, vocabulary)))
+    shown_count = _display_count(normal)
+    normal = _without_display_count(normal)
     trick = policy.read(normal, shopping=True)
     clean = policy.without_tricks(normal) if trick.kind == "manipulation" else normal
     # "into the cart", "in my basket": where things go, not a product ("Hose Reel Cart"); "scratch the
@@ -408,6 +411,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         attributes=attributes,
         clean=clean,
         outside_brand=outside is not None,
+        shown_count=shown_count,
     )
 
 
@@ -771,6 +775,41 @@ def _said_otherwise(text: str, word: str) -> bool:
 
 _VERBS_TOO = frozenset({"throw", "toss", "chuck", "pack"})  # "throw in the earbuds" adds them
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
+
+
+# How many products to show, which no product has: "show us three or so", "show me 3 orthopedic dog beds",
+# "three or four to look at would be lovely" (never "show me 2 person tents": a count with its unit).
+_FEW = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|a\s+few|a\s+couple(?:\s+of)?)"
+_NOT_A_UNIT = (
+    r"(?![\s-]*(?:person|people|man|players?|pieces?|pcs?|pack|seater|in\b|inch|inches|ft|feet|foot|l\b|litres?|"
+    r"liters?|qt|quarts?|mm|cm|kg|lbs?|pounds?|oz|w\b|watts?|years?|months?|season|x\b|%|\"|'|\.\d|mah|gb))"
+)
+_SHOW_COUNT = re.compile(
+    rf"\b((?:show|give|find|get|send)\s+(?:me|us)\s+)(?:a\s+)?{_FEW}(?:\s+or\s+(?:so|{_FEW}))?{_NOT_A_UNIT}"
+    r"(?:\s+(?:options|choices|of\s+them|to\s+(?:look\s+at|choose\s+from|compare)))?\b",
+    re.IGNORECASE,
+)
+_COUNT_TO_SEE = re.compile(
+    rf"\b{_FEW}(?:\s+or\s+{_FEW})?\s+(?:options\s+|choices\s+)?to\s+(?:look\s+at|choose\s+from|compare)"
+    r"(?:\s+would\s+be\s+(?:lovely|great|nice|good|ideal|perfect))?",
+    re.IGNORECASE,
+)
+
+
+def _without_display_count(text: str) -> str:
+    return _COUNT_TO_SEE.sub(" ", _SHOW_COUNT.sub(r"\1", text))
+
+
+def _display_count(text: str) -> int | None:
+    """The number of products asked to see: "show us three or so" 3, "three or four to look at" 4."""
+    found = _SHOW_COUNT.search(text) or _COUNT_TO_SEE.search(text)
+    if found is None:
+        return None
+    asked = found.group(0)[len(found.group(1)) :] if found.re is _SHOW_COUNT else found.group(0)  # not "me"
+    said = re.findall(_FEW, asked, re.IGNORECASE)
+    counts = [3 if "few" in one.lower() else 2 if "couple" in one.lower() else parse_number(one) for one in said]
+    counts = [int(count) for count in counts if count]
+    return max(counts) if counts else None
 
 
 def _units_said(text: str) -> str:

@@ -85,7 +85,7 @@ _CHECKOUT_TOO = re.compile(
 _MANY = re.compile(r"\b(?:both|all|each|and|&|first\s+(?:two|three|\d))\b", re.IGNORECASE)
 _ADD_CUE = re.compile(
     r"\b(?:add|put|throw|toss|grab|pop|stick|chuck|i'?ll\s+take|get\s+me|too|as\s+well|also|"
-    r"in(?:to)?\s+(?:the|my)\s+(?:cart|basket|trolley))\b",
+    r"in(?:to)?\s+(?:the|my|me)\s+(?:cart|basket|trolley))\b",
     re.IGNORECASE,
 )
 _PLACE = r"(?:first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|number\s+(?:\d|one|two|three|four|five)|#\s?\d)"
@@ -144,7 +144,19 @@ _ALSO_ADD = re.compile(
 
 
 def propose(intent: Intent, text: str, history: History, *, asked: bool) -> Proposal:
-    """The plan for this message, arguments filled in."""
+    """The plan for this message, arguments filled in; a search shows as many products as were asked for
+    ("show me three")."""
+    proposal = _plan(intent, text, history, asked=asked)
+    if intent.shown_count is None or not any(call.name == "search_products" for call in proposal.calls):
+        return proposal
+    calls = tuple(
+        ToolCall(call.name, call.arguments | {"count": min(intent.shown_count, 10)}) if call.name == "search_products" else call
+        for call in proposal.calls
+    )
+    return msgspec_replace(proposal, calls=calls)
+
+
+def _plan(intent: Intent, text: str, history: History, *, asked: bool) -> Proposal:
     if intent.foreign is not None:
         return Proposal(say=intent.foreign.reply, kind="language_unsupported")
     reading, action, refs, slots = intent.policy, intent.action, intent.references, intent.slots

@@ -26,7 +26,7 @@ POLICY = {
     "greeting": GREETING,
     "thanks": "You're welcome! If you need anything else, just tell me what you're looking for.",
     "identity": (
-        "I'm Agora's shopping assistant: a computer program, not a person. I can find products, answer "
+        "Hi! I'm Agora's shopping assistant: a computer program, not a person. I can find products, answer "
         "questions about them, compare them, fill your cart and start checkout. What are you looking for?"
     ),
     "off_topic": (

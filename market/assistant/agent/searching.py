@@ -83,7 +83,7 @@ async def search(
         query=query[:500], filters=filters, limit=settings.assistant_results * WIDER, session_id=session_id
     )
     kind_asked = _kind_asked(query, vocabulary)
-    count = settings.assistant_results
+    count = min(args.count or settings.assistant_results, settings.assistant_results)  # "show me three"
     extras_of = _remembered(extras_of)  # the list's order and its cards read the same rows once
 
     async def shown(hits: list) -> list:
@@ -111,7 +111,7 @@ async def search(
         cosine = best_cosine(engine, query, [hit.product_id for hit in response.results[:RELEVANCE_TOP_K]])
         if cosine is not None and cosine < LOW_RELEVANCE_COSINE:
             missing = Missing("product", query)
-    titles = [hit.title for hit in response.results[: settings.assistant_results]]
+    titles = [hit.title for hit in response.results[:count]]
     values = {word for wanted in (args.attributes or {}).values() for value in wanted for word in value.lower().split()}
     if missing is None and not filters.brand and named_only_within(query, titles, vocabulary, values):
         missing = Missing("product", plural(query.strip()))

@@ -47,6 +47,9 @@ class SearchProducts(Struct, forbid_unknown_fields=True, kw_only=True):
     ] = {}
     exclude_attributes: Annotated[dict[str, list[Words]], Meta(max_length=10)] = {}
     in_stock: bool | None = None
+    count: Annotated[int, Meta(ge=1, le=10, description="how many products to show, when the shopper said")] | None = (
+        None
+    )
     show_prices_in: (
         Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217: also show prices converted to it")]
         | None

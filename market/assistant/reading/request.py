@@ -14,7 +14,7 @@ _FRAME = re.compile(
     r"looking\s+(?:for|at)|look\s+(?:for|at)|searching\s+for|search\s+for|shopping\s+for|i'?m\s+after|"
     r"in\s+the\s+market\s+for|(?:do|does)\s+(?:you|y'?all|agora|anyone|anybody|any\s+sellers?)(?:\s+(?:guys|all|folks|lot))?"
     r"(?:\s+(?:at\s+least|even|also|still|actually|happen\s+to))?\s+(?:have|sell|carry|stock|do)|can\s+i\s+(?:order|buy|get)|"
-    r"have\s+you\s+got|you\s+got|got\s+(?:any|an?)|are\s+there\s+any|is\s+there\s+an?|show\s+(?:me|us)|find\s+(?:me|us)|"
+    r"have\s+you\s+got|you\s+got|(?<!'ve\s)(?<!\bi\s)(?<!\bwe\s)(?<!\bthey\s)got\s+(?:any|an?)|are\s+there\s+any|is\s+there\s+an?|show\s+(?:me|us)|find\s+(?:me|us)|"
     r"get\s+(?:me|us)|buy(?:ing)?|order(?:ing)?|recommend|suggest|what\s+about|how\s+about|instead|"
     r"where(?:'?s|\s+is|\s+are|\s+do\s+you\s+keep)\s+(?:your|ur|the|all\s+the))\b",  # "wheres ur dog food"
     re.IGNORECASE,

@@ -224,7 +224,8 @@ def _read_brands(text: _Text, vocabulary: Vocabulary) -> tuple[str | None, tuple
             start = match.start() - (min(match.start(), 40) - negation.start()) if negation else match.start()
             text.take(start, match.end())
             last_excluded_end = match.end()
-        elif wanted is None:
+        elif wanted is None and _brand_key(match.group(0)) not in vocabulary.short_brand_names:
+            # (a brand's first word alone names it only where it is turned down: "anything except Veloce")
             wanted = brand  # its name stays among the search words: titles often carry it
     return wanted, tuple(dict.fromkeys(excluded))
 
@@ -289,6 +290,9 @@ def _read_categories(
             category = path_of(max(narrower, key=specific))
         chosen = [match.group(0) for match in wanted if path_of(match) == category]
         category = _said_apart(text.masked, chosen, vocabulary) or category
+    # "board games, no card games": a kind turned down within the department of the kind asked for turns
+    # the kind down, not the department ("games" names all toys and games)
+    excluded = [path for path in excluded if not (category and (category + " > ").startswith(path + " > "))]
     return category, tuple(dict.fromkeys(excluded)), tuple(dict.fromkeys(dismissed))
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from market.assistant.reading.language import english_words
+from market.assistant.reading.language import english_words, names_no_product
 from market.assistant.reading.words import (
     GENERIC_HEADS,
     LEAVING_OUT,
@@ -51,6 +51,29 @@ def _common_prefix(paths: Iterable[str]) -> str:
             break
         common.append(parts[0])
     return " > ".join(common)
+
+
+def _short_brand_names(brands: Iterable[str], named_otherwise: set[str]) -> dict[str, str]:
+    """A brand's first word, where shoppers name it by that alone ("Veloce" for Veloce Footwear): only a
+    word no other brand has, that English does not use otherwise and that names nothing else the catalog
+    has (`named_otherwise`: "trowel" is a product, "saffron" a colour)."""
+    words_of = {brand: [word.lower() for word in re.findall(r"[A-Za-z]+", brand)] for brand in brands}
+    counts: dict[str, int] = {}
+    for words in words_of.values():
+        for word in set(words):
+            counts[word] = counts.get(word, 0) + 1
+    common = english_words()
+    return {
+        words[0]: brand
+        for brand, words in words_of.items()
+        if len(words) >= 2
+        and len(words[0]) >= 5
+        and counts[words[0]] == 1
+        and words[0] not in common
+        and not names_no_product(words[0])
+        and words[0] not in named_otherwise
+        and singular(words[0]) not in named_otherwise
+    }
 
 
 def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
@@ -96,6 +119,8 @@ class Vocabulary:
     category_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     category_by_term: dict[str, str] = field(init=False, repr=False, compare=False)
     word_stems: frozenset[str] = field(init=False, repr=False, compare=False)
+    # Brands' first words that name them alone, honoured only where a brand is turned down ("except Veloce")
+    short_brand_names: frozenset[str] = field(init=False, repr=False, compare=False)
     said_words: frozenset[str] = field(init=False, repr=False, compare=False)  # `words` and attribute values
     color_families: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
     spelling_words: tuple[str, ...] = field(init=False, repr=False, compare=False)  # what a typo is read as
@@ -122,17 +147,26 @@ class Vocabulary:
         for word, members in families.items():
             colors.setdefault(word, members[0])
         brands = {_key(brand): brand for brand in self.brands if len(brand.strip()) > 1}
+        named_otherwise = {  # words that name kinds, departments, colours or values: never a brand's short name
+            word
+            for phrase in (*self.heads, *self.category_terms, *self.colors, *self.sizes,
+                           *(value for values in self.attribute_values.values() for value in values))
+            for word in re.findall(r"[a-z]+", phrase.lower())
+        }  # fmt: skip
+        short = _short_brand_names(self.brands, named_otherwise)  # "anything except Veloce": Veloce Footwear
+        set_attr = functools.partial(object.__setattr__, self)
+        set_attr("short_brand_names", frozenset(_key(name) for name in short))
+        brands |= {_key(name): brand for name, brand in short.items() if _key(name) not in brands}
         sizes = {" ".join(size.lower().split()): size for size in self.sizes}
         terms = {" ".join(term.lower().split()): path for term, path in self.category_terms.items()}
         for term, path in list(terms.items()):
             if "&" in term:
                 terms.setdefault(term.replace("&", "and"), path)
-        set_attr = functools.partial(object.__setattr__, self)
         set_attr("color_by_word", colors)
         set_attr("color_families", {word: tuple(members) for word, members in families.items()})
         set_attr("color_pattern", _phrase_pattern(colors))
         set_attr("brand_by_word", brands)
-        set_attr("brand_pattern", _phrase_pattern(self.brands))
+        set_attr("brand_pattern", _phrase_pattern([*self.brands, *short]))
         set_attr("size_by_word", sizes)
         set_attr("size_patterns", self._size_patterns(sizes))
         set_attr("category_by_term", {_key(term): path for term, path in terms.items()} | terms)
@@ -357,8 +391,9 @@ def _category_terms(paths: Iterable[str], nouns: Mapping[str, Iterable[str]]) ->
         for depth, part in enumerate(parts):
             prefix = " > ".join(parts[: depth + 1])
             add(part, prefix)
-            if depth > 0 and " " not in part:
-                add(singular(part.lower()), prefix)
+            if depth > 0 and "&" not in part:  # "tent", "board game" ("Board Games")
+                *before, last = part.lower().split()
+                add(" ".join([*before, singular(last)]), prefix)
             if depth == 0 and "&" in part:
                 for piece in part.split("&"):
                     add(piece, prefix)

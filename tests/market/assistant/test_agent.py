@@ -280,6 +280,7 @@ async def test_number_two_please_adds_the_second_product(shop) -> None:
 @pytest.mark.parametrize(
     ("text", "position"),
     [("the third one too please, then that's me done - checkout", 3), ("the first one, then checkout", 1),
+     ("sweet as, chuck the first one in me cart and check me out", 1),
      ("go on then, add the second one and check me out", 2)],
 )
 async def test_a_product_and_checkout_in_one_message_adds_it_then_starts_checkout(
@@ -323,6 +324,18 @@ async def test_a_presents_budget_stays_with_each_kind_named_after_it(shop, db) -
     assert [card["product_id"] for card in shoes["products"]] == [ids["pace"]]
     assert [card["product_id"] for card in headphones["products"]] == [ids["studio"]]
     assert {card["product_id"] for card in limit["products"]} == {ids["studio"], ids["quiet"]}
+
+
+async def test_as_many_products_are_shown_as_asked_for_and_both_adds_them(shop, db) -> None:
+    use(shop, local(), FixedClassifier(["search", "add_to_cart", "add_to_cart"]))
+    conversation = await converse(shop)
+
+    two = await say(shop, conversation, "show me 2 running shoes")
+    both = await say(shop, conversation, "add both")
+
+    shown = [card["product_id"] for card in two["products"]]
+    assert len(shown) == 2 and "$" not in two["reply"].split("\n")[0]  # no budget read from the count
+    assert sorted(line["product_id"] for group in both["cart"]["sellers"] for line in group["lines"]) == sorted(shown)
 
 
 async def test_last_year_is_no_position_in_the_list(shop, db) -> None:

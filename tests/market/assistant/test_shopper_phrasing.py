@@ -636,3 +636,12 @@ def test_an_approximate_amount_said_as_a_ceiling_is_a_ceiling(text: str, low: in
 
 def test_a_word_made_an_adjective_with_a_hyphen_is_the_word() -> None:
     assert normalized("she loves vanilla-y sweet stuff") == "she loves vanilla sweet stuff"
+
+
+def test_hundreds_said_in_words_and_a_price_asked_in_pounds(words: Vocabulary) -> None:
+    kettles = read_attributes("needs tae be a quick one mind, fifteen hundred watts", words, "Home & Kitchen > Small Appliances")
+    assert kettles.wanted["wattage"] == ("1500W",)
+    from market.assistant.reading.questions import read_question
+
+    asked = read_question("what's the first one in pounds, roughly?", (), {})
+    assert asked is not None and "price" in asked.properties

@@ -255,3 +255,26 @@ def test_a_word_of_the_story_that_titles_of_the_kind_carry_is_searched() -> None
     assert intent.words == "tennis rackets"
     walked = read(layer(None, []), "hiking backpacks pls, doing the west highland way in may", History(), currency="USD")
     assert walked.words == "hiking backpacks"
+
+
+@pytest.mark.parametrize(
+    ("text", "count", "words"),
+    [("g'day! after a two person tent for a few nights down the coast, show us three or so", 3, None),
+     ("show me 3 orthopedic dog beds big enough for him", 3, None),
+     ("Three or four to look at would be lovely.", 4, None),
+     ("show me 2 person tents", None, "2 person tents")],
+)  # fmt: skip
+def test_how_many_to_show_is_no_price_and_no_search_word(text: str, count: int | None, words: str | None) -> None:
+    intent = read(layer(None, ["Garden", "Toys & Games", "Office"]), text, History(), currency="USD")
+    assert intent.shown_count == count and not intent.slots.has_budget
+    assert not any(word in intent.words.split() for word in ("3", "three", "four", "so"))
+    if words is not None:
+        assert intent.words == words
+
+
+def test_a_brands_first_word_turns_it_down_and_a_kind_within_a_department_does_not_turn_down_the_department() -> None:
+    veloce = read(layer(None, []), "men's running shoes, anything except Veloce - they gave me blisters", History(),
+                  currency="USD")  # fmt: skip
+    assert veloce.slots.exclude_brands == ("Veloce Footwear",)
+    games = read(layer(None, []), "board game for family night? no card games pls", History(), currency="USD")
+    assert games.slots.category == "Toys & Games > Board Games" and not games.slots.exclude_categories
