@@ -91,7 +91,8 @@ _ADD_CUE = re.compile(
 _PLACE = r"(?:first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|number\s+(?:\d|one|two|three|four|five)|#\s?\d)"
 # A message that opens by taking something: "I'll take number 1", "ok add the second", "fine, put it in".
 _ADD_FIRST = re.compile(
-    r"^\W*(?:(?:ok(?:ay)?|right|great|cool|perfect|lovely|fine|whatever|yes|yeah|yep|sure|alright|then|so|just|now)\W+)*"
+    r"^\W*(?:(?:ok(?:ay)?|right|great|cool|perfect|lovely|fine|whatever|yes|yeah|yep|sure|alright|then|so|just|now|and|"
+    r"plus)\W+)*"
     r"(?:i'?ll\s+(?:take|have|get|grab|buy)|i\s+will\s+(?:take|have|get|buy)|i'?d\s+like|"
     r"add|put|throw|toss|pop|stick|chuck|grab|gimme|give\s+me|"
     # "2 of the first one", "two x the 3rd": a count of a product shown

@@ -190,11 +190,16 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
     for key, value in _last_words_turned_down(text, keys, vocabulary.attribute_values):
         if value not in wanted.get(key, []) and value not in excluded.get(key, []):
             excluded.setdefault(key, []).append(value)  # "nothing nonstick": ceramic nonstick neither
-    for key, values in excluded.items():  # "no leather of any kind": bonded and vegan leather neither
+    # "no leather of any kind": bonded and vegan leather neither; "anything but nylon": nor nylon webbing
+    for key, values in excluded.items():
         values += [
             other
             for other in vocabulary.attribute_values.get(key, ())
-            if any(other.lower().endswith(f" {value.lower()}") for value in values)
+            if any(
+                other.lower().endswith(f" {value.lower()}")
+                or (" " not in value and other.lower().startswith(f"{value.lower()} "))  # "nylon webbing"
+                for value in values
+            )
             and other not in wanted.get(key, ())  # "enamelled ones only, bare cast iron rusts"
         ]
     return AttributeReading(

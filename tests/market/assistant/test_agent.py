@@ -338,6 +338,18 @@ async def test_as_many_products_are_shown_as_asked_for_and_both_adds_them(shop, 
     assert sorted(line["product_id"] for group in both["cart"]["sellers"] for line in group["lines"]) == sorted(shown)
 
 
+async def test_and_one_of_the_third_adds_it(shop, db) -> None:
+    use(shop, local(), FixedClassifier(["search", "add_to_cart", "ask_product"]))
+    conversation = await converse(shop)
+    shown = [card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]]
+    await say(shop, conversation, "add the first one")
+
+    answer = await say(shop, conversation, "and one of the third")
+
+    lines = {line["product_id"]: line["quantity"] for group in answer["cart"]["sellers"] for line in group["lines"]}
+    assert lines == {shown[0]: 1, shown[2]: 1}
+
+
 async def test_last_year_is_no_position_in_the_list(shop, db) -> None:
     rackets = [
         item("easy", "Flow Aluminum Tennis Racket", "Rallypoint", "Sports > Racket Sports", 4999, "blue",

@@ -645,3 +645,8 @@ def test_hundreds_said_in_words_and_a_price_asked_in_pounds(words: Vocabulary) -
 
     asked = read_question("what's the first one in pounds, roughly?", (), {})
     assert asked is not None and "price" in asked.properties
+
+
+def test_a_material_turned_down_turns_down_its_kinds(words: Vocabulary) -> None:
+    collars = read_attributes("a collar, anything but nylon, she chews through it", words, "Pet Supplies > Dogs > Collars & Leashes")
+    assert "nylon webbing" in collars.excluded["material"]
