@@ -130,12 +130,14 @@ def _reply_for(name: str, data: dict[str, Any]) -> str:
 
 
 def _checkout(data: dict[str, Any]) -> str:
-    refused = "".join(f"\n\nThe items in {one['currency']} could not be ordered: {one['error']}" for one in data.get("refused", []))
     if "orders" not in data:
         return (
             f"Your order is placed and its items are held for you. Total: {data['total']['text']}. "
-            f"Pay on Stripe's secure page: {data['checkout_url']}{refused}"
+            f"Pay on Stripe's secure page: {data['checkout_url']}"
         )
+    refused = "".join(
+        f"\n\nThe items in {one['currency']} could not be ordered: {one['error']}" for one in data.get("refused", [])
+    )
     pages = "\n".join(f"- {order['total']['text']}: {order['checkout_url']}" for order in data["orders"])
     return (
         "Your cart holds products priced in different currencies, and a payment is in one currency, so "

@@ -247,8 +247,7 @@ class Toolbox:
         # A payment is in one currency: a cart priced in several gets an order and a page for each.
         currencies = [total.currency for total in cart.totals] if len(cart.totals) > 1 else [None]
         started: list[CheckoutStarted] = []
-        refused: list[dict[str, str]] = []
-        errors: list[DomainError] = []
+        refused: list[tuple[str, DomainError]] = []  # a currency whose order could not be placed, and why
         for currency in currencies:
             try:
                 order = await checkout.checkout(
@@ -259,13 +258,12 @@ class Toolbox:
                     CheckoutIn(flow="checkout_session", currency=currency),
                 )
             except DomainError as exc:
-                errors.append(exc)
-                refused.append({"currency": currency or "", "error": exc.message})
+                refused.append((currency or "", exc))
                 continue
             assert order.checkout_url is not None  # the hosted flow always answers with its page
             started.append(CheckoutStarted(order.checkout_url, order.order_id, order.total))
         if not started:  # nothing to pay: the reason, as for a one-currency cart
-            raise errors[0]
+            raise refused[0][1]
         orders = [
             {
                 "order_id": str(one.order_id),
@@ -275,8 +273,8 @@ class Toolbox:
             for one in started
         ]
         data: dict[str, Any] = orders[0] if len(currencies) == 1 else {"orders": orders}
-        if refused:
-            data["refused"] = refused
+        if refused:  # the other currencies' pages stand: "the items in EUR could not be ordered: ..."
+            data["refused"] = [{"currency": currency, "error": exc.message} for currency, exc in refused]
         return ToolResult(name="start_checkout", arguments={}, ok=True, data=data, checkouts=started)
 
     async def _ask_clarifying_question(self, session: Session, args: AskClarifyingQuestion) -> ToolResult:

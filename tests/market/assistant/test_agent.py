@@ -572,6 +572,28 @@ async def test_a_cart_in_two_currencies_gets_a_payment_page_per_currency(shop, d
     assert [(row["currency"], row["total_amount"]) for row in placed] == [("EUR", 4500), ("USD", 3999)]
 
 
+async def test_a_currency_whose_order_cannot_be_placed_is_told_and_the_others_page_stands(shop, db) -> None:
+    stoves = [
+        item("stove", "Kocher Camping Stove", "Bergwerk", "Outdoors > Camping", 4500, "silver")
+        | {"price": {"amount": 4500, "currency": "EUR"}},
+    ]
+    ids = await open_shop(shop, db, stoves, name="Bergwerk Outdoor")
+    use(shop, local(), FixedClassifier(["search", "add_to_cart", "search", "add_to_cart", "checkout"]))
+    conversation = await converse(shop)
+    await say(shop, conversation, "yoga mat")
+    await say(shop, conversation, "add the first one")
+    await say(shop, conversation, "a camping stove")
+    await say(shop, conversation, "add the first one")
+    await db.execute("UPDATE products SET inventory_quantity = 0 WHERE id = $1", ids["stove"])  # sold elsewhere
+
+    started = await say(shop, conversation, "check me out please")
+
+    (page,) = started["checkouts"]
+    assert page["total"] == {"amount": 3999, "currency": "USD"} and page["checkout_url"] in started["reply"]
+    assert "The items in EUR could not be ordered" in started["reply"]
+    assert [row["currency"] for row in await db.fetch("SELECT currency FROM orders")] == ["USD"]
+
+
 async def test_a_cart_changed_after_checkout_closes_the_old_payment_page(shop, db) -> None:
     use(shop, local(), FixedClassifier(["search", "add_to_cart", "checkout", "checkout", "remove_from_cart"]))
     conversation = await converse(shop)
