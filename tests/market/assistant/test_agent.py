@@ -548,18 +548,22 @@ async def test_checkout_starts_on_a_plain_request_and_never_on_a_hint_or_a_no(sh
     assert "checkout" not in later and await orders(db) == 1
 
 
-async def test_a_cart_in_two_currencies_gets_a_payment_page_per_currency(shop, db) -> None:
+async def _a_cart_in_dollars_and_euros(shop, db) -> tuple[str, int]:
+    """A conversation whose cart holds the yoga mat ($39.99) and a camping stove (€45.00); the stove's id."""
     stoves = [
         item("stove", "Kocher Camping Stove", "Bergwerk", "Outdoors > Camping", 4500, "silver")
         | {"price": {"amount": 4500, "currency": "EUR"}},
     ]
-    await open_shop(shop, db, stoves, name="Bergwerk Outdoor")
+    ids = await open_shop(shop, db, stoves, name="Bergwerk Outdoor")
     use(shop, local(), FixedClassifier(["search", "add_to_cart", "search", "add_to_cart", "checkout"]))
     conversation = await converse(shop)
-    await say(shop, conversation, "yoga mat")
-    await say(shop, conversation, "add the first one")
-    await say(shop, conversation, "a camping stove")
-    await say(shop, conversation, "add the first one")
+    for text in ("yoga mat", "add the first one", "a camping stove", "add the first one"):
+        await say(shop, conversation, text)
+    return conversation, ids["stove"]
+
+
+async def test_a_cart_in_two_currencies_gets_a_payment_page_per_currency(shop, db) -> None:
+    conversation, _ = await _a_cart_in_dollars_and_euros(shop, db)
 
     started = await say(shop, conversation, "check me out please")
 
@@ -573,18 +577,8 @@ async def test_a_cart_in_two_currencies_gets_a_payment_page_per_currency(shop, d
 
 
 async def test_a_currency_whose_order_cannot_be_placed_is_told_and_the_others_page_stands(shop, db) -> None:
-    stoves = [
-        item("stove", "Kocher Camping Stove", "Bergwerk", "Outdoors > Camping", 4500, "silver")
-        | {"price": {"amount": 4500, "currency": "EUR"}},
-    ]
-    ids = await open_shop(shop, db, stoves, name="Bergwerk Outdoor")
-    use(shop, local(), FixedClassifier(["search", "add_to_cart", "search", "add_to_cart", "checkout"]))
-    conversation = await converse(shop)
-    await say(shop, conversation, "yoga mat")
-    await say(shop, conversation, "add the first one")
-    await say(shop, conversation, "a camping stove")
-    await say(shop, conversation, "add the first one")
-    await db.execute("UPDATE products SET inventory_quantity = 0 WHERE id = $1", ids["stove"])  # sold elsewhere
+    conversation, stove = await _a_cart_in_dollars_and_euros(shop, db)
+    await db.execute("UPDATE products SET inventory_quantity = 0 WHERE id = $1", stove)  # sold elsewhere
 
     started = await say(shop, conversation, "check me out please")
 
