@@ -166,9 +166,7 @@ def compare(comparison: Comparison, products: Sequence[Mapping[str, Any]]) -> di
             )
             quantity = quantities.parse(raw) if attribute != "price" else raw
             if raw is not None and quantity is not None:
-                values[product["product_id"]] = (
-                    product["price"]["text"] if attribute == "price" else _text(raw)
-                )
+                values[product["product_id"]] = _price_text(product) if attribute == "price" else _text(raw)
                 parsed[product["product_id"]] = quantity
         if len(parsed) < 2:
             continue
@@ -189,6 +187,14 @@ def compare(comparison: Comparison, products: Sequence[Mapping[str, Any]]) -> di
             "tie": len(winners) > 1,
         }
     return {"attribute": comparison.attributes[0], "verdict": "silent", "phrase": comparison.phrase}
+
+
+def _price_text(product: Mapping[str, Any]) -> str:
+    """"€50.99 (≈ £43.78)": the product's own price, and the one it is compared in when that differs."""
+    own, compared = product["price"], product.get("compare_price")
+    if compared and compared["currency"] != own["currency"]:
+        return f"{own['text']} (≈ {compared['text']})"
+    return own["text"]
 
 
 def _price_value(product: Mapping[str, Any]) -> Decimal | None:

@@ -107,7 +107,9 @@ def _searched_as_said(
     } | dict((layer_search or {}).get("attributes", {}))
     if arguments.brand and not set(re.findall(r"\w+", arguments.brand.lower())) <= said:
         changes["brand"] = (layer_search or {}).get("brand")
-    if arguments.size and arguments.size.lower() not in said:
+    if arguments.size and not all(
+        set(re.findall(r"\w+", size)) <= said for size in arguments.size.lower().split(" or ")
+    ):
         changes["size"] = None
     slots = intent.slots
     changes |= {

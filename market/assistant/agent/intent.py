@@ -58,7 +58,8 @@ _FILLER_WORDS = (
     "ooh oh ah ugh meh wow hey yeah yep nope tho though lol haha colour color colours colors after poss "
     "hes shes im ive id ill dont cant wont theyre youre thats whats isnt arent didnt doesnt search "
     "my our your his their guess reckon probably decent gadget gadgets gizmo gizmos goodies essentials cool neat "
-    "gift gifts present presents pressie prezzie shame fair whatever alright eh"
+    "gift gifts present presents pressie prezzie shame fair whatever alright eh yikes oof ouch eek jeez geez "
+    "blimey crikey bummer reality"
 )
 FILLER = frozenset(_FILLER_WORDS.split())
 _CART_PLACE = re.compile(
@@ -194,6 +195,11 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         slots = msgspec.structs.replace(slots, size=sized)  # "size 9", then "no wait, nine and a half"
     if slots.size and (corrected := _size_corrected(said, vocabulary)):
         slots = msgspec.structs.replace(slots, size=corrected)  # "size 9. no wait, ten, I went up a size"
+    if two := _TWO_SIZES.search(said):  # "she's a 9, or a 9 and a half with thick socks"
+        sizes = [_size_said(two["a"], two["ahalf"], vocabulary), _size_said(two["b"], two["bhalf"], vocabulary)]
+        if all(sizes) and sizes[0] != sizes[1]:
+            slots = msgspec.structs.replace(slots, size=" or ".join(sizes))  # type: ignore[arg-type]
+            said = said[: two.start()] + " " + said[two.end() :]
     if slots.size:  # "bike helmet size S", "large or extra large": a filter, not words a title must have
         said = re.sub(
             rf"\b(?:size|sz|sized)\s*:?\s*(?:an?\s+)?{re.escape(slots.size)}(?![\w.])",
@@ -263,6 +269,8 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         unknown += [word for word in _asked_unsold(phrase, vocabulary) if word not in unknown]
     named = bool(slots.category or slots.brand or slots.exclude_brands or known)
     reading = trick if trick.kind else policy.read(clean, shopping=named)
+    if reading.kind == "off_topic" and said.strip() and not policy.read(said, shopping=named).kind:
+        reading = policy.Reading(None)  # "10 or 12 inch, the 8 inch ones are too small for her cornbread recipe"
     action, confidence = layer.classifier.predict(clean, has_shown=bool(history.shown))
     if history.asked_checkout and confirms_checkout(clean, asked=True):
         action, confidence = "checkout", 1.0  # "yes" answers the question the assistant just asked
@@ -292,7 +300,8 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         refs = across  # "add the first collar and the 2nd pen": each counted in its own list
     topic = (*known, *unknown)
     context = slots.category or (history.state.need.category if history.state.need and not topic else None)
-    unpriced = read_budget(clean, currency_default=currency).rest
+    # Values are read without what did not fit: "10 or 12 inch, the 8 inch ones are too small"
+    unpriced = read_budget(_without_misfits(clean), currency_default=currency).rest
     needed = history.state.need.category if history.state.need else None
     if slots.category and (
         named_too := _named_by_values(unpriced, said, slots.category, vocabulary, needed=needed)
@@ -312,7 +321,7 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         # "anything with hyaluronic acid?": a value only one department's products have names it
         slots = msgspec.structs.replace(slots, category=owner)
         context, named = owner, True
-        attributes = read_attributes(read_budget(clean, currency_default=currency).rest, vocabulary, context)
+        attributes = read_attributes(unpriced, vocabulary, context)
     if refining and (valued := _value_words(attributes)):
         # "and smaller - tenkeyless or compact": values of what is looked at narrow it, they name no product
         known = [word for word in known if word.lower() not in valued]
@@ -431,11 +440,22 @@ _POUNDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:pounds|pound)\b", re.IGNORECASE)
 
 # Where a message's clauses part, and how a clause giving a reason opens ("earbuds hurt my ears", "we're
 # going up into the mountains", "because the old one broke").
-_CLAUSE_END = re.compile(r"[,;.!?]+\s+|\s+-\s+|\s+(?=(?:because|since|cos|cuz|coz)\b)", re.IGNORECASE)
+_CLAUSE_END = re.compile(
+    r"[,;.!?]+\s+|\s+-\s+|\s+(?=(?:because|since|cos|cuz|coz)\b)|"
+    # "cables drive me nuts so nothing wired": the reason, then what follows from it
+    r"\s+(?=so\s+(?:nothing|no|none|not|without|something|anything|maybe|probably|ideally|preferably)\b)",
+    re.IGNORECASE,
+)
 _REASON = re.compile(
     r"^(?:(?:but|and|as|though|although)\s+(?=(?:i|i'm|im|i've|i'd|we|we're|he|he's|she|she's|they|they're|it|it's|"
     r"there's|because|since)\b))?(?:because|since|cos|cuz|coz|i|i'm|im|i've|i'd|we|we're|we've|he|he's|she|she's|they|they're|it|it's|"
-    r"my|our|his|her|their|there's|(?:the|those|these|\w+)\s+(?:\w+\s+){0,3}(?:is|are|was|were|hurt|hurts|broke|"
+    r"my|our|his|her|their|mine|there's|just\s+(?:got|had|bought|paid|spent|moved|started|lost|broke|fixed)|"
+    r"got\s+my|(?:trying\s+|want\s+|need\s+)?to\s+(?:match|go\s+with)\s+(?:my|our|his|her|the)|"
+    # "the walk from the car park to the pitch is long", "the 9s squash my toes"
+    r"(?:the|those|these)\s+(?:\w+\s+){0,8}(?:is|are|was|were)\b|"
+    r"(?:the|those|these)\s+(?:\w+\s+){0,3}(?!(?:in|into|to|for|from|with|on|of|at|by|off|like|and|or|as)\b)\w+\s+"
+    r"(?:my|me|her|him|us|them|our|his|their)\b|"
+    r"(?:the|those|these|\w+)\s+(?:\w+\s+){0,3}(?:is|are|was|were|hurt|hurts|broke|"
     r"keep|keeps|never|always|don't|doesn't|look|looks|get|gets|feel|feels|seem|seems|drive|drives|bug|bugs|"
     r"annoy|annoys|bother|bothers|play|plays|make|makes)|"
     r"hides|shows|gets|keeps|looks|goes|makes|helps|fits|matches|works)\b",
@@ -593,7 +613,7 @@ def _described_size(text: str, category: str, vocabulary: Vocabulary) -> str | N
 _BARE_NUMBER = re.compile(
     rf"(?<![\w.$€£¥#-])(?<!\bin\s)(?<!\bfor\s)(?<!\bafter\s)(?<!\bwithin\s)"
     rf"(?P<number>\d{{1,2}}(?:\.5)?|{WORD_NUMBER})(?P<half>\s+and\s+a\s+half)?"
-    r"(?=\s*(?:[,.;!?]|$|(?:actually|instead|please|pls|plz|then|now|i\s+think|is\s+fine|would\s+be)\b))",
+    r"(?=\s*(?:[,.;!?]|$|(?:actually|instead|please|pls|plz|then|now|only|i\s+think|is\s+fine|would\s+be)\b))",
     re.IGNORECASE,
 )  # (the number stands alone: "in 10 seconds", "around 8 inches" are no sizes)
 
@@ -608,6 +628,23 @@ def _size_again(text: str, slots: Slots, vocabulary: Vocabulary) -> str | None:
         return None
     said = number + (Decimal("0.5") if found[0]["half"] else 0)
     return vocabulary.size_by_word.get(f"{said.normalize():f}")  # 9.5, 10 (not 1E+1)
+
+
+# Two sizes said at once, either of which fits: "im a 9 or a 9.5 depending on the brand".
+_ONE_SIZE = r"(?:an?\s+|size\s+)?(?P<{0}>\d{{1,2}}(?:\.5)?)(?P<{0}half>\s+and\s+a\s+half)?"
+_TWO_SIZES = re.compile(
+    r"\b(?:i'?m|im|i\s+am|she'?s|he'?s|she\s+is|he\s+is|they'?re|wears?|takes?|sizes?|sz|(?:wo)?men'?s|ladies|uk|us)\s+"
+    + _ONE_SIZE.format("a")
+    + r"\s*,?\s*(?:or|/)\s+"
+    + _ONE_SIZE.format("b")
+    + r"(?![\w.]|\s*(?:in\b|inch|cm|mm|\"))",
+    re.IGNORECASE,
+)
+
+
+def _size_said(number: str, half: str | None, vocabulary: Vocabulary) -> str | None:
+    said = Decimal(number) + (Decimal("0.5") if half else 0)
+    return vocabulary.size_by_word.get(f"{said.normalize():f}")
 
 
 # A size taken back in the same breath: "size 9. no wait, ten", "an 8, sorry, 8.5".
@@ -690,7 +727,8 @@ def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> st
         fed_up = _FED_UP.search(clause)  # "i'm sick of buying AAAs" asks for nothing
         if (
             not _REASON.match(clause.strip())
-            or re.search(r"\d|[$£€]", clause)
+            or _turns_down_a_name(clause, vocabulary)  # "I'm not keen on Auralis or Voltwise"
+            or (_counts_something(clause) and not _DOES_NOT_FIT.search(clause))
             or _SIZE_SAID.search(clause)  # "he's a size S"
             or read_budget(clause, currency_default="USD").currency  # "I'm in Berlin so euros please"
             or (asks(clause) and not fed_up)
@@ -705,10 +743,66 @@ def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> st
     words = [
         word for word in re.findall(r"[\w'-]+", left.lower()) if word not in FILLER and word not in common
     ]
+    if (read_question(left) and _OF_IT.search(left)) or (refining and _BARE_NUMBER.search(left)):
+        return left  # "how heavy is it? the walk ... is long", "9.5 ONLY, the 9s squash my toes"
     if refining:
         return left if any(vocabulary.sells(w) or w in vocabulary.brand_words for w in words) else text
     named = [word for word in words if vocabulary.names_a_kind(word) or singular(word) in vocabulary.heads]
     return left if named else text  # "rechargeable headlamp, i'm sick of buying AAAs": a headlamp
+
+
+# (not "my card says no")
+_TURNS_DOWN = re.compile(
+    r"\b(?:not|nothing|none|never|without|except|hate|avoid|allergic)\b|\bno\b(?=\s+\w)", re.IGNORECASE
+)
+# Numbers that count time, not anything a product is chosen by: "it rains here like 200 days a year".
+_TIME_SAID = re.compile(
+    r"\d+\s*(?:days?|weeks?|hours?|hrs?|minutes?|mins?|am|pm|times|years?(?!\s*old|\s*-?\s*olds?))\b",
+    re.IGNORECASE,
+)
+# What did not fit, told as why: "the 9s squash my toes", "the 8 inch ones are too small for her recipe".
+_DOES_NOT_FIT = re.compile(
+    r"\btoo\s+(?:small|big|large|tight|loose|short|long|narrow|wide|heavy|tiny)\b|\bsquash|\bpinch|"
+    r"\b(?:don'?t|doesn'?t|didn'?t|won'?t)\s+fit\b",
+    re.IGNORECASE,
+)
+
+
+# A question about a product talked of: "how heavy is it?", "what's the first one made of?"
+_OF_IT = re.compile(
+    r"\b(?:it|its|it's|they|them|this\s+one|that\s+one|the\s+(?:\w+\s+)?ones?|first|second|third|fourth|fifth|last)\b",
+    re.IGNORECASE,
+)
+
+
+def _without_misfits(text: str) -> str:
+    """The message without its clauses after the first that tell what did not fit ("the 8 inch ones are
+    too small"): their sizes are not wanted."""
+    parts = re.split(f"({_CLAUSE_END.pattern})", text, flags=re.IGNORECASE)
+    clauses, separators = parts[0::2], parts[1::2]
+    kept = [clauses[0]]
+    for separator, clause in zip(separators, clauses[1:], strict=False):
+        if not (_REASON.match(clause.strip()) and _DOES_NOT_FIT.search(clause)):
+            kept += [separator, clause]
+    return "".join(kept)
+
+
+def _turns_down_a_name(clause: str, vocabulary: Vocabulary) -> bool:
+    """Whether a clause turns down a brand, a colour or a value the catalog has ("I'm not keen on Auralis"),
+    not only tells a why ("I am vegan and not use animal products", "I'm not paying a fortune")."""
+    if not _TURNS_DOWN.search(clause):
+        return False
+    lowered = clause.lower()
+    return bool(
+        (vocabulary.brand_pattern and vocabulary.brand_pattern.search(clause))
+        or any(re.search(rf"\b{re.escape(color.lower())}\b", lowered) for color in vocabulary.colors)
+        or read_attributes(clause, vocabulary, None).excluded
+    )
+
+
+def _counts_something(clause: str) -> bool:
+    """Whether a clause says a number or an amount ("my budget is 60 euros", "we're 4"), not only a time."""
+    return bool(re.search(r"\d|[$£€]", _TIME_SAID.sub(" ", clause)))
 
 
 def _opens_with_reason(clause: str, vocabulary: Vocabulary) -> bool:
@@ -718,7 +812,7 @@ def _opens_with_reason(clause: str, vocabulary: Vocabulary) -> bool:
         _OF_SOMETHING_ELSE.match(clause.strip())
         and _REASON.match(clause.strip())
         and not asks(clause)
-        and not re.search(r"\d|[$£€]", clause)
+        and not _counts_something(clause)
         and not _SIZE_SAID.search(clause)
         and not any(vocabulary.names_a_kind(word) for word in re.findall(r"[\w'-]+", clause))
         and not read_attributes(clause, vocabulary, None).wanted
@@ -906,6 +1000,8 @@ def _with_story_kind(words: str, text: str, said: str, vocabulary: Vocabulary) -
         and singular(word) != singular(head)
         and together(word, head) in vocabulary.pairs
         and not turned_down_word(text, word)
+        # (a thing they own is not the kind wanted: "red kitchen appliances? trying to match my red kettle")
+        and not re.search(rf"\b(?:my|our|his|her|their)\s+(?:[\w-]+\s+)?{re.escape(word)}\b", text, re.IGNORECASE)
     ]
     return " ".join([*story[:1], words]) if story else words
 

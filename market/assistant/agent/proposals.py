@@ -316,7 +316,11 @@ def _action_by_wording(action: str, intent: Intent, text: str, history: History)
     if action == "checkout" and _NO_CHECKOUT.search(text):
         if intent.references and _ADD_CUE.search(text):
             return "add_to_cart"
-        return "search" if intent.catalog_topic else "view_cart"  # "don't check out yet. got string lights?"
+        if intent.catalog_topic:
+            return "search"  # "don't check out yet. got string lights?"
+        if _filters_said(intent):
+            return "refine"  # "don't check out yet, still browsing. show me blush pink ones too"
+        return "view_cart"
     return action
 
 
@@ -406,8 +410,11 @@ def _question_about_shown(intent: Intent, text: str, history: History) -> Propos
 
 
 def _answers(ids: Sequence[int], question: str, history: History, *, most: int = 2) -> Proposal:
+    need = history.state.need
+    shown_in = {"show_prices_in": need.currency} if need and need.currency else {}  # the shopper's currency
     calls = tuple(
-        ToolCall("answer_question", {"product_id": pid, "question": question[:300]}) for pid in ids[:most]
+        ToolCall("answer_question", {"product_id": pid, "question": question[:300]} | shown_in)
+        for pid in ids[:most]
     )
     after = msgspec.structs.replace(history.state, asked=question[:300], options=())
     return Proposal(calls=calls, state=after)
@@ -729,6 +736,8 @@ def _compare(intent: Intent, text: str, history: History) -> Proposal:
         return _ask("Which products should I compare?")
     positions = {p.product_id: p.position for p in history.shown}
     arguments = {"product_ids": ids[:4], "along": text[:200]}
+    if history.state.need and history.state.need.currency:  # compared in the shopper's currency
+        arguments["show_prices_in"] = history.state.need.currency
     if all(pid in positions for pid in ids[:4]):
         arguments["positions"] = [positions[pid] for pid in ids[:4]]
     return Proposal(calls=(ToolCall("compare_products", arguments),))

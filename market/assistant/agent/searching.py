@@ -209,9 +209,11 @@ def _filters(
     if colors:
         attributes["color"] = [value for color in colors for value in _colors(color, vocabulary.colors)]
     category = category_path(args.category, categories)
-    if args.size:
-        us_sizes = _us_shoe_sizes(args.size, category, args.attributes.get("gender", []))
-        attributes["size"] = [args.size, *us_sizes] if us_sizes else list(size_alternatives(args.size))
+    if args.size:  # "9.5", "medium", or two said at once: "9 or 9.5"
+        for size in args.size.split(" or "):
+            us_sizes = _us_shoe_sizes(size, category, args.attributes.get("gender", []))
+            said = [size, *us_sizes] if us_sizes else list(size_alternatives(size))
+            attributes.setdefault("size", []).extend(said)
     # An attribute the category's products lack filters nothing out but everything: an age kept from a
     # vague need ("for a six-year-old") means nothing for the cutlery chosen after it.
     known = vocabulary.attribute_keys_of(category) if category and vocabulary.category_attributes else None
@@ -376,7 +378,11 @@ def _us_shoe_sizes(size: str, category: str | None, genders: Sequence[str]) -> l
 def _shown_size(sizes: list[str]) -> str:
     if len(sizes) > 1 and sizes[0].isdigit() and int(sizes[0]) >= 34:  # "EU 38 (US 7 or 7.5)"
         return f"EU {sizes[0]} (US {' or '.join(sizes[1:])})"
-    return sizes[0]
+    said: list[str] = []  # each size once, not also as its other spelling ("medium", not "medium or M")
+    for size in sizes:
+        if not any(size in size_alternatives(other) for other in said):
+            said.append(size)
+    return " or ".join(said)
 
 
 def _colors(color: str, catalog_colors: Sequence[str]) -> list[str]:

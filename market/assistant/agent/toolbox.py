@@ -141,12 +141,14 @@ class Toolbox:
         found = answers.answer(question, product)
         if question.properties == ("description",) and (unsaid := _unsaid(args.question, product)):
             found = {"property": unsaid, "verdict": "silent"}  # "will it work on an induction hob?"
-        if found["property"] == "price" and found["verdict"] == "value":
-            found["value"] += self._approximately(product, args.question)
-        data = {"product": _named(product), "answer": found}
+        wanted = self._prices_in(args.question, args.show_prices_in)
         also = [  # "how many litres is it? and what's it made of": each question answered
             answers.answer(more, product) for more in self._more_questions(args.question, found["property"])
         ]
+        for one in (found, *also):
+            if one["property"] == "price" and one["verdict"] == "value":
+                one["value"] += self._approximately(product, wanted)
+        data = {"product": _named(product), "answer": found}
         if also:
             data["also"] = also[:3]
         return ToolResult(name="answer_question", arguments={}, ok=True, data=data)
@@ -161,23 +163,39 @@ class Toolbox:
                 found.append(more)
         return found
 
-    def _approximately(self, product: dict, question: str) -> str:
-        """ " (≈ €27.13)": a price in the currency the question names (else the assistant's), when the
-        product is priced in another; marked as approximate, from the operator's exchange-rate table."""
+    def _prices_in(self, said: str, shown_in: str | None) -> str:
+        """The currency to give prices in: the one the shopper's words name ("what's that in yen?"), else
+        the one their prices are shown in, else the assistant's."""
+        named = read_budget(said, currency_default=self.settings.assistant_currency).currency
+        return named or shown_in or self.settings.assistant_currency
+
+    def _converted(self, product: dict, wanted: str) -> dict[str, Any] | None:
+        """A product's price in `wanted` (approximate when converted, from the operator's exchange-rate
+        table); None when it has no price or no rate."""
         price = product.get("price") or {}
-        wanted = read_budget(question, currency_default=self.settings.assistant_currency).currency
-        wanted = wanted or self.settings.assistant_currency
         rates = self.engine.exchange_rates if self.engine is not None else None
-        if not price or rates is None or price.get("currency") == wanted:
-            return ""
-        amount = rates.convert(price["amount"], price["currency"], wanted)
-        return f" (≈ {replies.money(amount, wanted)})" if amount is not None else ""
+        if not price or (rates is None and price.get("currency") != wanted):
+            return None
+        amount = rates.convert(price["amount"], price["currency"], wanted) if rates else price["amount"]
+        return replies.money_json(amount, wanted) if amount is not None else None
+
+    def _approximately(self, product: dict, wanted: str) -> str:
+        """ " (≈ €27.13)": the price in `wanted` when the product is priced in another currency."""
+        price = product.get("price") or {}
+        converted = self._converted(product, wanted) if price.get("currency") != wanted else None
+        return f" (≈ {converted['text']})" if converted else ""
 
     async def _compare_products(self, session: Session, args: CompareProducts) -> ToolResult:
         ids = list(dict.fromkeys(args.product_ids))
         if len(ids) < 2:
             raise InvalidInput.invalid("product_ids", "comparing needs two different products")
         products = [product for product, _ in await self._describe(ids, description_chars=200)]
+        # Prices compared in one currency: "which of those is the cheapest in pounds?"
+        wanted = self._prices_in(args.along or "", args.show_prices_in)
+        converted = [self._converted(product, wanted) for product in products]
+        if all(converted):
+            for product, price in zip(products, converted, strict=True):
+                product["compare_price"] = price
         # Named by their place in the list when it is known: "the first (…)" tells apart two titles that
         # differ only by a model number.
         places = dict(zip(args.product_ids, args.positions, strict=False)) if args.positions else {}
@@ -185,6 +203,7 @@ class Toolbox:
             "products": [
                 _named(p)
                 | {"price": p["price"]}
+                | ({"compare_price": p["compare_price"]} if "compare_price" in p else {})
                 | ({"position": places[p["product_id"]]} if p["product_id"] in places else {})
                 for p in products
                 if "price" in p

@@ -71,6 +71,10 @@ class CompareProducts(Struct, forbid_unknown_fields=True, kw_only=True):
     ) = None
     # Their numbers in the list shown, to name them by ("the second is heavier").
     positions: Annotated[list[Annotated[int, Meta(ge=1, le=100)]], Meta(max_length=4)] = []
+    show_prices_in: (
+        Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217: prices compared converted to it")]
+        | None
+    ) = None
 
 
 class AnswerQuestion(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -79,6 +83,10 @@ class AnswerQuestion(Struct, forbid_unknown_fields=True, kw_only=True):
 
     product_id: ProductId
     question: Annotated[str, Meta(min_length=1, max_length=300)]
+    show_prices_in: (
+        Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217: also give the price converted to it")]
+        | None
+    ) = None
 
 
 class AddToCart(Struct, forbid_unknown_fields=True, kw_only=True):

@@ -164,7 +164,7 @@ _TAIL = r"(?:\s*(?:max(?:imum)?|tops|or\s+less|or\s+so|at\s+(?:the\s+)?most|or\s
 _MAX_WORDS = (
     r"(?:under|below|nothing\s+(?:over|above|more\s+than)(?:\s+like)?|beneath|less\s+than|lower\s+than|cheaper\s+than|no\s+more\s+than|not\s+more\s+than|"
     r"no\s+higher\s+than|not\s+over|at\s+(?:the\s+)?most|up\s*to|max(?:imum)?(?:\s+of)?|within|"
-    r"not\s+exceeding|not\s+to\s+exceed|capped\s+at|a\s+cap\s+of|limit\s+of|"
+    r"not\s+exceeding|not\s+to\s+exceed|capped\s+at|a\s+cap\s+of|limit\s+of|cap\s+(?:it\s+|that\s+|things\s+|the\s+\w+\s+)?at|"
     r"(?:don'?t|do\s+not|won'?t|wouldn'?t|can'?t|cannot|not)\s+(?:want\s+to\s+|wanna\s+)?(?:pay|spend|go|be)\s+"
     r"(?:more\s+than|over|above|higher\s+than)|<=?)"
 )
@@ -192,7 +192,8 @@ _BUDGET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("max", rf"{_OPEN}(?:\b|(?=<)){_MAX_WORDS}\s*{_amount('a')}{_TAIL}"),
         ("min", rf"{_OPEN}(?:\b|(?=>)){_MIN_WORDS}\s*{_amount('a')}(?:\s*{_MIN_TAIL})?"),
         ("max", rf"(?<![\w$€£¥]){_amount('a')}\s*{_MAX_TAIL}"),
-        ("min", rf"(?<![\w$€£¥]){_amount('a')}\s*{_MIN_TAIL}"),
+        # (not an age: "board games for kids 8 and up")
+        ("min", rf"(?<![\w$€£¥])(?<!kids\s)(?<!ages\s)(?<!age\s)(?<!aged\s){_amount('a')}\s*{_MIN_TAIL}"),
         ("around", rf"(?<![\w$€£¥]){_amount('a')}\s*or\s+so\b"),
         ("budget", rf"\b{_BUDGET_WORD}\s+{_amount('a')}{_TAIL}"),
         ("ish", rf"(?<![\w$€£¥]){_amount('a')}"),

@@ -78,11 +78,18 @@ _ALONE = re.compile(
     r"\b(?:just|only)\s+(?:me|myself|for\s+me)\b(?!\s+and\b)|\bsolo\b|\bby\s+myself\b|\bon\s+my\s+own\b",
     re.IGNORECASE,
 )
+# "for my husband": a grown man; "for my wife": a grown woman (a son or a daughter may want kids' things)
+_FOR_A_MAN = r"for\s+(?:my|our|her|his|the)\s+(?:husband|hubby|boyfriend|bf|fianc[ée]|dad|father|grandad|granddad|grandpa)"
+_FOR_A_WOMAN = (
+    r"for\s+(?:my|our|her|his|the)\s+(?:wife|missus|missis|girlfriend|gf|fianc[ée]e|mum|mom|mother|grandma|gran|nan)"
+)
 _GENDER = {
     "men": r"\b(?:men'?s?|man'?s|male|(?<!you\s)(?<!u\s)(?<!ya\s)guys?|gents?|for\s+him)\b",  # not "you guys"
     "women": r"\b(?:women'?s?|woman(?:'?s)?|ladies|lady'?s|female|for\s+her)\b",
     "unisex": r"\bunisex\b",
 }
+# Said of a kind that comes in genders only (a jigsaw for my mum is no women's jigsaw).
+_GENDER_OF_WHOM = {"men": rf"\b{_FOR_A_MAN}\b", "women": rf"\b{_FOR_A_WOMAN}\b"}
 _NEGATION = re.compile(
     r"(?:\bnot|\bno|\bnon|\bnone|\bwithout|\bexcept|\bavoid(?:ing|s)?|\bnothing|\bnever|\bhate|\brather\s+than|"
     rf"\bscrap|\bditch|\bforget(?:\s+about)?|\bnever\s*mind|\bskip|{LEAVING_OUT}|\bexclud(?:e|ing)|"
@@ -136,7 +143,7 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
     wanted: dict[str, list[str]] = {}
     excluded: dict[str, list[str]] = {}
     said = [
-        *_words(text, keys, vocabulary.attribute_values),
+        *_words(text, keys, vocabulary.attribute_values, of_whom=category is not None),
         *_first_words(text, keys, vocabulary.attribute_values, vocabulary.names_a_kind),
     ]
     for key, value, start, end in said:
@@ -157,7 +164,14 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
     counts_people = bool(category and " > " in category)
     for key, values in _quantities(text, keys, vocabulary.attribute_values, counts_people=counts_people).items():
         wanted.setdefault(key, []).extend(values)
-    if "age_range" in keys and (age := _youngest(text)) is not None:  # "for my 9 year old": 3+, 6+, 8+
+    rated = _AGES_AND_UP.search(text) if "age_range" in keys else None
+    if rated and (
+        marked := [  # "board games for kids 8 and up": those marked 8+
+            value for value in vocabulary.attribute_values.get("age_range", ()) if _from_age(value) == int(rated["n"])
+        ]
+    ):
+        wanted["age_range"] = marked
+    elif "age_range" in keys and (age := _youngest(text)) is not None:  # "for my 9 year old": 3+, 6+, 8+
         suitable = [
             value for value in vocabulary.attribute_values.get("age_range", ()) if _from_age(value) <= age
         ]
@@ -278,6 +292,11 @@ _AGE = re.compile(
     r"(?=\s*(?:[,.;!?]|and\b|but\b|so\b|$))",
     re.IGNORECASE,
 )
+# An age rating said as shops mark it: "kids 8 and up", "ages 6+", "for 10 and over".
+_AGES_AND_UP = re.compile(
+    r"\b(?:kids?|children|child|ages?|aged|for)\s+(?P<n>\d{1,2})\s*(?:\+|and\s+(?:up|over|older)|or\s+older|plus)",
+    re.IGNORECASE,
+)
 _AGE_OF = {"newborn": 0, "baby": 0, "babies": 0, "infant": 0, "toddler": 1, "toddlers": 1, "teen": 13,
            "teens": 13, "teenager": 13, "teenagers": 13}  # fmt: skip
 
@@ -332,15 +351,18 @@ def _keys_for(vocabulary: Vocabulary, category: str | None, text: str = "") -> l
 
 
 def _words(
-    text: str, keys: Iterable[str], values: Mapping[str, tuple[str, ...]]
+    text: str, keys: Iterable[str], values: Mapping[str, tuple[str, ...]], *, of_whom: bool = False
 ) -> list[tuple[str, str, int, int]]:
     """(key, value, start, end) for each textual value named: whole values, and values named by their last
-    words where no whole value was said."""
+    words where no whole value was said; `of_whom`: a gender told by whom the thing is for ("for my wife")."""
     found: list[tuple[str, str, int, int]] = []
     for key in keys:
         if key == "gender":
             for value, pattern in _GENDER.items():
-                if value in values.get(key, ()) and (match := re.search(pattern, text, re.IGNORECASE)):
+                match = re.search(pattern, text, re.IGNORECASE)
+                if not match and of_whom and value in _GENDER_OF_WHOM:
+                    match = re.search(_GENDER_OF_WHOM[value], text, re.IGNORECASE)
+                if value in values.get(key, ()) and match:
                     found.append((key, value, match.start(), match.end()))
             continue
         textual = [value for value in values.get(key, ()) if quantities.parse(value) is None]
@@ -356,6 +378,21 @@ def _words(
         ]
         found += [(key, value, match.start(), match.end()) for value, match in exact]
         named_whole = {value for value, _ in exact}
+        # A kind of the value said: "stainless steel" also wants powder-coated stainless steel ("leather"
+        # wants no faux leather)
+        # (unless the shopper tells the kinds apart: "enameled ones only, bare cast iron rusts")
+        for value in textual:
+            for whole, match in exact:
+                kind_of = value.lower().removesuffix(whole.lower())
+                if (
+                    kind_of != value.lower()
+                    and kind_of[-1:] in (" ", "-")
+                    and not _NOT_THE_THING.search(kind_of)
+                    and not _PLAIN_BEFORE.search(text[: match.start()])
+                    and not _NOT_THE_THING.search(text[max(0, match.start() - 12) : match.start()])  # "fake leather"
+                    and not any(_find(word, text) for word in re.findall(r"[a-z]{4,}", kind_of))
+                ):
+                    found.append((key, value, match.start(), match.end()))
         heads: dict[str, list[str]] = {}
         for value in textual:
             words = value.lower().split()
@@ -377,6 +414,12 @@ def _words(
                 ]
                 break
     return found
+
+
+_PLAIN_BEFORE = re.compile(r"\b(?:bare|plain|regular|normal|raw|uncoated|basic|just)\s+$", re.IGNORECASE)
+_NOT_THE_THING = re.compile(
+    r"\b(?:faux|fake|imitation|vegan|synthetic|artificial|non|pu|pleather|simulated)\b|\bto\s*$", re.IGNORECASE
+)
 
 
 def _first_words(

@@ -41,12 +41,19 @@ _SHIPPING_FAVOUR = re.compile(
     r"\bwaive\b|\b(?:skip|drop|remove|cancel)\s+(?:the\s+)?(?:shipping|delivery)\s+(?:fee|cost|charge)",
     re.IGNORECASE,
 )
+# A product made free: "make the first one free", "make it free for me" (not "make sure it's BPA free", nor
+# free shipping, which `_SHIPPING_FAVOUR` reads).
+_MADE_FREE = re.compile(
+    r"\bmake\s+(?!sure\b)(?:\w+\s+){1,3}?free\b(?!\s*-|\s+(?:shipping|delivery|postage|returns?)\b)",
+    re.IGNORECASE,
+)
 # Words that ask the assistant to do something in the shop: a message with them is no mere "thanks".
 _REQUEST = re.compile(
     r"\b(?:show|find|search|add|put|take|remove|need|want|looking|get|buy|order|pay|checkout|check\s+out|"
     r"compare|cheaper|another|more|other|instead|no|not|without|except|either|only|but|"
-    # ... or ask about a product shown: "thanks. the second one, what diameter?"
-    r"first|second|third|fourth|fifth|last|price|cost|size|diameter|weight|material|stock|shipping|delivery)\b",
+    r"price|cost|size|diameter|weight|material|stock|shipping|delivery)\b|"
+    # ... or ask about a product shown: "thanks. the second one, what diameter?" (not "i'll ask her first")
+    r"\b(?:the|that|this)\s+(?:first|second|third|fourth|fifth|last)\b|\b(?:first|second|third|fourth|fifth|last)\s+one\b",
     re.IGNORECASE,
 )
 # A request that holds only on the trick's terms: "... if you knock 20% off", "add it but at 50% off".
@@ -79,6 +86,9 @@ _OF_A_PRODUCT = re.compile(
 )
 _ASKS_FOR_A_THING = re.compile(
     r"\bwhat\s+(?:can|could|would|should|will|do\s+you\s+have\s+that)\s+(?:\w+\s+)?(?:keep|help|get|buy|use|wear)\b|"
+    # "need a drone w/ a decent camera to film my kid's football games": the games are what it is for
+    r"^\W*(?:i\s+)?(?:need|want|looking\s+for|after|buy|buying)\s+(?:a|an|some|new|a\s+new)\s+[a-z]|"
+    r"\bdo\s+you\s+(?:sell|have|carry|stock)\s+(?:a|an|any)\s+[a-z]|"
     r"\b(?:anything|something|stuff|things?)\s+(?:to|that|for)\s+(?:keep|help|stop|make|get|wear|use|do)\b",
     re.IGNORECASE,
 )
@@ -144,6 +154,8 @@ def _trick(text: str, phrases: dict[str, re.Pattern[str]]) -> Trick | None:
         return "instructions"
     if phrases["free"].search(text) and not _SHIPPING.search(text):  # "free shipping?" is a fair question
         return "free"
+    if _MADE_FREE.search(text):
+        return "free"
     if _SHIPPING_FAVOUR.search(text):
         return "free"
     if phrases["discount"].search(text) or _PERCENT_OFF.search(text) or _COUPON.search(text):
@@ -166,7 +178,9 @@ def without_tricks(text: str) -> str:
 def _says_nothing_more(text: str) -> bool:
     """Whether what is left of a greeting or thanks only chats ("that's grand, I'll have a think"): a few
     everyday words, none that names a thing one buys or asks for something."""
-    words = re.findall(r"[a-z']+", text.lower())
+    # A name is no request: "thank youuu, Mochi will be thrilled" (but "would ye have any Lego?" asks)
+    unnamed = re.sub(r"(?<=[\w,;:)] )[A-Z][a-z]+\b", " ", text) if "?" not in text else text
+    words = re.findall(r"[a-z']+", unnamed.lower())
     return (
         len(words) <= 14
         and not _REQUEST.search(text)

@@ -80,9 +80,14 @@ def is_question(text: str) -> bool:
 
 
 _HOW_MUCH_OF_ELSE = re.compile(
-    r"\bhow\s+much\s+(?:[\w']+\s+){0,4}?(?:weigh|weighs|weight|hold|holds|fit|fits|water|liquid|power|space)\b",
+    r"\bhow\s+much\s+(?:[\w']+\s+){0,4}?(weigh|weighs|weight|hold|holds|fit|fits|water|liquid|power|space)\b",
     re.IGNORECASE,
 )
+_ASKED_BY_VERB = {
+    "weigh": ("weight",), "weighs": ("weight",), "weight": ("weight",), "hold": ("volume", "capacity"),
+    "holds": ("volume", "capacity"), "fit": ("capacity", "volume"), "fits": ("capacity", "volume"),
+    "water": ("volume",), "liquid": ("volume",), "power": ("wattage",), "space": ("volume", "capacity"),
+}  # fmt: skip
 
 
 _EITHER_OR = re.compile(r"\s+or\s+(?!not\b|no\b)[\w-]", re.IGNORECASE)
@@ -114,9 +119,11 @@ def read_question(
             found.append((match.start() - match.end(), match.start(), match.end(), key))
             if index >= len(attribute_keys):
                 values[match.span()] = phrase
-    if (other := _HOW_MUCH_OF_ELSE.search(text)) and any(name != "price" for *_, name in found):
+    if other := _HOW_MUCH_OF_ELSE.search(text):
         # "how much does the 2nd one weigh?", "how much water does it hold?": no price asked
         found = [entry for entry in found if not (entry[3] == "price" and other.start() <= entry[1] < other.end())]
+        if not found:  # "how much does the first one hold?": the verb names what is asked
+            found = [(other.start() - other.end(), other.start(), other.end(), name) for name in _ASKED_BY_VERB[other[1].lower()]]
     kept: list[tuple[int, int, int, str]] = []
     for entry in sorted(found):
         if not any(

@@ -13,6 +13,7 @@ _FRAME = re.compile(
     r"\b(?<!n't\s)(?<!not\s)(?:need|needs|needed|want|wants|wanted|would\s+like|'d\s+like|like\s+to\s+(?:buy|get|see)|"
     r"looking\s+(?:for|at)|look\s+(?:for|at)|searching\s+for|search\s+for|shopping\s+for|i'?m\s+after|"
     r"in\s+the\s+market\s+for|(?:do|does)\s+(?:you|y'?all|agora|anyone|anybody|any\s+sellers?)(?:\s+(?:guys|all|folks|lot))?"
+    r"(?:\s+(?:on\s+here|here|on\s+agora|round\s+here))?"  # "does anyone on here sell microwaves"
     r"(?:\s+(?:at\s+least|even|also|still|actually|happen\s+to))?\s+(?:have|sell|carry|stock|do)|can\s+i\s+(?:order|buy|get)|"
     r"have\s+you\s+got|you\s+got|(?<!'ve\s)(?<!\bi\s)(?<!\bwe\s)(?<!\bthey\s)got\s+(?:any|an?)|are\s+there\s+any|is\s+there\s+an?|show\s+(?:me|us)|find\s+(?:me|us)|"
     r"get\s+(?:me|us)|buy(?:ing)?|order(?:ing)?|recommend|suggest|what\s+about|how\s+about|instead|"

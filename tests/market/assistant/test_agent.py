@@ -225,7 +225,7 @@ async def test_a_discount_is_refused_and_only_an_add_asked_for_is_made(shop) -> 
     shown = [card["product_id"] for card in (await say(shop, conversation, "running shoes"))["products"]]
 
     free = await say(shop, conversation, "got a discount code? or just make the first one free")
-    assert free["reply"].startswith("I can't change prices") and "cart" not in free
+    assert free["reply"].startswith("I can't give anything away") and "cart" not in free
 
     added = await say(shop, conversation, "add the first one, and give me 10% off")
     assert added["reply"].startswith("I can't change prices")
@@ -386,6 +386,29 @@ async def test_a_price_asked_in_another_currency_comes_with_an_approximate_conve
     assert (
         "€40.00" in in_euros["reply"] and "≈" not in in_euros["reply"]
     )  # its own currency: nothing to convert
+
+
+async def test_prices_compared_across_currencies_are_compared_converted_and_shown_both_ways(shop, db) -> None:
+    table = {"as_of": "2026-11-30", "base": "USD", "rates": {"EUR": "0.8", "GBP": "0.5", "USD": "1"}}
+    assert (await shop.put("/v1/operator/exchange-rates", json=table, headers=OPERATOR)).status_code == 200
+    beds = [  # €50.00 is £31.25; £40.00 is more, though 4000 is fewer minor units than 5000
+        product("euro", title="Orthopedic Dog Bed", brand="Whisker", category="Pet Supplies > Dogs > Beds",
+                price={"amount": 5000, "currency": "EUR"}, description="A dog bed."),
+        product("pound", title="Bolster Dog Bed", brand="Whisker", category="Pet Supplies > Dogs > Beds",
+                price={"amount": 4000, "currency": "GBP"}, description="A dog bed."),
+    ]  # fmt: skip
+    ids = await open_shop(shop, db, beds, name="Whisker Works")
+    use(shop, local(), FixedClassifier(["search", "compare", "ask_product"]))
+    conversation = await converse(shop)
+    shown = (await say(shop, conversation, "dog bed"))["products"]
+    assert {card["product_id"] for card in shown} == set(ids.values())
+
+    cheapest = await say(shop, conversation, "which of those is the cheapest in pounds?")
+    assert "€50.00 (≈ £31.25)" in cheapest["reply"]
+    assert cheapest["reply"].endswith("(Orthopedic Dog Bed) has the lower price.")
+    first_in_euros = shown[0]["product_id"] == ids["euro"]
+    in_pounds = await say(shop, conversation, "how many are left of the first one, and what's that price in pounds?")
+    assert ("€50.00 (≈ £31.25)" if first_in_euros else "£40.00") in in_pounds["reply"]
 
 
 async def test_two_questions_in_one_message_get_two_answers(shop) -> None:

@@ -278,3 +278,42 @@ def test_a_brands_first_word_turns_it_down_and_a_kind_within_a_department_does_n
     assert veloce.slots.exclude_brands == ("Veloce Footwear",)
     games = read(layer(None, []), "board game for family night? no card games pls", History(), currency="USD")
     assert games.slots.category == "Toys & Games > Board Games" and not games.slots.exclude_categories
+
+
+def test_two_sizes_said_at_once_are_both_searched() -> None:
+    shoes = read(layer(None, []), "need new running shoes, womens. im a 9 or a 9.5 depending on the brand", History(),
+                 currency="USD")  # fmt: skip
+    assert shoes.slots.size == "9 or 9.5" and shoes.attributes.wanted["gender"] == ("women",)
+    boots = read(layer(None, []), "boots for my wife. she's a 9, or a 9 and a half with thick socks", History(),
+                 currency="USD")  # fmt: skip
+    assert boots.slots.size == "9 or 9.5"
+    assert read(layer(None, []), "10 or 12 inch pans", History(), currency="USD").slots.size is None
+
+
+def test_a_reason_after_a_request_or_a_question_adds_nothing_to_it() -> None:
+    tight = read(layer(None, []), "anything under 130$? just got my car fixed so money's tight",
+                 _need_with_size("9", "Shoes > Running"), currency="USD")  # fmt: skip
+    assert tight.slots.budget_max == 13000 and "car" not in tight.topic
+    squashed = read(layer(None, []), "ugh wait, my physio just texted - 9.5 ONLY, the 9s squash my toes",
+                    _need_with_size("9 or 9.5", "Shoes > Running"), currency="USD")  # fmt: skip
+    assert squashed.slots.size == "9.5" and not squashed.topic
+    heavy = read(layer(None, []), "how heavy is it? the walk from the car park to the pitch is long",
+                 _need_with_size("M", "Outdoor > Camping > Tents"), currency="USD")  # fmt: skip
+    assert not heavy.topic and heavy.question is not None and heavy.question.properties == ("weight",)
+    pans = read(layer(None, []), "10 or 12 inch, the 8 inch ones are too small for her cornbread recipe",
+                History(state=_need_with_size("", "Home & Kitchen > Cookware > Pans").state), currency="USD")  # fmt: skip
+    assert pans.policy.kind is None and set(pans.attributes.wanted["diameter"]) == {"10 in", "12 in"}
+    rain = read(layer(None, []), "oh and no suede either, it rains here like 200 days a year",
+                _need_with_size("9", "Shoes > Casual > Sneakers"), currency="USD")  # fmt: skip
+    assert not rain.topic and "suede" in rain.attributes.excluded["material"]
+
+
+def test_what_the_shopper_owns_names_neither_the_kind_nor_the_department() -> None:
+    red = read(layer(None, []), "red kitchen appliances? trying to match my red kettle", History(), currency="USD")
+    assert red.slots.category == "Home & Kitchen > Small Appliances" and "kettle" not in red.words
+    microwave = read(layer(None, []), "does anyone on here sell microwaves? mine just died making popcorn",
+                     History(), currency="USD")  # fmt: skip
+    assert microwave.topic == ("microwaves",)
+    drone = read(layer(None, []), "need a drone w/ a decent camera to film my kid's football games", History(),
+                 currency="USD")  # fmt: skip
+    assert drone.policy.kind is None
