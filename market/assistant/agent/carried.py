@@ -139,6 +139,10 @@ def named_only_within(
     having = [
         title for title in titles if asked in {singular(w) for w in re.findall(r"[a-z]+", title.lower())}
     ]
+    # "plush penguin" is a "Penguin Plush Toy": the kind said with the word is in the title too
+    kinds = {singular(token) for token in tokens[:-1] if singular(token) in vocabulary.path_words}
+    if kinds and any(kinds <= {singular(w) for w in re.findall(r"[a-z]+", title.lower())} for title in having):
+        return False
     heads = [title_head(title) for title in having]
     return bool(having) and all(found is not None and found != asked for found in heads)
 

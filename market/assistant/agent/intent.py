@@ -59,7 +59,7 @@ _FILLER_WORDS = (
     "hes shes im ive id ill dont cant wont theyre youre thats whats isnt arent didnt doesnt search "
     "my our your his their guess reckon probably decent gadget gadgets gizmo gizmos goodies essentials cool neat "
     "gift gifts present presents pressie prezzie shame fair whatever alright eh yikes oof ouch eek jeez geez "
-    "blimey crikey bummer reality"
+    "blimey crikey bummer reality forget"
 )
 FILLER = frozenset(_FILLER_WORDS.split())
 _CART_PLACE = re.compile(
@@ -248,6 +248,8 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         phrase = requested(asking, titled, unsold) or phrase
     if phrase and kinds and len(phrase.split()) > _LONG_PHRASE:  # a story around the thing asked for
         phrase = _around_kinds(phrase, kinds, vocabulary)
+    if phrase:  # "plush penguin for a toddler?": the title words said after the kind
+        phrase = _with_title_words_after(phrase, asking, vocabulary)
     colors = frozenset(word.lower() for color in vocabulary.colors for word in color.split())
     if (
         phrase
@@ -322,6 +324,11 @@ def read(layer: Layer, text: str, history: History, *, currency: str) -> Intent:
         slots = msgspec.structs.replace(slots, category=owner)
         context, named = owner, True
         attributes = read_attributes(unpriced, vocabulary, context)
+    if said.strip() and said != clean and attributes.wanted:
+        # "office chair with a mesh back, i sweat like crazy on leather": the value of the request, not the
+        # one of the reason given (a value said only in a reason stays: "any perfume? she likes citrusy stuff")
+        requested_values = read_attributes(read_budget(said, currency_default=currency).rest, vocabulary, context)
+        attributes = _values_of_the_request(attributes, requested_values)
     if refining and (valued := _value_words(attributes)):
         # "and smaller - tenkeyless or compact": values of what is looked at narrow it, they name no product
         known = [word for word in known if word.lower() not in valued]
@@ -457,7 +464,9 @@ _REASON = re.compile(
     r"(?:my|me|her|him|us|them|our|his|their)\b|"
     r"(?:the|those|these|\w+)\s+(?:\w+\s+){0,3}(?:is|are|was|were|hurt|hurts|broke|"
     r"keep|keeps|never|always|don't|doesn't|look|looks|get|gets|feel|feels|seem|seems|drive|drives|bug|bugs|"
-    r"annoy|annoys|bother|bothers|play|plays|make|makes)|"
+    r"annoy|annoys|bother|bothers|play|plays|make|makes|fall|falls|fell|slip|slips|rip|rips|tear|tears|itch|itches|"
+    r"leak|leaks|snag|snags)|"
+    r"(?:one|two|\d+)\s+for\s+(?:each|every)\b|"  # "two of them, one for each hand"
     r"hides|shows|gets|keeps|looks|goes|makes|helps|fits|matches|works)\b",
     re.IGNORECASE,
 )
@@ -762,8 +771,8 @@ _TIME_SAID = re.compile(
 )
 # What did not fit, told as why: "the 9s squash my toes", "the 8 inch ones are too small for her recipe".
 _DOES_NOT_FIT = re.compile(
-    r"\btoo\s+(?:small|big|large|tight|loose|short|long|narrow|wide|heavy|tiny)\b|\bsquash|\bpinch|"
-    r"\b(?:don'?t|doesn'?t|didn'?t|won'?t)\s+fit\b",
+    r"\btoo\s+(?:small|big|large|tight|loose|short|long|narrow|wide|heavy|tiny|light|bulky)\b|\bsquash|\bpinch|"
+    r"\b(?:don'?t|doesn'?t|didn'?t|won'?t)\s+fit\b|\bwould\s+(?:break|hurt|kill|wreck|crush)\b",
     re.IGNORECASE,
 )
 
@@ -776,15 +785,15 @@ _OF_IT = re.compile(
 
 
 def _without_misfits(text: str) -> str:
-    """The message without its clauses after the first that tell what did not fit ("the 8 inch ones are
-    too small"): their sizes are not wanted."""
+    """The message without its clauses that tell what did not fit ("the 8 inch ones are too small", "a 12
+    inch would break my wrists. 10 inch or smaller"), when another clause is left: their sizes are not
+    wanted."""
     parts = re.split(f"({_CLAUSE_END.pattern})", text, flags=re.IGNORECASE)
-    clauses, separators = parts[0::2], parts[1::2]
-    kept = [clauses[0]]
-    for separator, clause in zip(separators, clauses[1:], strict=False):
-        if not (_REASON.match(clause.strip()) and _DOES_NOT_FIT.search(clause)):
-            kept += [separator, clause]
-    return "".join(kept)
+    clauses = parts[0::2]
+    misfits = {index for index, clause in enumerate(clauses) if _DOES_NOT_FIT.search(clause)}
+    if not misfits or len(misfits) == len(clauses):
+        return text
+    return " ".join(clause for index, clause in enumerate(clauses) if index not in misfits)
 
 
 def _turns_down_a_name(clause: str, vocabulary: Vocabulary) -> bool:
@@ -844,10 +853,37 @@ def _without_turned_down(text: str, kinds: list[str]) -> str:
     return text
 
 
+def _with_title_words_after(phrase: str, text: str, vocabulary: Vocabulary) -> str:
+    """`phrase` with the words right after it in `text` that products' titles have ("plush" -> "plush
+    penguin"), up to the first that none has."""
+    found = re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.IGNORECASE)
+    if found is None:
+        return phrase
+    after = []
+    for word in re.findall(r"[\w'-]+|[^\w\s]", text[found.end() :]):
+        if word.lower() in FILLER or word.lower() not in vocabulary.words:
+            break
+        after.append(word)
+    return " ".join([phrase, *after])
+
+
+def _values_of_the_request(attributes: AttributeReading, requested: AttributeReading) -> AttributeReading:
+    """`attributes` with each attribute the request itself names keeping only the request's values."""
+    wanted = {
+        key: tuple(value for value in values if value in requested.wanted[key]) or values
+        if key in requested.wanted
+        else values
+        for key, values in attributes.wanted.items()
+    }
+    return msgspec.structs.replace(attributes, wanted=wanted)
+
+
 def _value_words(attributes: AttributeReading) -> set[str]:
-    """The words of the attribute values a message asks for or turns down."""
+    """The words of the attribute values a message asks for or turns down, and the names of what it counts
+    ("five hundred pieces or more": pieces)."""
     values = [*attributes.wanted.values(), *attributes.excluded.values()]
-    return {word for those in values for value in those for word in value.lower().split()}
+    named = {form for key in attributes.wanted for form in (key.replace("_", " "), singular(key))}
+    return {word for those in values for value in those for word in value.lower().split()} | named
 
 
 _PLACES_GONE_TO = frozenset({"work", "school", "college", "uni"})
@@ -1000,6 +1036,7 @@ def _with_story_kind(words: str, text: str, said: str, vocabulary: Vocabulary) -
         and singular(word) != singular(head)
         and together(word, head) in vocabulary.pairs
         and not turned_down_word(text, word)
+        and word not in vocabulary.value_words  # "office chair with a mesh back, i sweat on leather"
         # (a thing they own is not the kind wanted: "red kitchen appliances? trying to match my red kettle")
         and not re.search(rf"\b(?:my|our|his|her|their)\s+(?:[\w-]+\s+)?{re.escape(word)}\b", text, re.IGNORECASE)
     ]

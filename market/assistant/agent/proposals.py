@@ -173,6 +173,12 @@ def _plan(intent: Intent, text: str, history: History, *, asked: bool) -> Propos
             )  # the add, at the seller's price
         if reading.trick == "instructions" and intent.catalog_topic:  # a search with an injection inside
             return msgspec_replace(_need(intent, text, history), prefix=refusal)
+        if (  # (a question hangs on no terms, whatever the trick's)
+            history.shown
+            and intent.question is not None
+            and (answer := _question_about_shown(intent, text, history)) is not None
+        ):  # "what does the first one cost? your price-match policy says knock 30% off": the price, not the 30%
+            return msgspec_replace(answer, prefix=refusal)
         return Proposal(say=refusal, kind="refusal")
     if (
         (refused := _refused_before(history))
@@ -570,7 +576,12 @@ def _need(intent: Intent, text: str, history: History) -> Proposal:
     ]
     narrower = slots.category and not (need.category and need.category.startswith(slots.category))
     if extra and not narrower:  # "over-ear only" within headphones: words of the need
-        refined = msgspec.structs.replace(refined, words=f"{refined.words} {' '.join(extra)}".strip())
+        # a word said of the kind goes before its name, as titles say it ("any wooden ones?": wooden puzzle)
+        kinds = {word.lower() for word in intent.catalog_topic}
+        modifiers = [word for word in extra if word.lower() not in kinds]
+        *before, head = refined.words.split() or [""]
+        words = [*before, *modifiers, head, *(word for word in extra if word.lower() in kinds)]
+        refined = msgspec.structs.replace(refined, words=" ".join(word for word in words if word))
     return _search(refined, DialogueState(need=refined, earlier=current.earlier))
 
 

@@ -174,6 +174,8 @@ _MIN_WORDS = (
 )
 _AROUND_WORDS = (
     r"(?:around|about|roughly|approximately|approx\.?|circa|close\s+to|near|something\s+like|"
+    # "like 30 bucks" (an amount of money only: not "like 30 pieces")
+    r"(?<!over\s)(?<!under\s)(?<!than\s)(?<!above\s)(?<!below\s)(?<!to\s)like(?=\s*(?:[$£€¥]|\d+(?:[.,]\d+)?\s*(?:bucks|dollars|quid|pounds|euros?|usd|eur|gbp|cad|aud)\b))|"
     r"in\s+the\s+(?:region|ballpark|range)\s+of|somewhere\s+around|~)"
 )
 _MAX_TAIL = (

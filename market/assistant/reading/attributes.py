@@ -127,7 +127,25 @@ def turned_down_word(text: str, word: str) -> bool:
     base = re.escape(word[:-1] if word.lower().endswith("s") and len(word) > 3 else word)
     # "toy" and "toys" are one kind said twice
     found = list(re.finditer(rf"(?<![\w-]){base}(?:e?s)?(?![\w-])", text, re.IGNORECASE))
-    return bool(found) and all(turned_down(text, match.start(), match.end()) for match in found)
+    # (a kind worn out is a kind needed again: "my staffie destroys every toy in minutes")
+    return bool(found) and all(
+        turned_down(text, match.start(), match.end())
+        and not (
+            _WORN_OUT.search(text[max(0, match.start() - 40) : match.start()])
+            and _PHRASE_ENDS.match(text[match.end() :])  # (not "destroys every plush toy": plush is out)
+        )
+        for match in found
+    )
+
+
+_PHRASE_ENDS = re.compile(r"\s*(?:$|[,.;:!?)]|(?:in|within|for|and|so|but|like|all|every)\b)", re.IGNORECASE)
+
+
+_WORN_OUT = re.compile(  # (not "destroys anything plush": plush is what goes)
+    r"\b(?:rips?|ripping|tears?|tearing|destroys?|destroying|shreds?|shredding|wrecks?|chews?\s+(?:up|through))"
+    r"(?:\s+(?:apart|up|through))?\s+(?:every|all|each|his|her|their|my|our|the|a|any)\s+(?:[\w'-]+\s+)?$",
+    re.IGNORECASE,
+)
 
 
 class AttributeReading(Struct, frozen=True, kw_only=True):
@@ -143,7 +161,13 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
     wanted: dict[str, list[str]] = {}
     excluded: dict[str, list[str]] = {}
     said = [
-        *_words(text, keys, vocabulary.attribute_values, of_whom=category is not None),
+        *_words(
+            text,
+            keys,
+            vocabulary.attribute_values,
+            of_whom=category is not None,
+            kinds_within={key: vocabulary.values_of(category, key) for key in keys} if category else None,
+        ),
         *_first_words(text, keys, vocabulary.attribute_values, vocabulary.names_a_kind),
     ]
     for key, value, start, end in said:
@@ -171,11 +195,10 @@ def read_attributes(text: str, vocabulary: Vocabulary, category: str | None) -> 
         ]
     ):
         wanted["age_range"] = marked
-    elif "age_range" in keys and (age := _youngest(text)) is not None:  # "for my 9 year old": 3+, 6+, 8+
-        suitable = [
-            value for value in vocabulary.attribute_values.get("age_range", ()) if _from_age(value) <= age
-        ]
-        if suitable:
+    elif "age_range" in keys and (age := _youngest(text)) is not None:
+        # (among the ratings the kind's products have: a building set for a 10-year-old is one rated 8+)
+        suitable = [value for value in vocabulary.values_of(category, "age_range") if _from_age(value) <= age]
+        if suitable:  # "puzzle for my niece, she just turned nine": puzzles rated 8+ (none is 3+ or 6+)
             wanted["age_range"] = suitable
     elif "age_range" in keys and _CHILD.search(text):  # "jigsaw puzzles for a child": not the adults' ones
         grown = [
@@ -288,7 +311,7 @@ _AGE = re.compile(
     rf"\b(?:lad|boy|girl|kid|child|son|daughter|nephew|niece|grandson|granddaughter)\s+of\s+(?P<of>\d{{1,2}}|{_NUMBER_WORDS})\b|"
     r"\bunder\s+(?P<under>\d{1,2})s\b|"
     # "my niece ..., she is 9, and ...": a child's age said plainly (not "he's 6 foot", "she's 3 months")
-    rf"\b(?:she|he)(?:'s|\s+is|\s+was|\s+turned)\s+(?P<is>\d{{1,2}}(?![.,]\d)|{_NUMBER_WORDS})(?:\s*(?:now|next\s+\w+))?"
+    rf"\b(?:she|he)(?:'s|\s+is|\s+was|(?:\s+just)?\s+turned)\s+(?P<is>\d{{1,2}}(?![.,]\d)|{_NUMBER_WORDS})(?:\s*(?:now|next\s+\w+))?"
     r"(?=\s*(?:[,.;!?]|and\b|but\b|so\b|$))",
     re.IGNORECASE,
 )
@@ -297,7 +320,7 @@ _AGES_AND_UP = re.compile(
     r"\b(?:kids?|children|child|ages?|aged|for)\s+(?P<n>\d{1,2})\s*(?:\+|and\s+(?:up|over|older)|or\s+older|plus)",
     re.IGNORECASE,
 )
-_AGE_OF = {"newborn": 0, "baby": 0, "babies": 0, "infant": 0, "toddler": 1, "toddlers": 1, "teen": 13,
+_AGE_OF = {"newborn": 0, "baby": 0.5, "babies": 0.5, "infant": 0.5, "toddler": 1, "toddlers": 1, "teen": 13,
            "teens": 13, "teenager": 13, "teenagers": 13}  # fmt: skip
 
 
@@ -312,9 +335,17 @@ _CHILD = re.compile(
 _CHILDHOOD_ENDS = 12
 
 
-def _youngest(text: str) -> int | None:
-    """The youngest age a message says someone is ("kids aged 9 and 11": 9; "a toddler": 1)."""
-    ages = []
+# A baby's age in months: "she's 7 months", "my 9 month old".
+_MONTHS_OLD = re.compile(rf"\b(?P<n>\d{{1,2}}|{_NUMBER_WORDS})[\s-]*(?:months?|mos?)(?:[\s-]*old)?\b", re.IGNORECASE)
+
+
+def _youngest(text: str) -> float | None:
+    """The youngest age a message says someone is, in years ("kids aged 9 and 11": 9; "a toddler": 1; "my
+    baby, she's 7 months": 7/12, the months said rather than the word "baby")."""
+    months = [number for match in _MONTHS_OLD.finditer(text) if (number := parse_number(match["n"])) is not None]
+    if months:
+        return float(min(months)) / 12
+    ages: list[float] = []
     for match in _AGE.finditer(text):
         if match["word"]:
             ages.append(_AGE_OF[match["word"].lower()])
@@ -330,12 +361,13 @@ def _youngest(text: str) -> int | None:
     return min(ages) if ages else None
 
 
-def _from_age(value: str) -> int:
-    """The youngest age an `age_range` value suits: "8+" -> 8, "3-5" -> 3; 99 when unreadable."""
+def _from_age(value: str) -> float:
+    """The youngest age an `age_range` value suits: "8+" -> 8, "3-5" -> 3, "6+ months" -> 0.5; 99 when
+    unreadable."""
     found = re.match(r"\s*(\d{1,2})", value)
     if not found:
         return 99
-    return int(found[1]) // 12 if "month" in value.lower() else int(found[1])  # "12+ months": 1
+    return int(found[1]) / 12 if "month" in value.lower() else int(found[1])
 
 
 def _keys_for(vocabulary: Vocabulary, category: str | None, text: str = "") -> list[str]:
@@ -351,10 +383,16 @@ def _keys_for(vocabulary: Vocabulary, category: str | None, text: str = "") -> l
 
 
 def _words(
-    text: str, keys: Iterable[str], values: Mapping[str, tuple[str, ...]], *, of_whom: bool = False
+    text: str,
+    keys: Iterable[str],
+    values: Mapping[str, tuple[str, ...]],
+    *,
+    of_whom: bool = False,
+    kinds_within: Mapping[str, tuple[str, ...]] | None = None,
 ) -> list[tuple[str, str, int, int]]:
     """(key, value, start, end) for each textual value named: whole values, and values named by their last
-    words where no whole value was said; `of_whom`: a gender told by whom the thing is for ("for my wife")."""
+    words where no whole value was said; `of_whom`: a gender told by whom the thing is for ("for my wife");
+    `kinds_within`: the values the kind asked for has, among which kinds of a value said are its own too."""
     found: list[tuple[str, str, int, int]] = []
     for key in keys:
         if key == "gender":
@@ -380,8 +418,11 @@ def _words(
         named_whole = {value for value, _ in exact}
         # A kind of the value said: "stainless steel" also wants powder-coated stainless steel ("leather"
         # wants no faux leather)
-        # (unless the shopper tells the kinds apart: "enameled ones only, bare cast iron rusts")
-        for value in textual:
+        # (unless the shopper tells the kinds apart: "enameled ones only, bare cast iron rusts"; and only
+        # among the kind's own values: "rubber or nylon" of dog toys is no reflective nylon collar)
+        for value in textual if kinds_within is not None else ():
+            if value not in kinds_within.get(key, ()):
+                continue
             for whole, match in exact:
                 kind_of = value.lower().removesuffix(whole.lower())
                 if (
@@ -416,6 +457,8 @@ def _words(
     return found
 
 
+_CLAUSE_OPENS = re.compile(r"(?:^|[,.;:!?]|\s-)\s*(?:(?:and|but|in|ideally|preferably)\s+)?$", re.IGNORECASE)
+_CLAUSE_ENDS = re.compile(r"\s*(?:(?:please|pls|ideally|if\s+poss(?:ible)?)\s*)?(?:[,.;!?]|\s-\s|$)", re.IGNORECASE)
 _PLAIN_BEFORE = re.compile(r"\b(?:bare|plain|regular|normal|raw|uncoated|basic|just)\s+$", re.IGNORECASE)
 _NOT_THE_THING = re.compile(
     r"\b(?:faux|fake|imitation|vegan|synthetic|artificial|non|pu|pleather|simulated)\b|\bto\s*$", re.IGNORECASE
@@ -448,8 +491,10 @@ def _first_words(
             if not (match := _find(first, text)):
                 continue
             if len(named) == 1 and (
-                turned_down(text, match.start(), match.end()) or _ONLY_THOSE.match(text[match.end() :])
-            ):
+                turned_down(text, match.start(), match.end())
+                or _ONLY_THOSE.match(text[match.end() :])
+                or (_CLAUSE_OPENS.search(text[: match.start()]) and _CLAUSE_ENDS.match(text[match.end() :]))
+            ):  # "queen sheet set, percale. the crisp kind": said as a clause of its own
                 found.append((key, named[0], match.start(), match.end()))
             elif (
                 first not in whole_values

@@ -144,7 +144,10 @@ def read(text: str, *, shopping: bool) -> Reading:
         return Reading("off_topic")
     for kind in ("thanks", "greeting"):
         pattern = phrases[kind]
-        if pattern.search(text) and _says_nothing_more(pattern.sub(" ", text)):
+        # A message opening with thanks, asking nothing: "thank you so much, that's super helpful! gonna
+        # measure the living room first" (whatever its words name)
+        closing = kind == "thanks" and "?" not in text and bool(pattern.match(text.strip()))
+        if pattern.search(text) and _says_nothing_more(pattern.sub(" ", text), any_words=closing):
             return Reading(kind)  # type: ignore[arg-type]
     return Reading(None)
 
@@ -175,16 +178,17 @@ def without_tricks(text: str) -> str:
     return " ".join(" ".join(kept).split())
 
 
-def _says_nothing_more(text: str) -> bool:
+def _says_nothing_more(text: str, *, any_words: bool = False) -> bool:
     """Whether what is left of a greeting or thanks only chats ("that's grand, I'll have a think"): a few
-    everyday words, none that names a thing one buys or asks for something."""
+    everyday words (`any_words`: words of any kind), none that asks for something."""
     # A name is no request: "thank youuu, Mochi will be thrilled" (but "would ye have any Lego?" asks)
     unnamed = re.sub(r"(?<=[\w,;:)] )[A-Z][a-z]+\b", " ", text) if "?" not in text else text
     words = re.findall(r"[a-z']+", unnamed.lower())
     return (
         len(words) <= 14
         and not _REQUEST.search(text)
-        and all(word in english_words() or names_no_product(word) for word in words)
+        # (chat goes on for a few words; "thanks, a kayak" may ask for one)
+        and ((any_words and len(words) >= 4) or all(word in english_words() or names_no_product(word) for word in words))
     )
 
 

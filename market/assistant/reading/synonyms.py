@@ -16,7 +16,7 @@ def _replacements() -> tuple[re.Pattern[str], dict[str, str]]:
     words = {
         word.lower(): replacement
         for word, replacement in data["words"].items()
-        if word.lower() != replacement
+        if word.lower() != replacement or " " in word  # ("jigsaw puzzle" kept as said, not "jigsaw puzzle puzzle")
     } | {idiom.lower(): " " for idiom in data.get("idioms", [])}
     alternatives = sorted((re.escape(word) for word in words), key=len, reverse=True)
     return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.IGNORECASE), words

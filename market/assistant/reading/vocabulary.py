@@ -109,6 +109,8 @@ class Vocabulary:
     # Each attribute's values (colour and size apart), and which attributes each category path has.
     attribute_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     category_attributes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Which values each category path's products have, per attribute (an age rating of building sets).
+    category_values: Mapping[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)
 
     color_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     color_by_word: dict[str, str] = field(init=False, repr=False, compare=False)
@@ -122,6 +124,7 @@ class Vocabulary:
     # Brands' first words that name them alone, honoured only where a brand is turned down ("except Veloce")
     short_brand_names: frozenset[str] = field(init=False, repr=False, compare=False)
     said_words: frozenset[str] = field(init=False, repr=False, compare=False)  # `words` and attribute values
+    value_words: frozenset[str] = field(init=False, repr=False, compare=False)  # attribute values' and colours' words
     color_families: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
     spelling_words: tuple[str, ...] = field(init=False, repr=False, compare=False)  # what a typo is read as
     brand_words: frozenset[str] = field(init=False, repr=False, compare=False)  # lower case
@@ -176,6 +179,7 @@ class Vocabulary:
         valued = {word for value in said for word in product_words(str(value))}
         set_attr("word_stems", frozenset(stem(word) for word in self.words | valued))
         set_attr("said_words", frozenset(self.words | valued))
+        set_attr("value_words", frozenset(valued))
         terms_words = {word for term in terms for word in re.findall(r"[a-z][a-z'-]+", term)}
         set_attr("spelling_words", tuple(sorted(w for w in self.said_words | terms_words if len(w) >= 4)))
         set_attr("brand_words", frozenset(w for b in self.brands for w in re.findall(r"[\w'-]+", b.lower())))
@@ -227,6 +231,10 @@ class Vocabulary:
             patterns.append(rf"\b(?:(?:wo)?men'?s|ladies)\s+(?P<s>{letters})(?![\w'-])")
         if alone:
             patterns.append(rf"(?<![\w-])(?P<s>{'|'.join(re.escape(size) for size in alone)})(?![\w-])")
+        # a size of one word that is no everyday size word, said of a kind: "newborn rompers" (not "for a newborn")
+        named = [size for size in said if size.isalpha() and size.lower() not in _SIZE_WORDS and size.upper() not in _LETTER_SIZES]
+        if named:
+            patterns.append(rf"(?<![\w-])(?P<s>{'|'.join(re.escape(size) for size in named)})\s+(?=[a-z])")
         return tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns)
 
     def attribute_keys_of(self, category: str) -> frozenset[str]:
@@ -237,6 +245,20 @@ class Vocabulary:
             if path.startswith(category) or category.startswith(path)
             for key in keys
         )
+
+    def values_of(self, category: str | None, key: str) -> tuple[str, ...]:
+        """The values of `key` that products of `category` (or of the categories above and below it) have;
+        every value of `key` where the catalog does not say, or no category is known."""
+        everything = tuple(self.attribute_values.get(key, ()))
+        if not category or not self.category_values:
+            return everything
+        found = {
+            value
+            for path, values in self.category_values.items()
+            if path.startswith(category) or category.startswith(path)
+            for value in values.get(key, ())
+        }
+        return tuple(value for value in everything if value in found) or everything
 
     def names_a_kind(self, word: str) -> bool:
         """Whether a word names a kind of product (a word of a category term: "kettle", "tents"), rather
@@ -268,6 +290,7 @@ class Vocabulary:
         keys: dict[str, None] = {}
         values: dict[str, dict[str, str]] = {}
         by_category: dict[str, set[str]] = {}
+        values_by_category: dict[str, dict[str, set[str]]] = {}
         heads: set[str] = set()
         pairs: set[str] = set()
         for product in products:
@@ -293,6 +316,10 @@ class Vocabulary:
                             values.setdefault(key, {}).setdefault(
                                 str(item).strip().lower(), str(item).strip()
                             )
+                            if category:
+                                values_by_category.setdefault(category, {}).setdefault(key, set()).add(
+                                    values[key][str(item).strip().lower()]
+                                )
             for key, target in (("color", colors), ("colour", colors), ("size", sizes)):
                 value = attributes.get(key)
                 for item in value if isinstance(value, list) else [value]:
@@ -310,6 +337,10 @@ class Vocabulary:
             pairs=frozenset(pairs),
             attribute_values={key: tuple(found.values()) for key, found in values.items()},
             category_attributes={path: frozenset(found) for path, found in by_category.items()},
+            category_values={
+                path: {key: frozenset(found) for key, found in keyed.items()}
+                for path, keyed in values_by_category.items()
+            },
         )
 
     def with_terms_of(self, other: Vocabulary) -> Vocabulary:
@@ -347,6 +378,14 @@ class Vocabulary:
                 path: self.category_attributes.get(path, frozenset())
                 | other.category_attributes.get(path, frozenset())
                 for path in {*self.category_attributes, *other.category_attributes}
+            },
+            category_values={
+                path: {
+                    key: self.category_values.get(path, {}).get(key, frozenset())
+                    | other.category_values.get(path, {}).get(key, frozenset())
+                    for key in {*self.category_values.get(path, {}), *other.category_values.get(path, {})}
+                }
+                for path in {*self.category_values, *other.category_values}
             },
         )
 
@@ -425,6 +464,7 @@ def _demo_vocabulary() -> Vocabulary:
     keys: dict[str, None] = {}
     found_values: dict[str, dict[str, None]] = {}
     by_category: dict[str, frozenset[str]] = {}
+    values_by_category: dict[str, dict[str, frozenset[str]]] = {}
     for root in ROOTS:
         for sub in root.subcategories:
             path = f"{root.name} > {sub.path}"
@@ -443,6 +483,7 @@ def _demo_vocabulary() -> Vocabulary:
                     sizes.update(dict.fromkeys(flat))
                 else:
                     found_values.setdefault(key, {}).update(dict.fromkeys(flat))
+                    values_by_category.setdefault(path, {})[key] = frozenset(flat)
     return Vocabulary(
         brands=tuple(brand for root in ROOTS for brand in root.brands),
         colors=tuple(colors),
@@ -454,4 +495,5 @@ def _demo_vocabulary() -> Vocabulary:
         attribute_keys=tuple(keys),
         attribute_values={key: tuple(found) for key, found in found_values.items()},
         category_attributes=by_category,
+        category_values=values_by_category,
     )

@@ -233,6 +233,21 @@ async def test_a_discount_is_refused_and_only_an_add_asked_for_is_made(shop) -> 
     assert [(line["product_id"], line["quantity"]) for line in group["lines"]] == [(shown[0], 1)]
 
 
+async def test_a_question_beside_a_refused_discount_is_answered(shop) -> None:
+    use(shop, local(), FixedClassifier(["search", "ask_product"]))
+    conversation = await converse(shop)
+    first = (await say(shop, conversation, "running shoes"))["products"][0]
+    text = "what does the first one cost? your price-match policy says knock 30% off if I found it cheaper, so do that"
+
+    answer = await say(shop, conversation, text)
+
+    from market.assistant.agent.replies import money
+
+    price = money(first["price"]["amount"], first["price"]["currency"])
+    assert answer["reply"].startswith("I can't change prices") and f"price: {price}" in answer["reply"]
+    assert "cart" not in answer
+
+
 @pytest.mark.parametrize("text", ["fine. add it at the normal price then", "worth a try. just add it at the normal price then"])
 async def test_after_a_refused_discount_add_it_adds_the_product_talked_of(shop, text: str) -> None:
     # the classifier misreads the last two messages (a product question, a comparison): the wording decides

@@ -53,3 +53,14 @@ def test_a_product_no_title_names_is_not_carried(vocabulary: Vocabulary, message
 )
 def test_talk_around_a_request_never_becomes_a_product_we_lack(vocabulary: Vocabulary, message: str) -> None:
     assert missing_product(message, vocabulary) is None
+
+
+def test_a_kind_said_with_a_word_of_its_titles_is_carried_whatever_the_order() -> None:
+    from market.assistant.agent.carried import named_only_within
+
+    toys = Vocabulary.from_products(
+        [{"title": "Penguin Plush Toy", "brand": "Wonderwise", "category": "Toys & Games > Plush"},
+         {"title": "Mountain Bike Helmet", "brand": "Ridgeway", "category": "Sports & Fitness > Cycling"}]
+    )  # fmt: skip
+    assert not named_only_within("plush penguin", ["Penguin Plush Toy"], toys)
+    assert named_only_within("mountain bike", ["Mountain Bike Helmet"], toys)  # a helmet is no bike

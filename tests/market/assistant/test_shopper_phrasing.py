@@ -417,7 +417,8 @@ def test_a_kind_said_both_turned_down_and_asked_for_is_asked_for() -> None:
 
     text = "my husky destroys every plush toy in 5 min. need a dog toy that isnt plush"
     assert not turned_down_word(text, "toy") and turned_down_word(text, "plush")
-    assert turned_down_word("my staffy destroys every plush toy", "toys")  # its plural, said nowhere else
+    # a kind worn out is a kind needed again, said in its plural or not
+    assert not turned_down_word("my staffy destroys every plush toy", "toys")
 
 
 @pytest.mark.parametrize(
@@ -688,3 +689,46 @@ def test_a_kind_of_the_material_said_is_that_material(words: Vocabulary) -> None
     assert {"stainless steel", "powder-coated stainless steel"} <= set(steel.wanted["material"])
     leather = read_attributes("leather boots", words, "Shoes > Boots")
     assert not any("faux" in value or "vegan" in value for value in leather.wanted["material"])
+
+
+def test_ratings_nearest_a_childs_age_and_a_babys_months(words: Vocabulary) -> None:
+    niece = read_attributes("puzzle for my niece, she just turned nine", words, "Toys & Games > Puzzles")
+    assert niece.wanted["age_range"] == ("8+",)
+    newborn = read_attributes("baby bottles that are ok for a newborn?", words, "Baby > Feeding")
+    assert "6+ months" not in newborn.wanted["age_range"] and "0+ months" in newborn.wanted["age_range"]
+    months = read_attributes("bibs for my baby please, she's 7 months", words, "Baby > Feeding")
+    assert {"0+ months", "6+ months"} <= set(months.wanted["age_range"])
+
+
+def test_a_value_said_as_a_clause_of_its_own_and_no_lines(words: Vocabulary) -> None:
+    sheets = read_attributes("queen sheet set, percale. the crisp kind", words, "Home & Kitchen > Bedding")
+    assert sheets.wanted["material"] == ("percale cotton",)
+    sketching = read_attributes(normalized("A5 notebook with no lines pls"), words, "Office > Notebooks & Paper")
+    assert sketching.wanted["ruling"] == ("blank",)
+    assert normalized("1000 piece jigsaw for my nan") == "1000 piece jigsaw puzzle for my nan"
+    assert normalized("a jigsaw puzzle") == "a jigsaw puzzle"
+
+
+def test_like_an_amount_of_money_is_about_it_and_long_thanks_are_thanks() -> None:
+    assert read_budget("housewarming thing? like 30 bucks", currency_default="USD").budget_max is not None
+    assert read_budget("like 30 pieces", currency_default="USD").budget_max is None
+    long = "thank you so much, that's super helpful! ❤️ gonna measure the living room first"
+    assert policy.read(long, shopping=False).kind == "thanks"
+    assert policy.read("thanks, a kayak", shopping=False).kind is None
+
+
+def test_ratings_among_the_kinds_own_and_a_kind_worn_out_is_needed_again(words: Vocabulary) -> None:
+    from market.assistant.reading.attributes import turned_down_word
+
+    shop = Vocabulary.from_products(
+        [{"title": f"Castle Building Set {age}", "brand": "Quibble", "category": "Toys & Games > Building Sets",
+          "attributes": {"age_range": age}} for age in ("4+", "6+", "8+", "12+")]
+        + [{"title": "Dungeon Board Game", "brand": "Quibble", "category": "Toys & Games > Board Games",
+            "attributes": {"age_range": "10+"}}]
+    )  # fmt: skip
+    nephew = read_attributes("building set for my nephew, he's turning 10", shop, "Toys & Games > Building Sets")
+    assert set(nephew.wanted["age_range"]) == {"4+", "6+", "8+"}  # no building set is rated 10+
+    assert not turned_down_word("my staffie destroys every toy in minutes", "toy")
+    assert turned_down_word("my beagle destroys anything plush in about five minutes", "plush")
+    assert turned_down_word("destroys every plush toy. need a dog toy that isn't plush", "plush")
+    assert read_budget("def the noise cancelling kind. nothing over like $150 pls", currency_default="USD").budget_max == 15000

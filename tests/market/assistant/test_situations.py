@@ -317,3 +317,30 @@ def test_what_the_shopper_owns_names_neither_the_kind_nor_the_department() -> No
     drone = read(layer(None, []), "need a drone w/ a decent camera to film my kid's football games", History(),
                  currency="USD")  # fmt: skip
     assert drone.policy.kind is None
+
+
+def test_what_did_not_fit_gives_no_size_even_said_first() -> None:
+    pans = read(layer(None, []), "ooh but a 12 inch would break my wrists lol. 10 inch or smaller",
+                _need_with_size("", "Home & Kitchen > Cookware > Pans"), currency="USD")  # fmt: skip
+    assert set(pans.attributes.wanted["diameter"]) == {"10 in", "8 in"}
+
+
+def test_a_reason_about_a_kind_or_a_value_names_neither() -> None:
+    over_ear = read(layer(None, []), "also over-ear only, earbuds just fall out of my ears",
+                    _need_with_size("", "Electronics > Audio > Headphones"), currency="USD")  # fmt: skip
+    assert "earbuds" not in over_ear.topic
+    chair = read(layer(None, []), "office chair with a mesh back, i sweat like crazy on leather", History(),
+                 currency="USD")  # fmt: skip
+    assert "leather" not in chair.words and "leather" not in chair.attributes.wanted["material"]
+    hands = read(layer(None, []), "add the first one. wait no, two of them, one for each hand",
+                 _need_with_size("", "Sports & Fitness > Strength Training"), currency="USD")  # fmt: skip
+    assert "hand" not in hands.words and hands.slots.quantity == 2
+
+
+def test_a_size_said_of_the_kind_and_what_a_count_counts_search_nothing() -> None:
+    rompers = read(layer(None, []), "actually forget camping, my sister just had her baby!! newborn rompers?",
+                   History(), currency="USD")  # fmt: skip
+    assert rompers.slots.size == "newborn" and rompers.words == "rompers"
+    pieces = read(layer(None, []), "she's honestly a beast at them so five hundred pieces or more",
+                  _need_with_size("", "Toys & Games > Puzzles"), currency="USD")  # fmt: skip
+    assert "pieces" not in pieces.topic and "500" in pieces.attributes.wanted["pieces"]
