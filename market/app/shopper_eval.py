@@ -1,7 +1,7 @@
 """`agora eval assistant --set NAME`: the hand-written shopper dialogues through the assistant.
 
 The sets are `market/assistant/dialogues/shoppers/*.json` (one file per class),
-`market/assistant/dialogues/shoppers_holdout/dialogues.json`, `shoppers_fresh/` to `shoppers_fresh20/` (each
+`market/assistant/dialogues/shoppers_holdout/dialogues.json`, `shoppers_fresh/` to `shoppers_fresh21/` (each
 written later, by a tester who saw neither the assistant's code nor its answers); their format and every check are specified in
 `market/assistant/dialogues/shoppers/FORMAT.md`. Each dialogue is one conversation with the app, over its
 HTTP API only (the assistant is a black box): per turn the answer of `POST /v1/conversations/{id}/messages`
@@ -61,6 +61,7 @@ SHOPPER_SETS = {
     "fresh18": "shoppers_fresh18",
     "fresh19": "shoppers_fresh19",
     "fresh20": "shoppers_fresh20",
+    "fresh21": "shoppers_fresh21",
 }
 
 

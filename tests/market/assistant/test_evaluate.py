@@ -224,8 +224,8 @@ def test_shopper_sets_load_round_robin_over_their_classes() -> None:
     from market.app.shopper_eval import load_set
 
     shoppers, holdout, fresh = load_set("shoppers"), load_set("holdout"), load_set("fresh")
-    later = [load_set(f"fresh{n}") for n in range(2, 21)]
-    assert [len(found) for found in (shoppers, holdout, fresh, *later)] == [168] + [60] * 21
+    later = [load_set(f"fresh{n}") for n in range(2, 22)]
+    assert [len(found) for found in (shoppers, holdout, fresh, *later)] == [168] + [60] * 22
     assert len({dialogue["class"] for dialogue in shoppers[:12]}) == 12
     everyone = shoppers + holdout + fresh + [dialogue for found in later for dialogue in found]
-    assert len({dialogue["id"] for dialogue in everyone}) == 1428
+    assert len({dialogue["id"] for dialogue in everyone}) == 1488
