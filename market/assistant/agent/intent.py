@@ -724,13 +724,18 @@ def _sized_here(text: str, category: str, vocabulary: Vocabulary) -> str | None:
     return "extra large" if said in ("extra large", "x large", "xlarge") else said
 
 
+def _clauses(text: str) -> tuple[list[str], list[str]]:
+    """A message's clauses, and the separators between them (one fewer)."""
+    parts = re.split(f"({_CLAUSE_END.pattern})", text, flags=re.IGNORECASE)  # clause, separator, clause, ...
+    return parts[0::2], parts[1::2]
+
+
 def _without_reasons(text: str, vocabulary: Vocabulary, *, refining: bool) -> str:
     """A message without the clauses after its first that give reasons: "over-ear only, earbuds hurt my
     ears after an hour" -> "over-ear only". A clause with a number or an amount is kept ("my budget is 60
     euros", "we're 4"), and so is the whole message when what is left names nothing the catalog has
     (`refining` a need) or no kind of product (a new one: "a gift, my dad loves fishing" keeps fishing)."""
-    parts = re.split(f"({_CLAUSE_END.pattern})", text, flags=re.IGNORECASE)  # clause, separator, clause, ...
-    clauses, separators = parts[0::2], parts[1::2]
+    clauses, separators = _clauses(text)
     kept = [clauses[0]]
     for separator, clause in zip(separators, clauses[1:], strict=False):
         fed_up = _FED_UP.search(clause)  # "i'm sick of buying AAAs" asks for nothing
@@ -788,8 +793,7 @@ def _without_misfits(text: str) -> str:
     """The message without its clauses that tell what did not fit ("the 8 inch ones are too small", "a 12
     inch would break my wrists. 10 inch or smaller"), when another clause is left: their sizes are not
     wanted."""
-    parts = re.split(f"({_CLAUSE_END.pattern})", text, flags=re.IGNORECASE)
-    clauses = parts[0::2]
+    clauses, _ = _clauses(text)
     misfits = {index for index, clause in enumerate(clauses) if _DOES_NOT_FIT.search(clause)}
     if not misfits or len(misfits) == len(clauses):
         return text
